@@ -1,0 +1,213 @@
+// Package policies holds what agent and server share: the catalog of
+// videoconferencing tools, the allow-list policy model, its evaluation and
+// its signature. The evaluator is the same code on both sides, so the
+// dashboard's verdict is the agent's verdict.
+package policies
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+//go:embed catalog/*.yaml
+var catalogFS embed.FS
+
+// Category says what kind of tool a catalog entry is.
+type Category string
+
+const (
+	// CategoryMeeting is a videoconferencing or calling app.
+	CategoryMeeting Category = "meeting"
+	// CategoryBrowser is a web browser: not a meeting app itself, but a
+	// browser using the camera or microphone is a meeting.
+	CategoryBrowser Category = "browser"
+)
+
+// App is one catalog entry: how to recognise a tool on each OS.
+type App struct {
+	ID       string   `yaml:"app_id" json:"app_id"`
+	Name     string   `yaml:"name" json:"name"`
+	Vendor   string   `yaml:"vendor" json:"vendor"`
+	Category Category `yaml:"category" json:"category"`
+	Homepage string   `yaml:"homepage,omitempty" json:"homepage,omitempty"`
+	// Identify maps a GOOS value (linux, darwin, windows) to how the tool
+	// shows up there.
+	Identify map[string]Identity `yaml:"identify" json:"identify"`
+
+	// File is the catalog file the entry came from.
+	File string `yaml:"-" json:"-"`
+}
+
+// Identity is how a tool shows up on one OS.
+type Identity struct {
+	// Executables are executable base names (e.g. "Zoom.exe", "zoom").
+	Executables []string `yaml:"executables" json:"executables"`
+	// Paths are install locations; an executable found under one of them is
+	// the genuine tool.
+	Paths []string `yaml:"paths,omitempty" json:"paths,omitempty"`
+	// BundleIDs are macOS bundle identifiers.
+	BundleIDs []string `yaml:"bundle_ids,omitempty" json:"bundle_ids,omitempty"`
+	// TeamIDs are macOS code-signing team identifiers.
+	TeamIDs []string `yaml:"team_ids,omitempty" json:"team_ids,omitempty"`
+	// Publishers are Windows Authenticode publisher names.
+	Publishers []string `yaml:"publishers,omitempty" json:"publishers,omitempty"`
+	// Packages are Linux package names by package system (deb, rpm,
+	// flatpak, snap).
+	Packages map[string][]string `yaml:"packages,omitempty" json:"packages,omitempty"`
+}
+
+// Catalog is the set of known tools.
+type Catalog struct {
+	apps []*App
+	byID map[string]*App
+}
+
+// KnownOS are the GOOS values a catalog entry may describe.
+var knownOS = map[string]bool{"linux": true, "darwin": true, "windows": true}
+
+var appIDPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{1,40}$`)
+
+// EmbeddedCatalog loads the catalog compiled into the binary.
+func EmbeddedCatalog() (*Catalog, error) {
+	return LoadCatalog(catalogFS, "catalog")
+}
+
+// LoadCatalog reads every *.yaml file in dir of fsys. A broken entry fails
+// the whole load with its file and line.
+func LoadCatalog(fsys fs.FS, dir string) (*Catalog, error) {
+	names, err := fs.Glob(fsys, path.Join(dir, "*.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("list catalog %s: %w", dir, err)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("catalog %s: no *.yaml files", dir)
+	}
+	var apps []*App
+	for _, name := range names {
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("read catalog entry: %w", err)
+		}
+		app, err := ParseApp(name, data)
+		if err != nil {
+			return nil, err
+		}
+		apps = append(apps, app)
+	}
+	return NewCatalog(apps...)
+}
+
+// NewCatalog builds a catalog from entries, refusing duplicate app ids and
+// two entries that claim the same executable on the same OS.
+func NewCatalog(apps ...*App) (*Catalog, error) {
+	c := &Catalog{byID: make(map[string]*App, len(apps))}
+	claimed := make(map[string]string) // os + "\x00" + lower(exe) -> app id
+	for _, a := range apps {
+		if prev, ok := c.byID[a.ID]; ok {
+			return nil, fmt.Errorf("%s: app_id %q already defined in %s", a.File, a.ID, prev.File)
+		}
+		c.byID[a.ID] = a
+		c.apps = append(c.apps, a)
+		for goos, id := range a.Identify {
+			for _, exe := range id.Executables {
+				key := goos + "\x00" + strings.ToLower(exe)
+				if other, ok := claimed[key]; ok {
+					return nil, fmt.Errorf("%s: executable %q on %s is already claimed by %q", a.File, exe, goos, other)
+				}
+				claimed[key] = a.ID
+			}
+		}
+	}
+	sort.Slice(c.apps, func(i, j int) bool { return c.apps[i].ID < c.apps[j].ID })
+	return c, nil
+}
+
+// ParseApp parses and validates one catalog entry.
+func ParseApp(file string, data []byte) (*App, error) {
+	var a App
+	root, err := decodeStrict(file, data, &a)
+	if err != nil {
+		return nil, err
+	}
+	a.File = file
+	fail := func(msg string, field ...string) error {
+		return &FieldError{File: file, Line: lineOf(root, field...), Field: strings.Join(field, "."), Msg: msg}
+	}
+	if !appIDPattern.MatchString(a.ID) {
+		return nil, fail(fmt.Sprintf("%q is not a valid app id (lower case letters, digits and '-', starting with a letter)", a.ID), "app_id")
+	}
+	if strings.TrimSpace(a.Name) == "" {
+		return nil, fail("is required", "name")
+	}
+	if strings.TrimSpace(a.Vendor) == "" {
+		return nil, fail("is required", "vendor")
+	}
+	switch a.Category {
+	case CategoryMeeting, CategoryBrowser:
+	default:
+		return nil, fail(fmt.Sprintf("%q is not one of meeting, browser", a.Category), "category")
+	}
+	if len(a.Identify) == 0 {
+		return nil, fail("needs at least one OS", "identify")
+	}
+	for goos, id := range a.Identify {
+		if !knownOS[goos] {
+			return nil, fail(fmt.Sprintf("unknown OS %q (want linux, darwin or windows)", goos), "identify", goos)
+		}
+		if len(id.Executables) == 0 {
+			return nil, fail("needs at least one executable name", "identify", goos, "executables")
+		}
+		for _, exe := range id.Executables {
+			if exe == "" || strings.ContainsAny(exe, `/\`) {
+				return nil, fail(fmt.Sprintf("%q must be a base name without directories", exe), "identify", goos, "executables")
+			}
+		}
+	}
+	return &a, nil
+}
+
+// Apps returns the entries sorted by app id.
+func (c *Catalog) Apps() []*App { return c.apps }
+
+// App returns the entry with the given id.
+func (c *Catalog) App(id string) (*App, bool) {
+	a, ok := c.byID[id]
+	return a, ok
+}
+
+// Matcher recognises catalog apps from process names on one OS.
+type Matcher struct {
+	goos          string
+	caseSensitive bool
+	byExe         map[string]*App
+}
+
+// Matcher returns a matcher for goos. Executable names are compared
+// case-insensitively on darwin and windows, whose file systems usually are.
+func (c *Catalog) Matcher(goos string) *Matcher {
+	m := &Matcher{goos: goos, caseSensitive: goos == "linux", byExe: make(map[string]*App)}
+	for _, a := range c.apps {
+		for _, exe := range a.Identify[goos].Executables {
+			m.byExe[m.key(exe)] = a
+		}
+	}
+	return m
+}
+
+func (m *Matcher) key(name string) string {
+	if m.caseSensitive {
+		return name
+	}
+	return strings.ToLower(name)
+}
+
+// Match returns the app whose executable base name is name.
+func (m *Matcher) Match(name string) (*App, bool) {
+	a, ok := m.byExe[m.key(name)]
+	return a, ok
+}

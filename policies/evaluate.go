@@ -1,0 +1,53 @@
+package policies
+
+// Verdict is the outcome of evaluating a detected tool against a policy.
+type Verdict string
+
+const (
+	// VerdictApproved: the tool may be used.
+	VerdictApproved Verdict = "approved"
+	// VerdictRestricted: the tool may be used with a caveat.
+	VerdictRestricted Verdict = "restricted"
+	// VerdictForbidden: the tool must not be used.
+	VerdictForbidden Verdict = "forbidden"
+	// VerdictUnlisted: the policy says nothing about the tool.
+	VerdictUnlisted Verdict = "unlisted"
+	// VerdictUnverified: the process imitates a catalog tool but is not it.
+	VerdictUnverified Verdict = "unverified"
+	// VerdictOutdated: the tool is older than the policy's minimum version.
+	VerdictOutdated Verdict = "outdated"
+)
+
+// Detection is what the agent knows of one running tool.
+type Detection struct {
+	AppID string
+}
+
+// Finding is the evaluation of one detection.
+type Finding struct {
+	AppID   string
+	Verdict Verdict
+	// Alternative is the app id the policy recommends instead, if any.
+	Alternative string
+	Note        string
+}
+
+// Evaluate judges a detection under policy p. A nil policy leaves every tool
+// unlisted.
+func Evaluate(p *Policy, d Detection) Finding {
+	f := Finding{AppID: d.AppID, Verdict: VerdictUnlisted}
+	if p == nil {
+		return f
+	}
+	rule, ok := p.Apps[d.AppID]
+	if !ok {
+		if p.Default != "" {
+			f.Verdict = Verdict(p.Default)
+		}
+		return f
+	}
+	f.Verdict = Verdict(rule.Status)
+	f.Alternative = rule.Alternative
+	f.Note = rule.Note
+	return f
+}

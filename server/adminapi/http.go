@@ -1,0 +1,324 @@
+package adminapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"path"
+	"strconv"
+	"time"
+
+	"github.com/vcguard/vcguard/server/auth"
+	"github.com/vcguard/vcguard/server/store"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// Register adds the JSON API routes (under /api/v1/) to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	read := []store.Role{store.RoleAdmin, store.RoleAnalyst}
+	write := []store.Role{store.RoleAdmin}
+	mux.Handle("GET /api/v1/devices", a.authed(read, a.listDevices))
+	mux.Handle("GET /api/v1/devices/{id}", a.authed(read, a.getDevice))
+	mux.Handle("GET /api/v1/events", a.authed(read, a.listEvents))
+	mux.Handle("GET /api/v1/policies", a.authed(read, a.listPolicies))
+	mux.Handle("GET /api/v1/policies/{version}", a.authed(read, a.getPolicy))
+	mux.Handle("POST /api/v1/policies", a.authed(write, a.publishPolicy))
+	mux.Handle("GET /api/v1/enrollment-secrets", a.authed(write, a.listSecrets))
+	mux.Handle("POST /api/v1/enrollment-secrets", a.authed(write, a.createSecret))
+	mux.Handle("POST /api/v1/enrollment-secrets/{id}/revoke", a.authed(write, a.revokeSecret))
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p auth.Principal) error
+
+// httpError is an error with the status to answer.
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func (a *API) authed(roles []store.Role, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := a.Tokens.CheckRequest(r)
+		if errors.Is(err, auth.ErrUnauthenticated) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="vcguard"`)
+			writeError(w, http.StatusUnauthorized, "missing or invalid API token: send 'Authorization: Bearer <token>'")
+			return
+		}
+		if err != nil {
+			a.Logger.Error("check token", "err", err)
+			writeError(w, http.StatusInternalServerError, "server error")
+			return
+		}
+		allowed := false
+		for _, role := range roles {
+			allowed = allowed || p.Role == role
+		}
+		if !allowed {
+			writeError(w, http.StatusForbidden, "role "+string(p.Role)+" may not do this")
+			return
+		}
+		if err := h(w, r, p); err != nil {
+			var he *httpError
+			switch {
+			case errors.As(err, &he):
+				writeError(w, he.status, he.msg)
+			case errors.Is(err, ErrInvalid):
+				writeError(w, http.StatusBadRequest, err.Error())
+			case errors.Is(err, store.ErrNotFound):
+				writeError(w, http.StatusNotFound, err.Error())
+			default:
+				a.Logger.Error("admin API", "method", r.Method, "path", r.URL.Path, "err", err)
+				writeError(w, http.StatusInternalServerError, "server error")
+			}
+		}
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	_ = writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// DeviceJSON is a device in the JSON API.
+type DeviceJSON struct {
+	ID            string    `json:"id"`
+	Hostname      string    `json:"hostname"`
+	OS            string    `json:"os"`
+	OSVersion     string    `json:"os_version"`
+	Arch          string    `json:"arch"`
+	AgentVersion  string    `json:"agent_version"`
+	Enrolled      time.Time `json:"enrolled"`
+	LastSeen      time.Time `json:"last_seen"`
+	Online        bool      `json:"online"`
+	PolicyVersion uint64    `json:"policy_version"`
+	Apps          []AppJSON `json:"apps"`
+}
+
+// AppJSON is an app instance in the JSON API.
+type AppJSON struct {
+	AppID   string     `json:"app_id"`
+	Name    string     `json:"name"`
+	PID     int32      `json:"pid"`
+	Running bool       `json:"running"`
+	Verdict string     `json:"verdict"`
+	Exe     string     `json:"exe"`
+	Started time.Time  `json:"started"`
+	Stopped *time.Time `json:"stopped,omitempty"`
+}
+
+// DeviceView converts a stored device for the JSON API and the dashboard.
+func (a *API) DeviceView(d store.Device) DeviceJSON {
+	out := DeviceJSON{
+		ID: d.ID, Hostname: d.Hostname, OS: d.OS, OSVersion: d.OSVersion, Arch: d.Arch, AgentVersion: d.AgentVersion,
+		Enrolled: d.Enrolled, LastSeen: d.LastSeen, Online: d.Online(a.now(), a.staleAfter()),
+		PolicyVersion: d.PolicyVersion, Apps: []AppJSON{},
+	}
+	for _, app := range d.Apps {
+		j := AppJSON{AppID: app.AppID, Name: app.Name, PID: app.PID, Running: app.Running, Verdict: app.Verdict,
+			Exe: app.Exe, Started: app.Started}
+		if !app.Stopped.IsZero() {
+			stopped := app.Stopped
+			j.Stopped = &stopped
+		}
+		out.Apps = append(out.Apps, j)
+	}
+	return out
+}
+
+func (a *API) listDevices(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	devs, err := a.Store.Devices(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]DeviceJSON, 0, len(devs))
+	for _, d := range devs {
+		out = append(out, a.DeviceView(d))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) getDevice(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	d, err := a.Store.Device(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, a.DeviceView(d))
+}
+
+// EventJSON is an event in the JSON API.
+type EventJSON struct {
+	Type     string          `json:"type"`
+	DeviceID string          `json:"device_id"`
+	Seq      uint64          `json:"seq"`
+	Time     time.Time       `json:"time"`
+	Received time.Time       `json:"received"`
+	PID      int32           `json:"pid,omitempty"`
+	Process  string          `json:"process,omitempty"`
+	AppID    string          `json:"app_id,omitempty"`
+	Detail   json.RawMessage `json:"detail"`
+}
+
+// EventView converts a stored event.
+func EventView(e store.StoredEvent) EventJSON {
+	out := EventJSON{Type: e.Type, DeviceID: e.DeviceID, Seq: e.Seq, Time: e.Time, Received: e.Received}
+	if app := e.Event.GetApp().GetApp(); app != nil {
+		out.PID, out.Process, out.AppID = app.GetPid(), path.Base(app.GetExe()), app.GetAppId()
+	}
+	detail, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(e.Event)
+	if err != nil {
+		detail = []byte("null")
+	}
+	out.Detail = detail
+	return out
+}
+
+func (a *API) listEvents(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	q := r.URL.Query()
+	f := store.EventFilter{DeviceID: q.Get("device"), Type: q.Get("type")}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 10000 {
+			return &httpError{http.StatusBadRequest, "limit must be a number from 1 to 10000"}
+		}
+		f.Limit = n
+	}
+	events, err := a.Store.Events(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]EventJSON, 0, len(events))
+	for _, e := range events {
+		out = append(out, EventView(e))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// PolicyJSON is a policy version in the JSON API.
+type PolicyJSON struct {
+	Version     uint64    `json:"version"`
+	Name        string    `json:"name"`
+	Published   time.Time `json:"published"`
+	PublishedBy string    `json:"published_by"`
+	Document    string    `json:"document,omitempty"`
+}
+
+func policyView(p store.PolicyVersion, withDocument bool) PolicyJSON {
+	out := PolicyJSON{Version: p.Version, Name: p.Name, Published: p.Published, PublishedBy: p.PublishedBy}
+	if withDocument {
+		out.Document = string(p.Document)
+	}
+	return out
+}
+
+func (a *API) listPolicies(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	ps, err := a.Store.Policies(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]PolicyJSON, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, policyView(p, false))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) getPolicy(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	var p store.PolicyVersion
+	var err error
+	if v := r.PathValue("version"); v == "current" {
+		p, err = a.Store.CurrentPolicy(r.Context())
+	} else {
+		n, perr := strconv.ParseUint(v, 10, 64)
+		if perr != nil {
+			return &httpError{http.StatusBadRequest, "policy version must be a number or 'current'"}
+		}
+		p, err = a.Store.Policy(r.Context(), n)
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, policyView(p, true))
+}
+
+func (a *API) publishPolicy(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	doc, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPolicySize))
+	if err != nil {
+		return &httpError{http.StatusRequestEntityTooLarge, "policy document too large or unreadable"}
+	}
+	v, err := a.PublishPolicy(r.Context(), doc, p.Subject)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, policyView(v, true))
+}
+
+// SecretJSON is an enrollment secret in the JSON API (never its value,
+// except once on creation).
+type SecretJSON struct {
+	ID          string     `json:"id"`
+	Description string     `json:"description"`
+	Created     time.Time  `json:"created"`
+	Expires     *time.Time `json:"expires,omitempty"`
+	Revoked     *time.Time `json:"revoked,omitempty"`
+	Value       string     `json:"value,omitempty"`
+}
+
+func secretView(e store.EnrollmentSecret) SecretJSON {
+	out := SecretJSON{ID: e.ID, Description: e.Description, Created: e.Created}
+	if !e.Expires.IsZero() {
+		out.Expires = &e.Expires
+	}
+	if !e.Revoked.IsZero() {
+		out.Revoked = &e.Revoked
+	}
+	return out
+}
+
+func (a *API) listSecrets(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	secrets, err := a.Store.EnrollmentSecrets(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]SecretJSON, 0, len(secrets))
+	for _, e := range secrets {
+		out = append(out, secretView(e))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) createSecret(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	var req struct {
+		Description string `json:"description"`
+		TTLSeconds  int64  `json:"ttl_seconds"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return &httpError{http.StatusBadRequest, "request body: " + err.Error()}
+	}
+	e, value, err := a.CreateEnrollmentSecret(r.Context(), req.Description, time.Duration(req.TTLSeconds)*time.Second)
+	if err != nil {
+		return err
+	}
+	out := secretView(e)
+	out.Value = value
+	return writeJSON(w, http.StatusCreated, out)
+}
+
+func (a *API) revokeSecret(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	e, err := a.Store.RevokeEnrollmentSecret(r.Context(), r.PathValue("id"), a.now())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, secretView(e))
+}

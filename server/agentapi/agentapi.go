@@ -1,0 +1,262 @@
+// Package agentapi serves the AgentService: enrollment and the long-lived,
+// mutually authenticated stream every agent holds.
+package agentapi
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
+	"github.com/vcguard/vcguard/server/auth"
+	"github.com/vcguard/vcguard/server/fanout"
+	"github.com/vcguard/vcguard/server/pki"
+	"github.com/vcguard/vcguard/server/store"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// maxBatch bounds the events of one batch; an agent sends smaller ones.
+const maxBatch = 1000
+
+// Server implements vcguardv1.AgentServiceServer.
+type Server struct {
+	vcguardv1.UnimplementedAgentServiceServer
+
+	Store     *store.Store
+	CA        *pki.Authority
+	PolicyKey ed25519.PublicKey
+	Hub       *fanout.Hub
+	Logger    *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Enroll checks the enrollment secret, issues a client certificate for the
+// CSR and records the device.
+func (s *Server) Enroll(ctx context.Context, req *vcguardv1.EnrollRequest) (*vcguardv1.EnrollResponse, error) {
+	info := req.GetDevice()
+	log := s.Logger.With("rpc", "Enroll", "hostname", info.GetHostname(), "peer", peerAddr(ctx))
+	if req.GetEnrollSecret() == "" {
+		return nil, status.Error(codes.InvalidArgument, "enroll_secret is empty")
+	}
+	if strings.TrimSpace(info.GetHostname()) == "" || info.GetOs() == "" {
+		return nil, status.Error(codes.InvalidArgument, "device.hostname and device.os are required")
+	}
+	now := s.now()
+	secret, err := s.Store.EnrollmentSecretByHash(ctx, auth.Hash(req.GetEnrollSecret()))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !secret.Usable(now)) {
+		log.Warn("enrollment refused: unknown, expired or revoked secret")
+		return nil, status.Error(codes.PermissionDenied, "the enrollment secret is not valid (unknown, expired or revoked); ask IT for the current one")
+	}
+	if err != nil {
+		log.Error("enrollment failed", "err", err)
+		return nil, status.Error(codes.Internal, "enrollment failed on the server")
+	}
+	deviceID := "dev_" + auth.NewID()
+	certPEM, serial, err := s.CA.IssueClient(req.GetCsrDer(), deviceID)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "csr_der: %v", err)
+	}
+	err = s.Store.CreateDevice(ctx, store.Device{
+		ID: deviceID, Hostname: info.GetHostname(), OS: info.GetOs(), OSVersion: info.GetOsVersion(),
+		Arch: info.GetArch(), AgentVersion: info.GetAgentVersion(), SecretID: secret.ID, CertSerial: serial, Enrolled: now,
+	})
+	if err != nil {
+		log.Error("enrollment failed", "err", err)
+		return nil, status.Error(codes.Internal, "enrollment failed on the server")
+	}
+	log.Info("device enrolled", "device", deviceID, "secret", secret.ID)
+	return &vcguardv1.EnrollResponse{
+		DeviceId: deviceID, ClientCertPem: certPEM, CaPem: s.CA.CAPEM(), PolicyPublicKey: s.PolicyKey,
+	}, nil
+}
+
+// deviceFromPeer returns the device id from the verified client certificate.
+func deviceFromPeer(ctx context.Context) (string, error) {
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return "", errors.New("no peer")
+	}
+	ti, ok := p.AuthInfo.(credentials.TLSInfo)
+	if !ok {
+		return "", errors.New("not a TLS connection")
+	}
+	if len(ti.State.VerifiedChains) == 0 || len(ti.State.VerifiedChains[0]) == 0 {
+		return "", errors.New("no verified client certificate")
+	}
+	return ti.State.VerifiedChains[0][0].Subject.CommonName, nil
+}
+
+func peerAddr(ctx context.Context) string {
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		return p.Addr.String()
+	}
+	return ""
+}
+
+// Connect serves an agent's stream: hello, then event batches (acknowledged
+// once stored) and heartbeats; policy updates are pushed as they are
+// published.
+func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
+	ctx := stream.Context()
+	deviceID, err := deviceFromPeer(ctx)
+	if err != nil {
+		return status.Errorf(codes.Unauthenticated, "a client certificate is required: %v; enroll the agent first", err)
+	}
+	log := s.Logger.With("rpc", "Connect", "device", deviceID, "peer", peerAddr(ctx))
+	dev, err := s.Store.Device(ctx, deviceID)
+	if errors.Is(err, store.ErrNotFound) {
+		return status.Errorf(codes.PermissionDenied, "device %s is not enrolled here", deviceID)
+	}
+	if err != nil {
+		log.Error("load device", "err", err)
+		return status.Error(codes.Internal, "server error")
+	}
+	if !dev.Revoked.IsZero() {
+		return status.Errorf(codes.PermissionDenied, "device %s was revoked; re-enroll it", deviceID)
+	}
+
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	hello := first.GetHello()
+	if hello == nil {
+		return status.Error(codes.InvalidArgument, "the first message on the stream must be a hello")
+	}
+	if err := s.Store.DeviceConnected(ctx, deviceID, hello.GetDevice(), s.now()); err != nil {
+		log.Error("record connect", "err", err)
+		return status.Error(codes.Internal, "server error")
+	}
+	log.Info("agent connected", "policy_version", hello.GetPolicyVersion())
+	defer func() {
+		// The stream context is done; record the disconnect regardless.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := s.Store.DeviceDisconnected(dctx, deviceID, s.now()); err != nil {
+			log.Error("record disconnect", "err", err)
+		}
+		log.Info("agent disconnected")
+	}()
+
+	var sendMu sync.Mutex
+	send := func(m *vcguardv1.ServerMessage) error {
+		sendMu.Lock()
+		defer sendMu.Unlock()
+		return stream.Send(m)
+	}
+	// Acknowledge what is already stored, so an agent whose ack was lost
+	// drops those events at once.
+	if err := send(&vcguardv1.ServerMessage{Msg: &vcguardv1.ServerMessage_Ack{Ack: &vcguardv1.Ack{Seq: dev.LastSeq}}}); err != nil {
+		return err
+	}
+
+	sub := s.Hub.Subscribe(deviceID)
+	defer s.Hub.Unsubscribe(sub)
+	if cur, err := s.Store.CurrentPolicy(ctx); err == nil && cur.Version > hello.GetPolicyVersion() {
+		if err := send(policyMessage(cur)); err != nil {
+			return err
+		}
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		log.Error("load current policy", "err", err)
+	}
+
+	pushDone := make(chan struct{})
+	defer func() { <-pushDone }()
+	pushCtx, stopPush := context.WithCancel(ctx)
+	defer stopPush()
+	go func() {
+		defer close(pushDone)
+		for {
+			select {
+			case <-pushCtx.Done():
+				return
+			case p := <-sub.C:
+				if err := send(&vcguardv1.ServerMessage{Msg: &vcguardv1.ServerMessage_Policy{Policy: &vcguardv1.PolicyUpdate{Policy: p}}}); err != nil {
+					log.Warn("push policy", "version", p.GetVersion(), "err", err)
+					return
+				}
+				log.Info("policy pushed", "version", p.GetVersion())
+			}
+		}
+	}()
+
+	for {
+		msg, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		switch m := msg.GetMsg().(type) {
+		case *vcguardv1.AgentMessage_Batch:
+			events := m.Batch.GetEvents()
+			if len(events) > maxBatch {
+				return status.Errorf(codes.InvalidArgument, "batch has %d events, at most %d are accepted", len(events), maxBatch)
+			}
+			if err := checkOrder(events); err != nil {
+				return status.Errorf(codes.InvalidArgument, "batch: %v", err)
+			}
+			last, err := s.Store.IngestEvents(ctx, deviceID, events, s.now())
+			if err != nil {
+				log.Error("ingest", "err", err)
+				return status.Error(codes.Internal, "could not store events; the agent will resend them")
+			}
+			if err := send(&vcguardv1.ServerMessage{Msg: &vcguardv1.ServerMessage_Ack{Ack: &vcguardv1.Ack{Seq: last}}}); err != nil {
+				return err
+			}
+		case *vcguardv1.AgentMessage_Heartbeat:
+			if err := s.Store.TouchDevice(ctx, deviceID, s.now()); err != nil {
+				log.Error("heartbeat", "err", err)
+			}
+		case *vcguardv1.AgentMessage_Hello:
+			return status.Error(codes.InvalidArgument, "hello sent twice on one stream")
+		default:
+			return status.Error(codes.InvalidArgument, "unknown message on the stream")
+		}
+	}
+}
+
+// checkOrder verifies sequence numbers are strictly increasing and each
+// event has a time and a detail.
+func checkOrder(events []*vcguardv1.Event) error {
+	var prev uint64
+	for i, e := range events {
+		if e.GetSeq() == 0 || e.GetSeq() <= prev {
+			return fmt.Errorf("events[%d].seq %d is not above %d", i, e.GetSeq(), prev)
+		}
+		if e.GetTime() == nil {
+			return fmt.Errorf("events[%d].time is missing", i)
+		}
+		if e.GetDetail() == nil {
+			return fmt.Errorf("events[%d] has no detail", i)
+		}
+		prev = e.GetSeq()
+	}
+	return nil
+}
+
+// SignedPolicy converts a stored policy version to its wire form.
+func SignedPolicy(p store.PolicyVersion) *vcguardv1.SignedPolicy {
+	return &vcguardv1.SignedPolicy{
+		Version: p.Version, Document: p.Document, Signature: p.Signature, Published: timestamppb.New(p.Published),
+	}
+}
+
+func policyMessage(p store.PolicyVersion) *vcguardv1.ServerMessage {
+	return &vcguardv1.ServerMessage{Msg: &vcguardv1.ServerMessage_Policy{Policy: &vcguardv1.PolicyUpdate{Policy: SignedPolicy(p)}}}
+}

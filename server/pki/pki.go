@@ -1,0 +1,284 @@
+// Package pki is the server's certificate authority: it creates the CA and
+// the server certificate on first start and issues client certificates to
+// enrolling agents from their certificate signing requests.
+package pki
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// File names inside the data directory.
+const (
+	CAFile        = "ca.pem"
+	caKeyFile     = "ca-key.pem"
+	serverFile    = "server.pem"
+	serverKeyFile = "server-key.pem"
+)
+
+// Lifetimes of what the CA issues.
+const (
+	caLifetime     = 10 * 365 * 24 * time.Hour
+	serverLifetime = 365 * 24 * time.Hour
+	// ClientLifetime is how long an agent certificate is valid.
+	ClientLifetime = 365 * 24 * time.Hour
+)
+
+// Authority is a loaded CA with the server certificate it issued.
+type Authority struct {
+	caCert  *x509.Certificate
+	caKey   crypto.Signer
+	caPEM   []byte
+	server  tls.Certificate
+	pool    *x509.CertPool
+	nowFunc func() time.Time
+}
+
+// LoadOrCreate loads the CA and server certificate from dir, creating what is
+// missing. The server certificate is reissued when it lacks one of hosts or
+// expires within 30 days. Private keys are written 0600.
+func LoadOrCreate(dir string, hosts []string) (*Authority, error) {
+	a := &Authority{nowFunc: time.Now}
+	if err := a.loadOrCreateCA(dir); err != nil {
+		return nil, err
+	}
+	if err := a.loadOrCreateServer(dir, hosts); err != nil {
+		return nil, err
+	}
+	a.pool = x509.NewCertPool()
+	a.pool.AddCert(a.caCert)
+	return a, nil
+}
+
+func (a *Authority) loadOrCreateCA(dir string) error {
+	certPath, keyPath := filepath.Join(dir, CAFile), filepath.Join(dir, caKeyFile)
+	certPEM, err := os.ReadFile(certPath)
+	if errors.Is(err, os.ErrNotExist) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return fmt.Errorf("generate CA key: %w", err)
+		}
+		now := time.Now()
+		tmpl := &x509.Certificate{
+			SerialNumber:          randomSerial(),
+			Subject:               pkix.Name{CommonName: "vcguard CA", Organization: []string{"vcguard"}},
+			NotBefore:             now.Add(-time.Hour),
+			NotAfter:              now.Add(caLifetime),
+			KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+			BasicConstraintsValid: true,
+			IsCA:                  true,
+			MaxPathLenZero:        true,
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+		if err != nil {
+			return fmt.Errorf("create CA certificate: %w", err)
+		}
+		if err := writeKey(keyPath, key); err != nil {
+			return err
+		}
+		certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+		if err := os.WriteFile(certPath, certPEM, 0o644); err != nil {
+			return fmt.Errorf("write CA certificate: %w", err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("read CA certificate: %w", err)
+	}
+	cert, err := parseCertPEM(certPath, certPEM)
+	if err != nil {
+		return err
+	}
+	key, err := readKey(keyPath)
+	if err != nil {
+		return err
+	}
+	a.caCert, a.caKey, a.caPEM = cert, key, certPEM
+	return nil
+}
+
+func (a *Authority) loadOrCreateServer(dir string, hosts []string) error {
+	certPath, keyPath := filepath.Join(dir, serverFile), filepath.Join(dir, serverKeyFile)
+	if pair, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil {
+		if leaf := pair.Leaf; leaf != nil && covers(leaf, hosts) && time.Until(leaf.NotAfter) > 30*24*time.Hour &&
+			leaf.CheckSignatureFrom(a.caCert) == nil {
+			a.server = pair
+			return nil
+		}
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return fmt.Errorf("generate server key: %w", err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: randomSerial(),
+		Subject:      pkix.Name{CommonName: "vcguard server", Organization: []string{"vcguard"}},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(serverLifetime),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.caCert, key.Public(), a.caKey)
+	if err != nil {
+		return fmt.Errorf("create server certificate: %w", err)
+	}
+	if err := writeKey(keyPath, key); err != nil {
+		return err
+	}
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return fmt.Errorf("write server certificate: %w", err)
+	}
+	pair, err := tls.LoadX509KeyPair(certPath, keyPath)
+	if err != nil {
+		return fmt.Errorf("load new server certificate: %w", err)
+	}
+	a.server = pair
+	return nil
+}
+
+// covers reports whether the certificate names every host.
+func covers(c *x509.Certificate, hosts []string) bool {
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			if !slices.ContainsFunc(c.IPAddresses, ip.Equal) {
+				return false
+			}
+		} else if !slices.Contains(c.DNSNames, h) {
+			return false
+		}
+	}
+	return true
+}
+
+// CAPEM returns the CA certificate, PEM encoded.
+func (a *Authority) CAPEM() []byte { return a.caPEM }
+
+// Pool returns a pool holding only the CA.
+func (a *Authority) Pool() *x509.CertPool { return a.pool }
+
+// ServerTLS returns the TLS configuration of the gRPC listener: TLS 1.3,
+// client certificates verified against the CA when given (Enroll is called
+// without one; the agent API demands one on every other call).
+func (a *Authority) ServerTLS() *tls.Config {
+	return &tls.Config{
+		MinVersion:   tls.VersionTLS13,
+		Certificates: []tls.Certificate{a.server},
+		ClientCAs:    a.pool,
+		ClientAuth:   tls.VerifyClientCertIfGiven,
+		NextProtos:   []string{"h2"},
+	}
+}
+
+// HTTPSTLS returns the TLS configuration of the dashboard listener.
+func (a *Authority) HTTPSTLS() *tls.Config {
+	return &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{a.server},
+	}
+}
+
+// IssueClient verifies a CSR and issues a client certificate whose common
+// name is deviceID. It returns the certificate PEM and its serial number.
+func (a *Authority) IssueClient(csrDER []byte, deviceID string) ([]byte, string, error) {
+	csr, err := x509.ParseCertificateRequest(csrDER)
+	if err != nil {
+		return nil, "", fmt.Errorf("parse certificate signing request: %w", err)
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, "", fmt.Errorf("certificate signing request signature: %w", err)
+	}
+	switch pub := csr.PublicKey.(type) {
+	case *ecdsa.PublicKey:
+		if pub.Curve != elliptic.P256() && pub.Curve != elliptic.P384() {
+			return nil, "", errors.New("certificate signing request: ECDSA key must use P-256 or P-384")
+		}
+	default:
+		return nil, "", fmt.Errorf("certificate signing request: key type %T is not accepted (want ECDSA)", pub)
+	}
+	now := a.nowFunc()
+	serial := randomSerial()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: deviceID, Organization: []string{"vcguard agent"}},
+		NotBefore:    now.Add(-5 * time.Minute),
+		NotAfter:     now.Add(ClientLifetime),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.caCert, csr.PublicKey, a.caKey)
+	if err != nil {
+		return nil, "", fmt.Errorf("issue client certificate: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), serial.Text(16), nil
+}
+
+func randomSerial() *big.Int {
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return n
+}
+
+func writeKey(path string, key *ecdsa.PrivateKey) error {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return fmt.Errorf("encode key %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return fmt.Errorf("write key: %w", err)
+	}
+	return nil
+}
+
+func readKey(path string) (crypto.Signer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read key: %w", err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("%s: no PEM block", path)
+	}
+	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("%s: key type %T cannot sign", path, key)
+	}
+	return signer, nil
+}
+
+func parseCertPEM(path string, data []byte) (*x509.Certificate, error) {
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("%s: no CERTIFICATE PEM block", path)
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cert, nil
+}

@@ -1,0 +1,366 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// Device is an enrolled laptop.
+type Device struct {
+	ID            string
+	Hostname      string
+	OS            string
+	OSVersion     string
+	Arch          string
+	AgentVersion  string
+	SecretID      string
+	CertSerial    string
+	Enrolled      time.Time
+	LastSeen      time.Time
+	Connected     bool
+	PolicyVersion uint64
+	LastSeq       uint64
+	Revoked       time.Time
+	Apps          []DeviceApp
+}
+
+// Online reports whether the device holds a stream and was heard from
+// within staleAfter of now.
+func (d Device) Online(now time.Time, staleAfter time.Duration) bool {
+	return d.Connected && now.Sub(d.LastSeen) < staleAfter
+}
+
+// DeviceApp is one instance of a catalog app on a device, running or
+// stopped (the last stopped instance of each app is kept).
+type DeviceApp struct {
+	AppID   string
+	Name    string
+	PID     int32
+	Exe     string
+	Verdict string
+	Running bool
+	Started time.Time
+	Stopped time.Time
+}
+
+// CreateDevice stores a newly enrolled device.
+func (s *Store) CreateDevice(ctx context.Context, d Device) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO devices
+		(id, hostname, os, os_version, arch, agent_version, secret_id, cert_serial, enrolled_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		d.ID, d.Hostname, d.OS, d.OSVersion, d.Arch, d.AgentVersion, d.SecretID, d.CertSerial, micros(d.Enrolled))
+	if err != nil {
+		return fmt.Errorf("create device %s: %w", d.ID, err)
+	}
+	return nil
+}
+
+const deviceColumns = `id, hostname, os, os_version, arch, agent_version, secret_id, cert_serial,
+	enrolled_at, last_seen, connected, policy_version, last_seq, revoked_at`
+
+func scanDevice(row interface{ Scan(...any) error }) (Device, error) {
+	var d Device
+	var enrolled, lastSeen, revoked int64
+	var connected int
+	var policyVersion, lastSeq int64
+	err := row.Scan(&d.ID, &d.Hostname, &d.OS, &d.OSVersion, &d.Arch, &d.AgentVersion, &d.SecretID, &d.CertSerial,
+		&enrolled, &lastSeen, &connected, &policyVersion, &lastSeq, &revoked)
+	if err != nil {
+		return d, err
+	}
+	d.Enrolled, d.LastSeen, d.Revoked = fromMicros(enrolled), fromMicros(lastSeen), fromMicros(revoked)
+	d.Connected = connected != 0
+	d.PolicyVersion, d.LastSeq = uint64(policyVersion), uint64(lastSeq)
+	return d, nil
+}
+
+// Device returns one device with its apps.
+func (s *Store) Device(ctx context.Context, id string) (Device, error) {
+	d, err := scanDevice(s.db.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, fmt.Errorf("device %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return d, fmt.Errorf("device %s: %w", id, err)
+	}
+	apps, err := s.apps(ctx, `WHERE device_id = $1`, id)
+	if err != nil {
+		return d, err
+	}
+	d.Apps = apps[id]
+	return d, nil
+}
+
+// Devices returns every device with its apps, ordered by hostname.
+func (s *Store) Devices(ctx context.Context) ([]Device, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+deviceColumns+` FROM devices ORDER BY hostname, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	defer rows.Close()
+	var out []Device
+	for rows.Next() {
+		d, err := scanDevice(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list devices: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	apps, err := s.apps(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Apps = apps[out[i].ID]
+	}
+	return out, nil
+}
+
+func (s *Store) apps(ctx context.Context, where string, args ...any) (map[string][]DeviceApp, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT device_id, app_id, name, pid, exe, verdict, running, started_at, stopped_at
+		FROM device_apps `+where+` ORDER BY device_id, running DESC, app_id, started_at`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list device apps: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string][]DeviceApp)
+	for rows.Next() {
+		var dev string
+		var a DeviceApp
+		var running int
+		var started, stopped int64
+		if err := rows.Scan(&dev, &a.AppID, &a.Name, &a.PID, &a.Exe, &a.Verdict, &running, &started, &stopped); err != nil {
+			return nil, fmt.Errorf("list device apps: %w", err)
+		}
+		a.Running, a.Started, a.Stopped = running != 0, fromMicros(started), fromMicros(stopped)
+		out[dev] = append(out[dev], a)
+	}
+	return out, rows.Err()
+}
+
+// DeviceConnected records that a device opened a stream and what it said in
+// its hello.
+func (s *Store) DeviceConnected(ctx context.Context, id string, info *vcguardv1.DeviceInfo, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE devices SET hostname = $1, os = $2, os_version = $3, arch = $4,
+		agent_version = $5, connected = 1, last_seen = $6 WHERE id = $7`,
+		info.GetHostname(), info.GetOs(), info.GetOsVersion(), info.GetArch(), info.GetAgentVersion(), micros(now), id)
+	if err != nil {
+		return fmt.Errorf("device %s connected: %w", id, err)
+	}
+	return nil
+}
+
+// DeviceDisconnected records that a device's stream ended.
+func (s *Store) DeviceDisconnected(ctx context.Context, id string, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE devices SET connected = 0, last_seen = $1 WHERE id = $2`, micros(now), id)
+	if err != nil {
+		return fmt.Errorf("device %s disconnected: %w", id, err)
+	}
+	return nil
+}
+
+// TouchDevice records that a device was heard from.
+func (s *Store) TouchDevice(ctx context.Context, id string, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE devices SET last_seen = $1 WHERE id = $2`, micros(now), id)
+	if err != nil {
+		return fmt.Errorf("touch device %s: %w", id, err)
+	}
+	return nil
+}
+
+// EventType names an event for storage and filtering.
+func EventType(e *vcguardv1.Event) string {
+	switch d := e.GetDetail().(type) {
+	case *vcguardv1.Event_App:
+		switch d.App.GetKind() {
+		case vcguardv1.AppEvent_KIND_STARTED:
+			return "app_started"
+		case vcguardv1.AppEvent_KIND_STOPPED:
+			return "app_stopped"
+		case vcguardv1.AppEvent_KIND_VERDICT_CHANGED:
+			return "app_verdict_changed"
+		}
+		return "app"
+	case *vcguardv1.Event_Inventory:
+		return "inventory"
+	case *vcguardv1.Event_PolicyApplied:
+		return "policy_applied"
+	}
+	return "unknown"
+}
+
+// VerdictName is the stored and displayed name of a verdict.
+func VerdictName(v vcguardv1.Verdict) string {
+	switch v {
+	case vcguardv1.Verdict_VERDICT_APPROVED:
+		return "approved"
+	case vcguardv1.Verdict_VERDICT_RESTRICTED:
+		return "restricted"
+	case vcguardv1.Verdict_VERDICT_FORBIDDEN:
+		return "forbidden"
+	case vcguardv1.Verdict_VERDICT_UNLISTED:
+		return "unlisted"
+	case vcguardv1.Verdict_VERDICT_UNVERIFIED:
+		return "unverified"
+	case vcguardv1.Verdict_VERDICT_OUTDATED:
+		return "outdated"
+	}
+	return "unknown"
+}
+
+// IngestEvents stores a batch of a device's events and applies them to the
+// device's state in one transaction. Events at or below the device's last
+// stored sequence number are skipped, so a resent batch changes nothing. It
+// returns the highest sequence number now stored.
+func (s *Store) IngestEvents(ctx context.Context, deviceID string, events []*vcguardv1.Event, now time.Time) (uint64, error) {
+	var last uint64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var lastSeq int64
+		if err := tx.QueryRowContext(ctx, `SELECT last_seq FROM devices WHERE id = $1`, deviceID).Scan(&lastSeq); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("device %s: %w", deviceID, ErrNotFound)
+			}
+			return fmt.Errorf("ingest: read last sequence of %s: %w", deviceID, err)
+		}
+		last = uint64(lastSeq)
+		for _, e := range events {
+			if e.GetSeq() <= last {
+				continue
+			}
+			if err := applyEvent(ctx, tx, deviceID, e, now); err != nil {
+				return fmt.Errorf("ingest event %d of %s: %w", e.GetSeq(), deviceID, err)
+			}
+			last = e.GetSeq()
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE devices SET last_seq = $1, last_seen = $2 WHERE id = $3`, int64(last), micros(now), deviceID)
+		return err
+	})
+	return last, err
+}
+
+func applyEvent(ctx context.Context, tx *sql.Tx, deviceID string, e *vcguardv1.Event, now time.Time) error {
+	payload, err := proto.Marshal(e)
+	if err != nil {
+		return err
+	}
+	at := e.GetTime().AsTime()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO events (device_id, seq, type, time, received_at, payload)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+		deviceID, int64(e.GetSeq()), EventType(e), micros(at), micros(now), payload); err != nil {
+		return err
+	}
+	switch d := e.GetDetail().(type) {
+	case *vcguardv1.Event_App:
+		app := d.App.GetApp()
+		switch d.App.GetKind() {
+		case vcguardv1.AppEvent_KIND_STARTED:
+			return upsertRunning(ctx, tx, deviceID, app)
+		case vcguardv1.AppEvent_KIND_STOPPED:
+			_, err := tx.ExecContext(ctx, `UPDATE device_apps SET running = 0, stopped_at = $1
+				WHERE device_id = $2 AND pid = $3 AND started_at = $4`,
+				micros(at), deviceID, app.GetPid(), micros(app.GetStarted().AsTime()))
+			return err
+		case vcguardv1.AppEvent_KIND_VERDICT_CHANGED:
+			_, err := tx.ExecContext(ctx, `UPDATE device_apps SET verdict = $1
+				WHERE device_id = $2 AND pid = $3 AND started_at = $4`,
+				VerdictName(app.GetVerdict()), deviceID, app.GetPid(), micros(app.GetStarted().AsTime()))
+			return err
+		}
+	case *vcguardv1.Event_Inventory:
+		// Everything not in the inventory has stopped.
+		if _, err := tx.ExecContext(ctx, `UPDATE device_apps SET running = 0, stopped_at = $1
+			WHERE device_id = $2 AND running = 1`, micros(at), deviceID); err != nil {
+			return err
+		}
+		for _, app := range d.Inventory.GetApps() {
+			if err := upsertRunning(ctx, tx, deviceID, app); err != nil {
+				return err
+			}
+		}
+	case *vcguardv1.Event_PolicyApplied:
+		_, err := tx.ExecContext(ctx, `UPDATE devices SET policy_version = $1 WHERE id = $2`, int64(d.PolicyApplied.GetVersion()), deviceID)
+		return err
+	}
+	return nil
+}
+
+// upsertRunning records a running app instance and forgets earlier stopped
+// instances of the same app.
+func upsertRunning(ctx context.Context, tx *sql.Tx, deviceID string, app *vcguardv1.AppInstance) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM device_apps WHERE device_id = $1 AND app_id = $2 AND running = 0`,
+		deviceID, app.GetAppId()); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO device_apps (device_id, pid, started_at, app_id, name, exe, verdict, running)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, 1)
+		ON CONFLICT (device_id, pid, started_at) DO UPDATE SET running = 1, stopped_at = 0, verdict = excluded.verdict`,
+		deviceID, app.GetPid(), micros(app.GetStarted().AsTime()), app.GetAppId(), app.GetName(), app.GetExe(),
+		VerdictName(app.GetVerdict()))
+	return err
+}
+
+// StoredEvent is an event as stored.
+type StoredEvent struct {
+	DeviceID string
+	Seq      uint64
+	Type     string
+	Time     time.Time
+	Received time.Time
+	Event    *vcguardv1.Event
+}
+
+// EventFilter selects events.
+type EventFilter struct {
+	DeviceID string // empty: all devices
+	Type     string // empty: all types
+	Limit    int    // 0: 100
+}
+
+// Events lists events, newest first.
+func (s *Store) Events(ctx context.Context, f EventFilter) ([]StoredEvent, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	q := `SELECT device_id, seq, type, time, received_at, payload FROM events WHERE 1 = 1`
+	var args []any
+	if f.DeviceID != "" {
+		args = append(args, f.DeviceID)
+		q += fmt.Sprintf(` AND device_id = $%d`, len(args))
+	}
+	if f.Type != "" {
+		args = append(args, f.Type)
+		q += fmt.Sprintf(` AND type = $%d`, len(args))
+	}
+	args = append(args, f.Limit)
+	q += fmt.Sprintf(` ORDER BY time DESC, seq DESC LIMIT $%d`, len(args))
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	defer rows.Close()
+	var out []StoredEvent
+	for rows.Next() {
+		var e StoredEvent
+		var seq, at, received int64
+		var payload []byte
+		if err := rows.Scan(&e.DeviceID, &seq, &e.Type, &at, &received, &payload); err != nil {
+			return nil, fmt.Errorf("list events: %w", err)
+		}
+		e.Seq, e.Time, e.Received = uint64(seq), fromMicros(at), fromMicros(received)
+		e.Event = new(vcguardv1.Event)
+		if err := proto.Unmarshal(payload, e.Event); err != nil {
+			return nil, fmt.Errorf("decode stored event %s/%d: %w", e.DeviceID, e.Seq, err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

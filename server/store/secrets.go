@@ -1,0 +1,195 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// EnrollmentSecret is a secret agents present to enroll. Only its hash is
+// stored.
+type EnrollmentSecret struct {
+	ID          string
+	Description string
+	Hash        []byte
+	Created     time.Time
+	Expires     time.Time // zero: never
+	Revoked     time.Time // zero: not revoked
+}
+
+// Usable reports whether the secret may enroll a device at now.
+func (e EnrollmentSecret) Usable(now time.Time) bool {
+	return e.Revoked.IsZero() && (e.Expires.IsZero() || now.Before(e.Expires))
+}
+
+// CreateEnrollmentSecret stores a new secret.
+func (s *Store) CreateEnrollmentSecret(ctx context.Context, e EnrollmentSecret) error {
+	_, err := s.db.ExecContext(ctx,
+		`INSERT INTO enrollment_secrets (id, description, hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		e.ID, e.Description, e.Hash, micros(e.Created), micros(e.Expires))
+	if err != nil {
+		return fmt.Errorf("create enrollment secret: %w", err)
+	}
+	return nil
+}
+
+const secretColumns = `id, description, hash, created_at, expires_at, revoked_at`
+
+func scanSecret(row interface{ Scan(...any) error }) (EnrollmentSecret, error) {
+	var e EnrollmentSecret
+	var created, expires, revoked int64
+	if err := row.Scan(&e.ID, &e.Description, &e.Hash, &created, &expires, &revoked); err != nil {
+		return e, err
+	}
+	e.Created, e.Expires, e.Revoked = fromMicros(created), fromMicros(expires), fromMicros(revoked)
+	return e, nil
+}
+
+// EnrollmentSecretByHash finds a secret by the hash of its value.
+func (s *Store) EnrollmentSecretByHash(ctx context.Context, hash []byte) (EnrollmentSecret, error) {
+	e, err := scanSecret(s.db.QueryRowContext(ctx, `SELECT `+secretColumns+` FROM enrollment_secrets WHERE hash = $1`, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, ErrNotFound
+	}
+	if err != nil {
+		return e, fmt.Errorf("look up enrollment secret: %w", err)
+	}
+	return e, nil
+}
+
+// EnrollmentSecrets lists every secret, newest first.
+func (s *Store) EnrollmentSecrets(ctx context.Context) ([]EnrollmentSecret, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+secretColumns+` FROM enrollment_secrets ORDER BY created_at DESC, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list enrollment secrets: %w", err)
+	}
+	defer rows.Close()
+	var out []EnrollmentSecret
+	for rows.Next() {
+		e, err := scanSecret(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list enrollment secrets: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// RevokeEnrollmentSecret marks a secret revoked; revoking twice keeps the
+// first time.
+func (s *Store) RevokeEnrollmentSecret(ctx context.Context, id string, now time.Time) (EnrollmentSecret, error) {
+	_, err := s.db.ExecContext(ctx,
+		`UPDATE enrollment_secrets SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, micros(now), id)
+	if err != nil {
+		return EnrollmentSecret{}, fmt.Errorf("revoke enrollment secret %s: %w", id, err)
+	}
+	e, err := scanSecret(s.db.QueryRowContext(ctx, `SELECT `+secretColumns+` FROM enrollment_secrets WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, fmt.Errorf("enrollment secret %s: %w", id, ErrNotFound)
+	}
+	return e, err
+}
+
+// Role is what an API token or session may do.
+type Role string
+
+// Roles.
+const (
+	RoleAdmin   Role = "admin"
+	RoleAnalyst Role = "analyst"
+	RoleAuditor Role = "auditor"
+)
+
+// APIToken is a bearer token for the JSON and gRPC admin APIs. Only its hash
+// is stored.
+type APIToken struct {
+	ID          string
+	Description string
+	Hash        []byte
+	Role        Role
+	Created     time.Time
+	Revoked     time.Time
+}
+
+// CreateAPIToken stores a token.
+func (s *Store) CreateAPIToken(ctx context.Context, t APIToken) error {
+	_, err := s.db.ExecContext(ctx,
+		`INSERT INTO api_tokens (id, description, hash, role, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		t.ID, t.Description, t.Hash, string(t.Role), micros(t.Created))
+	if err != nil {
+		return fmt.Errorf("create API token: %w", err)
+	}
+	return nil
+}
+
+// APITokenByHash finds a token that is not revoked by the hash of its value.
+func (s *Store) APITokenByHash(ctx context.Context, hash []byte) (APIToken, error) {
+	var t APIToken
+	var role string
+	var created, revoked int64
+	err := s.db.QueryRowContext(ctx,
+		`SELECT id, description, hash, role, created_at, revoked_at FROM api_tokens WHERE hash = $1 AND revoked_at = 0`, hash).
+		Scan(&t.ID, &t.Description, &t.Hash, &role, &created, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, ErrNotFound
+	}
+	if err != nil {
+		return t, fmt.Errorf("look up API token: %w", err)
+	}
+	t.Role, t.Created, t.Revoked = Role(role), fromMicros(created), fromMicros(revoked)
+	return t, nil
+}
+
+// Session is a dashboard login.
+type Session struct {
+	Hash    []byte
+	Subject string
+	Role    Role
+	CSRF    string
+	Created time.Time
+	Expires time.Time
+}
+
+// CreateSession stores a session and drops expired ones.
+func (s *Store) CreateSession(ctx context.Context, sess Session) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < $1`, micros(sess.Created)); err != nil {
+			return fmt.Errorf("drop expired sessions: %w", err)
+		}
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO sessions (hash, subject, role, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			sess.Hash, sess.Subject, string(sess.Role), sess.CSRF, micros(sess.Created), micros(sess.Expires))
+		if err != nil {
+			return fmt.Errorf("create session: %w", err)
+		}
+		return nil
+	})
+}
+
+// SessionByHash returns a session that has not expired at now.
+func (s *Store) SessionByHash(ctx context.Context, hash []byte, now time.Time) (Session, error) {
+	var sess Session
+	var role string
+	var created, expires int64
+	err := s.db.QueryRowContext(ctx,
+		`SELECT hash, subject, role, csrf, created_at, expires_at FROM sessions WHERE hash = $1 AND expires_at > $2`, hash, micros(now)).
+		Scan(&sess.Hash, &sess.Subject, &role, &sess.CSRF, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sess, ErrNotFound
+	}
+	if err != nil {
+		return sess, fmt.Errorf("look up session: %w", err)
+	}
+	sess.Role, sess.Created, sess.Expires = Role(role), fromMicros(created), fromMicros(expires)
+	return sess, nil
+}
+
+// DeleteSession ends a session.
+func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE hash = $1`, hash); err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
