@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -37,14 +38,24 @@ func (e *FieldError) Error() string {
 func decodeStrict(file string, data []byte, v any) (*yaml.Node, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&root); err != nil {
-		return nil, yamlError(file, err)
-	}
-	if len(root.Content) == 0 {
+	err := dec.Decode(&root)
+	if errors.Is(err, io.EOF) {
+		// Nothing but white space and comments.
 		return nil, &FieldError{File: file, Line: 1, Msg: "document is empty"}
 	}
+	if err != nil {
+		return nil, yamlError(file, nil, err)
+	}
+	if len(root.Content) == 0 || isNull(root.Content[0]) {
+		return nil, &FieldError{File: file, Line: 1, Msg: "document is empty"}
+	}
+	// A second document, even a broken one, is refused: only the first
+	// would be applied, and the person would not know.
 	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, yamlError(file, nil, err)
+		}
 		return nil, &FieldError{File: file, Line: extra.Line, Msg: "more than one YAML document in file"}
 	}
 	doc := root.Content[0]
@@ -54,17 +65,28 @@ func decodeStrict(file string, data []byte, v any) (*yaml.Node, error) {
 	strictDec := yaml.NewDecoder(bytes.NewReader(data))
 	strictDec.KnownFields(true)
 	if err := strictDec.Decode(v); err != nil {
-		return nil, yamlError(file, err)
+		return nil, yamlError(file, doc, err)
 	}
 	return doc, nil
 }
 
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
 // yamlError turns the yaml package's errors ("yaml: line 3: ...") into a
-// FieldError carrying the file and line.
-func yamlError(file string, err error) error {
+// FieldError carrying the file and line. With the document's root node, an
+// unknown field is reported by its path instead of the Go type it missed.
+func yamlError(file string, doc *yaml.Node, err error) error {
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		line, msg := splitYAMLLine(te.Errors[0])
+		var name, typ string
+		if n, _ := fmt.Sscanf(msg, "field %s not found in type %s", &name, &typ); n == 2 && doc != nil {
+			if path := keyPath(doc, name, line); path != nil {
+				return &FieldError{File: file, Line: line, Field: strings.Join(path, "."), Msg: "unknown field"}
+			}
+		}
 		return &FieldError{File: file, Line: line, Msg: msg}
 	}
 	line, msg := splitYAMLLine(strings.TrimPrefix(err.Error(), "yaml: "))
@@ -81,8 +103,33 @@ func splitYAMLLine(s string) (int, string) {
 	return 0, s
 }
 
-// lineOf returns the line of the value at path below node (mapping keys), or
-// of the deepest node found on the way.
+// keyPath returns the path of mapping keys from node to the key named name
+// on line, or nil.
+func keyPath(node *yaml.Node, name string, line int) []string {
+	switch node.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			key := node.Content[i]
+			if key.Value == name && key.Line == line {
+				return []string{name}
+			}
+			if sub := keyPath(node.Content[i+1], name, line); sub != nil {
+				return append([]string{key.Value}, sub...)
+			}
+		}
+	case yaml.SequenceNode:
+		for _, item := range node.Content {
+			if sub := keyPath(item, name, line); sub != nil {
+				return sub
+			}
+		}
+	}
+	return nil
+}
+
+// lineOf returns the line of the key at path below node (mapping keys), or
+// of the deepest key found on the way. The key's line, not its value's: the
+// value of "zoom:" in a block mapping starts on the next line.
 func lineOf(node *yaml.Node, path ...string) int {
 	line := node.Line
 	for _, key := range path {
@@ -92,8 +139,8 @@ func lineOf(node *yaml.Node, path ...string) int {
 		found := false
 		for i := 0; i+1 < len(node.Content); i += 2 {
 			if node.Content[i].Value == key {
+				line = node.Content[i].Line
 				node = node.Content[i+1]
-				line = node.Line
 				found = true
 				break
 			}

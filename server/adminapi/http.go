@@ -14,19 +14,38 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
-// Register adds the JSON API routes (under /api/v1/) to mux.
-func (a *API) Register(mux *http.ServeMux) {
+// Route is one JSON API route.
+type Route struct {
+	// Pattern is the http.ServeMux pattern, e.g. "GET /api/v1/devices/{id}".
+	Pattern string
+	// Roles may call the route; a token of another role gets 403.
+	Roles  []store.Role
+	handle handlerFunc
+}
+
+// Routes lists every JSON API route; Register adds exactly these, so a test
+// that walks the list covers every route.
+func (a *API) Routes() []Route {
 	read := []store.Role{store.RoleAdmin, store.RoleAnalyst}
 	write := []store.Role{store.RoleAdmin}
-	mux.Handle("GET /api/v1/devices", a.authed(read, a.listDevices))
-	mux.Handle("GET /api/v1/devices/{id}", a.authed(read, a.getDevice))
-	mux.Handle("GET /api/v1/events", a.authed(read, a.listEvents))
-	mux.Handle("GET /api/v1/policies", a.authed(read, a.listPolicies))
-	mux.Handle("GET /api/v1/policies/{version}", a.authed(read, a.getPolicy))
-	mux.Handle("POST /api/v1/policies", a.authed(write, a.publishPolicy))
-	mux.Handle("GET /api/v1/enrollment-secrets", a.authed(write, a.listSecrets))
-	mux.Handle("POST /api/v1/enrollment-secrets", a.authed(write, a.createSecret))
-	mux.Handle("POST /api/v1/enrollment-secrets/{id}/revoke", a.authed(write, a.revokeSecret))
+	return []Route{
+		{"GET /api/v1/devices", read, a.listDevices},
+		{"GET /api/v1/devices/{id}", read, a.getDevice},
+		{"GET /api/v1/events", read, a.listEvents},
+		{"GET /api/v1/policies", read, a.listPolicies},
+		{"GET /api/v1/policies/{version}", read, a.getPolicy},
+		{"POST /api/v1/policies", write, a.publishPolicy},
+		{"GET /api/v1/enrollment-secrets", write, a.listSecrets},
+		{"POST /api/v1/enrollment-secrets", write, a.createSecret},
+		{"POST /api/v1/enrollment-secrets/{id}/revoke", write, a.revokeSecret},
+	}
+}
+
+// Register adds the JSON API routes (under /api/v1/) to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	for _, r := range a.Routes() {
+		mux.Handle(r.Pattern, a.authed(r.Roles, r.handle))
+	}
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p auth.Principal) error

@@ -61,15 +61,42 @@ func New(api *adminapi.API, logger *slog.Logger) (*Dashboard, error) {
 	return &Dashboard{API: api, Logger: logger, tmpl: tmpl}, nil
 }
 
+// Route is one dashboard route.
+type Route struct {
+	// Pattern is the http.ServeMux pattern, e.g. "GET /devices/{id}".
+	Pattern string
+	// Session routes need a dashboard session (without one they redirect
+	// to /login), and on unsafe methods the session's CSRF token. The
+	// others serve anyone: static files and the login form, whose POST
+	// checks the login form's own CSRF token.
+	Session bool
+	public  http.Handler
+	session sessionHandler
+}
+
+// Routes lists every dashboard route; Register adds exactly these, so a test
+// that walks the list covers every route.
+func (d *Dashboard) Routes() []Route {
+	static, _ := fs.Sub(staticFS, "static")
+	return []Route{
+		{Pattern: "GET /static/", public: http.StripPrefix("/static/", http.FileServerFS(static))},
+		{Pattern: "GET /login", public: http.HandlerFunc(d.loginForm)},
+		{Pattern: "POST /login", public: http.HandlerFunc(d.login)},
+		{Pattern: "POST /logout", Session: true, session: d.logout},
+		{Pattern: "GET /{$}", Session: true, session: d.devices},
+		{Pattern: "GET /devices/{id}", Session: true, session: d.device},
+	}
+}
+
 // Register adds the dashboard routes to mux.
 func (d *Dashboard) Register(mux *http.ServeMux) {
-	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
-	mux.HandleFunc("GET /login", d.loginForm)
-	mux.HandleFunc("POST /login", d.login)
-	mux.Handle("POST /logout", d.authed(d.logout))
-	mux.Handle("GET /{$}", d.authed(d.devices))
-	mux.Handle("GET /devices/{id}", d.authed(d.device))
+	for _, r := range d.Routes() {
+		if r.Session {
+			mux.Handle(r.Pattern, d.authed(r.session))
+		} else {
+			mux.Handle(r.Pattern, r.public)
+		}
+	}
 }
 
 // SecurityHeaders wraps h with headers every response should carry.

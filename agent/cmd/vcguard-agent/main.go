@@ -1,0 +1,269 @@
+// Command vcguard-agent is the vcguard agent: a background service that sees
+// which videoconferencing tools run on the laptop, judges them against the
+// organisation's policy and reports to the vcguard server.
+//
+//	vcguard-agent run       run in the foreground, or as the system service
+//	vcguard-agent enroll    enroll with the server and exit
+//	vcguard-agent status    show what the agent knows and reports
+//	vcguard-agent install | uninstall | start | stop   manage the system service
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+
+	"github.com/kardianos/service"
+	"github.com/shirou/gopsutil/v4/host"
+	"github.com/vcguard/vcguard/agent"
+	"github.com/vcguard/vcguard/agent/outbox"
+	"github.com/vcguard/vcguard/agent/procwatch"
+	"github.com/vcguard/vcguard/agent/uplink"
+	"github.com/vcguard/vcguard/policies"
+	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `usage: vcguard-agent COMMAND [flags]
+
+commands:
+  run        run the agent (foreground, or under the service manager); enrolls first if needed
+  enroll     enroll with the server and exit
+  status     show the enrollment, the policy in force and what is reported
+  install    install the system service (runs "run --config FILE")
+  uninstall  remove the system service
+  start      start the system service
+  stop       stop the system service
+  version    print the version
+
+Run "vcguard-agent COMMAND -h" for the flags of a command.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	cmd, args := os.Args[1], os.Args[2:]
+	var err error
+	switch cmd {
+	case "run":
+		err = cmdRun(args)
+	case "enroll":
+		err = cmdEnroll(args)
+	case "status":
+		err = cmdStatus(args, os.Stdout)
+	case "install", "uninstall", "start", "stop":
+		err = cmdControl(cmd, args)
+	case "version", "--version", "-version":
+		fmt.Println("vcguard-agent", version)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "vcguard-agent: unknown command %q\n\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vcguard-agent:", err)
+		os.Exit(1)
+	}
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// deviceInfo is everything the agent reports about the machine itself.
+func deviceInfo() *vcguardv1.DeviceInfo {
+	hostname, _ := os.Hostname()
+	info := &vcguardv1.DeviceInfo{Hostname: hostname, Os: runtime.GOOS, Arch: runtime.GOARCH, AgentVersion: version}
+	if platform, _, ver, err := host.PlatformInformation(); err == nil {
+		info.OsVersion = fmt.Sprintf("%s %s", platform, ver)
+	}
+	return info
+}
+
+func enrollConfig(c *config) uplink.EnrollConfig {
+	return uplink.EnrollConfig{Server: c.Server, SecretFile: c.EnrollSecretFile, CAFile: c.CAFile, StateDir: c.StateDir, Device: deviceInfo()}
+}
+
+func cmdEnroll(args []string) error {
+	c, err := parseConfig("enroll", args)
+	if err != nil {
+		return err
+	}
+	if err := c.validateEnroll(); err != nil {
+		return err
+	}
+	id, err := uplink.Enroll(context.Background(), enrollConfig(c))
+	if err != nil {
+		return fmt.Errorf("enrollment failed: %w", err)
+	}
+	fmt.Printf("enrolled with %s as device %s\n", id.Server, id.DeviceID)
+	return nil
+}
+
+func cmdRun(args []string) error {
+	c, err := parseConfig("run", args)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(c.LogFormat, os.Stderr)
+	prog := &program{cfg: c, logger: logger}
+	if service.Interactive() {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return run(ctx, c, logger)
+	}
+	s, err := service.New(prog, serviceConfig(c))
+	if err != nil {
+		return err
+	}
+	return s.Run()
+}
+
+// run enrolls when needed and runs the agent until ctx ends.
+func run(ctx context.Context, c *config, logger *slog.Logger) error {
+	id, err := uplink.LoadIdentity(c.StateDir)
+	if errors.Is(err, uplink.ErrNotEnrolled) {
+		if err := c.validateEnroll(); err != nil {
+			return err
+		}
+		logger.Info("enrolling", "server", c.Server)
+		id, err = uplink.Enroll(ctx, enrollConfig(c))
+		if err != nil {
+			return fmt.Errorf("enrollment failed: %w", err)
+		}
+		logger.Info("enrolled", "device", id.DeviceID)
+	} else if err != nil {
+		return err
+	}
+	cat, err := policies.EmbeddedCatalog()
+	if err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
+	a, err := agent.New(agent.Config{
+		StateDir: c.StateDir, ScanInterval: c.ScanInterval, Device: deviceInfo(), Catalog: cat, GOOS: runtime.GOOS,
+		Scan: procwatch.Scan, Logger: logger,
+	}, id)
+	if err != nil {
+		return err
+	}
+	logger.Info("vcguard-agent running", "version", version, "device", id.DeviceID, "server", id.Server, "state", c.StateDir)
+	return a.Run(ctx)
+}
+
+// program adapts run to the service manager.
+type program struct {
+	cfg    *config
+	logger *slog.Logger
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func (p *program) Start(service.Service) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel, p.done = cancel, make(chan error, 1)
+	go func() {
+		err := run(ctx, p.cfg, p.logger)
+		if err != nil {
+			p.logger.Error("agent stopped", "err", err)
+		}
+		p.done <- err
+	}()
+	return nil
+}
+
+func (p *program) Stop(service.Service) error {
+	p.cancel()
+	return <-p.done
+}
+
+func serviceConfig(c *config) *service.Config {
+	args := []string{"run"}
+	if c.ConfigFile != "" {
+		args = append(args, "--config", c.ConfigFile)
+	} else {
+		args = append(args, "--state-dir", c.StateDir)
+		if c.Server != "" {
+			args = append(args, "--server", c.Server)
+		}
+		if c.CAFile != "" {
+			args = append(args, "--ca-file", c.CAFile)
+		}
+		if c.EnrollSecretFile != "" {
+			args = append(args, "--enroll-secret-file", c.EnrollSecretFile)
+		}
+	}
+	return &service.Config{
+		Name:        "vcguard-agent",
+		DisplayName: "vcguard agent",
+		Description: "Checks videoconferencing tools against the organisation's policy and reports to the vcguard server.",
+		Arguments:   args,
+	}
+}
+
+func cmdControl(action string, args []string) error {
+	c, err := parseConfig(action, args)
+	if err != nil {
+		return err
+	}
+	s, err := service.New(&program{cfg: c, logger: newLogger(c.LogFormat, os.Stderr)}, serviceConfig(c))
+	if err != nil {
+		return err
+	}
+	if err := service.Control(s, action); err != nil {
+		return fmt.Errorf("%s the service: %w", action, err)
+	}
+	fmt.Printf("service %s: done\n", action)
+	return nil
+}
+
+// cmdStatus shows, for the person at the keyboard, what the agent is
+// enrolled with, which policy is in force and what waits to be reported.
+func cmdStatus(args []string, w io.Writer) error {
+	c, err := parseConfig("status", args)
+	if err != nil {
+		return err
+	}
+	id, err := uplink.LoadIdentity(c.StateDir)
+	if errors.Is(err, uplink.ErrNotEnrolled) {
+		fmt.Fprintf(w, "Not enrolled (state directory %s).\n", c.StateDir)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Device:      %s\nServer:      %s\nEnrolled:    %s\n", id.DeviceID, id.Server, id.Enrolled.Format("2006-01-02 15:04 MST"))
+	var sp vcguardv1.SignedPolicy
+	if data, err := os.ReadFile(filepath.Join(c.StateDir, "policy.json")); err == nil && protojson.Unmarshal(data, &sp) == nil {
+		fmt.Fprintf(w, "Policy:      version %d from the server, published %s\n", sp.GetVersion(), sp.GetPublished().AsTime().Format("2006-01-02 15:04 MST"))
+	} else {
+		fmt.Fprintln(w, "Policy:      none received yet")
+	}
+	st, err := outbox.Inspect(filepath.Join(c.StateDir, "outbox"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Outbox:      %d events waiting to be sent, %d sent and acknowledged\n", st.Pending, st.Acked)
+	fmt.Fprintln(w, "Reported:    this device's hostname, OS, and the videoconferencing apps from the catalog that run")
+	fmt.Fprintln(w, "             (app, process id, executable path, start and stop time, verdict). Nothing else.")
+	return nil
+}

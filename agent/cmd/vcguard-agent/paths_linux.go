@@ -1,0 +1,6 @@
+package main
+
+const (
+	defaultStateDir   = "/var/lib/vcguard"
+	defaultConfigFile = "/etc/vcguard/agent.yaml"
+)

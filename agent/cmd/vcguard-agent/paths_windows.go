@@ -1,0 +1,6 @@
+package main
+
+const (
+	defaultStateDir   = `C:\ProgramData\vcguard`
+	defaultConfigFile = `C:\ProgramData\vcguard\agent.yaml`
+)

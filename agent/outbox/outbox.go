@@ -1,0 +1,344 @@
+// Package outbox is the agent's durable event spool. Events are appended to
+// a log file (each record length-prefixed and CRC-checked, fsynced before
+// Append returns) and stay there until the server acknowledges them, so no
+// event is lost when the agent is offline, restarted or killed.
+//
+// A hand-written log rather than an embedded database: the agent must stay
+// within a few MiB of memory, and the access pattern is a plain FIFO.
+package outbox
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+const (
+	logFile   = "events.log"
+	ackedFile = "acked"
+	// maxRecord bounds one record; larger lengths mean corruption.
+	maxRecord = 1 << 20
+	// DefaultMaxPending bounds the events kept while offline; beyond it
+	// the oldest are dropped (and counted).
+	DefaultMaxPending = 100_000
+	// compactAfter is how many acknowledged records may sit in the log
+	// before it is rewritten.
+	compactAfter = 1000
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// Outbox is a durable FIFO of events with sequence numbers.
+type Outbox struct {
+	dir        string
+	maxPending int
+
+	mu      sync.Mutex
+	f       *os.File
+	pending []*vcguardv1.Event // unacknowledged, in sequence order
+	acked   uint64             // highest acknowledged sequence number
+	next    uint64             // next sequence number to assign
+	inLog   int                // records in the log file, acknowledged or not
+	dropped uint64             // events dropped because the spool was full
+	notify  chan struct{}
+}
+
+// Open opens (creating) the outbox in dir. A record cut short by a crash is
+// discarded; every complete record survives.
+func Open(dir string, maxPending int) (*Outbox, error) {
+	if maxPending <= 0 {
+		maxPending = DefaultMaxPending
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	o := &Outbox{dir: dir, maxPending: maxPending, notify: make(chan struct{}, 1)}
+	acked, err := readAcked(filepath.Join(dir, ackedFile))
+	if err != nil {
+		return nil, err
+	}
+	o.acked = acked
+	o.next = acked + 1
+	f, err := os.OpenFile(filepath.Join(dir, logFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	good, err := o.load(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	// Drop a torn tail so new records follow the last good one.
+	if err := f.Truncate(good); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("outbox: truncate torn tail: %w", err)
+	}
+	if _, err := f.Seek(good, io.SeekStart); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	o.f = f
+	if len(o.pending) > 0 {
+		o.signal()
+	}
+	return o, nil
+}
+
+// Inspect reads the outbox in dir without changing it (for status output
+// while the agent runs).
+func Inspect(dir string) (Stats, error) {
+	acked, err := readAcked(filepath.Join(dir, ackedFile))
+	if err != nil {
+		return Stats{}, err
+	}
+	o := &Outbox{acked: acked, next: acked + 1}
+	f, err := os.Open(filepath.Join(dir, logFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return o.Stats(), nil
+	}
+	if err != nil {
+		return Stats{}, fmt.Errorf("outbox: %w", err)
+	}
+	defer f.Close()
+	if _, err := o.load(f); err != nil {
+		return Stats{}, err
+	}
+	return o.Stats(), nil
+}
+
+// load reads every complete record and returns the offset after the last.
+func (o *Outbox) load(f io.Reader) (int64, error) {
+	r := bufio.NewReader(f)
+	var off int64
+	var hdr [8]byte
+	for {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return off, nil // end of log, or a torn header
+		}
+		n := binary.LittleEndian.Uint32(hdr[:4])
+		sum := binary.LittleEndian.Uint32(hdr[4:])
+		if n == 0 || n > maxRecord {
+			return off, nil
+		}
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return off, nil
+		}
+		if crc32.Checksum(buf, crcTable) != sum {
+			return off, nil
+		}
+		ev := new(vcguardv1.Event)
+		if err := proto.Unmarshal(buf, ev); err != nil {
+			return off, nil
+		}
+		off += int64(8 + n)
+		o.inLog++
+		if ev.GetSeq() >= o.next {
+			o.next = ev.GetSeq() + 1
+		}
+		if ev.GetSeq() > o.acked {
+			o.pending = append(o.pending, ev)
+		}
+	}
+}
+
+func readAcked(path string) (uint64, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("outbox: %w", err)
+	}
+	v, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("outbox: %s is corrupt (%q): %w", path, data, err)
+	}
+	return v, nil
+}
+
+// writeFileAtomic replaces path with data, durably.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func encode(ev *vcguardv1.Event) ([]byte, error) {
+	payload, err := proto.Marshal(ev)
+	if err != nil {
+		return nil, err
+	}
+	rec := make([]byte, 8, 8+len(payload))
+	binary.LittleEndian.PutUint32(rec[:4], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(rec[4:], crc32.Checksum(payload, crcTable))
+	return append(rec, payload...), nil
+}
+
+// Append assigns the next sequence number to ev and stores it durably.
+func (o *Outbox) Append(ev *vcguardv1.Event) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.f == nil {
+		return errors.New("outbox is closed")
+	}
+	ev.Seq = o.next
+	rec, err := encode(ev)
+	if err != nil {
+		return fmt.Errorf("outbox: encode event: %w", err)
+	}
+	if _, err := o.f.Write(rec); err != nil {
+		return fmt.Errorf("outbox: append: %w", err)
+	}
+	if err := o.f.Sync(); err != nil {
+		return fmt.Errorf("outbox: sync: %w", err)
+	}
+	o.next++
+	o.inLog++
+	o.pending = append(o.pending, ev)
+	if len(o.pending) > o.maxPending {
+		// Keep the newest; record how many were lost so it can be reported.
+		drop := len(o.pending) - o.maxPending
+		o.dropped += uint64(drop)
+		o.acked = o.pending[drop-1].GetSeq()
+		o.pending = append(o.pending[:0:0], o.pending[drop:]...)
+		if err := writeFileAtomic(filepath.Join(o.dir, ackedFile), []byte(strconv.FormatUint(o.acked, 10))); err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+	}
+	o.signal()
+	return nil
+}
+
+func (o *Outbox) signal() {
+	select {
+	case o.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Notify returns a channel that receives a value after an Append (and at
+// Open when events are pending). It is shared: one reader.
+func (o *Outbox) Notify() <-chan struct{} { return o.notify }
+
+// Pending returns up to max unacknowledged events with a sequence number
+// above after, in order.
+func (o *Outbox) Pending(after uint64, max int) []*vcguardv1.Event {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []*vcguardv1.Event
+	for _, ev := range o.pending {
+		if ev.GetSeq() <= after {
+			continue
+		}
+		if len(out) == max {
+			break
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// Ack records that the server stored every event up to seq; they leave the
+// outbox.
+func (o *Outbox) Ack(seq uint64) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if seq <= o.acked {
+		return nil
+	}
+	if seq >= o.next {
+		// The server has more than we ever wrote: our spool was reset.
+		// Continue numbering after the server's.
+		o.next = seq + 1
+	}
+	o.acked = seq
+	i := 0
+	for i < len(o.pending) && o.pending[i].GetSeq() <= seq {
+		i++
+	}
+	o.pending = o.pending[i:]
+	if err := writeFileAtomic(filepath.Join(o.dir, ackedFile), []byte(strconv.FormatUint(o.acked, 10))); err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	if len(o.pending) == 0 || o.inLog-len(o.pending) >= compactAfter {
+		return o.compact()
+	}
+	return nil
+}
+
+// compact rewrites the log with only the pending events. Called with mu held.
+func (o *Outbox) compact() error {
+	var buf []byte
+	for _, ev := range o.pending {
+		rec, err := encode(ev)
+		if err != nil {
+			return fmt.Errorf("outbox: compact: %w", err)
+		}
+		buf = append(buf, rec...)
+	}
+	path := filepath.Join(o.dir, logFile)
+	if err := writeFileAtomic(path, buf); err != nil {
+		return fmt.Errorf("outbox: compact: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("outbox: compact: %w", err)
+	}
+	o.f.Close()
+	o.f = f
+	o.inLog = len(o.pending)
+	return nil
+}
+
+// Stats describes the outbox.
+type Stats struct {
+	Pending int
+	Acked   uint64
+	Next    uint64
+	Dropped uint64
+}
+
+// Stats returns counters for status output.
+func (o *Outbox) Stats() Stats {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return Stats{Pending: len(o.pending), Acked: o.acked, Next: o.next, Dropped: o.dropped}
+}
+
+// Close closes the log file.
+func (o *Outbox) Close() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.f == nil {
+		return nil
+	}
+	err := o.f.Close()
+	o.f = nil
+	return err
+}

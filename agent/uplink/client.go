@@ -1,0 +1,203 @@
+package uplink
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Outbox is what the client needs of the agent's event spool.
+type Outbox interface {
+	Pending(after uint64, max int) []*vcguardv1.Event
+	Ack(seq uint64) error
+	Notify() <-chan struct{}
+}
+
+// Client holds the stream to the server.
+type Client struct {
+	StateDir string
+	Identity *Identity
+	Outbox   Outbox
+	// Hello returns the hello to open each stream with (device facts and
+	// the applied policy version).
+	Hello func() *vcguardv1.Hello
+	// OnPolicy receives every policy update; it verifies and applies it.
+	OnPolicy func(*vcguardv1.SignedPolicy)
+	Logger   *slog.Logger
+	// Heartbeat is the interval of heartbeats; 0 means 30 s.
+	Heartbeat time.Duration
+	// BatchSize bounds the events per batch; 0 means 200.
+	BatchSize int
+}
+
+// Run keeps a stream open until ctx ends, reconnecting with exponential
+// backoff and jitter (1 s to 1 min).
+func (c *Client) Run(ctx context.Context) error {
+	creds, err := c.credentials()
+	if err != nil {
+		return err
+	}
+	conn, err := grpc.NewClient(c.Identity.Server,
+		grpc.WithTransportCredentials(creds),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 60 * time.Second, Timeout: 20 * time.Second, PermitWithoutStream: true}),
+	)
+	if err != nil {
+		return fmt.Errorf("server address %q: %w", c.Identity.Server, err)
+	}
+	defer conn.Close()
+	api := vcguardv1.NewAgentServiceClient(conn)
+	backoff := time.Second
+	for {
+		start := time.Now()
+		err := c.stream(ctx, api)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if status.Code(err) == codes.PermissionDenied {
+			c.Logger.Error("the server refuses this device; re-enroll it", "err", err)
+		} else {
+			c.Logger.Warn("stream to server ended; reconnecting", "err", err, "in", backoff)
+		}
+		if time.Since(start) > time.Minute {
+			backoff = time.Second
+		}
+		wait := backoff/2 + rand.N(backoff/2+1)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, time.Minute)
+	}
+}
+
+func (c *Client) credentials() (credentials.TransportCredentials, error) {
+	pair, err := tls.LoadX509KeyPair(filepath.Join(c.StateDir, certFile), filepath.Join(c.StateDir, keyFile))
+	if err != nil {
+		return nil, fmt.Errorf("load device certificate: %w", err)
+	}
+	caPEM, err := os.ReadFile(filepath.Join(c.StateDir, caFile))
+	if err != nil {
+		return nil, fmt.Errorf("read CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, errors.New("the stored CA holds no certificate")
+	}
+	return credentials.NewTLS(&tls.Config{
+		MinVersion: tls.VersionTLS13, RootCAs: pool, Certificates: []tls.Certificate{pair},
+		ServerName: serverName(c.Identity.Server),
+	}), nil
+}
+
+// stream runs one stream: hello, then sending pending events as they come
+// and receiving acks and policies, until an error.
+func (c *Client) stream(ctx context.Context, api vcguardv1.AgentServiceClient) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s, err := api.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.Send(&vcguardv1.AgentMessage{Msg: &vcguardv1.AgentMessage_Hello{Hello: c.Hello()}}); err != nil {
+		return err
+	}
+	// The server answers a hello with the last sequence number it stored.
+	acks := make(chan uint64, 16)
+	recvErr := make(chan error, 1)
+	go func() {
+		for {
+			m, err := s.Recv()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			switch m := m.GetMsg().(type) {
+			case *vcguardv1.ServerMessage_Ack:
+				select {
+				case acks <- m.Ack.GetSeq():
+				case <-ctx.Done():
+					return
+				}
+			case *vcguardv1.ServerMessage_Policy:
+				c.OnPolicy(m.Policy.GetPolicy())
+			}
+		}
+	}()
+
+	batchSize := c.BatchSize
+	if batchSize <= 0 {
+		batchSize = 200
+	}
+	heartbeat := c.Heartbeat
+	if heartbeat <= 0 {
+		heartbeat = 30 * time.Second
+	}
+	hb := time.NewTicker(heartbeat)
+	defer hb.Stop()
+
+	connected := false
+	var sent uint64 // highest sequence number sent on this stream
+	inFlight := false
+	sendMore := func() error {
+		if inFlight {
+			return nil
+		}
+		batch := c.Outbox.Pending(sent, batchSize)
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := s.Send(&vcguardv1.AgentMessage{Msg: &vcguardv1.AgentMessage_Batch{Batch: &vcguardv1.EventBatch{Events: batch}}}); err != nil {
+			return err
+		}
+		sent = batch[len(batch)-1].GetSeq()
+		inFlight = true
+		return nil
+	}
+	for {
+		select {
+		case err := <-recvErr:
+			return err
+		case seq := <-acks:
+			if !connected {
+				connected = true
+				c.Logger.Info("connected to server", "server", c.Identity.Server, "device", c.Identity.DeviceID)
+				sent = seq
+			}
+			if err := c.Outbox.Ack(seq); err != nil {
+				return err
+			}
+			if seq >= sent {
+				inFlight = false
+			}
+			if err := sendMore(); err != nil {
+				return err
+			}
+		case <-c.Outbox.Notify():
+			if connected {
+				if err := sendMore(); err != nil {
+					return err
+				}
+			}
+		case <-hb.C:
+			if err := s.Send(&vcguardv1.AgentMessage{Msg: &vcguardv1.AgentMessage_Heartbeat{Heartbeat: &vcguardv1.Heartbeat{Time: timestamppb.Now()}}}); err != nil {
+				return err
+			}
+		}
+	}
+}

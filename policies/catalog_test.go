@@ -1,0 +1,514 @@
+package policies_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/vcguard/vcguard/policies"
+)
+
+func embeddedCatalog(t testing.TB) *policies.Catalog {
+	t.Helper()
+	cat, err := policies.EmbeddedCatalog()
+	if err != nil {
+		t.Fatalf("EmbeddedCatalog: %v", err)
+	}
+	return cat
+}
+
+func TestEmbeddedCatalogLoads(t *testing.T) {
+	t.Parallel()
+	cat := embeddedCatalog(t)
+	files, err := filepath.Glob(filepath.Join("catalog", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cat.Apps()) != len(files) {
+		t.Errorf("catalog has %d apps, catalog/ has %d files", len(cat.Apps()), len(files))
+	}
+	prev := ""
+	for _, a := range cat.Apps() {
+		if a.ID <= prev {
+			t.Errorf("Apps() not sorted by id: %q after %q", a.ID, prev)
+		}
+		prev = a.ID
+		if got, ok := cat.App(a.ID); !ok || got != a {
+			t.Errorf("App(%q) = %v, %v; want the entry of Apps()", a.ID, got, ok)
+		}
+		// One file per tool, named after it.
+		if want := "catalog/" + a.ID + ".yaml"; a.File != want {
+			t.Errorf("app %q comes from %q, want %q", a.ID, a.File, want)
+		}
+		for _, goos := range []string{"linux", "darwin", "windows"} {
+			if len(a.Identify[goos].Executables) == 0 {
+				t.Errorf("app %q has no executable on %s", a.ID, goos)
+			}
+		}
+	}
+	for _, id := range []string{"zoom", "microsoft-teams", "jitsi-meet", "webex", "skype", "signal", "gotomeeting"} {
+		if _, ok := cat.App(id); !ok {
+			t.Errorf("catalog lacks %q", id)
+		}
+	}
+	if _, ok := cat.App("no-such-app"); ok {
+		t.Error("App(no-such-app) found something")
+	}
+}
+
+// Every file on disk parses alone, the same as the embedded copy.
+func TestCatalogFilesParse(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob(filepath.Join("catalog", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := policies.ParseApp(f, data)
+		if err != nil {
+			t.Errorf("ParseApp(%s): %v", f, err)
+			continue
+		}
+		if a.File != f {
+			t.Errorf("ParseApp(%s).File = %q", f, a.File)
+		}
+	}
+}
+
+const validApp = `app_id: demo
+name: Demo Meet
+vendor: Demo Inc.
+category: meeting
+identify:
+  linux:
+    executables: [demo]
+  windows:
+    executables: [Demo.exe]
+`
+
+func TestParseAppErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		doc       string
+		wantLine  int
+		wantField string
+		wantMsg   string // a substring of the message
+		// syntax: a YAML syntax error, whose line the yaml package
+		// reports one too low in some cases (0-based context marks); the
+		// line may then be wantLine-1.
+		syntax bool
+	}{
+		{
+			name:     "empty document",
+			doc:      "",
+			wantLine: 1, wantMsg: "document is empty",
+		},
+		{
+			name:     "only comments",
+			doc:      "# nothing here\n\n",
+			wantLine: 1, wantMsg: "document is empty",
+		},
+		{
+			name:     "not a mapping",
+			doc:      "- zoom\n- teams\n",
+			wantLine: 1, wantMsg: "must be a mapping",
+		},
+		{
+			name:     "syntax error",
+			doc:      "app_id: demo\nname: [Demo\n",
+			wantLine: 2, wantMsg: "did not find expected", syntax: true,
+		},
+		{
+			name:     "unknown top-level field",
+			doc:      "app_id: demo\nname: Demo\nvendr: Demo Inc.\n",
+			wantLine: 3, wantField: "vendr", wantMsg: "unknown field",
+		},
+		{
+			name:      "unknown nested field",
+			doc:       strings.Replace(validApp, "    executables: [Demo.exe]\n", "    executables: [Demo.exe]\n    publisher: Demo\n", 1),
+			wantLine:  10,
+			wantField: "identify.windows.publisher", wantMsg: "unknown field",
+		},
+		{
+			name:     "bad app id",
+			doc:      strings.Replace(validApp, "app_id: demo", "app_id: Demo_App", 1),
+			wantLine: 1, wantField: "app_id", wantMsg: `"Demo_App" is not a valid app id`,
+		},
+		{
+			name:     "missing app id",
+			doc:      strings.Replace(validApp, "app_id: demo\n", "", 1),
+			wantLine: 1, wantField: "app_id", wantMsg: `"" is not a valid app id`,
+		},
+		{
+			name:     "missing name",
+			doc:      strings.Replace(validApp, "name: Demo Meet\n", "", 1),
+			wantLine: 1, wantField: "name", wantMsg: "is required",
+		},
+		{
+			name:     "blank name",
+			doc:      strings.Replace(validApp, "name: Demo Meet", "name: '  '", 1),
+			wantLine: 2, wantField: "name", wantMsg: "is required",
+		},
+		{
+			name:     "missing vendor",
+			doc:      strings.Replace(validApp, "vendor: Demo Inc.\n", "", 1),
+			wantLine: 1, wantField: "vendor", wantMsg: "is required",
+		},
+		{
+			name:     "bad category",
+			doc:      strings.Replace(validApp, "category: meeting", "category: chat", 1),
+			wantLine: 4, wantField: "category", wantMsg: `"chat" is not one of meeting, browser`,
+		},
+		{
+			name:     "no OS",
+			doc:      "app_id: demo\nname: Demo\nvendor: Demo Inc.\ncategory: browser\nidentify: {}\n",
+			wantLine: 5, wantField: "identify", wantMsg: "at least one OS",
+		},
+		{
+			name:     "unknown OS",
+			doc:      validApp + "  freebsd:\n    executables: [demo]\n",
+			wantLine: 10, wantField: "identify.freebsd", wantMsg: `unknown OS "freebsd"`,
+		},
+		{
+			name:     "no executables",
+			doc:      strings.Replace(validApp, "    executables: [demo]\n", "    paths: [/opt/demo/]\n", 1),
+			wantLine: 6, wantField: "identify.linux.executables", wantMsg: "at least one executable",
+		},
+		{
+			name:     "executable with directory",
+			doc:      strings.Replace(validApp, "[Demo.exe]", `['C:\Demo\Demo.exe']`, 1),
+			wantLine: 9, wantField: "identify.windows.executables", wantMsg: "base name",
+		},
+		{
+			name:     "executable with slash in a block sequence",
+			doc:      strings.Replace(validApp, "    executables: [demo]\n", "    executables:\n      - demo\n      - /usr/bin/demo\n", 1),
+			wantLine: 7, wantField: "identify.linux.executables", wantMsg: `"/usr/bin/demo"`,
+		},
+		{
+			name:     "empty executable",
+			doc:      strings.Replace(validApp, "[demo]", `[""]`, 1),
+			wantLine: 7, wantField: "identify.linux.executables", wantMsg: "base name",
+		},
+		{
+			name:     "wrong type",
+			doc:      strings.Replace(validApp, "    executables: [demo]\n", "    executables: demo\n", 1),
+			wantLine: 7, wantMsg: "cannot unmarshal",
+		},
+		{
+			name:     "two documents",
+			doc:      validApp + "---\n" + validApp,
+			wantLine: 10, wantMsg: "more than one YAML document",
+		},
+		{
+			name:     "broken second document",
+			doc:      validApp + "---\nname: [\n",
+			wantLine: 11, wantMsg: "did not find expected", syntax: true,
+		},
+		{
+			name:     "duplicate key",
+			doc:      validApp + "name: Again\n",
+			wantLine: 10, wantMsg: `"name" already defined at line 2`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a, err := policies.ParseApp("catalog/demo.yaml", []byte(tt.doc))
+			if err == nil {
+				t.Fatalf("ParseApp accepted %+v", a)
+			}
+			line := tt.wantLine
+			var fe *policies.FieldError
+			if tt.syntax && errors.As(err, &fe) && fe.Line == line-1 {
+				line--
+			}
+			checkFieldError(t, err, "catalog/demo.yaml", line, tt.wantField, tt.wantMsg)
+		})
+	}
+}
+
+func checkFieldError(t *testing.T, err error, file string, line int, field, msg string) {
+	t.Helper()
+	var fe *policies.FieldError
+	if !errors.As(err, &fe) {
+		t.Fatalf("error %v (%T) is not a *FieldError", err, err)
+	}
+	if fe.File != file || fe.Line != line || fe.Field != field {
+		t.Errorf("error %q at %s:%d field %q; want %s:%d field %q", fe.Msg, fe.File, fe.Line, fe.Field, file, line, field)
+	}
+	if !strings.Contains(fe.Msg, msg) {
+		t.Errorf("message %q does not contain %q", fe.Msg, msg)
+	}
+	// The text a person reads names the place.
+	text := err.Error()
+	if !strings.HasPrefix(text, file+":") {
+		t.Errorf("error %q does not start with %q", text, file+":")
+	}
+	if field != "" && !strings.Contains(text, "field "+field) {
+		t.Errorf("error %q does not name field %q", text, field)
+	}
+}
+
+func TestParseAppValid(t *testing.T) {
+	t.Parallel()
+	a, err := policies.ParseApp("catalog/demo.yaml", []byte(validApp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ID != "demo" || a.Name != "Demo Meet" || a.Vendor != "Demo Inc." || a.Category != policies.CategoryMeeting ||
+		a.File != "catalog/demo.yaml" {
+		t.Errorf("ParseApp = %+v", a)
+	}
+	if got := a.Identify["windows"].Executables; len(got) != 1 || got[0] != "Demo.exe" {
+		t.Errorf("windows executables = %q", got)
+	}
+	// JSON is YAML.
+	j := `{"app_id": "demo", "name": "Demo", "vendor": "D", "category": "browser",
+	       "identify": {"darwin": {"executables": ["Demo"], "bundle_ids": ["com.demo"]}}}`
+	a, err = policies.ParseApp("demo.json", []byte(j))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Category != policies.CategoryBrowser || a.Identify["darwin"].BundleIDs[0] != "com.demo" {
+		t.Errorf("ParseApp(json) = %+v", a)
+	}
+}
+
+func TestFieldErrorText(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		err  policies.FieldError
+		want string
+	}{
+		{policies.FieldError{File: "p.yaml", Line: 3, Field: "apps.zoom", Msg: "bad"}, "p.yaml:3: field apps.zoom: bad"},
+		{policies.FieldError{File: "p.yaml", Line: 3, Msg: "bad"}, "p.yaml:3: bad"},
+		{policies.FieldError{File: "p.yaml", Msg: "bad"}, "p.yaml: bad"},
+	}
+	for _, tt := range tests {
+		if got := tt.err.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+	}
+}
+
+func app(t *testing.T, id, file string, identify map[string][]string) *policies.App {
+	t.Helper()
+	a := &policies.App{ID: id, Name: id, Vendor: "v", Category: policies.CategoryMeeting, File: file,
+		Identify: map[string]policies.Identity{}}
+	for goos, exes := range identify {
+		a.Identify[goos] = policies.Identity{Executables: exes}
+	}
+	return a
+}
+
+func TestNewCatalogRefusesConflicts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		apps    func(t *testing.T) []*policies.App
+		wantErr []string // substrings; none: success
+	}{
+		{
+			name: "distinct",
+			apps: func(t *testing.T) []*policies.App {
+				return []*policies.App{
+					app(t, "a", "a.yaml", map[string][]string{"linux": {"a"}, "windows": {"a.exe"}}),
+					app(t, "b", "b.yaml", map[string][]string{"linux": {"b"}, "windows": {"b.exe"}}),
+				}
+			},
+		},
+		{
+			name: "same executable on different OSes",
+			apps: func(t *testing.T) []*policies.App {
+				return []*policies.App{
+					app(t, "a", "a.yaml", map[string][]string{"linux": {"meet"}}),
+					app(t, "b", "b.yaml", map[string][]string{"darwin": {"meet"}}),
+				}
+			},
+		},
+		{
+			name: "duplicate app id",
+			apps: func(t *testing.T) []*policies.App {
+				return []*policies.App{
+					app(t, "a", "one.yaml", map[string][]string{"linux": {"a"}}),
+					app(t, "a", "two.yaml", map[string][]string{"linux": {"b"}}),
+				}
+			},
+			wantErr: []string{"two.yaml", `app_id "a"`, "one.yaml"},
+		},
+		{
+			name: "same executable on one OS",
+			apps: func(t *testing.T) []*policies.App {
+				return []*policies.App{
+					app(t, "a", "a.yaml", map[string][]string{"linux": {"meet"}}),
+					app(t, "b", "b.yaml", map[string][]string{"linux": {"other", "meet"}}),
+				}
+			},
+			wantErr: []string{"b.yaml", `"meet"`, "linux", `claimed by "a"`},
+		},
+		{
+			name: "same executable in another case on windows",
+			apps: func(t *testing.T) []*policies.App {
+				return []*policies.App{
+					app(t, "a", "a.yaml", map[string][]string{"windows": {"Meet.exe"}}),
+					app(t, "b", "b.yaml", map[string][]string{"windows": {"meet.EXE"}}),
+				}
+			},
+			wantErr: []string{"b.yaml", `"meet.EXE"`, "windows", `claimed by "a"`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cat, err := policies.NewCatalog(tt.apps(t)...)
+			if len(tt.wantErr) == 0 {
+				if err != nil {
+					t.Fatalf("NewCatalog: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("NewCatalog accepted the entries: %v", cat.Apps())
+			}
+			for _, s := range tt.wantErr {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not contain %q", err, s)
+				}
+			}
+		})
+	}
+}
+
+// An entry that collides with the embedded catalog is refused at load, with
+// its file named.
+func TestLoadCatalog(t *testing.T) {
+	t.Parallel()
+	zoom, err := os.ReadFile("catalog/zoom.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		files   fstest.MapFS
+		wantIDs []string
+		wantErr string
+	}{
+		{
+			name:    "two entries",
+			files:   fstest.MapFS{"c/zoom.yaml": {Data: zoom}, "c/demo.yaml": {Data: []byte(validApp)}, "c/README.md": {Data: []byte("x")}},
+			wantIDs: []string{"demo", "zoom"},
+		},
+		{
+			name:    "no yaml",
+			files:   fstest.MapFS{"c/README.md": {Data: []byte("x")}},
+			wantErr: "c: no *.yaml files",
+		},
+		{
+			name:    "broken entry",
+			files:   fstest.MapFS{"c/zoom.yaml": {Data: zoom}, "c/demo.yaml": {Data: []byte(strings.Replace(validApp, "meeting", "game", 1))}},
+			wantErr: `c/demo.yaml:4: field category: "game"`,
+		},
+		{
+			name:    "duplicate id in two files",
+			files:   fstest.MapFS{"c/zoom.yaml": {Data: zoom}, "c/zoom-copy.yaml": {Data: zoom}},
+			wantErr: `c/zoom.yaml: app_id "zoom" already defined in c/zoom-copy.yaml`,
+		},
+		{
+			name: "executable claimed twice",
+			files: fstest.MapFS{"c/zoom.yaml": {Data: zoom},
+				"c/fake.yaml": {Data: []byte(strings.Replace(validApp, "[Demo.exe]", "[zoom.EXE]", 1))}},
+			wantErr: `c/zoom.yaml: executable "Zoom.exe" on windows is already claimed by "demo"`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cat, err := policies.LoadCatalog(tt.files, "c")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("LoadCatalog error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, a := range cat.Apps() {
+				ids = append(ids, a.ID)
+			}
+			if strings.Join(ids, ",") != strings.Join(tt.wantIDs, ",") {
+				t.Errorf("apps = %v, want %v", ids, tt.wantIDs)
+			}
+		})
+	}
+}
+
+func TestMatcher(t *testing.T) {
+	t.Parallel()
+	cat := embeddedCatalog(t)
+	tests := []struct {
+		goos, exe string
+		want      string // app id; "" for no match
+	}{
+		{"linux", "zoom", "zoom"},
+		{"linux", "ZoomLauncher", "zoom"},
+		{"linux", "zoomlauncher", ""}, // linux file names are case-sensitive
+		{"linux", "ZOOM", ""},
+		{"linux", "teams-for-linux", "microsoft-teams"},
+		{"linux", "Zoom.exe", ""}, // another OS's name
+		{"linux", "/opt/zoom/zoom", ""},
+		{"linux", "", ""},
+		{"windows", "Zoom.exe", "zoom"},
+		{"windows", "zoom.exe", "zoom"},
+		{"windows", "ZOOM.EXE", "zoom"},
+		{"windows", "jitsi meet.exe", "jitsi-meet"},
+		{"windows", "zoom", ""},
+		{"darwin", "zoom.us", "zoom"},
+		{"darwin", "ZOOM.US", "zoom"},
+		{"darwin", "microsoft teams", "microsoft-teams"},
+		{"darwin", "Signal", "signal"},
+		{"darwin", "signal-desktop", ""},
+		{"plan9", "zoom", ""},
+	}
+	matchers := map[string]*policies.Matcher{}
+	for _, tt := range tests {
+		m, ok := matchers[tt.goos]
+		if !ok {
+			m = cat.Matcher(tt.goos)
+			matchers[tt.goos] = m
+		}
+		a, ok := m.Match(tt.exe)
+		got := ""
+		if ok {
+			got = a.ID
+		}
+		if got != tt.want {
+			t.Errorf("Matcher(%s).Match(%q) = %q, want %q", tt.goos, tt.exe, got, tt.want)
+		}
+	}
+}
+
+// Every executable of every entry is recognised on its OS.
+func TestMatcherRecognisesWholeCatalog(t *testing.T) {
+	t.Parallel()
+	cat := embeddedCatalog(t)
+	for _, goos := range []string{"linux", "darwin", "windows"} {
+		m := cat.Matcher(goos)
+		for _, a := range cat.Apps() {
+			for _, exe := range a.Identify[goos].Executables {
+				if got, ok := m.Match(exe); !ok || got.ID != a.ID {
+					t.Errorf("Matcher(%s).Match(%q) = %v, %v; want %s", goos, exe, got, ok, a.ID)
+				}
+			}
+		}
+	}
+}
