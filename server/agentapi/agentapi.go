@@ -38,7 +38,20 @@ type Server struct {
 	Logger    *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+
+	shutdownOnce sync.Once
+	shutdown     chan struct{}
 }
+
+func (s *Server) shutdownCh() chan struct{} {
+	s.shutdownOnce.Do(func() { s.shutdown = make(chan struct{}) })
+	return s.shutdown
+}
+
+// Shutdown ends every open stream once its in-flight batch is stored, so
+// the gRPC server can stop gracefully; agents reconnect to another replica
+// or when this one is back.
+func (s *Server) Shutdown() { close(s.shutdownCh()) }
 
 func (s *Server) now() time.Time {
 	if s.Now != nil {
@@ -197,10 +210,32 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 		}
 	}()
 
+	// Receive in a goroutine so shutdown can end the stream between
+	// messages; each message is handled to completion below.
+	msgs := make(chan *vcguardv1.AgentMessage)
+	recvErr := make(chan error, 1)
+	go func() {
+		for {
+			msg, err := stream.Recv()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			select {
+			case msgs <- msg:
+			case <-pushCtx.Done():
+				return
+			}
+		}
+	}()
 	for {
-		msg, err := stream.Recv()
-		if err != nil {
+		var msg *vcguardv1.AgentMessage
+		select {
+		case err := <-recvErr:
 			return err
+		case <-s.shutdownCh():
+			return status.Error(codes.Unavailable, "server shutting down; reconnect")
+		case msg = <-msgs:
 		}
 		switch m := msg.GetMsg().(type) {
 		case *vcguardv1.AgentMessage_Batch:

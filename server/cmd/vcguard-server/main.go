@@ -185,9 +185,10 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 30 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 2 * time.Minute, Timeout: 20 * time.Second}),
 	)
-	vcguardv1.RegisterAgentServiceServer(gs, &agentapi.Server{
+	agents := &agentapi.Server{
 		Store: st, CA: ca, PolicyKey: policyKey.Public().(ed25519.PublicKey), Hub: hub, Logger: logger.With("component", "agentapi"),
-	})
+	}
+	vcguardv1.RegisterAgentServiceServer(gs, agents)
 	vcguardv1.RegisterAdminServiceServer(gs, admin)
 	healthSrv := health.NewServer()
 	healthpb.RegisterHealthServer(gs, healthSrv)
@@ -226,6 +227,7 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	}
 	logger.Info("shutting down")
 	healthSrv.Shutdown()
+	agents.Shutdown()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = hs.Shutdown(shutdownCtx)
