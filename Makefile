@@ -8,7 +8,7 @@ BIN := bin
 RUN_DIR ?= ./vcguard-data
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X github.com/vcguard/vcguard/policies.Version=$(VERSION)
+LDFLAGS := -s -w -X main.version=$(VERSION)
 
 .PHONY: build
 build: ## Build the agent, the server and vcguardctl for this machine into bin/.

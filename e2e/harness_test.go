@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -121,13 +122,25 @@ type server struct {
 
 func startServer(t *testing.T, data, grpcAddr, httpAddr string) *server {
 	t.Helper()
+	s, err := tryStartServer(t, data, grpcAddr, httpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// errPortTaken means another process bound one of the chosen ports first.
+var errPortTaken = errors.New("port taken")
+
+func tryStartServer(t *testing.T, data, grpcAddr, httpAddr string) (*server, error) {
+	t.Helper()
 	p := start(t, "vcguard-server", filepath.Join(data, "..", filepath.Base(data)+"-server.log"),
 		"--data", data, "--grpc-addr", grpcAddr, "--http-addr", httpAddr)
 	s := &server{proc: p, data: data, grpcAddr: grpcAddr, httpAddr: httpAddr}
 	waitFor(t, 20*time.Second, "server to answer /healthz", func() bool {
 		select {
 		case <-p.done:
-			t.Fatalf("server exited: %v", p.err)
+			return true
 		default:
 		}
 		if s.client == nil {
@@ -148,18 +161,39 @@ func startServer(t *testing.T, data, grpcAddr, httpAddr string) *server {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
+	select {
+	case <-p.done:
+		log, _ := os.ReadFile(p.log)
+		if bytes.Contains(log, []byte("address already in use")) {
+			return nil, errPortTaken
+		}
+		return nil, fmt.Errorf("server exited: %v", p.err)
+	default:
+	}
 	token, err := os.ReadFile(filepath.Join(data, "admin-token"))
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	s.token = strings.TrimSpace(string(token))
-	return s
+	return s, nil
 }
 
+// newServer starts a server on fresh ports in a new data directory. Ports
+// are picked free and may be taken by a parallel test before the server
+// binds them, so a bind failure is retried with new ones.
 func newServer(t *testing.T) *server {
 	t.Helper()
 	root := t.TempDir()
-	return startServer(t, filepath.Join(root, "data"), freeAddr(t), freeAddr(t))
+	for attempt := 0; ; attempt++ {
+		s, err := tryStartServer(t, filepath.Join(root, "data"), freeAddr(t), freeAddr(t))
+		if errors.Is(err, errPortTaken) && attempt < 5 {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
 }
 
 // api calls the JSON API with the admin token and decodes the answer into v.
