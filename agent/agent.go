@@ -5,13 +5,15 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -55,13 +57,18 @@ type Agent struct {
 	policy        *policies.Policy
 	policyVersion uint64
 	running       map[procwatch.Key]*vcguardv1.AppInstance
+	// inventoried is set once the first scan is recorded as an inventory.
+	inventoried bool
 
 	// appliedVersion is read by the uplink's hello from another goroutine.
 	appliedVersion atomic.Uint64
 }
 
-// New prepares an enrolled agent.
+// New prepares an enrolled agent. A nil Logger discards the log.
 func New(cfg Config, identity *uplink.Identity) (*Agent, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	out, err := outbox.Open(filepath.Join(cfg.StateDir, "outbox"), 0)
 	if err != nil {
 		return nil, err
@@ -78,7 +85,8 @@ func New(cfg Config, identity *uplink.Identity) (*Agent, error) {
 
 // loadStoredPolicy applies the last good policy from disk, verifying it again.
 func (a *Agent) loadStoredPolicy() error {
-	data, err := os.ReadFile(filepath.Join(a.cfg.StateDir, policyFile))
+	path := filepath.Join(a.cfg.StateDir, policyFile)
+	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -87,11 +95,11 @@ func (a *Agent) loadStoredPolicy() error {
 	}
 	var sp vcguardv1.SignedPolicy
 	if err := protojson.Unmarshal(data, &sp); err != nil {
-		return fmt.Errorf("%s: %w", policyFile, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	p, err := a.verify(&sp)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	a.policy, a.policyVersion = p, sp.GetVersion()
 	a.appliedVersion.Store(sp.GetVersion())
@@ -129,9 +137,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	uplinkDone := make(chan error, 1)
 	go func() { uplinkDone <- client.Run(ctx) }()
 
-	// The first scan is recorded as an inventory: the server replaces its
-	// view of the device with it.
-	if err := a.scan(ctx, true); err != nil {
+	if err := a.scan(ctx); err != nil {
 		a.cfg.Logger.Error("scan", "err", err)
 	}
 	ticker := time.NewTicker(a.cfg.ScanInterval)
@@ -143,7 +149,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		case err := <-uplinkDone:
 			return err
 		case <-ticker.C:
-			if err := a.scan(ctx, false); err != nil {
+			if err := a.scan(ctx); err != nil {
 				a.cfg.Logger.Error("scan", "err", err)
 			}
 		case sp := <-a.policyCh:
@@ -161,65 +167,91 @@ func (a *Agent) instance(p procwatch.Process, app *policies.App) *vcguardv1.AppI
 	}
 }
 
+// detected is a process of a catalog app.
+type detected struct {
+	proc procwatch.Process
+	app  *policies.App
+}
+
+// diffScan compares the apps known to run with a fresh process list: the
+// processes of catalog apps not known yet have started, the known ones
+// missing from the list have stopped. Both come in order of PID and start
+// time, so that events are recorded in a stable order.
+func diffScan(running map[procwatch.Key]*vcguardv1.AppInstance, procs []procwatch.Process, match func(name string) (*policies.App, bool)) (started []detected, stopped []procwatch.Key) {
+	seen := make(map[procwatch.Key]bool, len(procs))
+	for _, p := range procs {
+		app, ok := match(p.Name)
+		if !ok {
+			continue
+		}
+		k := p.Key()
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if _, known := running[k]; !known {
+			started = append(started, detected{proc: p, app: app})
+		}
+	}
+	for k := range running {
+		if !seen[k] {
+			stopped = append(stopped, k)
+		}
+	}
+	slices.SortFunc(started, func(a, b detected) int { return compareKeys(a.proc.Key(), b.proc.Key()) })
+	slices.SortFunc(stopped, compareKeys)
+	return started, stopped
+}
+
+func compareKeys(a, b procwatch.Key) int {
+	return cmp.Or(cmp.Compare(a.PID, b.PID), cmp.Compare(a.Started, b.Started))
+}
+
 // scan lists processes, matches them to the catalog and records starts and
-// stops.
-func (a *Agent) scan(ctx context.Context, inventory bool) error {
+// stops. Until one is recorded, a scan is recorded as an inventory instead:
+// the server replaces its view of the device with it. What the agent knows
+// to run changes only with an event recorded, so a failed append is retried
+// by the next scan rather than lost.
+func (a *Agent) scan(ctx context.Context) error {
 	procs, err := a.cfg.Scan(ctx, func(name string) bool { _, ok := a.matcher.Match(name); return ok })
 	if err != nil {
 		return err
 	}
 	now := time.Now()
-	seen := make(map[procwatch.Key]bool, len(procs))
-	var started []*vcguardv1.AppInstance
-	for _, p := range procs {
-		app, ok := a.matcher.Match(p.Name)
-		if !ok {
-			continue
-		}
-		k := p.Key()
-		seen[k] = true
-		if _, known := a.running[k]; known {
-			continue
-		}
-		inst := a.instance(p, app)
-		a.running[k] = inst
-		started = append(started, inst)
-	}
-	if inventory {
-		apps := make([]*vcguardv1.AppInstance, 0, len(a.running))
-		for _, inst := range a.running {
+	started, stopped := diffScan(a.running, procs, a.matcher.Match)
+	if !a.inventoried {
+		// Nothing is known to run before the inventory: everything found
+		// has started, and the inventory is all of it.
+		running := make(map[procwatch.Key]*vcguardv1.AppInstance, len(started))
+		apps := make([]*vcguardv1.AppInstance, 0, len(started))
+		for _, d := range started {
+			inst := a.instance(d.proc, d.app)
+			running[d.proc.Key()] = inst
 			apps = append(apps, inst)
 		}
-		sortInstances(apps)
-		return a.record(now, &vcguardv1.Event{Detail: &vcguardv1.Event_Inventory{Inventory: &vcguardv1.Inventory{Apps: apps}}})
+		if err := a.record(now, &vcguardv1.Event{Detail: &vcguardv1.Event_Inventory{Inventory: &vcguardv1.Inventory{Apps: apps}}}); err != nil {
+			return err
+		}
+		a.running, a.inventoried = running, true
+		return nil
 	}
-	sortInstances(started)
-	for _, inst := range started {
+	for _, d := range started {
+		inst := a.instance(d.proc, d.app)
 		a.cfg.Logger.Info("app started", "app", inst.GetAppId(), "pid", inst.GetPid(), "verdict", inst.GetVerdict())
 		if err := a.record(now, appEvent(vcguardv1.AppEvent_KIND_STARTED, inst)); err != nil {
 			return err
 		}
+		a.running[d.proc.Key()] = inst
 	}
-	var stopped []procwatch.Key
-	for k := range a.running {
-		if !seen[k] {
-			stopped = append(stopped, k)
-		}
-	}
-	sort.Slice(stopped, func(i, j int) bool { return stopped[i].PID < stopped[j].PID })
 	for _, k := range stopped {
 		inst := a.running[k]
-		delete(a.running, k)
 		a.cfg.Logger.Info("app stopped", "app", inst.GetAppId(), "pid", inst.GetPid())
 		if err := a.record(now, appEvent(vcguardv1.AppEvent_KIND_STOPPED, inst)); err != nil {
 			return err
 		}
+		delete(a.running, k)
 	}
 	return nil
-}
-
-func sortInstances(s []*vcguardv1.AppInstance) {
-	sort.Slice(s, func(i, j int) bool { return s[i].GetPid() < s[j].GetPid() })
 }
 
 func appEvent(kind vcguardv1.AppEvent_Kind, inst *vcguardv1.AppInstance) *vcguardv1.Event {
@@ -255,11 +287,7 @@ func (a *Agent) applyPolicy(sp *vcguardv1.SignedPolicy) error {
 	a.appliedVersion.Store(sp.GetVersion())
 	a.cfg.Logger.Info("policy applied", "version", sp.GetVersion(), "name", p.Name)
 	now := time.Now()
-	keys := make([]procwatch.Key, 0, len(a.running))
-	for k := range a.running {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].PID < keys[j].PID })
+	keys := slices.SortedFunc(maps.Keys(a.running), compareKeys)
 	for _, k := range keys {
 		inst := a.running[k]
 		v := verdictProto(policies.Evaluate(p, policies.Detection{AppID: inst.GetAppId()}).Verdict)
@@ -274,12 +302,30 @@ func (a *Agent) applyPolicy(sp *vcguardv1.SignedPolicy) error {
 	return a.record(now, &vcguardv1.Event{Detail: &vcguardv1.Event_PolicyApplied{PolicyApplied: &vcguardv1.PolicyApplied{Version: sp.GetVersion()}}})
 }
 
+// writeFileAtomic replaces path with data (mode 0600). The data is synced
+// before the rename, so a power loss leaves the old or the new file, never
+// an empty one.
 func writeFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return os.Rename(tmp, path)
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
 
 func verdictProto(v policies.Verdict) vcguardv1.Verdict {

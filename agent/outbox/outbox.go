@@ -32,17 +32,22 @@ const (
 	// DefaultMaxPending bounds the events kept while offline; beyond it
 	// the oldest are dropped (and counted).
 	DefaultMaxPending = 100_000
-	// compactAfter is how many acknowledged records may sit in the log
-	// before it is rewritten.
-	compactAfter = 1000
+	// defaultCompactAfter is how many acknowledged records may sit in the
+	// log before it is rewritten.
+	defaultCompactAfter = 1000
+	// maxSeq bounds sequence numbers: a larger one in the log or the acked
+	// file is corruption (no agent writes 2^63 events), and the bound keeps
+	// next from wrapping around to 0.
+	maxSeq = 1 << 63
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // Outbox is a durable FIFO of events with sequence numbers.
 type Outbox struct {
-	dir        string
-	maxPending int
+	dir          string
+	maxPending   int
+	compactAfter int
 
 	mu      sync.Mutex
 	f       *os.File
@@ -50,6 +55,8 @@ type Outbox struct {
 	acked   uint64             // highest acknowledged sequence number
 	next    uint64             // next sequence number to assign
 	inLog   int                // records in the log file, acknowledged or not
+	size    int64              // bytes of complete records in the log file
+	torn    bool               // a failed append may have left bytes after size
 	dropped uint64             // events dropped because the spool was full
 	notify  chan struct{}
 }
@@ -63,7 +70,7 @@ func Open(dir string, maxPending int) (*Outbox, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	o := &Outbox{dir: dir, maxPending: maxPending, notify: make(chan struct{}, 1)}
+	o := &Outbox{dir: dir, maxPending: maxPending, compactAfter: defaultCompactAfter, notify: make(chan struct{}, 1)}
 	acked, err := readAcked(filepath.Join(dir, ackedFile))
 	if err != nil {
 		return nil, err
@@ -89,6 +96,7 @@ func Open(dir string, maxPending int) (*Outbox, error) {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	o.f = f
+	o.size = good
 	if len(o.pending) > 0 {
 		o.signal()
 	}
@@ -118,10 +126,14 @@ func Inspect(dir string) (Stats, error) {
 }
 
 // load reads every complete record and returns the offset after the last.
+// Reading stops at the first record that is cut short, fails its checksum or
+// does not follow its predecessor's sequence number: what follows it cannot
+// be trusted.
 func (o *Outbox) load(f io.Reader) (int64, error) {
 	r := bufio.NewReader(f)
 	var off int64
 	var hdr [8]byte
+	var last uint64
 	for {
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
 			return off, nil // end of log, or a torn header
@@ -142,6 +154,10 @@ func (o *Outbox) load(f io.Reader) (int64, error) {
 		if err := proto.Unmarshal(buf, ev); err != nil {
 			return off, nil
 		}
+		if ev.GetSeq() <= last || ev.GetSeq() >= maxSeq {
+			return off, nil
+		}
+		last = ev.GetSeq()
 		off += int64(8 + n)
 		o.inLog++
 		if ev.GetSeq() >= o.next {
@@ -162,31 +178,52 @@ func readAcked(path string) (uint64, error) {
 		return 0, fmt.Errorf("outbox: %w", err)
 	}
 	v, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
+	if err == nil && v >= maxSeq {
+		err = fmt.Errorf("sequence number %d is out of range", v)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("outbox: %s is corrupt (%q): %w", path, data, err)
 	}
 	return v, nil
 }
 
-// writeFileAtomic replaces path with data, durably.
+// writeFileAtomic replaces path with data, durably (see replaceFile).
 func writeFileAtomic(path string, data []byte) error {
+	f, err := replaceFile(path, data)
+	if f != nil {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// replaceFile replaces path with data and returns the new file, open for
+// reading and writing at its end. The data is synced before the rename and
+// the rename before returning, so after a power loss path holds either the
+// old or the new content, and the new once this returned. Keeping the file
+// open across the rename leaves no moment where path names a file that
+// could not be opened. Once the rename is done the file is returned even
+// with an error (the directory sync failed): path names it now.
+func replaceFile(path string, data []byte) (*os.File, error) {
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := f.Write(data); err != nil {
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
 		f.Close()
-		return err
+		os.Remove(tmp)
+		return nil, err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return f, syncDir(filepath.Dir(path))
 }
 
 func encode(ev *vcguardv1.Event) ([]byte, error) {
@@ -194,44 +231,90 @@ func encode(ev *vcguardv1.Event) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(payload) > maxRecord {
+		// Open would take it for corruption and drop it and every later record.
+		return nil, fmt.Errorf("event of %d bytes exceeds the record limit of %d bytes", len(payload), maxRecord)
+	}
 	rec := make([]byte, 8, 8+len(payload))
 	binary.LittleEndian.PutUint32(rec[:4], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(rec[4:], crc32.Checksum(payload, crcTable))
 	return append(rec, payload...), nil
 }
 
-// Append assigns the next sequence number to ev and stores it durably.
+// Append assigns the next sequence number to ev and stores it durably. The
+// outbox keeps its own copy: changing ev afterwards changes nothing stored.
 func (o *Outbox) Append(ev *vcguardv1.Event) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.f == nil {
 		return errors.New("outbox is closed")
 	}
+	if o.torn {
+		if err := o.rollback(); err != nil {
+			return fmt.Errorf("outbox: repair after a failed append: %w", err)
+		}
+	}
+	if o.next >= maxSeq {
+		return errors.New("outbox: sequence numbers exhausted")
+	}
 	ev.Seq = o.next
-	rec, err := encode(ev)
+	stored := proto.CloneOf(ev)
+	rec, err := encode(stored)
 	if err != nil {
 		return fmt.Errorf("outbox: encode event: %w", err)
 	}
 	if _, err := o.f.Write(rec); err != nil {
-		return fmt.Errorf("outbox: append: %w", err)
+		return o.failedAppend("append", err)
 	}
 	if err := o.f.Sync(); err != nil {
-		return fmt.Errorf("outbox: sync: %w", err)
+		return o.failedAppend("sync", err)
 	}
+	o.size += int64(len(rec))
 	o.next++
 	o.inLog++
-	o.pending = append(o.pending, ev)
+	o.pending = append(o.pending, stored)
 	if len(o.pending) > o.maxPending {
 		// Keep the newest; record how many were lost so it can be reported.
 		drop := len(o.pending) - o.maxPending
 		o.dropped += uint64(drop)
 		o.acked = o.pending[drop-1].GetSeq()
 		o.pending = append(o.pending[:0:0], o.pending[drop:]...)
-		if err := writeFileAtomic(filepath.Join(o.dir, ackedFile), []byte(strconv.FormatUint(o.acked, 10))); err != nil {
-			return fmt.Errorf("outbox: %w", err)
+		// ev is stored: failing the Append now would have the caller record
+		// it again. A failure below is retried by the next drop or Ack; until
+		// then a restart sends the dropped events after all.
+		if err := writeFileAtomic(filepath.Join(o.dir, ackedFile), []byte(strconv.FormatUint(o.acked, 10))); err == nil {
+			// While offline the dropped records would otherwise pile up in
+			// the log without bound. Rewriting only once they outnumber the
+			// pending ones keeps the cost per append constant on average.
+			if dead := o.inLog - len(o.pending); dead >= o.compactAfter && dead >= len(o.pending) {
+				_ = o.compact()
+			}
 		}
 	}
 	o.signal()
+	return nil
+}
+
+// failedAppend undoes a partly written record, so that it neither hides the
+// records appended after it nor comes back at Open with a sequence number
+// that the next Append assigns again. Called with mu held.
+func (o *Outbox) failedAppend(op string, err error) error {
+	o.torn = true
+	if rerr := o.rollback(); rerr != nil {
+		return fmt.Errorf("outbox: %s: %w (and removing the partial record failed: %v)", op, err, rerr)
+	}
+	return fmt.Errorf("outbox: %s: %w", op, err)
+}
+
+// rollback cuts the log back to its last complete record. Called with mu held.
+func (o *Outbox) rollback() error {
+	if err := o.f.Truncate(o.size); err != nil {
+		return err
+	}
+	if _, err := o.f.Seek(o.size, io.SeekStart); err != nil {
+		return err
+	}
+	o.torn = false
 	return nil
 }
 
@@ -247,7 +330,8 @@ func (o *Outbox) signal() {
 func (o *Outbox) Notify() <-chan struct{} { return o.notify }
 
 // Pending returns up to max unacknowledged events with a sequence number
-// above after, in order.
+// above after, in order. The events are shared with the outbox: the caller
+// must not modify them.
 func (o *Outbox) Pending(after uint64, max int) []*vcguardv1.Event {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -269,8 +353,14 @@ func (o *Outbox) Pending(after uint64, max int) []*vcguardv1.Event {
 func (o *Outbox) Ack(seq uint64) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.f == nil {
+		return errors.New("outbox is closed")
+	}
 	if seq <= o.acked {
 		return nil
+	}
+	if seq >= maxSeq {
+		return fmt.Errorf("outbox: acknowledgement of sequence number %d is out of range", seq)
 	}
 	if seq >= o.next {
 		// The server has more than we ever wrote: our spool was reset.
@@ -286,7 +376,7 @@ func (o *Outbox) Ack(seq uint64) error {
 	if err := writeFileAtomic(filepath.Join(o.dir, ackedFile), []byte(strconv.FormatUint(o.acked, 10))); err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
-	if len(o.pending) == 0 || o.inLog-len(o.pending) >= compactAfter {
+	if len(o.pending) == 0 || o.inLog-len(o.pending) >= o.compactAfter {
 		return o.compact()
 	}
 	return nil
@@ -302,17 +392,17 @@ func (o *Outbox) compact() error {
 		}
 		buf = append(buf, rec...)
 	}
-	path := filepath.Join(o.dir, logFile)
-	if err := writeFileAtomic(path, buf); err != nil {
-		return fmt.Errorf("outbox: compact: %w", err)
+	f, err := replaceFile(filepath.Join(o.dir, logFile), buf)
+	if f != nil {
+		o.f.Close()
+		o.f = f
+		o.inLog = len(o.pending)
+		o.size = int64(len(buf))
+		o.torn = false
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("outbox: compact: %w", err)
 	}
-	o.f.Close()
-	o.f = f
-	o.inLog = len(o.pending)
 	return nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"reflect"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -44,8 +46,12 @@ func (c *config) validateEnroll() error {
 	if c.Server == "" {
 		return errors.New("the agent is not enrolled and no server is set: give --server HOST:PORT")
 	}
-	if _, _, err := net.SplitHostPort(c.Server); err != nil {
+	host, port, err := net.SplitHostPort(c.Server)
+	if err != nil {
 		return fmt.Errorf("server (--server) %q: want HOST:PORT: %w", c.Server, err)
+	}
+	if host == "" || port == "" {
+		return fmt.Errorf("server (--server) %q: want HOST:PORT with both parts", c.Server)
 	}
 	if c.EnrollSecretFile == "" {
 		return errors.New("the agent is not enrolled: give --enroll-secret-file FILE")
@@ -57,11 +63,11 @@ func (c *config) validateEnroll() error {
 }
 
 // parseConfig reads flags for a subcommand, then fills what no flag set from
-// the configuration file (--config, or the default file when it exists).
-func parseConfig(name string, args []string) (*config, error) {
+// the configuration file (--config, or defaultFile when it exists).
+func parseConfig(name string, args []string, defaultFile string) (*config, error) {
 	fs := flag.NewFlagSet("vcguard-agent "+name, flag.ContinueOnError)
 	c := &config{}
-	fs.StringVar(&c.ConfigFile, "config", "", "configuration file (YAML; default "+defaultConfigFile+" when it exists)")
+	fs.StringVar(&c.ConfigFile, "config", "", "configuration file (YAML; default "+defaultFile+" when it exists)")
 	fs.StringVar(&c.Server, "server", "", "server gRPC address HOST:PORT")
 	fs.StringVar(&c.EnrollSecretFile, "enroll-secret-file", "", "file holding the enrollment secret (used once, to enroll)")
 	fs.StringVar(&c.CAFile, "ca-file", "", "the server's CA certificate (PEM)")
@@ -77,9 +83,9 @@ func parseConfig(name string, args []string) (*config, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	path := c.ConfigFile
-	if path == "" {
-		if _, err := os.Stat(defaultConfigFile); err == nil {
-			path = defaultConfigFile
+	if path == "" && defaultFile != "" {
+		if _, err := os.Stat(defaultFile); err == nil {
+			path = defaultFile
 		}
 	}
 	if path != "" {
@@ -91,7 +97,7 @@ func parseConfig(name string, args []string) (*config, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&fromFile); err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("configuration %s: %w", path, err)
+			return nil, fileError(path, err)
 		}
 		merge := func(flagName string, dst *string, v string) {
 			if !set[flagName] && v != "" {
@@ -109,4 +115,50 @@ func parseConfig(name string, args []string) (*config, error) {
 		c.ConfigFile = path
 	}
 	return c, c.Validate()
+}
+
+// fileError says where in the configuration file path decoding failed:
+// "configuration /etc/vcguard/agent.yaml:3: unknown key "colour" (known
+// keys: …)".
+func fileError(path string, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		// Syntax errors read "yaml: line N: …".
+		return fmt.Errorf("configuration %s: %w", path, err)
+	}
+	msgs := make([]string, 0, len(te.Errors))
+	for _, e := range te.Errors {
+		line, msg := e, ""
+		if rest, ok := strings.CutPrefix(e, "line "); ok {
+			if n, m, ok := strings.Cut(rest, ": "); ok {
+				line, msg = n, m
+			}
+		}
+		if key, ok := strings.CutPrefix(msg, "field "); ok {
+			if key, ok = strings.CutSuffix(key, " not found in type main.config"); ok {
+				msg = fmt.Sprintf("unknown key %q (known keys: %s)", key, strings.Join(configKeys(), ", "))
+			}
+		}
+		if what, ok := strings.CutSuffix(msg, " into main.config"); ok {
+			msg = what + ": the file must hold key: value lines"
+		}
+		if msg == "" {
+			msgs = append(msgs, fmt.Sprintf("configuration %s: %s", path, e))
+		} else {
+			msgs = append(msgs, fmt.Sprintf("configuration %s:%s: %s", path, line, msg))
+		}
+	}
+	return errors.New(strings.Join(msgs, "\n"))
+}
+
+// configKeys lists the keys a configuration file may set.
+func configKeys() []string {
+	t := reflect.TypeFor[config]()
+	keys := make([]string, 0, t.NumField())
+	for f := range t.Fields() {
+		if k := f.Tag.Get("yaml"); k != "" && k != "-" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }

@@ -105,7 +105,7 @@ func enrollConfig(c *config) uplink.EnrollConfig {
 }
 
 func cmdEnroll(args []string) error {
-	c, err := parseConfig("enroll", args)
+	c, err := parseConfig("enroll", args, defaultConfigFile)
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func cmdEnroll(args []string) error {
 }
 
 func cmdRun(args []string) error {
-	c, err := parseConfig("run", args)
+	c, err := parseConfig("run", args, defaultConfigFile)
 	if err != nil {
 		return err
 	}
@@ -221,7 +221,7 @@ func serviceConfig(c *config) *service.Config {
 }
 
 func cmdControl(action string, args []string) error {
-	c, err := parseConfig(action, args)
+	c, err := parseConfig(action, args, defaultConfigFile)
 	if err != nil {
 		return err
 	}
@@ -239,7 +239,7 @@ func cmdControl(action string, args []string) error {
 // cmdStatus shows, for the person at the keyboard, what the agent is
 // enrolled with, which policy is in force and what waits to be reported.
 func cmdStatus(args []string, w io.Writer) error {
-	c, err := parseConfig("status", args)
+	c, err := parseConfig("status", args, defaultConfigFile)
 	if err != nil {
 		return err
 	}
