@@ -163,7 +163,7 @@ func (a *Agent) Run(ctx context.Context) error {
 func (a *Agent) instance(p procwatch.Process, app *policies.App) *vcguardv1.AppInstance {
 	return &vcguardv1.AppInstance{
 		AppId: app.ID, Name: app.Name, Pid: p.PID, Started: timestamppb.New(p.Started), Exe: p.Exe,
-		Verdict: verdictProto(policies.Evaluate(a.policy, policies.Detection{AppID: app.ID}).Verdict), PolicyVersion: a.policyVersion,
+		Verdict: policies.Evaluate(a.policy, policies.Detection{AppID: app.ID}).Verdict.Proto(), PolicyVersion: a.policyVersion,
 	}
 }
 
@@ -290,7 +290,7 @@ func (a *Agent) applyPolicy(sp *vcguardv1.SignedPolicy) error {
 	keys := slices.SortedFunc(maps.Keys(a.running), compareKeys)
 	for _, k := range keys {
 		inst := a.running[k]
-		v := verdictProto(policies.Evaluate(p, policies.Detection{AppID: inst.GetAppId()}).Verdict)
+		v := policies.Evaluate(p, policies.Detection{AppID: inst.GetAppId()}).Verdict.Proto()
 		inst.PolicyVersion = a.policyVersion
 		if v != inst.GetVerdict() {
 			inst.Verdict = v
@@ -326,22 +326,4 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
-}
-
-func verdictProto(v policies.Verdict) vcguardv1.Verdict {
-	switch v {
-	case policies.VerdictApproved:
-		return vcguardv1.Verdict_VERDICT_APPROVED
-	case policies.VerdictRestricted:
-		return vcguardv1.Verdict_VERDICT_RESTRICTED
-	case policies.VerdictForbidden:
-		return vcguardv1.Verdict_VERDICT_FORBIDDEN
-	case policies.VerdictUnlisted:
-		return vcguardv1.Verdict_VERDICT_UNLISTED
-	case policies.VerdictUnverified:
-		return vcguardv1.Verdict_VERDICT_UNVERIFIED
-	case policies.VerdictOutdated:
-		return vcguardv1.Verdict_VERDICT_OUTDATED
-	}
-	return vcguardv1.Verdict_VERDICT_UNSPECIFIED
 }

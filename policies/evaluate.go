@@ -1,5 +1,7 @@
 package policies
 
+import vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
+
 // Verdict is the outcome of evaluating a detected tool against a policy.
 type Verdict string
 
@@ -50,4 +52,28 @@ func Evaluate(p *Policy, d Detection) Finding {
 	f.Alternative = rule.Alternative
 	f.Note = rule.Note
 	return f
+}
+
+// verdictWire pairs each verdict with its value in the wire contract.
+var verdictWire = map[Verdict]vcguardv1.Verdict{
+	VerdictApproved:   vcguardv1.Verdict_VERDICT_APPROVED,
+	VerdictRestricted: vcguardv1.Verdict_VERDICT_RESTRICTED,
+	VerdictForbidden:  vcguardv1.Verdict_VERDICT_FORBIDDEN,
+	VerdictUnlisted:   vcguardv1.Verdict_VERDICT_UNLISTED,
+	VerdictUnverified: vcguardv1.Verdict_VERDICT_UNVERIFIED,
+	VerdictOutdated:   vcguardv1.Verdict_VERDICT_OUTDATED,
+}
+
+// Proto returns the verdict's value in the wire contract.
+func (v Verdict) Proto() vcguardv1.Verdict { return verdictWire[v] }
+
+// VerdictFromProto returns the verdict of a wire value, "unknown" for
+// values this version does not know.
+func VerdictFromProto(p vcguardv1.Verdict) Verdict {
+	for v, w := range verdictWire {
+		if w == p {
+			return v
+		}
+	}
+	return "unknown"
 }

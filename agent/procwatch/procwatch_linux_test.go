@@ -25,7 +25,7 @@ func startAs(t testing.TB, name string) (*exec.Cmd, string) {
 	exe := filepath.Join(t.TempDir(), name)
 	src, err := os.Open("/bin/sleep")
 	if err != nil {
-		t.Skipf("no /bin/sleep to copy: %v", err)
+		t.Fatalf("no /bin/sleep to copy: %v", err)
 	}
 	defer src.Close()
 	dst, err := os.OpenFile(exe, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)

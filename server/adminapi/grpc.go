@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vcguard/vcguard/policies"
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
 	"github.com/vcguard/vcguard/server/auth"
 	"github.com/vcguard/vcguard/server/store"
@@ -82,14 +83,7 @@ func ts(t time.Time) *timestamppb.Timestamp {
 	return timestamppb.New(t)
 }
 
-func verdictValue(name string) vcguardv1.Verdict {
-	for v := range vcguardv1.Verdict_name {
-		if store.VerdictName(vcguardv1.Verdict(v)) == name {
-			return vcguardv1.Verdict(v)
-		}
-	}
-	return vcguardv1.Verdict_VERDICT_UNSPECIFIED
-}
+func verdictValue(name string) vcguardv1.Verdict { return policies.Verdict(name).Proto() }
 
 // ListDevices implements AdminService.
 func (g *GRPC) ListDevices(ctx context.Context, _ *vcguardv1.ListDevicesRequest) (*vcguardv1.ListDevicesResponse, error) {

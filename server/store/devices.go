@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vcguard/vcguard/policies"
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -199,23 +200,7 @@ func EventType(e *vcguardv1.Event) string {
 }
 
 // VerdictName is the stored and displayed name of a verdict.
-func VerdictName(v vcguardv1.Verdict) string {
-	switch v {
-	case vcguardv1.Verdict_VERDICT_APPROVED:
-		return "approved"
-	case vcguardv1.Verdict_VERDICT_RESTRICTED:
-		return "restricted"
-	case vcguardv1.Verdict_VERDICT_FORBIDDEN:
-		return "forbidden"
-	case vcguardv1.Verdict_VERDICT_UNLISTED:
-		return "unlisted"
-	case vcguardv1.Verdict_VERDICT_UNVERIFIED:
-		return "unverified"
-	case vcguardv1.Verdict_VERDICT_OUTDATED:
-		return "outdated"
-	}
-	return "unknown"
-}
+func VerdictName(v vcguardv1.Verdict) string { return string(policies.VerdictFromProto(v)) }
 
 // IngestEvents stores a batch of a device's events and applies them to the
 // device's state in one transaction. Events at or below the device's last
