@@ -115,7 +115,10 @@ func NewCatalog(apps ...*App) (*Catalog, error) {
 		c.apps = append(c.apps, a)
 		for goos, id := range a.Identify {
 			for _, exe := range id.Executables {
-				key := goos + "\x00" + strings.ToLower(exe)
+				key := goos + "\x00" + exe
+				if goos != "linux" { // matched case-insensitively there
+					key = goos + "\x00" + strings.ToLower(exe)
+				}
 				if other, ok := claimed[key]; ok {
 					return nil, fmt.Errorf("%s: executable %q on %s is already claimed by %q", a.File, exe, goos, other)
 				}

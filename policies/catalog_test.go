@@ -364,6 +364,16 @@ func TestNewCatalogRefusesConflicts(t *testing.T) {
 			},
 			wantErr: []string{"b.yaml", `"meet.EXE"`, "windows", `claimed by "a"`},
 		},
+		{
+			// Linux names are case-sensitive, as the Linux matcher is.
+			name: "same name in another case on linux",
+			apps: func(t *testing.T) []*policies.App {
+				return []*policies.App{
+					app(t, "a", "a.yaml", map[string][]string{"linux": {"meet", "Meet"}}),
+					app(t, "b", "b.yaml", map[string][]string{"linux": {"MEET"}}),
+				}
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
