@@ -3,13 +3,11 @@ package adminapi_test
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
+	"github.com/vcguard/vcguard/server/adminapi/adminapitest"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -36,41 +34,12 @@ type env struct {
 	tokens map[store.Role]string
 }
 
-var roles = []store.Role{store.RoleAdmin, store.RoleAnalyst, store.RoleAuditor}
+var roles = adminapitest.Roles
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := t.Context()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "vcguard.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	cat, err := policies.EmbeddedCatalog()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{store: st, hub: &fanout.Hub{}, pub: pub, tokens: map[store.Role]string{}}
-	e.api = &adminapi.API{Store: st, Catalog: cat, PolicyKey: key, Hub: e.hub, Tokens: auth.TokenChecker{Store: st},
-		Logger: slog.New(slog.DiscardHandler)}
-	for _, role := range roles {
-		value, hash := auth.NewSecret("vcg_test_")
-		if err := st.CreateAPIToken(ctx, store.APIToken{ID: "tok_" + string(role), Hash: hash, Role: role, Created: time.Now()}); err != nil {
-			t.Fatal(err)
-		}
-		e.tokens[role] = value
-	}
-	doc, err := policies.ExamplePolicy("eu-default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v, err := e.api.PublishPolicy(ctx, doc, "test"); err != nil || v.Version != 1 {
-		t.Fatalf("publish initial policy: %+v, %v", v, err)
-	}
+	te := adminapitest.New(t)
+	e := &env{api: te.API, store: te.Store, hub: te.Hub, pub: te.PolicyKey, tokens: te.Tokens}
 	mux := http.NewServeMux()
 	e.api.Register(mux)
 	e.srv = httptest.NewServer(mux)

@@ -1,25 +1,19 @@
 package dashboard_test
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
+	"github.com/vcguard/vcguard/server/adminapi/adminapitest"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/vcguard/vcguard/policies"
-	"github.com/vcguard/vcguard/server/adminapi"
 	"github.com/vcguard/vcguard/server/auth"
 	"github.com/vcguard/vcguard/server/dashboard"
-	"github.com/vcguard/vcguard/server/fanout"
 	"github.com/vcguard/vcguard/server/store"
 )
 
@@ -34,42 +28,14 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := t.Context()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "vcguard.db"))
+	te := adminapitest.New(t)
+	api, st := te.API, te.Store
+	d, err := dashboard.New(api, api.Logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	cat, err := policies.EmbeddedCatalog()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger := slog.New(slog.DiscardHandler)
-	api := &adminapi.API{Store: st, Catalog: cat, PolicyKey: key, Hub: &fanout.Hub{}, Tokens: auth.TokenChecker{Store: st}, Logger: logger}
-	d, err := dashboard.New(api, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{dash: d, store: st, tokens: map[store.Role]string{}}
-	for _, role := range []store.Role{store.RoleAdmin, store.RoleAnalyst, store.RoleAuditor} {
-		value, hash := auth.NewSecret("vcg_test_")
-		if err := st.CreateAPIToken(ctx, store.APIToken{ID: "tok_" + string(role), Hash: hash, Role: role, Created: time.Now()}); err != nil {
-			t.Fatal(err)
-		}
-		e.tokens[role] = value
-	}
-	if err := st.CreateDevice(ctx, store.Device{ID: "dev-1", Hostname: "laptop-one", OS: "linux", Enrolled: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	doc, err := policies.ExamplePolicy("eu-default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := api.PublishPolicy(ctx, doc, "test"); err != nil {
+	e := &env{dash: d, store: st, tokens: te.Tokens}
+	if err := st.CreateDevice(t.Context(), store.Device{ID: "dev-1", Hostname: "laptop-one", OS: "linux", Enrolled: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()

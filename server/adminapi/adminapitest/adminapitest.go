@@ -1,0 +1,70 @@
+// Package adminapitest builds a real admin API for tests of the packages
+// that serve it: a SQLite store in a temporary directory, the embedded
+// catalog, a fresh policy-signing key, one API token per role, and the
+// European default policy published as version 1.
+package adminapitest
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vcguard/vcguard/policies"
+	"github.com/vcguard/vcguard/server/adminapi"
+	"github.com/vcguard/vcguard/server/auth"
+	"github.com/vcguard/vcguard/server/fanout"
+	"github.com/vcguard/vcguard/server/store"
+)
+
+// Roles are the roles New creates a token for.
+var Roles = []store.Role{store.RoleAdmin, store.RoleAnalyst, store.RoleAuditor}
+
+// Env is a ready admin API with what a test needs to reach into.
+type Env struct {
+	API       *adminapi.API
+	Store     *store.Store
+	Hub       *fanout.Hub
+	PolicyKey ed25519.PublicKey
+	// Tokens holds one API token value per role.
+	Tokens map[store.Role]string
+}
+
+// New builds the environment; everything is closed when the test ends.
+func New(t testing.TB) *Env {
+	t.Helper()
+	ctx := t.Context()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "vcguard.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cat, err := policies.EmbeddedCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Env{Store: st, Hub: &fanout.Hub{}, PolicyKey: pub, Tokens: map[store.Role]string{}}
+	e.API = &adminapi.API{Store: st, Catalog: cat, PolicyKey: key, Hub: e.Hub, Tokens: auth.TokenChecker{Store: st},
+		Logger: slog.New(slog.DiscardHandler)}
+	for _, role := range Roles {
+		value, hash := auth.NewSecret("vcg_test_")
+		if err := st.CreateAPIToken(ctx, store.APIToken{ID: "tok_" + string(role), Hash: hash, Role: role, Created: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		e.Tokens[role] = value
+	}
+	doc, err := policies.ExamplePolicy("eu-default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := e.API.PublishPolicy(ctx, doc, "test"); err != nil || v.Version != 1 {
+		t.Fatalf("publish initial policy: %+v, %v", v, err)
+	}
+	return e
+}
