@@ -52,6 +52,14 @@ cross: ## Cross-compile every binary for every platform with CGO_ENABLED=0.
 test: fmtcheck vet checkgenerate cross ## Run every check and test (what CI runs).
 	$(GO) test -race -count=1 -timeout 15m ./...
 
+.PHONY: bench-agent
+bench-agent: build ## Measure the real agent idle with 500 processes for 60 s (RSS, CPU); PROCS= and SECONDS_MEASURED= override.
+	scripts/bench-agent.sh
+
+.PHONY: bench
+bench: ## Run the Go benchmarks of the agent's hot paths (scan vs. floor, outbox, detection latency).
+	$(GO) test -run '^$$' -bench . -benchtime 200x ./agent/procwatch/ ./agent/outbox/
+
 .PHONY: clean
 clean:
 	rm -rf $(BIN)

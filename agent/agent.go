@@ -29,18 +29,37 @@ import (
 // policyFile keeps the last good signed policy in the state directory.
 const policyFile = "policy.json"
 
-// Scanner lists the processes of interest.
-type Scanner func(ctx context.Context, filter procwatch.Filter) ([]procwatch.Process, error)
+// ProcessSource reports which processes of interest start and exit: a
+// *procwatch.Watcher, or a fake in tests.
+type ProcessSource interface {
+	Run(ctx context.Context, emit func(procwatch.Changes)) error
+}
+
+// Identity is what the agent established about a process's executable.
+type Identity struct {
+	Version  string
+	Verified bool
+	// How it was verified, or why not.
+	Detail string
+}
+
+// Identifier establishes the identity of a process of a catalog app.
+type Identifier interface {
+	Identify(ctx context.Context, p procwatch.Process, app *policies.App) Identity
+}
 
 // Config is what the agent runs with.
 type Config struct {
-	StateDir     string
-	ScanInterval time.Duration
-	Device       *vcguardv1.DeviceInfo
-	Catalog      *policies.Catalog
-	GOOS         string
-	Scan         Scanner
-	Logger       *slog.Logger
+	StateDir string
+	// RetryInterval is how often events that could not be recorded are
+	// retried; 0 means 5 s.
+	RetryInterval time.Duration
+	Device        *vcguardv1.DeviceInfo
+	Catalog       *policies.Catalog
+	GOOS          string
+	Processes     ProcessSource
+	Identifier    Identifier
+	Logger        *slog.Logger
 	// Heartbeat of the stream; 0 means the uplink default.
 	Heartbeat time.Duration
 }
@@ -56,9 +75,16 @@ type Agent struct {
 	// Owned by the Run goroutine.
 	policy        *policies.Policy
 	policyVersion uint64
-	running       map[procwatch.Key]*vcguardv1.AppInstance
-	// inventoried is set once the first scan is recorded as an inventory.
+	// running are the app instances: the processes of catalog apps whose
+	// parent is not the same app.
+	running map[procwatch.Key]*vcguardv1.AppInstance
+	// helpers are the other processes of an app (renderers, meeting
+	// hosts), by PID, with the instance they belong to.
+	helpers map[int32]procwatch.Key
+	// inventoried is set once the first report is recorded as an inventory.
 	inventoried bool
+	// pending are process changes not fully recorded yet, retried in order.
+	pending []procwatch.Changes
 
 	// appliedVersion is read by the uplink's hello from another goroutine.
 	appliedVersion atomic.Uint64
@@ -76,6 +102,10 @@ func New(cfg Config, identity *uplink.Identity) (*Agent, error) {
 	a := &Agent{
 		cfg: cfg, identity: identity, matcher: cfg.Catalog.Matcher(cfg.GOOS), out: out,
 		policyCh: make(chan *vcguardv1.SignedPolicy, 4), running: make(map[procwatch.Key]*vcguardv1.AppInstance),
+		helpers: make(map[int32]procwatch.Key),
+	}
+	if a.cfg.RetryInterval <= 0 {
+		a.cfg.RetryInterval = 5 * time.Second
 	}
 	if err := a.loadStoredPolicy(); err != nil {
 		cfg.Logger.Warn("stored policy not usable; waiting for the server's", "err", err)
@@ -137,20 +167,39 @@ func (a *Agent) Run(ctx context.Context) error {
 	uplinkDone := make(chan error, 1)
 	go func() { uplinkDone <- client.Run(ctx) }()
 
-	if err := a.scan(ctx); err != nil {
-		a.cfg.Logger.Error("scan", "err", err)
-	}
-	ticker := time.NewTicker(a.cfg.ScanInterval)
-	defer ticker.Stop()
+	changes := make(chan procwatch.Changes, 64)
+	procsDone := make(chan error, 1)
+	go func() {
+		procsDone <- a.cfg.Processes.Run(ctx, func(ch procwatch.Changes) {
+			select {
+			case changes <- ch:
+			case <-ctx.Done():
+			}
+		})
+	}()
+	retry := time.NewTicker(a.cfg.RetryInterval)
+	defer retry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			<-procsDone
 			return <-uplinkDone
 		case err := <-uplinkDone:
 			return err
-		case <-ticker.C:
-			if err := a.scan(ctx); err != nil {
-				a.cfg.Logger.Error("scan", "err", err)
+		case err := <-procsDone:
+			if err != nil {
+				return fmt.Errorf("process watcher: %w", err)
+			}
+			procsDone = nil // ended with ctx; wait there
+		case ch := <-changes:
+			if err := a.handle(ctx, ch); err != nil {
+				a.cfg.Logger.Error("recording process changes; will retry", "err", err)
+			}
+		case <-retry.C:
+			if len(a.pending) > 0 {
+				if err := a.handle(ctx, procwatch.Changes{}); err != nil {
+					a.cfg.Logger.Error("recording process changes; will retry", "err", err)
+				}
 			}
 		case sp := <-a.policyCh:
 			if err := a.applyPolicy(sp); err != nil {
@@ -160,96 +209,140 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 }
 
-func (a *Agent) instance(p procwatch.Process, app *policies.App) *vcguardv1.AppInstance {
-	return &vcguardv1.AppInstance{
+// instance builds the report of a new app instance: its identity and its
+// verdict under the policy in force.
+func (a *Agent) instance(ctx context.Context, p procwatch.Process, app *policies.App) *vcguardv1.AppInstance {
+	id := a.cfg.Identifier.Identify(ctx, p, app)
+	inst := &vcguardv1.AppInstance{
 		AppId: app.ID, Name: app.Name, Pid: p.PID, Started: timestamppb.New(p.Started), Exe: p.Exe,
-		Verdict: policies.Evaluate(a.policy, policies.Detection{AppID: app.ID}).Verdict.Proto(), PolicyVersion: a.policyVersion,
+		Version: id.Version, Verified: id.Verified, Identity: id.Detail,
 	}
+	a.judge(inst)
+	return inst
 }
 
-// detected is a process of a catalog app.
-type detected struct {
-	proc procwatch.Process
-	app  *policies.App
+// judge sets the instance's verdict under the policy in force.
+func (a *Agent) judge(inst *vcguardv1.AppInstance) {
+	d := policies.Detection{AppID: inst.GetAppId(), Verified: inst.GetVerified(), Version: inst.GetVersion()}
+	inst.Verdict = policies.Evaluate(a.policy, d).Verdict.Proto()
+	inst.PolicyVersion = a.policyVersion
 }
 
-// diffScan compares the apps known to run with a fresh process list: the
-// processes of catalog apps not known yet have started, the known ones
-// missing from the list have stopped. Both come in order of PID and start
-// time, so that events are recorded in a stable order.
-func diffScan(running map[procwatch.Key]*vcguardv1.AppInstance, procs []procwatch.Process, match func(name string) (*policies.App, bool)) (started []detected, stopped []procwatch.Key) {
-	seen := make(map[procwatch.Key]bool, len(procs))
-	for _, p := range procs {
-		app, ok := match(p.Name)
+// match returns the catalog app a process belongs to.
+func (a *Agent) match(p procwatch.Process) (*policies.App, bool) {
+	return a.matcher.MatchProcess(p.Name, p.ShortName, p.Exe != "")
+}
+
+// owner returns the instance a process with parent ppid of app belongs to,
+// if its parent is that app's instance or one of its helpers.
+func (a *Agent) owner(ppid int32, app *policies.App) (procwatch.Key, bool) {
+	if k, ok := a.helpers[ppid]; ok {
+		if inst, ok := a.running[k]; ok && inst.GetAppId() == app.ID {
+			return k, true
+		}
+	}
+	for k, inst := range a.running {
+		if k.PID == ppid && inst.GetAppId() == app.ID {
+			return k, true
+		}
+	}
+	return procwatch.Key{}, false
+}
+
+// handle records a report of process changes: the first one as the
+// inventory, the later ones as app starts and stops. A change that cannot
+// be recorded stays pending and is retried, before any later change, until
+// it is; recording is idempotent, so a partly recorded change is simply
+// recorded again.
+func (a *Agent) handle(ctx context.Context, ch procwatch.Changes) error {
+	if !ch.Empty() || ch.Full {
+		a.pending = append(a.pending, ch)
+	}
+	for len(a.pending) > 0 {
+		if err := a.apply(ctx, a.pending[0]); err != nil {
+			return err
+		}
+		a.pending = a.pending[1:]
+	}
+	a.pending = nil
+	return nil
+}
+
+func (a *Agent) apply(ctx context.Context, ch procwatch.Changes) error {
+	now := time.Now()
+	// Parents start before their children: in start order a helper's
+	// parent is known when the helper is looked at.
+	started := slices.Clone(ch.Started)
+	slices.SortStableFunc(started, func(x, y procwatch.Process) int {
+		return cmp.Or(x.Started.Compare(y.Started), cmp.Compare(x.PID, y.PID))
+	})
+	if !a.inventoried {
+		// Nothing is known to run before the inventory: everything
+		// reported has started, and the inventory is all of it.
+		running := make(map[procwatch.Key]*vcguardv1.AppInstance)
+		a.running, a.helpers = running, make(map[int32]procwatch.Key)
+		var apps []*vcguardv1.AppInstance
+		for _, p := range started {
+			app, ok := a.match(p)
+			if !ok {
+				continue
+			}
+			if k, ok := a.owner(p.PPID, app); ok {
+				a.helpers[p.PID] = k
+				continue
+			}
+			inst := a.instance(ctx, p, app)
+			running[p.Key()] = inst
+			apps = append(apps, inst)
+		}
+		slices.SortFunc(apps, func(x, y *vcguardv1.AppInstance) int {
+			return cmp.Or(cmp.Compare(x.GetPid(), y.GetPid()), x.GetStarted().AsTime().Compare(y.GetStarted().AsTime()))
+		})
+		if err := a.record(now, &vcguardv1.Event{Detail: &vcguardv1.Event_Inventory{Inventory: &vcguardv1.Inventory{Apps: apps}}}); err != nil {
+			a.running, a.helpers = make(map[procwatch.Key]*vcguardv1.AppInstance), make(map[int32]procwatch.Key)
+			return err
+		}
+		a.inventoried = true
+		return nil
+	}
+	for _, p := range ch.Exited {
+		if inst, ok := a.running[p.Key()]; ok {
+			a.cfg.Logger.Info("app stopped", "app", inst.GetAppId(), "pid", inst.GetPid())
+			if err := a.record(now, appEvent(vcguardv1.AppEvent_KIND_STOPPED, inst)); err != nil {
+				return err
+			}
+			delete(a.running, p.Key())
+			for pid, k := range a.helpers {
+				if k == p.Key() {
+					delete(a.helpers, pid)
+				}
+			}
+		} else if k, ok := a.helpers[p.PID]; ok && k.PID != p.PID {
+			delete(a.helpers, p.PID)
+		}
+	}
+	for _, p := range started {
+		if _, known := a.running[p.Key()]; known {
+			continue
+		}
+		if _, known := a.helpers[p.PID]; known {
+			continue
+		}
+		app, ok := a.match(p)
 		if !ok {
 			continue
 		}
-		k := p.Key()
-		if seen[k] {
+		if k, ok := a.owner(p.PPID, app); ok {
+			a.helpers[p.PID] = k
 			continue
 		}
-		seen[k] = true
-		if _, known := running[k]; !known {
-			started = append(started, detected{proc: p, app: app})
-		}
-	}
-	for k := range running {
-		if !seen[k] {
-			stopped = append(stopped, k)
-		}
-	}
-	slices.SortFunc(started, func(a, b detected) int { return compareKeys(a.proc.Key(), b.proc.Key()) })
-	slices.SortFunc(stopped, compareKeys)
-	return started, stopped
-}
-
-func compareKeys(a, b procwatch.Key) int {
-	return cmp.Or(cmp.Compare(a.PID, b.PID), cmp.Compare(a.Started, b.Started))
-}
-
-// scan lists processes, matches them to the catalog and records starts and
-// stops. Until one is recorded, a scan is recorded as an inventory instead:
-// the server replaces its view of the device with it. What the agent knows
-// to run changes only with an event recorded, so a failed append is retried
-// by the next scan rather than lost.
-func (a *Agent) scan(ctx context.Context) error {
-	procs, err := a.cfg.Scan(ctx, func(name string) bool { _, ok := a.matcher.Match(name); return ok })
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	started, stopped := diffScan(a.running, procs, a.matcher.Match)
-	if !a.inventoried {
-		// Nothing is known to run before the inventory: everything found
-		// has started, and the inventory is all of it.
-		running := make(map[procwatch.Key]*vcguardv1.AppInstance, len(started))
-		apps := make([]*vcguardv1.AppInstance, 0, len(started))
-		for _, d := range started {
-			inst := a.instance(d.proc, d.app)
-			running[d.proc.Key()] = inst
-			apps = append(apps, inst)
-		}
-		if err := a.record(now, &vcguardv1.Event{Detail: &vcguardv1.Event_Inventory{Inventory: &vcguardv1.Inventory{Apps: apps}}}); err != nil {
-			return err
-		}
-		a.running, a.inventoried = running, true
-		return nil
-	}
-	for _, d := range started {
-		inst := a.instance(d.proc, d.app)
-		a.cfg.Logger.Info("app started", "app", inst.GetAppId(), "pid", inst.GetPid(), "verdict", inst.GetVerdict())
+		inst := a.instance(ctx, p, app)
+		a.cfg.Logger.Info("app started", "app", inst.GetAppId(), "pid", inst.GetPid(), "version", inst.GetVersion(),
+			"verified", inst.GetVerified(), "verdict", inst.GetVerdict())
 		if err := a.record(now, appEvent(vcguardv1.AppEvent_KIND_STARTED, inst)); err != nil {
 			return err
 		}
-		a.running[d.proc.Key()] = inst
-	}
-	for _, k := range stopped {
-		inst := a.running[k]
-		a.cfg.Logger.Info("app stopped", "app", inst.GetAppId(), "pid", inst.GetPid())
-		if err := a.record(now, appEvent(vcguardv1.AppEvent_KIND_STOPPED, inst)); err != nil {
-			return err
-		}
-		delete(a.running, k)
+		a.running[p.Key()] = inst
 	}
 	return nil
 }
@@ -287,13 +380,12 @@ func (a *Agent) applyPolicy(sp *vcguardv1.SignedPolicy) error {
 	a.appliedVersion.Store(sp.GetVersion())
 	a.cfg.Logger.Info("policy applied", "version", sp.GetVersion(), "name", p.Name)
 	now := time.Now()
-	keys := slices.SortedFunc(maps.Keys(a.running), compareKeys)
+	keys := slices.SortedFunc(maps.Keys(a.running), procwatch.CompareKeys)
 	for _, k := range keys {
 		inst := a.running[k]
-		v := policies.Evaluate(p, policies.Detection{AppID: inst.GetAppId()}).Verdict.Proto()
-		inst.PolicyVersion = a.policyVersion
-		if v != inst.GetVerdict() {
-			inst.Verdict = v
+		before := inst.GetVerdict()
+		a.judge(inst)
+		if inst.GetVerdict() != before {
 			if err := a.record(now, appEvent(vcguardv1.AppEvent_KIND_VERDICT_CHANGED, inst)); err != nil {
 				return err
 			}

@@ -37,46 +37,63 @@ apps:
     alternative: jitsi-meet
 `
 
-// fakeScanner stands in for procwatch.Scan: it returns the processes the test
-// sets, passed through the agent's filter as the real scanner does.
+// fakeScanner stands in for procwatch.Watcher: the test sets the processes
+// that run, and changes() reports them as the watcher would: the first
+// report Full, then what started and exited since the last report, with
+// the agent's filter applied to the short names.
 type fakeScanner struct {
-	mu    sync.Mutex
 	procs []procwatch.Process
-	err   error
-	// filtered records what the filter said about each name it was asked.
+	// reported are the processes reported as running so far.
+	reported map[procwatch.Key]procwatch.Process
+	first    bool
+	// filtered records what the filter said about each short name.
 	filtered map[string]bool
 }
 
-func (f *fakeScanner) set(procs ...procwatch.Process) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.procs, f.err = procs, nil
-}
+func (f *fakeScanner) set(procs ...procwatch.Process) { f.procs = procs }
 
-func (f *fakeScanner) fail(err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.err = err
-}
-
-func (f *fakeScanner) scan(_ context.Context, filter procwatch.Filter) ([]procwatch.Process, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.err != nil {
-		return nil, f.err
-	}
+func (f *fakeScanner) changes(filter procwatch.Filter) procwatch.Changes {
 	if f.filtered == nil {
 		f.filtered = map[string]bool{}
 	}
-	var out []procwatch.Process
+	now := map[procwatch.Key]procwatch.Process{}
 	for _, p := range f.procs {
-		ok := filter(p.Name)
-		f.filtered[p.Name] = ok
+		ok := filter(p.ShortName)
+		f.filtered[p.ShortName] = ok
 		if ok {
-			out = append(out, p)
+			now[p.Key()] = p
 		}
 	}
-	return out, nil
+	var ch procwatch.Changes
+	if !f.first {
+		ch.Full, f.first = true, true
+	}
+	for k, p := range now {
+		if _, ok := f.reported[k]; !ok || ch.Full {
+			ch.Started = append(ch.Started, p)
+		}
+	}
+	for k, p := range f.reported {
+		if _, ok := now[k]; !ok {
+			ch.Exited = append(ch.Exited, p)
+		}
+	}
+	f.reported = now
+	sortByKey := func(x, y procwatch.Process) int { return procwatch.CompareKeys(x.Key(), y.Key()) }
+	slices.SortFunc(ch.Started, sortByKey)
+	slices.SortFunc(ch.Exited, sortByKey)
+	return ch
+}
+
+// fakeIdentifier verifies every executable outside /tmp and gives it
+// version 1.0; a look-alike in /tmp is unverified.
+type fakeIdentifier struct{}
+
+func (fakeIdentifier) Identify(_ context.Context, p procwatch.Process, app *policies.App) Identity {
+	if strings.HasPrefix(p.Exe, "/tmp/") {
+		return Identity{Detail: "not under the catalog's install paths"}
+	}
+	return Identity{Version: "1.0", Verified: true, Detail: "test"}
 }
 
 // base is the boot of the fake machine; processes start after it.
@@ -84,9 +101,16 @@ var base = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 
 func proc(pid int32, name string, startedSec int) procwatch.Process {
 	return procwatch.Process{
-		PID: pid, Name: name, Started: base.Add(time.Duration(startedSec) * time.Second),
+		PID: pid, PPID: 1, Name: name, ShortName: procwatch.TruncateComm(name), Started: base.Add(time.Duration(startedSec) * time.Second),
 		Exe: "/opt/" + name + "/" + name,
 	}
+}
+
+// child is a process started by parent.
+func child(parent procwatch.Process, pid int32, name string, startedSec int) procwatch.Process {
+	p := proc(pid, name, startedSec)
+	p.PPID = parent.PID
+	return p
 }
 
 type fixture struct {
@@ -122,9 +146,9 @@ func (f *fixture) agent(pub ed25519.PublicKey) *Agent {
 	f.log = new(bytes.Buffer)
 	logger := slog.New(slog.NewTextHandler(&syncWriter{w: f.log, also: f.t.Output()}, nil))
 	a, err := New(Config{
-		StateDir: f.stateDir, ScanInterval: time.Second, Catalog: f.catalog, GOOS: "linux",
-		Device: &vcguardv1.DeviceInfo{Hostname: "laptop-17", Os: "linux"},
-		Scan:   f.scanner.scan, Logger: logger,
+		StateDir: f.stateDir, Catalog: f.catalog, GOOS: "linux",
+		Device:     &vcguardv1.DeviceInfo{Hostname: "laptop-17", Os: "linux"},
+		Identifier: fakeIdentifier{}, Logger: logger,
 	}, &uplink.Identity{DeviceID: "dev-1", Server: "vcguard.example:8443", PolicyKey: pub})
 	if err != nil {
 		f.t.Fatalf("New: %v", err)
@@ -214,10 +238,15 @@ func wantEvents(t *testing.T, got []string, want ...string) {
 	}
 }
 
-func mustScan(t *testing.T, a *Agent) {
+// scan hands the agent what the fake scanner reports now.
+func scan(a *Agent, f *fakeScanner) error {
+	return a.handle(context.Background(), f.changes(a.matcher.Interesting))
+}
+
+func mustScan(t *testing.T, a *Agent, f *fakeScanner) {
 	t.Helper()
-	if err := a.scan(context.Background()); err != nil {
-		t.Fatalf("scan: %v", err)
+	if err := scan(a, f); err != nil {
+		t.Fatalf("handle: %v", err)
 	}
 }
 
@@ -240,7 +269,7 @@ func TestScanRecordsInventoryThenStartsAndStops(t *testing.T) {
 	jitsi := proc(200, "jitsi-meet", 20)
 	skype := proc(50, "skypeforlinux", 5)
 	f.scanner.set(jitsi, proc(300, "bash", 1), zoom, skype)
-	mustScan(t, a)
+	mustScan(t, a, f.scanner)
 	wantEvents(t, newEvents(t, a, &seq),
 		"inventory[skype/50/forbidden/v1 zoom/100/restricted/v1 jitsi-meet/200/approved/v1]")
 	if !f.scanner.filtered["zoom"] || !f.scanner.filtered["skypeforlinux"] || f.scanner.filtered["bash"] {
@@ -252,34 +281,35 @@ func TestScanRecordsInventoryThenStartsAndStops(t *testing.T) {
 	wantZoom := &vcguardv1.AppInstance{
 		AppId: "zoom", Name: "Zoom Workplace", Pid: 100, Started: timestamppb.New(zoom.Started),
 		Exe: "/opt/zoom/zoom", Verdict: vcguardv1.Verdict_VERDICT_RESTRICTED, PolicyVersion: 1,
+		Version: "1.0", Verified: true, Identity: "test",
 	}
 	if !proto.Equal(inv[1], wantZoom) {
 		t.Errorf("inventory instance:\n  got  %v\n  want %v", inv[1], wantZoom)
 	}
 
 	// Nothing changed: nothing recorded.
-	mustScan(t, a)
+	mustScan(t, a, f.scanner)
 	wantEvents(t, newEvents(t, a, &seq))
 
 	// zoom quits, signal starts, and PID 200 now belongs to a new jitsi-meet
 	// process (same PID, later start): the old one stopped, a new one started.
 	jitsi2 := proc(200, "jitsi-meet", 90)
 	f.scanner.set(skype, jitsi2, proc(400, "signal-desktop", 80))
-	mustScan(t, a)
+	mustScan(t, a, f.scanner)
 	wantEvents(t, newEvents(t, a, &seq),
-		"started jitsi-meet/200/approved/v1",
-		"started signal/400/forbidden/v1",
 		"stopped zoom/100/restricted/v1",
 		"stopped jitsi-meet/200/approved/v1",
+		"started signal/400/forbidden/v1",
+		"started jitsi-meet/200/approved/v1",
 	)
 	evs := a.out.Pending(seq-2, 2)
-	if got := evs[1].GetApp().GetApp().GetStarted().AsTime(); !got.Equal(jitsi.Started) {
+	if got := evs[0].GetApp().GetApp().GetStarted().AsTime(); !got.Equal(jitsi.Started) {
 		t.Errorf("stopped jitsi-meet started at %v, want the old process's %v", got, jitsi.Started)
 	}
 
 	// Everything quits.
 	f.scanner.set()
-	mustScan(t, a)
+	mustScan(t, a, f.scanner)
 	wantEvents(t, newEvents(t, a, &seq),
 		"stopped skype/50/forbidden/v1",
 		"stopped jitsi-meet/200/approved/v1",
@@ -291,31 +321,41 @@ func TestScanRecordsInventoryThenStartsAndStops(t *testing.T) {
 }
 
 // The server replaces its view of the device with the inventory, so one must
-// be recorded even when the first scan fails, and even when nothing runs.
+// be recorded even when recording the first report fails, and even when
+// nothing runs.
 func TestInventoryIsRetriedUntilRecorded(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	a := f.agent(nil)
 	var seq uint64
 
-	f.scanner.fail(errors.New("process table unreadable"))
-	if err := a.scan(context.Background()); err == nil {
-		t.Fatal("scan did not report the scanner's error")
+	a.out.Close()
+	if err := scan(a, f.scanner); err == nil {
+		t.Fatal("handle with a closed outbox succeeded")
 	}
-	wantEvents(t, newEvents(t, a, &seq))
-
-	f.scanner.set()
-	mustScan(t, a)
+	f.reopen(a)
+	if err := a.handle(context.Background(), procwatch.Changes{}); err != nil {
+		t.Fatal(err)
+	}
 	wantEvents(t, newEvents(t, a, &seq), "inventory[]")
 
 	f.scanner.set(proc(100, "zoom", 1))
-	mustScan(t, a)
+	mustScan(t, a, f.scanner)
 	wantEvents(t, newEvents(t, a, &seq), "started zoom/100/unlisted/v0")
 }
 
-// An event that cannot be recorded leaves the agent's view unchanged, so the
-// next scan records it.
-func TestFailedRecordIsRetriedByNextScan(t *testing.T) {
+func (f *fixture) reopen(a *Agent) {
+	f.t.Helper()
+	out, err := outbox.Open(filepath.Join(f.stateDir, "outbox"), 0)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	a.out = out
+}
+
+// A change that cannot be recorded stays pending and is recorded, in
+// order and before later changes, once the outbox works again.
+func TestFailedRecordIsRetried(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	a := f.agent(nil)
@@ -323,82 +363,84 @@ func TestFailedRecordIsRetriedByNextScan(t *testing.T) {
 
 	f.scanner.set(proc(100, "zoom", 1))
 	a.out.Close()
-	if err := a.scan(context.Background()); err == nil {
-		t.Fatal("scan with a closed outbox succeeded")
+	if err := scan(a, f.scanner); err == nil {
+		t.Fatal("handle with a closed outbox succeeded")
 	}
-	reopen := func() {
-		out, err := outbox.Open(filepath.Join(f.stateDir, "outbox"), 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a.out = out
+	f.reopen(a)
+	// The retry (the Run loop's ticker) records it.
+	if err := a.handle(context.Background(), procwatch.Changes{}); err != nil {
+		t.Fatal(err)
 	}
-	reopen()
-	mustScan(t, a)
 	wantEvents(t, newEvents(t, a, &seq), "inventory[zoom/100/unlisted/v0]")
 
 	f.scanner.set(proc(200, "teams", 2))
 	a.out.Close()
-	if err := a.scan(context.Background()); err == nil {
-		t.Fatal("scan with a closed outbox succeeded")
+	if err := scan(a, f.scanner); err == nil {
+		t.Fatal("handle with a closed outbox succeeded")
 	}
-	reopen()
-	mustScan(t, a)
-	wantEvents(t, newEvents(t, a, &seq), "started microsoft-teams/200/unlisted/v0", "stopped zoom/100/unlisted/v0")
+	f.reopen(a)
+	// A later change waits for the pending one.
+	f.scanner.set(proc(200, "teams", 2), proc(300, "signal-desktop", 3))
+	mustScan(t, a, f.scanner)
+	wantEvents(t, newEvents(t, a, &seq), "stopped zoom/100/unlisted/v0", "started microsoft-teams-classic/200/unlisted/v0",
+		"started signal/300/unlisted/v0")
+	if len(a.pending) != 0 {
+		t.Errorf("pending = %v after everything was recorded", a.pending)
+	}
 }
 
-func TestDiffScan(t *testing.T) {
+// Helper processes (a meeting host, renderers) are attributed to the app
+// instance that started them instead of being reported as instances; a
+// process of another app started by an app is its own instance.
+func TestHelpersFoldIntoTheirApp(t *testing.T) {
 	t.Parallel()
-	cat, err := policies.EmbeddedCatalog()
-	if err != nil {
-		t.Fatal(err)
+	f := newFixture(t)
+	a := f.agent(nil)
+	var seq uint64
+
+	zoom := proc(100, "zoom", 1)
+	host := child(zoom, 120, "ZoomWebviewHost", 2)
+	chrome := proc(200, "chrome", 3)
+	renderer := child(chrome, 210, "chrome", 4)
+	renderer2 := child(renderer, 220, "chrome", 5)
+	fromSlack := child(proc(300, "slack", 1), 310, "chrome", 6) // a link opened from Slack
+	f.scanner.set(zoom, host, chrome, renderer, renderer2)
+	mustScan(t, a, f.scanner)
+	wantEvents(t, newEvents(t, a, &seq), "inventory[zoom/100/unlisted/v0 chrome/200/unlisted/v0]")
+
+	f.scanner.set(zoom, host, chrome, renderer, renderer2, proc(300, "slack", 1), fromSlack)
+	mustScan(t, a, f.scanner)
+	wantEvents(t, newEvents(t, a, &seq), "started slack/300/unlisted/v0", "started chrome/310/unlisted/v0")
+
+	// A helper quitting is no app stop; the instance quitting is, once.
+	f.scanner.set(zoom, chrome, proc(300, "slack", 1), fromSlack)
+	mustScan(t, a, f.scanner)
+	wantEvents(t, newEvents(t, a, &seq))
+	f.scanner.set(proc(300, "slack", 1), fromSlack)
+	mustScan(t, a, f.scanner)
+	wantEvents(t, newEvents(t, a, &seq), "stopped zoom/100/unlisted/v0", "stopped chrome/200/unlisted/v0")
+	if len(a.helpers) != 0 {
+		t.Errorf("helpers = %v after their apps stopped", a.helpers)
 	}
-	match := cat.Matcher("linux").Match
-	known := func(ps ...procwatch.Process) map[procwatch.Key]*vcguardv1.AppInstance {
-		m := map[procwatch.Key]*vcguardv1.AppInstance{}
-		for _, p := range ps {
-			m[p.Key()] = &vcguardv1.AppInstance{Pid: p.PID}
-		}
-		return m
-	}
-	zoom, zoomLater, teams, bash := proc(10, "zoom", 1), proc(10, "zoom", 50), proc(5, "teams", 2), proc(1, "bash", 0)
-	for _, tc := range []struct {
-		name        string
-		running     map[procwatch.Key]*vcguardv1.AppInstance
-		procs       []procwatch.Process
-		wantStarted []string
-		wantStopped []procwatch.Key
-	}{
-		{name: "nothing", running: known()},
-		{name: "only non-catalog processes", running: known(), procs: []procwatch.Process{bash}},
-		{name: "start in PID order", running: known(), procs: []procwatch.Process{zoom, bash, teams},
-			wantStarted: []string{"microsoft-teams/5", "zoom/10"}},
-		{name: "listed twice", running: known(), procs: []procwatch.Process{zoom, zoom},
-			wantStarted: []string{"zoom/10"}},
-		{name: "unchanged", running: known(zoom, teams), procs: []procwatch.Process{teams, zoom}},
-		{name: "stopped in PID order", running: known(zoom, teams), procs: []procwatch.Process{bash},
-			wantStopped: []procwatch.Key{teams.Key(), zoom.Key()}},
-		{name: "PID reused", running: known(zoom), procs: []procwatch.Process{zoomLater},
-			wantStarted: []string{"zoom/10"}, wantStopped: []procwatch.Key{zoom.Key()}},
-		{name: "two processes on one PID, in start order", running: known(), procs: []procwatch.Process{zoomLater, zoom},
-			wantStarted: []string{"zoom/10", "zoom/10"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			started, stopped := diffScan(tc.running, tc.procs, match)
-			var got []string
-			for i, d := range started {
-				got = append(got, fmt.Sprintf("%s/%d", d.app.ID, d.proc.PID))
-				if i > 0 && compareKeys(started[i-1].proc.Key(), d.proc.Key()) >= 0 {
-					t.Errorf("started out of order: %+v before %+v", started[i-1].proc, d.proc)
-				}
-			}
-			if !slices.Equal(got, tc.wantStarted) {
-				t.Errorf("started = %v, want %v", got, tc.wantStarted)
-			}
-			if !slices.Equal(stopped, tc.wantStopped) {
-				t.Errorf("stopped = %v, want %v", stopped, tc.wantStopped)
-			}
-		})
+}
+
+// A look-alike keeps the app id it imitates and is judged unverified,
+// whatever the policy says of the genuine app; the genuine one carries its
+// version.
+func TestLookAlikeIsUnverified(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a := f.agent(nil)
+	var seq uint64
+	mustApply(t, a, f.signed(1, euDefault(t)))
+	fake := proc(500, "zoom", 5)
+	fake.Exe = "/tmp/zoom"
+	f.scanner.set(proc(100, "zoom", 1), fake)
+	mustScan(t, a, f.scanner)
+	wantEvents(t, newEvents(t, a, &seq), "policy_applied v1", "inventory[zoom/100/restricted/v1 zoom/500/unverified/v1]")
+	inv := a.out.Pending(2, 1)[0].GetInventory().GetApps()
+	if !inv[0].GetVerified() || inv[0].GetVersion() != "1.0" || inv[1].GetVerified() || inv[1].GetIdentity() == "" {
+		t.Errorf("inventory = %v; want the genuine verified with version 1.0, the fake unverified with a reason", inv)
 	}
 }
 
@@ -417,7 +459,7 @@ func TestApplyPolicy(t *testing.T) {
 	a := f.agent(nil)
 	var seq uint64
 	f.scanner.set(proc(100, "zoom", 1), proc(50, "skypeforlinux", 2), proc(200, "jitsi-meet", 3))
-	mustScan(t, a)
+	mustScan(t, a, f.scanner)
 	wantEvents(t, newEvents(t, a, &seq),
 		"inventory[skype/50/unlisted/v0 zoom/100/unlisted/v0 jitsi-meet/200/unlisted/v0]")
 
@@ -522,7 +564,7 @@ func TestApplyPolicy(t *testing.T) {
 
 	// New processes are judged by the policy in force.
 	f.scanner.set(proc(100, "zoom", 1), proc(50, "skypeforlinux", 2), proc(200, "jitsi-meet", 3), proc(300, "webex", 4))
-	mustScan(t, a)
+	mustScan(t, a, f.scanner)
 	wantEvents(t, newEvents(t, a, &seq), "started webex/300/unlisted/v2")
 
 	// A refused version number is not used up: the good version 3 applies.
@@ -551,7 +593,7 @@ func TestStoredPolicyAtStart(t *testing.T) {
 	var seq uint64
 	newEvents(t, a, &seq) // policy_applied v5 from the first agent
 	f.scanner.set(proc(100, "zoom", 1))
-	mustScan(t, a)
+	mustScan(t, a, f.scanner)
 	wantEvents(t, newEvents(t, a, &seq), "inventory[zoom/100/restricted/v5]")
 	if err := a.applyPolicy(f.signed(4, []byte(strictPolicy))); err == nil || !strings.Contains(err.Error(), "replay refused") {
 		t.Errorf("restarted agent took an older version: %v", err)
@@ -620,14 +662,14 @@ func TestStoredPolicyAtStart(t *testing.T) {
 func TestNewWithoutLogger(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	a, err := New(Config{StateDir: f.stateDir, Catalog: f.catalog, GOOS: "linux", Scan: f.scanner.scan},
+	a, err := New(Config{StateDir: f.stateDir, Catalog: f.catalog, GOOS: "linux", Identifier: fakeIdentifier{}},
 		&uplink.Identity{PolicyKey: f.key.Public().(ed25519.PublicKey)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.out.Close()
 	mustApply(t, a, f.signed(1, euDefault(t)))
-	mustScan(t, a)
+	mustScan(t, a, f.scanner)
 }
 
 // The uplink marshals pending events on its own goroutine while the agent
@@ -638,7 +680,7 @@ func TestRecordedEventsAreNotSharedWithUplink(t *testing.T) {
 	f := newFixture(t)
 	a := f.agent(nil)
 	f.scanner.set(proc(100, "zoom", 1), proc(50, "skypeforlinux", 2))
-	mustScan(t, a)
+	mustScan(t, a, f.scanner)
 
 	stop := make(chan struct{})
 	done := make(chan error)

@@ -228,13 +228,20 @@ type device struct {
 	LastSeen      time.Time `json:"last_seen"`
 	Online        bool      `json:"online"`
 	PolicyVersion uint64    `json:"policy_version"`
-	Apps          []struct {
-		AppID   string `json:"app_id"`
-		Name    string `json:"name"`
-		PID     int    `json:"pid"`
-		Running bool   `json:"running"`
-		Verdict string `json:"verdict"`
-	} `json:"apps"`
+	Apps          []apiApp  `json:"apps"`
+}
+
+// apiApp is an app instance as GET /api/v1/devices lists it.
+type apiApp struct {
+	AppID    string `json:"app_id"`
+	Name     string `json:"name"`
+	PID      int    `json:"pid"`
+	Running  bool   `json:"running"`
+	Verdict  string `json:"verdict"`
+	Exe      string `json:"exe"`
+	Version  string `json:"version"`
+	Verified bool   `json:"verified"`
+	Identity string `json:"identity"`
 }
 
 func (s *server) devices(t *testing.T) []device {
@@ -276,27 +283,66 @@ type fakeApp struct {
 	once sync.Once
 }
 
+// startFakeApp starts a look-alike: a copy of sleep under the app's name
+// in a temporary directory, which is not where the app is installed.
 func startFakeApp(t *testing.T, name string) *fakeApp {
 	t.Helper()
-	sleepPath, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(sleepPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(exe, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "600")
+	return startCopy(t, "sleep", filepath.Join(t.TempDir(), name), "600")
+}
+
+// startCopy copies the binary src (looked up in PATH) to exe and runs it
+// with args.
+func startCopy(t *testing.T, src, exe string, args ...string) *fakeApp {
+	t.Helper()
+	installCopy(t, src, exe)
+	cmd := exec.Command(exe, args...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	a := &fakeApp{cmd: cmd}
 	t.Cleanup(a.stop)
 	return a
+}
+
+func installCopy(t *testing.T, src, exe string) {
+	t.Helper()
+	srcPath, err := exec.LookPath(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(srcPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(exe, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// genuineZoomDir installs a stand-in for Zoom where Zoom's Linux package
+// puts it, /opt/zoom/, root-owned and writable by root only: by the
+// catalog's install path it is the genuine app. The directory is removed
+// when the test ends; a machine that has a real Zoom there is left alone.
+func genuineZoomDir(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("installing under /opt needs root (CI runs as root)")
+	}
+	const dir = "/opt/zoom"
+	if _, err := os.Stat(dir); err == nil {
+		t.Fatalf("%s exists: this test installs a stand-in there and will not touch a real Zoom", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// startGenuineZoom runs the stand-in as /opt/zoom/zoom.
+func startGenuineZoom(t *testing.T) *fakeApp {
+	t.Helper()
+	return startCopy(t, "sleep", filepath.Join(genuineZoomDir(t), "zoom"), "600")
 }
 
 func (a *fakeApp) pid() int { return a.cmd.Process.Pid }
@@ -306,6 +352,18 @@ func (a *fakeApp) stop() {
 		_ = a.cmd.Process.Kill()
 		_ = a.cmd.Wait()
 	})
+}
+
+// appOf returns the app instance with pid as the API lists it.
+func appOf(devs []device, appID string, pid int) (apiApp, bool) {
+	for _, d := range devs {
+		for _, a := range d.Apps {
+			if a.AppID == appID && a.PID == pid {
+				return a, true
+			}
+		}
+	}
+	return apiApp{}, false
 }
 
 // appState returns (found, running, verdict) of the app instance with pid.

@@ -34,13 +34,13 @@ func TestAppLifecycle(t *testing.T) {
 		t.Errorf("device = %+v, want hostname %q and os linux", d, host)
 	}
 
-	zoom := startFakeApp(t, "zoom")
+	zoom := startGenuineZoom(t)
 	waitFor(t, 10*time.Second, "zoom to be reported running", func() bool {
 		found, running, _ := appState(s.devices(t), "zoom", zoom.pid())
 		return found && running
 	})
-	if _, _, verdict := appState(s.devices(t), "zoom", zoom.pid()); verdict != "restricted" {
-		t.Errorf("zoom verdict = %q, want restricted (European default policy)", verdict)
+	if app, _ := appOf(s.devices(t), "zoom", zoom.pid()); app.Verdict != "restricted" || !app.Verified || app.Exe != "/opt/zoom/zoom" {
+		t.Errorf("zoom = %+v, want verified, restricted (European default policy), exe /opt/zoom/zoom", app)
 	}
 
 	zoom.stop()
@@ -76,7 +76,7 @@ func TestPolicyPush(t *testing.T) {
 	s := newServer(t)
 	stateDir := filepath.Join(t.TempDir(), "agent")
 	startAgent(t, s, stateDir)
-	zoom := startFakeApp(t, "zoom")
+	zoom := startGenuineZoom(t)
 	waitFor(t, 15*time.Second, "zoom running under policy 1", func() bool {
 		found, running, _ := appState(s.devices(t), "zoom", zoom.pid())
 		return found && running && s.devices(t)[0].PolicyVersion == 1
@@ -131,7 +131,7 @@ func TestOfflineEventsDelivered(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 
 	s2 := startServer(t, s.data, s.grpcAddr, s.httpAddr)
-	waitFor(t, 30*time.Second, "the offline start and stop of zoom to arrive", func() bool {
+	waitFor(t, 30*time.Second, "the offline start and stop of the look-alike zoom to arrive", func() bool {
 		found, running, _ := appState(s2.devices(t), "zoom", zoom.pid())
 		return found && !running
 	})

@@ -35,9 +35,15 @@ type App struct {
 	Vendor   string   `yaml:"vendor" json:"vendor"`
 	Category Category `yaml:"category" json:"category"`
 	Homepage string   `yaml:"homepage,omitempty" json:"homepage,omitempty"`
+	// WebDomains are the domains of the tool's web client. They inform
+	// people; the agent does not look at the pages a browser shows.
+	WebDomains []string `yaml:"web_domains,omitempty" json:"web_domains,omitempty"`
 	// Identify maps a GOOS value (linux, darwin, windows) to how the tool
-	// shows up there.
-	Identify map[string]Identity `yaml:"identify" json:"identify"`
+	// shows up there. A web-only tool has none.
+	Identify map[string]Identity `yaml:"identify,omitempty" json:"identify,omitempty"`
+	// Facts are what the guidance asks about the tool, each with its
+	// source. Required for meeting tools.
+	Facts *Facts `yaml:"facts,omitempty" json:"facts,omitempty"`
 
 	// File is the catalog file the entry came from.
 	File string `yaml:"-" json:"-"`
@@ -138,6 +144,13 @@ func ParseApp(file string, data []byte) (*App, error) {
 		return nil, err
 	}
 	a.File = file
+	schema, err := catalogSchema()
+	if err != nil {
+		return nil, err
+	}
+	if err := validateSchema(file, root, schema); err != nil {
+		return nil, err
+	}
 	fail := func(msg string, field ...string) error {
 		return &FieldError{File: file, Line: lineOf(root, field...), Field: strings.Join(field, "."), Msg: msg}
 	}
@@ -155,8 +168,16 @@ func ParseApp(file string, data []byte) (*App, error) {
 	default:
 		return nil, fail(fmt.Sprintf("%q is not one of meeting, browser", a.Category), "category")
 	}
-	if len(a.Identify) == 0 {
-		return nil, fail("needs at least one OS", "identify")
+	if len(a.Identify) == 0 && len(a.WebDomains) == 0 {
+		return nil, fail("needs at least one OS (or web_domains for a web-only tool)", "identify")
+	}
+	if a.Category == CategoryMeeting && a.Facts == nil {
+		return nil, fail("is required for a meeting tool", "facts")
+	}
+	if a.Facts != nil {
+		if err := a.Facts.validate(fail); err != nil {
+			return nil, err
+		}
 	}
 	for goos, id := range a.Identify {
 		if !knownOS[goos] {
@@ -187,16 +208,33 @@ func (c *Catalog) App(id string) (*App, bool) {
 type Matcher struct {
 	goos          string
 	caseSensitive bool
+	shortLen      int
 	byExe         map[string]*App
+	byShort       map[string]*App
+}
+
+// ShortNameLen is how many bytes of a process name the OS lists cheaply:
+// Linux's comm holds 15, macOS's p_comm 16 (MAXCOMLEN); Windows lists the
+// whole image name (0).
+func ShortNameLen(goos string) int {
+	switch goos {
+	case "linux":
+		return 15
+	case "darwin":
+		return 16
+	}
+	return 0
 }
 
 // Matcher returns a matcher for goos. Executable names are compared
 // case-insensitively on darwin and windows, whose file systems usually are.
 func (c *Catalog) Matcher(goos string) *Matcher {
-	m := &Matcher{goos: goos, caseSensitive: goos == "linux", byExe: make(map[string]*App)}
+	m := &Matcher{goos: goos, caseSensitive: goos == "linux", shortLen: ShortNameLen(goos),
+		byExe: make(map[string]*App), byShort: make(map[string]*App)}
 	for _, a := range c.apps {
 		for _, exe := range a.Identify[goos].Executables {
 			m.byExe[m.key(exe)] = a
+			m.byShort[m.key(m.short(exe))] = a
 		}
 	}
 	return m
@@ -209,8 +247,41 @@ func (m *Matcher) key(name string) string {
 	return strings.ToLower(name)
 }
 
+func (m *Matcher) short(name string) string {
+	if m.shortLen > 0 && len(name) > m.shortLen {
+		return name[:m.shortLen]
+	}
+	return name
+}
+
 // Match returns the app whose executable base name is name.
 func (m *Matcher) Match(name string) (*App, bool) {
 	a, ok := m.byExe[m.key(name)]
 	return a, ok
+}
+
+// Interesting reports whether a process listed under shortName (the OS's
+// possibly truncated name) may be a catalog app, so that its executable
+// is worth reading.
+func (m *Matcher) Interesting(shortName string) bool {
+	_, ok := m.byShort[m.key(m.short(shortName))]
+	return ok
+}
+
+// MatchProcess returns the app a process belongs to by its names: the
+// executable's base name, else a short name that is a catalog executable's
+// whole name (a process may rename itself), else, only when the executable
+// could not be read, a short name that is a truncated catalog name.
+func (m *Matcher) MatchProcess(name, shortName string, exeKnown bool) (*App, bool) {
+	if a, ok := m.Match(name); ok {
+		return a, true
+	}
+	if a, ok := m.Match(shortName); ok {
+		return a, true
+	}
+	if !exeKnown {
+		a, ok := m.byShort[m.key(m.short(shortName))]
+		return a, ok
+	}
+	return nil, false
 }

@@ -23,6 +23,12 @@ const (
 // Detection is what the agent knows of one running tool.
 type Detection struct {
 	AppID string
+	// Verified is set when the executable's identity proves the genuine
+	// tool; a look-alike is judged unverified whatever the policy says of
+	// the tool it imitates.
+	Verified bool
+	// Version is the tool's version, "" when unknown.
+	Version string
 }
 
 // Finding is the evaluation of one detection.
@@ -38,6 +44,10 @@ type Finding struct {
 // unlisted.
 func Evaluate(p *Policy, d Detection) Finding {
 	f := Finding{AppID: d.AppID, Verdict: VerdictUnlisted}
+	if !d.Verified {
+		f.Verdict = VerdictUnverified
+		return f
+	}
 	if p == nil {
 		return f
 	}

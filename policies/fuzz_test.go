@@ -73,7 +73,7 @@ func FuzzParsePolicy(f *testing.F) {
 			ids = append(ids, a.ID)
 		}
 		for _, id := range ids {
-			got := policies.Evaluate(p, policies.Detection{AppID: id})
+			got := policies.Evaluate(p, policies.Detection{AppID: id, Verified: true})
 			if got.AppID != id {
 				t.Fatalf("Evaluate(%q).AppID = %q", id, got.AppID)
 			}
@@ -87,7 +87,7 @@ func FuzzParsePolicy(f *testing.F) {
 				t.Fatalf("Evaluate(%q) = %s, default is %s", id, got.Verdict, p.Default)
 			}
 			if got.Alternative != "" {
-				alt := policies.Evaluate(p, policies.Detection{AppID: got.Alternative})
+				alt := policies.Evaluate(p, policies.Detection{AppID: got.Alternative, Verified: true})
 				if alt.Verdict != policies.VerdictApproved && alt.Verdict != policies.VerdictRestricted {
 					t.Fatalf("alternative %q of %q is %s", got.Alternative, id, alt.Verdict)
 				}

@@ -277,8 +277,14 @@ func TestEvaluate(t *testing.T) {
 		{"empty policy", &policies.Policy{Name: "empty"}, "zoom", policies.Finding{AppID: "zoom", Verdict: policies.VerdictUnlisted}},
 	}
 	for _, tt := range tests {
-		if got := policies.Evaluate(tt.policy, policies.Detection{AppID: tt.app}); got != tt.want {
+		if got := policies.Evaluate(tt.policy, policies.Detection{AppID: tt.app, Verified: true}); got != tt.want {
 			t.Errorf("%s: Evaluate(%s) = %+v, want %+v", tt.name, tt.app, got, tt.want)
+		}
+		// A look-alike is unverified whatever the policy says of the
+		// tool it imitates, approved or forbidden.
+		got := policies.Evaluate(tt.policy, policies.Detection{AppID: tt.app})
+		if want := (policies.Finding{AppID: tt.app, Verdict: policies.VerdictUnverified}); got != want {
+			t.Errorf("%s: Evaluate(%s, not verified) = %+v, want %+v", tt.name, tt.app, got, want)
 		}
 	}
 }
@@ -305,7 +311,7 @@ func TestEvaluateEUDefault(t *testing.T) {
 		"signal":          policies.VerdictForbidden,
 	}
 	for _, a := range cat.Apps() {
-		f := policies.Evaluate(p, policies.Detection{AppID: a.ID})
+		f := policies.Evaluate(p, policies.Detection{AppID: a.ID, Verified: true})
 		w, ok := want[a.ID]
 		if !ok {
 			w = policies.VerdictUnlisted

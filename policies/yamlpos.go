@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -128,11 +129,20 @@ func keyPath(node *yaml.Node, name string, line int) []string {
 }
 
 // lineOf returns the line of the key at path below node (mapping keys), or
-// of the deepest key found on the way. The key's line, not its value's: the
+// of the deepest key found on the way; a number steps into a sequence. The key's line, not its value's: the
 // value of "zoom:" in a block mapping starts on the next line.
 func lineOf(node *yaml.Node, path ...string) int {
 	line := node.Line
 	for _, key := range path {
+		if node.Kind == yaml.SequenceNode {
+			i, err := strconv.Atoi(key)
+			if err != nil || i < 0 || i >= len(node.Content) {
+				return line
+			}
+			node = node.Content[i]
+			line = node.Line
+			continue
+		}
 		if node.Kind != yaml.MappingNode {
 			return line
 		}

@@ -84,7 +84,10 @@ func waitExited(t testing.TB, pid int) {
 	}
 }
 
-func only(name string) procwatch.Filter { return func(n string) bool { return n == name } }
+func only(name string) procwatch.Filter {
+	short := procwatch.TruncateComm(name)
+	return func(n string) bool { return n == short }
+}
 
 func find(t testing.TB, procs []procwatch.Process, pid int) (procwatch.Process, bool) {
 	t.Helper()
@@ -96,13 +99,18 @@ func find(t testing.TB, procs []procwatch.Process, pid int) (procwatch.Process, 
 	return procwatch.Process{}, false
 }
 
+// scan runs a full scan with a fresh watcher and returns what it found.
 func scan(t testing.TB, filter procwatch.Filter) []procwatch.Process {
 	t.Helper()
-	procs, err := procwatch.Scan(context.Background(), filter)
+	w := procwatch.New(procwatch.Config{Filter: filter})
+	ch, err := w.Scan(context.Background())
 	if err != nil {
 		t.Fatalf("Scan: %v", err)
 	}
-	return procs
+	if !ch.Full || len(ch.Exited) != 0 {
+		t.Fatalf("first Scan = %+v, want Full with no exits", ch)
+	}
+	return ch.Started
 }
 
 func TestScanFindsRunningProcess(t *testing.T) {
@@ -115,11 +123,14 @@ func TestScanFindsRunningProcess(t *testing.T) {
 	if !ok {
 		t.Fatalf("Scan did not report the zoom process %d; got %v", cmd.Process.Pid, procs)
 	}
-	if p.Name != "zoom" {
-		t.Errorf("Name = %q, want zoom", p.Name)
+	if p.Name != "zoom" || p.ShortName != "zoom" {
+		t.Errorf("Name, ShortName = %q, %q, want zoom", p.Name, p.ShortName)
 	}
 	if p.Exe != exe {
 		t.Errorf("Exe = %q, want %q", p.Exe, exe)
+	}
+	if p.PPID != int32(os.Getpid()) {
+		t.Errorf("PPID = %d, want the test's %d", p.PPID, os.Getpid())
 	}
 	// The start time comes from the boot time (whole seconds) plus clock
 	// ticks since boot: allow for that rounding.
@@ -127,11 +138,10 @@ func TestScanFindsRunningProcess(t *testing.T) {
 		t.Errorf("Started = %v, want about %v", p.Started, before)
 	}
 	for _, q := range procs {
-		if q.Name != "zoom" {
+		if q.ShortName != "zoom" {
 			t.Errorf("the filter let %q (pid %d) through", q.Name, q.PID)
 		}
 	}
-
 	// The same process has the same key in every scan.
 	for range 3 {
 		q, ok := find(t, scan(t, only("zoom")), cmd.Process.Pid)
@@ -142,11 +152,6 @@ func TestScanFindsRunningProcess(t *testing.T) {
 			t.Fatalf("Key() = %+v in a later scan, was %+v", q.Key(), p.Key())
 		}
 	}
-	if p.Key() != (procwatch.Key{PID: p.PID, Started: p.Started.UnixMilli()}) {
-		t.Errorf("Key() = %+v for %+v", p.Key(), p)
-	}
-
-	// Gone once it has exited and been reaped.
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +167,12 @@ func TestScanSkipsZombie(t *testing.T) {
 	t.Parallel()
 	cmd, _ := startAs(t, "zoom")
 	pid := cmd.Process.Pid
-	if _, ok := find(t, scan(t, only("zoom")), pid); !ok {
+	w := procwatch.New(procwatch.Config{Filter: only("zoom")})
+	ch, err := w.Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := find(t, ch.Started, pid); !ok {
 		t.Fatalf("Scan did not report the running process %d", pid)
 	}
 	if err := cmd.Process.Kill(); err != nil {
@@ -176,10 +186,16 @@ func TestScanSkipsZombie(t *testing.T) {
 	if !strings.Contains(string(stat), ") Z ") {
 		t.Fatalf("process %d is not a zombie: %s", pid, stat)
 	}
-	if procs := scan(t, only("zoom")); len(procs) > 0 {
-		if p, ok := find(t, procs, pid); ok {
-			t.Errorf("Scan reports the zombie %+v (/proc/%d/stat: %s)", p, pid, stat)
-		}
+	if p, ok := find(t, scan(t, only("zoom")), pid); ok {
+		t.Errorf("Scan reports the zombie %+v (/proc/%d/stat: %s)", p, pid, stat)
+	}
+	// The watcher that knew it reports it exited, by Poll as by Scan.
+	ch, err = w.Poll(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := find(t, ch.Exited, pid); !ok {
+		t.Errorf("Poll after the exit = %+v, want process %d exited", ch, pid)
 	}
 	cmd.Wait()
 }
@@ -201,8 +217,8 @@ func TestScanReportsFullLongName(t *testing.T) {
 	if !ok {
 		t.Fatalf("Scan with a filter for %q did not report process %d", name, cmd.Process.Pid)
 	}
-	if p.Name != name || p.Exe != exe {
-		t.Errorf("got Name %q Exe %q, want %q %q", p.Name, p.Exe, name, exe)
+	if p.Name != name || p.Exe != exe || p.ShortName != name[:15] {
+		t.Errorf("got Name %q ShortName %q Exe %q, want %q %q %q", p.Name, p.ShortName, p.Exe, name, name[:15], exe)
 	}
 }
 
@@ -214,7 +230,7 @@ func TestScanWithoutFilter(t *testing.T) {
 		t.Errorf("Scan(nil) did not report the child %d", cmd.Process.Pid)
 	}
 	if p, ok := find(t, procs, os.Getpid()); ok {
-		t.Errorf("Scan reports the agent itself: %+v", p)
+		t.Errorf("Scan reports the watcher itself: %+v", p)
 	}
 	seen := map[procwatch.Key]bool{}
 	for _, p := range procs {
@@ -228,67 +244,88 @@ func TestScanWithoutFilter(t *testing.T) {
 	}
 }
 
-// benchFilter passes what a catalog matcher would: a handful of names.
-func benchFilter(name string) bool {
-	switch name {
-	case "zoom", "teams", "teams-for-linux", "skypeforlinux", "signal-desktop", "jitsi-meet":
-		return true
-	}
-	return false
-}
-
-// BenchmarkScan measures one scan of the live process table with a catalog
-// sized filter; compare with BenchmarkProcFloor.
-func BenchmarkScan(b *testing.B) {
-	startAs(b, "zoom")
+// Poll finds processes that started and exited since the last scan.
+func TestPollFollowsStartAndExit(t *testing.T) {
+	t.Parallel()
+	w := procwatch.New(procwatch.Config{Filter: only("teams-for-linux")})
 	ctx := context.Background()
-	b.ReportAllocs()
-	var n int
-	for b.Loop() {
-		procs, err := procwatch.Scan(ctx, benchFilter)
-		if err != nil {
-			b.Fatal(err)
-		}
-		n = len(procs)
+	if _, err := w.Scan(ctx); err != nil {
+		t.Fatal(err)
 	}
-	b.ReportMetric(float64(countPIDs(b)), "pids")
-	b.ReportMetric(float64(n), "matches")
-}
-
-// BenchmarkProcFloor is the least any scan does: read /proc/PID/comm for
-// every PID.
-func BenchmarkProcFloor(b *testing.B) {
-	startAs(b, "zoom")
-	b.ReportAllocs()
-	for b.Loop() {
-		entries, err := os.ReadDir("/proc")
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, e := range entries {
-			if _, err := strconv.Atoi(e.Name()); err != nil {
-				continue
-			}
-			comm, err := os.ReadFile("/proc/" + e.Name() + "/comm")
-			if err != nil {
-				continue // exited meanwhile
-			}
-			benchFilter(string(comm[:max(len(comm)-1, 0)]))
-		}
-	}
-	b.ReportMetric(float64(countPIDs(b)), "pids")
-}
-
-func countPIDs(b *testing.B) int {
-	entries, err := os.ReadDir("/proc")
+	cmd, exe := startAs(t, "teams-for-linux")
+	ch, err := w.Poll(ctx)
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
-	n := 0
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err == nil {
-			n++
-		}
+	p, ok := find(t, ch.Started, cmd.Process.Pid)
+	if !ok || p.Exe != exe || ch.Full {
+		t.Fatalf("Poll after the start = %+v, want process %d started (not Full)", ch, cmd.Process.Pid)
 	}
-	return n
+	if ch, err = w.Poll(ctx); err != nil || !ch.Empty() {
+		t.Fatalf("Poll with nothing new = %+v, %v; want no change", ch, err)
+	}
+	if tr := w.Tracked(); len(tr) != 1 || tr[0].Key() != p.Key() {
+		t.Errorf("Tracked() = %+v, want the one process", tr)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	ch, err = w.Poll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q, ok := find(t, ch.Exited, cmd.Process.Pid); !ok || q.Key() != p.Key() {
+		t.Fatalf("Poll after the exit = %+v, want process %d exited", ch, cmd.Process.Pid)
+	}
+}
+
+// Run with the proc connector (root) or polling reports the initial set,
+// then starts and exits as they happen.
+func TestRunReportsStartAndExit(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		noEvents bool
+	}{{"events", false}, {"poll", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if !tc.noEvents && os.Geteuid() != 0 {
+				t.Skip("the proc connector needs root")
+			}
+			name := "vcgrun-" + tc.name
+			before, _ := startAs(t, name)
+			changes := make(chan procwatch.Changes, 16)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			w := procwatch.New(procwatch.Config{Filter: only(name), NoEvents: tc.noEvents, PollInterval: 20 * time.Millisecond})
+			go func() { done <- w.Run(ctx, func(c procwatch.Changes) { changes <- c }) }()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			}()
+			next := func(what string) procwatch.Changes {
+				t.Helper()
+				select {
+				case c := <-changes:
+					return c
+				case <-time.After(10 * time.Second):
+					t.Fatalf("no change reported for %s", what)
+					return procwatch.Changes{}
+				}
+			}
+			first := next("the initial scan")
+			if _, ok := find(t, first.Started, before.Process.Pid); !first.Full || !ok {
+				t.Fatalf("first change %+v, want Full with process %d", first, before.Process.Pid)
+			}
+			cmd, _ := startAs(t, name)
+			if c := next("the start"); len(c.Started) != 1 || c.Started[0].PID != int32(cmd.Process.Pid) {
+				t.Fatalf("change after the start = %+v, want process %d started", c, cmd.Process.Pid)
+			}
+			cmd.Process.Kill()
+			cmd.Wait()
+			if c := next("the exit"); len(c.Exited) != 1 || c.Exited[0].PID != int32(cmd.Process.Pid) {
+				t.Fatalf("change after the exit = %+v, want process %d exited", c, cmd.Process.Pid)
+			}
+		})
+	}
 }

@@ -102,6 +102,7 @@ func (g *GRPC) ListDevices(ctx context.Context, _ *vcguardv1.ListDevicesRequest)
 			pd.Apps = append(pd.Apps, &vcguardv1.DeviceApp{
 				AppId: a.AppID, Name: a.Name, Pid: a.PID, Running: a.Running, Verdict: verdictValue(a.Verdict),
 				Exe: a.Exe, Started: ts(a.Started), Stopped: ts(a.Stopped),
+				Version: a.Version, Verified: a.Verified, Identity: a.Identity,
 			})
 		}
 		out.Devices = append(out.Devices, pd)

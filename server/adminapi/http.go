@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"io"
@@ -125,14 +126,18 @@ type DeviceJSON struct {
 
 // AppJSON is an app instance in the JSON API.
 type AppJSON struct {
-	AppID   string     `json:"app_id"`
-	Name    string     `json:"name"`
-	PID     int32      `json:"pid"`
-	Running bool       `json:"running"`
-	Verdict string     `json:"verdict"`
-	Exe     string     `json:"exe"`
-	Started time.Time  `json:"started"`
-	Stopped *time.Time `json:"stopped,omitempty"`
+	AppID   string `json:"app_id"`
+	Name    string `json:"name"`
+	PID     int32  `json:"pid"`
+	Running bool   `json:"running"`
+	Verdict string `json:"verdict"`
+	Exe     string `json:"exe"`
+	// Version is "unknown" when the agent could not read it.
+	Version  string     `json:"version"`
+	Verified bool       `json:"verified"`
+	Identity string     `json:"identity"`
+	Started  time.Time  `json:"started"`
+	Stopped  *time.Time `json:"stopped,omitempty"`
 }
 
 // DeviceView converts a stored device for the JSON API and the dashboard.
@@ -144,7 +149,7 @@ func (a *API) DeviceView(d store.Device) DeviceJSON {
 	}
 	for _, app := range d.Apps {
 		j := AppJSON{AppID: app.AppID, Name: app.Name, PID: app.PID, Running: app.Running, Verdict: app.Verdict,
-			Exe: app.Exe, Started: app.Started}
+			Exe: app.Exe, Version: cmp.Or(app.Version, "unknown"), Verified: app.Verified, Identity: app.Identity, Started: app.Started}
 		if !app.Stopped.IsZero() {
 			stopped := app.Stopped
 			j.Stopped = &stopped

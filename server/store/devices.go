@@ -45,7 +45,13 @@ type DeviceApp struct {
 	PID     int32
 	Exe     string
 	Verdict string
-	Running bool
+	// Version is the app's version, "" when the agent could not read it.
+	Version string
+	// Verified is set when the agent proved the executable genuine.
+	Verified bool
+	// Identity says how the agent proved it, or why it could not.
+	Identity string
+	Running  bool
 	Started time.Time
 	Stopped time.Time
 }
@@ -127,7 +133,7 @@ func (s *Store) Devices(ctx context.Context) ([]Device, error) {
 }
 
 func (s *Store) apps(ctx context.Context, where string, args ...any) (map[string][]DeviceApp, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT device_id, app_id, name, pid, exe, verdict, running, started_at, stopped_at
+	rows, err := s.db.QueryContext(ctx, `SELECT device_id, app_id, name, pid, exe, verdict, version, verified, identity, running, started_at, stopped_at
 		FROM device_apps `+where+` ORDER BY device_id, running DESC, app_id, started_at`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list device apps: %w", err)
@@ -137,11 +143,12 @@ func (s *Store) apps(ctx context.Context, where string, args ...any) (map[string
 	for rows.Next() {
 		var dev string
 		var a DeviceApp
-		var running int
+		var running, verified int
 		var started, stopped int64
-		if err := rows.Scan(&dev, &a.AppID, &a.Name, &a.PID, &a.Exe, &a.Verdict, &running, &started, &stopped); err != nil {
+		if err := rows.Scan(&dev, &a.AppID, &a.Name, &a.PID, &a.Exe, &a.Verdict, &a.Version, &verified, &a.Identity, &running, &started, &stopped); err != nil {
 			return nil, fmt.Errorf("list device apps: %w", err)
 		}
+		a.Verified = verified != 0
 		a.Running, a.Started, a.Stopped = running != 0, fromMicros(started), fromMicros(stopped)
 		out[dev] = append(out[dev], a)
 	}
@@ -285,11 +292,16 @@ func upsertRunning(ctx context.Context, tx *sql.Tx, deviceID string, app *vcguar
 		deviceID, app.GetAppId()); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO device_apps (device_id, pid, started_at, app_id, name, exe, verdict, running)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, 1)
-		ON CONFLICT (device_id, pid, started_at) DO UPDATE SET running = 1, stopped_at = 0, verdict = excluded.verdict`,
+	verified := 0
+	if app.GetVerified() {
+		verified = 1
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO device_apps (device_id, pid, started_at, app_id, name, exe, verdict, version, verified, identity, running)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1)
+		ON CONFLICT (device_id, pid, started_at) DO UPDATE SET running = 1, stopped_at = 0, verdict = excluded.verdict,
+			version = excluded.version, verified = excluded.verified, identity = excluded.identity`,
 		deviceID, app.GetPid(), micros(app.GetStarted().AsTime()), app.GetAppId(), app.GetName(), app.GetExe(),
-		VerdictName(app.GetVerdict()))
+		VerdictName(app.GetVerdict()), app.GetVersion(), verified, app.GetIdentity())
 	return err
 }
 

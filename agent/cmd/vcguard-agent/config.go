@@ -24,6 +24,7 @@ type config struct {
 	CAFile           string        `yaml:"ca_file"`
 	StateDir         string        `yaml:"state_dir"`
 	ScanInterval     time.Duration `yaml:"scan_interval"`
+	CatalogDir       string        `yaml:"catalog_dir"`
 	LogFormat        string        `yaml:"log_format"`
 }
 
@@ -72,7 +73,8 @@ func parseConfig(name string, args []string, defaultFile string) (*config, error
 	fs.StringVar(&c.EnrollSecretFile, "enroll-secret-file", "", "file holding the enrollment secret (used once, to enroll)")
 	fs.StringVar(&c.CAFile, "ca-file", "", "the server's CA certificate (PEM)")
 	fs.StringVar(&c.StateDir, "state-dir", defaultStateDir, "directory for the device key, certificate, policy and event outbox")
-	fs.DurationVar(&c.ScanInterval, "scan-interval", 5*time.Second, "how often the process table is scanned")
+	fs.DurationVar(&c.ScanInterval, "scan-interval", 2*time.Second, "how often the process table is polled where the OS gives no process events (Linux without root, macOS, Windows)")
+	fs.StringVar(&c.CatalogDir, "catalog-dir", "", "directory of extra catalog entries (*.yaml, the organisation's own tools), added to the built-in catalog")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -109,6 +111,7 @@ func parseConfig(name string, args []string, defaultFile string) (*config, error
 		merge("ca-file", &c.CAFile, fromFile.CAFile)
 		merge("state-dir", &c.StateDir, fromFile.StateDir)
 		merge("log-format", &c.LogFormat, fromFile.LogFormat)
+		merge("catalog-dir", &c.CatalogDir, fromFile.CatalogDir)
 		if !set["scan-interval"] && fromFile.ScanInterval != 0 {
 			c.ScanInterval = fromFile.ScanInterval
 		}

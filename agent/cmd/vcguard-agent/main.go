@@ -19,11 +19,13 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"syscall"
 
 	"github.com/kardianos/service"
 	"github.com/shirou/gopsutil/v4/host"
 	"github.com/vcguard/vcguard/agent"
+	"github.com/vcguard/vcguard/agent/appid"
 	"github.com/vcguard/vcguard/agent/outbox"
 	"github.com/vcguard/vcguard/agent/procwatch"
 	"github.com/vcguard/vcguard/agent/uplink"
@@ -155,13 +157,18 @@ func run(ctx context.Context, c *config, logger *slog.Logger) error {
 	} else if err != nil {
 		return err
 	}
-	cat, err := policies.EmbeddedCatalog()
+	cat, err := loadCatalog(c.CatalogDir)
 	if err != nil {
-		return fmt.Errorf("catalog: %w", err)
+		return err
 	}
+	matcher := cat.Matcher(runtime.GOOS)
+	watcher := procwatch.New(procwatch.Config{
+		Filter: matcher.Interesting, PollInterval: c.ScanInterval, Logger: logger.With("component", "procwatch"),
+	})
 	a, err := agent.New(agent.Config{
-		StateDir: c.StateDir, ScanInterval: c.ScanInterval, Device: deviceInfo(), Catalog: cat, GOOS: runtime.GOOS,
-		Scan: procwatch.Scan, Logger: logger,
+		StateDir: c.StateDir, Device: deviceInfo(), Catalog: cat, GOOS: runtime.GOOS,
+		Processes: watcher, Identifier: agent.AppIdentifier{GOOS: runtime.GOOS, Inspector: appid.NewInspector("")},
+		Logger: logger,
 	}, id)
 	if err != nil {
 		return err
@@ -266,4 +273,26 @@ func cmdStatus(args []string, w io.Writer) error {
 	fmt.Fprintln(w, "Reported:    this device's hostname, OS, and the videoconferencing apps from the catalog that run")
 	fmt.Fprintln(w, "             (app, process id, executable path, start and stop time, verdict). Nothing else.")
 	return nil
+}
+
+// loadCatalog returns the built-in catalog plus the entries in dir, if
+// given. An entry that is broken or claims an id or executable of another
+// fails the start with its file and line.
+func loadCatalog(dir string) (*policies.Catalog, error) {
+	builtin, err := policies.EmbeddedCatalog()
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	if dir == "" {
+		return builtin, nil
+	}
+	extra, err := policies.LoadCatalog(os.DirFS(dir), ".")
+	if err != nil {
+		return nil, fmt.Errorf("catalog_dir (--catalog-dir) %s: %w", dir, err)
+	}
+	cat, err := policies.NewCatalog(append(slices.Clone(builtin.Apps()), extra.Apps()...)...)
+	if err != nil {
+		return nil, fmt.Errorf("catalog_dir (--catalog-dir) %s: %w", dir, err)
+	}
+	return cat, nil
 }

@@ -162,6 +162,9 @@ type DeviceApp struct {
 	Started *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=started,proto3" json:"started,omitempty"`
 	// Set once the app stopped.
 	Stopped       *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=stopped,proto3" json:"stopped,omitempty"`
+	Version       string                 `protobuf:"bytes,9,opt,name=version,proto3" json:"version,omitempty"`
+	Verified      bool                   `protobuf:"varint,10,opt,name=verified,proto3" json:"verified,omitempty"`
+	Identity      string                 `protobuf:"bytes,11,opt,name=identity,proto3" json:"identity,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -250,6 +253,27 @@ func (x *DeviceApp) GetStopped() *timestamppb.Timestamp {
 		return x.Stopped
 	}
 	return nil
+}
+
+func (x *DeviceApp) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *DeviceApp) GetVerified() bool {
+	if x != nil {
+		return x.Verified
+	}
+	return false
+}
+
+func (x *DeviceApp) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
 }
 
 type ListDevicesRequest struct {
@@ -1095,7 +1119,7 @@ const file_vcguard_v1_admin_proto_rawDesc = "" +
 	"\x06online\x18\t \x01(\bR\x06online\x12%\n" +
 	"\x0epolicy_version\x18\n" +
 	" \x01(\x04R\rpolicyVersion\x12)\n" +
-	"\x04apps\x18\v \x03(\v2\x15.vcguard.v1.DeviceAppR\x04apps\"\x8f\x02\n" +
+	"\x04apps\x18\v \x03(\v2\x15.vcguard.v1.DeviceAppR\x04apps\"\xe1\x02\n" +
 	"\tDeviceApp\x12\x15\n" +
 	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x10\n" +
@@ -1104,7 +1128,11 @@ const file_vcguard_v1_admin_proto_rawDesc = "" +
 	"\averdict\x18\x05 \x01(\x0e2\x13.vcguard.v1.VerdictR\averdict\x12\x10\n" +
 	"\x03exe\x18\x06 \x01(\tR\x03exe\x124\n" +
 	"\astarted\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\astarted\x124\n" +
-	"\astopped\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\astopped\"\x14\n" +
+	"\astopped\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\astopped\x12\x18\n" +
+	"\aversion\x18\t \x01(\tR\aversion\x12\x1a\n" +
+	"\bverified\x18\n" +
+	" \x01(\bR\bverified\x12\x1a\n" +
+	"\bidentity\x18\v \x01(\tR\bidentity\"\x14\n" +
 	"\x12ListDevicesRequest\"C\n" +
 	"\x13ListDevicesResponse\x12,\n" +
 	"\adevices\x18\x01 \x03(\v2\x12.vcguard.v1.DeviceR\adevices\"Z\n" +

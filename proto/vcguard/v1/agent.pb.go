@@ -735,6 +735,16 @@ type AppInstance struct {
 	// Verdict under the policy version the agent applied.
 	Verdict       Verdict `protobuf:"varint,6,opt,name=verdict,proto3,enum=vcguard.v1.Verdict" json:"verdict,omitempty"`
 	PolicyVersion uint64  `protobuf:"varint,7,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
+	// Version of the app as installed, "" when none could be read.
+	Version string `protobuf:"bytes,8,opt,name=version,proto3" json:"version,omitempty"`
+	// Whether the executable's identity proves the genuine app: macOS
+	// signature with the vendor's team id, Windows Authenticode publisher,
+	// Linux owning package or root-owned install path. A look-alike keeps
+	// the app_id it imitates with verified false and the verdict UNVERIFIED.
+	Verified bool `protobuf:"varint,9,opt,name=verified,proto3" json:"verified,omitempty"`
+	// How the identity was established ("deb package zoom", "team id
+	// BJ4HAAB9B3") or why it could not be.
+	Identity      string `protobuf:"bytes,10,opt,name=identity,proto3" json:"identity,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -816,6 +826,27 @@ func (x *AppInstance) GetPolicyVersion() uint64 {
 		return x.PolicyVersion
 	}
 	return 0
+}
+
+func (x *AppInstance) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *AppInstance) GetVerified() bool {
+	if x != nil {
+		return x.Verified
+	}
+	return false
+}
+
+func (x *AppInstance) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
 }
 
 type AppEvent struct {
@@ -1247,7 +1278,7 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	" \x01(\v2\x14.vcguard.v1.AppEventH\x00R\x03app\x125\n" +
 	"\tinventory\x18\v \x01(\v2\x15.vcguard.v1.InventoryH\x00R\tinventory\x12B\n" +
 	"\x0epolicy_applied\x18\f \x01(\v2\x19.vcguard.v1.PolicyAppliedH\x00R\rpolicyAppliedB\b\n" +
-	"\x06detail\"\xe8\x01\n" +
+	"\x06detail\"\xba\x02\n" +
 	"\vAppInstance\x12\x15\n" +
 	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x10\n" +
@@ -1255,7 +1286,11 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\astarted\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\astarted\x12\x10\n" +
 	"\x03exe\x18\x05 \x01(\tR\x03exe\x12-\n" +
 	"\averdict\x18\x06 \x01(\x0e2\x13.vcguard.v1.VerdictR\averdict\x12%\n" +
-	"\x0epolicy_version\x18\a \x01(\x04R\rpolicyVersion\"\xc0\x01\n" +
+	"\x0epolicy_version\x18\a \x01(\x04R\rpolicyVersion\x12\x18\n" +
+	"\aversion\x18\b \x01(\tR\aversion\x12\x1a\n" +
+	"\bverified\x18\t \x01(\bR\bverified\x12\x1a\n" +
+	"\bidentity\x18\n" +
+	" \x01(\tR\bidentity\"\xc0\x01\n" +
 	"\bAppEvent\x12-\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x19.vcguard.v1.AppEvent.KindR\x04kind\x12)\n" +
 	"\x03app\x18\x02 \x01(\v2\x17.vcguard.v1.AppInstanceR\x03app\"Z\n" +

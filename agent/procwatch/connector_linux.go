@@ -1,0 +1,332 @@
+//go:build linux
+
+package procwatch
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	// connectorRcvBuf is the socket's receive buffer: events queue there
+	// while the agent is busy, and the kernel drops them (ENOBUFS) when it
+	// is full. SO_RCVBUFFORCE (root) may exceed net.core.rmem_max.
+	connectorRcvBuf = 4 << 20
+	// connectorAckTimeout bounds the wait for the kernel's answer to the
+	// subscription. The kernel answers while handling the request, so the
+	// answer is normally queued before sendto returns; no answer at all
+	// means the request was ignored (a non-initial PID or user namespace).
+	connectorAckTimeout = 2 * time.Second
+	// connectorMaxDatagrams is how many queued datagrams one read drains
+	// before it returns what it has.
+	connectorMaxDatagrams = 64
+	// connectorMaxPending bounds the events kept while waiting for the
+	// subscription's answer; beyond it they are replaced by an overrun.
+	connectorMaxPending = 4096
+)
+
+// connector is a subscription to the Linux netlink process connector: it
+// reports every exec and process exit on the machine, as PIDs in the initial
+// PID namespace.
+//
+// One goroutine calls read; Close may be called from any goroutine at any
+// time and unblocks that read.
+type connector struct {
+	f      *os.File // the non-blocking socket, in the runtime's poller
+	raw    syscall.RawConn
+	portID uint32 // the socket's netlink port id, assigned by the kernel at bind
+	seq    atomic.Uint32
+	closed atomic.Bool
+
+	mu      sync.Mutex // held by read; guards what follows
+	rbuf    []byte
+	acks    []connectorAck
+	pending []procEvent // events received while subscribing, returned by the first read
+	overrun bool        // events were lost: the next read returns errOverrun
+}
+
+// openConnector subscribes to process events. It needs CAP_NET_ADMIN in the
+// initial user namespace (root); without it the error wraps
+// os.ErrPermission. In a container (another network, PID or user
+// namespace) the connector is unavailable and the error says so. Either
+// way the caller should poll instead.
+func openConnector() (*connector, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_CONNECTOR)
+	if err != nil {
+		// EPROTONOSUPPORT: the kernel has no connector (CONFIG_CONNECTOR)
+		// or this is not the initial network namespace.
+		return nil, fmt.Errorf("open netlink proc connector socket: %w (kernel without CONFIG_PROC_EVENTS, or a container's network namespace)", err)
+	}
+	// A large buffer makes drops rarer; both calls fail only in ways that
+	// leave the default, which still works.
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, connectorRcvBuf) != nil {
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, connectorRcvBuf) // capped at net.core.rmem_max
+	}
+	// Joining the CN_IDX_PROC group needs CAP_NET_ADMIN (Linux checks it at
+	// bind since 5.x; older kernels refuse the listen request instead).
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: cnIdxProc}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("join the netlink proc connector group: %w", explainPermission(err))
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("netlink proc connector: getsockname: %w", err)
+	}
+	nl, ok := sa.(*unix.SockaddrNetlink)
+	if !ok {
+		unix.Close(fd)
+		return nil, fmt.Errorf("netlink proc connector: getsockname returned %T", sa)
+	}
+	// From here the runtime's poller owns the descriptor: reads park the
+	// goroutine, not a thread, and Close wakes them.
+	f := os.NewFile(uintptr(fd), "netlink-proc-connector")
+	raw, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("netlink proc connector: %w", err)
+	}
+	c := &connector{f: f, raw: raw, portID: nl.Pid, rbuf: make([]byte, 32<<10)}
+	if err := c.subscribe(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// explainPermission adds what to do to a permission error, keeping it
+// matchable with errors.Is(err, os.ErrPermission).
+func explainPermission(err error) error {
+	if errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("%w: process events need root (CAP_NET_ADMIN); the agent falls back to polling", err)
+	}
+	return err
+}
+
+// subscribe sends PROC_CN_MCAST_LISTEN and waits for the kernel's answer.
+func (c *connector) subscribe() error {
+	if err := c.f.SetReadDeadline(time.Now().Add(connectorAckTimeout)); err != nil {
+		return fmt.Errorf("netlink proc connector: the socket is not pollable: %w", err)
+	}
+	defer c.f.SetReadDeadline(time.Time{})
+	for attempt := 1; ; attempt++ {
+		if err := c.send(procCNMcastListen); err != nil {
+			return fmt.Errorf("subscribe to process events: %w", explainPermission(err))
+		}
+		ack, err := c.awaitAck()
+		switch {
+		case err == nil && ack.Err == 0:
+			return nil
+		case err == nil:
+			return fmt.Errorf("subscribe to process events: the kernel refused: %w", explainPermission(syscall.Errno(ack.Err)))
+		case (errors.Is(err, unix.ENOBUFS) || errors.Is(err, errOverrun)) && attempt < 3:
+			// The answer may be among what was dropped. Listening twice
+			// is harmless: the kernel counts a socket once.
+			c.overrun = true
+			continue
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			if !hasCapNetAdmin() {
+				return fmt.Errorf("subscribe to process events: no answer from the kernel within %v: %w", connectorAckTimeout, explainPermission(os.ErrPermission))
+			}
+			return fmt.Errorf("subscribe to process events: no answer from the kernel within %v; it ignores requests from a non-initial PID or user namespace (a container): %w", connectorAckTimeout, errors.ErrUnsupported)
+		default:
+			return fmt.Errorf("subscribe to process events: %w", err)
+		}
+	}
+}
+
+// awaitAck receives until the kernel answers this socket's request, keeping
+// the events that arrive meanwhile for the first read.
+func (c *connector) awaitAck() (connectorAck, error) {
+	var (
+		found  connectorAck
+		ok     bool
+		opErr  error
+		events []procEvent
+	)
+	err := c.raw.Read(func(fd uintptr) bool {
+		for {
+			dgram, err := c.recv(int(fd))
+			if err == unix.EAGAIN {
+				return false
+			}
+			if err != nil {
+				opErr = err
+				return true
+			}
+			events, c.acks, err = parseConnectorMessages(dgram, events[:0], c.acks[:0])
+			if len(c.pending)+len(events) > connectorMaxPending {
+				c.pending, c.overrun = nil, true
+			} else {
+				c.pending = append(c.pending, events...)
+			}
+			if err != nil {
+				opErr = err
+				return true
+			}
+			for _, a := range c.acks {
+				// The kernel multicasts every socket's answer, with ack
+				// set to the request's ack + 1: only this socket sends
+				// ack == portID. (The answer's seq is not the request's:
+				// since Linux 5.x the kernel numbers it as an event.)
+				if a.Ack == c.portID+1 {
+					found, ok = a, true
+					return true
+				}
+			}
+		}
+	})
+	if err == nil {
+		err = opErr
+	}
+	if err == nil && !ok {
+		err = errors.New("netlink proc connector: no answer") // not reached: the callback stops only with one
+	}
+	return found, err
+}
+
+// recv receives one datagram sent by the kernel from the non-blocking fd,
+// skipping any other sender. It returns unix.EAGAIN when none is queued.
+func (c *connector) recv(fd int) ([]byte, error) {
+	for {
+		n, _, flags, from, err := unix.Recvmsg(fd, c.rbuf, nil, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		// Netlink lets any local process send to this socket's port id:
+		// only the kernel (port 0) is believed.
+		if sa, ok := from.(*unix.SockaddrNetlink); !ok || sa.Pid != 0 {
+			continue
+		}
+		if flags&unix.MSG_TRUNC != 0 {
+			return nil, fmt.Errorf("%w: datagram larger than %d bytes", errMalformed, len(c.rbuf))
+		}
+		return c.rbuf[:n], nil
+	}
+}
+
+// send sends a PROC_CN_MCAST_* request to the kernel.
+func (c *connector) send(op uint32) error {
+	seq := c.seq.Add(1)
+	// ack = portID, so the kernel's answer (ack + 1) names this socket.
+	msg := appendConnectorRequest(make([]byte, 0, 64), seq, c.portID, c.portID, op)
+	var sendErr error
+	err := c.raw.Write(func(fd uintptr) bool {
+		for {
+			sendErr = unix.Sendto(int(fd), msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+			if sendErr != unix.EINTR {
+				return sendErr != unix.EAGAIN
+			}
+		}
+	})
+	if err == nil {
+		err = sendErr
+	}
+	if err != nil {
+		return fmt.Errorf("send to the netlink proc connector: %w", err)
+	}
+	return nil
+}
+
+// read blocks until at least one event arrives and returns the events,
+// appended to buf[:0]. After the kernel dropped events it returns
+// errOverrun once (the caller rescans) and then keeps working; a datagram
+// that does not decode is reported the same way, with an error wrapping
+// errOverrun. After Close it returns an error wrapping net.ErrClosed.
+func (c *connector) read(buf []procEvent) ([]procEvent, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	buf = buf[:0]
+	if c.closed.Load() {
+		return buf, fmt.Errorf("read netlink proc connector: %w", net.ErrClosed)
+	}
+	if len(c.pending) > 0 {
+		buf = append(buf, c.pending...)
+		c.pending = nil
+		return buf, nil
+	}
+	if c.overrun {
+		c.overrun = false
+		return buf, errOverrun
+	}
+	var opErr error
+	for len(buf) == 0 && opErr == nil {
+		err := c.raw.Read(func(fd uintptr) bool {
+			for range connectorMaxDatagrams {
+				dgram, err := c.recv(int(fd))
+				if err == unix.EAGAIN {
+					return len(buf) > 0 // else wait for the next datagram
+				}
+				if err != nil {
+					opErr = err
+					return true
+				}
+				buf, c.acks, err = parseConnectorMessages(dgram, buf, c.acks[:0])
+				if err != nil {
+					opErr = err
+					return true
+				}
+			}
+			return true
+		})
+		if err != nil {
+			if c.closed.Load() {
+				return buf[:0], fmt.Errorf("read netlink proc connector: %w", net.ErrClosed)
+			}
+			return buf[:0], fmt.Errorf("read netlink proc connector: %w", err)
+		}
+	}
+	switch {
+	case opErr == nil:
+		return buf, nil
+	case errors.Is(opErr, unix.ENOBUFS), errors.Is(opErr, errOverrun):
+		opErr = errOverrun
+	case errors.Is(opErr, errMalformed):
+		opErr = fmt.Errorf("%w: %w", errOverrun, opErr)
+	default:
+		return buf[:0], fmt.Errorf("read netlink proc connector: %w", opErr)
+	}
+	// Events were lost after those in buf: deliver these first.
+	if len(buf) > 0 {
+		c.overrun = true
+		return buf, nil
+	}
+	return buf, opErr
+}
+
+// Close unsubscribes (PROC_CN_MCAST_IGNORE, so the kernel stops building
+// events nobody reads once the last listener is gone) and closes the
+// socket, unblocking a read in progress. Calling it again does nothing.
+func (c *connector) Close() error {
+	if !c.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	errIgnore := c.send(procCNMcastIgnore)
+	errClose := c.f.Close()
+	if errClose != nil {
+		return fmt.Errorf("close netlink proc connector: %w", errClose)
+	}
+	return errIgnore
+}
+
+// hasCapNetAdmin reports whether this process holds CAP_NET_ADMIN in its
+// effective set.
+func hasCapNetAdmin() bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	return data[0].Effective&(1<<unix.CAP_NET_ADMIN) != 0
+}

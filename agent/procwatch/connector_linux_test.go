@@ -1,0 +1,483 @@
+package procwatch
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Set VCGUARD_REQUIRE_PROC_CONNECTOR=1 (CI running as root on a VM) to turn
+// "connector unavailable" skips into failures.
+const requireConnectorEnv = "VCGUARD_REQUIRE_PROC_CONNECTOR"
+
+// connectorWait bounds every wait for an event: generous, since a loaded CI
+// machine may be slow, and only reached when something is wrong.
+const connectorWait = 10 * time.Second
+
+// openTestConnector opens the connector, skipping when this process cannot
+// (not root, or a container) and closing it at the end of the test.
+func openTestConnector(tb testing.TB) *connector {
+	tb.Helper()
+	skip := tb.Skip
+	if os.Getenv(requireConnectorEnv) == "1" {
+		skip = tb.Fatal
+	}
+	if os.Geteuid() != 0 {
+		skip("the netlink proc connector needs root (CAP_NET_ADMIN); run the tests as root to cover it")
+	}
+	c, err := openConnector()
+	switch {
+	case err == nil:
+	case errors.Is(err, os.ErrPermission), errors.Is(err, errors.ErrUnsupported), errors.Is(err, unix.EPROTONOSUPPORT):
+		skip("the netlink proc connector is unavailable here (a container?): ", err)
+	default:
+		tb.Fatalf("openConnector: %v", err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+// eventPump reads the connector on its own goroutine and hands the events
+// over a channel, so tests can wait with a timeout.
+type eventPump struct {
+	events chan procEvent
+	stop   chan struct{}
+	done   chan struct{}
+	err    error // the error that ended the reads; valid after done
+}
+
+func startPump(tb testing.TB, c *connector) *eventPump {
+	p := &eventPump{events: make(chan procEvent, 4096), stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		buf := make([]procEvent, 0, 64)
+		for {
+			evs, err := c.read(buf)
+			if errors.Is(err, errOverrun) {
+				tb.Logf("read: %v", err)
+				continue
+			}
+			if err != nil {
+				p.err = err
+				return
+			}
+			for _, ev := range evs {
+				select {
+				case p.events <- ev:
+				case <-p.stop:
+					return
+				}
+			}
+		}
+	}()
+	// Runs before openTestConnector's Close: stop the goroutine, then wait
+	// for it, so no test leaks it.
+	tb.Cleanup(func() {
+		close(p.stop)
+		c.Close()
+		<-p.done
+	})
+	return p
+}
+
+// waitFor returns the events received until want, failing the test when
+// want does not come within connectorWait.
+func (p *eventPump) waitFor(tb testing.TB, want procEvent) []procEvent {
+	tb.Helper()
+	timeout := time.NewTimer(connectorWait)
+	defer timeout.Stop()
+	var seen []procEvent
+	for {
+		select {
+		case ev := <-p.events:
+			seen = append(seen, ev)
+			if ev == want {
+				return seen
+			}
+		case <-p.done:
+			tb.Fatalf("the connector stopped before %s %d: %v", want.Kind, want.PID, p.err)
+		case <-timeout.C:
+			tb.Fatalf("no %s event for pid %d within %v (%d other events)", want.Kind, want.PID, connectorWait, len(seen))
+		}
+	}
+}
+
+func TestConnectorExecAndExit(t *testing.T) {
+	c := openTestConnector(t)
+	p := startPump(t, c)
+
+	cmd := exec.Command("/bin/sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	pid := int32(cmd.Process.Pid)
+	seen := p.waitFor(t, procEvent{procExec, pid})
+	if slices.Contains(seen, procEvent{procExit, pid}) {
+		t.Errorf("exit of %d before its exec: %v", pid, seen)
+	}
+
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	p.waitFor(t, procEvent{procExit, pid})
+}
+
+// A thread that ends is not a process exit: neither its thread id nor the
+// process it belongs to may be reported.
+func TestConnectorDropsThreadExit(t *testing.T) {
+	c := openTestConnector(t)
+	p := startPump(t, c)
+
+	// A goroutine that ends while locked to its thread takes the thread
+	// with it; the runtime keeps the main thread instead, so retry there.
+	var tid int
+	for range 10 {
+		ch := make(chan int)
+		go func() {
+			runtime.LockOSThread()
+			ch <- unix.Gettid()
+		}()
+		if tid = <-ch; tid != os.Getpid() {
+			break
+		}
+	}
+	if tid == os.Getpid() {
+		t.Skip("could not get a thread other than the main one to exit")
+	}
+	// The exit event is sent before the thread leaves /proc.
+	task := "/proc/self/task/" + strconv.Itoa(tid)
+	for deadline := time.Now().Add(connectorWait); ; time.Sleep(time.Millisecond) {
+		if _, err := os.Stat(task); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("thread %d did not exit", tid)
+		}
+	}
+
+	// Every event sent before the sentinel's exec has been read by then.
+	sentinel := exec.Command("/bin/true")
+	if err := sentinel.Start(); err != nil {
+		t.Fatal(err)
+	}
+	seen := p.waitFor(t, procEvent{procExec, int32(sentinel.Process.Pid)})
+	sentinel.Wait()
+	for _, bad := range []procEvent{{procExit, int32(tid)}, {procExit, int32(os.Getpid())}} {
+		if slices.Contains(seen, bad) {
+			t.Errorf("the exit of thread %d of process %d was reported as %s of %d", tid, os.Getpid(), bad.Kind, bad.PID)
+		}
+	}
+}
+
+// Netlink lets any local process send to the socket's port: a forged
+// event must be ignored.
+func TestConnectorIgnoresOtherSenders(t *testing.T) {
+	c := openTestConnector(t)
+	p := startPump(t, c)
+
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_CONNECTOR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		t.Fatal(err)
+	}
+	const forged = math.MaxInt32 - 7 // above pid_max: no real process
+	msg := kernelMsg(evExec(forged, forged))
+	if err := unix.Sendto(fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Pid: c.portID}); err != nil {
+		t.Fatalf("send a forged event to port %d: %v", c.portID, err)
+	}
+
+	sentinel := exec.Command("/bin/true")
+	if err := sentinel.Start(); err != nil {
+		t.Fatal(err)
+	}
+	seen := p.waitFor(t, procEvent{procExec, int32(sentinel.Process.Pid)})
+	sentinel.Wait()
+	if slices.Contains(seen, procEvent{procExec, forged}) {
+		t.Error("a forged event from a user process was reported")
+	}
+}
+
+func TestConnectorCloseUnblocksRead(t *testing.T) {
+	c := openTestConnector(t)
+
+	type result struct {
+		err error
+		at  time.Time
+	}
+	done := make(chan result, 1)
+	go func() {
+		buf := make([]procEvent, 0, 64)
+		for {
+			// Events from the rest of the machine may come first.
+			if _, err := c.read(buf); err != nil && !errors.Is(err, errOverrun) {
+				done <- result{err, time.Now()}
+				return
+			}
+		}
+	}()
+	// Wait until the reader is parked in the poller, the case Close must
+	// wake: its goroutine shows as "IO wait" inside read.
+	for deadline := time.Now().Add(connectorWait); !readerParked(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the reader never blocked in read")
+		}
+	}
+
+	closed := time.Now()
+	if err := c.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	select {
+	case r := <-done:
+		if !errors.Is(r.err, net.ErrClosed) {
+			t.Errorf("read after Close returned %v, want net.ErrClosed", r.err)
+		}
+		t.Logf("Close unblocked the read in %v", r.at.Sub(closed))
+	case <-time.After(connectorWait):
+		t.Fatalf("Close did not unblock read within %v", connectorWait)
+	}
+
+	if _, err := c.read(nil); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("read on a closed connector: %v, want net.ErrClosed", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+// readerParked reports whether a goroutine is parked for I/O in
+// connector.read.
+func readerParked() bool {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		if strings.Contains(g, "[IO wait") && strings.Contains(g, "(*connector).read(") {
+			return true
+		}
+	}
+	return false
+}
+
+func TestConnectorReceiveBuffer(t *testing.T) {
+	c := openTestConnector(t)
+	var size int
+	var sockErr error
+	if err := c.raw.Control(func(fd uintptr) {
+		size, sockErr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if sockErr != nil {
+		t.Fatal(sockErr)
+	}
+	// The kernel reports twice the size set, for its bookkeeping.
+	if size < connectorRcvBuf {
+		t.Errorf("SO_RCVBUF = %d, want at least %d", size, connectorRcvBuf)
+	}
+}
+
+// Two subscriptions side by side each get the events, and closing one
+// leaves the other working: the answers to each one's listen request are
+// told apart by port id.
+func TestConnectorTwoSubscribers(t *testing.T) {
+	a := openTestConnector(t)
+	b := openTestConnector(t)
+	pa, pb := startPump(t, a), startPump(t, b)
+
+	cmd := exec.Command("/bin/true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	pa.waitFor(t, procEvent{procExec, int32(cmd.Process.Pid)})
+	pb.waitFor(t, procEvent{procExec, int32(cmd.Process.Pid)})
+
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command("/bin/true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	pb.waitFor(t, procEvent{procExec, int32(cmd.Process.Pid)})
+}
+
+// Without CAP_NET_ADMIN, openConnector fails with an error matching
+// os.ErrPermission, so the watcher polls instead. As root the test runs
+// itself again as nobody (65534) to check that.
+func TestConnectorWithoutPrivilege(t *testing.T) {
+	const childEnv = "VCGUARD_CONNECTOR_UNPRIVILEGED_CHILD"
+	if os.Getenv(childEnv) == "1" || os.Geteuid() != 0 {
+		if hasCapNetAdmin() {
+			t.Skip("this process has CAP_NET_ADMIN without being root")
+		}
+		c, err := openConnector()
+		if err == nil {
+			c.Close()
+			t.Fatal("openConnector succeeded without CAP_NET_ADMIN")
+		}
+		fmt.Printf("unprivileged openConnector (euid %d): %v\n", os.Geteuid(), err)
+		if !errors.Is(err, os.ErrPermission) {
+			t.Fatalf("openConnector without CAP_NET_ADMIN: %v; want an error matching os.ErrPermission", err)
+		}
+		return
+	}
+
+	// The test binary lives in a directory only root can enter: copy it.
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// t.TempDir's parent is private to root.
+	dir, err := os.MkdirTemp("", "procwatch-unprivileged-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "procwatch.test")
+	copyExecutable(t, self, bin)
+
+	cmd := exec.Command(bin, "-test.run=^TestConnectorWithoutPrivilege$", "-test.v")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}},
+	}
+	out, err := cmd.CombinedOutput()
+	t.Logf("as nobody:\n%s", out)
+	if err != nil {
+		t.Fatalf("the unprivileged run failed: %v", err)
+	}
+	if !strings.Contains(string(out), "unprivileged openConnector (euid 65534)") {
+		t.Fatal("the unprivileged run did not try openConnector")
+	}
+}
+
+func copyExecutable(t *testing.T, src, dst string) {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BenchmarkConnectorExecLatency measures how long after cmd.Start begins
+// the exec event of the new process is read, at the median and the 99th
+// percentile. start-p50-ms, the median time cmd.Start itself takes, is
+// the baseline: the event cannot come before the exec, which Start
+// awaits.
+func BenchmarkConnectorExecLatency(b *testing.B) {
+	c := openTestConnector(b)
+	type arrival struct {
+		pid int32
+		at  time.Time
+	}
+	execs := make(chan arrival, 4096)
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]procEvent, 0, 64)
+		for {
+			evs, err := c.read(buf)
+			now := time.Now()
+			if errors.Is(err, errOverrun) {
+				continue
+			}
+			if err != nil {
+				return
+			}
+			for _, ev := range evs {
+				if ev.Kind != procExec {
+					continue
+				}
+				select {
+				case execs <- arrival{ev.PID, now}:
+				case <-stop:
+					return
+				}
+			}
+		}
+	}()
+	b.Cleanup(func() {
+		close(stop)
+		c.Close()
+		<-done
+	})
+
+	var lat, start []time.Duration
+	for b.Loop() {
+		cmd := exec.Command("/bin/true")
+		t0 := time.Now()
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		start = append(start, time.Since(t0))
+		pid := int32(cmd.Process.Pid)
+		timeout := time.After(connectorWait)
+	wait:
+		for {
+			select {
+			case a := <-execs:
+				if a.pid == pid {
+					lat = append(lat, a.at.Sub(t0))
+					break wait
+				}
+			case <-timeout:
+				b.Fatalf("no exec event for pid %d within %v", pid, connectorWait)
+			}
+		}
+		cmd.Wait()
+	}
+	b.ReportMetric(percentileMs(lat, 0.50), "p50-ms")
+	b.ReportMetric(percentileMs(lat, 0.99), "p99-ms")
+	b.ReportMetric(percentileMs(start, 0.50), "start-p50-ms")
+}
+
+func percentileMs(d []time.Duration, q float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := max(int(math.Ceil(q*float64(len(s))))-1, 0)
+	return float64(s[i]) / float64(time.Millisecond)
+}

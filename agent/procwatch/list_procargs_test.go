@@ -1,0 +1,116 @@
+package procwatch
+
+import (
+	"bytes"
+	"encoding/binary"
+	"strings"
+	"testing"
+)
+
+// procArgs2 builds a kern.procargs2 value as the macOS kernel lays it out:
+// argc, the executable path, NUL padding to a word boundary, argv, the
+// environment, an empty string, then the apple strings.
+func procArgs2(argc int32, path string, pad int, strs ...string) []byte {
+	var b bytes.Buffer
+	binary.Write(&b, binary.LittleEndian, argc)
+	b.WriteString(path)
+	b.WriteByte(0)
+	b.Write(make([]byte, pad))
+	for _, s := range strs {
+		b.WriteString(s)
+		b.WriteByte(0)
+	}
+	return b.Bytes()
+}
+
+func TestParseProcArgs2(t *testing.T) {
+	t.Parallel()
+	const zoom = "/Applications/zoom.us.app/Contents/MacOS/zoom.us"
+	tests := []struct {
+		name    string
+		in      []byte
+		want    string
+		wantErr string
+	}{
+		{
+			name: "app with arguments, environment and apple strings",
+			in: procArgs2(2, zoom, 3, zoom, "-psn_0_12345",
+				"HOME=/Users/ana", "PATH=/usr/bin:/bin", "",
+				"executable_path="+zoom, "ptr_munge=", "main_stack="),
+			want: zoom,
+		},
+		{
+			name: "path with spaces and no padding",
+			in:   procArgs2(1, "/Applications/Microsoft Teams.app/Contents/MacOS/MSTeams", 0, "MSTeams"),
+			want: "/Applications/Microsoft Teams.app/Contents/MacOS/MSTeams",
+		},
+		{
+			name: "argv[0] differs from the path",
+			in:   procArgs2(1, "/usr/libexec/Slack Helper", 7, "Slack Helper (Renderer)", "--type=renderer"),
+			want: "/usr/libexec/Slack Helper",
+		},
+		{
+			name: "path at the very end, nothing after its NUL",
+			in:   procArgs2(0, "/bin/sh", 0),
+			want: "/bin/sh",
+		},
+		{
+			name: "UTF-8 path",
+			in:   procArgs2(1, "/Applications/Zoom – Büro.app/Contents/MacOS/zoom.us", 2, "zoom.us"),
+			want: "/Applications/Zoom – Büro.app/Contents/MacOS/zoom.us",
+		},
+		{name: "empty", in: nil, wantErr: "too short"},
+		{name: "argc only, truncated", in: []byte{1, 0, 0}, wantErr: "too short"},
+		{name: "argc and nothing else", in: []byte{1, 0, 0, 0}, wantErr: "not NUL-terminated"},
+		{name: "path without NUL", in: append([]byte{1, 0, 0, 0}, "/bin/sh"...), wantErr: "not NUL-terminated"},
+		{name: "empty path", in: procArgs2(1, "", 4, "sh"), wantErr: "empty executable path"},
+		{name: "relative path", in: procArgs2(1, "./zoom.us", 0, "./zoom.us"), wantErr: "not absolute"},
+		{name: "negative argc", in: procArgs2(-1, "/bin/sh", 0), wantErr: "negative argc"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := parseProcArgs2(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseProcArgs2 = %q, %v; want an error containing %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseProcArgs2: %v", err)
+			}
+			if got != tt.want {
+				t.Errorf("parseProcArgs2 = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzParseProcArgs2(f *testing.F) {
+	f.Add(procArgs2(2, "/Applications/zoom.us.app/Contents/MacOS/zoom.us", 3, "zoom.us", "-x", "HOME=/", "", "executable_path=/x"))
+	f.Add(procArgs2(0, "/bin/sh", 0))
+	f.Add(procArgs2(1, "rel", 1, "rel"))
+	f.Add([]byte{})
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, '/', 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		orig := bytes.Clone(b)
+		path, err := parseProcArgs2(b)
+		if !bytes.Equal(b, orig) {
+			t.Fatal("parseProcArgs2 modified its input")
+		}
+		if err != nil {
+			if path != "" {
+				t.Fatalf("parseProcArgs2 returned %q with error %v", path, err)
+			}
+			return
+		}
+		if path == "" || path[0] != '/' || strings.IndexByte(path, 0) >= 0 {
+			t.Fatalf("parseProcArgs2 returned an invalid path %q", path)
+		}
+		// The path is the bytes right after argc, up to the first NUL.
+		if !bytes.HasPrefix(b[4:], append([]byte(path), 0)) {
+			t.Fatalf("parseProcArgs2 returned %q, not the string after argc in %q", path, b)
+		}
+	})
+}

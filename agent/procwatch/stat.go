@@ -1,0 +1,100 @@
+package procwatch
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// procStat is what the watcher needs from a Linux /proc/PID/stat line.
+type procStat struct {
+	Comm  string
+	State byte
+	PPID  int32
+	// StartTicks is the start time in clock ticks since boot.
+	StartTicks uint64
+}
+
+// parseStat decodes /proc/PID/stat: "pid (comm) state ppid ... starttime
+// ...", starttime being the 22nd field. The comm may itself hold spaces
+// and parentheses, so it runs to the last ')'.
+func parseStat(b []byte) (procStat, error) {
+	var st procStat
+	open := bytes.IndexByte(b, '(')
+	end := bytes.LastIndexByte(b, ')')
+	if open < 0 || end < open {
+		return st, errors.New("stat: no (comm)")
+	}
+	st.Comm = string(b[open+1 : end])
+	rest := b[end+1:]
+	// Fields after comm, 1-based from state (field 3 of the line).
+	field := 0
+	for len(rest) > 0 {
+		rest = bytes.TrimLeft(rest, " ")
+		if len(rest) == 0 {
+			break
+		}
+		n := bytes.IndexByte(rest, ' ')
+		if n < 0 {
+			n = len(rest)
+		}
+		tok := bytes.TrimRight(rest[:n], "\n")
+		rest = rest[n:]
+		field++
+		switch field {
+		case 1:
+			if len(tok) != 1 {
+				return st, fmt.Errorf("stat: state %q is not one letter", tok)
+			}
+			st.State = tok[0]
+		case 2:
+			v, err := strconv.ParseInt(string(tok), 10, 32)
+			if err != nil {
+				return st, fmt.Errorf("stat: ppid %q: %w", tok, err)
+			}
+			st.PPID = int32(v)
+		case 20:
+			v, err := strconv.ParseUint(string(tok), 10, 64)
+			if err != nil {
+				return st, fmt.Errorf("stat: starttime %q: %w", tok, err)
+			}
+			st.StartTicks = v
+			return st, nil
+		}
+	}
+	return st, fmt.Errorf("stat: only %d fields after comm, want at least 20", field)
+}
+
+// parseBootTime finds "btime SECONDS" in /proc/stat.
+func parseBootTime(b []byte) (int64, error) {
+	for line := range bytes.SplitSeq(b, []byte{'\n'}) {
+		if v, ok := bytes.CutPrefix(line, []byte("btime ")); ok {
+			n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("/proc/stat: btime %q: %w", v, err)
+			}
+			return n, nil
+		}
+	}
+	return 0, errors.New("/proc/stat: no btime line")
+}
+
+// parsePIDName returns the PID a /proc entry name stands for, or false
+// for entries that are not processes ("self", "sys", ...).
+func parsePIDName(name []byte) (int32, bool) {
+	if len(name) == 0 || len(name) > 10 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range name {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if n <= 0 || n > 1<<31-1 {
+		return 0, false
+	}
+	return int32(n), true
+}

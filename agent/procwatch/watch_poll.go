@@ -1,0 +1,130 @@
+//go:build darwin || windows
+
+package procwatch
+
+import (
+	"context"
+	"os"
+)
+
+// entryKey identifies a listed process cheaply: macOS lists start times,
+// Windows only names, so a reused PID is told apart there by its name (and
+// for interesting processes by the start time checked on every poll).
+type entryKey struct {
+	pid     int32
+	started int64
+	name    string
+}
+
+// osWatcher polls the OS's process listing (macOS: one sysctl; Windows:
+// one Toolhelp snapshot) and inspects only processes not seen before.
+type osWatcher struct {
+	w    *Watcher
+	seen map[entryKey]uint32
+	gen  uint32
+}
+
+func newOSWatcher(w *Watcher) *osWatcher {
+	w.self = int32(os.Getpid())
+	return &osWatcher{w: w, seen: make(map[entryKey]uint32)}
+}
+
+func keyOf(e osEntry) entryKey {
+	return entryKey{pid: e.PID, started: e.Started.UnixNano(), name: e.Name}
+}
+
+// inspect completes what the listing says about an interesting process.
+func (o *osWatcher) inspect(e osEntry) (Process, error) {
+	started := e.Started
+	if started.IsZero() {
+		var err error
+		if started, err = startTime(e.PID); err != nil {
+			return Process{}, err
+		}
+	}
+	p := Process{PID: e.PID, PPID: e.PPID, Started: started, Name: e.Name, ShortName: e.Name}
+	if exe, err := exePath(e.PID); err == nil && exe != "" {
+		p.Exe = exe
+		p.Name = baseName(exe)
+	}
+	return p, nil
+}
+
+func (o *osWatcher) interesting(e osEntry) bool {
+	return e.PID != o.w.self && e.PID != 0 && o.w.cfg.Filter(e.Name)
+}
+
+func (o *osWatcher) fullScan(ctx context.Context) (map[int32]Process, error) {
+	entries, err := listProcs()
+	if err != nil {
+		return nil, err
+	}
+	o.gen++
+	found := make(map[int32]Process, len(o.w.tracked)+4)
+	for _, e := range entries {
+		o.seen[keyOf(e)] = o.gen
+		if !o.interesting(e) {
+			continue
+		}
+		if p, err := o.inspect(e); err == nil {
+			found[e.PID] = p
+		}
+	}
+	o.forgetUnseen()
+	return found, nil
+}
+
+func (o *osWatcher) forgetUnseen() {
+	for k, g := range o.seen {
+		if g != o.gen {
+			delete(o.seen, k)
+		}
+	}
+}
+
+func (o *osWatcher) poll(ctx context.Context) (Changes, error) {
+	entries, err := listProcs()
+	if err != nil {
+		return Changes{}, err
+	}
+	o.gen++
+	var ch Changes
+	listed := make(map[int32]bool, len(o.w.tracked))
+	for _, e := range entries {
+		k := keyOf(e)
+		if _, ok := o.w.tracked[e.PID]; ok {
+			listed[e.PID] = true
+		}
+		_, known := o.seen[k]
+		o.seen[k] = o.gen
+		if known || !o.interesting(e) {
+			continue
+		}
+		if p, err := o.inspect(e); err == nil {
+			o.w.started(&ch, p)
+		}
+	}
+	o.forgetUnseen()
+	for pid, old := range o.w.tracked {
+		if !listed[pid] {
+			o.w.exited(&ch, pid)
+			continue
+		}
+		// The listing does not say when a Windows process started: check
+		// that the known one still holds its PID.
+		if t, err := startTime(pid); err != nil || !t.Equal(old.Started) {
+			o.w.exited(&ch, pid)
+		}
+	}
+	ch.finish()
+	return ch, nil
+}
+
+func (o *osWatcher) run(ctx context.Context, emit func(Changes)) error {
+	ch, err := o.w.Scan(ctx)
+	if err != nil {
+		return err
+	}
+	emit(ch)
+	return pollLoop(ctx, o.w, emit)
+}

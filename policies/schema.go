@@ -1,0 +1,112 @@
+package policies
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+// CatalogSchemaJSON is the JSON Schema of a catalog entry, for editors and
+// for validation at load.
+//
+//go:embed schema/catalog-entry.schema.json
+var CatalogSchemaJSON []byte
+
+const catalogSchemaURL = "https://vcguard.eu/schema/catalog-entry.schema.json"
+
+// catalogSchema compiles the embedded schema once; the result never
+// changes afterwards.
+var catalogSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(CatalogSchemaJSON))
+	if err != nil {
+		return nil, fmt.Errorf("catalog schema: %w", err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(catalogSchemaURL, doc); err != nil {
+		return nil, fmt.Errorf("catalog schema: %w", err)
+	}
+	s, err := c.Compile(catalogSchemaURL)
+	if err != nil {
+		return nil, fmt.Errorf("catalog schema: %w", err)
+	}
+	return s, nil
+})
+
+// validateSchema checks the document under root against schema and turns
+// the first (deepest) violation into a FieldError with its line.
+func validateSchema(file string, root *yaml.Node, schema *jsonschema.Schema) error {
+	var v any
+	if err := root.Decode(&v); err != nil {
+		return &FieldError{File: file, Line: root.Line, Msg: err.Error()}
+	}
+	inst, err := toJSONValue(v)
+	if err != nil {
+		return &FieldError{File: file, Line: root.Line, Msg: err.Error()}
+	}
+	err = schema.Validate(inst)
+	if err == nil {
+		return nil
+	}
+	ve, ok := err.(*jsonschema.ValidationError)
+	if !ok {
+		return &FieldError{File: file, Line: root.Line, Msg: err.Error()}
+	}
+	leaf := ve
+	for len(leaf.Causes) > 0 {
+		leaf = leaf.Causes[0]
+	}
+	msg := leaf.ErrorKind.LocalizedString(message.NewPrinter(language.English))
+	return &FieldError{File: file, Line: lineOf(root, leaf.InstanceLocation...), Field: strings.Join(leaf.InstanceLocation, "."), Msg: "schema: " + msg}
+}
+
+// toJSONValue turns what YAML decoded into what the schema validator
+// takes: JSON's types, with numbers as json.Number and an unquoted date
+// (which YAML reads as a timestamp) as its YYYY-MM-DD text.
+func toJSONValue(v any) (any, error) {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			j, err := toJSONValue(e)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = j
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			j, err := toJSONValue(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = j
+		}
+		return out, nil
+	case time.Time:
+		if x.Equal(x.Truncate(24 * time.Hour)) {
+			return x.Format(time.DateOnly), nil
+		}
+		return x.Format(time.RFC3339), nil
+	case int:
+		return json.Number(fmt.Sprint(x)), nil
+	case uint64:
+		return json.Number(fmt.Sprint(x)), nil
+	case float64:
+		return json.Number(fmt.Sprint(x)), nil
+	case string, bool, nil:
+		return x, nil
+	default:
+		return nil, fmt.Errorf("unsupported YAML value %v (%T)", v, v)
+	}
+}
