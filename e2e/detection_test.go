@@ -47,8 +47,7 @@ func TestHelperAttributedToApp(t *testing.T) {
 	zoom := startCopy(t, "sh", filepath.Join(dir, "zoom"), "-c", filepath.Join(dir, "ZoomWebviewHost")+" 600; exit 0")
 	var helperPID int
 	waitFor(t, 10*time.Second, "the helper to start", func() bool {
-		out, _ := exec.Command("pgrep", "-P", itoa(zoom.pid()), "ZoomWebviewHost").Output()
-		helperPID = atoi(strings.TrimSpace(string(out)))
+		helperPID = childOf(zoom.pid(), "ZoomWebviewHost")
 		return helperPID > 0
 	})
 	waitFor(t, 10*time.Second, "zoom reported", func() bool {
@@ -116,12 +115,28 @@ facts:
 	}
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
-
-func atoi(s string) int {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
+// childOf returns the PID of a child of parent whose comm is name, or 0.
+func childOf(parent int, name string) int {
+	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, path := range dirs {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		s := string(data)
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		fields := strings.Fields(s[end+1:])
+		if len(fields) < 2 || s[open+1:end] != name {
+			continue
+		}
+		if ppid, _ := strconv.Atoi(fields[1]); ppid == parent {
+			pid, _ := strconv.Atoi(strings.TrimSpace(s[:open]))
+			return pid
+		}
 	}
-	n, _ := strconv.Atoi(s)
-	return n
+	return 0
 }

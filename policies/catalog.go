@@ -109,7 +109,8 @@ func LoadCatalog(fsys fs.FS, dir string) (*Catalog, error) {
 }
 
 // NewCatalog builds a catalog from entries, refusing duplicate app ids and
-// two entries that claim the same executable on the same OS.
+// two entries that claim the same executable, bundle id or package on the
+// same OS.
 func NewCatalog(apps ...*App) (*Catalog, error) {
 	c := &Catalog{byID: make(map[string]*App, len(apps))}
 	claimed := make(map[string]string) // os + "\x00" + lower(exe) -> app id
@@ -121,14 +122,32 @@ func NewCatalog(apps ...*App) (*Catalog, error) {
 		c.apps = append(c.apps, a)
 		for goos, id := range a.Identify {
 			for _, exe := range id.Executables {
-				key := goos + "\x00" + exe
+				key := goos + "\x00exe\x00" + exe
 				if goos != "linux" { // matched case-insensitively there
-					key = goos + "\x00" + strings.ToLower(exe)
+					key = goos + "\x00exe\x00" + strings.ToLower(exe)
 				}
 				if other, ok := claimed[key]; ok {
 					return nil, fmt.Errorf("%s: executable %q on %s is already claimed by %q", a.File, exe, goos, other)
 				}
 				claimed[key] = a.ID
+			}
+			// A bundle or a package is one app's: two entries claiming it
+			// would both verify the same executable.
+			for _, b := range id.BundleIDs {
+				key := goos + "\x00bundle\x00" + strings.ToLower(b)
+				if other, ok := claimed[key]; ok {
+					return nil, fmt.Errorf("%s: bundle id %q is already claimed by %q", a.File, b, other)
+				}
+				claimed[key] = a.ID
+			}
+			for system, names := range id.Packages {
+				for _, n := range names {
+					key := goos + "\x00" + system + "\x00" + n
+					if other, ok := claimed[key]; ok {
+						return nil, fmt.Errorf("%s: %s package %q is already claimed by %q", a.File, system, n, other)
+					}
+					claimed[key] = a.ID
+				}
 			}
 		}
 	}
@@ -144,13 +163,6 @@ func ParseApp(file string, data []byte) (*App, error) {
 		return nil, err
 	}
 	a.File = file
-	schema, err := catalogSchema()
-	if err != nil {
-		return nil, err
-	}
-	if err := validateSchema(file, root, schema); err != nil {
-		return nil, err
-	}
 	fail := func(msg string, field ...string) error {
 		return &FieldError{File: file, Line: lineOf(root, field...), Field: strings.Join(field, "."), Msg: msg}
 	}
@@ -191,6 +203,15 @@ func ParseApp(file string, data []byte) (*App, error) {
 				return nil, fail(fmt.Sprintf("%q must be a base name without directories", exe), "identify", goos, "executables")
 			}
 		}
+	}
+	// The schema is the contract for editors and other tools; the checks
+	// above give the friendlier messages for what they cover.
+	schema, err := catalogSchema()
+	if err != nil {
+		return nil, err
+	}
+	if err := validateSchema(file, root, schema); err != nil {
+		return nil, err
 	}
 	return &a, nil
 }

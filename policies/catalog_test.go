@@ -23,6 +23,7 @@ func embeddedCatalog(t testing.TB) *policies.Catalog {
 func TestEmbeddedCatalogLoads(t *testing.T) {
 	t.Parallel()
 	cat := embeddedCatalog(t)
+	var meetings, browsers int
 	files, err := filepath.Glob(filepath.Join("catalog", "*.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -43,13 +44,27 @@ func TestEmbeddedCatalogLoads(t *testing.T) {
 		if want := "catalog/" + a.ID + ".yaml"; a.File != want {
 			t.Errorf("app %q comes from %q, want %q", a.ID, a.File, want)
 		}
-		for _, goos := range []string{"linux", "darwin", "windows"} {
-			if len(a.Identify[goos].Executables) == 0 {
-				t.Errorf("app %q has no executable on %s", a.ID, goos)
+		if len(a.Identify) == 0 && len(a.WebDomains) == 0 {
+			t.Errorf("app %q can be recognised nowhere: no identify, no web_domains", a.ID)
+		}
+		switch a.Category {
+		case policies.CategoryMeeting:
+			meetings++
+			if a.Facts == nil {
+				t.Errorf("meeting tool %q has no facts", a.ID)
 			}
+		case policies.CategoryBrowser:
+			browsers++
 		}
 	}
-	for _, id := range []string{"zoom", "microsoft-teams", "jitsi-meet", "webex", "skype", "signal", "gotomeeting"} {
+	if meetings < 30 || browsers < 6 {
+		t.Errorf("catalog has %d meeting tools and %d browsers, want at least 30 and 6", meetings, browsers)
+	}
+	// Every tool the European guidance discusses, and the common ones.
+	for _, id := range []string{"zoom", "microsoft-teams", "microsoft-teams-classic", "webex", "webex-meetings", "gotomeeting",
+		"skype", "google-meet", "wire", "jitsi-meet", "bigbluebutton", "tixeo", "whereby", "signal", "whatsapp", "facetime",
+		"slack", "discord", "telegram", "element", "jami", "linphone", "mumble", "nextcloud-talk", "ringcentral", "bluejeans",
+		"zoho-meeting", "pexip", "lifesize", "teamviewer", "chrome", "firefox", "microsoft-edge", "safari"} {
 		if _, ok := cat.App(id); !ok {
 			t.Errorf("catalog lacks %q", id)
 		}
@@ -82,16 +97,32 @@ func TestCatalogFilesParse(t *testing.T) {
 	}
 }
 
+// validApp is a browser entry, which needs no facts; validMeeting adds
+// the facts a meeting tool must carry.
 const validApp = `app_id: demo
 name: Demo Meet
 vendor: Demo Inc.
-category: meeting
+category: browser
 identify:
   linux:
     executables: [demo]
   windows:
     executables: [Demo.exe]
 `
+
+const meetingFacts = `facts:
+  e2ee:
+    value: optional
+    note: Off by default.
+    source: https://demo.example/security
+    checked: 2026-11-23
+  data_location: {value: eu_option, source: "https://demo.example/privacy", checked: 2026-11-23}
+  self_hostable: {value: false, source: "https://demo.example/", checked: "2026-11-23"}
+  open_source: {value: none, source: "https://demo.example/", checked: 2026-11-23}
+  certifications: {value: [ISO/IEC 27001], source: "https://demo.example/trust", checked: 2026-11-23}
+`
+
+var validMeeting = strings.Replace(validApp, "category: browser", "category: meeting", 1) + meetingFacts
 
 func TestParseAppErrors(t *testing.T) {
 	t.Parallel()
@@ -164,13 +195,53 @@ func TestParseAppErrors(t *testing.T) {
 		},
 		{
 			name:     "bad category",
-			doc:      strings.Replace(validApp, "category: meeting", "category: chat", 1),
+			doc:      strings.Replace(validApp, "category: browser", "category: chat", 1),
 			wantLine: 4, wantField: "category", wantMsg: `"chat" is not one of meeting, browser`,
 		},
 		{
 			name:     "no OS",
 			doc:      "app_id: demo\nname: Demo\nvendor: Demo Inc.\ncategory: browser\nidentify: {}\n",
 			wantLine: 5, wantField: "identify", wantMsg: "at least one OS",
+		},
+		{
+			name:     "meeting tool without facts",
+			doc:      strings.Replace(validApp, "category: browser", "category: meeting", 1),
+			wantLine: 1, wantField: "facts", wantMsg: "required",
+		},
+		{
+			name:     "fact missing",
+			doc:      strings.Replace(validMeeting, "  open_source: {value: none, source: \"https://demo.example/\", checked: 2026-11-23}\n", "", 1),
+			wantLine: 10, wantField: "facts.open_source", wantMsg: "is required",
+		},
+		{
+			name:     "fact value not allowed",
+			doc:      strings.Replace(validMeeting, "value: optional", "value: sometimes", 1),
+			wantLine: 12, wantField: "facts.e2ee.value", wantMsg: "sometimes",
+		},
+		{
+			name:     "fact source not https",
+			doc:      strings.Replace(validMeeting, "https://demo.example/privacy", "http://demo.example/privacy", 1),
+			wantLine: 16, wantField: "facts.data_location.source", wantMsg: "http://demo.example/privacy",
+		},
+		{
+			name:     "fact without date",
+			doc:      strings.Replace(validMeeting, "    checked: 2026-11-23\n", "", 1),
+			wantLine: 11, wantField: "facts.e2ee.checked", wantMsg: "not a date",
+		},
+		{
+			name:     "fact date malformed",
+			doc:      strings.Replace(validMeeting, `checked: "2026-11-23"`, `checked: "23.11.2026"`, 1),
+			wantLine: 17, wantField: "facts.self_hostable.checked", wantMsg: "23.11.2026",
+		},
+		{
+			name:     "team id malformed",
+			doc:      strings.Replace(validApp, "  windows:\n", "  darwin:\n    executables: [Demo]\n    team_ids: [abc]\n  windows:\n", 1),
+			wantLine: 10, wantField: "identify.darwin.team_ids.0", wantMsg: "abc",
+		},
+		{
+			name:     "unknown package system",
+			doc:      strings.Replace(validApp, "    executables: [demo]\n", "    executables: [demo]\n    packages:\n      appimage: [demo]\n", 1),
+			wantLine: 8, wantField: "identify.linux.packages", wantMsg: "appimage",
 		},
 		{
 			name:     "unknown OS",
@@ -263,12 +334,27 @@ func TestParseAppValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.ID != "demo" || a.Name != "Demo Meet" || a.Vendor != "Demo Inc." || a.Category != policies.CategoryMeeting ||
+	if a.ID != "demo" || a.Name != "Demo Meet" || a.Vendor != "Demo Inc." || a.Category != policies.CategoryBrowser ||
 		a.File != "catalog/demo.yaml" {
 		t.Errorf("ParseApp = %+v", a)
 	}
 	if got := a.Identify["windows"].Executables; len(got) != 1 || got[0] != "Demo.exe" {
 		t.Errorf("windows executables = %q", got)
+	}
+	m, err := policies.ParseApp("catalog/demo.yaml", []byte(validMeeting))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := m.Facts
+	if f.E2EE.Value != "optional" || f.E2EE.Note != "Off by default." || f.E2EE.Checked != "2026-11-23" ||
+		f.DataLocation.Value != "eu_option" || f.SelfHostable.Value || f.OpenSource.Value != "none" ||
+		len(f.Certifications.Value) != 1 || f.Certifications.Source != "https://demo.example/trust" {
+		t.Errorf("facts = %+v %+v %+v %+v %+v", f.E2EE, f.DataLocation, f.SelfHostable, f.OpenSource, f.Certifications)
+	}
+	// A web-only tool has no executables, only its web domains.
+	web := "app_id: webmeet\nname: Web Meet\nvendor: W\ncategory: meeting\nweb_domains: [meet.example]\n" + meetingFacts
+	if w, err := policies.ParseApp("catalog/webmeet.yaml", []byte(web)); err != nil || len(w.Identify) != 0 || w.WebDomains[0] != "meet.example" {
+		t.Errorf("web-only entry: %+v, %v", w, err)
 	}
 	// JSON is YAML.
 	j := `{"app_id": "demo", "name": "Demo", "vendor": "D", "category": "browser",
@@ -423,7 +509,7 @@ func TestLoadCatalog(t *testing.T) {
 		},
 		{
 			name:    "broken entry",
-			files:   fstest.MapFS{"c/zoom.yaml": {Data: zoom}, "c/demo.yaml": {Data: []byte(strings.Replace(validApp, "meeting", "game", 1))}},
+			files:   fstest.MapFS{"c/zoom.yaml": {Data: zoom}, "c/demo.yaml": {Data: []byte(strings.Replace(validApp, "browser", "game", 1))}},
 			wantErr: `c/demo.yaml:4: field category: "game"`,
 		},
 		{
@@ -473,7 +559,8 @@ func TestMatcher(t *testing.T) {
 		{"linux", "ZoomLauncher", "zoom"},
 		{"linux", "zoomlauncher", ""}, // linux file names are case-sensitive
 		{"linux", "ZOOM", ""},
-		{"linux", "teams-for-linux", "microsoft-teams"},
+		{"linux", "teams-for-linux", "teams-for-linux"},
+		{"linux", "teams", "microsoft-teams-classic"},
 		{"linux", "Zoom.exe", ""}, // another OS's name
 		{"linux", "/opt/zoom/zoom", ""},
 		{"linux", "", ""},
@@ -484,7 +571,9 @@ func TestMatcher(t *testing.T) {
 		{"windows", "zoom", ""},
 		{"darwin", "zoom.us", "zoom"},
 		{"darwin", "ZOOM.US", "zoom"},
-		{"darwin", "microsoft teams", "microsoft-teams"},
+		{"darwin", "msteams", "microsoft-teams"},
+		{"darwin", "Microsoft Teams", ""},
+		{"darwin", "teams", "microsoft-teams-classic"},
 		{"darwin", "Signal", "signal"},
 		{"darwin", "signal-desktop", ""},
 		{"plan9", "zoom", ""},

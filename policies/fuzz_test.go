@@ -103,6 +103,7 @@ func FuzzParseApp(f *testing.F) {
 	addFiles(f, filepath.Join("catalog", "*.yaml"), func(data []byte) { f.Add(data) })
 	for _, seed := range []string{
 		validApp,
+		validMeeting,
 		"",
 		"app_id: x\n",
 		"app_id: demo\nname: D\nvendor: V\ncategory: meeting\nidentify:\n  linux: {executables: [a, A]}\n  windows: {executables: [a.exe, A.EXE]}\n",
@@ -119,9 +120,12 @@ func FuzzParseApp(f *testing.F) {
 			}
 			return
 		}
-		if a.ID == "" || a.Name == "" || a.Vendor == "" || len(a.Identify) == 0 {
+		if a.ID == "" || a.Name == "" || a.Vendor == "" || (len(a.Identify) == 0 && len(a.WebDomains) == 0) ||
+			(a.Category == policies.CategoryMeeting && a.Facts == nil) {
 			t.Fatalf("accepted an incomplete entry %+v", a)
 		}
+		// Whatever ParseApp accepts, the published schema accepts too
+		// (ParseApp checks it): nothing more to do here than not panic.
 		cat, err := policies.NewCatalog(a)
 		if err != nil {
 			return // e.g. one executable named twice on one OS

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -65,6 +66,9 @@ func validateSchema(file string, root *yaml.Node, schema *jsonschema.Schema) err
 		leaf = leaf.Causes[0]
 	}
 	msg := leaf.ErrorKind.LocalizedString(message.NewPrinter(language.English))
+	if v, ok := valueAt(inst, leaf.InstanceLocation); ok {
+		msg = fmt.Sprintf("%q: %s", v, msg)
+	}
 	return &FieldError{File: file, Line: lineOf(root, leaf.InstanceLocation...), Field: strings.Join(leaf.InstanceLocation, "."), Msg: "schema: " + msg}
 }
 
@@ -109,4 +113,31 @@ func toJSONValue(v any) (any, error) {
 	default:
 		return nil, fmt.Errorf("unsupported YAML value %v (%T)", v, v)
 	}
+}
+
+// valueAt returns the scalar at path in a decoded JSON value, as text.
+func valueAt(v any, path []string) (string, bool) {
+	for _, key := range path {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[key]
+		case []any:
+			i, err := strconv.Atoi(key)
+			if err != nil || i < 0 || i >= len(x) {
+				return "", false
+			}
+			v = x[i]
+		default:
+			return "", false
+		}
+	}
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case json.Number:
+		return string(x), true
+	case bool:
+		return strconv.FormatBool(x), true
+	}
+	return "", false
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -232,4 +234,59 @@ func TestSyntheticTable(t *testing.T) {
 	if _, ok := find(t, ch.Started, 101); !ok {
 		t.Error("Scan did not find the process renamed to zoom")
 	}
+}
+
+// BenchmarkDetectionLatency measures, with the real proc connector, the
+// time from starting a process (just before fork and exec) to the
+// watcher's report of it, over real processes; p50 and p99 are the
+// metrics (goal: p99 < 50 ms).
+func BenchmarkDetectionLatency(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("the proc connector needs root")
+	}
+	const name = "vcglatency"
+	_, exe := startAs(b, name)
+	reports := make(chan int32, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	w := procwatch.New(procwatch.Config{Filter: only(name)})
+	ready := make(chan struct{})
+	go func() {
+		done <- w.Run(ctx, func(c procwatch.Changes) {
+			if c.Full {
+				close(ready)
+				return
+			}
+			for _, p := range c.Started {
+				reports <- p.PID
+			}
+		})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+	}()
+	<-ready
+	var lat []time.Duration
+	for b.Loop() {
+		cmd := exec.Command(exe, "600")
+		t0 := time.Now()
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		for pid := range reports {
+			if pid == int32(cmd.Process.Pid) {
+				break
+			}
+		}
+		lat = append(lat, time.Since(t0))
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
 }

@@ -53,11 +53,11 @@ type connector struct {
 	overrun bool        // events were lost: the next read returns errOverrun
 }
 
-// openConnector subscribes to process events. It needs CAP_NET_ADMIN in the
-// initial user namespace (root); without it the error wraps
-// os.ErrPermission. In a container (another network, PID or user
-// namespace) the connector is unavailable and the error says so. Either
-// way the caller should poll instead.
+// openConnector subscribes to process events. Before Linux 6.6 that needs
+// CAP_NET_ADMIN (root), and without it the error wraps os.ErrPermission;
+// later kernels let any process listen (seen on 6.18). In a container
+// (another network, PID or user namespace) the connector is unavailable
+// and the error says so. On any error the caller should poll instead.
 func openConnector() (*connector, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_CONNECTOR)
 	if err != nil {
@@ -70,8 +70,7 @@ func openConnector() (*connector, error) {
 	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, connectorRcvBuf) != nil {
 		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, connectorRcvBuf) // capped at net.core.rmem_max
 	}
-	// Joining the CN_IDX_PROC group needs CAP_NET_ADMIN (Linux checks it at
-	// bind since 5.x; older kernels refuse the listen request instead).
+	// Before Linux 6.6 joining the group needs CAP_NET_ADMIN: EPERM here.
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: cnIdxProc}); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("join the netlink proc connector group: %w", explainPermission(err))
@@ -117,30 +116,45 @@ func (c *connector) subscribe() error {
 		return fmt.Errorf("netlink proc connector: the socket is not pollable: %w", err)
 	}
 	defer c.f.SetReadDeadline(time.Time{})
-	for attempt := 1; ; attempt++ {
-		if err := c.send(procCNMcastListen); err != nil {
-			return fmt.Errorf("subscribe to process events: %w", explainPermission(err))
-		}
-		ack, err := c.awaitAck()
-		switch {
-		case err == nil && ack.Err == 0:
-			return nil
-		case err == nil:
-			return fmt.Errorf("subscribe to process events: the kernel refused: %w", explainPermission(syscall.Errno(ack.Err)))
-		case (errors.Is(err, unix.ENOBUFS) || errors.Is(err, errOverrun)) && attempt < 3:
-			// The answer may be among what was dropped. Listening twice
-			// is harmless: the kernel counts a socket once.
-			c.overrun = true
-			continue
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			if !hasCapNetAdmin() {
-				return fmt.Errorf("subscribe to process events: no answer from the kernel within %v: %w", connectorAckTimeout, explainPermission(os.ErrPermission))
-			}
-			return fmt.Errorf("subscribe to process events: no answer from the kernel within %v; it ignores requests from a non-initial PID or user namespace (a container): %w", connectorAckTimeout, errors.ErrUnsupported)
-		default:
-			return fmt.Errorf("subscribe to process events: %w", err)
-		}
+	if err := c.send(procCNMcastListen); err != nil {
+		return fmt.Errorf("subscribe to process events: %w", explainPermission(err))
 	}
+	ack, err := c.awaitAck()
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return noAnswerError(hasCapNetAdmin())
+	case err != nil:
+		return fmt.Errorf("subscribe to process events: %w", err)
+	case ack.Err != 0:
+		return ackError(ack)
+	}
+	// Kernels with event filtering (6.6 and later) then send only exec and
+	// exit, not the forks, thread creations and renames that would
+	// otherwise fill the buffer; older ones ignore a request of this size
+	// and keep sending all. Filtering comes second because a filtered
+	// socket does not receive the answer, which is how the first request
+	// is known to have worked. Listening again does not count the socket
+	// twice on kernels that understand it.
+	_ = c.send(procCNMcastListen, procEventExec|procEventExit)
+	return nil
+}
+
+// ackError is the error for a refused subscription: before Linux 6.6 the
+// kernel answers EPERM to a process without CAP_NET_ADMIN (when another
+// process already listens).
+func ackError(a connectorAck) error {
+	return fmt.Errorf("subscribe to process events: the kernel refused: %w", explainPermission(syscall.Errno(a.Err)))
+}
+
+// noAnswerError is the error when the kernel does not answer: it ignores
+// requests from a non-initial PID or user namespace, and before Linux 6.6
+// it refuses a process without CAP_NET_ADMIN without answering when no
+// one else listens.
+func noAnswerError(capNetAdmin bool) error {
+	if !capNetAdmin {
+		return fmt.Errorf("subscribe to process events: no answer from the kernel within %v: %w", connectorAckTimeout, explainPermission(os.ErrPermission))
+	}
+	return fmt.Errorf("subscribe to process events: no answer from the kernel within %v; it ignores requests from a non-initial PID or user namespace (a container): %w", connectorAckTimeout, errors.ErrUnsupported)
 }
 
 // awaitAck receives until the kernel answers this socket's request, keeping
@@ -158,6 +172,14 @@ func (c *connector) awaitAck() (connectorAck, error) {
 			if err == unix.EAGAIN {
 				return false
 			}
+			if err == unix.ENOBUFS {
+				// Events overflowed the buffer. The answer is queued
+				// while the request is sent, behind next to nothing, so
+				// it is still there (else the wait times out); the
+				// first read reports the loss.
+				c.overrun = true
+				continue
+			}
 			if err != nil {
 				opErr = err
 				return true
@@ -168,15 +190,17 @@ func (c *connector) awaitAck() (connectorAck, error) {
 			} else {
 				c.pending = append(c.pending, events...)
 			}
-			if err != nil {
+			if errors.Is(err, errOverrun) || errors.Is(err, errMalformed) {
+				c.overrun = true
+			} else if err != nil {
 				opErr = err
 				return true
 			}
 			for _, a := range c.acks {
 				// The kernel multicasts every socket's answer, with ack
 				// set to the request's ack + 1: only this socket sends
-				// ack == portID. (The answer's seq is not the request's:
-				// since Linux 5.x the kernel numbers it as an event.)
+				// ack == portID. (The answer's seq is not the request's
+				// on current kernels, which number it as an event.)
 				if a.Ack == c.portID+1 {
 					found, ok = a, true
 					return true
@@ -216,11 +240,12 @@ func (c *connector) recv(fd int) ([]byte, error) {
 	}
 }
 
-// send sends a PROC_CN_MCAST_* request to the kernel.
-func (c *connector) send(op uint32) error {
+// send sends a PROC_CN_MCAST_* request to the kernel: the op, and for
+// newer kernels the events wanted.
+func (c *connector) send(payload ...uint32) error {
 	seq := c.seq.Add(1)
 	// ack = portID, so the kernel's answer (ack + 1) names this socket.
-	msg := appendConnectorRequest(make([]byte, 0, 64), seq, c.portID, c.portID, op)
+	msg := appendConnectorRequest(make([]byte, 0, 64), seq, c.portID, c.portID, payload...)
 	var sendErr error
 	err := c.raw.Write(func(fd uintptr) bool {
 		for {

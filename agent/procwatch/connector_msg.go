@@ -58,7 +58,7 @@ type procEvent struct {
 // _IGNORE message: a proc_event with what == 0. The kernel multicasts it to
 // every listener, so Ack tells whose request it answers.
 type connectorAck struct {
-	Seq uint32 // the request's cn_msg seq before Linux 5.x; now the kernel's event counter
+	Seq uint32 // the request's seq on old kernels, an event counter on current ones
 	Ack uint32 // the request's cn_msg ack + 1
 	Err uint32 // a positive errno, 0 for success
 }
@@ -209,11 +209,13 @@ func parseCnMsg(b []byte, events []procEvent, acks []connectorAck) ([]procEvent,
 
 // appendConnectorRequest appends the netlink message that asks the process
 // connector to start (procCNMcastListen) or stop (procCNMcastIgnore)
-// sending events: nlmsghdr + cn_msg + uint32 op.
-func appendConnectorRequest(b []byte, seq, ack, portID uint32, op uint32) []byte {
+// sending events: nlmsghdr + cn_msg + payload, where payload is the op
+// alone (struct-less, understood by every kernel) or, for newer kernels,
+// struct proc_input: the op and a mask of the events wanted.
+func appendConnectorRequest(b []byte, seq, ack, portID uint32, payload ...uint32) []byte {
 	ne := binary.NativeEndian
-	const size = nlmsgHdrLen + cnMsgLen + 4
-	b = ne.AppendUint32(b, size)
+	dataLen := 4 * len(payload)
+	b = ne.AppendUint32(b, uint32(nlmsgHdrLen+cnMsgLen+dataLen))
 	b = ne.AppendUint16(b, nlmsgDone) // type: what the kernel's own connector messages use
 	b = ne.AppendUint16(b, 0)         // flags
 	b = ne.AppendUint32(b, seq)
@@ -222,8 +224,10 @@ func appendConnectorRequest(b []byte, seq, ack, portID uint32, op uint32) []byte
 	b = ne.AppendUint32(b, cnValProc)
 	b = ne.AppendUint32(b, seq)
 	b = ne.AppendUint32(b, ack)
-	b = ne.AppendUint16(b, 4) // len of op
+	b = ne.AppendUint16(b, uint16(dataLen))
 	b = ne.AppendUint16(b, 0) // flags
-	b = ne.AppendUint32(b, op)
+	for _, v := range payload {
+		b = ne.AppendUint32(b, v)
+	}
 	return b
 }

@@ -249,6 +249,15 @@ func TestAppendConnectorRequest(t *testing.T) {
 	if got := appendConnectorRequest(nil, 1, 2, 3, procCNMcastIgnore); ne.Uint32(got[36:]) != procCNMcastIgnore {
 		t.Errorf("ignore request carries op %d", ne.Uint32(got[36:]))
 	}
+
+	// struct proc_input: the op, then the events wanted.
+	f := appendConnectorRequest(nil, 1, 2, 3, procCNMcastListen, procEventExec|procEventExit)
+	if len(f) != nlmsgHdrLen+cnMsgLen+8 || ne.Uint32(f) != uint32(len(f)) {
+		t.Fatalf("filtered request of %d bytes says %d, want %d", len(f), ne.Uint32(f), nlmsgHdrLen+cnMsgLen+8)
+	}
+	if l, op, mask := ne.Uint16(f[32:]), ne.Uint32(f[36:]), ne.Uint32(f[40:]); l != 8 || op != procCNMcastListen || mask != 0x80000002 {
+		t.Errorf("filtered request: cn len %d, op %d, mask %#x; want 8, %d, 0x80000002", l, op, mask, procCNMcastListen)
+	}
 }
 
 // The decoder must never panic or read outside the datagram, whatever the
