@@ -419,3 +419,43 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	return nil
 }
+
+// Attribution is what a process using the camera or microphone belongs to.
+type Attribution struct {
+	// Instance is the app instance the process is or belongs to; nil when
+	// no catalog app is among its ancestors.
+	Instance *vcguardv1.AppInstance
+	// App is the catalog entry; its Category tells a meeting app from a
+	// browser (a browser call).
+	App *policies.App
+}
+
+// maxAncestry bounds the walk up the process tree.
+const maxAncestry = 32
+
+// attribute finds the app instance pid belongs to: the instance itself,
+// one of its helper processes, or a descendant of one (a browser's camera
+// runs in a utility process its renderer started). parent returns a
+// process's parent PID (procwatch.Parent).
+func (a *Agent) attribute(pid int32, parent func(int32) (int32, error)) Attribution {
+	for range maxAncestry {
+		if pid <= 1 {
+			break
+		}
+		if k, ok := a.helpers[pid]; ok {
+			pid = k.PID
+		}
+		for k, inst := range a.running {
+			if k.PID == pid {
+				app, _ := a.cfg.Catalog.App(inst.GetAppId())
+				return Attribution{Instance: inst, App: app}
+			}
+		}
+		ppid, err := parent(pid)
+		if err != nil {
+			break
+		}
+		pid = ppid
+	}
+	return Attribution{}
+}

@@ -302,7 +302,7 @@ func TestScanRecordsInventoryThenStartsAndStops(t *testing.T) {
 		"started signal/400/forbidden/v1",
 		"started jitsi-meet/200/approved/v1",
 	)
-	evs := a.out.Pending(seq-2, 2)
+	evs := a.out.Pending(seq-3, 1)
 	if got := evs[0].GetApp().GetApp().GetStarted().AsTime(); !got.Equal(jitsi.Started) {
 		t.Errorf("stopped jitsi-meet started at %v, want the old process's %v", got, jitsi.Started)
 	}
@@ -438,7 +438,7 @@ func TestLookAlikeIsUnverified(t *testing.T) {
 	f.scanner.set(proc(100, "zoom", 1), fake)
 	mustScan(t, a, f.scanner)
 	wantEvents(t, newEvents(t, a, &seq), "policy_applied v1", "inventory[zoom/100/restricted/v1 zoom/500/unverified/v1]")
-	inv := a.out.Pending(2, 1)[0].GetInventory().GetApps()
+	inv := a.out.Pending(1, 1)[0].GetInventory().GetApps()
 	if !inv[0].GetVerified() || inv[0].GetVersion() != "1.0" || inv[1].GetVerified() || inv[1].GetIdentity() == "" {
 		t.Errorf("inventory = %v; want the genuine verified with version 1.0, the fake unverified with a reason", inv)
 	}
@@ -563,7 +563,7 @@ func TestApplyPolicy(t *testing.T) {
 	}
 
 	// New processes are judged by the policy in force.
-	f.scanner.set(proc(100, "zoom", 1), proc(50, "skypeforlinux", 2), proc(200, "jitsi-meet", 3), proc(300, "webex", 4))
+	f.scanner.set(proc(100, "zoom", 1), proc(50, "skypeforlinux", 2), proc(200, "jitsi-meet", 3), proc(300, "CiscoCollabHost", 4))
 	mustScan(t, a, f.scanner)
 	wantEvents(t, newEvents(t, a, &seq), "started webex/300/unlisted/v2")
 
@@ -707,5 +707,43 @@ func TestRecordedEventsAreNotSharedWithUplink(t *testing.T) {
 	close(stop)
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A process using the camera is attributed to the app whose instance or
+// helper it descends from; a browser's is a browser call; a process of no
+// catalog app is unknown.
+func TestAttribute(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a := f.agent(nil)
+	zoom := proc(100, "zoom", 1)
+	chrome := proc(200, "chrome", 2)
+	renderer := child(chrome, 210, "chrome", 3)
+	f.scanner.set(zoom, chrome, renderer)
+	mustScan(t, a, f.scanner)
+	// The process tree beyond what the watcher reports: a utility process
+	// of the renderer, and an unrelated shell.
+	parents := map[int32]int32{100: 1, 200: 1, 210: 200, 230: 210, 240: 230, 900: 1}
+	parent := func(pid int32) (int32, error) {
+		if p, ok := parents[pid]; ok {
+			return p, nil
+		}
+		return 0, os.ErrNotExist
+	}
+	for _, tc := range []struct {
+		pid          int32
+		app, catName string
+	}{
+		{100, "zoom", "meeting"}, {240, "chrome", "browser"}, {210, "chrome", "browser"}, {900, "", ""}, {12345, "", ""},
+	} {
+		got := a.attribute(tc.pid, parent)
+		app, cat := "", ""
+		if got.Instance != nil {
+			app, cat = got.Instance.GetAppId(), string(got.App.Category)
+		}
+		if app != tc.app || cat != tc.catName {
+			t.Errorf("attribute(%d) = %q (%q), want %q (%q)", tc.pid, app, cat, tc.app, tc.catName)
+		}
 	}
 }

@@ -29,12 +29,12 @@ func (i AppIdentifier) Identify(ctx context.Context, p procwatch.Process, app *p
 	if !ok {
 		return Identity{Version: info.Version, Detail: reason}
 	}
-	return Identity{Version: info.Version, Verified: true, Detail: describe(info)}
+	return Identity{Version: info.Version, Verified: true, Detail: describeIdentity(info)}
 }
 
-// describe says how an identity was proved, for the person reading the
+// describeIdentity says how an identity was proved, for the person reading the
 // dashboard.
-func describe(info appid.Info) string {
+func describeIdentity(info appid.Info) string {
 	switch {
 	case info.TeamID != "":
 		return fmt.Sprintf("signed by team %s (%s)", info.TeamID, info.BundleID)

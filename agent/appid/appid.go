@@ -265,8 +265,5 @@ func (in *Inspector) statExe(pid int32, exe string) (fileStamp, error) {
 // underRoot maps an absolute path of the inspected system to the path to
 // open, under in.Root.
 func (in *Inspector) underRoot(p string) string {
-	if in.Root == "" || in.Root == "/" {
-		return p
-	}
-	return strings.TrimSuffix(in.Root, "/") + "/" + strings.TrimPrefix(p, "/")
+	return joinRoot(in.Root, p)
 }

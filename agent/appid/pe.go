@@ -386,8 +386,9 @@ func parsePESigner(buf []byte) (subject, org, cn string, err error) {
 			err = fmt.Errorf("malformed certificate table (parser failed: %v)", r)
 		}
 	}()
+	var logs peLogCapture
 	f, err := pe.NewBytes(buf, &pe.Options{
-		Logger:                     discardPELog{},
+		Logger:                     &logs,
 		DisableCertValidation:      true,
 		DisableSignatureValidation: true,
 		OmitExportDirectory:        true,
@@ -416,6 +417,9 @@ func parsePESigner(buf []byte) (subject, org, cn string, err error) {
 		return "", "", "", errors.New("malformed certificate table")
 	}
 	if len(f.Certificates.Certificates) == 0 {
+		if logs.last != "" {
+			return "", "", "", fmt.Errorf("the certificate table holds no PKCS#7 signature that could be parsed: %s", logs.last)
+		}
 		return "", "", "", errors.New("the certificate table holds no PKCS#7 signature that could be parsed")
 	}
 	signer := f.Certificates.Certificates[0].Content.GetOnlySigner()
@@ -433,3 +437,18 @@ func parsePESigner(buf []byte) (subject, org, cn string, err error) {
 type discardPELog struct{}
 
 func (discardPELog) Log(pelog.Level, ...any) error { return nil }
+
+// peLogCapture keeps saferwall/pe from writing to stdout and remembers its
+// last warning, which is how it reports a certificate table it could not
+// parse.
+type peLogCapture struct{ last string }
+
+func (c *peLogCapture) Log(level pelog.Level, keyvals ...any) error {
+	if level >= pelog.LevelWarn && len(keyvals) > 0 {
+		c.last = fmt.Sprint(keyvals[len(keyvals)-1])
+		if len(c.last) > 200 {
+			c.last = c.last[:200] + "…"
+		}
+	}
+	return nil
+}

@@ -50,7 +50,7 @@ type connector struct {
 	rbuf    []byte
 	acks    []connectorAck
 	pending []procEvent // events received while subscribing, returned by the first read
-	overrun bool        // events were lost: the next read returns errOverrun
+	lost    error       // events were lost: the next read returns this, wrapping errOverrun
 }
 
 // openConnector subscribes to process events. Before Linux 6.6 that needs
@@ -105,21 +105,22 @@ func openConnector() (*connector, error) {
 // matchable with errors.Is(err, os.ErrPermission).
 func explainPermission(err error) error {
 	if errors.Is(err, os.ErrPermission) {
-		return fmt.Errorf("%w: process events need root (CAP_NET_ADMIN); the agent falls back to polling", err)
+		return fmt.Errorf("%w: process events need CAP_NET_ADMIN on kernels before 6.6; run the agent as root, as its service does, to use them", err)
 	}
 	return err
 }
 
 // subscribe sends PROC_CN_MCAST_LISTEN and waits for the kernel's answer.
 func (c *connector) subscribe() error {
-	if err := c.f.SetReadDeadline(time.Now().Add(connectorAckTimeout)); err != nil {
+	deadline := time.Now().Add(connectorAckTimeout)
+	if err := c.f.SetReadDeadline(deadline); err != nil {
 		return fmt.Errorf("netlink proc connector: the socket is not pollable: %w", err)
 	}
 	defer c.f.SetReadDeadline(time.Time{})
 	if err := c.send(procCNMcastListen); err != nil {
 		return fmt.Errorf("subscribe to process events: %w", explainPermission(err))
 	}
-	ack, err := c.awaitAck()
+	ack, err := c.awaitAck(deadline)
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return noAnswerError(hasCapNetAdmin())
@@ -158,8 +159,10 @@ func noAnswerError(capNetAdmin bool) error {
 }
 
 // awaitAck receives until the kernel answers this socket's request, keeping
-// the events that arrive meanwhile for the first read.
-func (c *connector) awaitAck() (connectorAck, error) {
+// the events that arrive meanwhile for the first read. The socket's read
+// deadline ends the wait when nothing arrives; deadline ends it when
+// other listeners' events keep coming.
+func (c *connector) awaitAck(deadline time.Time) (connectorAck, error) {
 	var (
 		found  connectorAck
 		ok     bool
@@ -167,17 +170,21 @@ func (c *connector) awaitAck() (connectorAck, error) {
 		events []procEvent
 	)
 	err := c.raw.Read(func(fd uintptr) bool {
-		for {
+		for n := 1; ; n++ {
+			if n%connectorMaxDatagrams == 0 && time.Now().After(deadline) {
+				opErr = os.ErrDeadlineExceeded
+				return true
+			}
 			dgram, err := c.recv(int(fd))
 			if err == unix.EAGAIN {
 				return false
 			}
-			if err == unix.ENOBUFS {
+			if errors.Is(err, errOverrun) {
 				// Events overflowed the buffer. The answer is queued
 				// while the request is sent, behind next to nothing, so
 				// it is still there (else the wait times out); the
 				// first read reports the loss.
-				c.overrun = true
+				c.lost = err
 				continue
 			}
 			if err != nil {
@@ -186,15 +193,12 @@ func (c *connector) awaitAck() (connectorAck, error) {
 			}
 			events, c.acks, err = parseConnectorMessages(dgram, events[:0], c.acks[:0])
 			if len(c.pending)+len(events) > connectorMaxPending {
-				c.pending, c.overrun = nil, true
+				c.pending, c.lost = nil, errOverrun
 			} else {
 				c.pending = append(c.pending, events...)
 			}
-			if errors.Is(err, errOverrun) || errors.Is(err, errMalformed) {
-				c.overrun = true
-			} else if err != nil {
-				opErr = err
-				return true
+			if err != nil {
+				c.lost = lostEvents(err)
 			}
 			for _, a := range c.acks {
 				// The kernel multicasts every socket's answer, with ack
@@ -217,24 +221,38 @@ func (c *connector) awaitAck() (connectorAck, error) {
 	return found, err
 }
 
+// lostEvents is what read reports for a datagram that did not decode:
+// errOverrun itself for NLMSG_OVERRUN, else errOverrun wrapping why.
+func lostEvents(parseErr error) error {
+	if errors.Is(parseErr, errOverrun) {
+		return errOverrun
+	}
+	return fmt.Errorf("%w: %w", errOverrun, parseErr)
+}
+
 // recv receives one datagram sent by the kernel from the non-blocking fd,
-// skipping any other sender. It returns unix.EAGAIN when none is queued.
+// skipping any other sender. It returns unix.EAGAIN when none is queued,
+// and an error wrapping errOverrun when the kernel dropped events (or sent
+// a datagram too large for the buffer).
 func (c *connector) recv(fd int) ([]byte, error) {
 	for {
 		n, _, flags, from, err := unix.Recvmsg(fd, c.rbuf, nil, 0)
 		if err == unix.EINTR {
 			continue
 		}
+		if err == unix.ENOBUFS {
+			return nil, errOverrun
+		}
 		if err != nil {
 			return nil, err
 		}
-		// Netlink lets any local process send to this socket's port id:
-		// only the kernel (port 0) is believed.
+		// Another process with CAP_NET_ADMIN can send to this socket's
+		// port id: only the kernel (port 0) is believed.
 		if sa, ok := from.(*unix.SockaddrNetlink); !ok || sa.Pid != 0 {
 			continue
 		}
 		if flags&unix.MSG_TRUNC != 0 {
-			return nil, fmt.Errorf("%w: datagram larger than %d bytes", errMalformed, len(c.rbuf))
+			return nil, lostEvents(fmt.Errorf("%w: datagram larger than %d bytes", errMalformed, len(c.rbuf)))
 		}
 		return c.rbuf[:n], nil
 	}
@@ -281,25 +299,27 @@ func (c *connector) read(buf []procEvent) ([]procEvent, error) {
 		c.pending = nil
 		return buf, nil
 	}
-	if c.overrun {
-		c.overrun = false
-		return buf, errOverrun
+	if lost := c.lost; lost != nil {
+		c.lost = nil
+		return buf, lost
 	}
-	var opErr error
-	for len(buf) == 0 && opErr == nil {
+	var lost, failed error
+	for len(buf) == 0 && lost == nil && failed == nil {
 		err := c.raw.Read(func(fd uintptr) bool {
 			for range connectorMaxDatagrams {
 				dgram, err := c.recv(int(fd))
-				if err == unix.EAGAIN {
+				switch {
+				case err == unix.EAGAIN:
 					return len(buf) > 0 // else wait for the next datagram
-				}
-				if err != nil {
-					opErr = err
+				case errors.Is(err, errOverrun):
+					lost = err
+					return true
+				case err != nil:
+					failed = err
 					return true
 				}
-				buf, c.acks, err = parseConnectorMessages(dgram, buf, c.acks[:0])
-				if err != nil {
-					opErr = err
+				if buf, c.acks, err = parseConnectorMessages(dgram, buf, c.acks[:0]); err != nil {
+					lost = lostEvents(err)
 					return true
 				}
 			}
@@ -307,27 +327,20 @@ func (c *connector) read(buf []procEvent) ([]procEvent, error) {
 		})
 		if err != nil {
 			if c.closed.Load() {
-				return buf[:0], fmt.Errorf("read netlink proc connector: %w", net.ErrClosed)
+				err = net.ErrClosed
 			}
 			return buf[:0], fmt.Errorf("read netlink proc connector: %w", err)
 		}
 	}
-	switch {
-	case opErr == nil:
-		return buf, nil
-	case errors.Is(opErr, unix.ENOBUFS), errors.Is(opErr, errOverrun):
-		opErr = errOverrun
-	case errors.Is(opErr, errMalformed):
-		opErr = fmt.Errorf("%w: %w", errOverrun, opErr)
-	default:
-		return buf[:0], fmt.Errorf("read netlink proc connector: %w", opErr)
+	if failed != nil {
+		return buf[:0], fmt.Errorf("read netlink proc connector: %w", failed)
 	}
-	// Events were lost after those in buf: deliver these first.
-	if len(buf) > 0 {
-		c.overrun = true
+	if lost != nil && len(buf) > 0 {
+		// The loss came after the events in buf: deliver these first.
+		c.lost = lost
 		return buf, nil
 	}
-	return buf, opErr
+	return buf, lost
 }
 
 // Close unsubscribes (PROC_CN_MCAST_IGNORE, so the kernel stops building

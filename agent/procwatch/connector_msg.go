@@ -32,9 +32,12 @@ const (
 	// procExec: a process replaced its image (PROC_EVENT_EXEC).
 	procExec procEventKind = iota + 1
 	// procExit: a whole process exited (PROC_EVENT_EXIT of the
-	// thread-group leader, pid == tgid); thread exits are dropped. A
-	// process whose main thread ends with pthread_exit while other threads
-	// run on is reported here at that moment and not again.
+	// thread-group leader, pid == tgid); thread exits are dropped. Two
+	// edge cases follow from the kernel: a process whose main thread ends
+	// with pthread_exit while other threads run on is reported at that
+	// moment and not again (the periodic rescan corrects it), and a
+	// multithreaded process that execs from another thread is reported as
+	// procExit then procExec of the same PID.
 	procExit
 )
 

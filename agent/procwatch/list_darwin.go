@@ -67,7 +67,7 @@ func startTime(pid int32) (time.Time, error) {
 	case kp.Proc.P_pid != pid:
 		return time.Time{}, fmt.Errorf("sysctl kern.proc.pid %d: answered for pid %d", pid, kp.Proc.P_pid)
 	case kp.Proc.P_stat == sZomb:
-		return time.Time{}, fmt.Errorf("sysctl kern.proc.pid %d: %w", pid, processExitedError{errors.New("zombie")})
+		return time.Time{}, fmt.Errorf("sysctl kern.proc.pid %d: %w", pid, processExitedError{errors.New("exited, not yet reaped (zombie)")})
 	}
 	return kinfoStarted(kp), nil
 }
@@ -77,6 +77,9 @@ func startTime(pid int32) (time.Time, error) {
 // PID that does not exist and for another user's process when the agent is
 // not root; kill(pid, 0) tells the two apart.
 func exePath(pid int32) (string, error) {
+	if pid <= 0 { // the kernel has no executable; kill(0 or -1) means groups
+		return "", fmt.Errorf("executable of pid %d: not a user process", pid)
+	}
 	b, err := unix.SysctlRaw("kern.procargs2", int(pid))
 	if err != nil {
 		if errors.Is(err, unix.EINVAL) {

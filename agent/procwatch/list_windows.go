@@ -54,8 +54,7 @@ func listProcs() ([]osEntry, error) {
 const stillActive = 259
 
 // startTime returns when pid started: its creation time from
-// GetProcessTimes. A process that has exited, but whose process object
-// another handle keeps alive, is reported as gone.
+// GetProcessTimes.
 func startTime(pid int32) (time.Time, error) {
 	h, err := openProcess(pid)
 	if err != nil {
@@ -65,12 +64,6 @@ func startTime(pid int32) (time.Time, error) {
 	var created, exited, kernel, user windows.Filetime
 	if err := windows.GetProcessTimes(h, &created, &exited, &kernel, &user); err != nil {
 		return time.Time{}, fmt.Errorf("GetProcessTimes pid %d: %w", pid, err)
-	}
-	// STILL_ACTIVE can also be a real exit code, so only the other codes
-	// prove the process is gone.
-	var code uint32
-	if err := windows.GetExitCodeProcess(h, &code); err == nil && code != stillActive {
-		return time.Time{}, fmt.Errorf("pid %d: %w", pid, processExitedError{fmt.Errorf("exited with code %d", code)})
 	}
 	return time.Unix(0, created.Nanoseconds()), nil
 }
@@ -103,7 +96,8 @@ func exePath(pid int32) (string, error) {
 // administrator, protected processes included. OpenProcess answers
 // ERROR_INVALID_PARAMETER for a PID no process has, and
 // ERROR_ACCESS_DENIED (which matches os.ErrPermission) when the agent may
-// not look.
+// not look. A process that has exited, but whose process object another
+// handle keeps alive (and its PID with it), is reported as gone too.
 func openProcess(pid int32) (windows.Handle, error) {
 	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, uint32(pid))
 	if err != nil {
@@ -111,6 +105,13 @@ func openProcess(pid int32) (windows.Handle, error) {
 			err = processExitedError{err}
 		}
 		return 0, fmt.Errorf("OpenProcess pid %d: %w", pid, err)
+	}
+	// STILL_ACTIVE can also be a real exit code, so only the other codes
+	// prove the process is gone.
+	var code uint32
+	if err := windows.GetExitCodeProcess(h, &code); err == nil && code != stillActive {
+		windows.CloseHandle(h)
+		return 0, fmt.Errorf("pid %d: %w", pid, processExitedError{fmt.Errorf("exited with code %d", code)})
 	}
 	return h, nil
 }

@@ -422,3 +422,16 @@ func (o *osWatcher) rescan(ctx context.Context, emit func(Changes)) error {
 func (o *osWatcher) pollLoop(ctx context.Context, emit func(Changes)) error {
 	return pollLoop(ctx, o.w, emit)
 }
+
+// Parent returns the PID of pid's parent, read from /proc.
+func Parent(pid int32) (int32, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	st, err := parseStat(b)
+	if err != nil {
+		return 0, fmt.Errorf("pid %d: %w", pid, err)
+	}
+	return st.PPID, nil
+}

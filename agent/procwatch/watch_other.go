@@ -18,3 +18,6 @@ var errNotImplemented = fmt.Errorf("process watching is not implemented on %s: %
 func (*osWatcher) fullScan(context.Context) (map[int32]Process, error) { return nil, errNotImplemented }
 func (*osWatcher) poll(context.Context) (Changes, error)               { return Changes{}, errNotImplemented }
 func (*osWatcher) run(context.Context, func(Changes)) error            { return errNotImplemented }
+
+// Parent is not implemented on this OS.
+func Parent(int32) (int32, error) { return 0, errNotImplemented }

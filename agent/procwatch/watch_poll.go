@@ -4,6 +4,7 @@ package procwatch
 
 import (
 	"context"
+	"fmt"
 	"os"
 )
 
@@ -127,4 +128,18 @@ func (o *osWatcher) run(ctx context.Context, emit func(Changes)) error {
 	}
 	emit(ch)
 	return pollLoop(ctx, o.w, emit)
+}
+
+// Parent returns the PID of pid's parent from the OS's process listing.
+func Parent(pid int32) (int32, error) {
+	entries, err := listProcs()
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range entries {
+		if e.PID == pid {
+			return e.PPID, nil
+		}
+	}
+	return 0, fmt.Errorf("pid %d: %w", pid, os.ErrNotExist)
 }

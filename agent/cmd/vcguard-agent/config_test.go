@@ -56,7 +56,7 @@ func TestParseConfigPrecedence(t *testing.T) {
 		{
 			// A flag set to its default value was still given: it wins.
 			name: "flag equal to its default wins",
-			args: []string{"--log-format", "text", "--scan-interval", "5s", "--state-dir", defaultStateDir, "--config", path},
+			args: []string{"--log-format", "text", "--scan-interval", "2s", "--state-dir", defaultStateDir, "--config", path},
 			want: config{ConfigFile: path, Server: "file.example:8443", EnrollSecretFile: "/file/secret", CAFile: "/file/ca.pem",
 				StateDir: defaultStateDir, ScanInterval: 2 * time.Second, LogFormat: "text"},
 		},
@@ -70,7 +70,7 @@ func TestParseConfigPrecedence(t *testing.T) {
 		{
 			name: "no file: defaults",
 			args: nil,
-			want: config{StateDir: defaultStateDir, ScanInterval: 5 * time.Second, LogFormat: "text"},
+			want: config{StateDir: defaultStateDir, ScanInterval: 2 * time.Second, LogFormat: "text"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -101,7 +101,7 @@ func TestParseConfigDefaultFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ConfigFile != other || c.Server != "" || c.StateDir != "/other" || c.ScanInterval != 5*time.Second {
+	if c.ConfigFile != other || c.Server != "" || c.StateDir != "/other" || c.ScanInterval != 2*time.Second {
 		t.Errorf("with --config: %+v", *c)
 	}
 }
@@ -115,7 +115,7 @@ func TestParseConfigEmptyFile(t *testing.T) {
 			t.Errorf("file %q: %v", content, err)
 			continue
 		}
-		if want := (config{ConfigFile: path, StateDir: defaultStateDir, ScanInterval: 5 * time.Second, LogFormat: "text"}); *c != want {
+		if want := (config{ConfigFile: path, StateDir: defaultStateDir, ScanInterval: 2 * time.Second, LogFormat: "text"}); *c != want {
 			t.Errorf("file %q: got %+v, want %+v", content, *c, want)
 		}
 	}
@@ -129,7 +129,7 @@ func TestParseConfigFileErrors(t *testing.T) {
 		want    []string // substrings after the path
 	}{
 		{"unknown key", "server: a.example:1\nstate_dir: /s\ncolour: red\n",
-			[]string{":3: unknown key \"colour\"", "known keys: server, enroll_secret_file, ca_file, state_dir, scan_interval, log_format"}},
+			[]string{":3: unknown key \"colour\"", "known keys: server, enroll_secret_file, ca_file, state_dir, scan_interval, catalog_dir, log_format"}},
 		{"misspelt key", "# comment\nscan-interval: 10s\n", []string{":2: unknown key \"scan-interval\""}},
 		{"two unknown keys", "a: 1\nserver: x:1\nb: 2\n", []string{":1: unknown key \"a\"", ":3: unknown key \"b\""}},
 		{"not a duration", "log_format: json\nscan_interval: fast\n", []string{":2: cannot unmarshal", "time.Duration"}},
@@ -232,7 +232,7 @@ func TestParseConfigArguments(t *testing.T) {
 
 func TestConfigKeysMatchYAMLTags(t *testing.T) {
 	t.Parallel()
-	want := []string{"server", "enroll_secret_file", "ca_file", "state_dir", "scan_interval", "log_format"}
+	want := []string{"server", "enroll_secret_file", "ca_file", "state_dir", "scan_interval", "catalog_dir", "log_format"}
 	if got := configKeys(); !slices.Equal(got, want) {
 		t.Errorf("configKeys() = %v, want %v", got, want)
 	}
