@@ -182,7 +182,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			<-procsDone
+			if procsDone != nil {
+				<-procsDone
+			}
 			return <-uplinkDone
 		case err := <-uplinkDone:
 			return err
@@ -190,7 +192,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("process watcher: %w", err)
 			}
-			procsDone = nil // ended with ctx; wait there
+			procsDone = nil // it ended because ctx did
 		case ch := <-changes:
 			if err := a.handle(ctx, ch); err != nil {
 				a.cfg.Logger.Error("recording process changes; will retry", "err", err)
