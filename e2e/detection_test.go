@@ -17,6 +17,10 @@ import (
 func TestLookAlikeIsUnverified(t *testing.T) {
 	s := newServer(t)
 	startAgent(t, s, filepath.Join(t.TempDir(), "agent"))
+	waitFor(t, 15*time.Second, "the agent online with policy 1", func() bool {
+		devs := s.devices(t)
+		return len(devs) == 1 && devs[0].PolicyVersion == 1
+	})
 	genuine := startGenuineZoom(t)
 	fake := startFakeApp(t, "zoom")
 	var g, f apiApp

@@ -36,6 +36,9 @@ func joinRoot(root, p string) string {
 	if p == "/" {
 		return root
 	}
+	if !strings.HasPrefix(p, "/") {
+		return root + "/" + p
+	}
 	return root + p
 }
 
