@@ -11,6 +11,7 @@ import (
 	"path"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -164,7 +165,7 @@ func ParseApp(file string, data []byte) (*App, error) {
 	}
 	a.File = file
 	fail := func(msg string, field ...string) error {
-		return &FieldError{File: file, Line: lineOf(root, field...), Field: strings.Join(field, "."), Msg: msg}
+		return &FieldError{File: file, Line: LineOf(root, field...), Field: strings.Join(field, "."), Msg: msg}
 	}
 	if !appIDPattern.MatchString(a.ID) {
 		return nil, fail(fmt.Sprintf("%q is not a valid app id (lower case letters, digits and '-', starting with a letter)", a.ID), "app_id")
@@ -204,13 +205,7 @@ func ParseApp(file string, data []byte) (*App, error) {
 			}
 		}
 	}
-	// The schema is the contract for editors and other tools; the checks
-	// above give the friendlier messages for what they cover.
-	schema, err := catalogSchema()
-	if err != nil {
-		return nil, err
-	}
-	if err := validateSchema(file, root, schema); err != nil {
+	if err := checkIdentities(a.Identify, fail); err != nil {
 		return nil, err
 	}
 	return &a, nil
@@ -305,4 +300,39 @@ func (m *Matcher) MatchProcess(name, shortName string, exeKnown bool) (*App, boo
 		return a, ok
 	}
 	return nil, false
+}
+
+// The rules of policies/schema/catalog-entry.schema.json that the checks
+// above do not already cover; package schema's tests keep both in step.
+var (
+	teamIDPattern    = regexp.MustCompile(`^[A-Z0-9]{10}$`)
+	packageSystems   = map[string]bool{"deb": true, "rpm": true, "flatpak": true, "snap": true}
+	bundleIDPattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]*$`)
+	packageNameRunes = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
+)
+
+func checkIdentities(ids map[string]Identity, fail func(msg string, field ...string) error) error {
+	for goos, id := range ids {
+		for i, t := range id.TeamIDs {
+			if !teamIDPattern.MatchString(t) {
+				return fail(fmt.Sprintf("%q is not a team id (10 upper-case letters or digits)", t), "identify", goos, "team_ids", strconv.Itoa(i))
+			}
+		}
+		for i, b := range id.BundleIDs {
+			if !bundleIDPattern.MatchString(b) {
+				return fail(fmt.Sprintf("%q is not a bundle id", b), "identify", goos, "bundle_ids", strconv.Itoa(i))
+			}
+		}
+		for system, names := range id.Packages {
+			if !packageSystems[system] {
+				return fail(fmt.Sprintf("%q is not a package system (deb, rpm, flatpak, snap)", system), "identify", goos, "packages")
+			}
+			for i, n := range names {
+				if !packageNameRunes.MatchString(n) {
+					return fail(fmt.Sprintf("%q is not a package name", n), "identify", goos, "packages", system, strconv.Itoa(i))
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -55,7 +55,7 @@ func ParsePolicy(file string, data []byte, cat *Catalog) (*Policy, error) {
 		return nil, err
 	}
 	fail := func(msg string, field ...string) error {
-		return &FieldError{File: file, Line: lineOf(root, field...), Field: strings.Join(field, "."), Msg: msg}
+		return &FieldError{File: file, Line: LineOf(root, field...), Field: strings.Join(field, "."), Msg: msg}
 	}
 	if strings.TrimSpace(p.Name) == "" {
 		return nil, fail("is required", "name")

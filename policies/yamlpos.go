@@ -128,10 +128,10 @@ func keyPath(node *yaml.Node, name string, line int) []string {
 	return nil
 }
 
-// lineOf returns the line of the key at path below node (mapping keys), or
+// LineOf returns the line of the key at path below node (mapping keys), or
 // of the deepest key found on the way; a number steps into a sequence. The key's line, not its value's: the
 // value of "zoom:" in a block mapping starts on the next line.
-func lineOf(node *yaml.Node, path ...string) int {
+func LineOf(node *yaml.Node, path ...string) int {
 	line := node.Line
 	for _, key := range path {
 		if node.Kind == yaml.SequenceNode {

@@ -1,4 +1,9 @@
-package policies
+// Package schema validates catalog entries against the published JSON
+// Schema (catalog-entry.schema.json, for editors and other tools). The
+// catalog loader in package policies applies the same rules in Go, so the
+// agent does not link a JSON Schema implementation; this package's tests
+// hold the two to the same verdicts.
+package schema
 
 import (
 	"bytes"
@@ -11,6 +16,7 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/vcguard/vcguard/policies"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
@@ -19,7 +25,7 @@ import (
 // CatalogSchemaJSON is the JSON Schema of a catalog entry, for editors and
 // for validation at load.
 //
-//go:embed schema/catalog-entry.schema.json
+//go:embed catalog-entry.schema.json
 var CatalogSchemaJSON []byte
 
 const catalogSchemaURL = "https://vcguard.eu/schema/catalog-entry.schema.json"
@@ -42,16 +48,32 @@ var catalogSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
 	return s, nil
 })
 
-// validateSchema checks the document under root against schema and turns
-// the first (deepest) violation into a FieldError with its line.
-func validateSchema(file string, root *yaml.Node, schema *jsonschema.Schema) error {
+// ValidateApp checks one catalog entry (YAML or JSON) against the schema
+// and returns the first (deepest) violation as a *policies.FieldError with
+// its line.
+func ValidateApp(file string, data []byte) error {
+	schema, err := catalogSchema()
+	if err != nil {
+		return err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return &policies.FieldError{File: file, Msg: err.Error()}
+	}
+	if len(doc.Content) == 0 {
+		return &policies.FieldError{File: file, Line: 1, Msg: "document is empty"}
+	}
+	return validate(file, doc.Content[0], schema)
+}
+
+func validate(file string, root *yaml.Node, schema *jsonschema.Schema) error {
 	var v any
 	if err := root.Decode(&v); err != nil {
-		return &FieldError{File: file, Line: root.Line, Msg: err.Error()}
+		return &policies.FieldError{File: file, Line: root.Line, Msg: err.Error()}
 	}
 	inst, err := toJSONValue(v)
 	if err != nil {
-		return &FieldError{File: file, Line: root.Line, Msg: err.Error()}
+		return &policies.FieldError{File: file, Line: root.Line, Msg: err.Error()}
 	}
 	err = schema.Validate(inst)
 	if err == nil {
@@ -59,7 +81,7 @@ func validateSchema(file string, root *yaml.Node, schema *jsonschema.Schema) err
 	}
 	ve, ok := err.(*jsonschema.ValidationError)
 	if !ok {
-		return &FieldError{File: file, Line: root.Line, Msg: err.Error()}
+		return &policies.FieldError{File: file, Line: root.Line, Msg: err.Error()}
 	}
 	leaf := ve
 	for len(leaf.Causes) > 0 {
@@ -69,7 +91,7 @@ func validateSchema(file string, root *yaml.Node, schema *jsonschema.Schema) err
 	if v, ok := valueAt(inst, leaf.InstanceLocation); ok {
 		msg = fmt.Sprintf("%q: %s", v, msg)
 	}
-	return &FieldError{File: file, Line: lineOf(root, leaf.InstanceLocation...), Field: strings.Join(leaf.InstanceLocation, "."), Msg: "schema: " + msg}
+	return &policies.FieldError{File: file, Line: policies.LineOf(root, leaf.InstanceLocation...), Field: strings.Join(leaf.InstanceLocation, "."), Msg: "schema: " + msg}
 }
 
 // toJSONValue turns what YAML decoded into what the schema validator

@@ -1,0 +1,89 @@
+package schema_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vcguard/vcguard/policies"
+	"github.com/vcguard/vcguard/policies/schema"
+)
+
+// Every catalog entry validates against the published schema.
+func TestCatalogMatchesSchema(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("../catalog/*.yaml")
+	if err != nil || len(files) < 30 {
+		t.Fatalf("catalog files: %v, %v", files, err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := schema.ValidateApp(f, data); err != nil {
+			t.Errorf("%v", err)
+		}
+	}
+}
+
+// The schema and the Go loader (which the agent uses without the schema)
+// give the same verdict: each broken variant of a real entry is refused by
+// both, each naming a line.
+func TestSchemaAndLoaderAgree(t *testing.T) {
+	t.Parallel()
+	base, err := os.ReadFile("../catalog/zoom.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(base)
+	replace := func(old, new string) string {
+		t.Helper()
+		if !strings.Contains(doc, old) {
+			t.Fatalf("zoom.yaml has no %q", old)
+		}
+		return strings.Replace(doc, old, new, 1)
+	}
+	tests := []struct {
+		name, doc string
+		ok        bool
+	}{
+		{"as is", doc, true},
+		{"bad app id", replace("app_id: zoom", "app_id: Zoom_App"), false},
+		{"no name", replace("name: Zoom Workplace", "name: ''"), false},
+		{"bad category", replace("category: meeting", "category: chat"), false},
+		{"unknown field", replace("category: meeting", "category: meeting\ncolour: blue"), false},
+		{"unknown OS", replace("identify:\n", "identify:\n  plan9:\n    executables: [zoom]\n"), false},
+		{"executable with directory", replace("executables: [zoom", "executables: [/opt/zoom"), false},
+		{"bad team id", replace("BJ4HAAB9B3", "bj4haab9b3"), false},
+		{"unknown package system", replace("      deb:", "      appimage:"), false},
+		{"no facts", strings.Split(doc, "\nfacts:")[0] + "\n", false},
+		{"bad e2ee value", replace("value: optional", "value: sometimes"), false},
+		{"http source", replace("source: https://", "source: http://"), false},
+		{"bad date", replace("checked: '2026-11-23'", "checked: '23.11.2026'"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, loadErr := policies.ParseApp("zoom.yaml", []byte(tt.doc))
+			schemaErr := schema.ValidateApp("zoom.yaml", []byte(tt.doc))
+			if tt.ok {
+				if loadErr != nil || schemaErr != nil {
+					t.Fatalf("valid entry refused: loader %v; schema %v", loadErr, schemaErr)
+				}
+				return
+			}
+			if loadErr == nil || schemaErr == nil {
+				t.Fatalf("broken entry accepted: loader %v; schema %v", loadErr, schemaErr)
+			}
+			var a, b *policies.FieldError
+			if !errors.As(loadErr, &a) || !errors.As(schemaErr, &b) {
+				t.Fatalf("not FieldErrors: %v; %v", loadErr, schemaErr)
+			}
+			if a.Line == 0 || b.Line == 0 {
+				t.Errorf("an error without a line: loader %v; schema %v", loadErr, schemaErr)
+			}
+		})
+	}
+}
