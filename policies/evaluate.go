@@ -1,6 +1,12 @@
 package policies
 
-import vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
+)
 
 // Verdict is the outcome of evaluating a detected tool against a policy.
 type Verdict string
@@ -29,6 +35,9 @@ type Detection struct {
 	Verified bool
 	// Version is the tool's version, "" when unknown.
 	Version string
+	// Group is the device's group; "" or a group the policy does not
+	// name applies the policy without overrides.
+	Group string
 }
 
 // Finding is the evaluation of one detection.
@@ -38,30 +47,228 @@ type Finding struct {
 	// Alternative is the app id the policy recommends instead, if any.
 	Alternative string
 	Note        string
+	// InfoURL is a page explaining the decision, if the policy gives one.
+	InfoURL string
+	// MinVersion is the oldest version the policy allows, if it sets one.
+	MinVersion string
+	// VersionUnknown is set when the policy sets a minimum version but the
+	// tool's version is unknown, so it could not be checked.
+	VersionUnknown bool
+	// Action is what the agent does about the finding.
+	Action Action
+	// BlockGrace is the time between warning and termination when Action
+	// is block, else 0.
+	BlockGrace time.Duration
+	// From is the policy field that decided the verdict (e.g. "apps.zoom",
+	// "groups.radiology.rules.0", "default"); "" when nothing did.
+	From string
 }
 
-// Evaluate judges a detection under policy p. A nil policy leaves every tool
-// unlisted.
+// decision is what the policy says of one app id in one group's view.
+type decision struct {
+	status      Status // "" when unlisted
+	alternative string
+	note        string
+	infoURL     string
+	minVersion  string
+	from        string
+}
+
+// decide returns the policy's decision about id for a device of group:
+// apps of the group, apps of the policy, rules of the group, rules of the
+// policy, default of the group, default of the policy.
+func (p *Policy) decide(group, id string) decision {
+	g, inGroup := p.Groups[group]
+	fromApp := func(r AppRule, from string) decision {
+		return decision{r.Status, r.Alternative, r.Note, r.InfoURL, r.MinVersion, from}
+	}
+	if r, ok := g.Apps[id]; inGroup && ok {
+		return fromApp(r, "groups."+group+".apps."+id)
+	}
+	if r, ok := p.Apps[id]; ok {
+		return fromApp(r, "apps."+id)
+	}
+	if p.cat != nil {
+		if app, ok := p.cat.App(id); ok {
+			if inGroup {
+				if d, ok := firstRule(g.Rules, app, "groups."+group+".rules."); ok {
+					return d
+				}
+			}
+			if d, ok := firstRule(p.Rules, app, "rules."); ok {
+				return d
+			}
+		}
+	}
+	if inGroup && g.Default != "" {
+		return decision{status: g.Default, from: "groups." + group + ".default"}
+	}
+	if p.Default != "" {
+		return decision{status: p.Default, from: "default"}
+	}
+	return decision{}
+}
+
+func firstRule(rules []Rule, app *App, prefix string) (decision, bool) {
+	for i, r := range rules {
+		if r.When.Match(app) {
+			return decision{r.Status, r.Alternative, r.Note, r.InfoURL, "", prefix + strconv.Itoa(i)}, true
+		}
+	}
+	return decision{}, false
+}
+
+// Evaluate judges a detection under policy p for the device group in
+// d.Group. Rules are judged against the catalog p was parsed with; a
+// policy built by hand (not by ParsePolicy) has none and judges by apps
+// and default only. A nil policy leaves every tool unlisted.
 func Evaluate(p *Policy, d Detection) Finding {
 	f := Finding{AppID: d.AppID, Verdict: VerdictUnlisted}
-	if !d.Verified {
+	switch {
+	case !d.Verified:
 		f.Verdict = VerdictUnverified
-		return f
-	}
-	if p == nil {
-		return f
-	}
-	rule, ok := p.Apps[d.AppID]
-	if !ok {
-		if p.Default != "" {
-			f.Verdict = Verdict(p.Default)
+	case p != nil:
+		dec := p.decide(d.Group, d.AppID)
+		f.From = dec.from
+		if dec.status != "" {
+			f.Verdict = Verdict(dec.status)
+			f.Alternative = dec.alternative
+			f.Note = dec.note
+			f.InfoURL = dec.infoURL
 		}
-		return f
+		if dec.minVersion != "" && dec.status != StatusForbidden {
+			f.MinVersion = dec.minVersion
+			switch cmp, ok := compareVersions(d.Version, dec.minVersion); {
+			case !ok:
+				f.VersionUnknown = true
+			case cmp < 0:
+				f.Verdict = VerdictOutdated
+			}
+		}
 	}
-	f.Verdict = Verdict(rule.Status)
-	f.Alternative = rule.Alternative
-	f.Note = rule.Note
+	f.Action = p.action(d.Group, f.Verdict)
+	if f.Action == ActionBlock {
+		f.BlockGrace = p.blockGrace(d.Group)
+	}
 	return f
+}
+
+// action returns what to do about a verdict for a device of group.
+func (p *Policy) action(group string, v Verdict) Action {
+	pick := func(a Actions) Action {
+		switch v {
+		case VerdictForbidden:
+			return a.Forbidden
+		case VerdictUnverified:
+			return a.Unverified
+		case VerdictOutdated:
+			return a.Outdated
+		case VerdictRestricted:
+			return a.Restricted
+		case VerdictUnlisted:
+			return a.Unlisted
+		case VerdictApproved:
+			return a.Approved
+		}
+		return ""
+	}
+	var a Action
+	if p != nil {
+		if g, ok := p.Groups[group]; ok {
+			a = pick(g.Actions)
+		}
+		if a == "" {
+			a = pick(p.Actions)
+		}
+	}
+	// A policy built by hand is not validated: never block where a parsed
+	// policy may not.
+	if a == ActionBlock && v != VerdictForbidden && v != VerdictUnverified && v != VerdictOutdated {
+		a = ActionWarn
+	}
+	if a != "" && a.valid() {
+		return a
+	}
+	return pick(Actions{
+		Forbidden:  DefaultForbiddenAction,
+		Unverified: DefaultUnverifiedAction,
+		Outdated:   DefaultOutdatedAction,
+		Restricted: DefaultRestrictedAction,
+		Unlisted:   DefaultUnlistedAction,
+		Approved:   DefaultApprovedAction,
+	})
+}
+
+func (p *Policy) blockGrace(group string) time.Duration {
+	s := p.Actions.BlockGrace
+	if g, ok := p.Groups[group]; ok && g.Actions.BlockGrace != "" {
+		s = g.Actions.BlockGrace
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= minBlockGrace && d <= maxBlockGrace {
+		return d
+	}
+	return DefaultBlockGrace
+}
+
+// compareVersions compares a detected version with a minimum of dotted
+// numbers, segment by segment, missing segments counting as 0. The
+// detected version's numeric segments end at the first that does not start
+// with a digit; a segment's non-numeric tail ("2-beta", "2 (1234)") is
+// ignored and ends the comparison there. ok is false when the detected
+// version has no leading number (unknown).
+func compareVersions(version, minimum string) (cmp int, ok bool) {
+	have := numericSegments(version)
+	if len(have) == 0 {
+		return 0, false
+	}
+	want := numericSegments(minimum)
+	for i := 0; i < len(have) || i < len(want); i++ {
+		a, b := "0", "0"
+		if i < len(have) {
+			a = have[i]
+		}
+		if i < len(want) {
+			b = want[i]
+		}
+		if c := compareDigits(a, b); c != 0 {
+			return c, true
+		}
+	}
+	return 0, true
+}
+
+// numericSegments returns the leading digit runs of the dot-separated
+// segments of v, stopping at the first segment that has a non-digit tail
+// (after taking its digits) or no digits.
+func numericSegments(v string) []string {
+	var out []string
+	for _, seg := range strings.Split(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), "v")), ".") {
+		n := 0
+		for n < len(seg) && seg[n] >= '0' && seg[n] <= '9' {
+			n++
+		}
+		if n == 0 {
+			break
+		}
+		out = append(out, seg[:n])
+		if n < len(seg) {
+			break
+		}
+	}
+	return out
+}
+
+// compareDigits compares two runs of ASCII digits as numbers of any size.
+func compareDigits(a, b string) int {
+	a = strings.TrimLeft(a, "0")
+	b = strings.TrimLeft(b, "0")
+	if len(a) != len(b) {
+		if len(a) < len(b) {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a, b)
 }
 
 // verdictWire pairs each verdict with its value in the wire contract.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/vcguard/vcguard/policies"
 )
@@ -30,8 +31,10 @@ func addFiles(f *testing.F, pattern string, add func(data []byte)) {
 }
 
 // FuzzParsePolicy: parsing never panics, every refusal is a FieldError, and
-// an accepted policy evaluates every catalog app (and a stranger) without
-// panicking and consistently with its rules.
+// an accepted policy evaluates every catalog app (and a stranger), in every
+// group and none, without panicking and consistently with its apps, rules
+// and defaults; it never blocks what may not be blocked, and every
+// alternative it recommends is approved or restricted where it does.
 func FuzzParsePolicy(f *testing.F) {
 	cat, err := policies.EmbeddedCatalog()
 	if err != nil {
@@ -40,6 +43,7 @@ func FuzzParsePolicy(f *testing.F) {
 	addFiles(f, filepath.Join("examples", "*.yaml"), func(data []byte) { f.Add(data) })
 	for _, seed := range []string{
 		validPolicy,
+		fullPolicy,
 		"",
 		"---\n",
 		"name: x\n---\nname: y\n",
@@ -50,8 +54,20 @@ func FuzzParsePolicy(f *testing.F) {
 		"name: x\napps:\n  ? [zoom]\n  : {status: approved}\n",
 		"name: !!binary aGVsbG8=\n",
 		"- 1\n- 2\n",
+		"name: x\nrules:\n  - status: approved\n  - when: {e2ee: [none]}\n    status: forbidden\n",
+		"name: x\nrules:\n  - {when: {category: browser, e2ee: [default]}, status: forbidden}\n",
+		"name: x\napps:\n  zoom: {status: approved, min_version: '0'}\nactions: {outdated: block, block_grace: 1s}\n",
+		"name: x\ngroups:\n  a: {default: forbidden, actions: {forbidden: block}}\n  b-1: {rules: [{when: {self_hostable: false}, status: restricted}]}\n",
+		"name: x\nmedia: {forbidden_apps: block, unknown_apps: warn, idle_minutes: 1440}\n",
+		`{"name": "j", "rules": [{"when": {"data_location": ["eu"]}, "status": "approved"}], "actions": {"block_grace": "90s"}}`,
 	} {
 		f.Add([]byte(seed))
+	}
+	ids := []string{"not-in-catalog", ""}
+	apps := map[string]*policies.App{}
+	for _, a := range cat.Apps() {
+		ids = append(ids, a.ID)
+		apps[a.ID] = a
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := policies.ParsePolicy("fuzz.yaml", data, cat)
@@ -68,32 +84,91 @@ func FuzzParsePolicy(f *testing.F) {
 		if p.Name == "" {
 			t.Fatal("accepted a policy without a name")
 		}
-		ids := []string{"not-in-catalog", ""}
-		for _, a := range cat.Apps() {
-			ids = append(ids, a.ID)
+		groups := []string{"", "no-such-group"}
+		for g := range p.Groups {
+			groups = append(groups, g)
 		}
-		for _, id := range ids {
-			got := policies.Evaluate(p, policies.Detection{AppID: id, Verified: true})
-			if got.AppID != id {
-				t.Fatalf("Evaluate(%q).AppID = %q", id, got.AppID)
-			}
-			rule, listed := p.Apps[id]
-			switch {
-			case listed && got.Verdict != policies.Verdict(rule.Status):
-				t.Fatalf("Evaluate(%q) = %s, rule says %s", id, got.Verdict, rule.Status)
-			case !listed && p.Default == "" && got.Verdict != policies.VerdictUnlisted:
-				t.Fatalf("Evaluate(%q) = %s for an unlisted app", id, got.Verdict)
-			case !listed && p.Default != "" && got.Verdict != policies.Verdict(p.Default):
-				t.Fatalf("Evaluate(%q) = %s, default is %s", id, got.Verdict, p.Default)
-			}
-			if got.Alternative != "" {
-				alt := policies.Evaluate(p, policies.Detection{AppID: got.Alternative, Verified: true})
-				if alt.Verdict != policies.VerdictApproved && alt.Verdict != policies.VerdictRestricted {
-					t.Fatalf("alternative %q of %q is %s", got.Alternative, id, alt.Verdict)
+		for _, group := range groups {
+			for _, id := range ids {
+				want := expectedRule(p, apps, group, id)
+				got := policies.Evaluate(p, policies.Detection{AppID: id, Verified: true, Group: group})
+				if got.AppID != id {
+					t.Fatalf("Evaluate(%q).AppID = %q", id, got.AppID)
 				}
+				wantVerdict := policies.VerdictUnlisted
+				if want.Status != "" {
+					wantVerdict = policies.Verdict(want.Status)
+				}
+				if got.Verdict != wantVerdict {
+					t.Fatalf("Evaluate(%q) in group %q = %s, want %s", id, group, got.Verdict, wantVerdict)
+				}
+				if got.VersionUnknown != (want.MinVersion != "" && want.Status != policies.StatusForbidden) {
+					t.Fatalf("Evaluate(%q) in group %q: VersionUnknown %v with min_version %q", id, group, got.VersionUnknown, want.MinVersion)
+				}
+				checkAction(t, got)
+				if got.Alternative != "" {
+					alt := policies.Evaluate(p, policies.Detection{AppID: got.Alternative, Verified: true, Group: group})
+					if alt.Verdict != policies.VerdictApproved && alt.Verdict != policies.VerdictRestricted {
+						t.Fatalf("alternative %q of %q in group %q is %s", got.Alternative, id, group, alt.Verdict)
+					}
+				}
+				old := policies.Evaluate(p, policies.Detection{AppID: id, Verified: true, Group: group, Version: "0.0.1"})
+				if old.Verdict != got.Verdict && old.Verdict != policies.VerdictOutdated {
+					t.Fatalf("Evaluate(%q, 0.0.1) = %s, without version %s", id, old.Verdict, got.Verdict)
+				}
+				checkAction(t, old)
+				checkAction(t, policies.Evaluate(p, policies.Detection{AppID: id, Group: group}))
 			}
 		}
 	})
+}
+
+// expectedRule is the decision of p about id for a device of group, by
+// the documented order: the group's apps, the policy's apps, the group's
+// rules, the policy's rules, the group's default, the policy's default.
+func expectedRule(p *policies.Policy, apps map[string]*policies.App, group, id string) policies.AppRule {
+	g, inGroup := p.Groups[group]
+	if r, ok := g.Apps[id]; inGroup && ok {
+		return r
+	}
+	if r, ok := p.Apps[id]; ok {
+		return r
+	}
+	if app, ok := apps[id]; ok {
+		var rules []policies.Rule
+		if inGroup {
+			rules = append(rules, g.Rules...)
+		}
+		for _, r := range append(rules, p.Rules...) {
+			if r.When.Match(app) {
+				return policies.AppRule{Status: r.Status}
+			}
+		}
+	}
+	if inGroup && g.Default != "" {
+		return policies.AppRule{Status: g.Default}
+	}
+	return policies.AppRule{Status: p.Default}
+}
+
+// checkAction: block only where a policy may block, with a grace period.
+func checkAction(t *testing.T, f policies.Finding) {
+	t.Helper()
+	switch f.Action {
+	case policies.ActionMonitor, policies.ActionWarn:
+		if f.BlockGrace != 0 {
+			t.Fatalf("%+v: grace without block", f)
+		}
+	case policies.ActionBlock:
+		if f.Verdict != policies.VerdictForbidden && f.Verdict != policies.VerdictUnverified && f.Verdict != policies.VerdictOutdated {
+			t.Fatalf("%+v: blocks a tool that may not be blocked", f)
+		}
+		if f.BlockGrace < time.Second {
+			t.Fatalf("%+v: block without grace", f)
+		}
+	default:
+		t.Fatalf("%+v: no action", f)
+	}
 }
 
 // FuzzParseApp: parsing a catalog entry never panics, refusals are

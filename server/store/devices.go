@@ -52,8 +52,8 @@ type DeviceApp struct {
 	// Identity says how the agent proved it, or why it could not.
 	Identity string
 	Running  bool
-	Started time.Time
-	Stopped time.Time
+	Started  time.Time
+	Stopped  time.Time
 }
 
 // CreateDevice stores a newly enrolled device.
