@@ -18,7 +18,7 @@ import (
 // reads as its "/". t.TempDir() is root-owned and 0700 when tests run as
 // root, so the tree's own "/" passes the ownership check.
 type fakeRoot struct {
-	t   *testing.T
+	t   testing.TB
 	dir string
 }
 
@@ -573,4 +573,36 @@ func TestInspectRealSystem(t *testing.T) {
 	if me.Signed || !strings.Contains(me.Reason, "writable by group or others") {
 		t.Errorf("test binary: %+v; want not protected", me)
 	}
+}
+
+// BenchmarkInspect compares a cached inspection with the stat it should
+// cost, and with an inspection from scratch.
+func BenchmarkInspect(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root-owned files")
+	}
+	r := &fakeRoot{t: b, dir: b.TempDir()}
+	debZoom(r)
+	ctx := context.Background()
+	b.Run("stat baseline", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := os.Stat(r.path("/opt/zoom/zoom")); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		in := NewInspector(r.dir)
+		in.Inspect(ctx, 0, "/opt/zoom/zoom", zoomLinux)
+		b.ReportAllocs()
+		for b.Loop() {
+			in.Inspect(ctx, 0, "/opt/zoom/zoom", zoomLinux)
+		}
+	})
+	b.Run("uncached", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			NewInspector(r.dir).Inspect(ctx, 0, "/opt/zoom/zoom", zoomLinux)
+		}
+	})
 }

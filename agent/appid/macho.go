@@ -12,14 +12,14 @@ import (
 
 // Code signature constants (xnu osfmk/kern/cs_blobs.h).
 const (
-	lcCodeSignature     = 0x1d
-	csMagicEmbeddedSig  = 0xfade0cc0 // SuperBlob
-	csMagicCodeDir      = 0xfade0c02
-	csMagicBlobWrapper  = 0xfade0b01 // CMS signature
-	csSlotCodeDirectory = 0
-	csSlotAltCodeDir    = 0x1000 // first of 5 alternate code directories
-	csSlotSignature     = 0x10000
-	csSupportsTeamID    = 0x20200
+	lcCodeSignature     uint32 = 0x1d
+	csMagicEmbeddedSig  uint32 = 0xfade0cc0 // SuperBlob
+	csMagicCodeDir      uint32 = 0xfade0c02
+	csMagicBlobWrapper  uint32 = 0xfade0b01 // CMS signature
+	csSlotCodeDirectory uint32 = 0
+	csSlotAltCodeDir    uint32 = 0x1000 // first of 5 alternate code directories
+	csSlotSignature     uint32 = 0x10000
+	csSupportsTeamID    uint32 = 0x20200
 
 	// CSAdhoc is the code directory flag of an ad-hoc (certificate-less)
 	// signature.

@@ -126,7 +126,7 @@ func TestMachOFixtures(t *testing.T) {
 }
 
 func TestParseCodeSignature(t *testing.T) {
-	real := func() []byte {
+	real := func(t testing.TB) []byte {
 		data, err := os.ReadFile(buildMachO(t))
 		if err != nil {
 			t.Fatal(err)
@@ -135,7 +135,7 @@ func TestParseCodeSignature(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		data    func() []byte
+		data    func(t testing.TB) []byte
 		want    CodeSignature
 		wantErr string
 	}{
@@ -148,47 +148,47 @@ func TestParseCodeSignature(t *testing.T) {
 		},
 		{
 			name: "real go-built in a universal binary",
-			data: func() []byte { return fatMachO(real()) },
+			data: func(t testing.TB) []byte { return fatMachO(real(t)) },
 			want: CodeSignature{Identifier: "a.out", Flags: CSAdhoc | CSLinkerSigned, AdHoc: true, Version: 0x20400},
 		},
 		{
 			name: "team id, CMS signature",
-			data: func() []byte { return machoFixtures["macho/teamid.macho"] },
+			data: func(testing.TB) []byte { return machoFixtures["macho/teamid.macho"] },
 			want: CodeSignature{Identifier: testIdent, TeamID: testTeamID, Flags: 0x10000, HasCMS: true, Version: 0x20400},
 		},
 		{
 			name: "universal: first architecture",
-			data: func() []byte { return machoFixtures["macho/teamid-fat.macho"] },
+			data: func(testing.TB) []byte { return machoFixtures["macho/teamid-fat.macho"] },
 			want: CodeSignature{Identifier: testIdent, TeamID: testTeamID, Flags: 0x10000, HasCMS: true, Version: 0x20400},
 		},
 		{
 			name: "version before team ids: team offset ignored",
-			data: func() []byte { return thinMachO(superBlob(testIdent, testTeamID, 0x20100, 0, nil)) },
+			data: func(testing.TB) []byte { return thinMachO(superBlob(testIdent, testTeamID, 0x20100, 0, nil)) },
 			want: CodeSignature{Identifier: testIdent, Version: 0x20100},
 		},
 		{
 			name: "empty CMS blob is not a certificate signature",
-			data: func() []byte { return thinMachO(superBlob("x", "", 0x20400, CSAdhoc, []byte{})) },
+			data: func(testing.TB) []byte { return thinMachO(superBlob("x", "", 0x20400, CSAdhoc, []byte{})) },
 			want: CodeSignature{Identifier: "x", Flags: CSAdhoc, AdHoc: true, Version: 0x20400},
 		},
 		{
 			name:    "unsigned",
-			data:    func() []byte { return thinMachO(nil) },
+			data:    func(testing.TB) []byte { return thinMachO(nil) },
 			wantErr: ErrNoCodeSignature.Error(),
 		},
 		{
 			name:    "not Mach-O",
-			data:    func() []byte { return append([]byte("\x7fELF"), make([]byte, 60)...) },
+			data:    func(testing.TB) []byte { return append([]byte("\x7fELF"), make([]byte, 60)...) },
 			wantErr: "not a Mach-O file",
 		},
 		{
 			name:    "empty",
-			data:    func() []byte { return nil },
+			data:    func(testing.TB) []byte { return nil },
 			wantErr: "read Mach-O magic",
 		},
 		{
 			name: "bad SuperBlob magic",
-			data: func() []byte {
+			data: func(testing.TB) []byte {
 				b := thinMachO(superBlob("x", "", 0x20400, 0, nil))
 				binary.BigEndian.PutUint32(b[72:], 0xdeadbeef)
 				return b
@@ -197,7 +197,7 @@ func TestParseCodeSignature(t *testing.T) {
 		},
 		{
 			name: "signature runs past the universal slice",
-			data: func() []byte {
+			data: func(testing.TB) []byte {
 				b := fatMachO(thinMachO(superBlob("x", "", 0x20400, 0, nil)))
 				binary.BigEndian.PutUint32(b[20:], 100) // slice size: headers fit, the signature does not
 				return b
@@ -206,7 +206,7 @@ func TestParseCodeSignature(t *testing.T) {
 		},
 		{
 			name: "identifier offset outside the CodeDirectory",
-			data: func() []byte {
+			data: func(testing.TB) []byte {
 				b := thinMachO(superBlob("x", "", 0x20400, 0, nil))
 				cd := 72 + 20 // SuperBlob at 72, one index entry
 				binary.BigEndian.PutUint32(b[cd+20:], 0xffff)
@@ -216,7 +216,7 @@ func TestParseCodeSignature(t *testing.T) {
 		},
 		{
 			name: "load command size zero",
-			data: func() []byte {
+			data: func(testing.TB) []byte {
 				b := thinMachO(nil)
 				binary.LittleEndian.PutUint32(b[36:], 0)
 				return b
@@ -225,7 +225,7 @@ func TestParseCodeSignature(t *testing.T) {
 		},
 		{
 			name: "universal binary without architectures",
-			data: func() []byte {
+			data: func(testing.TB) []byte {
 				return []byte{0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 0}
 			},
 			wantErr: "no architectures",
@@ -233,7 +233,7 @@ func TestParseCodeSignature(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseCodeSignature(bytes.NewReader(tt.data()))
+			got, err := ParseCodeSignature(bytes.NewReader(tt.data(t)))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v; want %q", err, tt.wantErr)

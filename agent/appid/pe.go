@@ -433,11 +433,6 @@ func parsePESigner(buf []byte) (subject, org, cn string, err error) {
 	return s.String(), org, strings.TrimSpace(s.CommonName), nil
 }
 
-// discardPELog keeps saferwall/pe from writing to stdout.
-type discardPELog struct{}
-
-func (discardPELog) Log(pelog.Level, ...any) error { return nil }
-
 // peLogCapture keeps saferwall/pe from writing to stdout and remembers its
 // last warning, which is how it reports a certificate table it could not
 // parse.

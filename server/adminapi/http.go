@@ -195,8 +195,15 @@ type EventJSON struct {
 // EventView converts a stored event.
 func EventView(e store.StoredEvent) EventJSON {
 	out := EventJSON{Type: e.Type, DeviceID: e.DeviceID, Seq: e.Seq, Time: e.Time, Received: e.Received}
-	if app := e.Event.GetApp().GetApp(); app != nil {
+	app := e.Event.GetApp().GetApp()
+	if app == nil {
+		app = e.Event.GetEnforcement().GetApp()
+	}
+	if app != nil {
 		out.PID, out.Process, out.AppID = app.GetPid(), path.Base(app.GetExe()), app.GetAppId()
+	}
+	if n := e.Event.GetUserNotified(); n != nil {
+		out.AppID = n.GetAppId()
 	}
 	detail, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(e.Event)
 	if err != nil {

@@ -202,6 +202,12 @@ func EventType(e *vcguardv1.Event) string {
 		return "inventory"
 	case *vcguardv1.Event_PolicyApplied:
 		return "policy_applied"
+	case *vcguardv1.Event_LocalPolicy:
+		return "local_policy"
+	case *vcguardv1.Event_Enforcement:
+		return "app_blocked"
+	case *vcguardv1.Event_UserNotified:
+		return "user_notified"
 	}
 	return "unknown"
 }

@@ -143,7 +143,7 @@ func (x AppEvent_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AppEvent_Kind.Descriptor instead.
 func (AppEvent_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{9, 0}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{13, 0}
 }
 
 type EnrollRequest struct {
@@ -615,6 +615,9 @@ type Event struct {
 	//	*Event_App
 	//	*Event_Inventory
 	//	*Event_PolicyApplied
+	//	*Event_LocalPolicy
+	//	*Event_Enforcement
+	//	*Event_UserNotified
 	Detail        isEvent_Detail `protobuf_oneof:"detail"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -698,6 +701,33 @@ func (x *Event) GetPolicyApplied() *PolicyApplied {
 	return nil
 }
 
+func (x *Event) GetLocalPolicy() *LocalPolicy {
+	if x != nil {
+		if x, ok := x.Detail.(*Event_LocalPolicy); ok {
+			return x.LocalPolicy
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetEnforcement() *Enforcement {
+	if x != nil {
+		if x, ok := x.Detail.(*Event_Enforcement); ok {
+			return x.Enforcement
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetUserNotified() *UserNotified {
+	if x != nil {
+		if x, ok := x.Detail.(*Event_UserNotified); ok {
+			return x.UserNotified
+		}
+	}
+	return nil
+}
+
 type isEvent_Detail interface {
 	isEvent_Detail()
 }
@@ -714,11 +744,300 @@ type Event_PolicyApplied struct {
 	PolicyApplied *PolicyApplied `protobuf:"bytes,12,opt,name=policy_applied,json=policyApplied,proto3,oneof"`
 }
 
+type Event_LocalPolicy struct {
+	LocalPolicy *LocalPolicy `protobuf:"bytes,13,opt,name=local_policy,json=localPolicy,proto3,oneof"`
+}
+
+type Event_Enforcement struct {
+	Enforcement *Enforcement `protobuf:"bytes,14,opt,name=enforcement,proto3,oneof"`
+}
+
+type Event_UserNotified struct {
+	UserNotified *UserNotified `protobuf:"bytes,15,opt,name=user_notified,json=userNotified,proto3,oneof"`
+}
+
 func (*Event_App) isEvent_Detail() {}
 
 func (*Event_Inventory) isEvent_Detail() {}
 
 func (*Event_PolicyApplied) isEvent_Detail() {}
+
+func (*Event_LocalPolicy) isEvent_Detail() {}
+
+func (*Event_Enforcement) isEvent_Detail() {}
+
+func (*Event_UserNotified) isEvent_Detail() {}
+
+// LocalPolicy reports the drop-in policy files (MDM) the agent applies
+// beside the central policy, and those it could not use.
+type LocalPolicy struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Files         []*LocalPolicyFile     `protobuf:"bytes,1,rep,name=files,proto3" json:"files,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LocalPolicy) Reset() {
+	*x = LocalPolicy{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LocalPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LocalPolicy) ProtoMessage() {}
+
+func (x *LocalPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LocalPolicy.ProtoReflect.Descriptor instead.
+func (*LocalPolicy) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *LocalPolicy) GetFiles() []*LocalPolicyFile {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+type LocalPolicyFile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Path of the file (or managed-preferences key).
+	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// SHA-256 of the content in force, hex.
+	Sha256 string `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// Name of the policy in the file.
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Why the file's current content is refused ("file:line: field ...");
+	// the last good content of the file, if any, stays in force.
+	Error         string `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LocalPolicyFile) Reset() {
+	*x = LocalPolicyFile{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LocalPolicyFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LocalPolicyFile) ProtoMessage() {}
+
+func (x *LocalPolicyFile) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LocalPolicyFile.ProtoReflect.Descriptor instead.
+func (*LocalPolicyFile) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *LocalPolicyFile) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *LocalPolicyFile) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *LocalPolicyFile) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *LocalPolicyFile) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+// Enforcement records that the agent closed (or failed to close) a
+// forbidden app under a block action.
+type Enforcement struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	App   *AppInstance           `protobuf:"bytes,1,opt,name=app,proto3" json:"app,omitempty"`
+	// PIDs terminated, the app's process first.
+	Killed []int32 `protobuf:"varint,2,rep,packed,name=killed,proto3" json:"killed,omitempty"`
+	Error  string  `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	// Grace period the user had after the warning, in milliseconds.
+	GraceMs       int64 `protobuf:"varint,4,opt,name=grace_ms,json=graceMs,proto3" json:"grace_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Enforcement) Reset() {
+	*x = Enforcement{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Enforcement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Enforcement) ProtoMessage() {}
+
+func (x *Enforcement) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Enforcement.ProtoReflect.Descriptor instead.
+func (*Enforcement) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Enforcement) GetApp() *AppInstance {
+	if x != nil {
+		return x.App
+	}
+	return nil
+}
+
+func (x *Enforcement) GetKilled() []int32 {
+	if x != nil {
+		return x.Killed
+	}
+	return nil
+}
+
+func (x *Enforcement) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *Enforcement) GetGraceMs() int64 {
+	if x != nil {
+		return x.GraceMs
+	}
+	return 0
+}
+
+// UserNotified records that the person at the keyboard was told about a
+// finding (what they saw, not who they are).
+type UserNotified struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	AppId   string                 `protobuf:"bytes,1,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	Verdict Verdict                `protobuf:"varint,2,opt,name=verdict,proto3,enum=vcguard.v1.Verdict" json:"verdict,omitempty"`
+	Action  string                 `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
+	// Language the message was shown in.
+	Lang string `protobuf:"bytes,4,opt,name=lang,proto3" json:"lang,omitempty"`
+	// Sessions reached; 0 when no user session had a notifier running.
+	Sessions      uint32 `protobuf:"varint,5,opt,name=sessions,proto3" json:"sessions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserNotified) Reset() {
+	*x = UserNotified{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserNotified) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserNotified) ProtoMessage() {}
+
+func (x *UserNotified) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserNotified.ProtoReflect.Descriptor instead.
+func (*UserNotified) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *UserNotified) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *UserNotified) GetVerdict() Verdict {
+	if x != nil {
+		return x.Verdict
+	}
+	return Verdict_VERDICT_UNSPECIFIED
+}
+
+func (x *UserNotified) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *UserNotified) GetLang() string {
+	if x != nil {
+		return x.Lang
+	}
+	return ""
+}
+
+func (x *UserNotified) GetSessions() uint32 {
+	if x != nil {
+		return x.Sessions
+	}
+	return 0
+}
 
 // AppInstance is one running process of a catalog app.
 type AppInstance struct {
@@ -744,14 +1063,16 @@ type AppInstance struct {
 	Verified bool `protobuf:"varint,9,opt,name=verified,proto3" json:"verified,omitempty"`
 	// How the identity was established ("deb package zoom", "team id
 	// BJ4HAAB9B3") or why it could not be.
-	Identity      string `protobuf:"bytes,10,opt,name=identity,proto3" json:"identity,omitempty"`
+	Identity string `protobuf:"bytes,10,opt,name=identity,proto3" json:"identity,omitempty"`
+	// What the agent does about it under the policy: monitor, warn or block.
+	Action        string `protobuf:"bytes,11,opt,name=action,proto3" json:"action,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AppInstance) Reset() {
 	*x = AppInstance{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[8]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -763,7 +1084,7 @@ func (x *AppInstance) String() string {
 func (*AppInstance) ProtoMessage() {}
 
 func (x *AppInstance) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[8]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -776,7 +1097,7 @@ func (x *AppInstance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppInstance.ProtoReflect.Descriptor instead.
 func (*AppInstance) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{8}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AppInstance) GetAppId() string {
@@ -849,6 +1170,13 @@ func (x *AppInstance) GetIdentity() string {
 	return ""
 }
 
+func (x *AppInstance) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
 type AppEvent struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Kind          AppEvent_Kind          `protobuf:"varint,1,opt,name=kind,proto3,enum=vcguard.v1.AppEvent_Kind" json:"kind,omitempty"`
@@ -859,7 +1187,7 @@ type AppEvent struct {
 
 func (x *AppEvent) Reset() {
 	*x = AppEvent{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[9]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -871,7 +1199,7 @@ func (x *AppEvent) String() string {
 func (*AppEvent) ProtoMessage() {}
 
 func (x *AppEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[9]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -884,7 +1212,7 @@ func (x *AppEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppEvent.ProtoReflect.Descriptor instead.
 func (*AppEvent) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{9}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AppEvent) GetKind() AppEvent_Kind {
@@ -912,7 +1240,7 @@ type Inventory struct {
 
 func (x *Inventory) Reset() {
 	*x = Inventory{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -924,7 +1252,7 @@ func (x *Inventory) String() string {
 func (*Inventory) ProtoMessage() {}
 
 func (x *Inventory) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -937,7 +1265,7 @@ func (x *Inventory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Inventory.ProtoReflect.Descriptor instead.
 func (*Inventory) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{10}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Inventory) GetApps() []*AppInstance {
@@ -957,7 +1285,7 @@ type PolicyApplied struct {
 
 func (x *PolicyApplied) Reset() {
 	*x = PolicyApplied{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -969,7 +1297,7 @@ func (x *PolicyApplied) String() string {
 func (*PolicyApplied) ProtoMessage() {}
 
 func (x *PolicyApplied) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -982,7 +1310,7 @@ func (x *PolicyApplied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyApplied.ProtoReflect.Descriptor instead.
 func (*PolicyApplied) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{11}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PolicyApplied) GetVersion() uint64 {
@@ -1005,7 +1333,7 @@ type ServerMessage struct {
 
 func (x *ServerMessage) Reset() {
 	*x = ServerMessage{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1017,7 +1345,7 @@ func (x *ServerMessage) String() string {
 func (*ServerMessage) ProtoMessage() {}
 
 func (x *ServerMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1030,7 +1358,7 @@ func (x *ServerMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerMessage.ProtoReflect.Descriptor instead.
 func (*ServerMessage) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{12}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ServerMessage) GetMsg() isServerMessage_Msg {
@@ -1084,7 +1412,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1096,7 +1424,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1109,7 +1437,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{13}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Ack) GetSeq() uint64 {
@@ -1129,7 +1457,7 @@ type PolicyUpdate struct {
 
 func (x *PolicyUpdate) Reset() {
 	*x = PolicyUpdate{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1141,7 +1469,7 @@ func (x *PolicyUpdate) String() string {
 func (*PolicyUpdate) ProtoMessage() {}
 
 func (x *PolicyUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1154,7 +1482,7 @@ func (x *PolicyUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyUpdate.ProtoReflect.Descriptor instead.
 func (*PolicyUpdate) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{14}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PolicyUpdate) GetPolicy() *SignedPolicy {
@@ -1179,7 +1507,7 @@ type SignedPolicy struct {
 
 func (x *SignedPolicy) Reset() {
 	*x = SignedPolicy{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1191,7 +1519,7 @@ func (x *SignedPolicy) String() string {
 func (*SignedPolicy) ProtoMessage() {}
 
 func (x *SignedPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1204,7 +1532,7 @@ func (x *SignedPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignedPolicy.ProtoReflect.Descriptor instead.
 func (*SignedPolicy) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{15}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SignedPolicy) GetVersion() uint64 {
@@ -1270,15 +1598,36 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"7\n" +
 	"\n" +
 	"EventBatch\x12)\n" +
-	"\x06events\x18\x01 \x03(\v2\x11.vcguard.v1.EventR\x06events\"\xf8\x01\n" +
+	"\x06events\x18\x01 \x03(\v2\x11.vcguard.v1.EventR\x06events\"\xb4\x03\n" +
 	"\x05Event\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12(\n" +
 	"\x03app\x18\n" +
 	" \x01(\v2\x14.vcguard.v1.AppEventH\x00R\x03app\x125\n" +
 	"\tinventory\x18\v \x01(\v2\x15.vcguard.v1.InventoryH\x00R\tinventory\x12B\n" +
-	"\x0epolicy_applied\x18\f \x01(\v2\x19.vcguard.v1.PolicyAppliedH\x00R\rpolicyAppliedB\b\n" +
-	"\x06detail\"\xba\x02\n" +
+	"\x0epolicy_applied\x18\f \x01(\v2\x19.vcguard.v1.PolicyAppliedH\x00R\rpolicyApplied\x12<\n" +
+	"\flocal_policy\x18\r \x01(\v2\x17.vcguard.v1.LocalPolicyH\x00R\vlocalPolicy\x12;\n" +
+	"\venforcement\x18\x0e \x01(\v2\x17.vcguard.v1.EnforcementH\x00R\venforcement\x12?\n" +
+	"\ruser_notified\x18\x0f \x01(\v2\x18.vcguard.v1.UserNotifiedH\x00R\fuserNotifiedB\b\n" +
+	"\x06detail\"@\n" +
+	"\vLocalPolicy\x121\n" +
+	"\x05files\x18\x01 \x03(\v2\x1b.vcguard.v1.LocalPolicyFileR\x05files\"g\n" +
+	"\x0fLocalPolicyFile\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x16\n" +
+	"\x06sha256\x18\x02 \x01(\tR\x06sha256\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\"\x81\x01\n" +
+	"\vEnforcement\x12)\n" +
+	"\x03app\x18\x01 \x01(\v2\x17.vcguard.v1.AppInstanceR\x03app\x12\x16\n" +
+	"\x06killed\x18\x02 \x03(\x05R\x06killed\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\x12\x19\n" +
+	"\bgrace_ms\x18\x04 \x01(\x03R\agraceMs\"\x9c\x01\n" +
+	"\fUserNotified\x12\x15\n" +
+	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12-\n" +
+	"\averdict\x18\x02 \x01(\x0e2\x13.vcguard.v1.VerdictR\averdict\x12\x16\n" +
+	"\x06action\x18\x03 \x01(\tR\x06action\x12\x12\n" +
+	"\x04lang\x18\x04 \x01(\tR\x04lang\x12\x1a\n" +
+	"\bsessions\x18\x05 \x01(\rR\bsessions\"\xd2\x02\n" +
 	"\vAppInstance\x12\x15\n" +
 	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x10\n" +
@@ -1290,7 +1639,8 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\aversion\x18\b \x01(\tR\aversion\x12\x1a\n" +
 	"\bverified\x18\t \x01(\bR\bverified\x12\x1a\n" +
 	"\bidentity\x18\n" +
-	" \x01(\tR\bidentity\"\xc0\x01\n" +
+	" \x01(\tR\bidentity\x12\x16\n" +
+	"\x06action\x18\v \x01(\tR\x06action\"\xc0\x01\n" +
 	"\bAppEvent\x12-\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x19.vcguard.v1.AppEvent.KindR\x04kind\x12)\n" +
 	"\x03app\x18\x02 \x01(\v2\x17.vcguard.v1.AppInstanceR\x03app\"Z\n" +
@@ -1341,7 +1691,7 @@ func file_vcguard_v1_agent_proto_rawDescGZIP() []byte {
 }
 
 var file_vcguard_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vcguard_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_vcguard_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_vcguard_v1_agent_proto_goTypes = []any{
 	(Verdict)(0),                  // 0: vcguard.v1.Verdict
 	(AppEvent_Kind)(0),            // 1: vcguard.v1.AppEvent.Kind
@@ -1353,15 +1703,19 @@ var file_vcguard_v1_agent_proto_goTypes = []any{
 	(*Heartbeat)(nil),             // 7: vcguard.v1.Heartbeat
 	(*EventBatch)(nil),            // 8: vcguard.v1.EventBatch
 	(*Event)(nil),                 // 9: vcguard.v1.Event
-	(*AppInstance)(nil),           // 10: vcguard.v1.AppInstance
-	(*AppEvent)(nil),              // 11: vcguard.v1.AppEvent
-	(*Inventory)(nil),             // 12: vcguard.v1.Inventory
-	(*PolicyApplied)(nil),         // 13: vcguard.v1.PolicyApplied
-	(*ServerMessage)(nil),         // 14: vcguard.v1.ServerMessage
-	(*Ack)(nil),                   // 15: vcguard.v1.Ack
-	(*PolicyUpdate)(nil),          // 16: vcguard.v1.PolicyUpdate
-	(*SignedPolicy)(nil),          // 17: vcguard.v1.SignedPolicy
-	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
+	(*LocalPolicy)(nil),           // 10: vcguard.v1.LocalPolicy
+	(*LocalPolicyFile)(nil),       // 11: vcguard.v1.LocalPolicyFile
+	(*Enforcement)(nil),           // 12: vcguard.v1.Enforcement
+	(*UserNotified)(nil),          // 13: vcguard.v1.UserNotified
+	(*AppInstance)(nil),           // 14: vcguard.v1.AppInstance
+	(*AppEvent)(nil),              // 15: vcguard.v1.AppEvent
+	(*Inventory)(nil),             // 16: vcguard.v1.Inventory
+	(*PolicyApplied)(nil),         // 17: vcguard.v1.PolicyApplied
+	(*ServerMessage)(nil),         // 18: vcguard.v1.ServerMessage
+	(*Ack)(nil),                   // 19: vcguard.v1.Ack
+	(*PolicyUpdate)(nil),          // 20: vcguard.v1.PolicyUpdate
+	(*SignedPolicy)(nil),          // 21: vcguard.v1.SignedPolicy
+	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
 }
 var file_vcguard_v1_agent_proto_depIdxs = []int32{
 	4,  // 0: vcguard.v1.EnrollRequest.device:type_name -> vcguard.v1.DeviceInfo
@@ -1369,30 +1723,36 @@ var file_vcguard_v1_agent_proto_depIdxs = []int32{
 	8,  // 2: vcguard.v1.AgentMessage.batch:type_name -> vcguard.v1.EventBatch
 	7,  // 3: vcguard.v1.AgentMessage.heartbeat:type_name -> vcguard.v1.Heartbeat
 	4,  // 4: vcguard.v1.Hello.device:type_name -> vcguard.v1.DeviceInfo
-	18, // 5: vcguard.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
+	22, // 5: vcguard.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
 	9,  // 6: vcguard.v1.EventBatch.events:type_name -> vcguard.v1.Event
-	18, // 7: vcguard.v1.Event.time:type_name -> google.protobuf.Timestamp
-	11, // 8: vcguard.v1.Event.app:type_name -> vcguard.v1.AppEvent
-	12, // 9: vcguard.v1.Event.inventory:type_name -> vcguard.v1.Inventory
-	13, // 10: vcguard.v1.Event.policy_applied:type_name -> vcguard.v1.PolicyApplied
-	18, // 11: vcguard.v1.AppInstance.started:type_name -> google.protobuf.Timestamp
-	0,  // 12: vcguard.v1.AppInstance.verdict:type_name -> vcguard.v1.Verdict
-	1,  // 13: vcguard.v1.AppEvent.kind:type_name -> vcguard.v1.AppEvent.Kind
-	10, // 14: vcguard.v1.AppEvent.app:type_name -> vcguard.v1.AppInstance
-	10, // 15: vcguard.v1.Inventory.apps:type_name -> vcguard.v1.AppInstance
-	15, // 16: vcguard.v1.ServerMessage.ack:type_name -> vcguard.v1.Ack
-	16, // 17: vcguard.v1.ServerMessage.policy:type_name -> vcguard.v1.PolicyUpdate
-	17, // 18: vcguard.v1.PolicyUpdate.policy:type_name -> vcguard.v1.SignedPolicy
-	18, // 19: vcguard.v1.SignedPolicy.published:type_name -> google.protobuf.Timestamp
-	2,  // 20: vcguard.v1.AgentService.Enroll:input_type -> vcguard.v1.EnrollRequest
-	5,  // 21: vcguard.v1.AgentService.Connect:input_type -> vcguard.v1.AgentMessage
-	3,  // 22: vcguard.v1.AgentService.Enroll:output_type -> vcguard.v1.EnrollResponse
-	14, // 23: vcguard.v1.AgentService.Connect:output_type -> vcguard.v1.ServerMessage
-	22, // [22:24] is the sub-list for method output_type
-	20, // [20:22] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	22, // 7: vcguard.v1.Event.time:type_name -> google.protobuf.Timestamp
+	15, // 8: vcguard.v1.Event.app:type_name -> vcguard.v1.AppEvent
+	16, // 9: vcguard.v1.Event.inventory:type_name -> vcguard.v1.Inventory
+	17, // 10: vcguard.v1.Event.policy_applied:type_name -> vcguard.v1.PolicyApplied
+	10, // 11: vcguard.v1.Event.local_policy:type_name -> vcguard.v1.LocalPolicy
+	12, // 12: vcguard.v1.Event.enforcement:type_name -> vcguard.v1.Enforcement
+	13, // 13: vcguard.v1.Event.user_notified:type_name -> vcguard.v1.UserNotified
+	11, // 14: vcguard.v1.LocalPolicy.files:type_name -> vcguard.v1.LocalPolicyFile
+	14, // 15: vcguard.v1.Enforcement.app:type_name -> vcguard.v1.AppInstance
+	0,  // 16: vcguard.v1.UserNotified.verdict:type_name -> vcguard.v1.Verdict
+	22, // 17: vcguard.v1.AppInstance.started:type_name -> google.protobuf.Timestamp
+	0,  // 18: vcguard.v1.AppInstance.verdict:type_name -> vcguard.v1.Verdict
+	1,  // 19: vcguard.v1.AppEvent.kind:type_name -> vcguard.v1.AppEvent.Kind
+	14, // 20: vcguard.v1.AppEvent.app:type_name -> vcguard.v1.AppInstance
+	14, // 21: vcguard.v1.Inventory.apps:type_name -> vcguard.v1.AppInstance
+	19, // 22: vcguard.v1.ServerMessage.ack:type_name -> vcguard.v1.Ack
+	20, // 23: vcguard.v1.ServerMessage.policy:type_name -> vcguard.v1.PolicyUpdate
+	21, // 24: vcguard.v1.PolicyUpdate.policy:type_name -> vcguard.v1.SignedPolicy
+	22, // 25: vcguard.v1.SignedPolicy.published:type_name -> google.protobuf.Timestamp
+	2,  // 26: vcguard.v1.AgentService.Enroll:input_type -> vcguard.v1.EnrollRequest
+	5,  // 27: vcguard.v1.AgentService.Connect:input_type -> vcguard.v1.AgentMessage
+	3,  // 28: vcguard.v1.AgentService.Enroll:output_type -> vcguard.v1.EnrollResponse
+	18, // 29: vcguard.v1.AgentService.Connect:output_type -> vcguard.v1.ServerMessage
+	28, // [28:30] is the sub-list for method output_type
+	26, // [26:28] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_vcguard_v1_agent_proto_init() }
@@ -1409,8 +1769,11 @@ func file_vcguard_v1_agent_proto_init() {
 		(*Event_App)(nil),
 		(*Event_Inventory)(nil),
 		(*Event_PolicyApplied)(nil),
+		(*Event_LocalPolicy)(nil),
+		(*Event_Enforcement)(nil),
+		(*Event_UserNotified)(nil),
 	}
-	file_vcguard_v1_agent_proto_msgTypes[12].OneofWrappers = []any{
+	file_vcguard_v1_agent_proto_msgTypes[16].OneofWrappers = []any{
 		(*ServerMessage_Ack)(nil),
 		(*ServerMessage_Policy)(nil),
 	}
@@ -1420,7 +1783,7 @@ func file_vcguard_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vcguard_v1_agent_proto_rawDesc), len(file_vcguard_v1_agent_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   16,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
