@@ -14,10 +14,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/vcguard/vcguard/agent/outbox"
+	"github.com/vcguard/vcguard/agent/policydir"
 	"github.com/vcguard/vcguard/agent/procwatch"
 	"github.com/vcguard/vcguard/agent/uplink"
 	"github.com/vcguard/vcguard/policies"
@@ -59,7 +61,14 @@ type Config struct {
 	GOOS          string
 	Processes     ProcessSource
 	Identifier    Identifier
-	Logger        *slog.Logger
+	// PolicyDir is the local (MDM) policy directory; nil for none.
+	PolicyDir *policydir.Dir
+	// StatusFile is where the agent shows what it sees and reports; "" for
+	// none.
+	StatusFile string
+	// Group is the device group the policy's group overrides apply to.
+	Group  string
+	Logger *slog.Logger
 	// Heartbeat of the stream; 0 means the uplink default.
 	Heartbeat time.Duration
 }
@@ -85,6 +94,11 @@ type Agent struct {
 	inventoried bool
 	// pending are process changes not fully recorded yet, retried in order.
 	pending []procwatch.Changes
+	// local are the local policy sources in force beside the central one.
+	local   []policydir.File
+	localCh chan []policydir.File
+	// statusPending is the pending event count the status file shows.
+	statusPending int
 
 	// appliedVersion is read by the uplink's hello from another goroutine.
 	appliedVersion atomic.Uint64
@@ -102,7 +116,10 @@ func New(cfg Config, identity *uplink.Identity) (*Agent, error) {
 	a := &Agent{
 		cfg: cfg, identity: identity, matcher: cfg.Catalog.Matcher(cfg.GOOS), out: out,
 		policyCh: make(chan *vcguardv1.SignedPolicy, 4), running: make(map[procwatch.Key]*vcguardv1.AppInstance),
-		helpers: make(map[int32]procwatch.Key),
+		helpers: make(map[int32]procwatch.Key), localCh: make(chan []policydir.File, 4),
+	}
+	if cfg.PolicyDir != nil {
+		a.local = cfg.PolicyDir.Files()
 	}
 	if a.cfg.RetryInterval <= 0 {
 		a.cfg.RetryInterval = 5 * time.Second
@@ -177,6 +194,27 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 		})
 	}()
+	if d := a.cfg.PolicyDir; d != nil {
+		if len(a.local) > 0 {
+			if err := a.applyLocal(a.local); err != nil {
+				a.cfg.Logger.Error("recording the local policy", "err", err)
+			}
+		}
+		wctx, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		defer stop()
+		wg.Go(func() {
+			if err := d.Watch(wctx, a.cfg.Logger.With("component", "policydir"), func(files []policydir.File) {
+				select {
+				case a.localCh <- files:
+				case <-wctx.Done():
+				}
+			}); err != nil {
+				a.cfg.Logger.Error("local policy directory not watched; changes apply at the next start", "dir", d.Path(), "err", err)
+			}
+		})
+	}
 	retry := time.NewTicker(a.cfg.RetryInterval)
 	defer retry.Stop()
 	for {
@@ -197,16 +235,28 @@ func (a *Agent) Run(ctx context.Context) error {
 			if err := a.handle(ctx, ch); err != nil {
 				a.cfg.Logger.Error("recording process changes; will retry", "err", err)
 			}
+			a.writeStatus()
 		case <-retry.C:
 			if len(a.pending) > 0 {
 				if err := a.handle(ctx, procwatch.Changes{}); err != nil {
 					a.cfg.Logger.Error("recording process changes; will retry", "err", err)
 				}
 			}
+			// The server acknowledges in the background: show the count
+			// of events still waiting when it changed.
+			if n := a.out.Stats().Pending; n != a.statusPending {
+				a.writeStatus()
+			}
+		case files := <-a.localCh:
+			if err := a.applyLocal(files); err != nil {
+				a.cfg.Logger.Error("recording the local policy", "err", err)
+			}
+			a.writeStatus()
 		case sp := <-a.policyCh:
 			if err := a.applyPolicy(sp); err != nil {
 				a.cfg.Logger.Error("policy refused; the last good policy stays in force", "version", sp.GetVersion(), "err", err)
 			}
+			a.writeStatus()
 		}
 	}
 }
@@ -224,10 +274,63 @@ func (a *Agent) instance(ctx context.Context, p procwatch.Process, app *policies
 }
 
 // judge sets the instance's verdict under the policy in force.
-func (a *Agent) judge(inst *vcguardv1.AppInstance) {
-	d := policies.Detection{AppID: inst.GetAppId(), Verified: inst.GetVerified(), Version: inst.GetVersion()}
-	inst.Verdict = policies.Evaluate(a.policy, d).Verdict.Proto()
+// The central policy and the local drop-ins combine to the strictest
+// finding (policies.EvaluateStrictest).
+func (a *Agent) judge(inst *vcguardv1.AppInstance) policies.Finding {
+	d := policies.Detection{AppID: inst.GetAppId(), Verified: inst.GetVerified(), Version: inst.GetVersion(), Group: a.cfg.Group}
+	ps := []*policies.Policy{a.policy}
+	for _, f := range a.local {
+		if f.Policy != nil {
+			ps = append(ps, f.Policy)
+		}
+	}
+	f := policies.EvaluateStrictest(ps, d)
+	inst.Verdict = f.Verdict.Proto()
+	inst.Action = string(f.Action)
 	inst.PolicyVersion = a.policyVersion
+	return f
+}
+
+// rejudge evaluates every running instance again under the policies in
+// force and records the verdicts that changed.
+func (a *Agent) rejudge(now time.Time) error {
+	keys := slices.SortedFunc(maps.Keys(a.running), procwatch.CompareKeys)
+	for _, k := range keys {
+		inst := a.running[k]
+		before, beforeAction := inst.GetVerdict(), inst.GetAction()
+		a.judge(inst)
+		if inst.GetVerdict() != before || inst.GetAction() != beforeAction {
+			if err := a.record(now, appEvent(vcguardv1.AppEvent_KIND_VERDICT_CHANGED, inst)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// applyLocal takes a new state of the local policy directory: records it
+// (the server sees which drop-ins apply, and which are refused) and judges
+// what runs again.
+func (a *Agent) applyLocal(files []policydir.File) error {
+	a.local = files
+	ev := &vcguardv1.LocalPolicy{}
+	for _, f := range files {
+		lf := &vcguardv1.LocalPolicyFile{Path: f.Path, Sha256: f.SHA256}
+		if f.Policy != nil {
+			lf.Name = f.Policy.Name
+		}
+		if f.Err != nil {
+			lf.Error = f.Err.Error()
+			a.cfg.Logger.Error("local policy refused; its last good content stays in force", "file", f.Path, "err", f.Err)
+		}
+		ev.Files = append(ev.Files, lf)
+	}
+	a.cfg.Logger.Info("local policy", "files", len(files))
+	now := time.Now()
+	if err := a.record(now, &vcguardv1.Event{Detail: &vcguardv1.Event_LocalPolicy{LocalPolicy: ev}}); err != nil {
+		return err
+	}
+	return a.rejudge(now)
 }
 
 // match returns the catalog app a process belongs to.
@@ -382,16 +485,8 @@ func (a *Agent) applyPolicy(sp *vcguardv1.SignedPolicy) error {
 	a.appliedVersion.Store(sp.GetVersion())
 	a.cfg.Logger.Info("policy applied", "version", sp.GetVersion(), "name", p.Name)
 	now := time.Now()
-	keys := slices.SortedFunc(maps.Keys(a.running), procwatch.CompareKeys)
-	for _, k := range keys {
-		inst := a.running[k]
-		before := inst.GetVerdict()
-		a.judge(inst)
-		if inst.GetVerdict() != before {
-			if err := a.record(now, appEvent(vcguardv1.AppEvent_KIND_VERDICT_CHANGED, inst)); err != nil {
-				return err
-			}
-		}
+	if err := a.rejudge(now); err != nil {
+		return err
 	}
 	return a.record(now, &vcguardv1.Event{Detail: &vcguardv1.Event_PolicyApplied{PolicyApplied: &vcguardv1.PolicyApplied{Version: sp.GetVersion()}}})
 }

@@ -256,7 +256,8 @@ func (s *server) devices(t *testing.T) []device {
 // agentArgs are the flags to run an agent against s.
 func (s *server) agentArgs(stateDir string) []string {
 	return []string{"--server", s.grpcAddr, "--enroll-secret-file", filepath.Join(s.data, "enroll-secret"),
-		"--ca-file", filepath.Join(s.data, "ca.pem"), "--state-dir", stateDir, "--scan-interval", "200ms"}
+		"--ca-file", filepath.Join(s.data, "ca.pem"), "--state-dir", stateDir, "--scan-interval", "200ms",
+		"--policy-dir", stateDir + "-policy.d", "--status-file", stateDir + "-status.json"}
 }
 
 func startAgent(t *testing.T, s *server, stateDir string) *proc {

@@ -294,3 +294,36 @@ func VerdictFromProto(p vcguardv1.Verdict) Verdict {
 	}
 	return "unknown"
 }
+
+// verdictRank orders verdicts from the least to the most restrictive.
+var verdictRank = map[Verdict]int{
+	VerdictUnlisted: 0, VerdictApproved: 1, VerdictRestricted: 2, VerdictOutdated: 3, VerdictUnverified: 4, VerdictForbidden: 5,
+}
+
+var actionRank = map[Action]int{"": 0, ActionMonitor: 1, ActionWarn: 2, ActionBlock: 3}
+
+// EvaluateStrictest judges a detection under several policies that are
+// all in force (the central policy and the drop-in files an MDM placed on
+// the device) and returns the strictest finding: the most restrictive
+// verdict, then the strongest action; on a tie the earlier policy's. So a
+// local file can forbid what the central policy allows, or approve what it
+// leaves unlisted, but never relax what the central policy decided. Nil
+// policies are skipped; with none, the tool is unlisted.
+func EvaluateStrictest(ps []*Policy, d Detection) Finding {
+	var best Finding
+	found := false
+	for _, p := range ps {
+		if p == nil {
+			continue
+		}
+		f := Evaluate(p, d)
+		if !found || verdictRank[f.Verdict] > verdictRank[best.Verdict] ||
+			(f.Verdict == best.Verdict && actionRank[f.Action] > actionRank[best.Action]) {
+			best, found = f, true
+		}
+	}
+	if !found {
+		return Evaluate(nil, d)
+	}
+	return best
+}

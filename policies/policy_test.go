@@ -742,3 +742,42 @@ func TestExamplePolicyVerdicts(t *testing.T) {
 		t.Errorf("monitor-only media = %+v", m)
 	}
 }
+
+// The central policy and the local drop-ins combine to the strictest
+// finding, whichever side says it.
+func TestEvaluateStrictest(t *testing.T) {
+	t.Parallel()
+	cat := embeddedCatalog(t)
+	parse := func(doc string) *policies.Policy {
+		t.Helper()
+		p, err := policies.ParsePolicy("p.yaml", []byte(doc), cat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	central := parse("name: central\napps:\n  zoom: {status: approved}\n  skype: {status: forbidden}\n")
+	local := parse("name: local\napps:\n  zoom: {status: forbidden}\n  skype: {status: approved}\n  slack: {status: restricted, note: Internal only.}\nactions: {forbidden: block}\n")
+	tests := []struct {
+		app        string
+		ps         []*policies.Policy
+		verdict    policies.Verdict
+		action     policies.Action
+		verified   bool
+		wantFromAt string
+	}{
+		{"zoom", []*policies.Policy{central, local}, policies.VerdictForbidden, policies.ActionBlock, true, "local forbids what central approves"},
+		{"skype", []*policies.Policy{central, local}, policies.VerdictForbidden, policies.ActionWarn, true, "local cannot relax central"},
+		{"slack", []*policies.Policy{central, local}, policies.VerdictRestricted, policies.ActionWarn, true, "local fills in what central leaves unlisted"},
+		{"teams-for-linux", []*policies.Policy{central, local}, policies.VerdictUnlisted, policies.ActionMonitor, true, "neither names it"},
+		{"zoom", []*policies.Policy{nil, local}, policies.VerdictForbidden, policies.ActionBlock, true, "no central policy yet"},
+		{"zoom", nil, policies.VerdictUnlisted, policies.ActionMonitor, true, "no policy at all"},
+		{"zoom", []*policies.Policy{central}, policies.VerdictUnverified, policies.ActionWarn, false, "a look-alike"},
+	}
+	for _, tt := range tests {
+		f := policies.EvaluateStrictest(tt.ps, policies.Detection{AppID: tt.app, Verified: tt.verified})
+		if f.Verdict != tt.verdict || f.Action != tt.action {
+			t.Errorf("%s: %s = %s/%s, want %s/%s", tt.wantFromAt, tt.app, f.Verdict, f.Action, tt.verdict, tt.action)
+		}
+	}
+}

@@ -32,7 +32,8 @@ for _ in $(seq 1 100); do
 done
 
 "$bin/vcguard-agent" run --server "$grpc_addr" --enroll-secret-file "$work/server/enroll-secret" \
-  --ca-file "$work/server/ca.pem" --state-dir "$work/agent" --log-format json 2>"$work/agent.log" &
+  --ca-file "$work/server/ca.pem" --state-dir "$work/agent" --log-format json \
+  --policy-dir "$work/policy.d" --status-file "$work/status.json" 2>"$work/agent.log" &
 agent=$!
 pids+=("$agent")
 

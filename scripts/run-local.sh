@@ -31,7 +31,8 @@ if ! curl -fsS --cacert "$data/ca.pem" "https://$http_addr/healthz" >/dev/null 2
 fi
 
 "$bin/vcguard-agent" run --server "$grpc_addr" --enroll-secret-file "$data/enroll-secret" \
-  --ca-file "$data/ca.pem" --state-dir "$data/agent" --scan-interval 2s 2> >(sed -u 's/^/[agent]  /' >&2) &
+  --ca-file "$data/ca.pem" --state-dir "$data/agent" --scan-interval 2s \
+  --policy-dir "$data/agent-policy.d" --status-file "$data/agent-status.json" 2> >(sed -u 's/^/[agent]  /' >&2) &
 pids+=($!)
 
 cat <<MSG

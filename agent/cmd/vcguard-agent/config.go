@@ -25,6 +25,8 @@ type config struct {
 	StateDir         string        `yaml:"state_dir"`
 	ScanInterval     time.Duration `yaml:"scan_interval"`
 	CatalogDir       string        `yaml:"catalog_dir"`
+	PolicyDir        string        `yaml:"policy_dir"`
+	StatusFile       string        `yaml:"status_file"`
 	LogFormat        string        `yaml:"log_format"`
 }
 
@@ -75,6 +77,8 @@ func parseConfig(name string, args []string, defaultFile string) (*config, error
 	fs.StringVar(&c.StateDir, "state-dir", defaultStateDir, "directory for the device key, certificate, policy and event outbox")
 	fs.DurationVar(&c.ScanInterval, "scan-interval", 2*time.Second, "how often the process table is polled where the OS gives no process events (Linux without root, macOS, Windows)")
 	fs.StringVar(&c.CatalogDir, "catalog-dir", "", "directory of extra catalog entries (*.yaml, the organisation's own tools), added to the built-in catalog")
+	fs.StringVar(&c.PolicyDir, "policy-dir", defaultPolicyDir, "local policy directory (root-owned, MDM drop-ins), applied beside the central policy; the strictest finding wins")
+	fs.StringVar(&c.StatusFile, "status-file", defaultStatusFile, "where the agent shows the person at the keyboard what it sees and reports (read by `vcguard-agent status`)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -112,6 +116,8 @@ func parseConfig(name string, args []string, defaultFile string) (*config, error
 		merge("state-dir", &c.StateDir, fromFile.StateDir)
 		merge("log-format", &c.LogFormat, fromFile.LogFormat)
 		merge("catalog-dir", &c.CatalogDir, fromFile.CatalogDir)
+		merge("policy-dir", &c.PolicyDir, fromFile.PolicyDir)
+		merge("status-file", &c.StatusFile, fromFile.StatusFile)
 		if !set["scan-interval"] && fromFile.ScanInterval != 0 {
 			c.ScanInterval = fromFile.ScanInterval
 		}

@@ -28,6 +28,7 @@ import (
 	"github.com/vcguard/vcguard/agent"
 	"github.com/vcguard/vcguard/agent/appid"
 	"github.com/vcguard/vcguard/agent/outbox"
+	"github.com/vcguard/vcguard/agent/policydir"
 	"github.com/vcguard/vcguard/agent/procwatch"
 	"github.com/vcguard/vcguard/agent/uplink"
 	"github.com/vcguard/vcguard/policies"
@@ -169,7 +170,8 @@ func run(ctx context.Context, c *config, logger *slog.Logger) error {
 	a, err := agent.New(agent.Config{
 		StateDir: c.StateDir, Device: deviceInfo(), Catalog: cat, GOOS: runtime.GOOS,
 		Processes: watcher, Identifier: agent.AppIdentifier{GOOS: runtime.GOOS, Inspector: appid.NewInspector("")},
-		Logger: logger,
+		PolicyDir: policyDir(c.PolicyDir, cat), StatusFile: c.StatusFile,
+		Logger:    logger,
 	}, id)
 	if err != nil {
 		return err
@@ -258,6 +260,11 @@ func cmdStatus(args []string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The running agent's status file is readable by everyone; the state
+	// directory only by root.
+	if st, err := agent.ReadStatus(c.StatusFile); err == nil {
+		return printStatus(w, st)
+	}
 	id, err := uplink.LoadIdentity(c.StateDir)
 	if errors.Is(err, uplink.ErrNotEnrolled) {
 		fmt.Fprintf(w, "Not enrolled (state directory %s).\n", c.StateDir)
@@ -266,6 +273,61 @@ func cmdStatus(args []string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	return statusFromState(w, c, id)
+}
+
+// printStatus shows the running agent's status for the person at the
+// keyboard.
+func printStatus(w io.Writer, st *agent.Status) error {
+	fmt.Fprintf(w, "Device:      %s (server %s), as of %s\n", st.Device, st.Server, st.Updated.Local().Format("2006-01-02 15:04:05"))
+	if st.Policy.Version > 0 {
+		fmt.Fprintf(w, "Policy:      %q, version %d from the server\n", st.Policy.Name, st.Policy.Version)
+	} else {
+		fmt.Fprintln(w, "Policy:      none received from the server yet")
+	}
+	for _, l := range st.Policy.Local {
+		switch {
+		case l.Error != "" && l.Name != "":
+			fmt.Fprintf(w, "             local %s: %q in force; its new content is refused: %s\n", l.Path, l.Name, l.Error)
+		case l.Error != "":
+			fmt.Fprintf(w, "             local %s: refused: %s\n", l.Path, l.Error)
+		default:
+			fmt.Fprintf(w, "             local %s: %q in force\n", l.Path, l.Name)
+		}
+	}
+	if len(st.Apps) == 0 {
+		fmt.Fprintln(w, "Running:     no videoconferencing app or browser from the catalog")
+	}
+	for i, a := range st.Apps {
+		label := "Running:    "
+		if i > 0 {
+			label = "           "
+		}
+		verified := "genuine"
+		if !a.Verified {
+			verified = "NOT verified"
+		}
+		fmt.Fprintf(w, "%s %s %s (pid %d, %s: %s) — %s, action %s\n", label, a.Name, versionText(a.Version), a.PID, verified, a.Identity, a.Verdict, a.Action)
+	}
+	fmt.Fprintf(w, "Outbox:      %d events waiting to be sent\n", st.PendingEvents)
+	fmt.Fprintln(w, "Reported:")
+	for _, r := range st.Reported {
+		fmt.Fprintf(w, "  - %s\n", r)
+	}
+	return nil
+}
+
+func versionText(v string) string {
+	if v == "" {
+		return "(version unknown)"
+	}
+	return v
+}
+
+// statusFromState prints what the state directory holds when no running
+// agent wrote a status.
+func statusFromState(w io.Writer, c *config, id *uplink.Identity) error {
+	fmt.Fprintf(w, "The agent is not running (no status in %s).\n", c.StatusFile)
 	fmt.Fprintf(w, "Device:      %s\nServer:      %s\nEnrolled:    %s\n", id.DeviceID, id.Server, id.Enrolled.Format("2006-01-02 15:04 MST"))
 	var sp vcguardv1.SignedPolicy
 	if data, err := os.ReadFile(filepath.Join(c.StateDir, "policy.json")); err == nil && protojson.Unmarshal(data, &sp) == nil {
@@ -278,8 +340,6 @@ func cmdStatus(args []string, w io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(w, "Outbox:      %d events waiting to be sent, %d sent and acknowledged\n", st.Pending, st.Acked)
-	fmt.Fprintln(w, "Reported:    this device's hostname, OS, and the videoconferencing apps from the catalog that run")
-	fmt.Fprintln(w, "             (app, process id, executable path, start and stop time, verdict). Nothing else.")
 	return nil
 }
 
@@ -303,4 +363,12 @@ func loadCatalog(dir string) (*policies.Catalog, error) {
 		return nil, fmt.Errorf("catalog_dir (--catalog-dir) %s: %w", dir, err)
 	}
 	return cat, nil
+}
+
+// policyDir opens the local policy directory; "" turns it off.
+func policyDir(path string, cat *policies.Catalog) *policydir.Dir {
+	if path == "" {
+		return nil
+	}
+	return policydir.Open(path, cat)
 }

@@ -5,4 +5,6 @@ package main
 const (
 	defaultStateDir   = "/var/lib/vcguard"
 	defaultConfigFile = "/etc/vcguard/agent.yaml"
+	defaultPolicyDir  = "/etc/vcguard/policy.d"
+	defaultStatusFile = "/var/run/vcguard/status.json"
 )

@@ -1,0 +1,139 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/vcguard/vcguard/agent/procwatch"
+	"github.com/vcguard/vcguard/policies"
+)
+
+// Status is what the agent shows the person at the keyboard: the policy in
+// force and where it comes from, what the agent sees, and what it reports.
+// The agent rewrites it (world-readable, it holds nothing the device's
+// user may not see) whenever any of it changes; `vcguard-agent status`
+// prints it.
+type Status struct {
+	Updated time.Time `json:"updated"`
+	Device  string    `json:"device"`
+	Server  string    `json:"server"`
+	Policy  struct {
+		// Version and Name of the central policy; 0 when none arrived.
+		Version uint64 `json:"version"`
+		Name    string `json:"name"`
+		Local   []struct {
+			Path   string `json:"path"`
+			Name   string `json:"name,omitempty"`
+			SHA256 string `json:"sha256,omitempty"`
+			Error  string `json:"error,omitempty"`
+		} `json:"local"`
+	} `json:"policy"`
+	// Apps are the videoconferencing apps and browsers running now.
+	Apps []StatusApp `json:"apps"`
+	// PendingEvents are recorded and not yet acknowledged by the server.
+	PendingEvents int `json:"pending_events"`
+	// Reported lists, in plain words, every field the agent sends.
+	Reported []string `json:"reported"`
+}
+
+// StatusApp is one running app as the status shows it.
+type StatusApp struct {
+	AppID    string `json:"app_id"`
+	Name     string `json:"name"`
+	PID      int32  `json:"pid"`
+	Exe      string `json:"exe"`
+	Version  string `json:"version"`
+	Verified bool   `json:"verified"`
+	Identity string `json:"identity"`
+	Verdict  string `json:"verdict"`
+	Action   string `json:"action"`
+}
+
+// reportedFields is the complete list of what leaves the device.
+var reportedFields = []string{
+	"this device: host name, operating system and version, processor architecture, agent version",
+	"each videoconferencing app or browser from the catalog that runs: app, process id, executable path, version, whether its signature or package proved it genuine, start and stop time, verdict and action under the policy",
+	"the policy version applied, and the local policy files (name, hash, or why refused)",
+	"when an app was closed under a block rule, and when you were shown a notice (app, verdict, language; not your name)",
+	"nothing else: no window titles, meeting names, contacts, audio, video or other programs",
+}
+
+// writeStatus rewrites the status file, if one is configured.
+func (a *Agent) writeStatus() {
+	if a.cfg.StatusFile == "" {
+		return
+	}
+	var st Status
+	st.Updated = time.Now().UTC()
+	st.Device, st.Server = a.identity.DeviceID, a.identity.Server
+	st.Policy.Version = a.policyVersion
+	if a.policy != nil {
+		st.Policy.Name = a.policy.Name
+	}
+	for _, f := range a.local {
+		var l struct {
+			Path   string `json:"path"`
+			Name   string `json:"name,omitempty"`
+			SHA256 string `json:"sha256,omitempty"`
+			Error  string `json:"error,omitempty"`
+		}
+		l.Path, l.SHA256 = f.Path, f.SHA256
+		if f.Policy != nil {
+			l.Name = f.Policy.Name
+		}
+		if f.Err != nil {
+			l.Error = f.Err.Error()
+		}
+		st.Policy.Local = append(st.Policy.Local, l)
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(a.running), procwatch.CompareKeys) {
+		inst := a.running[k]
+		st.Apps = append(st.Apps, StatusApp{
+			AppID: inst.GetAppId(), Name: inst.GetName(), PID: inst.GetPid(), Exe: inst.GetExe(), Version: inst.GetVersion(),
+			Verified: inst.GetVerified(), Identity: inst.GetIdentity(), Verdict: string(policies.VerdictFromProto(inst.GetVerdict())), Action: inst.GetAction(),
+		})
+	}
+	st.PendingEvents = a.out.Stats().Pending
+	a.statusPending = st.PendingEvents
+	st.Reported = reportedFields
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return
+	}
+	if err := writeStatusFile(a.cfg.StatusFile, data); err != nil {
+		a.cfg.Logger.Warn("status file not written", "file", a.cfg.StatusFile, "err", err)
+	}
+}
+
+// writeStatusFile replaces path with data, readable by everyone.
+func writeStatusFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// ReadStatus reads a status file the agent wrote.
+func ReadStatus(path string) (*Status, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var st Status
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &st, nil
+}
