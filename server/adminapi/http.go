@@ -4,12 +4,15 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"path"
 	"strconv"
 	"time"
 
+	"github.com/aymanbagabas/go-udiff"
+	"github.com/vcguard/vcguard/policies"
 	"github.com/vcguard/vcguard/server/auth"
 	"github.com/vcguard/vcguard/server/store"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -36,6 +39,9 @@ func (a *API) Routes() []Route {
 		{"GET /api/v1/policies", read, a.listPolicies},
 		{"GET /api/v1/policies/{version}", read, a.getPolicy},
 		{"POST /api/v1/policies", write, a.publishPolicy},
+		{"POST /api/v1/policies/validate", write, a.validatePolicy},
+		{"GET /api/v1/policies/{version}/diff", read, a.diffPolicy},
+		{"POST /api/v1/policies/{version}/rollback", write, a.rollbackPolicy},
 		{"GET /api/v1/enrollment-secrets", write, a.listSecrets},
 		{"POST /api/v1/enrollment-secrets", write, a.createSecret},
 		{"POST /api/v1/enrollment-secrets/{id}/revoke", write, a.revokeSecret},
@@ -287,6 +293,90 @@ func (a *API) publishPolicy(w http.ResponseWriter, r *http.Request, p auth.Princ
 		return &httpError{http.StatusRequestEntityTooLarge, "policy document too large or unreadable"}
 	}
 	v, err := a.PublishPolicy(r.Context(), doc, p.Subject)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, policyView(v, true))
+}
+
+// policyVersionParam reads the {version} path value: a number or "current".
+func (a *API) policyVersionParam(r *http.Request, name string) (store.PolicyVersion, error) {
+	v := r.PathValue(name)
+	if name != "version" {
+		v = r.URL.Query().Get(name)
+	}
+	if v == "current" {
+		return a.Store.CurrentPolicy(r.Context())
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return store.PolicyVersion{}, &httpError{http.StatusBadRequest, fmt.Sprintf("%s %q: want a policy version number or 'current'", name, v)}
+	}
+	return a.Store.Policy(r.Context(), n)
+}
+
+// validatePolicy checks a document as publishing would, without publishing
+// it: 200 with its name, or 400 naming line and field.
+func (a *API) validatePolicy(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	doc, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPolicySize))
+	if err != nil {
+		return &httpError{http.StatusRequestEntityTooLarge, "policy document too large or unreadable"}
+	}
+	p, err := policies.ParsePolicy("policy", doc, a.Catalog)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"name": p.Name})
+}
+
+// PolicyDiffJSON is a unified diff between two policy versions.
+type PolicyDiffJSON struct {
+	From uint64 `json:"from"`
+	To   uint64 `json:"to"`
+	Diff string `json:"diff"`
+}
+
+// diffPolicy compares version {version} with ?against= (default: the
+// version before it).
+func (a *API) diffPolicy(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	to, err := a.policyVersionParam(r, "version")
+	if err != nil {
+		return err
+	}
+	var from store.PolicyVersion
+	if r.URL.Query().Get("against") != "" {
+		if from, err = a.policyVersionParam(r, "against"); err != nil {
+			return err
+		}
+	} else if to.Version > 1 {
+		if from, err = a.Store.Policy(r.Context(), to.Version-1); err != nil {
+			return err
+		}
+	}
+	return writeJSON(w, http.StatusOK, PolicyDiffJSON{From: from.Version, To: to.Version, Diff: PolicyDiff(from, to)})
+}
+
+// PolicyDiff is the unified diff of two policy documents, labelled with
+// their versions.
+func PolicyDiff(from, to store.PolicyVersion) string {
+	label := func(p store.PolicyVersion) string {
+		if p.Version == 0 {
+			return "no policy"
+		}
+		return fmt.Sprintf("version %d (%s)", p.Version, p.Name)
+	}
+	return udiff.Unified(label(from), label(to), string(from.Document), string(to.Document))
+}
+
+// rollbackPolicy publishes the document of an earlier version again, as a
+// new version: agents refuse older version numbers, so going back is going
+// forward with old content.
+func (a *API) rollbackPolicy(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	old, err := a.policyVersionParam(r, "version")
+	if err != nil {
+		return err
+	}
+	v, err := a.PublishPolicy(r.Context(), old.Document, fmt.Sprintf("%s (rollback to version %d)", p.Subject, old.Version))
 	if err != nil {
 		return err
 	}

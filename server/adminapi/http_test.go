@@ -83,7 +83,7 @@ func requestFor(pattern string) (method, path string, body []byte) {
 		return "x"
 	})
 	switch pattern {
-	case "POST /api/v1/policies":
+	case "POST /api/v1/policies", "POST /api/v1/policies/validate":
 		body = []byte("name: Everything approved\ndefault: approved\n")
 	case "POST /api/v1/enrollment-secrets":
 		body = []byte(`{"description": "route test"}`)
@@ -302,6 +302,66 @@ func TestPublishPolicy(t *testing.T) {
 	}
 	if resp, _ := e.do(t, "GET", "/api/v1/policies/9", admin, nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /api/v1/policies/9: status %d, want 404", resp.StatusCode)
+	}
+}
+
+// History tools: validate without publishing, diff two versions, roll back
+// by publishing an old document as a new version (agents refuse older
+// version numbers).
+func TestPolicyValidateDiffRollback(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	admin := e.tokens[store.RoleAdmin]
+	doc := []byte("name: Only Jitsi\ndefault: forbidden\napps:\n  jitsi-meet:\n    status: approved\n")
+
+	resp, b := e.do(t, "POST", "/api/v1/policies/validate", admin, doc)
+	if resp.StatusCode != http.StatusOK || decode[map[string]string](t, b)["name"] != "Only Jitsi" {
+		t.Fatalf("validate: %d %s", resp.StatusCode, b)
+	}
+	resp, b = e.do(t, "POST", "/api/v1/policies/validate", admin, []byte("name: x\napps:\n  zoom: {status: maybe}\n"))
+	if msg := decode[map[string]string](t, b)["error"]; resp.StatusCode != http.StatusBadRequest || !strings.Contains(msg, "policy:3: field apps.zoom.status") {
+		t.Errorf("validate broken: %d %s", resp.StatusCode, b)
+	}
+	if ps, _ := e.store.Policies(t.Context()); len(ps) != 1 {
+		t.Fatalf("validate published something: %d versions", len(ps))
+	}
+
+	if resp, b := e.do(t, "POST", "/api/v1/policies", admin, doc); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("publish: %d %s", resp.StatusCode, b)
+	}
+	_, b = e.do(t, "GET", "/api/v1/policies/2/diff", e.tokens[store.RoleAnalyst], nil)
+	d := decode[adminapi.PolicyDiffJSON](t, b)
+	if d.From != 1 || d.To != 2 || !strings.Contains(d.Diff, "--- version 1 (European default)") ||
+		!strings.Contains(d.Diff, "+++ version 2 (Only Jitsi)") || !strings.Contains(d.Diff, "+default: forbidden") {
+		t.Errorf("diff 1→2 = %+v", d)
+	}
+	_, b = e.do(t, "GET", "/api/v1/policies/current/diff?against=2", admin, nil)
+	if d := decode[adminapi.PolicyDiffJSON](t, b); d.From != 2 || d.To != 2 || d.Diff != "" {
+		t.Errorf("diff of a version with itself = %+v, want empty", d)
+	}
+	if resp, _ := e.do(t, "GET", "/api/v1/policies/2/diff?against=x", admin, nil); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("diff against x: %d, want 400", resp.StatusCode)
+	}
+
+	sub := e.hub.Subscribe("dev-1")
+	defer e.hub.Unsubscribe(sub)
+	resp, b = e.do(t, "POST", "/api/v1/policies/1/rollback", admin, nil)
+	rolled := decode[policyJSON](t, b)
+	_, b1 := e.do(t, "GET", "/api/v1/policies/1", admin, nil)
+	if resp.StatusCode != http.StatusCreated || rolled.Version != 3 || rolled.Document != decode[policyJSON](t, b1).Document ||
+		!strings.Contains(rolled.PublishedBy, "rollback to version 1") {
+		t.Errorf("rollback: %d %+v", resp.StatusCode, rolled)
+	}
+	select {
+	case p := <-sub.C:
+		if p.GetVersion() != 3 {
+			t.Errorf("rollback pushed version %d, want 3", p.GetVersion())
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the rollback did not reach the agent streams")
+	}
+	if resp, _ := e.do(t, "POST", "/api/v1/policies/9/rollback", admin, nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("rollback to a missing version: %d, want 404", resp.StatusCode)
 	}
 }
 
