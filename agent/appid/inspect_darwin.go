@@ -110,12 +110,6 @@ func isTeamID(s string) bool {
 	return true
 }
 
-// isApplePlatformPath reports whether exe is where Apple installs its own
-// apps: the sealed system volume, and Safari (which lives in /Applications).
-func isApplePlatformPath(exe string) bool {
-	return pathUnder(exe, "/System") || pathUnder(exe, "/Applications/Safari.app")
-}
-
 // codesignVerify runs codesign --verify on target against req. It execs
 // Apple's tool because the agent is built without cgo: the alternative is
 // SecStaticCodeCreateWithPath + SecStaticCodeCheckValidity in

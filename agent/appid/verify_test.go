@@ -18,6 +18,7 @@ func TestVerify(t *testing.T) {
 		Packages: map[string][]string{"deb": {"zoom"}, "rpm": {"zoom"}, "flatpak": {"us.zoom.Zoom"}, "snap": {"zoom-client"}},
 	}
 	pathsOnly := Candidate{Paths: []string{"/opt/zoom"}}
+	faceTime := Candidate{Paths: []string{"/System/Applications/FaceTime.app/"}, BundleIDs: []string{"com.apple.FaceTime"}}
 
 	tests := []struct {
 		name       string
@@ -37,6 +38,9 @@ func TestVerify(t *testing.T) {
 		{"darwin wrong bundle", "darwin", zoomMac, Info{Signed: true, TeamID: "BJ4HAAB9B3", BundleID: "us.zoom.other"}, false, "bundle identifier us.zoom.other is not the app's"},
 		{"darwin no bundle", "darwin", zoomMac, Info{Signed: true, TeamID: "BJ4HAAB9B3"}, false, "no bundle identifier"},
 		{"darwin catalog has bundle ids but no team", "darwin", Candidate{BundleIDs: []string{"a"}}, Info{Signed: true, TeamID: "T", BundleID: "a"}, false, "no signing team id"},
+		{"darwin Apple platform app", "darwin", faceTime, Info{Path: "/System/Applications/FaceTime.app/Contents/MacOS/FaceTime", Signed: true, BundleID: "com.apple.FaceTime"}, true, ""},
+		{"darwin Apple bundle id outside the system volume", "darwin", faceTime, Info{Path: "/Users/x/FaceTime.app/Contents/MacOS/FaceTime", Signed: true, BundleID: "com.apple.FaceTime"}, false, "no signing team id"},
+		{"darwin Apple platform app not signed", "darwin", faceTime, Info{Path: "/System/Applications/FaceTime.app/Contents/MacOS/FaceTime", BundleID: "com.apple.FaceTime"}, false, "no signing team id"},
 		{"darwin no identity", "darwin", zoomWin, Info{Signed: true, TeamID: "BJ4HAAB9B3"}, false, noIdentity},
 		// windows
 		{"windows genuine", "windows", zoomWin, Info{Signed: true, Publisher: "Zoom Video Communications, Inc."}, true, ""},
