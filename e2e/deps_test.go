@@ -15,7 +15,7 @@ func TestDependencyBoundaries(t *testing.T) {
 		forbidden []string
 		binary    bool // the binary only, not its tests
 	}{
-		{"github.com/vcguard/vcguard/agent/...", []string{"github.com/vcguard/vcguard/server", "modernc.org/sqlite", "github.com/pressly/goose"}, false},
+		{"github.com/vcguard/vcguard/agent/...", []string{"github.com/vcguard/vcguard/server", "modernc.org/sqlite", "github.com/pressly/goose", "github.com/jackc/pgx"}, false},
 		{"github.com/vcguard/vcguard/server/...", []string{"github.com/vcguard/vcguard/agent"}, false},
 		{"github.com/vcguard/vcguard/policies/...", []string{"github.com/vcguard/vcguard/agent", "github.com/vcguard/vcguard/server"}, false},
 		// Footprint: the agent binary does not link the JSON Schema

@@ -222,8 +222,11 @@ func VerdictName(v vcguardv1.Verdict) string { return string(policies.VerdictFro
 func (s *Store) IngestEvents(ctx context.Context, deviceID string, events []*vcguardv1.Event, now time.Time) (uint64, error) {
 	var last uint64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// The device's row stays locked until commit, so two batches of
+		// one device (a reconnect to another replica while the old stream
+		// still writes) apply one after the other, as on SQLite.
 		var lastSeq int64
-		if err := tx.QueryRowContext(ctx, `SELECT last_seq FROM devices WHERE id = $1`, deviceID).Scan(&lastSeq); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT last_seq FROM devices WHERE id = $1`+s.forUpdate(), deviceID).Scan(&lastSeq); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("device %s: %w", deviceID, ErrNotFound)
 			}

@@ -25,6 +25,16 @@ func (s *Store) PublishPolicy(ctx context.Context, name string, document []byte,
 	sign func(version uint64, document []byte) []byte) (PolicyVersion, error) {
 	p := PolicyVersion{Name: name, Document: document, Published: now.UTC().Truncate(time.Microsecond), PublishedBy: by}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// Publishers must take turns, or two (on two replicas) read the
+		// same highest version. SQLite's write transaction already holds
+		// the database lock. On PostgreSQL a lock on the policies table
+		// does it: the mode conflicts with itself and with writers, not
+		// with readers, and lives in the table's own schema.
+		if s.dialect == dialectPostgres {
+			if _, err := tx.ExecContext(ctx, `LOCK TABLE policies IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+				return fmt.Errorf("lock policies for publishing: %w", err)
+			}
+		}
 		var max sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT MAX(version) FROM policies`).Scan(&max); err != nil {
 			return fmt.Errorf("read newest policy version: %w", err)

@@ -1,7 +1,10 @@
 // Package store keeps the server's state: devices and what runs on them,
 // events, policy versions, enrollment secrets, API tokens and dashboard
 // sessions. It runs on an embedded SQLite database (modernc.org/sqlite, pure
-// Go, WAL mode); its schema is versioned with embedded goose migrations.
+// Go, WAL mode) by default, or on PostgreSQL (pgx through database/sql) so
+// several server replicas can share one database. Both share every query;
+// each schema is versioned with embedded goose migrations that keep the same
+// versions, tables and columns.
 package store
 
 import (
@@ -27,7 +30,23 @@ var ErrNotFound = errors.New("not found")
 
 // Store is the server's database.
 type Store struct {
-	db *sql.DB
+	db      *sql.DB
+	dialect dialect
+	// purgeBatch is how many events one PurgeEvents statement deletes.
+	purgeBatch int
+}
+
+// dialect names the database a Store runs on, for the few statements that
+// differ (row locks); queries are otherwise shared.
+type dialect int
+
+const (
+	dialectSQLite dialect = iota
+	dialectPostgres
+)
+
+func newStore(db *sql.DB, d dialect) *Store {
+	return &Store{db: db, dialect: d, purgeBatch: defaultPurgeBatch}
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database at path and
@@ -63,11 +82,11 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrate sqlite %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	return newStore(db, dialectSQLite), nil
 }
 
-func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, migrations fs.FS) error {
-	p, err := goose.NewProvider(dialect, db, migrations)
+func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, migrations fs.FS, opts ...goose.ProviderOption) error {
+	p, err := goose.NewProvider(dialect, db, migrations, opts...)
 	if err != nil {
 		return err
 	}

@@ -33,8 +33,8 @@ func openSQLite(t *testing.T) *store.Store {
 	return s
 }
 
-// TestSQLite runs the backend-independent suite on SQLite. A PostgreSQL
-// backend runs the same suite with its own opener.
+// TestSQLite runs the backend-independent suite on SQLite; TestPostgres
+// runs the same suite on PostgreSQL.
 func TestSQLite(t *testing.T) {
 	t.Parallel()
 	runSuite(t, openSQLite)
@@ -60,6 +60,9 @@ func runSuite(t *testing.T, open opener) {
 		{"Events", testEvents},
 		{"PublishPolicy", testPublishPolicy},
 		{"PublishPolicyConcurrent", testPublishPolicyConcurrent},
+		{"PurgeEvents", testPurgeEvents},
+		{"PurgeEventsBatches", testPurgeEventsBatches},
+		{"RetentionRun", testRetentionRun},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -821,7 +824,7 @@ func testPublishPolicy(t *testing.T, s *store.Store) {
 
 func testPublishPolicyConcurrent(t *testing.T, s *store.Store) {
 	ctx := t.Context()
-	const workers, each = 6, 5
+	const workers, each = 8, 5
 	var (
 		mu       sync.Mutex
 		versions []uint64

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -58,6 +59,16 @@ type config struct {
 	LogFormat     string
 	InitialPolicy string
 	StaleAfter    time.Duration
+	// DB is "" or "sqlite" for the embedded SQLite database in DataDir, or
+	// a postgres:// URL.
+	DB string
+	// Retention is how long events are kept; 0 keeps them for ever.
+	Retention time.Duration
+}
+
+// usesPostgres reports whether --db names a PostgreSQL database.
+func (c *config) usesPostgres() bool {
+	return strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://")
 }
 
 // Validate checks the configuration and says what to fix.
@@ -76,6 +87,13 @@ func (c *config) Validate() error {
 	if c.StaleAfter < 10*time.Second {
 		return fmt.Errorf("--stale-after %s: must be at least 10s", c.StaleAfter)
 	}
+	if c.DB != "" && c.DB != "sqlite" && !c.usesPostgres() {
+		// Never echo the value: it may hold a password.
+		return errors.New("--db: want sqlite (the default) or a postgres://user@host:port/database URL")
+	}
+	if c.Retention != 0 && c.Retention < time.Hour {
+		return fmt.Errorf("--retention %s: must be at least 1h, or 0 to keep events for ever", c.Retention)
+	}
 	return nil
 }
 
@@ -90,6 +108,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.InitialPolicy, "initial-policy", "eu-default", "example policy published on first start (policies/examples)")
 	fs.DurationVar(&c.StaleAfter, "stale-after", adminapi.DefaultStaleAfter, "a connected device silent for longer is shown offline")
+	fs.StringVar(&c.DB, "db", "sqlite", "database: sqlite (embedded, in the data directory) or a postgres://user@host:port/database URL "+
+		"for several replicas on one database (give the password through PGPASSWORD or ~/.pgpass, not the URL)")
+	fs.DurationVar(&c.Retention, "retention", 90*24*time.Hour, "events older than this are purged (hourly); 0 keeps them for ever")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -150,11 +171,25 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, databaseFile))
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if cfg.Retention > 0 {
+		retention := &store.Retention{Store: st, Keep: cfg.Retention, Logger: logger.With("component", "retention")}
+		retCtx, stopRetention := context.WithCancel(ctx)
+		retDone := make(chan struct{})
+		go func() {
+			defer close(retDone)
+			retention.Run(retCtx)
+		}()
+		// Stopped before the store closes (defers run last first).
+		defer func() {
+			stopRetention()
+			<-retDone
+		}()
+	}
 	cat, err := policies.EmbeddedCatalog()
 	if err != nil {
 		return fmt.Errorf("catalog: %w", err)
@@ -217,7 +252,7 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	errc := make(chan error, 2)
 	go func() { errc <- gs.Serve(grpcLis) }()
 	go func() { errc <- hs.ServeTLS(httpLis, "", "") }()
-	logger.Info("vcguard-server started", "version", version, "data", cfg.DataDir,
+	logger.Info("vcguard-server started", "version", version, "data", cfg.DataDir, "db", cfg.dbForLog(),
 		"grpc", grpcLis.Addr().String(), "dashboard", "https://"+httpLis.Addr().String()+"/")
 
 	var runErr error
@@ -242,6 +277,27 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		runErr = nil
 	}
 	return runErr
+}
+
+// dbForLog names the database for logs, without a password.
+func (c *config) dbForLog() string {
+	if !c.usesPostgres() {
+		return "sqlite:" + filepath.Join(c.DataDir, databaseFile)
+	}
+	u, err := url.Parse(c.DB)
+	if err != nil {
+		return "postgres"
+	}
+	u.RawQuery = "" // may hold a password parameter
+	return u.Redacted()
+}
+
+// openStore opens the database --db names.
+func openStore(ctx context.Context, cfg *config) (*store.Store, error) {
+	if cfg.usesPostgres() {
+		return store.OpenPostgres(ctx, cfg.DB)
+	}
+	return store.OpenSQLite(ctx, filepath.Join(cfg.DataDir, databaseFile))
 }
 
 // firstStart creates, in an empty installation, the first enrollment secret,

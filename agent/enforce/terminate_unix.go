@@ -1,0 +1,175 @@
+//go:build linux || darwin
+
+package enforce
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	// freezeRounds bounds how often the process table is listed while
+	// the tree is being frozen: each round stops the children the
+	// previous one found, which may have forked before they stopped.
+	freezeRounds = 16
+	// killWait is how long processes have to go after SIGKILL. Only a
+	// process stuck in the kernel (uninterruptible I/O) takes longer.
+	killWait = 5 * time.Second
+)
+
+// terminate closes t's process tree:
+//
+//  1. Check that the process at t.Key.PID is t (start time, executable)
+//     and get a handle on it (a pidfd on Linux).
+//  2. SIGSTOP it first, so that it can no longer start or restart
+//     children, then list the process table and SIGSTOP its descendants,
+//     round after round until no new one appears.
+//  3. SIGTERM every member, root first, then SIGCONT them: a stopped
+//     process dies of a SIGTERM it does not handle at once, and one that
+//     handles it runs its handler as soon as it continues, with every
+//     other member already told to stop. Nothing keeps running between
+//     two signals that could restart what was just ended.
+//  4. Wait up to killAfter for all to exit. Then stop the survivors
+//     again and collect the children they started meanwhile (a root that
+//     handles SIGTERM by restarting its workers), SIGKILL them all, and
+//     wait for those.
+//
+// Every member is checked by start time before it is signalled; a member
+// that exits on the way is simply skipped.
+func (s *system) terminate(t Target, killAfter time.Duration) ([]int32, error) {
+	root, err := s.openTarget(t)
+	if err != nil {
+		return nil, err
+	}
+	tr := &tree{sys: s, members: []*handle{root}, known: map[id]bool{{root.e.PID, root.e.Start}: true}}
+	defer tr.close()
+	if err := root.signal(unix.SIGSTOP); err != nil {
+		return nil, signalError("stop", root, err)
+	}
+	var errs []error
+	selfFound, err := tr.grow(tr.members)
+	if selfFound {
+		// The agent is never its own target: resume the tree, leave it.
+		for _, h := range tr.members {
+			h.signal(unix.SIGCONT)
+		}
+		return nil, fmt.Errorf("pid %d is an ancestor of the agent (pid %d): %w", root.e.PID, s.self, ErrNotTarget)
+	}
+	if err != nil {
+		// Close what is known rather than leave it stopped.
+		errs = append(errs, err)
+	}
+
+	for _, h := range tr.members {
+		if err := h.signal(unix.SIGTERM); err != nil && !errors.Is(err, unix.ESRCH) {
+			errs = append(errs, signalError("terminate", h, err))
+		}
+	}
+	for _, h := range tr.members {
+		h.signal(unix.SIGCONT)
+	}
+	left := s.wait(tr.members, killAfter)
+	if len(left) > 0 {
+		for _, h := range left {
+			h.signal(unix.SIGSTOP)
+		}
+		n := len(tr.members)
+		if _, err := tr.grow(left); err != nil {
+			errs = append(errs, err)
+		}
+		left = append(left, tr.members[n:]...)
+		for _, h := range left {
+			if err := h.signal(unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+				errs = append(errs, signalError("kill", h, err))
+			}
+		}
+		left = s.wait(left, killWait)
+	}
+	var killed []int32
+	for _, h := range tr.members {
+		if !slices.Contains(left, h) {
+			killed = append(killed, h.e.PID)
+		}
+	}
+	if len(left) > 0 {
+		pids := make([]int32, len(left))
+		for i, h := range left {
+			pids[i] = h.e.PID
+		}
+		errs = append(errs, fmt.Errorf("pids %v still run %v after SIGKILL", pids, killWait))
+	}
+	return killed, errors.Join(errs...)
+}
+
+// id is a process's identity.
+type id struct {
+	pid   int32
+	start int64
+}
+
+// tree is the process tree being closed.
+type tree struct {
+	sys     *system
+	members []*handle // the root first, then parents before children
+	known   map[id]bool
+}
+
+// grow lists the process table and adds the descendants of from that are
+// not members yet, stopping each, round after round until a listing finds
+// none: a process may fork just before it stops. It reports whether the agent
+// itself was found among them (it is not added).
+func (tr *tree) grow(from []*handle) (selfFound bool, err error) {
+	for range freezeRounds {
+		all, err := tr.sys.list()
+		if err != nil {
+			return selfFound, fmt.Errorf("find the children of pid %d: %w", tr.members[0].e.PID, err)
+		}
+		added := 0
+		for _, parent := range from {
+			for _, e := range descendants(parent.e, all) {
+				if tr.known[id{e.PID, e.Start}] {
+					continue
+				}
+				tr.known[id{e.PID, e.Start}] = true
+				if e.PID == tr.sys.self {
+					selfFound = true
+					continue
+				}
+				h, err := tr.sys.open(e)
+				if err != nil {
+					continue // exited since the listing
+				}
+				if h.signal(unix.SIGSTOP) != nil {
+					h.close()
+					continue
+				}
+				tr.members = append(tr.members, h)
+				added++
+			}
+		}
+		if added == 0 {
+			return selfFound, nil
+		}
+	}
+	return selfFound, nil
+}
+
+func (tr *tree) close() {
+	for _, h := range tr.members {
+		h.close()
+	}
+}
+
+func signalError(what string, h *handle, err error) error {
+	if errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("%s pid %d: %w", what, h.e.PID, ErrExited)
+	}
+	if errors.Is(err, unix.EPERM) {
+		return fmt.Errorf("%s pid %d: %w (the agent must run as root)", what, h.e.PID, err)
+	}
+	return fmt.Errorf("%s pid %d: %w", what, h.e.PID, err)
+}

@@ -1,0 +1,305 @@
+// Package notify tells the person at the keyboard what the agent found and
+// what to do about it: it renders a finding as a short localised message
+// (English, Dutch, French or German), keeps repeated findings from turning
+// into a notification storm, and shows the message with the platform's own
+// notifications (D-Bus on Linux, osascript on macOS, toast notifications on
+// Windows).
+//
+// The system service cannot draw in a user's session; the per-user
+// notifier process (vcguard-agent notifier) receives notices from it over
+// local IPC and uses this package to show them.
+package notify
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/vcguard/vcguard/policies"
+)
+
+// Notice is one thing to tell the person at the keyboard.
+type Notice struct {
+	// Key identifies the finding for deduplication: app id, finding kind
+	// and instance, set by the caller. Notices with the same key replace
+	// each other on screen.
+	Key     string
+	AppID   string
+	AppName string
+	// Verdict is forbidden, restricted, unverified, outdated or unlisted.
+	Verdict policies.Verdict
+	// Action is warn or block.
+	Action policies.Action
+	// Grace is, for block, the time before the app is closed.
+	Grace time.Duration
+	// Alternative is the app id the policy recommends instead, and
+	// AlternativeName its display name.
+	Alternative     string
+	AlternativeName string
+	// Note is the policy's note: the organisation's own text, shown as is.
+	Note string
+	// InfoURL is a page explaining the decision.
+	InfoURL string
+	// Version is the detected version and MinVersion the policy's minimum.
+	Version, MinVersion string
+	// Facts are the catalog facts of the app; nil when unknown.
+	Facts *policies.Facts
+}
+
+// Urgency is how insistently a message is shown. The values are those of
+// the freedesktop notification specification.
+type Urgency uint8
+
+const (
+	// UrgencyLow is for information the person may ignore.
+	UrgencyLow Urgency = 0
+	// UrgencyNormal is for a warning.
+	UrgencyNormal Urgency = 1
+	// UrgencyCritical is for a warning that needs action now (an app that
+	// will be closed); it stays on screen until dismissed.
+	UrgencyCritical Urgency = 2
+)
+
+// String returns low, normal or critical.
+func (u Urgency) String() string {
+	switch u {
+	case UrgencyLow:
+		return "low"
+	case UrgencyNormal:
+		return "normal"
+	case UrgencyCritical:
+		return "critical"
+	}
+	return "urgency(" + strconv.Itoa(int(u)) + ")"
+}
+
+// Message is a rendered notice, ready for a Display.
+type Message struct {
+	// Key is the notice's key: a display replaces the message it showed
+	// for the same key instead of adding another.
+	Key string
+	// Title is one short line; Body is plain text, lines separated by "\n".
+	Title, Body string
+	// URL is the notice's info URL (http or https only), "" when none.
+	// The body shows it too, for displays that cannot open links.
+	URL string
+	// URLLabel is the localised label of the action that opens URL.
+	URLLabel string
+	Urgency  Urgency
+}
+
+// Length limits for text that does not come from the translation table.
+const (
+	maxNameLen    = 80
+	maxVersionLen = 40
+	maxNoteLen    = 500
+	maxURLLen     = 500
+)
+
+// Render turns a notice into a message in lang ("en", "nl", "fr" or "de";
+// anything else renders English). The message says what was found, why it
+// matters (only the catalog facts that count against the app), what to use
+// instead, the policy's note, when the app will be closed (block) and where
+// to read more.
+func Render(n Notice, lang string) Message {
+	tr := translator(lang)
+	app := clean(firstNonEmpty(n.AppName, n.AppID, "?"), maxNameLen, false)
+	vars := map[string]string{"app": app}
+
+	m := Message{Key: n.Key, Urgency: UrgencyNormal}
+	var lines []string
+	add := func(s ...string) {
+		for _, l := range s {
+			if l != "" {
+				lines = append(lines, l)
+			}
+		}
+	}
+
+	verdict := n.Verdict
+	switch verdict {
+	case policies.VerdictForbidden, policies.VerdictRestricted, policies.VerdictUnverified,
+		policies.VerdictOutdated, policies.VerdictApproved, policies.VerdictUnlisted:
+	default:
+		verdict = policies.VerdictUnlisted
+	}
+	note := clean(n.Note, maxNoteLen, true)
+
+	m.Title = tr("title_"+string(verdict), vars)
+	switch verdict {
+	case policies.VerdictForbidden:
+		add(tr("body_forbidden", vars))
+	case policies.VerdictUnlisted:
+		add(tr("body_unlisted", vars))
+	case policies.VerdictRestricted:
+		if note != "" {
+			add(tr("body_restricted", vars), note)
+			note = ""
+		} else {
+			add(tr("body_restricted_nonote", vars))
+		}
+	case policies.VerdictUnverified:
+		add(tr("body_unverified", vars))
+	case policies.VerdictOutdated:
+		vars["min"] = clean(firstNonEmpty(n.MinVersion, "?"), maxVersionLen, false)
+		if v := clean(n.Version, maxVersionLen, false); v != "" {
+			vars["version"] = v
+			add(tr("body_outdated", vars))
+		} else {
+			add(tr("body_outdated_noversion", vars))
+		}
+	case policies.VerdictApproved:
+		m.Urgency = UrgencyLow
+		add(tr("body_approved", vars))
+	}
+
+	if n.Action == policies.ActionBlock && verdict != policies.VerdictApproved {
+		m.Urgency = UrgencyCritical
+		if n.Grace > 0 {
+			vars["when"] = duration(tr, n.Grace)
+			add(tr("block", vars))
+		} else {
+			add(tr("block_now", vars))
+		}
+	}
+
+	// Why it matters: the facts that count against a tool the person
+	// should not use, or use with care. For an imitation or an old
+	// version the facts of the genuine, current tool are beside the point.
+	if verdict == policies.VerdictForbidden || verdict == policies.VerdictUnlisted || verdict == policies.VerdictRestricted {
+		for _, key := range negativeFacts(n.Facts) {
+			add(tr(key, vars))
+		}
+	}
+
+	add(note)
+
+	switch verdict {
+	case policies.VerdictForbidden, policies.VerdictUnlisted, policies.VerdictUnverified:
+		if n.Alternative != "" || n.AlternativeName != "" {
+			vars["alt"] = clean(firstNonEmpty(n.AlternativeName, n.Alternative), maxNameLen, false)
+			add(tr("alternative", vars))
+		} else if verdict != policies.VerdictUnverified {
+			add(tr("use_approved", vars))
+		}
+	}
+
+	if u := webURL(n.InfoURL); u != "" {
+		m.URL = u
+		m.URLLabel = tr("info_action", vars)
+		vars["url"] = u
+		add(tr("info", vars))
+	}
+	m.Body = strings.Join(lines, "\n")
+	return m
+}
+
+// negativeFacts returns the translation keys of the facts that count
+// against an app, in a fixed order. Facts that are unknown, favourable or
+// mean little to the person at the keyboard (self-hosting, open source)
+// are left out.
+func negativeFacts(f *policies.Facts) []string {
+	if f == nil {
+		return nil
+	}
+	var keys []string
+	if f.E2EE != nil {
+		switch f.E2EE.Value {
+		case "none":
+			keys = append(keys, "reason_e2ee_none")
+		case "optional":
+			keys = append(keys, "reason_e2ee_optional")
+		}
+	}
+	if f.DataLocation != nil {
+		switch f.DataLocation.Value {
+		case "outside_eu":
+			keys = append(keys, "reason_data_outside_eu")
+		case "eu_option":
+			// The EU option is the organisation's contract; a tool it has
+			// not approved is not used under that contract.
+			keys = append(keys, "reason_data_eu_option")
+		}
+	}
+	// Certifications are a provider's: a tool run by the organisation
+	// itself or peer to peer has no provider to certify.
+	provider := f.DataLocation == nil || (f.DataLocation.Value != "self_hosted" && f.DataLocation.Value != "peer_to_peer")
+	if provider && f.Certifications != nil && len(f.Certifications.Value) == 0 {
+		keys = append(keys, "reason_no_certification")
+	}
+	return keys
+}
+
+// duration renders a grace period as "2 minutes" or "30 seconds", rounded
+// up to whole minutes from two minutes on.
+func duration(tr func(string, map[string]string) string, d time.Duration) string {
+	if d < 2*time.Minute && d%time.Minute != 0 {
+		s := int((d + time.Second - 1) / time.Second)
+		return plural(tr, "seconds", s)
+	}
+	return plural(tr, "minutes", int((d+time.Minute-1)/time.Minute))
+}
+
+func plural(tr func(string, map[string]string) string, unit string, n int) string {
+	form := "_other"
+	if n == 1 {
+		form = "_one"
+	}
+	return tr(unit+form, map[string]string{"n": strconv.Itoa(n)})
+}
+
+// webURL returns u when it is an absolute http or https URL, else "".
+func webURL(u string) string {
+	u = strings.TrimSpace(u)
+	if u == "" || len(u) > maxURLLen {
+		return ""
+	}
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+		return ""
+	}
+	for _, r := range u {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return ""
+		}
+	}
+	return u
+}
+
+// clean makes text from outside the translation table safe to show: it
+// drops control characters (keeping newlines where multiline), trims
+// space and cuts it to max runes.
+func clean(s string, max int, multiline bool) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range strings.TrimSpace(s) {
+		switch {
+		case r == '\n' || r == '\t' || r == '\r':
+			if multiline && r == '\n' {
+				break
+			}
+			r = ' '
+		case unicode.IsControl(r), r == unicode.ReplacementChar,
+			unicode.Is(unicode.Bidi_Control, r):
+			continue
+		}
+		if n == max {
+			b.WriteString("…")
+			break
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if strings.TrimSpace(v) != "" {
+			return v
+		}
+	}
+	return ""
+}

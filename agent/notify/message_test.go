@@ -1,0 +1,383 @@
+package notify
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vcguard/vcguard/policies"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+var placeholder = regexp.MustCompile(`\{[a-z]+\}`)
+
+func TestTranslationsComplete(t *testing.T) {
+	t.Parallel()
+	en := texts["en"]
+	if len(texts) != len(Languages) {
+		t.Errorf("texts has %d languages, Languages lists %d", len(texts), len(Languages))
+	}
+	for _, lang := range Languages {
+		table, ok := texts[lang]
+		if !ok {
+			t.Errorf("no texts for %s", lang)
+			continue
+		}
+		for key, want := range en {
+			got, ok := table[key]
+			if !ok {
+				t.Errorf("%s: key %q missing", lang, key)
+				continue
+			}
+			if strings.TrimSpace(got) == "" {
+				t.Errorf("%s: key %q is empty", lang, key)
+			}
+			gp, wp := placeholders(got), placeholders(want)
+			if !slices.Equal(gp, wp) {
+				t.Errorf("%s: key %q has placeholders %v, English has %v", lang, key, gp, wp)
+			}
+			if strings.Count(got, "{") != strings.Count(got, "}") || len(placeholder.FindAllString(got, -1)) != strings.Count(got, "{") {
+				t.Errorf("%s: key %q has a malformed placeholder: %q", lang, key, got)
+			}
+		}
+		for key := range table {
+			if _, ok := en[key]; !ok {
+				t.Errorf("%s: key %q is not in English", lang, key)
+			}
+		}
+	}
+}
+
+func placeholders(s string) []string {
+	p := placeholder.FindAllString(s, -1)
+	slices.Sort(p)
+	return slices.Compact(p)
+}
+
+func TestLanguage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ locale, want string }{
+		{"", "en"},
+		{"C", "en"},
+		{"POSIX", "en"},
+		{"C.UTF-8", "en"},
+		{"en_GB.UTF-8", "en"},
+		{"nl_NL.UTF-8", "nl"},
+		{"nl_BE", "nl"},
+		{"nl-BE", "nl"},
+		{"NL_nl.utf8", "nl"},
+		{"fy_NL", "nl"},
+		{"fr_BE@euro", "fr"},
+		{"fr_FR.ISO-8859-15@euro", "fr"},
+		{"fr-CA", "fr"},
+		{"br_FR", "fr"},
+		{"de-AT", "de"},
+		{"de_CH.UTF-8", "de"},
+		{"gsw-CH", "de"},
+		{"lb_LU", "de"},
+		{"de-Latn-DE", "de"},
+		{"deu", "de"},
+		{"pl_PL.UTF-8", "en"},
+		{"es-ES", "en"},
+		{"pl:nl:en", "nl"},       // GNU LANGUAGE list: first we have
+		{"da,de;q=0.8,en", "de"}, // Accept-Language
+		{"dede", "en"},
+		{"nl.UTF-8", "nl"},
+	} {
+		if got := Language(tc.locale); got != tc.want {
+			t.Errorf("Language(%q) = %q, want %q", tc.locale, got, tc.want)
+		}
+	}
+}
+
+func catalogApp(t *testing.T, id string) *policies.App {
+	t.Helper()
+	cat, err := policies.EmbeddedCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, ok := cat.App(id)
+	if !ok {
+		t.Fatalf("catalog has no %s", id)
+	}
+	return app
+}
+
+// goldenNotices are the notices rendered into testdata/render/.
+func goldenNotices(t *testing.T) map[string]Notice {
+	zoom := catalogApp(t, "zoom")
+	chime := catalogApp(t, "amazon-chime")
+	teams := catalogApp(t, "microsoft-teams")
+	webex := catalogApp(t, "webex")
+	jitsi := catalogApp(t, "jitsi-meet")
+	return map[string]Notice{
+		"forbidden-block": {
+			Key: "zoom/forbidden/1234", AppID: zoom.ID, AppName: zoom.Name, Facts: zoom.Facts,
+			Verdict: policies.VerdictForbidden, Action: policies.ActionBlock, Grace: 2 * time.Minute,
+			Alternative: jitsi.ID, AlternativeName: jitsi.Name,
+			InfoURL: "https://intranet.example.org/videobellen",
+		},
+		"forbidden-warn-note": {
+			Key: "amazon-chime/forbidden", AppID: chime.ID, AppName: chime.Name, Facts: chime.Facts,
+			Verdict: policies.VerdictForbidden, Action: policies.ActionWarn,
+			Note: "Amazon Chime is being discontinued; the service desk will move your meetings.",
+		},
+		"restricted": {
+			Key: "microsoft-teams/restricted", AppID: teams.ID, AppName: teams.Name, Facts: teams.Facts,
+			Verdict: policies.VerdictRestricted, Action: policies.ActionWarn,
+			Note:    "Not for confidential or secret information (BIV level 2 and up).",
+			InfoURL: "https://intranet.example.org/teams",
+		},
+		"unverified-block": {
+			Key: "zoom/unverified/4321", AppID: zoom.ID, AppName: zoom.Name, Facts: zoom.Facts,
+			Verdict: policies.VerdictUnverified, Action: policies.ActionBlock, Grace: 30 * time.Second,
+			Alternative: jitsi.ID, AlternativeName: jitsi.Name,
+		},
+		"outdated": {
+			Key: "webex/outdated", AppID: webex.ID, AppName: webex.Name, Facts: webex.Facts,
+			Verdict: policies.VerdictOutdated, Action: policies.ActionWarn,
+			Version: "43.2.0.25211", MinVersion: "44.6",
+			InfoURL: "https://intranet.example.org/updates",
+		},
+	}
+}
+
+func formatMessage(m Message) string {
+	return fmt.Sprintf("key: %s\ntitle: %s\nurgency: %s\nurl: %s\nurl_label: %s\nbody:\n%s\n",
+		m.Key, m.Title, m.Urgency, m.URL, m.URLLabel, m.Body)
+}
+
+func TestRenderGolden(t *testing.T) {
+	t.Parallel()
+	for name, n := range goldenNotices(t) {
+		for _, lang := range Languages {
+			t.Run(name+"/"+lang, func(t *testing.T) {
+				t.Parallel()
+				got := formatMessage(Render(n, lang))
+				path := filepath.Join("testdata", "render", name+"."+lang+".txt")
+				if *updateGolden {
+					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				want, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatalf("%v (run go test -update to create it)", err)
+				}
+				if got != string(want) {
+					t.Errorf("Render(%s, %s) differs from %s (go test -update rewrites it)\ngot:\n%s\nwant:\n%s", name, lang, path, got, want)
+				}
+			})
+		}
+	}
+}
+
+// TestRenderEveryCombination renders every verdict, action and fact value
+// in every language and checks that nothing is left unfilled.
+func TestRenderEveryCombination(t *testing.T) {
+	t.Parallel()
+	verdicts := []policies.Verdict{policies.VerdictForbidden, policies.VerdictRestricted, policies.VerdictUnverified,
+		policies.VerdictOutdated, policies.VerdictUnlisted, policies.VerdictApproved, "something-new"}
+	actions := []policies.Action{policies.ActionWarn, policies.ActionBlock}
+	graces := []time.Duration{0, time.Second, 45 * time.Second, time.Minute, 90 * time.Second, 2 * time.Minute, 150 * time.Second}
+	var facts []*policies.Facts
+	facts = append(facts, nil)
+	for _, e := range policies.E2EEValues {
+		for _, d := range policies.DataLocationValues {
+			facts = append(facts, &policies.Facts{
+				E2EE:           &policies.Fact[string]{Value: e},
+				DataLocation:   &policies.Fact[string]{Value: d},
+				Certifications: &policies.Fact[[]string]{},
+			})
+		}
+	}
+	for _, lang := range append(slices.Clone(Languages), "xx") {
+		for _, v := range verdicts {
+			for _, a := range actions {
+				for _, g := range graces {
+					for _, f := range facts {
+						for _, extra := range []bool{false, true} {
+							n := Notice{AppID: "zoom", AppName: "Zoom Workplace", Verdict: v, Action: a, Grace: g, Facts: f, MinVersion: "6.0"}
+							if extra {
+								n.Note, n.InfoURL, n.Alternative, n.Version = "Org note.", "https://example.org/i", "jitsi-meet", "5.1"
+							}
+							m := Render(n, lang)
+							if m.Title == "" || m.Body == "" {
+								t.Fatalf("Render(%+v, %s): empty title or body: %+v", n, lang, m)
+							}
+							for _, s := range []string{m.Title, m.Body, m.URLLabel} {
+								if strings.ContainsAny(s, "{}") {
+									t.Fatalf("Render(%+v, %s): unfilled placeholder in %q", n, lang, s)
+								}
+							}
+							if strings.Contains(m.Body, "\n\n") {
+								t.Fatalf("Render(%+v, %s): empty line in body %q", n, lang, m.Body)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestRender(t *testing.T) {
+	t.Parallel()
+	zoom := catalogApp(t, "zoom")
+	tests := []struct {
+		name     string
+		n        Notice
+		lang     string
+		title    string
+		contains []string
+		excludes []string
+		urgency  Urgency
+		url      string
+	}{
+		{
+			name:     "forbidden says why from negative facts only",
+			n:        Notice{AppName: zoom.Name, Verdict: policies.VerdictForbidden, Action: policies.ActionWarn, Facts: zoom.Facts},
+			lang:     "en",
+			title:    "Zoom Workplace is not approved",
+			contains: []string{"End-to-end encryption is off by default.", "Meeting data may be processed outside the EU.", "Please use a tool approved by your organisation."},
+			excludes: []string{"certification", "closed"},
+			urgency:  UrgencyNormal,
+		},
+		{
+			name:     "unverified leaves out the genuine app's facts",
+			n:        Notice{AppName: "Zoom Workplace", Verdict: policies.VerdictUnverified, Action: policies.ActionWarn, Facts: zoom.Facts, Alternative: "jitsi-meet"},
+			lang:     "nl",
+			title:    "Niet de echte app: Zoom Workplace",
+			contains: []string{"Een programma dat zich voordoet als Zoom Workplace, is niet de echte app.", "Gebruik in plaats daarvan jitsi-meet."},
+			excludes: []string{"versleuteling", "EU"},
+			urgency:  UrgencyNormal,
+		},
+		{
+			name:     "block in one minute",
+			n:        Notice{AppName: "Zoom Workplace", Verdict: policies.VerdictForbidden, Action: policies.ActionBlock, Grace: time.Minute},
+			lang:     "de",
+			title:    "Zoom Workplace ist nicht zugelassen",
+			contains: []string{"Zoom Workplace wird in 1 Minute beendet."},
+			urgency:  UrgencyCritical,
+		},
+		{
+			name:     "block in 90 seconds",
+			n:        Notice{AppName: "Zoom Workplace", Verdict: policies.VerdictForbidden, Action: policies.ActionBlock, Grace: 90 * time.Second},
+			lang:     "fr",
+			contains: []string{"L’application Zoom Workplace sera fermée dans 90 secondes."},
+			urgency:  UrgencyCritical,
+		},
+		{
+			name:     "block rounds up to minutes",
+			n:        Notice{AppName: "Zoom Workplace", Verdict: policies.VerdictForbidden, Action: policies.ActionBlock, Grace: 150 * time.Second},
+			lang:     "en",
+			contains: []string{"Zoom Workplace will be closed in 3 minutes."},
+			urgency:  UrgencyCritical,
+		},
+		{
+			name:     "restricted without note",
+			n:        Notice{AppName: "Microsoft Teams", Verdict: policies.VerdictRestricted, Action: policies.ActionWarn},
+			lang:     "en",
+			title:    "Microsoft Teams: allowed with restrictions",
+			contains: []string{"Your organisation allows Microsoft Teams only with restrictions."},
+			urgency:  UrgencyNormal,
+		},
+		{
+			name:     "outdated without a known version",
+			n:        Notice{AppName: "Webex", Verdict: policies.VerdictOutdated, Action: policies.ActionWarn, MinVersion: "44.6"},
+			lang:     "en",
+			title:    "Webex needs to be updated",
+			contains: []string{"This version of Webex is older than the minimum version 44.6"},
+			urgency:  UrgencyNormal,
+		},
+		{
+			name:    "name falls back to id, unknown verdict reads as unlisted",
+			n:       Notice{AppID: "newtool", Verdict: "from-the-future", Action: policies.ActionWarn},
+			lang:    "en",
+			title:   "newtool is not on the approved list",
+			urgency: UrgencyNormal,
+		},
+		{
+			name:     "a non-web URL is not offered",
+			n:        Notice{AppName: "Zoom", Verdict: policies.VerdictForbidden, Action: policies.ActionWarn, InfoURL: "file:///etc/passwd"},
+			lang:     "en",
+			excludes: []string{"file:", "More information"},
+			urgency:  UrgencyNormal,
+		},
+		{
+			name:     "web URL is offered",
+			n:        Notice{AppName: "Zoom", Verdict: policies.VerdictForbidden, Action: policies.ActionWarn, InfoURL: " https://example.org/vc?a=1&b=2 "},
+			lang:     "en",
+			contains: []string{"More information: https://example.org/vc?a=1&b=2"},
+			urgency:  UrgencyNormal,
+			url:      "https://example.org/vc?a=1&b=2",
+		},
+		{
+			name:     "placeholders in outside text stay text",
+			n:        Notice{AppName: "Z{alt}", Verdict: policies.VerdictForbidden, Action: policies.ActionWarn, Alternative: "{app}", Note: "Call {url}"},
+			lang:     "en",
+			title:    "Z{alt} is not approved",
+			contains: []string{"Please use {app} instead.", "Call {url}"},
+			urgency:  UrgencyNormal,
+		},
+		{
+			name:     "control characters are dropped",
+			n:        Notice{AppName: "Zo\x1b[31mom\u202e", Verdict: policies.VerdictOutdated, Version: "1.0\r\nFAKE", MinVersion: "2"},
+			lang:     "en",
+			title:    "Zo[31mom needs to be updated",
+			contains: []string{"Version 1.0  FAKE of Zo[31mom"},
+			urgency:  UrgencyNormal,
+		},
+		{
+			name:     "approved is low urgency and never blocks",
+			n:        Notice{AppName: "Jitsi Meet", Verdict: policies.VerdictApproved, Action: policies.ActionBlock},
+			lang:     "en",
+			title:    "Jitsi Meet is approved",
+			excludes: []string{"closed"},
+			urgency:  UrgencyLow,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := Render(tc.n, tc.lang)
+			if tc.title != "" && m.Title != tc.title {
+				t.Errorf("title = %q, want %q", m.Title, tc.title)
+			}
+			for _, s := range tc.contains {
+				if !strings.Contains(m.Body, s) {
+					t.Errorf("body lacks %q:\n%s", s, m.Body)
+				}
+			}
+			for _, s := range tc.excludes {
+				if strings.Contains(m.Body, s) {
+					t.Errorf("body has %q:\n%s", s, m.Body)
+				}
+			}
+			if m.Urgency != tc.urgency {
+				t.Errorf("urgency = %s, want %s", m.Urgency, tc.urgency)
+			}
+			if m.URL != tc.url {
+				t.Errorf("URL = %q, want %q", m.URL, tc.url)
+			}
+		})
+	}
+}
+
+func TestCleanCutsLongText(t *testing.T) {
+	t.Parallel()
+	got := clean(strings.Repeat("é", 600), maxNoteLen, true)
+	if n := len([]rune(got)); n != maxNoteLen+1 || !strings.HasSuffix(got, "…") {
+		t.Errorf("clean of 600 runes: %d runes, suffix %q", n, got[len(got)-3:])
+	}
+}

@@ -1,0 +1,242 @@
+package notify
+
+import (
+	"strings"
+)
+
+// Languages are the languages messages are rendered in; the first is the
+// default.
+var Languages = []string{"en", "nl", "fr", "de"}
+
+// texts holds every message text by language and key. Placeholders are
+// {name}; a test checks that every language has every key with the same
+// placeholders. Dutch, French and German address the reader formally
+// (u, vous, Sie), as a public employer does.
+var texts = map[string]map[string]string{
+	"en": {
+		"title_forbidden":  "{app} is not approved",
+		"title_unlisted":   "{app} is not on the approved list",
+		"title_restricted": "{app}: allowed with restrictions",
+		"title_unverified": "Not the genuine app: {app}",
+		"title_outdated":   "{app} needs to be updated",
+		"title_approved":   "{app} is approved",
+
+		"body_forbidden":          "Your organisation does not allow the use of {app}.",
+		"body_unlisted":           "Your organisation has not approved {app} for meetings and calls.",
+		"body_restricted":         "Your organisation allows {app} only with the following restriction:",
+		"body_restricted_nonote":  "Your organisation allows {app} only with restrictions. Please check your organisation’s guidance before using it.",
+		"body_unverified":         "A program calling itself {app} is not the genuine app. It may be a counterfeit or tampered copy. Please do not use it, and contact your IT helpdesk.",
+		"body_outdated":           "Version {version} of {app} is older than the minimum version {min} required by your organisation. Please update it.",
+		"body_outdated_noversion": "This version of {app} is older than the minimum version {min} required by your organisation. Please update it.",
+		"body_approved":           "Your organisation has approved {app}.",
+
+		"block":     "{app} will be closed in {when}. Please save your work.",
+		"block_now": "{app} is being closed.",
+
+		"reason_e2ee_none":        "Calls are not end-to-end encrypted.",
+		"reason_e2ee_optional":    "End-to-end encryption is off by default.",
+		"reason_data_outside_eu":  "Meeting data is processed outside the EU.",
+		"reason_data_eu_option":   "Meeting data may be processed outside the EU.",
+		"reason_no_certification": "No security certification (such as ISO/IEC 27001) is known for this service.",
+
+		"alternative":  "Please use {alt} instead.",
+		"use_approved": "Please use a tool approved by your organisation.",
+		"info":         "More information: {url}",
+		"info_action":  "More information",
+
+		"minutes_one":   "{n} minute",
+		"minutes_other": "{n} minutes",
+		"seconds_one":   "{n} second",
+		"seconds_other": "{n} seconds",
+	},
+	"nl": {
+		"title_forbidden":  "{app} is niet toegestaan",
+		"title_unlisted":   "{app} is niet goedgekeurd",
+		"title_restricted": "{app}: toegestaan onder voorwaarden",
+		"title_unverified": "Niet de echte app: {app}",
+		"title_outdated":   "{app} moet worden bijgewerkt",
+		"title_approved":   "{app} is goedgekeurd",
+
+		"body_forbidden":          "Uw organisatie staat het gebruik van {app} niet toe.",
+		"body_unlisted":           "Uw organisatie heeft {app} niet goedgekeurd voor vergaderingen en gesprekken.",
+		"body_restricted":         "Uw organisatie staat {app} alleen toe onder de volgende voorwaarde:",
+		"body_restricted_nonote":  "Uw organisatie staat {app} alleen onder voorwaarden toe. Raadpleeg de richtlijnen van uw organisatie voordat u de app gebruikt.",
+		"body_unverified":         "Een programma dat zich voordoet als {app}, is niet de echte app. Het kan een namaak- of gewijzigde kopie zijn. Gebruik het niet en neem contact op met uw IT-servicedesk.",
+		"body_outdated":           "Versie {version} van {app} is ouder dan de minimumversie {min} die uw organisatie vereist. Werk de app bij.",
+		"body_outdated_noversion": "Deze versie van {app} is ouder dan de minimumversie {min} die uw organisatie vereist. Werk de app bij.",
+		"body_approved":           "Uw organisatie heeft {app} goedgekeurd.",
+
+		"block":     "{app} wordt over {when} afgesloten. Sla uw werk op.",
+		"block_now": "{app} wordt afgesloten.",
+
+		"reason_e2ee_none":        "Gesprekken zijn niet end-to-end versleuteld.",
+		"reason_e2ee_optional":    "End-to-end-versleuteling staat standaard uit.",
+		"reason_data_outside_eu":  "Vergadergegevens worden buiten de EU verwerkt.",
+		"reason_data_eu_option":   "Vergadergegevens kunnen buiten de EU worden verwerkt.",
+		"reason_no_certification": "Voor deze dienst is geen beveiligingscertificering (zoals ISO/IEC 27001) bekend.",
+
+		"alternative":  "Gebruik in plaats daarvan {alt}.",
+		"use_approved": "Gebruik een programma dat uw organisatie heeft goedgekeurd.",
+		"info":         "Meer informatie: {url}",
+		"info_action":  "Meer informatie",
+
+		"minutes_one":   "{n} minuut",
+		"minutes_other": "{n} minuten",
+		"seconds_one":   "{n} seconde",
+		"seconds_other": "{n} seconden",
+	},
+	"fr": {
+		"title_forbidden":  "Application non autorisée : {app}",
+		"title_unlisted":   "Application non approuvée : {app}",
+		"title_restricted": "Application autorisée sous conditions : {app}",
+		"title_unverified": "Application non authentique : {app}",
+		"title_outdated":   "Mise à jour requise : {app}",
+		"title_approved":   "Application approuvée : {app}",
+
+		"body_forbidden":          "Votre organisation n’autorise pas l’application {app}.",
+		"body_unlisted":           "Votre organisation n’a pas approuvé l’application {app} pour les réunions et les appels.",
+		"body_restricted":         "Votre organisation n’autorise l’application {app} qu’à la condition suivante :",
+		"body_restricted_nonote":  "Votre organisation n’autorise l’application {app} que sous certaines conditions. Veuillez consulter ses consignes avant de l’utiliser.",
+		"body_unverified":         "Un programme se présentant comme {app} n’est pas l’application authentique. Il peut s’agir d’une copie contrefaite ou modifiée. Veuillez ne pas l’utiliser et contacter votre support informatique.",
+		"body_outdated":           "La version {version} de l’application {app} est antérieure à la version minimale {min} exigée par votre organisation. Veuillez mettre l’application à jour.",
+		"body_outdated_noversion": "Cette version de l’application {app} est antérieure à la version minimale {min} exigée par votre organisation. Veuillez mettre l’application à jour.",
+		"body_approved":           "Votre organisation a approuvé l’application {app}.",
+
+		"block":     "L’application {app} sera fermée dans {when}. Veuillez enregistrer votre travail.",
+		"block_now": "L’application {app} va être fermée.",
+
+		"reason_e2ee_none":        "Les appels ne sont pas chiffrés de bout en bout.",
+		"reason_e2ee_optional":    "Le chiffrement de bout en bout n’est pas activé par défaut.",
+		"reason_data_outside_eu":  "Les données des réunions sont traitées hors de l’UE.",
+		"reason_data_eu_option":   "Les données des réunions peuvent être traitées hors de l’UE.",
+		"reason_no_certification": "Aucune certification de sécurité (telle que l’ISO/IEC 27001) n’est connue pour ce service.",
+
+		"alternative":  "Veuillez utiliser {alt} à la place.",
+		"use_approved": "Veuillez utiliser un outil approuvé par votre organisation.",
+		"info":         "Plus d’informations : {url}",
+		"info_action":  "Plus d’informations",
+
+		"minutes_one":   "{n} minute",
+		"minutes_other": "{n} minutes",
+		"seconds_one":   "{n} seconde",
+		"seconds_other": "{n} secondes",
+	},
+	"de": {
+		"title_forbidden":  "{app} ist nicht zugelassen",
+		"title_unlisted":   "{app} ist nicht freigegeben",
+		"title_restricted": "{app}: nur eingeschränkt zugelassen",
+		"title_unverified": "Nicht die echte Anwendung: {app}",
+		"title_outdated":   "{app} muss aktualisiert werden",
+		"title_approved":   "{app} ist zugelassen",
+
+		"body_forbidden":          "Ihre Organisation erlaubt die Nutzung von {app} nicht.",
+		"body_unlisted":           "Ihre Organisation hat {app} nicht für Besprechungen und Anrufe freigegeben.",
+		"body_restricted":         "Ihre Organisation erlaubt {app} nur mit folgender Einschränkung:",
+		"body_restricted_nonote":  "Ihre Organisation erlaubt {app} nur mit Einschränkungen. Bitte beachten Sie die Vorgaben Ihrer Organisation, bevor Sie die Anwendung verwenden.",
+		"body_unverified":         "Ein Programm, das sich als {app} ausgibt, ist nicht die echte Anwendung. Es kann sich um eine gefälschte oder veränderte Kopie handeln. Bitte verwenden Sie es nicht und wenden Sie sich an Ihren IT-Support.",
+		"body_outdated":           "Version {version} von {app} ist älter als die von Ihrer Organisation verlangte Mindestversion {min}. Bitte aktualisieren Sie die Anwendung.",
+		"body_outdated_noversion": "Diese Version von {app} ist älter als die von Ihrer Organisation verlangte Mindestversion {min}. Bitte aktualisieren Sie die Anwendung.",
+		"body_approved":           "Ihre Organisation hat {app} zugelassen.",
+
+		"block":     "{app} wird in {when} beendet. Bitte speichern Sie Ihre Arbeit.",
+		"block_now": "{app} wird beendet.",
+
+		"reason_e2ee_none":        "Gespräche sind nicht Ende-zu-Ende-verschlüsselt.",
+		"reason_e2ee_optional":    "Ende-zu-Ende-Verschlüsselung ist standardmäßig nicht aktiviert.",
+		"reason_data_outside_eu":  "Besprechungsdaten werden außerhalb der EU verarbeitet.",
+		"reason_data_eu_option":   "Besprechungsdaten können außerhalb der EU verarbeitet werden.",
+		"reason_no_certification": "Für diesen Dienst ist keine Sicherheitszertifizierung (etwa ISO/IEC 27001) bekannt.",
+
+		"alternative":  "Bitte verwenden Sie stattdessen {alt}.",
+		"use_approved": "Bitte verwenden Sie eine von Ihrer Organisation freigegebene Anwendung.",
+		"info":         "Weitere Informationen: {url}",
+		"info_action":  "Weitere Informationen",
+
+		"minutes_one":   "{n} Minute",
+		"minutes_other": "{n} Minuten",
+		"seconds_one":   "{n} Sekunde",
+		"seconds_other": "{n} Sekunden",
+	},
+}
+
+// translator returns a function that looks a key up in lang's table
+// (English when lang is not one of Languages, and for a key lang lacks)
+// and fills its {placeholders} from vars in one pass, so text inside a
+// value is never read as a placeholder.
+func translator(lang string) func(key string, vars map[string]string) string {
+	table, ok := texts[lang]
+	if !ok {
+		table = texts["en"]
+	}
+	return func(key string, vars map[string]string) string {
+		s, ok := table[key]
+		if !ok {
+			s = texts["en"][key]
+		}
+		return expand(s, vars)
+	}
+}
+
+// expand replaces each {name} in s with vars[name]; an unknown name is
+// left as it is.
+func expand(s string, vars map[string]string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '{')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			break
+		}
+		name := s[i+1 : i+j]
+		v, ok := vars[name]
+		if !ok {
+			v = s[i : i+j+1]
+		}
+		b.WriteString(s[:i])
+		b.WriteString(v)
+		s = s[i+j+1:]
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+// Language picks the message language for a locale: a POSIX locale
+// ("nl_NL.UTF-8", "fr_BE@euro", "C"), a BCP 47 tag ("de-AT") or a
+// GNU LANGUAGE priority list ("nl:en"). It returns "en", "nl", "fr" or
+// "de"; English when nothing fits.
+//
+// It is a small hand-written mapping rather than the
+// golang.org/x/text/language matcher: only the primary language subtag
+// matters for four languages, POSIX locales need taking apart before the
+// matcher could read them anyway, and the mapping keeps the CLDR tables
+// out of the agent binary.
+func Language(locale string) string {
+	for _, l := range strings.FieldsFunc(locale, func(r rune) bool { return r == ':' || r == ',' || r == ' ' }) {
+		// Cut the codeset and modifier of a POSIX locale, then the
+		// region or script of either form.
+		l, _, _ = strings.Cut(l, ".")
+		l, _, _ = strings.Cut(l, "@")
+		l, _, _ = strings.Cut(l, ";") // Accept-Language quality
+		primary, _, _ := strings.Cut(strings.ReplaceAll(l, "_", "-"), "-")
+		if lang, ok := languageOf[strings.ToLower(primary)]; ok {
+			return lang
+		}
+	}
+	return Languages[0]
+}
+
+// languageOf maps primary language subtags (ISO 639-1, and the ISO 639-2
+// codes some systems use) to a message language. The extra entries are the
+// ones the CLDR language matcher (golang.org/x/text/language) pairs with
+// one of ours at high confidence: Frisian and Afrikaans readers get Dutch;
+// Luxembourgish, Swiss German and Romansh readers German; Breton, Occitan,
+// Corsican and Haitian Creole readers French.
+var languageOf = map[string]string{
+	"en": "en", "eng": "en",
+	"nl": "nl", "nld": "nl", "dut": "nl", "fy": "nl", "af": "nl",
+	"fr": "fr", "fra": "fr", "fre": "fr", "br": "fr", "oc": "fr", "co": "fr", "ht": "fr",
+	"de": "de", "deu": "de", "ger": "de", "gsw": "de", "lb": "de", "rm": "de",
+}
