@@ -63,6 +63,10 @@ type Config struct {
 	Identifier    Identifier
 	// PolicyDir is the local (MDM) policy directory; nil for none.
 	PolicyDir *policydir.Dir
+	// Notifier tells the user about findings; nil: nobody is told.
+	Notifier Notifier
+	// Enforcer closes apps under a block action; nil: block only warns.
+	Enforcer Enforcer
 	// StatusFile is where the agent shows what it sees and reports; "" for
 	// none.
 	StatusFile string
@@ -97,6 +101,12 @@ type Agent struct {
 	// local are the local policy sources in force beside the central one.
 	local   []policydir.File
 	localCh chan []policydir.File
+	// acts is what was last done about each instance.
+	acts map[procwatch.Key]actedOn
+	// blocked carries enforcement results into the Run loop; stopped is
+	// closed when Run returns.
+	blocked chan blockResult
+	stopped chan struct{}
 	// statusPending is the pending event count the status file shows.
 	statusPending int
 
@@ -117,6 +127,7 @@ func New(cfg Config, identity *uplink.Identity) (*Agent, error) {
 		cfg: cfg, identity: identity, matcher: cfg.Catalog.Matcher(cfg.GOOS), out: out,
 		policyCh: make(chan *vcguardv1.SignedPolicy, 4), running: make(map[procwatch.Key]*vcguardv1.AppInstance),
 		helpers: make(map[int32]procwatch.Key), localCh: make(chan []policydir.File, 4),
+		acts: make(map[procwatch.Key]actedOn), blocked: make(chan blockResult, 16), stopped: make(chan struct{}),
 	}
 	if cfg.PolicyDir != nil {
 		a.local = cfg.PolicyDir.Files()
@@ -168,6 +179,7 @@ func (a *Agent) verify(sp *vcguardv1.SignedPolicy) (*policies.Policy, error) {
 // Run runs the agent until ctx ends.
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.out.Close()
+	defer close(a.stopped)
 	client := &uplink.Client{
 		StateDir: a.cfg.StateDir, Identity: a.identity, Outbox: a.out, Logger: a.cfg.Logger.With("component", "uplink"),
 		Heartbeat: a.cfg.Heartbeat,
@@ -247,6 +259,10 @@ func (a *Agent) Run(ctx context.Context) error {
 			if n := a.out.Stats().Pending; n != a.statusPending {
 				a.writeStatus()
 			}
+		case b := <-a.blocked:
+			if err := a.recordBlock(b); err != nil {
+				a.cfg.Logger.Error("recording an enforcement", "err", err)
+			}
 		case files := <-a.localCh:
 			if err := a.applyLocal(files); err != nil {
 				a.cfg.Logger.Error("recording the local policy", "err", err)
@@ -263,14 +279,13 @@ func (a *Agent) Run(ctx context.Context) error {
 
 // instance builds the report of a new app instance: its identity and its
 // verdict under the policy in force.
-func (a *Agent) instance(ctx context.Context, p procwatch.Process, app *policies.App) *vcguardv1.AppInstance {
+func (a *Agent) instance(ctx context.Context, p procwatch.Process, app *policies.App) (*vcguardv1.AppInstance, policies.Finding) {
 	id := a.cfg.Identifier.Identify(ctx, p, app)
 	inst := &vcguardv1.AppInstance{
 		AppId: app.ID, Name: app.Name, Pid: p.PID, Started: timestamppb.New(p.Started), Exe: p.Exe,
 		Version: id.Version, Verified: id.Verified, Identity: id.Detail,
 	}
-	a.judge(inst)
-	return inst
+	return inst, a.judge(inst)
 }
 
 // judge sets the instance's verdict under the policy in force.
@@ -298,12 +313,13 @@ func (a *Agent) rejudge(now time.Time) error {
 	for _, k := range keys {
 		inst := a.running[k]
 		before, beforeAction := inst.GetVerdict(), inst.GetAction()
-		a.judge(inst)
+		f := a.judge(inst)
 		if inst.GetVerdict() != before || inst.GetAction() != beforeAction {
 			if err := a.record(now, appEvent(vcguardv1.AppEvent_KIND_VERDICT_CHANGED, inst)); err != nil {
 				return err
 			}
 		}
+		a.act(k, inst, f)
 	}
 	return nil
 }
@@ -387,6 +403,7 @@ func (a *Agent) apply(ctx context.Context, ch procwatch.Changes) error {
 		running := make(map[procwatch.Key]*vcguardv1.AppInstance)
 		a.running, a.helpers = running, make(map[int32]procwatch.Key)
 		var apps []*vcguardv1.AppInstance
+		var found []acted
 		for _, p := range started {
 			app, ok := a.match(p)
 			if !ok {
@@ -396,9 +413,10 @@ func (a *Agent) apply(ctx context.Context, ch procwatch.Changes) error {
 				a.helpers[p.PID] = k
 				continue
 			}
-			inst := a.instance(ctx, p, app)
+			inst, f := a.instance(ctx, p, app)
 			running[p.Key()] = inst
 			apps = append(apps, inst)
+			found = append(found, acted{p.Key(), inst, f})
 		}
 		slices.SortFunc(apps, func(x, y *vcguardv1.AppInstance) int {
 			return cmp.Or(cmp.Compare(x.GetPid(), y.GetPid()), x.GetStarted().AsTime().Compare(y.GetStarted().AsTime()))
@@ -408,6 +426,9 @@ func (a *Agent) apply(ctx context.Context, ch procwatch.Changes) error {
 			return err
 		}
 		a.inventoried = true
+		for _, x := range found {
+			a.act(x.key, x.inst, x.finding)
+		}
 		return nil
 	}
 	for _, p := range ch.Exited {
@@ -417,6 +438,7 @@ func (a *Agent) apply(ctx context.Context, ch procwatch.Changes) error {
 				return err
 			}
 			delete(a.running, p.Key())
+			a.forget(p.Key())
 			for pid, k := range a.helpers {
 				if k == p.Key() {
 					delete(a.helpers, pid)
@@ -441,13 +463,14 @@ func (a *Agent) apply(ctx context.Context, ch procwatch.Changes) error {
 			a.helpers[p.PID] = k
 			continue
 		}
-		inst := a.instance(ctx, p, app)
+		inst, f := a.instance(ctx, p, app)
 		a.cfg.Logger.Info("app started", "app", inst.GetAppId(), "pid", inst.GetPid(), "version", inst.GetVersion(),
 			"verified", inst.GetVerified(), "verdict", inst.GetVerdict())
 		if err := a.record(now, appEvent(vcguardv1.AppEvent_KIND_STARTED, inst)); err != nil {
 			return err
 		}
 		a.running[p.Key()] = inst
+		a.act(p.Key(), inst, f)
 	}
 	return nil
 }

@@ -257,7 +257,8 @@ func (s *server) devices(t *testing.T) []device {
 func (s *server) agentArgs(stateDir string) []string {
 	return []string{"--server", s.grpcAddr, "--enroll-secret-file", filepath.Join(s.data, "enroll-secret"),
 		"--ca-file", filepath.Join(s.data, "ca.pem"), "--state-dir", stateDir, "--scan-interval", "200ms",
-		"--policy-dir", stateDir + "-policy.d", "--status-file", stateDir + "-status.json"}
+		"--policy-dir", stateDir + "-policy.d", "--status-file", stateDir + "-status.json",
+		"--notify-socket", filepath.Join(filepath.Dir(stateDir), "notify", "notify.sock")}
 }
 
 func startAgent(t *testing.T, s *server, stateDir string) *proc {

@@ -33,7 +33,7 @@ done
 
 "$bin/vcguard-agent" run --server "$grpc_addr" --enroll-secret-file "$work/server/enroll-secret" \
   --ca-file "$work/server/ca.pem" --state-dir "$work/agent" --log-format json \
-  --policy-dir "$work/policy.d" --status-file "$work/status.json" 2>"$work/agent.log" &
+  --policy-dir "$work/policy.d" --status-file "$work/status.json" --notify-socket "$work/notify/notify.sock" 2>"$work/agent.log" &
 agent=$!
 pids+=("$agent")
 

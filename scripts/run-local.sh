@@ -32,7 +32,8 @@ fi
 
 "$bin/vcguard-agent" run --server "$grpc_addr" --enroll-secret-file "$data/enroll-secret" \
   --ca-file "$data/ca.pem" --state-dir "$data/agent" --scan-interval 2s \
-  --policy-dir "$data/agent-policy.d" --status-file "$data/agent-status.json" 2> >(sed -u 's/^/[agent]  /' >&2) &
+  --policy-dir "$data/agent-policy.d" --status-file "$data/agent-status.json" \
+  --notify-socket "$data/notify/notify.sock" 2> >(sed -u 's/^/[agent]  /' >&2) &
 pids+=($!)
 
 cat <<MSG

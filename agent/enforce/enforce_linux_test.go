@@ -20,18 +20,37 @@ import (
 // appName is the name of the test's forbidden app: a copy of /bin/sh.
 const appName = "forbidden-app"
 
-// copyShell copies /bin/sh to a fresh directory as appName.
+// shell is the test's forbidden app, a copy of /bin/sh named appName, or
+// "" when it could not be made. TestMain makes it before any test starts
+// a process: writing an executable while another goroutine forks fails
+// with "text file busy", since the child holds the file open until it
+// execs.
+var shell string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "enforce-test-")
+	if err != nil {
+		panic(err)
+	}
+	if b, err := os.ReadFile("/bin/sh"); err == nil {
+		exe := filepath.Join(dir, appName)
+		if err := os.WriteFile(exe, b, 0o755); err != nil {
+			panic(err)
+		}
+		shell = exe
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// copyShell returns the path of the test's forbidden app.
 func copyShell(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile("/bin/sh")
-	if err != nil {
-		t.Skipf("no /bin/sh to copy: %v", err)
+	if shell == "" {
+		t.Skip("no /bin/sh to copy")
 	}
-	exe := filepath.Join(t.TempDir(), appName)
-	if err := os.WriteFile(exe, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return exe
+	return shell
 }
 
 // proc is a process the test started, known by PID and start ticks.

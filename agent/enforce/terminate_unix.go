@@ -13,8 +13,8 @@ import (
 
 const (
 	// freezeRounds bounds how often the process table is listed while
-	// the tree is being frozen: each round stops the children the
-	// previous one found, which may have forked before they stopped.
+	// the tree is being frozen: each round stops the descendants not
+	// stopped yet, and one of those may have forked just before.
 	freezeRounds = 16
 	// killWait is how long processes have to go after SIGKILL. Only a
 	// process stuck in the kernel (uninterruptible I/O) takes longer.

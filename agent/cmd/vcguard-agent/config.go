@@ -27,7 +27,13 @@ type config struct {
 	CatalogDir       string        `yaml:"catalog_dir"`
 	PolicyDir        string        `yaml:"policy_dir"`
 	StatusFile       string        `yaml:"status_file"`
-	LogFormat        string        `yaml:"log_format"`
+	NotifySocket     string        `yaml:"notify_socket"`
+	QuietPeriod      time.Duration `yaml:"quiet_period"`
+	// Enforce comes from the flag; EnforceFile from the file, where an
+	// absent key must not mean false.
+	Enforce     bool   `yaml:"-"`
+	EnforceFile *bool  `yaml:"enforce"`
+	LogFormat   string `yaml:"log_format"`
 }
 
 // Validate checks the configuration a running agent needs.
@@ -79,6 +85,9 @@ func parseConfig(name string, args []string, defaultFile string) (*config, error
 	fs.StringVar(&c.CatalogDir, "catalog-dir", "", "directory of extra catalog entries (*.yaml, the organisation's own tools), added to the built-in catalog")
 	fs.StringVar(&c.PolicyDir, "policy-dir", defaultPolicyDir, "local policy directory (root-owned, MDM drop-ins), applied beside the central policy; the strictest finding wins")
 	fs.StringVar(&c.StatusFile, "status-file", defaultStatusFile, "where the agent shows the person at the keyboard what it sees and reports (read by `vcguard-agent status`)")
+	fs.StringVar(&c.NotifySocket, "notify-socket", "", "socket (pipe on Windows) the per-user notifiers connect to; default per OS")
+	fs.DurationVar(&c.QuietPeriod, "quiet-period", 30*time.Minute, "a finding that persists is told again after this long; negative: never again")
+	fs.BoolVar(&c.Enforce, "enforce", true, "close apps a block rule forbids (false: block rules only warn)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -118,6 +127,13 @@ func parseConfig(name string, args []string, defaultFile string) (*config, error
 		merge("catalog-dir", &c.CatalogDir, fromFile.CatalogDir)
 		merge("policy-dir", &c.PolicyDir, fromFile.PolicyDir)
 		merge("status-file", &c.StatusFile, fromFile.StatusFile)
+		merge("notify-socket", &c.NotifySocket, fromFile.NotifySocket)
+		if !set["quiet-period"] && fromFile.QuietPeriod != 0 {
+			c.QuietPeriod = fromFile.QuietPeriod
+		}
+		if !set["enforce"] && fromFile.EnforceFile != nil {
+			c.Enforce = *fromFile.EnforceFile
+		}
 		if !set["scan-interval"] && fromFile.ScanInterval != 0 {
 			c.ScanInterval = fromFile.ScanInterval
 		}

@@ -45,32 +45,32 @@ func TestParseConfigPrecedence(t *testing.T) {
 			name: "file only",
 			args: []string{"--config", path},
 			want: config{ConfigFile: path, Server: "file.example:8443", EnrollSecretFile: "/file/secret", CAFile: "/file/ca.pem",
-				StateDir: "/file/state", ScanInterval: 30 * time.Second, PolicyDir: defaultPolicyDir, StatusFile: defaultStatusFile, LogFormat: "json"},
+				StateDir: "/file/state", ScanInterval: 30 * time.Second, PolicyDir: defaultPolicyDir, StatusFile: defaultStatusFile, QuietPeriod: 30 * time.Minute, Enforce: true, LogFormat: "json"},
 		},
 		{
 			name: "flags win, the file fills the rest",
 			args: []string{"--config", path, "--server", "flag.example:443", "--state-dir", "/flag/state", "--scan-interval", "2s"},
 			want: config{ConfigFile: path, Server: "flag.example:443", EnrollSecretFile: "/file/secret", CAFile: "/file/ca.pem",
-				StateDir: "/flag/state", ScanInterval: 2 * time.Second, PolicyDir: defaultPolicyDir, StatusFile: defaultStatusFile, LogFormat: "json"},
+				StateDir: "/flag/state", ScanInterval: 2 * time.Second, PolicyDir: defaultPolicyDir, StatusFile: defaultStatusFile, QuietPeriod: 30 * time.Minute, Enforce: true, LogFormat: "json"},
 		},
 		{
 			// A flag set to its default value was still given: it wins.
 			name: "flag equal to its default wins",
 			args: []string{"--log-format", "text", "--scan-interval", "2s", "--state-dir", defaultStateDir, "--config", path},
 			want: config{ConfigFile: path, Server: "file.example:8443", EnrollSecretFile: "/file/secret", CAFile: "/file/ca.pem",
-				StateDir: defaultStateDir, ScanInterval: 2 * time.Second, PolicyDir: defaultPolicyDir, StatusFile: defaultStatusFile, LogFormat: "text"},
+				StateDir: defaultStateDir, ScanInterval: 2 * time.Second, PolicyDir: defaultPolicyDir, StatusFile: defaultStatusFile, QuietPeriod: 30 * time.Minute, Enforce: true, LogFormat: "text"},
 		},
 		{
 			name: "every flag",
 			args: []string{"-config", path, "-server", "f:1", "-enroll-secret-file", "/f/s", "-ca-file", "/f/ca", "-state-dir", "/f/st",
 				"-scan-interval", "1m", "-log-format", "text"},
 			want: config{ConfigFile: path, Server: "f:1", EnrollSecretFile: "/f/s", CAFile: "/f/ca", StateDir: "/f/st",
-				ScanInterval: time.Minute, PolicyDir: defaultPolicyDir, StatusFile: defaultStatusFile, LogFormat: "text"},
+				ScanInterval: time.Minute, PolicyDir: defaultPolicyDir, StatusFile: defaultStatusFile, QuietPeriod: 30 * time.Minute, Enforce: true, LogFormat: "text"},
 		},
 		{
 			name: "no file: defaults",
 			args: nil,
-			want: config{StateDir: defaultStateDir, ScanInterval: 2 * time.Second, PolicyDir: defaultPolicyDir, StatusFile: defaultStatusFile, LogFormat: "text"},
+			want: config{StateDir: defaultStateDir, ScanInterval: 2 * time.Second, PolicyDir: defaultPolicyDir, StatusFile: defaultStatusFile, QuietPeriod: 30 * time.Minute, Enforce: true, LogFormat: "text"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,7 +115,7 @@ func TestParseConfigEmptyFile(t *testing.T) {
 			t.Errorf("file %q: %v", content, err)
 			continue
 		}
-		if want := (config{ConfigFile: path, StateDir: defaultStateDir, ScanInterval: 2 * time.Second, PolicyDir: defaultPolicyDir, StatusFile: defaultStatusFile, LogFormat: "text"}); *c != want {
+		if want := (config{ConfigFile: path, StateDir: defaultStateDir, ScanInterval: 2 * time.Second, PolicyDir: defaultPolicyDir, StatusFile: defaultStatusFile, QuietPeriod: 30 * time.Minute, Enforce: true, LogFormat: "text"}); *c != want {
 			t.Errorf("file %q: got %+v, want %+v", content, *c, want)
 		}
 	}
@@ -129,7 +129,7 @@ func TestParseConfigFileErrors(t *testing.T) {
 		want    []string // substrings after the path
 	}{
 		{"unknown key", "server: a.example:1\nstate_dir: /s\ncolour: red\n",
-			[]string{":3: unknown key \"colour\"", "known keys: server, enroll_secret_file, ca_file, state_dir, scan_interval, catalog_dir, policy_dir, status_file, log_format"}},
+			[]string{":3: unknown key \"colour\"", "known keys: server, enroll_secret_file, ca_file, state_dir, scan_interval, catalog_dir, policy_dir, status_file, notify_socket, quiet_period, enforce, log_format"}},
 		{"misspelt key", "# comment\nscan-interval: 10s\n", []string{":2: unknown key \"scan-interval\""}},
 		{"two unknown keys", "a: 1\nserver: x:1\nb: 2\n", []string{":1: unknown key \"a\"", ":3: unknown key \"b\""}},
 		{"not a duration", "log_format: json\nscan_interval: fast\n", []string{":2: cannot unmarshal", "time.Duration"}},
@@ -232,7 +232,7 @@ func TestParseConfigArguments(t *testing.T) {
 
 func TestConfigKeysMatchYAMLTags(t *testing.T) {
 	t.Parallel()
-	want := []string{"server", "enroll_secret_file", "ca_file", "state_dir", "scan_interval", "catalog_dir", "policy_dir", "status_file", "log_format"}
+	want := []string{"server", "enroll_secret_file", "ca_file", "state_dir", "scan_interval", "catalog_dir", "policy_dir", "status_file", "notify_socket", "quiet_period", "enforce", "log_format"}
 	if got := configKeys(); !slices.Equal(got, want) {
 		t.Errorf("configKeys() = %v, want %v", got, want)
 	}

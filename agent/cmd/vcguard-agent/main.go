@@ -27,6 +27,8 @@ import (
 	"github.com/shirou/gopsutil/v4/host"
 	"github.com/vcguard/vcguard/agent"
 	"github.com/vcguard/vcguard/agent/appid"
+	"github.com/vcguard/vcguard/agent/enforce"
+	"github.com/vcguard/vcguard/agent/notify"
 	"github.com/vcguard/vcguard/agent/outbox"
 	"github.com/vcguard/vcguard/agent/policydir"
 	"github.com/vcguard/vcguard/agent/procwatch"
@@ -44,7 +46,8 @@ const usage = `usage: vcguard-agent COMMAND [flags]
 commands:
   run        run the agent (foreground, or under the service manager); enrolls first if needed
   enroll     enroll with the server and exit
-  status     show the enrollment, the policy in force and what is reported
+  status     show the policy in force, what the agent sees and exactly what it reports
+  notifier   show vcguard's notices in this user session (started at login)
   install    install the system service (runs "run --config FILE")
   uninstall  remove the system service
   start      start the system service
@@ -68,6 +71,8 @@ func main() {
 		err = cmdEnroll(args)
 	case "status":
 		err = cmdStatus(args, os.Stdout)
+	case "notifier":
+		err = cmdNotifier(args)
 	case "install", "uninstall", "start", "stop":
 		err = cmdControl(cmd, args)
 	case "version", "--version", "-version":
@@ -167,12 +172,28 @@ func run(ctx context.Context, c *config, logger *slog.Logger) error {
 	watcher := procwatch.New(procwatch.Config{
 		Filter: matcher.Interesting, PollInterval: c.ScanInterval, Logger: logger.With("component", "procwatch"),
 	})
-	a, err := agent.New(agent.Config{
+	acfg := agent.Config{
 		StateDir: c.StateDir, Device: deviceInfo(), Catalog: cat, GOOS: runtime.GOOS,
 		Processes: watcher, Identifier: agent.AppIdentifier{GOOS: runtime.GOOS, Inspector: appid.NewInspector("")},
 		PolicyDir: policyDir(c.PolicyDir, cat), StatusFile: c.StatusFile,
-		Logger:    logger,
-	}, id)
+		Logger: logger,
+	}
+	// The per-user notifiers connect to this socket (pipe on Windows).
+	ipc := &notify.Server{Logger: logger.With("component", "notify")}
+	if err := ipc.Listen(c.NotifySocket); err != nil {
+		logger.Warn("user notices are off: the notifier socket cannot be opened", "err", err)
+	} else {
+		serveDone := make(chan error, 1)
+		go func() { serveDone <- ipc.Serve(ctx) }()
+		defer func() { <-serveDone }()
+		acfg.Notifier = &notify.Service{Server: ipc, Limiter: &notify.Limiter{QuietPeriod: c.QuietPeriod}}
+	}
+	if c.Enforce {
+		enf := enforce.New(enforce.Config{Logger: logger.With("component", "enforce")})
+		defer enf.Close()
+		acfg.Enforcer = enf
+	}
+	a, err := agent.New(acfg, id)
 	if err != nil {
 		return err
 	}
@@ -371,4 +392,36 @@ func policyDir(path string, cat *policies.Catalog) *policydir.Dir {
 		return nil
 	}
 	return policydir.Open(path, cat)
+}
+
+// cmdNotifier runs the per-user notifier until it is stopped.
+func cmdNotifier(args []string) error {
+	fs := flag.NewFlagSet("vcguard-agent notifier", flag.ContinueOnError)
+	socket := fs.String("socket", "", "the service's notifier socket (default "+notify.DefaultPath+")")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger := newLogger(*logFormat, os.Stderr)
+	display, err := notify.OpenSystemDisplay("vcguard")
+	if err != nil {
+		return fmt.Errorf("notifier: %w", err)
+	}
+	defer display.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return notify.RunNotifier(ctx, notify.NotifierConfig{
+		Path: *socket, Locale: userLocale(), Session: os.Getenv("XDG_SESSION_ID"), Display: display, Logger: logger,
+	})
+}
+
+// userLocale is the locale messages are shown in, by the POSIX order of
+// precedence.
+func userLocale() string {
+	for _, v := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if l := os.Getenv(v); l != "" {
+			return l
+		}
+	}
+	return ""
 }

@@ -1,0 +1,144 @@
+package agent
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/vcguard/vcguard/agent/enforce"
+	"github.com/vcguard/vcguard/agent/notify"
+	"github.com/vcguard/vcguard/agent/procwatch"
+	"github.com/vcguard/vcguard/policies"
+	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Enforcer closes the apps a block rule forbids (*enforce.Enforcer).
+type Enforcer interface {
+	Schedule(t enforce.Target, grace time.Duration, done func(enforce.Result))
+	Cancel(k procwatch.Key)
+}
+
+// acted is an instance with the finding the agent acted on.
+type acted struct {
+	key     procwatch.Key
+	inst    *vcguardv1.AppInstance
+	finding policies.Finding
+}
+
+// actedOn is what the agent last did about an instance.
+type actedOn struct {
+	verdict policies.Verdict
+	action  policies.Action
+}
+
+// blockResult is an enforcement result on its way into the Run loop.
+type blockResult struct {
+	inst  *vcguardv1.AppInstance
+	grace time.Duration
+	res   enforce.Result
+}
+
+// act carries out the action of a finding once per change of the
+// finding: warn tells the user; block tells the user and schedules the
+// app's closing after the grace period; anything else (monitor, an
+// approved app) cancels a pending closing. An allow-listed app is never
+// blocked: the policy refuses block for approved and restricted tools,
+// and only the instance's own process tree is a target.
+func (a *Agent) act(k procwatch.Key, inst *vcguardv1.AppInstance, f policies.Finding) {
+	now := actedOn{verdict: f.Verdict, action: f.Action}
+	if prev, ok := a.acts[k]; ok && prev == now {
+		return
+	}
+	a.acts[k] = now
+	if f.Action == policies.ActionWarn || f.Action == policies.ActionBlock {
+		a.tell(k, inst, f)
+	}
+	if f.Action != policies.ActionBlock {
+		if a.cfg.Enforcer != nil {
+			a.cfg.Enforcer.Cancel(k)
+		}
+		return
+	}
+	if a.cfg.Enforcer == nil {
+		a.cfg.Logger.Warn("block rule, but enforcement is off; only warned", "app", inst.GetAppId(), "pid", inst.GetPid())
+		return
+	}
+	snapshot := proto.Clone(inst).(*vcguardv1.AppInstance)
+	grace := f.BlockGrace
+	a.cfg.Logger.Info("app will be closed", "app", inst.GetAppId(), "pid", inst.GetPid(), "grace", grace)
+	a.cfg.Enforcer.Schedule(enforce.Target{Key: k, AppID: inst.GetAppId(), Exe: inst.GetExe()}, grace, func(r enforce.Result) {
+		select {
+		case a.blocked <- blockResult{inst: snapshot, grace: grace, res: r}:
+		case <-a.stopped:
+		}
+	})
+}
+
+// forget drops what was done about an instance that stopped; a relaunch
+// is a new instance and is acted on again.
+func (a *Agent) forget(k procwatch.Key) {
+	delete(a.acts, k)
+	if a.cfg.Enforcer != nil {
+		a.cfg.Enforcer.Cancel(k)
+	}
+	if a.cfg.Notifier != nil {
+		a.cfg.Notifier.Clear(noticeKey(k))
+	}
+}
+
+// recordBlock records an enforcement result.
+func (a *Agent) recordBlock(b blockResult) error {
+	ev := &vcguardv1.Enforcement{App: b.inst, Killed: b.res.Killed, GraceMs: b.grace.Milliseconds()}
+	if b.res.Err != nil {
+		ev.Error = b.res.Err.Error()
+		a.cfg.Logger.Warn("app not closed", "app", b.inst.GetAppId(), "pid", b.inst.GetPid(), "err", b.res.Err)
+	} else {
+		a.cfg.Logger.Info("app closed", "app", b.inst.GetAppId(), "pid", b.inst.GetPid(), "killed", b.res.Killed)
+	}
+	at := b.res.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	return a.out.Append(&vcguardv1.Event{Time: timestamppb.New(at), Detail: &vcguardv1.Event_Enforcement{Enforcement: ev}})
+}
+
+// Notifier tells the people at the keyboard (*notify.Service).
+type Notifier interface {
+	// Notify hands a notice to the user sessions; it returns how many it
+	// reached and whether it was held back as a repeat.
+	Notify(n notify.Notice) (sessions int, limited bool)
+	// Clear forgets a finding that went away.
+	Clear(key string)
+}
+
+// noticeKey identifies the notices about one app instance.
+func noticeKey(k procwatch.Key) string { return fmt.Sprintf("%d/%d", k.PID, k.Started) }
+
+// tell asks the notifier to show a finding and records that it was shown
+// (what, in which language: not to whom).
+func (a *Agent) tell(k procwatch.Key, inst *vcguardv1.AppInstance, f policies.Finding) {
+	if a.cfg.Notifier == nil {
+		return
+	}
+	n := notify.Notice{
+		Key: noticeKey(k), AppID: inst.GetAppId(), AppName: inst.GetName(), Verdict: f.Verdict, Action: f.Action,
+		Grace: f.BlockGrace, Alternative: f.Alternative, Note: f.Note, InfoURL: f.InfoURL,
+		Version: inst.GetVersion(), MinVersion: f.MinVersion,
+	}
+	if app, ok := a.cfg.Catalog.App(inst.GetAppId()); ok {
+		n.Facts = app.Facts
+	}
+	if alt, ok := a.cfg.Catalog.App(f.Alternative); ok {
+		n.AlternativeName = alt.Name
+	}
+	sessions, limited := a.cfg.Notifier.Notify(n)
+	if limited {
+		return
+	}
+	a.cfg.Logger.Info("user notified", "app", n.AppID, "verdict", n.Verdict, "action", n.Action, "sessions", sessions)
+	ev := &vcguardv1.UserNotified{AppId: n.AppID, Verdict: f.Verdict.Proto(), Action: string(f.Action), Sessions: uint32(sessions)}
+	if err := a.record(time.Now(), &vcguardv1.Event{Detail: &vcguardv1.Event_UserNotified{UserNotified: ev}}); err != nil {
+		a.cfg.Logger.Error("recording a notice", "err", err)
+	}
+}
