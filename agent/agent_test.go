@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vcguard/vcguard/agent/enforce"
+	"github.com/vcguard/vcguard/agent/notify"
 	"github.com/vcguard/vcguard/agent/outbox"
 	"github.com/vcguard/vcguard/agent/procwatch"
 	"github.com/vcguard/vcguard/agent/uplink"
@@ -207,6 +209,14 @@ func describe(evs []*vcguardv1.Event) []string {
 			out = append(out, kind+" "+inst(d.App.GetApp()))
 		case *vcguardv1.Event_PolicyApplied:
 			out = append(out, fmt.Sprintf("policy_applied v%d", d.PolicyApplied.GetVersion()))
+		case *vcguardv1.Event_UserNotified:
+			n := d.UserNotified
+			out = append(out, fmt.Sprintf("user_notified %s %s %s", n.GetAppId(), policies.VerdictFromProto(n.GetVerdict()), n.GetAction()))
+		case *vcguardv1.Event_Enforcement:
+			e := d.Enforcement
+			out = append(out, fmt.Sprintf("app_blocked %s/%d killed %v", e.GetApp().GetAppId(), e.GetApp().GetPid(), e.GetKilled()))
+		case *vcguardv1.Event_LocalPolicy:
+			out = append(out, fmt.Sprintf("local_policy %d files", len(d.LocalPolicy.GetFiles())))
 		default:
 			out = append(out, fmt.Sprintf("unknown %v", ev))
 		}
@@ -745,5 +755,105 @@ func TestAttribute(t *testing.T) {
 		if app != tc.app || cat != tc.catName {
 			t.Errorf("attribute(%d) = %q (%q), want %q (%q)", tc.pid, app, cat, tc.app, tc.catName)
 		}
+	}
+}
+
+// fakeEnforcer records what the agent asks; the real one is tested in
+// agent/enforce and, with the real agent, in e2e.
+type fakeEnforcer struct {
+	scheduled map[procwatch.Key]time.Duration
+	cancelled []procwatch.Key
+	done      map[procwatch.Key]func(enforce.Result)
+}
+
+func (f *fakeEnforcer) Schedule(t enforce.Target, grace time.Duration, done func(enforce.Result)) {
+	f.scheduled[t.Key] = grace
+	f.done[t.Key] = done
+}
+func (f *fakeEnforcer) Cancel(k procwatch.Key) { f.cancelled = append(f.cancelled, k) }
+
+type fakeNotifier struct {
+	told    []notify.Notice
+	cleared []string
+	seen    map[string]string
+}
+
+func (f *fakeNotifier) Notify(n notify.Notice) (int, bool) {
+	state := string(n.Verdict) + "/" + string(n.Action)
+	if f.seen[n.Key] == state {
+		return 0, true
+	}
+	f.seen[n.Key] = state
+	f.told = append(f.told, n)
+	return 1, false
+}
+func (f *fakeNotifier) Clear(key string) { f.cleared = append(f.cleared, key); delete(f.seen, key) }
+
+// Findings are acted on once per change: warn tells the user, block tells
+// and schedules the closing, a change to an allowed verdict cancels it, a
+// relaunch is acted on again, and what was done is recorded.
+func TestActions(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a := f.agent(nil)
+	enf := &fakeEnforcer{scheduled: map[procwatch.Key]time.Duration{}, done: map[procwatch.Key]func(enforce.Result){}}
+	ntf := &fakeNotifier{seen: map[string]string{}}
+	a.cfg.Enforcer, a.cfg.Notifier = enf, ntf
+	var seq uint64
+	block := "name: Block\napps:\n  zoom: {status: forbidden, alternative: jitsi-meet}\n  jitsi-meet: {status: approved}\n  slack: {status: restricted, note: Internal only.}\nactions: {forbidden: block, block_grace: 90s}\n"
+	mustApply(t, a, f.signed(1, []byte(block)))
+	newEvents(t, a, &seq)
+
+	zoom, slack, jitsi := proc(100, "zoom", 1), proc(200, "slack", 2), proc(300, "jitsi-meet", 3)
+	f.scanner.set(zoom, slack, jitsi)
+	mustScan(t, a, f.scanner)
+	if g, ok := enf.scheduled[zoom.Key()]; !ok || g != 90*time.Second || len(enf.scheduled) != 1 {
+		t.Fatalf("scheduled = %v; want zoom alone with 90 s grace", enf.scheduled)
+	}
+	if len(ntf.told) != 2 || ntf.told[0].AppID != "zoom" || ntf.told[0].Action != policies.ActionBlock ||
+		ntf.told[0].AlternativeName != "Jitsi Meet (desktop app)" || ntf.told[0].Facts == nil || ntf.told[1].AppID != "slack" || ntf.told[1].Note != "Internal only." {
+		t.Fatalf("told = %+v; want zoom (block, with the alternative's name and facts) and slack (restricted, its note)", ntf.told)
+	}
+	evs := newEvents(t, a, &seq)
+	if !slices.Contains(evs, "user_notified zoom forbidden block") || !slices.Contains(evs, "user_notified slack restricted warn") {
+		t.Errorf("events %v; want the notices recorded", evs)
+	}
+
+	// The same findings again (a rescan, a re-judge): nothing new.
+	mustApply(t, a, f.signed(2, []byte(block+"description: same\n")))
+	if len(ntf.told) != 2 || len(enf.scheduled) != 1 {
+		t.Errorf("re-judging unchanged findings acted again: told %d, scheduled %d", len(ntf.told), len(enf.scheduled))
+	}
+	newEvents(t, a, &seq)
+
+	// The closing is recorded.
+	enf.done[zoom.Key()](enforce.Result{Target: enforce.Target{Key: zoom.Key()}, Killed: []int32{100, 101}, At: base.Add(time.Minute)})
+	if err := a.recordBlock(<-a.blocked); err != nil {
+		t.Fatal(err)
+	}
+	evs = newEvents(t, a, &seq)
+	if len(evs) != 1 || evs[0] != "app_blocked zoom/100 killed [100 101]" {
+		t.Errorf("events %v; want the closing of zoom", evs)
+	}
+
+	// Zoom approved meanwhile: the pending closing is cancelled.
+	enf.cancelled = nil
+	mustApply(t, a, f.signed(3, []byte("name: Open\napps:\n  zoom: {status: approved}\n")))
+	if !slices.Contains(enf.cancelled, zoom.Key()) {
+		t.Errorf("cancelled %v; want zoom's closing cancelled when it became approved", enf.cancelled)
+	}
+
+	// Forbidden again; zoom quits and is relaunched: the new instance is
+	// told and scheduled again.
+	mustApply(t, a, f.signed(4, []byte(block)))
+	zoom2 := proc(110, "zoom", 50)
+	f.scanner.set(slack, jitsi, zoom2)
+	told := len(ntf.told)
+	mustScan(t, a, f.scanner)
+	if _, ok := enf.scheduled[zoom2.Key()]; !ok {
+		t.Errorf("the relaunched zoom was not scheduled: %v", enf.scheduled)
+	}
+	if !slices.Contains(ntf.cleared, noticeKey(zoom.Key())) || len(ntf.told) != told+1 {
+		t.Errorf("cleared %v, told %d→%d; want the old notice cleared and the relaunch told", ntf.cleared, told, len(ntf.told))
 	}
 }
