@@ -128,6 +128,21 @@ type DeviceJSON struct {
 	Online        bool      `json:"online"`
 	PolicyVersion uint64    `json:"policy_version"`
 	Apps          []AppJSON `json:"apps"`
+	// Media are the cameras and microphones in use now.
+	Media []MediaJSON `json:"media"`
+}
+
+// MediaJSON is a camera or microphone in use, in the JSON API.
+type MediaJSON struct {
+	Kind     string    `json:"kind"` // camera or microphone
+	PID      int32     `json:"pid"`
+	Process  string    `json:"process"`
+	AppID    string    `json:"app_id"` // "" for a process of no catalog app
+	Category string    `json:"category,omitempty"`
+	Device   string    `json:"device"`
+	Source   string    `json:"source"`
+	Session  string    `json:"session,omitempty"`
+	Since    time.Time `json:"since"`
 }
 
 // AppJSON is an app instance in the JSON API.
@@ -151,7 +166,11 @@ func (a *API) DeviceView(d store.Device) DeviceJSON {
 	out := DeviceJSON{
 		ID: d.ID, Hostname: d.Hostname, OS: d.OS, OSVersion: d.OSVersion, Arch: d.Arch, AgentVersion: d.AgentVersion,
 		Enrolled: d.Enrolled, LastSeen: d.LastSeen, Online: d.Online(a.now(), a.staleAfter()),
-		PolicyVersion: d.PolicyVersion, Apps: []AppJSON{},
+		PolicyVersion: d.PolicyVersion, Apps: []AppJSON{}, Media: []MediaJSON{},
+	}
+	for _, m := range d.Media {
+		out.Media = append(out.Media, MediaJSON{Kind: m.Kind, PID: m.PID, Process: m.Process, AppID: m.AppID, Category: m.Category,
+			Device: m.Device, Source: m.Source, Session: m.Session, Since: m.Since})
 	}
 	for _, app := range d.Apps {
 		j := AppJSON{AppID: app.AppID, Name: app.Name, PID: app.PID, Running: app.Running, Verdict: app.Verdict,
@@ -210,6 +229,16 @@ func EventView(e store.StoredEvent) EventJSON {
 	}
 	if n := e.Event.GetUserNotified(); n != nil {
 		out.AppID = n.GetAppId()
+	}
+	use := e.Event.GetMedia().GetUse()
+	if use == nil {
+		use = e.Event.GetMediaFinding().GetUse()
+	}
+	if use != nil {
+		out.PID, out.Process, out.AppID = use.GetPid(), path.Base(use.GetProcess()), use.GetAppId()
+		if use.GetProcess() == "" {
+			out.Process = ""
+		}
 	}
 	detail, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(e.Event)
 	if err != nil {

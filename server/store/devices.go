@@ -29,6 +29,21 @@ type Device struct {
 	LastSeq       uint64
 	Revoked       time.Time
 	Apps          []DeviceApp
+	// Media are the cameras and microphones in use now.
+	Media []DeviceMedia
+}
+
+// DeviceMedia is a camera or microphone in use on a device.
+type DeviceMedia struct {
+	Kind     string // camera or microphone
+	Source   string
+	Device   string
+	PID      int32
+	Process  string
+	AppID    string // "" for a process of no catalog app
+	Category string
+	Session  string
+	Since    time.Time
 }
 
 // Online reports whether the device holds a stream and was heard from
@@ -101,6 +116,11 @@ func (s *Store) Device(ctx context.Context, id string) (Device, error) {
 		return d, err
 	}
 	d.Apps = apps[id]
+	media, err := s.media(ctx, `WHERE device_id = $1`, id)
+	if err != nil {
+		return d, err
+	}
+	d.Media = media[id]
 	return d, nil
 }
 
@@ -126,10 +146,47 @@ func (s *Store) Devices(ctx context.Context) ([]Device, error) {
 	if err != nil {
 		return nil, err
 	}
+	media, err := s.media(ctx, "")
+	if err != nil {
+		return nil, err
+	}
 	for i := range out {
 		out[i].Apps = apps[out[i].ID]
+		out[i].Media = media[out[i].ID]
 	}
 	return out, nil
+}
+
+func (s *Store) media(ctx context.Context, where string, args ...any) (map[string][]DeviceMedia, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT device_id, kind, source, device, pid, process, app_id, category, session, since
+		FROM device_media `+where+` ORDER BY device_id, kind, pid, source, device`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list device media: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string][]DeviceMedia)
+	for rows.Next() {
+		var dev string
+		var m DeviceMedia
+		var since int64
+		if err := rows.Scan(&dev, &m.Kind, &m.Source, &m.Device, &m.PID, &m.Process, &m.AppID, &m.Category, &m.Session, &since); err != nil {
+			return nil, fmt.Errorf("list device media: %w", err)
+		}
+		m.Since = fromMicros(since)
+		out[dev] = append(out[dev], m)
+	}
+	return out, rows.Err()
+}
+
+// upsertMedia records a camera or microphone in use.
+func upsertMedia(ctx context.Context, tx *sql.Tx, deviceID string, u *vcguardv1.MediaUse) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO device_media (device_id, kind, source, device, pid, process, app_id, category, session, since)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (device_id, kind, source, device, pid) DO UPDATE SET process = excluded.process, app_id = excluded.app_id,
+			category = excluded.category, session = excluded.session, since = excluded.since`,
+		deviceID, u.GetKind(), u.GetSource(), u.GetDevice(), u.GetPid(), u.GetProcess(), u.GetAppId(), u.GetCategory(), u.GetSession(),
+		micros(u.GetSince().AsTime()))
+	return err
 }
 
 func (s *Store) apps(ctx context.Context, where string, args ...any) (map[string][]DeviceApp, error) {
@@ -208,6 +265,14 @@ func EventType(e *vcguardv1.Event) string {
 		return "app_blocked"
 	case *vcguardv1.Event_UserNotified:
 		return "user_notified"
+	case *vcguardv1.Event_Media:
+		state := "off"
+		if d.Media.GetOn() {
+			state = "on"
+		}
+		return d.Media.GetUse().GetKind() + "_" + state
+	case *vcguardv1.Event_MediaFinding:
+		return "media_finding"
 	}
 	return "unknown"
 }
@@ -287,6 +352,22 @@ func applyEvent(ctx context.Context, tx *sql.Tx, deviceID string, e *vcguardv1.E
 				return err
 			}
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM device_media WHERE device_id = $1`, deviceID); err != nil {
+			return err
+		}
+		for _, u := range d.Inventory.GetMedia() {
+			if err := upsertMedia(ctx, tx, deviceID, u); err != nil {
+				return err
+			}
+		}
+	case *vcguardv1.Event_Media:
+		u := d.Media.GetUse()
+		if d.Media.GetOn() {
+			return upsertMedia(ctx, tx, deviceID, u)
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM device_media WHERE device_id = $1 AND kind = $2 AND source = $3 AND device = $4 AND pid = $5`,
+			deviceID, u.GetKind(), u.GetSource(), u.GetDevice(), u.GetPid())
+		return err
 	case *vcguardv1.Event_PolicyApplied:
 		_, err := tx.ExecContext(ctx, `UPDATE devices SET policy_version = $1 WHERE id = $2`, int64(d.PolicyApplied.GetVersion()), deviceID)
 		return err

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -57,6 +58,7 @@ func runSuite(t *testing.T, open opener) {
 		{"IngestInventory", testIngestInventory},
 		{"IngestPolicyAppliedAndVerdict", testIngestPolicyAppliedAndVerdict},
 		{"IngestUnknownDevice", testIngestUnknownDevice},
+		{"IngestMedia", testIngestMedia},
 		{"Events", testEvents},
 		{"PublishPolicy", testPublishPolicy},
 		{"PublishPolicyConcurrent", testPublishPolicyConcurrent},
@@ -950,4 +952,53 @@ func TestOpenSQLiteErrors(t *testing.T) {
 	if !bytes.Contains([]byte(err.Error()), []byte(bad)) {
 		t.Errorf("error %q does not name the file", err)
 	}
+}
+
+func mediaEvent(seq uint64, when time.Time, on bool, u *vcguardv1.MediaUse) *vcguardv1.Event {
+	return &vcguardv1.Event{Seq: seq, Time: timestamppb.New(when), Detail: &vcguardv1.Event_Media{Media: &vcguardv1.MediaEvent{Use: u, On: on}}}
+}
+
+func wantMedia(t *testing.T, s *store.Store, id string, want ...string) {
+	t.Helper()
+	d, err := s.Device(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range d.Media {
+		got = append(got, fmt.Sprintf("%s %d %s %s", m.Kind, m.PID, m.Process, m.AppID))
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("media of %s = %q, want %q", id, got, want)
+	}
+}
+
+// Cameras and microphones in use: on adds, off removes, an inventory
+// replaces; the events are typed camera_on, microphone_off, ….
+func testIngestMedia(t *testing.T, s *store.Store) {
+	newDevice(t, s, "dev-1", "one")
+	mic := &vcguardv1.MediaUse{Kind: "microphone", Device: "alsa_input.usb", Pid: 4242, Process: "zoom", AppId: "zoom", Category: "meeting",
+		Session: "uid 1000", Source: "pipewire", Since: timestamppb.New(at(0))}
+	cam := &vcguardv1.MediaUse{Kind: "camera", Device: "/dev/video0", Pid: 777, Process: "obs", Source: "v4l2", Since: timestamppb.New(at(time.Second))}
+	ingest(t, s, "dev-1", at(time.Second), mediaEvent(1, at(0), true, mic), mediaEvent(2, at(time.Second), true, cam))
+	wantMedia(t, s, "dev-1", "camera 777 obs ", "microphone 4242 zoom zoom")
+	d, _ := s.Device(t.Context(), "dev-1")
+	sameTime(t, "camera since", d.Media[0].Since, at(time.Second))
+	ingest(t, s, "dev-1", at(2*time.Second), mediaEvent(3, at(2*time.Second), false, cam))
+	wantMedia(t, s, "dev-1", "microphone 4242 zoom zoom")
+	evs, err := s.Events(t.Context(), store.EventFilter{DeviceID: "dev-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, e := range evs {
+		types = append(types, e.Type)
+	}
+	if strings.Join(types, ",") != "camera_off,camera_on,microphone_on" {
+		t.Errorf("event types %v (newest first)", types)
+	}
+	inv := inventory(4, at(time.Minute))
+	inv.GetInventory().Media = []*vcguardv1.MediaUse{cam}
+	ingest(t, s, "dev-1", at(time.Minute), inv)
+	wantMedia(t, s, "dev-1", "camera 777 obs ")
 }

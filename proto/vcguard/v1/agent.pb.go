@@ -143,7 +143,7 @@ func (x AppEvent_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AppEvent_Kind.Descriptor instead.
 func (AppEvent_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{13, 0}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{16, 0}
 }
 
 type EnrollRequest struct {
@@ -618,6 +618,8 @@ type Event struct {
 	//	*Event_LocalPolicy
 	//	*Event_Enforcement
 	//	*Event_UserNotified
+	//	*Event_Media
+	//	*Event_MediaFinding
 	Detail        isEvent_Detail `protobuf_oneof:"detail"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -728,6 +730,24 @@ func (x *Event) GetUserNotified() *UserNotified {
 	return nil
 }
 
+func (x *Event) GetMedia() *MediaEvent {
+	if x != nil {
+		if x, ok := x.Detail.(*Event_Media); ok {
+			return x.Media
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetMediaFinding() *MediaFinding {
+	if x != nil {
+		if x, ok := x.Detail.(*Event_MediaFinding); ok {
+			return x.MediaFinding
+		}
+	}
+	return nil
+}
+
 type isEvent_Detail interface {
 	isEvent_Detail()
 }
@@ -756,6 +776,14 @@ type Event_UserNotified struct {
 	UserNotified *UserNotified `protobuf:"bytes,15,opt,name=user_notified,json=userNotified,proto3,oneof"`
 }
 
+type Event_Media struct {
+	Media *MediaEvent `protobuf:"bytes,16,opt,name=media,proto3,oneof"`
+}
+
+type Event_MediaFinding struct {
+	MediaFinding *MediaFinding `protobuf:"bytes,17,opt,name=media_finding,json=mediaFinding,proto3,oneof"`
+}
+
 func (*Event_App) isEvent_Detail() {}
 
 func (*Event_Inventory) isEvent_Detail() {}
@@ -768,6 +796,245 @@ func (*Event_Enforcement) isEvent_Detail() {}
 
 func (*Event_UserNotified) isEvent_Detail() {}
 
+func (*Event_Media) isEvent_Detail() {}
+
+func (*Event_MediaFinding) isEvent_Detail() {}
+
+// MediaUse is a camera or microphone in use by one process.
+type MediaUse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "camera" or "microphone".
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The device (node path, sound-server source, consent-store key).
+	Device string `protobuf:"bytes,2,opt,name=device,proto3" json:"device,omitempty"`
+	// The process using it; 0 when the OS does not tell.
+	Pid     int32  `protobuf:"varint,3,opt,name=pid,proto3" json:"pid,omitempty"`
+	Process string `protobuf:"bytes,4,opt,name=process,proto3" json:"process,omitempty"`
+	// The catalog app the process belongs to (itself, a helper, or a
+	// descendant), "" for a process of no catalog app.
+	AppId string `protobuf:"bytes,5,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	// "meeting" or "browser" (a browser call) when app_id is set.
+	Category string `protobuf:"bytes,6,opt,name=category,proto3" json:"category,omitempty"`
+	// The user session it belongs to (uid, Windows SID).
+	Session string `protobuf:"bytes,7,opt,name=session,proto3" json:"session,omitempty"`
+	// Where it was seen: v4l2, alsa, pipewire, pulseaudio, coreaudio,
+	// coremediaio, consentstore.
+	Source        string                 `protobuf:"bytes,8,opt,name=source,proto3" json:"source,omitempty"`
+	Since         *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=since,proto3" json:"since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MediaUse) Reset() {
+	*x = MediaUse{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MediaUse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MediaUse) ProtoMessage() {}
+
+func (x *MediaUse) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MediaUse.ProtoReflect.Descriptor instead.
+func (*MediaUse) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *MediaUse) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *MediaUse) GetDevice() string {
+	if x != nil {
+		return x.Device
+	}
+	return ""
+}
+
+func (x *MediaUse) GetPid() int32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+func (x *MediaUse) GetProcess() string {
+	if x != nil {
+		return x.Process
+	}
+	return ""
+}
+
+func (x *MediaUse) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *MediaUse) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *MediaUse) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *MediaUse) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *MediaUse) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+// MediaEvent: a camera or microphone turned on or off for a process.
+type MediaEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Use           *MediaUse              `protobuf:"bytes,1,opt,name=use,proto3" json:"use,omitempty"`
+	On            bool                   `protobuf:"varint,2,opt,name=on,proto3" json:"on,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MediaEvent) Reset() {
+	*x = MediaEvent{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MediaEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MediaEvent) ProtoMessage() {}
+
+func (x *MediaEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MediaEvent.ProtoReflect.Descriptor instead.
+func (*MediaEvent) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *MediaEvent) GetUse() *MediaUse {
+	if x != nil {
+		return x.Use
+	}
+	return nil
+}
+
+func (x *MediaEvent) GetOn() bool {
+	if x != nil {
+		return x.On
+	}
+	return false
+}
+
+// MediaFinding: a camera or microphone use the policy cares about.
+type MediaFinding struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Use   *MediaUse              `protobuf:"bytes,1,opt,name=use,proto3" json:"use,omitempty"`
+	// forbidden_app, unverified_app, unknown_app, or left_on (in use with
+	// no meeting app running for longer than the policy allows).
+	Finding string `protobuf:"bytes,2,opt,name=finding,proto3" json:"finding,omitempty"`
+	// monitor, warn or block.
+	Action        string `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MediaFinding) Reset() {
+	*x = MediaFinding{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MediaFinding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MediaFinding) ProtoMessage() {}
+
+func (x *MediaFinding) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MediaFinding.ProtoReflect.Descriptor instead.
+func (*MediaFinding) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *MediaFinding) GetUse() *MediaUse {
+	if x != nil {
+		return x.Use
+	}
+	return nil
+}
+
+func (x *MediaFinding) GetFinding() string {
+	if x != nil {
+		return x.Finding
+	}
+	return ""
+}
+
+func (x *MediaFinding) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
 // LocalPolicy reports the drop-in policy files (MDM) the agent applies
 // beside the central policy, and those it could not use.
 type LocalPolicy struct {
@@ -779,7 +1046,7 @@ type LocalPolicy struct {
 
 func (x *LocalPolicy) Reset() {
 	*x = LocalPolicy{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[8]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -791,7 +1058,7 @@ func (x *LocalPolicy) String() string {
 func (*LocalPolicy) ProtoMessage() {}
 
 func (x *LocalPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[8]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -804,7 +1071,7 @@ func (x *LocalPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalPolicy.ProtoReflect.Descriptor instead.
 func (*LocalPolicy) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{8}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *LocalPolicy) GetFiles() []*LocalPolicyFile {
@@ -831,7 +1098,7 @@ type LocalPolicyFile struct {
 
 func (x *LocalPolicyFile) Reset() {
 	*x = LocalPolicyFile{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[9]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -843,7 +1110,7 @@ func (x *LocalPolicyFile) String() string {
 func (*LocalPolicyFile) ProtoMessage() {}
 
 func (x *LocalPolicyFile) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[9]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -856,7 +1123,7 @@ func (x *LocalPolicyFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalPolicyFile.ProtoReflect.Descriptor instead.
 func (*LocalPolicyFile) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{9}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *LocalPolicyFile) GetPath() string {
@@ -903,7 +1170,7 @@ type Enforcement struct {
 
 func (x *Enforcement) Reset() {
 	*x = Enforcement{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -915,7 +1182,7 @@ func (x *Enforcement) String() string {
 func (*Enforcement) ProtoMessage() {}
 
 func (x *Enforcement) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -928,7 +1195,7 @@ func (x *Enforcement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Enforcement.ProtoReflect.Descriptor instead.
 func (*Enforcement) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{10}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Enforcement) GetApp() *AppInstance {
@@ -976,7 +1243,7 @@ type UserNotified struct {
 
 func (x *UserNotified) Reset() {
 	*x = UserNotified{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -988,7 +1255,7 @@ func (x *UserNotified) String() string {
 func (*UserNotified) ProtoMessage() {}
 
 func (x *UserNotified) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1001,7 +1268,7 @@ func (x *UserNotified) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserNotified.ProtoReflect.Descriptor instead.
 func (*UserNotified) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{11}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UserNotified) GetAppId() string {
@@ -1072,7 +1339,7 @@ type AppInstance struct {
 
 func (x *AppInstance) Reset() {
 	*x = AppInstance{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1084,7 +1351,7 @@ func (x *AppInstance) String() string {
 func (*AppInstance) ProtoMessage() {}
 
 func (x *AppInstance) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1097,7 +1364,7 @@ func (x *AppInstance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppInstance.ProtoReflect.Descriptor instead.
 func (*AppInstance) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{12}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AppInstance) GetAppId() string {
@@ -1187,7 +1454,7 @@ type AppEvent struct {
 
 func (x *AppEvent) Reset() {
 	*x = AppEvent{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1199,7 +1466,7 @@ func (x *AppEvent) String() string {
 func (*AppEvent) ProtoMessage() {}
 
 func (x *AppEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1212,7 +1479,7 @@ func (x *AppEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppEvent.ProtoReflect.Descriptor instead.
 func (*AppEvent) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{13}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AppEvent) GetKind() AppEvent_Kind {
@@ -1232,15 +1499,17 @@ func (x *AppEvent) GetApp() *AppInstance {
 // Inventory is the complete set of running catalog apps; the server replaces
 // its view of the device with it. Sent when the agent starts.
 type Inventory struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Apps          []*AppInstance         `protobuf:"bytes,1,rep,name=apps,proto3" json:"apps,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Apps  []*AppInstance         `protobuf:"bytes,1,rep,name=apps,proto3" json:"apps,omitempty"`
+	// The cameras and microphones in use.
+	Media         []*MediaUse `protobuf:"bytes,2,rep,name=media,proto3" json:"media,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Inventory) Reset() {
 	*x = Inventory{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1252,7 +1521,7 @@ func (x *Inventory) String() string {
 func (*Inventory) ProtoMessage() {}
 
 func (x *Inventory) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1265,12 +1534,19 @@ func (x *Inventory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Inventory.ProtoReflect.Descriptor instead.
 func (*Inventory) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{14}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Inventory) GetApps() []*AppInstance {
 	if x != nil {
 		return x.Apps
+	}
+	return nil
+}
+
+func (x *Inventory) GetMedia() []*MediaUse {
+	if x != nil {
+		return x.Media
 	}
 	return nil
 }
@@ -1285,7 +1561,7 @@ type PolicyApplied struct {
 
 func (x *PolicyApplied) Reset() {
 	*x = PolicyApplied{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1297,7 +1573,7 @@ func (x *PolicyApplied) String() string {
 func (*PolicyApplied) ProtoMessage() {}
 
 func (x *PolicyApplied) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1310,7 +1586,7 @@ func (x *PolicyApplied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyApplied.ProtoReflect.Descriptor instead.
 func (*PolicyApplied) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{15}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PolicyApplied) GetVersion() uint64 {
@@ -1333,7 +1609,7 @@ type ServerMessage struct {
 
 func (x *ServerMessage) Reset() {
 	*x = ServerMessage{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1345,7 +1621,7 @@ func (x *ServerMessage) String() string {
 func (*ServerMessage) ProtoMessage() {}
 
 func (x *ServerMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1358,7 +1634,7 @@ func (x *ServerMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerMessage.ProtoReflect.Descriptor instead.
 func (*ServerMessage) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{16}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ServerMessage) GetMsg() isServerMessage_Msg {
@@ -1412,7 +1688,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1424,7 +1700,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1437,7 +1713,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{17}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Ack) GetSeq() uint64 {
@@ -1457,7 +1733,7 @@ type PolicyUpdate struct {
 
 func (x *PolicyUpdate) Reset() {
 	*x = PolicyUpdate{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1469,7 +1745,7 @@ func (x *PolicyUpdate) String() string {
 func (*PolicyUpdate) ProtoMessage() {}
 
 func (x *PolicyUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1482,7 +1758,7 @@ func (x *PolicyUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyUpdate.ProtoReflect.Descriptor instead.
 func (*PolicyUpdate) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{18}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PolicyUpdate) GetPolicy() *SignedPolicy {
@@ -1507,7 +1783,7 @@ type SignedPolicy struct {
 
 func (x *SignedPolicy) Reset() {
 	*x = SignedPolicy{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1519,7 +1795,7 @@ func (x *SignedPolicy) String() string {
 func (*SignedPolicy) ProtoMessage() {}
 
 func (x *SignedPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1532,7 +1808,7 @@ func (x *SignedPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignedPolicy.ProtoReflect.Descriptor instead.
 func (*SignedPolicy) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{19}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SignedPolicy) GetVersion() uint64 {
@@ -1598,7 +1874,7 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"7\n" +
 	"\n" +
 	"EventBatch\x12)\n" +
-	"\x06events\x18\x01 \x03(\v2\x11.vcguard.v1.EventR\x06events\"\xb4\x03\n" +
+	"\x06events\x18\x01 \x03(\v2\x11.vcguard.v1.EventR\x06events\"\xa5\x04\n" +
 	"\x05Event\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12(\n" +
@@ -1608,8 +1884,28 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\x0epolicy_applied\x18\f \x01(\v2\x19.vcguard.v1.PolicyAppliedH\x00R\rpolicyApplied\x12<\n" +
 	"\flocal_policy\x18\r \x01(\v2\x17.vcguard.v1.LocalPolicyH\x00R\vlocalPolicy\x12;\n" +
 	"\venforcement\x18\x0e \x01(\v2\x17.vcguard.v1.EnforcementH\x00R\venforcement\x12?\n" +
-	"\ruser_notified\x18\x0f \x01(\v2\x18.vcguard.v1.UserNotifiedH\x00R\fuserNotifiedB\b\n" +
-	"\x06detail\"@\n" +
+	"\ruser_notified\x18\x0f \x01(\v2\x18.vcguard.v1.UserNotifiedH\x00R\fuserNotified\x12.\n" +
+	"\x05media\x18\x10 \x01(\v2\x16.vcguard.v1.MediaEventH\x00R\x05media\x12?\n" +
+	"\rmedia_finding\x18\x11 \x01(\v2\x18.vcguard.v1.MediaFindingH\x00R\fmediaFindingB\b\n" +
+	"\x06detail\"\xf9\x01\n" +
+	"\bMediaUse\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06device\x18\x02 \x01(\tR\x06device\x12\x10\n" +
+	"\x03pid\x18\x03 \x01(\x05R\x03pid\x12\x18\n" +
+	"\aprocess\x18\x04 \x01(\tR\aprocess\x12\x15\n" +
+	"\x06app_id\x18\x05 \x01(\tR\x05appId\x12\x1a\n" +
+	"\bcategory\x18\x06 \x01(\tR\bcategory\x12\x18\n" +
+	"\asession\x18\a \x01(\tR\asession\x12\x16\n" +
+	"\x06source\x18\b \x01(\tR\x06source\x120\n" +
+	"\x05since\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"D\n" +
+	"\n" +
+	"MediaEvent\x12&\n" +
+	"\x03use\x18\x01 \x01(\v2\x14.vcguard.v1.MediaUseR\x03use\x12\x0e\n" +
+	"\x02on\x18\x02 \x01(\bR\x02on\"h\n" +
+	"\fMediaFinding\x12&\n" +
+	"\x03use\x18\x01 \x01(\v2\x14.vcguard.v1.MediaUseR\x03use\x12\x18\n" +
+	"\afinding\x18\x02 \x01(\tR\afinding\x12\x16\n" +
+	"\x06action\x18\x03 \x01(\tR\x06action\"@\n" +
 	"\vLocalPolicy\x121\n" +
 	"\x05files\x18\x01 \x03(\v2\x1b.vcguard.v1.LocalPolicyFileR\x05files\"g\n" +
 	"\x0fLocalPolicyFile\x12\x12\n" +
@@ -1648,9 +1944,10 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fKIND_STARTED\x10\x01\x12\x10\n" +
 	"\fKIND_STOPPED\x10\x02\x12\x18\n" +
-	"\x14KIND_VERDICT_CHANGED\x10\x03\"8\n" +
+	"\x14KIND_VERDICT_CHANGED\x10\x03\"d\n" +
 	"\tInventory\x12+\n" +
-	"\x04apps\x18\x01 \x03(\v2\x17.vcguard.v1.AppInstanceR\x04apps\")\n" +
+	"\x04apps\x18\x01 \x03(\v2\x17.vcguard.v1.AppInstanceR\x04apps\x12*\n" +
+	"\x05media\x18\x02 \x03(\v2\x14.vcguard.v1.MediaUseR\x05media\")\n" +
 	"\rPolicyApplied\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x04R\aversion\"o\n" +
 	"\rServerMessage\x12#\n" +
@@ -1691,7 +1988,7 @@ func file_vcguard_v1_agent_proto_rawDescGZIP() []byte {
 }
 
 var file_vcguard_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vcguard_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_vcguard_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_vcguard_v1_agent_proto_goTypes = []any{
 	(Verdict)(0),                  // 0: vcguard.v1.Verdict
 	(AppEvent_Kind)(0),            // 1: vcguard.v1.AppEvent.Kind
@@ -1703,19 +2000,22 @@ var file_vcguard_v1_agent_proto_goTypes = []any{
 	(*Heartbeat)(nil),             // 7: vcguard.v1.Heartbeat
 	(*EventBatch)(nil),            // 8: vcguard.v1.EventBatch
 	(*Event)(nil),                 // 9: vcguard.v1.Event
-	(*LocalPolicy)(nil),           // 10: vcguard.v1.LocalPolicy
-	(*LocalPolicyFile)(nil),       // 11: vcguard.v1.LocalPolicyFile
-	(*Enforcement)(nil),           // 12: vcguard.v1.Enforcement
-	(*UserNotified)(nil),          // 13: vcguard.v1.UserNotified
-	(*AppInstance)(nil),           // 14: vcguard.v1.AppInstance
-	(*AppEvent)(nil),              // 15: vcguard.v1.AppEvent
-	(*Inventory)(nil),             // 16: vcguard.v1.Inventory
-	(*PolicyApplied)(nil),         // 17: vcguard.v1.PolicyApplied
-	(*ServerMessage)(nil),         // 18: vcguard.v1.ServerMessage
-	(*Ack)(nil),                   // 19: vcguard.v1.Ack
-	(*PolicyUpdate)(nil),          // 20: vcguard.v1.PolicyUpdate
-	(*SignedPolicy)(nil),          // 21: vcguard.v1.SignedPolicy
-	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
+	(*MediaUse)(nil),              // 10: vcguard.v1.MediaUse
+	(*MediaEvent)(nil),            // 11: vcguard.v1.MediaEvent
+	(*MediaFinding)(nil),          // 12: vcguard.v1.MediaFinding
+	(*LocalPolicy)(nil),           // 13: vcguard.v1.LocalPolicy
+	(*LocalPolicyFile)(nil),       // 14: vcguard.v1.LocalPolicyFile
+	(*Enforcement)(nil),           // 15: vcguard.v1.Enforcement
+	(*UserNotified)(nil),          // 16: vcguard.v1.UserNotified
+	(*AppInstance)(nil),           // 17: vcguard.v1.AppInstance
+	(*AppEvent)(nil),              // 18: vcguard.v1.AppEvent
+	(*Inventory)(nil),             // 19: vcguard.v1.Inventory
+	(*PolicyApplied)(nil),         // 20: vcguard.v1.PolicyApplied
+	(*ServerMessage)(nil),         // 21: vcguard.v1.ServerMessage
+	(*Ack)(nil),                   // 22: vcguard.v1.Ack
+	(*PolicyUpdate)(nil),          // 23: vcguard.v1.PolicyUpdate
+	(*SignedPolicy)(nil),          // 24: vcguard.v1.SignedPolicy
+	(*timestamppb.Timestamp)(nil), // 25: google.protobuf.Timestamp
 }
 var file_vcguard_v1_agent_proto_depIdxs = []int32{
 	4,  // 0: vcguard.v1.EnrollRequest.device:type_name -> vcguard.v1.DeviceInfo
@@ -1723,36 +2023,42 @@ var file_vcguard_v1_agent_proto_depIdxs = []int32{
 	8,  // 2: vcguard.v1.AgentMessage.batch:type_name -> vcguard.v1.EventBatch
 	7,  // 3: vcguard.v1.AgentMessage.heartbeat:type_name -> vcguard.v1.Heartbeat
 	4,  // 4: vcguard.v1.Hello.device:type_name -> vcguard.v1.DeviceInfo
-	22, // 5: vcguard.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
+	25, // 5: vcguard.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
 	9,  // 6: vcguard.v1.EventBatch.events:type_name -> vcguard.v1.Event
-	22, // 7: vcguard.v1.Event.time:type_name -> google.protobuf.Timestamp
-	15, // 8: vcguard.v1.Event.app:type_name -> vcguard.v1.AppEvent
-	16, // 9: vcguard.v1.Event.inventory:type_name -> vcguard.v1.Inventory
-	17, // 10: vcguard.v1.Event.policy_applied:type_name -> vcguard.v1.PolicyApplied
-	10, // 11: vcguard.v1.Event.local_policy:type_name -> vcguard.v1.LocalPolicy
-	12, // 12: vcguard.v1.Event.enforcement:type_name -> vcguard.v1.Enforcement
-	13, // 13: vcguard.v1.Event.user_notified:type_name -> vcguard.v1.UserNotified
-	11, // 14: vcguard.v1.LocalPolicy.files:type_name -> vcguard.v1.LocalPolicyFile
-	14, // 15: vcguard.v1.Enforcement.app:type_name -> vcguard.v1.AppInstance
-	0,  // 16: vcguard.v1.UserNotified.verdict:type_name -> vcguard.v1.Verdict
-	22, // 17: vcguard.v1.AppInstance.started:type_name -> google.protobuf.Timestamp
-	0,  // 18: vcguard.v1.AppInstance.verdict:type_name -> vcguard.v1.Verdict
-	1,  // 19: vcguard.v1.AppEvent.kind:type_name -> vcguard.v1.AppEvent.Kind
-	14, // 20: vcguard.v1.AppEvent.app:type_name -> vcguard.v1.AppInstance
-	14, // 21: vcguard.v1.Inventory.apps:type_name -> vcguard.v1.AppInstance
-	19, // 22: vcguard.v1.ServerMessage.ack:type_name -> vcguard.v1.Ack
-	20, // 23: vcguard.v1.ServerMessage.policy:type_name -> vcguard.v1.PolicyUpdate
-	21, // 24: vcguard.v1.PolicyUpdate.policy:type_name -> vcguard.v1.SignedPolicy
-	22, // 25: vcguard.v1.SignedPolicy.published:type_name -> google.protobuf.Timestamp
-	2,  // 26: vcguard.v1.AgentService.Enroll:input_type -> vcguard.v1.EnrollRequest
-	5,  // 27: vcguard.v1.AgentService.Connect:input_type -> vcguard.v1.AgentMessage
-	3,  // 28: vcguard.v1.AgentService.Enroll:output_type -> vcguard.v1.EnrollResponse
-	18, // 29: vcguard.v1.AgentService.Connect:output_type -> vcguard.v1.ServerMessage
-	28, // [28:30] is the sub-list for method output_type
-	26, // [26:28] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	25, // 7: vcguard.v1.Event.time:type_name -> google.protobuf.Timestamp
+	18, // 8: vcguard.v1.Event.app:type_name -> vcguard.v1.AppEvent
+	19, // 9: vcguard.v1.Event.inventory:type_name -> vcguard.v1.Inventory
+	20, // 10: vcguard.v1.Event.policy_applied:type_name -> vcguard.v1.PolicyApplied
+	13, // 11: vcguard.v1.Event.local_policy:type_name -> vcguard.v1.LocalPolicy
+	15, // 12: vcguard.v1.Event.enforcement:type_name -> vcguard.v1.Enforcement
+	16, // 13: vcguard.v1.Event.user_notified:type_name -> vcguard.v1.UserNotified
+	11, // 14: vcguard.v1.Event.media:type_name -> vcguard.v1.MediaEvent
+	12, // 15: vcguard.v1.Event.media_finding:type_name -> vcguard.v1.MediaFinding
+	25, // 16: vcguard.v1.MediaUse.since:type_name -> google.protobuf.Timestamp
+	10, // 17: vcguard.v1.MediaEvent.use:type_name -> vcguard.v1.MediaUse
+	10, // 18: vcguard.v1.MediaFinding.use:type_name -> vcguard.v1.MediaUse
+	14, // 19: vcguard.v1.LocalPolicy.files:type_name -> vcguard.v1.LocalPolicyFile
+	17, // 20: vcguard.v1.Enforcement.app:type_name -> vcguard.v1.AppInstance
+	0,  // 21: vcguard.v1.UserNotified.verdict:type_name -> vcguard.v1.Verdict
+	25, // 22: vcguard.v1.AppInstance.started:type_name -> google.protobuf.Timestamp
+	0,  // 23: vcguard.v1.AppInstance.verdict:type_name -> vcguard.v1.Verdict
+	1,  // 24: vcguard.v1.AppEvent.kind:type_name -> vcguard.v1.AppEvent.Kind
+	17, // 25: vcguard.v1.AppEvent.app:type_name -> vcguard.v1.AppInstance
+	17, // 26: vcguard.v1.Inventory.apps:type_name -> vcguard.v1.AppInstance
+	10, // 27: vcguard.v1.Inventory.media:type_name -> vcguard.v1.MediaUse
+	22, // 28: vcguard.v1.ServerMessage.ack:type_name -> vcguard.v1.Ack
+	23, // 29: vcguard.v1.ServerMessage.policy:type_name -> vcguard.v1.PolicyUpdate
+	24, // 30: vcguard.v1.PolicyUpdate.policy:type_name -> vcguard.v1.SignedPolicy
+	25, // 31: vcguard.v1.SignedPolicy.published:type_name -> google.protobuf.Timestamp
+	2,  // 32: vcguard.v1.AgentService.Enroll:input_type -> vcguard.v1.EnrollRequest
+	5,  // 33: vcguard.v1.AgentService.Connect:input_type -> vcguard.v1.AgentMessage
+	3,  // 34: vcguard.v1.AgentService.Enroll:output_type -> vcguard.v1.EnrollResponse
+	21, // 35: vcguard.v1.AgentService.Connect:output_type -> vcguard.v1.ServerMessage
+	34, // [34:36] is the sub-list for method output_type
+	32, // [32:34] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_vcguard_v1_agent_proto_init() }
@@ -1772,8 +2078,10 @@ func file_vcguard_v1_agent_proto_init() {
 		(*Event_LocalPolicy)(nil),
 		(*Event_Enforcement)(nil),
 		(*Event_UserNotified)(nil),
+		(*Event_Media)(nil),
+		(*Event_MediaFinding)(nil),
 	}
-	file_vcguard_v1_agent_proto_msgTypes[16].OneofWrappers = []any{
+	file_vcguard_v1_agent_proto_msgTypes[19].OneofWrappers = []any{
 		(*ServerMessage_Ack)(nil),
 		(*ServerMessage_Policy)(nil),
 	}
@@ -1783,7 +2091,7 @@ func file_vcguard_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vcguard_v1_agent_proto_rawDesc), len(file_vcguard_v1_agent_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   20,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
