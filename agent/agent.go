@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vcguard/vcguard/agent/devices"
 	"github.com/vcguard/vcguard/agent/outbox"
 	"github.com/vcguard/vcguard/agent/policydir"
 	"github.com/vcguard/vcguard/agent/procwatch"
@@ -63,6 +64,11 @@ type Config struct {
 	Identifier    Identifier
 	// PolicyDir is the local (MDM) policy directory; nil for none.
 	PolicyDir *policydir.Dir
+	// Devices reports the cameras and microphones in use; nil for none.
+	Devices MediaSource
+	// Parent returns a process's parent PID, to attribute a device's
+	// user to an app; nil means procwatch.Parent.
+	Parent func(pid int32) (int32, error)
 	// Notifier tells the user about findings; nil: nobody is told.
 	Notifier Notifier
 	// Enforcer closes apps under a block action; nil: block only warns.
@@ -101,6 +107,9 @@ type Agent struct {
 	// local are the local policy sources in force beside the central one.
 	local   []policydir.File
 	localCh chan []policydir.File
+	// media are the camera and microphone uses known, by Use.Key.
+	media   map[string]*mediaState
+	mediaCh chan []devices.Use
 	// acts is what was last done about each instance.
 	acts map[procwatch.Key]actedOn
 	// blocked carries enforcement results into the Run loop; stopped is
@@ -127,10 +136,14 @@ func New(cfg Config, identity *uplink.Identity) (*Agent, error) {
 		cfg: cfg, identity: identity, matcher: cfg.Catalog.Matcher(cfg.GOOS), out: out,
 		policyCh: make(chan *vcguardv1.SignedPolicy, 4), running: make(map[procwatch.Key]*vcguardv1.AppInstance),
 		helpers: make(map[int32]procwatch.Key), localCh: make(chan []policydir.File, 4),
+		media: make(map[string]*mediaState), mediaCh: make(chan []devices.Use, 8),
 		acts: make(map[procwatch.Key]actedOn), blocked: make(chan blockResult, 16), stopped: make(chan struct{}),
 	}
 	if cfg.PolicyDir != nil {
 		a.local = cfg.PolicyDir.Files()
+	}
+	if a.cfg.Parent == nil {
+		a.cfg.Parent = procwatch.Parent
 	}
 	if a.cfg.RetryInterval <= 0 {
 		a.cfg.RetryInterval = 5 * time.Second
@@ -227,6 +240,27 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 		})
 	}
+	mediaDone := make(chan struct{})
+	if a.cfg.Devices != nil {
+		mctx, stop := context.WithCancel(ctx)
+		defer func() { stop(); <-mediaDone }()
+		go func() {
+			defer close(mediaDone)
+			if err := a.cfg.Devices.Run(mctx, func(us []devices.Use) {
+				select {
+				case a.mediaCh <- us:
+				case <-mctx.Done():
+				}
+			}); err != nil {
+				a.cfg.Logger.Error("camera/microphone watch stopped", "err", err)
+			}
+		}()
+	} else {
+		close(mediaDone)
+	}
+	// Left-on devices are judged by time, not only by change.
+	mediaTick := time.NewTicker(30 * time.Second)
+	defer mediaTick.Stop()
 	retry := time.NewTicker(a.cfg.RetryInterval)
 	defer retry.Stop()
 	for {
@@ -258,6 +292,17 @@ func (a *Agent) Run(ctx context.Context) error {
 			// of events still waiting when it changed.
 			if n := a.out.Stats().Pending; n != a.statusPending {
 				a.writeStatus()
+			}
+		case us := <-a.mediaCh:
+			if err := a.handleMedia(us, time.Now()); err != nil {
+				a.cfg.Logger.Error("recording camera/microphone use", "err", err)
+			}
+			a.writeStatus()
+		case <-mediaTick.C:
+			if len(a.media) > 0 {
+				if err := a.mediaFindings(time.Now()); err != nil {
+					a.cfg.Logger.Error("recording camera/microphone findings", "err", err)
+				}
 			}
 		case b := <-a.blocked:
 			if err := a.recordBlock(b); err != nil {
@@ -421,7 +466,7 @@ func (a *Agent) apply(ctx context.Context, ch procwatch.Changes) error {
 		slices.SortFunc(apps, func(x, y *vcguardv1.AppInstance) int {
 			return cmp.Or(cmp.Compare(x.GetPid(), y.GetPid()), x.GetStarted().AsTime().Compare(y.GetStarted().AsTime()))
 		})
-		if err := a.record(now, &vcguardv1.Event{Detail: &vcguardv1.Event_Inventory{Inventory: &vcguardv1.Inventory{Apps: apps}}}); err != nil {
+		if err := a.record(now, &vcguardv1.Event{Detail: &vcguardv1.Event_Inventory{Inventory: &vcguardv1.Inventory{Apps: apps, Media: a.mediaUses()}}}); err != nil {
 			a.running, a.helpers = make(map[procwatch.Key]*vcguardv1.AppInstance), make(map[int32]procwatch.Key)
 			return err
 		}

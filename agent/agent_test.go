@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vcguard/vcguard/agent/devices"
 	"github.com/vcguard/vcguard/agent/enforce"
 	"github.com/vcguard/vcguard/agent/notify"
 	"github.com/vcguard/vcguard/agent/outbox"
@@ -855,5 +856,95 @@ func TestActions(t *testing.T) {
 	}
 	if !slices.Contains(ntf.cleared, noticeKey(zoom.Key())) || len(ntf.told) != told+1 {
 		t.Errorf("cleared %v, told %d→%d; want the old notice cleared and the relaunch told", ntf.cleared, told, len(ntf.told))
+	}
+}
+
+// Camera and microphone uses are attributed to the app instance (or
+// browser) the process descends from, recorded on and off, and judged:
+// a forbidden app, a process of no catalog app, a device left on without
+// a meeting app; screen casts and output monitors are not findings.
+func TestMedia(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a := f.agent(nil)
+	parents := map[int32]int32{100: 1, 110: 100, 200: 1, 230: 200, 900: 1, 950: 1}
+	a.cfg.Parent = func(pid int32) (int32, error) {
+		if p, ok := parents[pid]; ok {
+			return p, nil
+		}
+		return 0, os.ErrNotExist
+	}
+	var seq uint64
+	doc := "name: Media\napps:\n  zoom: {status: forbidden, alternative: jitsi-meet}\n  jitsi-meet: {status: approved}\nmedia: {unknown_apps: warn, idle_minutes: 5}\n"
+	mustApply(t, a, f.signed(1, []byte(doc)))
+	zoom, chrome := proc(100, "zoom", 1), proc(200, "chrome", 2)
+	f.scanner.set(zoom, chrome)
+	mustScan(t, a, f.scanner)
+	newEvents(t, a, &seq)
+
+	now := base.Add(time.Hour)
+	mic := devices.Use{Kind: devices.Microphone, Device: "alsa_input.usb", PID: 110, Process: "/opt/zoom/zoom-audio", UID: 1000, Source: devices.SourcePipeWire}
+	cam := devices.Use{Kind: devices.Camera, Device: "/dev/video0", PID: 230, Process: "chrome", UID: 1000, Source: devices.SourceV4L2}
+	cast := devices.Use{Kind: devices.Camera, Device: "xdg-desktop-portal", PID: 900, Process: "obs", UID: 1000, Source: devices.SourcePipeWire, ScreenShare: true}
+	if err := a.handleMedia([]devices.Use{mic, cam, cast}, now); err != nil {
+		t.Fatal(err)
+	}
+	evs := a.out.Pending(seq, 100)
+	var got []string
+	for _, ev := range evs {
+		switch d := ev.GetDetail().(type) {
+		case *vcguardv1.Event_Media:
+			got = append(got, fmt.Sprintf("on=%v %s %d %s/%s %s", d.Media.GetOn(), d.Media.GetUse().GetKind(), d.Media.GetUse().GetPid(),
+				d.Media.GetUse().GetAppId(), d.Media.GetUse().GetCategory(), d.Media.GetUse().GetSession()))
+		case *vcguardv1.Event_MediaFinding:
+			got = append(got, fmt.Sprintf("finding %s %d %s %s", d.MediaFinding.GetFinding(), d.MediaFinding.GetUse().GetPid(),
+				d.MediaFinding.GetUse().GetAppId(), d.MediaFinding.GetAction()))
+		}
+	}
+	want := []string{
+		"on=true microphone 110 zoom/meeting uid 1000",
+		"on=true camera 230 chrome/browser uid 1000",
+		"on=true camera 900 / uid 1000",
+		"finding forbidden_app 110 zoom warn",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	seq += uint64(len(evs))
+
+	// Zoom quits (the forbidden finding stays recorded once); an unknown
+	// process opens the microphone; time passes without a meeting app.
+	f.scanner.set(chrome)
+	mustScan(t, a, f.scanner)
+	newEvents(t, a, &seq)
+	rec := devices.Use{Kind: devices.Microphone, Device: "alsa_input.usb", PID: 950, Process: "/usr/bin/arecord", UID: 1000, Source: devices.SourceALSA}
+	if err := a.handleMedia([]devices.Use{cam, cast, rec}, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.mediaFindings(now.Add(10 * time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, ev := range a.out.Pending(seq, 100) {
+		switch d := ev.GetDetail().(type) {
+		case *vcguardv1.Event_Media:
+			got = append(got, fmt.Sprintf("on=%v %d", d.Media.GetOn(), d.Media.GetUse().GetPid()))
+		case *vcguardv1.Event_MediaFinding:
+			got = append(got, fmt.Sprintf("finding %s %d %s", d.MediaFinding.GetFinding(), d.MediaFinding.GetUse().GetPid(), d.MediaFinding.GetAction()))
+		}
+	}
+	want = []string{
+		"on=true 950",
+		"on=false 110",
+		"finding unknown_app 950 warn",
+		// The browser call is a meeting; the screen cast is no camera;
+		// the recorder has had the microphone for 9 minutes > 5.
+		"finding left_on 950 warn",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if uses := a.mediaUses(); len(uses) != 3 {
+		t.Errorf("media in use = %v, want 3", uses)
 	}
 }

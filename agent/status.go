@@ -35,6 +35,8 @@ type Status struct {
 	} `json:"policy"`
 	// Apps are the videoconferencing apps and browsers running now.
 	Apps []StatusApp `json:"apps"`
+	// Media are the cameras and microphones in use now.
+	Media []StatusMedia `json:"media"`
 	// PendingEvents are recorded and not yet acknowledged by the server.
 	PendingEvents int `json:"pending_events"`
 	// Reported lists, in plain words, every field the agent sends.
@@ -54,11 +56,21 @@ type StatusApp struct {
 	Action   string `json:"action"`
 }
 
+// StatusMedia is a camera or microphone in use as the status shows it.
+type StatusMedia struct {
+	Kind    string `json:"kind"`
+	PID     int32  `json:"pid"`
+	Process string `json:"process"`
+	AppID   string `json:"app_id"`
+	Device  string `json:"device"`
+}
+
 // reportedFields is the complete list of what leaves the device.
 var reportedFields = []string{
 	"this device: host name, operating system and version, processor architecture, agent version",
 	"each videoconferencing app or browser from the catalog that runs: app, process id, executable path, version, whether its signature or package proved it genuine, start and stop time, verdict and action under the policy",
 	"the policy version applied, and the local policy files (name, hash, or why refused)",
+	"when a camera or microphone is switched on or off: which device, which process and app, which user session (a user id, not a name), since when",
 	"when an app was closed under a block rule, and when you were shown a notice (app, verdict, language; not your name)",
 	"nothing else: no window titles, meeting names, contacts, audio, video or other programs",
 }
@@ -97,6 +109,9 @@ func (a *Agent) writeStatus() {
 			AppID: inst.GetAppId(), Name: inst.GetName(), PID: inst.GetPid(), Exe: inst.GetExe(), Version: inst.GetVersion(),
 			Verified: inst.GetVerified(), Identity: inst.GetIdentity(), Verdict: string(policies.VerdictFromProto(inst.GetVerdict())), Action: inst.GetAction(),
 		})
+	}
+	for _, m := range a.mediaUses() {
+		st.Media = append(st.Media, StatusMedia{Kind: m.GetKind(), PID: m.GetPid(), Process: m.GetProcess(), AppID: m.GetAppId(), Device: m.GetDevice()})
 	}
 	st.PendingEvents = a.out.Stats().Pending
 	a.statusPending = st.PendingEvents

@@ -27,6 +27,7 @@ import (
 	"github.com/shirou/gopsutil/v4/host"
 	"github.com/vcguard/vcguard/agent"
 	"github.com/vcguard/vcguard/agent/appid"
+	"github.com/vcguard/vcguard/agent/devices"
 	"github.com/vcguard/vcguard/agent/enforce"
 	"github.com/vcguard/vcguard/agent/notify"
 	"github.com/vcguard/vcguard/agent/outbox"
@@ -329,6 +330,17 @@ func printStatus(w io.Writer, st *agent.Status) error {
 			verified = "NOT verified"
 		}
 		fmt.Fprintf(w, "%s %s %s (pid %d, %s: %s) — %s, action %s\n", label, a.Name, versionText(a.Version), a.PID, verified, a.Identity, a.Verdict, a.Action)
+	}
+	for i, m := range st.Media {
+		label := "In use:     "
+		if i > 0 {
+			label = "           "
+		}
+		app := m.AppID
+		if app == "" {
+			app = "not a catalog app"
+		}
+		fmt.Fprintf(w, "%s %s %s by %s (pid %d, %s)\n", label, m.Kind, m.Device, m.Process, m.PID, app)
 	}
 	fmt.Fprintf(w, "Outbox:      %d events waiting to be sent\n", st.PendingEvents)
 	fmt.Fprintln(w, "Reported:")
