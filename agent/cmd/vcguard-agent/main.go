@@ -22,6 +22,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"syscall"
+	"time"
 
 	"github.com/kardianos/service"
 	"github.com/shirou/gopsutil/v4/host"
@@ -177,7 +178,8 @@ func run(ctx context.Context, c *config, logger *slog.Logger) error {
 		StateDir: c.StateDir, Device: deviceInfo(), Catalog: cat, GOOS: runtime.GOOS,
 		Processes: watcher, Identifier: agent.AppIdentifier{GOOS: runtime.GOOS, Inspector: appid.NewInspector("")},
 		PolicyDir: policyDir(c.PolicyDir, cat), StatusFile: c.StatusFile,
-		Logger: logger,
+		Devices: devices.New(devices.Config{PollInterval: 30 * time.Second, Logger: logger.With("component", "devices")}),
+		Logger:  logger,
 	}
 	// The per-user notifiers connect to this socket (pipe on Windows).
 	ipc := &notify.Server{Logger: logger.With("component", "notify")}

@@ -1,0 +1,242 @@
+package devices
+
+// Windows: the CapabilityAccessManager consent store of every loaded user
+// hive, cross-checked against the running processes so an app that crashed
+// with LastUsedTimeStop still 0 is not in use forever. The rules are in
+// consentstore.go; this file reads the registry and the process table.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+	"golang.org/x/sys/windows/registry"
+)
+
+// windowsChecker polls the consent store.
+type windowsChecker struct {
+	cfg Config
+
+	// getPackageFamilyName is kernel32's GetPackageFamilyName (Windows 8
+	// and later), bound lazily; nil when missing.
+	once                 sync.Once
+	getPackageFamilyName *windows.LazyProc
+}
+
+func newOSChecker(cfg Config) osChecker { return &windowsChecker{cfg: cfg} }
+
+// start: the consent store has no cheap change notification for every
+// hive; the Watcher polls.
+func (*windowsChecker) start(context.Context) (<-chan struct{}, error) { return nil, nil }
+
+func (c *windowsChecker) check(ctx context.Context) ([]Use, error) {
+	entries, err := readConsentStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Most checks find nothing in use: only then list processes.
+	var inUse []ConsentEntry
+	wantAll := false
+	want := map[string]bool{}
+	for _, e := range entries {
+		if !e.InUse() {
+			continue
+		}
+		inUse = append(inUse, e)
+		if e.IsPackaged() {
+			wantAll = true
+		} else {
+			want[exeBase(NonPackagedPath(e.Key))] = true
+		}
+	}
+	if len(inUse) == 0 {
+		return nil, nil
+	}
+	procs, err := c.processes(ctx, func(exe string) bool { return wantAll || want[strings.ToLower(exe)] })
+	if err != nil {
+		return nil, fmt.Errorf("camera/microphone check: %w", err)
+	}
+	return resolveConsent(inUse, procs, c.packageFamilies() != nil), nil
+}
+
+// readConsentStore reads the webcam and microphone entries of every loaded
+// user hive. A hive or key that is missing or unreadable is skipped: the
+// store only exists for users who used a device.
+func readConsentStore(ctx context.Context) ([]ConsentEntry, error) {
+	users, err := registry.USERS.ReadSubKeyNames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("consent store: list HKEY_USERS: %w", err)
+	}
+	var out []ConsentEntry
+	for _, sid := range users {
+		if !isUserHive(sid) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		for _, capb := range consentCapabilities {
+			out = append(out, readCapability(sid, capb.Key, capb.Kind)...)
+		}
+	}
+	return out, nil
+}
+
+func readCapability(sid, capKey string, kind Kind) []ConsentEntry {
+	k, err := registry.OpenKey(registry.USERS, sid+`\`+consentStoreKey+`\`+capKey, registry.ENUMERATE_SUB_KEYS|registry.QUERY_VALUE)
+	if err != nil {
+		return nil
+	}
+	defer k.Close()
+	names, err := k.ReadSubKeyNames(-1)
+	if err != nil {
+		return nil
+	}
+	var out []ConsentEntry
+	for _, name := range names {
+		if strings.EqualFold(name, nonPackaged) {
+			out = append(out, readNonPackaged(k, sid, kind)...)
+			continue
+		}
+		if e, ok := readApp(k, name, sid, kind, name); ok {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func readNonPackaged(capk registry.Key, sid string, kind Kind) []ConsentEntry {
+	k, err := registry.OpenKey(capk, nonPackaged, registry.ENUMERATE_SUB_KEYS|registry.QUERY_VALUE)
+	if err != nil {
+		return nil
+	}
+	defer k.Close()
+	names, err := k.ReadSubKeyNames(-1)
+	if err != nil {
+		return nil
+	}
+	var out []ConsentEntry
+	for _, name := range names {
+		if e, ok := readApp(k, name, sid, kind, nonPackaged+`\`+name); ok {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// readApp reads one app key's FILETIMEs.
+func readApp(parent registry.Key, name, sid string, kind Kind, key string) (ConsentEntry, bool) {
+	k, err := registry.OpenKey(parent, name, registry.QUERY_VALUE)
+	if err != nil {
+		return ConsentEntry{}, false
+	}
+	defer k.Close()
+	e := ConsentEntry{SID: sid, Kind: kind, Key: key}
+	e.Start, _, _ = k.GetIntegerValue("LastUsedTimeStart")
+	e.Stop, _, _ = k.GetIntegerValue("LastUsedTimeStop")
+	return e, true
+}
+
+// packageFamilies returns GetPackageFamilyName, or nil before Windows 8.
+func (c *windowsChecker) packageFamilies() *windows.LazyProc {
+	c.once.Do(func() {
+		p := windows.NewLazySystemDLL("kernel32.dll").NewProc("GetPackageFamilyName")
+		if p.Find() == nil {
+			c.getPackageFamilyName = p
+		}
+	})
+	return c.getPackageFamilyName
+}
+
+// processes lists running processes with one Toolhelp snapshot and opens
+// those whose image file name want accepts, for their path, package family
+// and owner. A process that cannot be opened keeps empty fields.
+func (c *windowsChecker) processes(ctx context.Context, want func(exe string) bool) ([]winProcess, error) {
+	snap, err := windows.CreateToolhelp32Snapshot(windows.TH32CS_SNAPPROCESS, 0)
+	if err != nil {
+		return nil, fmt.Errorf("list processes: CreateToolhelp32Snapshot: %w", err)
+	}
+	defer windows.CloseHandle(snap)
+	var pe windows.ProcessEntry32
+	pe.Size = uint32(unsafe.Sizeof(pe))
+	var out []winProcess
+	for err = windows.Process32First(snap, &pe); err == nil; err = windows.Process32Next(snap, &pe) {
+		if pe.ProcessID == 0 || !want(windows.UTF16ToString(pe.ExeFile[:])) {
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		p := winProcess{PID: int32(pe.ProcessID), PPID: int32(pe.ParentProcessID)}
+		c.describe(&p)
+		out = append(out, p)
+	}
+	if !errors.Is(err, windows.ERROR_NO_MORE_FILES) {
+		return nil, fmt.Errorf("list processes: Process32Next: %w", err)
+	}
+	return out, nil
+}
+
+// describe fills a process's image path, package family and owner SID.
+func (c *windowsChecker) describe(p *winProcess) {
+	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, uint32(p.PID))
+	if err != nil {
+		return
+	}
+	defer windows.CloseHandle(h)
+	p.Path = imagePath(h)
+	if proc := c.packageFamilies(); proc != nil {
+		p.PackageFamily = packageFamily(proc, h)
+	}
+	var tok windows.Token
+	if windows.OpenProcessToken(h, windows.TOKEN_QUERY, &tok) == nil {
+		if tu, err := tok.GetTokenUser(); err == nil {
+			p.SID = tu.User.Sid.String()
+		}
+		tok.Close()
+	}
+}
+
+// imagePath is QueryFullProcessImageName, grown for long paths.
+func imagePath(h windows.Handle) string {
+	for size := uint32(windows.MAX_PATH); ; size *= 4 {
+		size = min(size, windows.MAX_LONG_PATH)
+		buf := make([]uint16, size)
+		n := size
+		err := windows.QueryFullProcessImageName(h, 0, &buf[0], &n)
+		if err == nil {
+			return windows.UTF16ToString(buf[:n])
+		}
+		if !errors.Is(err, windows.ERROR_INSUFFICIENT_BUFFER) || size == windows.MAX_LONG_PATH {
+			return ""
+		}
+	}
+}
+
+// appmodelErrorNoPackage is APPMODEL_ERROR_NO_PACKAGE: a desktop process.
+const appmodelErrorNoPackage = 15700
+
+// packageFamily calls GetPackageFamilyName(hProcess, &len, buf), which
+// returns a Win32 error code; "" for a process without package identity.
+func packageFamily(proc *windows.LazyProc, h windows.Handle) string {
+	n := uint32(windows.MAX_PATH)
+	for range 2 {
+		buf := make([]uint16, n)
+		r, _, _ := proc.Call(uintptr(h), uintptr(unsafe.Pointer(&n)), uintptr(unsafe.Pointer(&buf[0])))
+		switch windows.Errno(r) {
+		case 0:
+			return windows.UTF16ToString(buf)
+		case windows.ERROR_INSUFFICIENT_BUFFER:
+			continue // n now holds the length needed
+		case appmodelErrorNoPackage:
+			return ""
+		default:
+			return ""
+		}
+	}
+	return ""
+}
