@@ -189,6 +189,14 @@ func TestDevWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect("a new user session", true)
+	if err := os.WriteFile(filepath.Join(c.cfg.RunUserDir, "1000", "bus"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	expect("another file in a session", false)
+	if err := os.WriteFile(filepath.Join(c.cfg.RunUserDir, "1000", "pipewire-0"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	expect("a session's PipeWire socket", true)
 
 	cancel()
 	waitGoroutines(t, base)

@@ -106,8 +106,23 @@ func newDevWatch(devDir, runDir string) (*devWatch, error) {
 	}
 	w.addSnd()
 	w.addNodes(devDir, "video")
-	_ = w.add(runDir, dirMask) // absent on a machine without user sessions
+	// Absent on a machine without user sessions.
+	if w.add(runDir, dirMask) == nil {
+		if ents, err := os.ReadDir(runDir); err == nil {
+			for _, e := range ents {
+				w.addUserDir(e.Name())
+			}
+		}
+	}
 	return w, nil
+}
+
+// addUserDir watches a user's runtime directory runDir/<uid> for its
+// sound server's socket.
+func (w *devWatch) addUserDir(name string) {
+	if isDigits(name) {
+		_ = w.add(filepath.Join(w.runDir, name), dirMask)
+	}
 }
 
 func (w *devWatch) add(path string, mask uint32) error {
@@ -199,7 +214,15 @@ func (w *devWatch) handle(buf []byte, signal, usersChanged func()) {
 		}
 		switch {
 		case dir == w.runDir:
+			if ev.Mask&(unix.IN_CREATE|unix.IN_MOVED_TO) != 0 {
+				w.addUserDir(name)
+			}
 			usersChanged()
+		case filepath.Dir(dir) == w.runDir:
+			// A user's sound server started or ended.
+			if name == "pipewire-0" || name == "pulse" {
+				usersChanged()
+			}
 		case ev.Mask&nodeMask != 0:
 			signal()
 		case ev.Mask&(unix.IN_CREATE|unix.IN_MOVED_TO) != 0 && dir == w.devDir && name == "snd":
