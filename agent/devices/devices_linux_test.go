@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"github.com/vcguard/vcguard/agent/devices/pwtest"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -16,22 +17,7 @@ import (
 	"time"
 )
 
-// requirePipeWireEnv makes a missing tool a failure instead of a skip, as
-// CI wants.
-const requirePipeWireEnv = "VCGUARD_REQUIRE_PIPEWIRE"
-
-func needTools(t testing.TB, tools ...string) {
-	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			msg := tool + " not found: install pipewire, pipewire-bin, wireplumber, pulseaudio-utils, dbus-daemon and util-linux to run this test"
-			if os.Getenv(requirePipeWireEnv) == "1" {
-				t.Fatalf("%s (and %s=1)", msg, requirePipeWireEnv)
-			}
-			t.Skipf("%s (set %s=1 to make this an error)", msg, requirePipeWireEnv)
-		}
-	}
-}
+func needTools(t testing.TB, tools ...string) { pwtest.NeedTools(t, tools...) }
 
 func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -215,107 +201,10 @@ func waitGoroutines(t *testing.T, base int) {
 	}
 }
 
-// pwEnv is a private PipeWire (and optionally pipewire-pulse) session.
-type pwEnv struct {
-	base   string   // Config.RunUserDir
-	runDir string   // the PipeWire daemon's XDG_RUNTIME_DIR
-	env    []string // for the daemons and clients
-}
+// pwEnv is a private PipeWire session (see pwtest).
+type pwEnv = pwtest.Session
 
-// startDaemon starts a daemon for the test, its output to a log shown
-// on failure, stopped when the test ends.
-func startDaemon(t *testing.T, env []string, logDir, name string, args ...string) *exec.Cmd {
-	t.Helper()
-	logPath := filepath.Join(logDir, filepath.Base(name)+".log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	cmd := exec.Command(name, args...)
-	cmd.Env, cmd.Stdout, cmd.Stderr = env, logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("%s log:\n%s", name, b)
-		}
-	})
-	return cmd
-}
-
-// startPipeWire runs dbus-daemon, pipewire and wireplumber as this user
-// in a private runtime directory and creates a null audio source
-// "test-mic" and a null sink "test-sink". With pulse, the PipeWire
-// socket lives outside base and the user's directory base/<uid> holds
-// only pipewire-pulse's socket, as on a PulseAudio system.
-func startPipeWire(t *testing.T, pulse bool) pwEnv {
-	t.Helper()
-	needTools(t, "pipewire", "wireplumber", "pw-dump", "pw-cli", "pw-record", "dbus-daemon")
-	if pulse {
-		needTools(t, "pipewire-pulse", "pactl", "parec")
-	}
-	// Short paths: unix socket paths are limited to about 100 bytes.
-	base, err := os.MkdirTemp("", "vcg-pw-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	userDir := filepath.Join(base, strconv.Itoa(os.Geteuid()))
-	e := pwEnv{base: base, runDir: userDir}
-	if pulse {
-		e.runDir = filepath.Join(base, "pw")
-	}
-	home := filepath.Join(base, "home")
-	for _, d := range []string{userDir, e.runDir, home} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	bus := filepath.Join(base, "bus")
-	e.env = []string{
-		"XDG_RUNTIME_DIR=" + e.runDir, "HOME=" + home, "PATH=" + os.Getenv("PATH"),
-		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"), "XDG_STATE_HOME=" + filepath.Join(home, ".state"),
-		"XDG_DATA_HOME=" + filepath.Join(home, ".data"), "DBUS_SESSION_BUS_ADDRESS=unix:path=" + bus,
-	}
-	startDaemon(t, e.env, base, "dbus-daemon", "--session", "--nofork", "--address=unix:path="+bus)
-	waitFor(t, 5*time.Second, "the session bus socket", func() bool { return isSocket(bus) })
-	startDaemon(t, e.env, base, "pipewire")
-	waitFor(t, 5*time.Second, "the pipewire-0 socket", func() bool { return isSocket(filepath.Join(e.runDir, "pipewire-0")) })
-	startDaemon(t, e.env, base, "wireplumber")
-	waitFor(t, 10*time.Second, "wireplumber", func() bool { return bytes.Contains(e.pwDump(t), []byte(`"WirePlumber"`)) })
-	for _, args := range [][]string{
-		{"create-node", "adapter", "{ factory.name=support.null-audio-sink node.name=test-mic media.class=Audio/Source/Virtual object.linger=true audio.position=[FL FR] }"},
-		{"create-node", "adapter", "{ factory.name=support.null-audio-sink node.name=test-sink media.class=Audio/Sink object.linger=true audio.position=[FL FR] }"},
-	} {
-		cmd := exec.Command("pw-cli", args...)
-		cmd.Env = e.env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("pw-cli %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
-	waitFor(t, 5*time.Second, "the null source and sink", func() bool {
-		d := e.pwDump(t)
-		return bytes.Contains(d, []byte(`"node.name": "test-mic"`)) && bytes.Contains(d, []byte(`"node.name": "test-sink"`))
-	})
-	if pulse {
-		penv := append(slices.Clone(e.env), "PULSE_RUNTIME_PATH="+filepath.Join(userDir, "pulse"))
-		startDaemon(t, penv, base, "pipewire-pulse")
-		waitFor(t, 5*time.Second, "the pulse/native socket", func() bool { return isSocket(filepath.Join(userDir, "pulse", "native")) })
-	}
-	return e
-}
-
-func (e pwEnv) pwDump(t *testing.T) []byte {
-	cmd := exec.Command("pw-dump", "--no-colors")
-	cmd.Env = e.env
-	out, _ := cmd.Output()
-	return out
-}
+func startPipeWire(t *testing.T, pulse bool) pwEnv { return pwtest.Start(t, pulse) }
 
 func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
 	t.Helper()
@@ -407,7 +296,7 @@ func awaitUse(t *testing.T, reports <-chan []Use, d time.Duration, t0 time.Time,
 // interval is long, so the events (pw-dump --monitor) do the work.
 func TestPipeWireReal(t *testing.T) {
 	e := startPipeWire(t, false)
-	c := newLinuxChecker(Config{RunUserDir: e.base, PollInterval: time.Minute, Logger: testLogger(t)})
+	c := newLinuxChecker(Config{RunUserDir: e.Base, PollInterval: time.Minute, Logger: testLogger(t)})
 	reports := runWatcher(t, c)
 	select {
 	case <-reports:
@@ -436,8 +325,8 @@ func TestPipeWireReal(t *testing.T) {
 		t.Errorf("idle: %d event-driven checks and %d reports in 1.5 s; want none (a check causing the next?)", n, idle)
 	}
 
-	rec := exec.Command("pw-record", "--target", "test-mic", filepath.Join(e.base, "out.wav"))
-	rec.Env = e.env
+	rec := exec.Command("pw-record", "--target", "test-mic", filepath.Join(e.Base, "out.wav"))
+	rec.Env = e.Env
 	t0 := time.Now()
 	if err := rec.Start(); err != nil {
 		t.Fatal(err)
@@ -466,8 +355,8 @@ func TestPipeWireReal(t *testing.T) {
 	t.Logf("microphone off: reported %v after pw-record was killed", off)
 
 	// A capture of the sink's monitor is told apart.
-	mon := exec.Command("pw-record", "--target", "test-sink", "-P", "{ stream.capture.sink=true }", filepath.Join(e.base, "mon.wav"))
-	mon.Env = e.env
+	mon := exec.Command("pw-record", "--target", "test-sink", "-P", "{ stream.capture.sink=true }", filepath.Join(e.Base, "mon.wav"))
+	mon.Env = e.Env
 	t2 := time.Now()
 	if err := mon.Start(); err != nil {
 		t.Fatal(err)
@@ -485,7 +374,7 @@ func TestPipeWireReal(t *testing.T) {
 // through pactl, with the PID the client gives.
 func TestPulseReal(t *testing.T) {
 	e := startPipeWire(t, true)
-	c := newLinuxChecker(Config{RunUserDir: e.base, PollInterval: time.Minute, Logger: testLogger(t)})
+	c := newLinuxChecker(Config{RunUserDir: e.Base, PollInterval: time.Minute, Logger: testLogger(t)})
 	reports := runWatcher(t, c)
 	select {
 	case <-reports:
@@ -496,7 +385,7 @@ func TestPulseReal(t *testing.T) {
 		t.Errorf("idle: %d event-driven checks in 1.5 s; want none (a check causing the next?)", n)
 	}
 	rec := exec.Command("parec", "-d", "test-mic")
-	rec.Env = append(slices.Clone(e.env), "PULSE_SERVER=unix:"+filepath.Join(e.base, strconv.Itoa(os.Geteuid()), "pulse", "native"))
+	rec.Env = append(slices.Clone(e.Env), "PULSE_SERVER=unix:"+filepath.Join(e.Base, strconv.Itoa(os.Geteuid()), "pulse", "native"))
 	t0 := time.Now()
 	if err := rec.Start(); err != nil {
 		t.Fatal(err)

@@ -28,6 +28,7 @@ type config struct {
 	PolicyDir        string        `yaml:"policy_dir"`
 	StatusFile       string        `yaml:"status_file"`
 	NotifySocket     string        `yaml:"notify_socket"`
+	RunUserDir       string        `yaml:"run_user_dir"`
 	QuietPeriod      time.Duration `yaml:"quiet_period"`
 	// Enforce comes from the flag; EnforceFile from the file, where an
 	// absent key must not mean false.
@@ -86,6 +87,7 @@ func parseConfig(name string, args []string, defaultFile string) (*config, error
 	fs.StringVar(&c.PolicyDir, "policy-dir", defaultPolicyDir, "local policy directory (root-owned, MDM drop-ins), applied beside the central policy; the strictest finding wins")
 	fs.StringVar(&c.StatusFile, "status-file", defaultStatusFile, "where the agent shows the person at the keyboard what it sees and reports (read by `vcguard-agent status`)")
 	fs.StringVar(&c.NotifySocket, "notify-socket", "", "socket (pipe on Windows) the per-user notifiers connect to; default per OS")
+	fs.StringVar(&c.RunUserDir, "run-user-dir", "", "where the users' runtime directories are (Linux, default /run/user): the agent finds each user's PipeWire or PulseAudio there")
 	fs.DurationVar(&c.QuietPeriod, "quiet-period", 30*time.Minute, "a finding that persists is told again after this long; negative: never again")
 	fs.BoolVar(&c.Enforce, "enforce", true, "close apps a block rule forbids (false: block rules only warn)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
@@ -128,6 +130,7 @@ func parseConfig(name string, args []string, defaultFile string) (*config, error
 		merge("policy-dir", &c.PolicyDir, fromFile.PolicyDir)
 		merge("status-file", &c.StatusFile, fromFile.StatusFile)
 		merge("notify-socket", &c.NotifySocket, fromFile.NotifySocket)
+		merge("run-user-dir", &c.RunUserDir, fromFile.RunUserDir)
 		if !set["quiet-period"] && fromFile.QuietPeriod != 0 {
 			c.QuietPeriod = fromFile.QuietPeriod
 		}

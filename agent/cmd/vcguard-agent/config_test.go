@@ -129,7 +129,7 @@ func TestParseConfigFileErrors(t *testing.T) {
 		want    []string // substrings after the path
 	}{
 		{"unknown key", "server: a.example:1\nstate_dir: /s\ncolour: red\n",
-			[]string{":3: unknown key \"colour\"", "known keys: server, enroll_secret_file, ca_file, state_dir, scan_interval, catalog_dir, policy_dir, status_file, notify_socket, quiet_period, enforce, log_format"}},
+			[]string{":3: unknown key \"colour\"", "known keys: server, enroll_secret_file, ca_file, state_dir, scan_interval, catalog_dir, policy_dir, status_file, notify_socket, run_user_dir, quiet_period, enforce, log_format"}},
 		{"misspelt key", "# comment\nscan-interval: 10s\n", []string{":2: unknown key \"scan-interval\""}},
 		{"two unknown keys", "a: 1\nserver: x:1\nb: 2\n", []string{":1: unknown key \"a\"", ":3: unknown key \"b\""}},
 		{"not a duration", "log_format: json\nscan_interval: fast\n", []string{":2: cannot unmarshal", "time.Duration"}},
@@ -232,7 +232,7 @@ func TestParseConfigArguments(t *testing.T) {
 
 func TestConfigKeysMatchYAMLTags(t *testing.T) {
 	t.Parallel()
-	want := []string{"server", "enroll_secret_file", "ca_file", "state_dir", "scan_interval", "catalog_dir", "policy_dir", "status_file", "notify_socket", "quiet_period", "enforce", "log_format"}
+	want := []string{"server", "enroll_secret_file", "ca_file", "state_dir", "scan_interval", "catalog_dir", "policy_dir", "status_file", "notify_socket", "run_user_dir", "quiet_period", "enforce", "log_format"}
 	if got := configKeys(); !slices.Equal(got, want) {
 		t.Errorf("configKeys() = %v, want %v", got, want)
 	}

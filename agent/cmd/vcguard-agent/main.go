@@ -178,7 +178,7 @@ func run(ctx context.Context, c *config, logger *slog.Logger) error {
 		StateDir: c.StateDir, Device: deviceInfo(), Catalog: cat, GOOS: runtime.GOOS,
 		Processes: watcher, Identifier: agent.AppIdentifier{GOOS: runtime.GOOS, Inspector: appid.NewInspector("")},
 		PolicyDir: policyDir(c.PolicyDir, cat), StatusFile: c.StatusFile,
-		Devices: devices.New(devices.Config{PollInterval: 30 * time.Second, Logger: logger.With("component", "devices")}),
+		Devices: devices.New(devices.Config{PollInterval: 30 * time.Second, RunUserDir: c.RunUserDir, Logger: logger.With("component", "devices")}),
 		Logger:  logger,
 	}
 	// The per-user notifiers connect to this socket (pipe on Windows).
