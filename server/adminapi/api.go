@@ -15,6 +15,7 @@ import (
 	"github.com/vcguard/vcguard/server/agentapi"
 	"github.com/vcguard/vcguard/server/auth"
 	"github.com/vcguard/vcguard/server/fanout"
+	"github.com/vcguard/vcguard/server/metrics"
 	"github.com/vcguard/vcguard/server/store"
 )
 
@@ -38,6 +39,8 @@ type API struct {
 	StaleAfter time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Metrics records store latency; nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 func (a *API) now() time.Time {
@@ -67,9 +70,11 @@ func (a *API) PublishPolicy(ctx context.Context, document []byte, by string) (st
 	if err != nil {
 		return store.PolicyVersion{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+	storeDone := a.Metrics.StoreTimer(metrics.OpPublish)
 	v, err := a.Store.PublishPolicy(ctx, p.Name, document, by, a.now(), func(version uint64, doc []byte) []byte {
 		return policies.SignPolicy(a.PolicyKey, version, doc)
 	})
+	storeDone()
 	if err != nil {
 		return v, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/aymanbagabas/go-udiff"
 	"github.com/vcguard/vcguard/policies"
 	"github.com/vcguard/vcguard/server/auth"
+	"github.com/vcguard/vcguard/server/metrics"
 	"github.com/vcguard/vcguard/server/store"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -185,7 +186,9 @@ func (a *API) DeviceView(d store.Device) DeviceJSON {
 }
 
 func (a *API) listDevices(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	storeDone := a.Metrics.StoreTimer(metrics.OpListDevices)
 	devs, err := a.Store.Devices(r.Context())
+	storeDone()
 	if err != nil {
 		return err
 	}
@@ -197,7 +200,9 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request, _ auth.Princip
 }
 
 func (a *API) getDevice(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	storeDone := a.Metrics.StoreTimer(metrics.OpGetDevice)
 	d, err := a.Store.Device(r.Context(), r.PathValue("id"))
+	storeDone()
 	if err != nil {
 		return err
 	}
@@ -258,7 +263,9 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request, _ auth.Principa
 		}
 		f.Limit = n
 	}
+	storeDone := a.Metrics.StoreTimer(metrics.OpListEvents)
 	events, err := a.Store.Events(r.Context(), f)
+	storeDone()
 	if err != nil {
 		return err
 	}
@@ -287,7 +294,9 @@ func policyView(p store.PolicyVersion, withDocument bool) PolicyJSON {
 }
 
 func (a *API) listPolicies(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+	storeDone := a.Metrics.StoreTimer(metrics.OpListPolicies)
 	ps, err := a.Store.Policies(r.Context())
+	storeDone()
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
 	"github.com/vcguard/vcguard/server/auth"
 	"github.com/vcguard/vcguard/server/fanout"
+	"github.com/vcguard/vcguard/server/metrics"
 	"github.com/vcguard/vcguard/server/pki"
 	"github.com/vcguard/vcguard/server/store"
 	"google.golang.org/grpc/codes"
@@ -36,6 +37,9 @@ type Server struct {
 	PolicyKey ed25519.PublicKey
 	Hub       *fanout.Hub
 	Logger    *slog.Logger
+	// Metrics records connections, ingested events, policy pushes and
+	// store latency; nil records nothing.
+	Metrics *metrics.Metrics
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 
@@ -66,34 +70,45 @@ func (s *Server) Enroll(ctx context.Context, req *vcguardv1.EnrollRequest) (*vcg
 	info := req.GetDevice()
 	log := s.Logger.With("rpc", "Enroll", "hostname", info.GetHostname(), "peer", peerAddr(ctx))
 	if req.GetEnrollSecret() == "" {
+		s.Metrics.Enrollment(metrics.EnrollInvalid)
 		return nil, status.Error(codes.InvalidArgument, "enroll_secret is empty")
 	}
 	if strings.TrimSpace(info.GetHostname()) == "" || info.GetOs() == "" {
+		s.Metrics.Enrollment(metrics.EnrollInvalid)
 		return nil, status.Error(codes.InvalidArgument, "device.hostname and device.os are required")
 	}
 	now := s.now()
+	storeDone := s.Metrics.StoreTimer(metrics.OpEnroll)
 	secret, err := s.Store.EnrollmentSecretByHash(ctx, auth.Hash(req.GetEnrollSecret()))
+	storeDone()
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !secret.Usable(now)) {
+		s.Metrics.Enrollment(metrics.EnrollDenied)
 		log.Warn("enrollment refused: unknown, expired or revoked secret")
 		return nil, status.Error(codes.PermissionDenied, "the enrollment secret is not valid (unknown, expired or revoked); ask IT for the current one")
 	}
 	if err != nil {
+		s.Metrics.Enrollment(metrics.EnrollError)
 		log.Error("enrollment failed", "err", err)
 		return nil, status.Error(codes.Internal, "enrollment failed on the server")
 	}
 	deviceID := "dev_" + auth.NewID()
 	certPEM, serial, err := s.CA.IssueClient(req.GetCsrDer(), deviceID)
 	if err != nil {
+		s.Metrics.Enrollment(metrics.EnrollInvalid)
 		return nil, status.Errorf(codes.InvalidArgument, "csr_der: %v", err)
 	}
+	storeDone = s.Metrics.StoreTimer(metrics.OpEnroll)
 	err = s.Store.CreateDevice(ctx, store.Device{
 		ID: deviceID, Hostname: info.GetHostname(), OS: info.GetOs(), OSVersion: info.GetOsVersion(),
 		Arch: info.GetArch(), AgentVersion: info.GetAgentVersion(), SecretID: secret.ID, CertSerial: serial, Enrolled: now,
 	})
+	storeDone()
 	if err != nil {
+		s.Metrics.Enrollment(metrics.EnrollError)
 		log.Error("enrollment failed", "err", err)
 		return nil, status.Error(codes.Internal, "enrollment failed on the server")
 	}
+	s.Metrics.Enrollment(metrics.EnrollOK)
 	log.Info("device enrolled", "device", deviceID, "secret", secret.ID)
 	return &vcguardv1.EnrollResponse{
 		DeviceId: deviceID, ClientCertPem: certPEM, CaPem: s.CA.CAPEM(), PolicyPublicKey: s.PolicyKey,
@@ -153,11 +168,16 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 	if hello == nil {
 		return status.Error(codes.InvalidArgument, "the first message on the stream must be a hello")
 	}
-	if err := s.Store.DeviceConnected(ctx, deviceID, hello.GetDevice(), s.now()); err != nil {
+	storeDone := s.Metrics.StoreTimer(metrics.OpDeviceConnected)
+	err = s.Store.DeviceConnected(ctx, deviceID, hello.GetDevice(), s.now())
+	storeDone()
+	if err != nil {
 		log.Error("record connect", "err", err)
 		return status.Error(codes.Internal, "server error")
 	}
 	log.Info("agent connected", "policy_version", hello.GetPolicyVersion())
+	s.Metrics.AgentConnected()
+	defer s.Metrics.AgentDisconnected()
 	defer func() {
 		// The stream context is done; record the disconnect regardless.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -205,6 +225,7 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 					log.Warn("push policy", "version", p.GetVersion(), "err", err)
 					return
 				}
+				s.Metrics.PolicyPushed(p.GetPublished().AsTime(), time.Now())
 				log.Info("policy pushed", "version", p.GetVersion())
 			}
 		}
@@ -228,6 +249,9 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 			}
 		}
 	}()
+	// stored is the highest sequence number known stored: events of a
+	// resent batch at or below it are skipped by the store, not counted.
+	stored := dev.LastSeq
 	for {
 		var msg *vcguardv1.AgentMessage
 		select {
@@ -246,16 +270,23 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 			if err := checkOrder(events); err != nil {
 				return status.Errorf(codes.InvalidArgument, "batch: %v", err)
 			}
+			storeDone := s.Metrics.StoreTimer(metrics.OpIngest)
 			last, err := s.Store.IngestEvents(ctx, deviceID, events, s.now())
+			storeDone()
 			if err != nil {
 				log.Error("ingest", "err", err)
 				return status.Error(codes.Internal, "could not store events; the agent will resend them")
 			}
+			s.countIngested(events, stored, last)
+			stored = max(stored, last)
 			if err := send(&vcguardv1.ServerMessage{Msg: &vcguardv1.ServerMessage_Ack{Ack: &vcguardv1.Ack{Seq: last}}}); err != nil {
 				return err
 			}
 		case *vcguardv1.AgentMessage_Heartbeat:
-			if err := s.Store.TouchDevice(ctx, deviceID, s.now()); err != nil {
+			storeDone := s.Metrics.StoreTimer(metrics.OpHeartbeat)
+			err := s.Store.TouchDevice(ctx, deviceID, s.now())
+			storeDone()
+			if err != nil {
 				log.Error("heartbeat", "err", err)
 			}
 		case *vcguardv1.AgentMessage_Hello:
@@ -263,6 +294,23 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 		default:
 			return status.Error(codes.InvalidArgument, "unknown message on the stream")
 		}
+	}
+}
+
+// countIngested counts, by type, the events of a batch the store took: those
+// above the sequence number stored before, up to the one stored now.
+func (s *Server) countIngested(events []*vcguardv1.Event, before, last uint64) {
+	if s.Metrics == nil {
+		return
+	}
+	byType := map[string]int{}
+	for _, e := range events {
+		if e.GetSeq() > before && e.GetSeq() <= last {
+			byType[store.EventType(e)]++
+		}
+	}
+	for typ, n := range byType {
+		s.Metrics.EventsIngested(typ, n)
 	}
 }
 

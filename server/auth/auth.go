@@ -1,7 +1,9 @@
 // Package auth creates and checks the server's secrets: enrollment secrets,
 // API tokens and dashboard session ids. Every one is 256 random bits, so a
 // SHA-256 hash is enough to store them (no password stretching is needed for
-// values nobody chose).
+// values nobody chose). Administrators' passwords, which people choose, are
+// hashed with argon2id (password.go) and need a TOTP code as second factor
+// (totp.go); Login checks both and locks out repeated failures (login.go).
 package auth
 
 import (

@@ -1,5 +1,7 @@
 // Package fanout delivers policy updates to every agent stream connected to
-// this server process.
+// this server process, and cuts off the streams of revoked devices. With
+// several replicas on one PostgreSQL database, a Bridge feeds the Hub with
+// what the other replicas publish and revoke.
 package fanout
 
 import (
@@ -12,6 +14,9 @@ import (
 type Hub struct {
 	mu   sync.Mutex
 	subs map[*Subscription]struct{}
+	// latest is the highest policy version published: an older one
+	// arriving late (a notice after the local publish) is not pushed.
+	latest uint64
 }
 
 // Subscription receives the newest policy for one stream. Only the latest
@@ -19,11 +24,14 @@ type Hub struct {
 type Subscription struct {
 	DeviceID string
 	C        chan *vcguardv1.SignedPolicy
+	// Revoked is closed when the device is revoked: the stream must end.
+	Revoked chan struct{}
+	revoked bool
 }
 
 // Subscribe registers a stream; call Unsubscribe when it ends.
 func (h *Hub) Subscribe(deviceID string) *Subscription {
-	s := &Subscription{DeviceID: deviceID, C: make(chan *vcguardv1.SignedPolicy, 1)}
+	s := &Subscription{DeviceID: deviceID, C: make(chan *vcguardv1.SignedPolicy, 1), Revoked: make(chan struct{})}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.subs == nil {
@@ -47,10 +55,16 @@ func (h *Hub) Connected() int {
 	return len(h.subs)
 }
 
-// Publish hands a policy to every stream without blocking.
+// Publish hands a policy to every stream without blocking. A version at or
+// below one published before is dropped: agents only move forward, and the
+// same version may come twice (the local publish and the notice of it).
 func (h *Hub) Publish(p *vcguardv1.SignedPolicy) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if p.GetVersion() <= h.latest {
+		return
+	}
+	h.latest = p.GetVersion()
 	for s := range h.subs {
 		select {
 		case <-s.C: // drop an older, undelivered version
@@ -58,4 +72,35 @@ func (h *Hub) Publish(p *vcguardv1.SignedPolicy) {
 		}
 		s.C <- p
 	}
+}
+
+// Revoke ends every stream of deviceID: their Revoked channels close. It
+// reports how many streams were cut off.
+func (h *Hub) Revoke(deviceID string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for s := range h.subs {
+		if s.DeviceID == deviceID && !s.revoked {
+			s.revoked = true
+			close(s.Revoked)
+			n++
+		}
+	}
+	return n
+}
+
+// Devices returns the ids of the devices with a stream here.
+func (h *Hub) Devices() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	seen := make(map[string]bool, len(h.subs))
+	var out []string
+	for s := range h.subs {
+		if !seen[s.DeviceID] {
+			seen[s.DeviceID] = true
+			out = append(out, s.DeviceID)
+		}
+	}
+	return out
 }

@@ -34,9 +34,19 @@ const (
 const (
 	caLifetime     = 10 * 365 * 24 * time.Hour
 	serverLifetime = 365 * 24 * time.Hour
-	// ClientLifetime is how long an agent certificate is valid.
-	ClientLifetime = 365 * 24 * time.Hour
+	// ClientLifetime is how long an agent certificate is valid unless
+	// Options say otherwise; agents renew when a third of it remains.
+	ClientLifetime = 30 * 24 * time.Hour
 )
+
+// Options tune an Authority; the zero value means the defaults.
+type Options struct {
+	// ClientLifetime is how long issued client certificates are valid;
+	// 0 means ClientLifetime.
+	ClientLifetime time.Duration
+	// Now returns the current time; nil means time.Now. Tests set it.
+	Now func() time.Time
+}
 
 // Authority is a loaded CA with the server certificate it issued.
 type Authority struct {
@@ -46,13 +56,15 @@ type Authority struct {
 	server  tls.Certificate
 	pool    *x509.CertPool
 	nowFunc func() time.Time
+	// clientLifetime is the validity of issued client certificates.
+	clientLifetime time.Duration
 }
 
 // LoadOrCreate loads the CA and server certificate from dir, creating what is
 // missing. The server certificate is reissued when it lacks one of hosts or
 // expires within 30 days. Private keys are written 0600.
 func LoadOrCreate(dir string, hosts []string) (*Authority, error) {
-	a := &Authority{nowFunc: time.Now}
+	a := &Authority{nowFunc: time.Now, clientLifetime: ClientLifetime}
 	if err := a.loadOrCreateCA(dir); err != nil {
 		return nil, err
 	}
@@ -63,6 +75,77 @@ func LoadOrCreate(dir string, hosts []string) (*Authority, error) {
 	a.pool.AddCert(a.caCert)
 	return a, nil
 }
+
+// New returns an Authority for a CA given as PEM (kept outside the data
+// directory, e.g. in the database every replica shares) and loads or
+// creates this server's own certificate in dir, issued by that CA. The
+// server certificate is reissued when the CA changed, when it lacks one of
+// hosts or expires within 30 days.
+func New(caCertPEM, caKeyPEM []byte, dir string, hosts []string, opts Options) (*Authority, error) {
+	a := &Authority{nowFunc: opts.Now, clientLifetime: opts.ClientLifetime}
+	if a.nowFunc == nil {
+		a.nowFunc = time.Now
+	}
+	if a.clientLifetime <= 0 {
+		a.clientLifetime = ClientLifetime
+	}
+	cert, err := parseCertPEM("CA certificate", caCertPEM)
+	if err != nil {
+		return nil, err
+	}
+	key, err := parseKeyPEM("CA key", caKeyPEM)
+	if err != nil {
+		return nil, err
+	}
+	if !publicKeysEqual(cert.PublicKey, key.Public()) {
+		return nil, errors.New("the CA key does not belong to the CA certificate")
+	}
+	a.caCert, a.caKey, a.caPEM = cert, key, caCertPEM
+	if err := a.loadOrCreateServer(dir, hosts); err != nil {
+		return nil, err
+	}
+	a.pool = x509.NewCertPool()
+	a.pool.AddCert(a.caCert)
+	return a, nil
+}
+
+// GenerateCA creates a new CA valid from now: its certificate and its
+// private key (PKCS#8), PEM encoded.
+func GenerateCA(now time.Time) (certPEM, keyPEM []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("generate CA key: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          randomSerial(),
+		Subject:               pkix.Name{CommonName: "vcguard CA", Organization: []string{"vcguard"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(caLifetime),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create CA certificate: %w", err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode CA key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
+}
+
+func publicKeysEqual(a, b crypto.PublicKey) bool {
+	ak, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && ak.Equal(b)
+}
+
+// ClientCertLifetime is how long the client certificates it issues are
+// valid.
+func (a *Authority) ClientCertLifetime() time.Duration { return a.clientLifetime }
 
 func (a *Authority) loadOrCreateCA(dir string) error {
 	certPath, keyPath := filepath.Join(dir, CAFile), filepath.Join(dir, caKeyFile)
@@ -221,7 +304,7 @@ func (a *Authority) IssueClient(csrDER []byte, deviceID string) ([]byte, string,
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: deviceID, Organization: []string{"vcguard agent"}},
 		NotBefore:    now.Add(-5 * time.Minute),
-		NotAfter:     now.Add(ClientLifetime),
+		NotAfter:     now.Add(a.clientLifetime),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
@@ -256,6 +339,10 @@ func readKey(path string) (crypto.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read key: %w", err)
 	}
+	return parseKeyPEM(path, data)
+}
+
+func parseKeyPEM(path string, data []byte) (crypto.Signer, error) {
 	block, _ := pem.Decode(data)
 	if block == nil {
 		return nil, fmt.Errorf("%s: no PEM block", path)

@@ -28,7 +28,9 @@ type Device struct {
 	PolicyVersion uint64
 	LastSeq       uint64
 	Revoked       time.Time
-	Apps          []DeviceApp
+	// Group is the device group, from the enrollment secret; "" is none.
+	Group string
+	Apps  []DeviceApp
 	// Media are the cameras and microphones in use now.
 	Media []DeviceMedia
 }
@@ -74,9 +76,9 @@ type DeviceApp struct {
 // CreateDevice stores a newly enrolled device.
 func (s *Store) CreateDevice(ctx context.Context, d Device) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO devices
-		(id, hostname, os, os_version, arch, agent_version, secret_id, cert_serial, enrolled_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		d.ID, d.Hostname, d.OS, d.OSVersion, d.Arch, d.AgentVersion, d.SecretID, d.CertSerial, micros(d.Enrolled))
+		(id, hostname, os, os_version, arch, agent_version, secret_id, cert_serial, enrolled_at, device_group)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		d.ID, d.Hostname, d.OS, d.OSVersion, d.Arch, d.AgentVersion, d.SecretID, d.CertSerial, micros(d.Enrolled), d.Group)
 	if err != nil {
 		return fmt.Errorf("create device %s: %w", d.ID, err)
 	}
@@ -84,7 +86,7 @@ func (s *Store) CreateDevice(ctx context.Context, d Device) error {
 }
 
 const deviceColumns = `id, hostname, os, os_version, arch, agent_version, secret_id, cert_serial,
-	enrolled_at, last_seen, connected, policy_version, last_seq, revoked_at`
+	enrolled_at, last_seen, connected, policy_version, last_seq, revoked_at, device_group`
 
 func scanDevice(row interface{ Scan(...any) error }) (Device, error) {
 	var d Device
@@ -92,7 +94,7 @@ func scanDevice(row interface{ Scan(...any) error }) (Device, error) {
 	var connected int
 	var policyVersion, lastSeq int64
 	err := row.Scan(&d.ID, &d.Hostname, &d.OS, &d.OSVersion, &d.Arch, &d.AgentVersion, &d.SecretID, &d.CertSerial,
-		&enrolled, &lastSeen, &connected, &policyVersion, &lastSeq, &revoked)
+		&enrolled, &lastSeen, &connected, &policyVersion, &lastSeq, &revoked, &d.Group)
 	if err != nil {
 		return d, err
 	}

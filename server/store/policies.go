@@ -46,7 +46,8 @@ func (s *Store) PublishPolicy(ctx context.Context, name string, document []byte,
 		if err != nil {
 			return fmt.Errorf("store policy version %d: %w", p.Version, err)
 		}
-		return nil
+		// Sent on commit: every replica pushes the version to its streams.
+		return s.notify(ctx, tx, Notice{Kind: NoticePolicy, Version: p.Version})
 	})
 	return p, err
 }

@@ -88,7 +88,9 @@ func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, fail("migrate", fmt.Errorf("schema %s: %w", schema.String, err))
 	}
-	return newStore(db, dialectPostgres), nil
+	s := newStore(db, dialectPostgres)
+	s.pgConfig, s.schema = cfg, schema.String
+	return s, nil
 }
 
 // describe names a PostgreSQL server for messages: user, host, port and

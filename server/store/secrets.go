@@ -17,6 +17,9 @@ type EnrollmentSecret struct {
 	Created     time.Time
 	Expires     time.Time // zero: never
 	Revoked     time.Time // zero: not revoked
+	// Group is the device group every device enrolled with the secret
+	// joins; "" is none.
+	Group string
 }
 
 // Usable reports whether the secret may enroll a device at now.
@@ -27,20 +30,20 @@ func (e EnrollmentSecret) Usable(now time.Time) bool {
 // CreateEnrollmentSecret stores a new secret.
 func (s *Store) CreateEnrollmentSecret(ctx context.Context, e EnrollmentSecret) error {
 	_, err := s.db.ExecContext(ctx,
-		`INSERT INTO enrollment_secrets (id, description, hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-		e.ID, e.Description, e.Hash, micros(e.Created), micros(e.Expires))
+		`INSERT INTO enrollment_secrets (id, description, hash, created_at, expires_at, device_group) VALUES ($1, $2, $3, $4, $5, $6)`,
+		e.ID, e.Description, e.Hash, micros(e.Created), micros(e.Expires), e.Group)
 	if err != nil {
 		return fmt.Errorf("create enrollment secret: %w", err)
 	}
 	return nil
 }
 
-const secretColumns = `id, description, hash, created_at, expires_at, revoked_at`
+const secretColumns = `id, description, hash, created_at, expires_at, revoked_at, device_group`
 
 func scanSecret(row interface{ Scan(...any) error }) (EnrollmentSecret, error) {
 	var e EnrollmentSecret
 	var created, expires, revoked int64
-	if err := row.Scan(&e.ID, &e.Description, &e.Hash, &created, &expires, &revoked); err != nil {
+	if err := row.Scan(&e.ID, &e.Description, &e.Hash, &created, &expires, &revoked, &e.Group); err != nil {
 		return e, err
 	}
 	e.Created, e.Expires, e.Revoked = fromMicros(created), fromMicros(expires), fromMicros(revoked)

@@ -18,6 +18,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -34,6 +35,11 @@ type Store struct {
 	dialect dialect
 	// purgeBatch is how many events one PurgeEvents statement deletes.
 	purgeBatch int
+	// pgConfig and schema are set on PostgreSQL: Listen opens its own
+	// connection with pgConfig, and notices name the schema so that
+	// installations in separate schemas of one database ignore each other.
+	pgConfig *pgx.ConnConfig
+	schema   string
 }
 
 // dialect names the database a Store runs on, for the few statements that

@@ -178,7 +178,9 @@ func run(ctx context.Context, c *config, logger *slog.Logger) error {
 		StateDir: c.StateDir, Device: deviceInfo(), Catalog: cat, GOOS: runtime.GOOS,
 		Processes: watcher, Identifier: agent.AppIdentifier{GOOS: runtime.GOOS, Inspector: appid.NewInspector("")},
 		PolicyDir: policyDir(c.PolicyDir, cat), StatusFile: c.StatusFile,
-		Devices: devices.New(devices.Config{PollInterval: 30 * time.Second, RunUserDir: c.RunUserDir, Logger: logger.With("component", "devices")}),
+		// Device nodes (inotify) and sound servers (their monitors) signal
+		// changes; the full /proc fd scan is the safety net.
+		Devices: devices.New(devices.Config{PollInterval: 2 * time.Minute, RunUserDir: c.RunUserDir, Logger: logger.With("component", "devices")}),
 		Logger:  logger,
 	}
 	// The per-user notifiers connect to this socket (pipe on Windows).

@@ -143,7 +143,107 @@ func (x AppEvent_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AppEvent_Kind.Descriptor instead.
 func (AppEvent_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{16, 0}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{18, 0}
+}
+
+type RenewRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A PKCS#10 certificate signing request, DER encoded, for the key the
+	// agent will use from now on.
+	CsrDer        []byte `protobuf:"bytes,1,opt,name=csr_der,json=csrDer,proto3" json:"csr_der,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenewRequest) Reset() {
+	*x = RenewRequest{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenewRequest) ProtoMessage() {}
+
+func (x *RenewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenewRequest.ProtoReflect.Descriptor instead.
+func (*RenewRequest) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *RenewRequest) GetCsrDer() []byte {
+	if x != nil {
+		return x.CsrDer
+	}
+	return nil
+}
+
+type RenewResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new client certificate, PEM encoded.
+	ClientCertPem []byte `protobuf:"bytes,1,opt,name=client_cert_pem,json=clientCertPem,proto3" json:"client_cert_pem,omitempty"`
+	// The device group, as in EnrollResponse.
+	Group         string `protobuf:"bytes,2,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenewResponse) Reset() {
+	*x = RenewResponse{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenewResponse) ProtoMessage() {}
+
+func (x *RenewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenewResponse.ProtoReflect.Descriptor instead.
+func (*RenewResponse) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RenewResponse) GetClientCertPem() []byte {
+	if x != nil {
+		return x.ClientCertPem
+	}
+	return nil
+}
+
+func (x *RenewResponse) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
 }
 
 type EnrollRequest struct {
@@ -159,7 +259,7 @@ type EnrollRequest struct {
 
 func (x *EnrollRequest) Reset() {
 	*x = EnrollRequest{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[0]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -171,7 +271,7 @@ func (x *EnrollRequest) String() string {
 func (*EnrollRequest) ProtoMessage() {}
 
 func (x *EnrollRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[0]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -184,7 +284,7 @@ func (x *EnrollRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnrollRequest.ProtoReflect.Descriptor instead.
 func (*EnrollRequest) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{0}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *EnrollRequest) GetEnrollSecret() string {
@@ -219,13 +319,16 @@ type EnrollResponse struct {
 	CaPem []byte `protobuf:"bytes,3,opt,name=ca_pem,json=caPem,proto3" json:"ca_pem,omitempty"`
 	// The Ed25519 public key that signs policies. The agent pins it.
 	PolicyPublicKey []byte `protobuf:"bytes,4,opt,name=policy_public_key,json=policyPublicKey,proto3" json:"policy_public_key,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The device group, from the enrollment secret ("" for none); the policy's
+	// group overrides for it apply on this device.
+	Group         string `protobuf:"bytes,5,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EnrollResponse) Reset() {
 	*x = EnrollResponse{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[1]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -237,7 +340,7 @@ func (x *EnrollResponse) String() string {
 func (*EnrollResponse) ProtoMessage() {}
 
 func (x *EnrollResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[1]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -250,7 +353,7 @@ func (x *EnrollResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnrollResponse.ProtoReflect.Descriptor instead.
 func (*EnrollResponse) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{1}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *EnrollResponse) GetDeviceId() string {
@@ -281,6 +384,13 @@ func (x *EnrollResponse) GetPolicyPublicKey() []byte {
 	return nil
 }
 
+func (x *EnrollResponse) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
 // DeviceInfo describes the device; it is all the agent reports about the
 // machine itself.
 type DeviceInfo struct {
@@ -299,7 +409,7 @@ type DeviceInfo struct {
 
 func (x *DeviceInfo) Reset() {
 	*x = DeviceInfo{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[2]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -311,7 +421,7 @@ func (x *DeviceInfo) String() string {
 func (*DeviceInfo) ProtoMessage() {}
 
 func (x *DeviceInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[2]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -324,7 +434,7 @@ func (x *DeviceInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeviceInfo.ProtoReflect.Descriptor instead.
 func (*DeviceInfo) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{2}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DeviceInfo) GetHostname() string {
@@ -376,7 +486,7 @@ type AgentMessage struct {
 
 func (x *AgentMessage) Reset() {
 	*x = AgentMessage{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[3]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -388,7 +498,7 @@ func (x *AgentMessage) String() string {
 func (*AgentMessage) ProtoMessage() {}
 
 func (x *AgentMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[3]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -401,7 +511,7 @@ func (x *AgentMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentMessage.ProtoReflect.Descriptor instead.
 func (*AgentMessage) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{3}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AgentMessage) GetMsg() isAgentMessage_Msg {
@@ -472,7 +582,7 @@ type Hello struct {
 
 func (x *Hello) Reset() {
 	*x = Hello{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[4]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -484,7 +594,7 @@ func (x *Hello) String() string {
 func (*Hello) ProtoMessage() {}
 
 func (x *Hello) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[4]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -497,7 +607,7 @@ func (x *Hello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hello.ProtoReflect.Descriptor instead.
 func (*Hello) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{4}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Hello) GetDevice() *DeviceInfo {
@@ -524,7 +634,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[5]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -536,7 +646,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[5]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -549,7 +659,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{5}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Heartbeat) GetTime() *timestamppb.Timestamp {
@@ -569,7 +679,7 @@ type EventBatch struct {
 
 func (x *EventBatch) Reset() {
 	*x = EventBatch{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[6]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -581,7 +691,7 @@ func (x *EventBatch) String() string {
 func (*EventBatch) ProtoMessage() {}
 
 func (x *EventBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[6]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -594,7 +704,7 @@ func (x *EventBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventBatch.ProtoReflect.Descriptor instead.
 func (*EventBatch) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{6}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *EventBatch) GetEvents() []*Event {
@@ -627,7 +737,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[7]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -639,7 +749,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[7]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -652,7 +762,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{7}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Event) GetSeq() uint64 {
@@ -827,7 +937,7 @@ type MediaUse struct {
 
 func (x *MediaUse) Reset() {
 	*x = MediaUse{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[8]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -839,7 +949,7 @@ func (x *MediaUse) String() string {
 func (*MediaUse) ProtoMessage() {}
 
 func (x *MediaUse) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[8]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -852,7 +962,7 @@ func (x *MediaUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaUse.ProtoReflect.Descriptor instead.
 func (*MediaUse) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{8}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *MediaUse) GetKind() string {
@@ -929,7 +1039,7 @@ type MediaEvent struct {
 
 func (x *MediaEvent) Reset() {
 	*x = MediaEvent{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[9]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -941,7 +1051,7 @@ func (x *MediaEvent) String() string {
 func (*MediaEvent) ProtoMessage() {}
 
 func (x *MediaEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[9]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -954,7 +1064,7 @@ func (x *MediaEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaEvent.ProtoReflect.Descriptor instead.
 func (*MediaEvent) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{9}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *MediaEvent) GetUse() *MediaUse {
@@ -986,7 +1096,7 @@ type MediaFinding struct {
 
 func (x *MediaFinding) Reset() {
 	*x = MediaFinding{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -998,7 +1108,7 @@ func (x *MediaFinding) String() string {
 func (*MediaFinding) ProtoMessage() {}
 
 func (x *MediaFinding) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1011,7 +1121,7 @@ func (x *MediaFinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaFinding.ProtoReflect.Descriptor instead.
 func (*MediaFinding) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{10}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *MediaFinding) GetUse() *MediaUse {
@@ -1046,7 +1156,7 @@ type LocalPolicy struct {
 
 func (x *LocalPolicy) Reset() {
 	*x = LocalPolicy{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1058,7 +1168,7 @@ func (x *LocalPolicy) String() string {
 func (*LocalPolicy) ProtoMessage() {}
 
 func (x *LocalPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1071,7 +1181,7 @@ func (x *LocalPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalPolicy.ProtoReflect.Descriptor instead.
 func (*LocalPolicy) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{11}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *LocalPolicy) GetFiles() []*LocalPolicyFile {
@@ -1098,7 +1208,7 @@ type LocalPolicyFile struct {
 
 func (x *LocalPolicyFile) Reset() {
 	*x = LocalPolicyFile{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1110,7 +1220,7 @@ func (x *LocalPolicyFile) String() string {
 func (*LocalPolicyFile) ProtoMessage() {}
 
 func (x *LocalPolicyFile) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1123,7 +1233,7 @@ func (x *LocalPolicyFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalPolicyFile.ProtoReflect.Descriptor instead.
 func (*LocalPolicyFile) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{12}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *LocalPolicyFile) GetPath() string {
@@ -1170,7 +1280,7 @@ type Enforcement struct {
 
 func (x *Enforcement) Reset() {
 	*x = Enforcement{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1182,7 +1292,7 @@ func (x *Enforcement) String() string {
 func (*Enforcement) ProtoMessage() {}
 
 func (x *Enforcement) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1195,7 +1305,7 @@ func (x *Enforcement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Enforcement.ProtoReflect.Descriptor instead.
 func (*Enforcement) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{13}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Enforcement) GetApp() *AppInstance {
@@ -1243,7 +1353,7 @@ type UserNotified struct {
 
 func (x *UserNotified) Reset() {
 	*x = UserNotified{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1255,7 +1365,7 @@ func (x *UserNotified) String() string {
 func (*UserNotified) ProtoMessage() {}
 
 func (x *UserNotified) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1268,7 +1378,7 @@ func (x *UserNotified) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserNotified.ProtoReflect.Descriptor instead.
 func (*UserNotified) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{14}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UserNotified) GetAppId() string {
@@ -1339,7 +1449,7 @@ type AppInstance struct {
 
 func (x *AppInstance) Reset() {
 	*x = AppInstance{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1351,7 +1461,7 @@ func (x *AppInstance) String() string {
 func (*AppInstance) ProtoMessage() {}
 
 func (x *AppInstance) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1364,7 +1474,7 @@ func (x *AppInstance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppInstance.ProtoReflect.Descriptor instead.
 func (*AppInstance) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{15}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AppInstance) GetAppId() string {
@@ -1454,7 +1564,7 @@ type AppEvent struct {
 
 func (x *AppEvent) Reset() {
 	*x = AppEvent{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1466,7 +1576,7 @@ func (x *AppEvent) String() string {
 func (*AppEvent) ProtoMessage() {}
 
 func (x *AppEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1479,7 +1589,7 @@ func (x *AppEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppEvent.ProtoReflect.Descriptor instead.
 func (*AppEvent) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{16}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AppEvent) GetKind() AppEvent_Kind {
@@ -1509,7 +1619,7 @@ type Inventory struct {
 
 func (x *Inventory) Reset() {
 	*x = Inventory{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1521,7 +1631,7 @@ func (x *Inventory) String() string {
 func (*Inventory) ProtoMessage() {}
 
 func (x *Inventory) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1534,7 +1644,7 @@ func (x *Inventory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Inventory.ProtoReflect.Descriptor instead.
 func (*Inventory) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{17}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Inventory) GetApps() []*AppInstance {
@@ -1561,7 +1671,7 @@ type PolicyApplied struct {
 
 func (x *PolicyApplied) Reset() {
 	*x = PolicyApplied{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1573,7 +1683,7 @@ func (x *PolicyApplied) String() string {
 func (*PolicyApplied) ProtoMessage() {}
 
 func (x *PolicyApplied) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1586,7 +1696,7 @@ func (x *PolicyApplied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyApplied.ProtoReflect.Descriptor instead.
 func (*PolicyApplied) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{18}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PolicyApplied) GetVersion() uint64 {
@@ -1609,7 +1719,7 @@ type ServerMessage struct {
 
 func (x *ServerMessage) Reset() {
 	*x = ServerMessage{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1621,7 +1731,7 @@ func (x *ServerMessage) String() string {
 func (*ServerMessage) ProtoMessage() {}
 
 func (x *ServerMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1634,7 +1744,7 @@ func (x *ServerMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerMessage.ProtoReflect.Descriptor instead.
 func (*ServerMessage) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{19}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ServerMessage) GetMsg() isServerMessage_Msg {
@@ -1688,7 +1798,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[20]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1700,7 +1810,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[20]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1713,7 +1823,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{20}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Ack) GetSeq() uint64 {
@@ -1733,7 +1843,7 @@ type PolicyUpdate struct {
 
 func (x *PolicyUpdate) Reset() {
 	*x = PolicyUpdate{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[21]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1745,7 +1855,7 @@ func (x *PolicyUpdate) String() string {
 func (*PolicyUpdate) ProtoMessage() {}
 
 func (x *PolicyUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[21]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1758,7 +1868,7 @@ func (x *PolicyUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyUpdate.ProtoReflect.Descriptor instead.
 func (*PolicyUpdate) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{21}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PolicyUpdate) GetPolicy() *SignedPolicy {
@@ -1783,7 +1893,7 @@ type SignedPolicy struct {
 
 func (x *SignedPolicy) Reset() {
 	*x = SignedPolicy{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[22]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1795,7 +1905,7 @@ func (x *SignedPolicy) String() string {
 func (*SignedPolicy) ProtoMessage() {}
 
 func (x *SignedPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[22]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1808,7 +1918,7 @@ func (x *SignedPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignedPolicy.ProtoReflect.Descriptor instead.
 func (*SignedPolicy) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{22}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SignedPolicy) GetVersion() uint64 {
@@ -1844,16 +1954,22 @@ var File_vcguard_v1_agent_proto protoreflect.FileDescriptor
 const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\n" +
 	"\x16vcguard/v1/agent.proto\x12\n" +
-	"vcguard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"}\n" +
+	"vcguard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"'\n" +
+	"\fRenewRequest\x12\x17\n" +
+	"\acsr_der\x18\x01 \x01(\fR\x06csrDer\"M\n" +
+	"\rRenewResponse\x12&\n" +
+	"\x0fclient_cert_pem\x18\x01 \x01(\fR\rclientCertPem\x12\x14\n" +
+	"\x05group\x18\x02 \x01(\tR\x05group\"}\n" +
 	"\rEnrollRequest\x12#\n" +
 	"\renroll_secret\x18\x01 \x01(\tR\fenrollSecret\x12\x17\n" +
 	"\acsr_der\x18\x02 \x01(\fR\x06csrDer\x12.\n" +
-	"\x06device\x18\x03 \x01(\v2\x16.vcguard.v1.DeviceInfoR\x06device\"\x98\x01\n" +
+	"\x06device\x18\x03 \x01(\v2\x16.vcguard.v1.DeviceInfoR\x06device\"\xae\x01\n" +
 	"\x0eEnrollResponse\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12&\n" +
 	"\x0fclient_cert_pem\x18\x02 \x01(\fR\rclientCertPem\x12\x15\n" +
 	"\x06ca_pem\x18\x03 \x01(\fR\x05caPem\x12*\n" +
-	"\x11policy_public_key\x18\x04 \x01(\fR\x0fpolicyPublicKey\"\x90\x01\n" +
+	"\x11policy_public_key\x18\x04 \x01(\fR\x0fpolicyPublicKey\x12\x14\n" +
+	"\x05group\x18\x05 \x01(\tR\x05group\"\x90\x01\n" +
 	"\n" +
 	"DeviceInfo\x12\x1a\n" +
 	"\bhostname\x18\x01 \x01(\tR\bhostname\x12\x0e\n" +
@@ -1970,10 +2086,11 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\x11VERDICT_FORBIDDEN\x10\x03\x12\x14\n" +
 	"\x10VERDICT_UNLISTED\x10\x04\x12\x16\n" +
 	"\x12VERDICT_UNVERIFIED\x10\x05\x12\x14\n" +
-	"\x10VERDICT_OUTDATED\x10\x062\x93\x01\n" +
+	"\x10VERDICT_OUTDATED\x10\x062\xd1\x01\n" +
 	"\fAgentService\x12?\n" +
 	"\x06Enroll\x12\x19.vcguard.v1.EnrollRequest\x1a\x1a.vcguard.v1.EnrollResponse\x12B\n" +
-	"\aConnect\x12\x18.vcguard.v1.AgentMessage\x1a\x19.vcguard.v1.ServerMessage(\x010\x01B7Z5github.com/vcguard/vcguard/proto/vcguard/v1;vcguardv1b\x06proto3"
+	"\aConnect\x12\x18.vcguard.v1.AgentMessage\x1a\x19.vcguard.v1.ServerMessage(\x010\x01\x12<\n" +
+	"\x05Renew\x12\x18.vcguard.v1.RenewRequest\x1a\x19.vcguard.v1.RenewResponseB7Z5github.com/vcguard/vcguard/proto/vcguard/v1;vcguardv1b\x06proto3"
 
 var (
 	file_vcguard_v1_agent_proto_rawDescOnce sync.Once
@@ -1988,74 +2105,78 @@ func file_vcguard_v1_agent_proto_rawDescGZIP() []byte {
 }
 
 var file_vcguard_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vcguard_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_vcguard_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_vcguard_v1_agent_proto_goTypes = []any{
 	(Verdict)(0),                  // 0: vcguard.v1.Verdict
 	(AppEvent_Kind)(0),            // 1: vcguard.v1.AppEvent.Kind
-	(*EnrollRequest)(nil),         // 2: vcguard.v1.EnrollRequest
-	(*EnrollResponse)(nil),        // 3: vcguard.v1.EnrollResponse
-	(*DeviceInfo)(nil),            // 4: vcguard.v1.DeviceInfo
-	(*AgentMessage)(nil),          // 5: vcguard.v1.AgentMessage
-	(*Hello)(nil),                 // 6: vcguard.v1.Hello
-	(*Heartbeat)(nil),             // 7: vcguard.v1.Heartbeat
-	(*EventBatch)(nil),            // 8: vcguard.v1.EventBatch
-	(*Event)(nil),                 // 9: vcguard.v1.Event
-	(*MediaUse)(nil),              // 10: vcguard.v1.MediaUse
-	(*MediaEvent)(nil),            // 11: vcguard.v1.MediaEvent
-	(*MediaFinding)(nil),          // 12: vcguard.v1.MediaFinding
-	(*LocalPolicy)(nil),           // 13: vcguard.v1.LocalPolicy
-	(*LocalPolicyFile)(nil),       // 14: vcguard.v1.LocalPolicyFile
-	(*Enforcement)(nil),           // 15: vcguard.v1.Enforcement
-	(*UserNotified)(nil),          // 16: vcguard.v1.UserNotified
-	(*AppInstance)(nil),           // 17: vcguard.v1.AppInstance
-	(*AppEvent)(nil),              // 18: vcguard.v1.AppEvent
-	(*Inventory)(nil),             // 19: vcguard.v1.Inventory
-	(*PolicyApplied)(nil),         // 20: vcguard.v1.PolicyApplied
-	(*ServerMessage)(nil),         // 21: vcguard.v1.ServerMessage
-	(*Ack)(nil),                   // 22: vcguard.v1.Ack
-	(*PolicyUpdate)(nil),          // 23: vcguard.v1.PolicyUpdate
-	(*SignedPolicy)(nil),          // 24: vcguard.v1.SignedPolicy
-	(*timestamppb.Timestamp)(nil), // 25: google.protobuf.Timestamp
+	(*RenewRequest)(nil),          // 2: vcguard.v1.RenewRequest
+	(*RenewResponse)(nil),         // 3: vcguard.v1.RenewResponse
+	(*EnrollRequest)(nil),         // 4: vcguard.v1.EnrollRequest
+	(*EnrollResponse)(nil),        // 5: vcguard.v1.EnrollResponse
+	(*DeviceInfo)(nil),            // 6: vcguard.v1.DeviceInfo
+	(*AgentMessage)(nil),          // 7: vcguard.v1.AgentMessage
+	(*Hello)(nil),                 // 8: vcguard.v1.Hello
+	(*Heartbeat)(nil),             // 9: vcguard.v1.Heartbeat
+	(*EventBatch)(nil),            // 10: vcguard.v1.EventBatch
+	(*Event)(nil),                 // 11: vcguard.v1.Event
+	(*MediaUse)(nil),              // 12: vcguard.v1.MediaUse
+	(*MediaEvent)(nil),            // 13: vcguard.v1.MediaEvent
+	(*MediaFinding)(nil),          // 14: vcguard.v1.MediaFinding
+	(*LocalPolicy)(nil),           // 15: vcguard.v1.LocalPolicy
+	(*LocalPolicyFile)(nil),       // 16: vcguard.v1.LocalPolicyFile
+	(*Enforcement)(nil),           // 17: vcguard.v1.Enforcement
+	(*UserNotified)(nil),          // 18: vcguard.v1.UserNotified
+	(*AppInstance)(nil),           // 19: vcguard.v1.AppInstance
+	(*AppEvent)(nil),              // 20: vcguard.v1.AppEvent
+	(*Inventory)(nil),             // 21: vcguard.v1.Inventory
+	(*PolicyApplied)(nil),         // 22: vcguard.v1.PolicyApplied
+	(*ServerMessage)(nil),         // 23: vcguard.v1.ServerMessage
+	(*Ack)(nil),                   // 24: vcguard.v1.Ack
+	(*PolicyUpdate)(nil),          // 25: vcguard.v1.PolicyUpdate
+	(*SignedPolicy)(nil),          // 26: vcguard.v1.SignedPolicy
+	(*timestamppb.Timestamp)(nil), // 27: google.protobuf.Timestamp
 }
 var file_vcguard_v1_agent_proto_depIdxs = []int32{
-	4,  // 0: vcguard.v1.EnrollRequest.device:type_name -> vcguard.v1.DeviceInfo
-	6,  // 1: vcguard.v1.AgentMessage.hello:type_name -> vcguard.v1.Hello
-	8,  // 2: vcguard.v1.AgentMessage.batch:type_name -> vcguard.v1.EventBatch
-	7,  // 3: vcguard.v1.AgentMessage.heartbeat:type_name -> vcguard.v1.Heartbeat
-	4,  // 4: vcguard.v1.Hello.device:type_name -> vcguard.v1.DeviceInfo
-	25, // 5: vcguard.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
-	9,  // 6: vcguard.v1.EventBatch.events:type_name -> vcguard.v1.Event
-	25, // 7: vcguard.v1.Event.time:type_name -> google.protobuf.Timestamp
-	18, // 8: vcguard.v1.Event.app:type_name -> vcguard.v1.AppEvent
-	19, // 9: vcguard.v1.Event.inventory:type_name -> vcguard.v1.Inventory
-	20, // 10: vcguard.v1.Event.policy_applied:type_name -> vcguard.v1.PolicyApplied
-	13, // 11: vcguard.v1.Event.local_policy:type_name -> vcguard.v1.LocalPolicy
-	15, // 12: vcguard.v1.Event.enforcement:type_name -> vcguard.v1.Enforcement
-	16, // 13: vcguard.v1.Event.user_notified:type_name -> vcguard.v1.UserNotified
-	11, // 14: vcguard.v1.Event.media:type_name -> vcguard.v1.MediaEvent
-	12, // 15: vcguard.v1.Event.media_finding:type_name -> vcguard.v1.MediaFinding
-	25, // 16: vcguard.v1.MediaUse.since:type_name -> google.protobuf.Timestamp
-	10, // 17: vcguard.v1.MediaEvent.use:type_name -> vcguard.v1.MediaUse
-	10, // 18: vcguard.v1.MediaFinding.use:type_name -> vcguard.v1.MediaUse
-	14, // 19: vcguard.v1.LocalPolicy.files:type_name -> vcguard.v1.LocalPolicyFile
-	17, // 20: vcguard.v1.Enforcement.app:type_name -> vcguard.v1.AppInstance
+	6,  // 0: vcguard.v1.EnrollRequest.device:type_name -> vcguard.v1.DeviceInfo
+	8,  // 1: vcguard.v1.AgentMessage.hello:type_name -> vcguard.v1.Hello
+	10, // 2: vcguard.v1.AgentMessage.batch:type_name -> vcguard.v1.EventBatch
+	9,  // 3: vcguard.v1.AgentMessage.heartbeat:type_name -> vcguard.v1.Heartbeat
+	6,  // 4: vcguard.v1.Hello.device:type_name -> vcguard.v1.DeviceInfo
+	27, // 5: vcguard.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
+	11, // 6: vcguard.v1.EventBatch.events:type_name -> vcguard.v1.Event
+	27, // 7: vcguard.v1.Event.time:type_name -> google.protobuf.Timestamp
+	20, // 8: vcguard.v1.Event.app:type_name -> vcguard.v1.AppEvent
+	21, // 9: vcguard.v1.Event.inventory:type_name -> vcguard.v1.Inventory
+	22, // 10: vcguard.v1.Event.policy_applied:type_name -> vcguard.v1.PolicyApplied
+	15, // 11: vcguard.v1.Event.local_policy:type_name -> vcguard.v1.LocalPolicy
+	17, // 12: vcguard.v1.Event.enforcement:type_name -> vcguard.v1.Enforcement
+	18, // 13: vcguard.v1.Event.user_notified:type_name -> vcguard.v1.UserNotified
+	13, // 14: vcguard.v1.Event.media:type_name -> vcguard.v1.MediaEvent
+	14, // 15: vcguard.v1.Event.media_finding:type_name -> vcguard.v1.MediaFinding
+	27, // 16: vcguard.v1.MediaUse.since:type_name -> google.protobuf.Timestamp
+	12, // 17: vcguard.v1.MediaEvent.use:type_name -> vcguard.v1.MediaUse
+	12, // 18: vcguard.v1.MediaFinding.use:type_name -> vcguard.v1.MediaUse
+	16, // 19: vcguard.v1.LocalPolicy.files:type_name -> vcguard.v1.LocalPolicyFile
+	19, // 20: vcguard.v1.Enforcement.app:type_name -> vcguard.v1.AppInstance
 	0,  // 21: vcguard.v1.UserNotified.verdict:type_name -> vcguard.v1.Verdict
-	25, // 22: vcguard.v1.AppInstance.started:type_name -> google.protobuf.Timestamp
+	27, // 22: vcguard.v1.AppInstance.started:type_name -> google.protobuf.Timestamp
 	0,  // 23: vcguard.v1.AppInstance.verdict:type_name -> vcguard.v1.Verdict
 	1,  // 24: vcguard.v1.AppEvent.kind:type_name -> vcguard.v1.AppEvent.Kind
-	17, // 25: vcguard.v1.AppEvent.app:type_name -> vcguard.v1.AppInstance
-	17, // 26: vcguard.v1.Inventory.apps:type_name -> vcguard.v1.AppInstance
-	10, // 27: vcguard.v1.Inventory.media:type_name -> vcguard.v1.MediaUse
-	22, // 28: vcguard.v1.ServerMessage.ack:type_name -> vcguard.v1.Ack
-	23, // 29: vcguard.v1.ServerMessage.policy:type_name -> vcguard.v1.PolicyUpdate
-	24, // 30: vcguard.v1.PolicyUpdate.policy:type_name -> vcguard.v1.SignedPolicy
-	25, // 31: vcguard.v1.SignedPolicy.published:type_name -> google.protobuf.Timestamp
-	2,  // 32: vcguard.v1.AgentService.Enroll:input_type -> vcguard.v1.EnrollRequest
-	5,  // 33: vcguard.v1.AgentService.Connect:input_type -> vcguard.v1.AgentMessage
-	3,  // 34: vcguard.v1.AgentService.Enroll:output_type -> vcguard.v1.EnrollResponse
-	21, // 35: vcguard.v1.AgentService.Connect:output_type -> vcguard.v1.ServerMessage
-	34, // [34:36] is the sub-list for method output_type
-	32, // [32:34] is the sub-list for method input_type
+	19, // 25: vcguard.v1.AppEvent.app:type_name -> vcguard.v1.AppInstance
+	19, // 26: vcguard.v1.Inventory.apps:type_name -> vcguard.v1.AppInstance
+	12, // 27: vcguard.v1.Inventory.media:type_name -> vcguard.v1.MediaUse
+	24, // 28: vcguard.v1.ServerMessage.ack:type_name -> vcguard.v1.Ack
+	25, // 29: vcguard.v1.ServerMessage.policy:type_name -> vcguard.v1.PolicyUpdate
+	26, // 30: vcguard.v1.PolicyUpdate.policy:type_name -> vcguard.v1.SignedPolicy
+	27, // 31: vcguard.v1.SignedPolicy.published:type_name -> google.protobuf.Timestamp
+	4,  // 32: vcguard.v1.AgentService.Enroll:input_type -> vcguard.v1.EnrollRequest
+	7,  // 33: vcguard.v1.AgentService.Connect:input_type -> vcguard.v1.AgentMessage
+	2,  // 34: vcguard.v1.AgentService.Renew:input_type -> vcguard.v1.RenewRequest
+	5,  // 35: vcguard.v1.AgentService.Enroll:output_type -> vcguard.v1.EnrollResponse
+	23, // 36: vcguard.v1.AgentService.Connect:output_type -> vcguard.v1.ServerMessage
+	3,  // 37: vcguard.v1.AgentService.Renew:output_type -> vcguard.v1.RenewResponse
+	35, // [35:38] is the sub-list for method output_type
+	32, // [32:35] is the sub-list for method input_type
 	32, // [32:32] is the sub-list for extension type_name
 	32, // [32:32] is the sub-list for extension extendee
 	0,  // [0:32] is the sub-list for field type_name
@@ -2066,12 +2187,12 @@ func file_vcguard_v1_agent_proto_init() {
 	if File_vcguard_v1_agent_proto != nil {
 		return
 	}
-	file_vcguard_v1_agent_proto_msgTypes[3].OneofWrappers = []any{
+	file_vcguard_v1_agent_proto_msgTypes[5].OneofWrappers = []any{
 		(*AgentMessage_Hello)(nil),
 		(*AgentMessage_Batch)(nil),
 		(*AgentMessage_Heartbeat)(nil),
 	}
-	file_vcguard_v1_agent_proto_msgTypes[7].OneofWrappers = []any{
+	file_vcguard_v1_agent_proto_msgTypes[9].OneofWrappers = []any{
 		(*Event_App)(nil),
 		(*Event_Inventory)(nil),
 		(*Event_PolicyApplied)(nil),
@@ -2081,7 +2202,7 @@ func file_vcguard_v1_agent_proto_init() {
 		(*Event_Media)(nil),
 		(*Event_MediaFinding)(nil),
 	}
-	file_vcguard_v1_agent_proto_msgTypes[19].OneofWrappers = []any{
+	file_vcguard_v1_agent_proto_msgTypes[21].OneofWrappers = []any{
 		(*ServerMessage_Ack)(nil),
 		(*ServerMessage_Policy)(nil),
 	}
@@ -2091,7 +2212,7 @@ func file_vcguard_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vcguard_v1_agent_proto_rawDesc), len(file_vcguard_v1_agent_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   23,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

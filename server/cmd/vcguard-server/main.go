@@ -5,14 +5,12 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -30,6 +28,8 @@ import (
 	"github.com/vcguard/vcguard/server/auth"
 	"github.com/vcguard/vcguard/server/dashboard"
 	"github.com/vcguard/vcguard/server/fanout"
+	"github.com/vcguard/vcguard/server/keyring"
+	"github.com/vcguard/vcguard/server/metrics"
 	"github.com/vcguard/vcguard/server/pki"
 	"github.com/vcguard/vcguard/server/store"
 	"google.golang.org/grpc"
@@ -46,7 +46,6 @@ var version = "dev"
 const (
 	enrollSecretFile = "enroll-secret"
 	adminTokenFile   = "admin-token"
-	policyKeyFile    = "policy-key.pem"
 	databaseFile     = "vcguard.db"
 )
 
@@ -64,6 +63,16 @@ type config struct {
 	DB string
 	// Retention is how long events are kept; 0 keeps them for ever.
 	Retention time.Duration
+	// KEKFile holds the key-encryption key that seals the CA and policy
+	// keys in the database; "" stores them unsealed.
+	KEKFile string
+	// ClientCertLifetime is the validity of agents' client certificates.
+	ClientCertLifetime time.Duration
+	// MaxConnectionAge ends agent connections after about this long (±10%)
+	// so agents spread over replicas; 0 never does.
+	MaxConnectionAge time.Duration
+	// MetricsAddr is the plain-HTTP listener of /metrics; "" serves none.
+	MetricsAddr string
 }
 
 // usesPostgres reports whether --db names a PostgreSQL database.
@@ -81,6 +90,11 @@ func (c *config) Validate() error {
 			return fmt.Errorf("%s %q: want HOST:PORT: %w", flagName, addr, err)
 		}
 	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr %q: want HOST:PORT (e.g. 127.0.0.1:9090), or empty for none: %w", c.MetricsAddr, err)
+		}
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("--log-format %q: want text or json", c.LogFormat)
 	}
@@ -90,6 +104,12 @@ func (c *config) Validate() error {
 	if c.DB != "" && c.DB != "sqlite" && !c.usesPostgres() {
 		// Never echo the value: it may hold a password.
 		return errors.New("--db: want sqlite (the default) or a postgres://user@host:port/database URL")
+	}
+	if c.ClientCertLifetime < 10*time.Second {
+		return fmt.Errorf("--client-cert-lifetime %s: must be at least 10s (the default is 720h)", c.ClientCertLifetime)
+	}
+	if c.MaxConnectionAge != 0 && c.MaxConnectionAge < 10*time.Second {
+		return fmt.Errorf("--max-connection-age %s: must be at least 10s, or 0 to keep connections open", c.MaxConnectionAge)
 	}
 	if c.Retention != 0 && c.Retention < time.Hour {
 		return fmt.Errorf("--retention %s: must be at least 1h, or 0 to keep events for ever", c.Retention)
@@ -111,6 +131,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.DB, "db", "sqlite", "database: sqlite (embedded, in the data directory) or a postgres://user@host:port/database URL "+
 		"for several replicas on one database (give the password through PGPASSWORD or ~/.pgpass, not the URL)")
 	fs.DurationVar(&c.Retention, "retention", 90*24*time.Hour, "events older than this are purged (hourly); 0 keeps them for ever")
+	fs.StringVar(&c.KEKFile, "kek-file", os.Getenv("VCGUARD_KEK_FILE"), "file with the key-encryption key (32+ random bytes, mode 0600) that seals the CA and "+
+		"policy keys in the database; every replica needs the same file (default $VCGUARD_KEK_FILE; empty stores the keys unsealed: protect the database)")
+	fs.DurationVar(&c.ClientCertLifetime, "client-cert-lifetime", pki.ClientLifetime, "validity of agent client certificates; agents renew when a third remains")
+	fs.DurationVar(&c.MaxConnectionAge, "max-connection-age", 30*time.Minute, "agent connections are ended after about this long (±10% jitter) and "+
+		"reconnect, spreading agents over replicas; 0 keeps them open")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "plain-HTTP listener of Prometheus /metrics, e.g. 127.0.0.1:9090 for a local Prometheus "+
+		"(unauthenticated: keep it on loopback or a monitoring network); empty serves none")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -163,19 +190,32 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 			names = append(names, host)
 		}
 	}
-	ca, err := pki.LoadOrCreate(cfg.DataDir, dedupe(names))
-	if err != nil {
-		return fmt.Errorf("certificate authority: %w", err)
-	}
-	policyKey, err := loadOrCreatePolicyKey(filepath.Join(cfg.DataDir, policyKeyFile))
-	if err != nil {
-		return err
-	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	// The CA and the policy key live in the database, so that every
+	// replica shares them; this server's TLS certificate stays in its own
+	// data directory.
+	keys := &keyring.Keyring{Store: st, Logger: logger.With("component", "keyring")}
+	if cfg.KEKFile != "" {
+		if keys.KEK, err = keyring.LoadKEK(cfg.KEKFile); err != nil {
+			return err
+		}
+	}
+	caCert, caKey, err := keys.CA(ctx, cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("certificate authority: %w", err)
+	}
+	ca, err := pki.New(caCert, caKey, cfg.DataDir, dedupe(names), pki.Options{ClientLifetime: cfg.ClientCertLifetime})
+	if err != nil {
+		return fmt.Errorf("certificate authority: %w", err)
+	}
+	policyKey, err := keys.PolicyKey(ctx, cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("policy key: %w", err)
+	}
 	if cfg.Retention > 0 {
 		retention := &store.Retention{Store: st, Keep: cfg.Retention, Logger: logger.With("component", "retention")}
 		retCtx, stopRetention := context.WithCancel(ctx)
@@ -195,9 +235,24 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		return fmt.Errorf("catalog: %w", err)
 	}
 	hub := &fanout.Hub{}
+	if st.Shared() {
+		// Other replicas publish and revoke too: hear about it.
+		bridge := &fanout.Bridge{Hub: hub, Store: st, Logger: logger.With("component", "fanout")}
+		bridgeCtx, stopBridge := context.WithCancel(ctx)
+		bridgeDone := make(chan struct{})
+		go func() {
+			defer close(bridgeDone)
+			bridge.Run(bridgeCtx)
+		}()
+		defer func() {
+			stopBridge()
+			<-bridgeDone
+		}()
+	}
+	met := metrics.New()
 	api := &adminapi.API{
 		Store: st, Catalog: cat, PolicyKey: policyKey, Hub: hub, Tokens: auth.TokenChecker{Store: st},
-		Logger: logger.With("component", "adminapi"), StaleAfter: cfg.StaleAfter,
+		Logger: logger.With("component", "adminapi"), StaleAfter: cfg.StaleAfter, Metrics: met,
 	}
 	if err := firstStart(ctx, cfg, api, logger); err != nil {
 		return err
@@ -212,16 +267,29 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		grpcLis.Close()
 		return fmt.Errorf("listen --http-addr: %w", err)
 	}
+	var metricsLis net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLis, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			grpcLis.Close()
+			httpLis.Close()
+			return fmt.Errorf("listen --metrics-addr: %w", err)
+		}
+	}
 
 	admin := &adminapi.GRPC{API: api}
 	gs := grpc.NewServer(
 		grpc.Creds(credentials.NewTLS(ca.ServerTLS())),
 		grpc.UnaryInterceptor(admin.UnaryInterceptor),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 30 * time.Second, PermitWithoutStream: true}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 2 * time.Minute, Timeout: 20 * time.Second}),
+		// MaxConnectionAge gets ±10% jitter from gRPC; after the GOAWAY
+		// a stream has the grace period, then agents reconnect (to
+		// whichever replica the balancer picks).
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 2 * time.Minute, Timeout: 20 * time.Second,
+			MaxConnectionAge: maxConnectionAge(cfg.MaxConnectionAge), MaxConnectionAgeGrace: 30 * time.Second}),
 	)
 	agents := &agentapi.Server{
 		Store: st, CA: ca, PolicyKey: policyKey.Public().(ed25519.PublicKey), Hub: hub, Logger: logger.With("component", "agentapi"),
+		Metrics: met,
 	}
 	vcguardv1.RegisterAgentServiceServer(gs, agents)
 	vcguardv1.RegisterAdminServiceServer(gs, admin)
@@ -249,11 +317,28 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 
-	errc := make(chan error, 2)
+	var ms *http.Server
+	if metricsLis != nil {
+		metricsMux := http.NewServeMux()
+		metricsMux.Handle("GET /metrics", met.Handler())
+		ms = &http.Server{
+			Handler:           metricsMux,
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}
+	}
+
+	errc := make(chan error, 3)
 	go func() { errc <- gs.Serve(grpcLis) }()
 	go func() { errc <- hs.ServeTLS(httpLis, "", "") }()
+	if ms != nil {
+		go func() { errc <- ms.Serve(metricsLis) }()
+	}
 	logger.Info("vcguard-server started", "version", version, "data", cfg.DataDir, "db", cfg.dbForLog(),
 		"grpc", grpcLis.Addr().String(), "dashboard", "https://"+httpLis.Addr().String()+"/")
+	if metricsLis != nil {
+		logger.Info("metrics served", "url", "http://"+metricsLis.Addr().String()+"/metrics")
+	}
 
 	var runErr error
 	select {
@@ -266,6 +351,9 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = hs.Shutdown(shutdownCtx)
+	if ms != nil {
+		_ = ms.Shutdown(shutdownCtx)
+	}
 	stopped := make(chan struct{})
 	go func() { gs.GracefulStop(); close(stopped) }()
 	select {
@@ -351,39 +439,13 @@ func writeSecretFile(path, value string) error {
 	return nil
 }
 
-// loadOrCreatePolicyKey returns the Ed25519 key that signs policies.
-func loadOrCreatePolicyKey(path string) (ed25519.PrivateKey, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		_, key, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return nil, fmt.Errorf("generate policy key: %w", err)
-		}
-		der, err := x509.MarshalPKCS8PrivateKey(key)
-		if err != nil {
-			return nil, fmt.Errorf("encode policy key: %w", err)
-		}
-		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-			return nil, fmt.Errorf("write policy key: %w", err)
-		}
-		return key, nil
+// maxConnectionAge is the keepalive setting for --max-connection-age: 0
+// means for ever.
+func maxConnectionAge(d time.Duration) time.Duration {
+	if d == 0 {
+		return time.Duration(math.MaxInt64)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read policy key: %w", err)
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, fmt.Errorf("%s: no PEM block", path)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	key, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("%s: key type %T, want Ed25519", path, k)
-	}
-	return key, nil
+	return d
 }
 
 func dedupe(in []string) []string {
