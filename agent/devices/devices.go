@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
+	"sync"
 	"time"
 )
 
@@ -113,51 +115,214 @@ type osChecker interface {
 	start(ctx context.Context) (changed <-chan struct{}, err error)
 }
 
-// Watcher reports the devices in use as they change.
+// Watcher reports the devices in use as they change: what this process
+// sees, and what user sessions report (Report) where only a process in
+// the session may ask (the camera on macOS 26).
 type Watcher struct {
 	cfg Config
 	os  osChecker
+	now func() time.Time // nil: time.Now
+
+	mu      sync.Mutex
+	reports map[string]report // made on first use
+	// reported is signalled when a report changes what is in use; made
+	// on first use (signal).
+	reported chan struct{}
+}
+
+// report is what one user session reported, until expires.
+type report struct {
+	uses    []Use
+	expires time.Time
 }
 
 // New returns a watcher for this OS.
 func New(cfg Config) *Watcher {
 	cfg.defaults()
-	return &Watcher{cfg: cfg, os: newOSChecker(cfg)}
+	return newWatcher(cfg, newOSChecker(cfg))
 }
 
-// Check lists the devices in use now, sorted.
-func (w *Watcher) Check(ctx context.Context) ([]Use, error) {
-	us, err := w.os.check(ctx)
+func newWatcher(cfg Config, os osChecker) *Watcher {
+	return &Watcher{cfg: cfg, os: os}
+}
+
+func (w *Watcher) clock() time.Time {
+	if w.now != nil {
+		return w.now()
+	}
+	return time.Now()
+}
+
+// signal returns the channel a changing report signals; w.mu is held.
+func (w *Watcher) signal() chan struct{} {
+	if w.reported == nil {
+		w.reported = make(chan struct{}, 1)
+	}
+	return w.reported
+}
+
+// DefaultReportTTL is how long Report keeps a session's uses when it is
+// given no time.
+const DefaultReportTTL = 30 * time.Second
+
+// Report records the uses a user session sees (the per-user notifier's
+// report), replacing what that session reported before: they join the
+// uses Check and Run return until the session reports again or ttl
+// passes (DefaultReportTTL when ttl <= 0), so the report of a session
+// that stopped reporting fades. No uses (nil) withdraws the session's
+// report. session names the reporting session (its uid and login
+// session); uid, which the caller must have from the OS, not from the
+// report, is set on every use, and Session when the use has none.
+//
+// A use this process sees too (the same kind, source, device and process,
+// with the same uid or an unknown one) is listed once, as reported. Run
+// emits a change at once.
+func (w *Watcher) Report(session string, uid int, uses []Use, ttl time.Duration) {
+	if ttl <= 0 {
+		ttl = DefaultReportTTL
+	}
+	us := make([]Use, 0, len(uses))
+	seen := make(map[string]bool, len(uses))
+	for _, u := range uses {
+		u.UID = uid
+		if u.Session == "" {
+			u.Session = strconv.Itoa(uid)
+		}
+		if k := u.Key(); !seen[k] {
+			seen[k] = true
+			us = append(us, u)
+		}
+	}
 	Sort(us)
+	w.mu.Lock()
+	now := w.clock()
+	if w.reports == nil {
+		w.reports = make(map[string]report)
+	}
+	old := w.reports[session]
+	if !old.expires.After(now) {
+		old = report{} // expired: as good as gone
+	}
+	if len(us) == 0 {
+		delete(w.reports, session)
+	} else {
+		w.reports[session] = report{uses: us, expires: now.Add(ttl)}
+	}
+	signal := w.signal()
+	w.mu.Unlock()
+	if !slices.Equal(old.uses, us) {
+		select {
+		case signal <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// merge adds the unexpired reported uses to what this process sees and
+// sorts the result. next is when the first report expires (zero for
+// none): the set changes then.
+func (w *Watcher) merge(own []Use) (us []Use, next time.Time) {
+	w.mu.Lock()
+	now := w.clock()
+	var reported []Use
+	seen := make(map[string]bool)
+	for session, r := range w.reports {
+		if !r.expires.After(now) {
+			delete(w.reports, session)
+			continue
+		}
+		if next.IsZero() || r.expires.Before(next) {
+			next = r.expires
+		}
+		for _, u := range r.uses {
+			if k := u.Key(); !seen[k] {
+				seen[k] = true
+				reported = append(reported, u)
+			}
+		}
+	}
+	w.mu.Unlock()
+	us = make([]Use, 0, len(own)+len(reported))
+	for _, o := range own {
+		if !slices.ContainsFunc(reported, func(r Use) bool { return sameUse(o, r) }) {
+			us = append(us, o)
+		}
+	}
+	us = append(us, reported...)
+	Sort(us)
+	return us, next
+}
+
+// sameUse reports whether own, a use this process sees, is the reported
+// use r seen from the session: the same device held by the same process,
+// with the same user or one this process could not tell.
+func sameUse(own, r Use) bool {
+	return own.Kind == r.Kind && own.Source == r.Source && own.Device == r.Device && own.PID == r.PID &&
+		(own.UID < 0 || own.UID == r.UID)
+}
+
+// Check lists the devices in use now, sorted: what this process sees and
+// what sessions reported. When this process's check fails, the error is
+// returned with the reported uses.
+func (w *Watcher) Check(ctx context.Context) ([]Use, error) {
+	own, err := w.os.check(ctx)
+	us, _ := w.merge(own)
 	return us, err
 }
 
 // Run calls emit with the complete set of uses at start and then whenever
 // it changes, until ctx ends. A failed check is logged and retried at the
-// next poll.
+// next poll; meanwhile what this process saw last stands, and session
+// reports (Report) still count. A report that changes the set is emitted
+// at once, and one that expires when it does.
 func (w *Watcher) Run(ctx context.Context, emit func([]Use)) error {
 	changed, err := w.os.start(ctx)
 	if err != nil {
 		w.cfg.Logger.Info("no device events; polling", "interval", w.cfg.PollInterval, "reason", err)
 	}
+	w.mu.Lock()
+	reported := w.signal()
+	w.mu.Unlock()
 	tick := time.NewTicker(w.cfg.PollInterval)
 	defer tick.Stop()
-	var last []Use
-	first := true
+	expiry := time.NewTimer(time.Hour)
+	expiry.Stop()
+	defer expiry.Stop()
+	var own, last []Use
+	checked, emitted, checkOwn := false, false, true
 	for {
-		us, err := w.Check(ctx)
-		if err != nil && ctx.Err() == nil {
-			w.cfg.Logger.Warn("camera/microphone check", "err", err)
+		if checkOwn {
+			us, err := w.os.check(ctx)
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err != nil {
+				w.cfg.Logger.Warn("camera/microphone check", "err", err)
+			} else {
+				own, checked = us, true
+			}
 		}
-		if err == nil && (first || !slices.EqualFunc(us, last, func(a, b Use) bool { return a == b })) {
+		us, next := w.merge(own)
+		// Before this process's first good check, only reports count.
+		if (checked || len(us) > 0) && (!emitted || !slices.Equal(us, last)) {
 			emit(us)
-			last, first = us, false
+			last, emitted = us, true
+		}
+		expiry.Stop()
+		if !next.IsZero() {
+			expiry.Reset(max(next.Sub(w.clock()), time.Millisecond))
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+			checkOwn = true
 		case <-changed:
+			checkOwn = true
+		case <-reported:
+			checkOwn = false
+		case <-expiry.C:
+			checkOwn = false
 		}
 	}
 }

@@ -559,13 +559,22 @@ func (c *darwinChecker) setStreaming(on bool) {
 // with camera permission, which the system service lacks. The error says
 // what failed.
 func CheckCameras(ctx context.Context, logger *slog.Logger) ([]Use, error) {
+	return NewCameraProbe(logger)(ctx)
+}
+
+// NewCameraProbe returns a CheckCameras that keeps its checker between
+// calls, so that the unified log is read at most every logShowEvery while
+// a camera runs with no client known, however often it is called.
+func NewCameraProbe(logger *slog.Logger) func(context.Context) ([]Use, error) {
 	c := &darwinChecker{cfg: Config{Logger: logger}}
 	c.cfg.defaults()
-	api, err := c.load()
-	if err != nil {
-		return nil, err
+	return func(ctx context.Context) ([]Use, error) {
+		api, err := c.load()
+		if err != nil {
+			return nil, err
+		}
+		us, err := c.cameras(ctx, api)
+		Sort(us)
+		return us, err
 	}
-	us, err := c.cameras(ctx, api)
-	Sort(us)
-	return us, err
 }

@@ -19,11 +19,17 @@ package notify
 //	service → notifier  {"type":"notice","notice":{…}} show this (NoticeWire)
 //	                    {"type":"ping"}                 liveness; nothing to do
 //	notifier → service  {"type":"shown","key":…}      acknowledgement of a notice
+//	notifier → service  {"type":"media","media":[…]}  the cameras and microphones
+//	                                                   in use as the session sees
+//	                                                   them (MediaWire), sent when
+//	                                                   they change and at least every
+//	                                                   MediaTTL/3 while connected
 //
 // The uid in the hello must be the uid the OS reports for the connecting
 // process (peer credentials); on Windows "uid" is the terminal-services
 // session id of the connecting process. A hello that claims anything else
-// is refused and logged. Decoding is strict: unknown fields, fields that
+// is refused and logged. A media frame carries no uid: the uses it
+// reports belong to the session's peer uid. Decoding is strict: unknown fields, fields that
 // do not belong to the frame's type, missing fields, out-of-range values,
 // invalid UTF-8, control characters and trailing data are all errors that
 // name the field and the problem.
@@ -41,12 +47,14 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/vcguard/vcguard/agent/devices"
 	"github.com/vcguard/vcguard/policies"
 )
 
@@ -63,6 +71,7 @@ const (
 	FrameRefused = "refused" // service → notifier: hello refused, with a reason
 	FrameNotice  = "notice"  // service → notifier: a notice to show
 	FramePing    = "ping"    // service → notifier: liveness
+	FrameMedia   = "media"   // notifier → service: cameras and microphones in use
 )
 
 // Errors. They are wrapped with the details; test with errors.Is.
@@ -138,6 +147,156 @@ const (
 	wireMaxSession = 128
 	wireMaxUID     = 1<<32 - 2 // (uid_t)-1 is "no uid"
 )
+
+// Limits on MediaWire.
+const (
+	// MaxMediaUses is the most uses one media frame carries.
+	MaxMediaUses   = 64
+	wireMaxDevice  = 256
+	wireMaxProcess = 1024 // MAXPATHLEN on macOS
+	wireMaxPID     = 1<<31 - 1
+)
+
+// MediaTTL is how long the service keeps a session's media report: the
+// notifier repeats it at least every MediaTTL/3, so the report of a
+// notifier that hangs fades, while one that disconnects is dropped at
+// once.
+const MediaTTL = 30 * time.Second
+
+// MediaWire is one camera or microphone use as a notifier sees it from its
+// user session. It carries no uid: the service attributes it to the
+// session's peer uid (MediaUses).
+type MediaWire struct {
+	// Kind is "camera" or "microphone". Required.
+	Kind string `json:"kind"`
+	// Device names the device (a CoreMediaIO or CoreAudio UID, a node
+	// path…). Required.
+	Device string `json:"device"`
+	// PID is the process using it; 0 when unknown. Required.
+	PID int32 `json:"pid"`
+	// Process is the process's executable path or name.
+	Process string `json:"process,omitempty"`
+	// Source is where the use was seen: one of the devices.Source values.
+	// Required.
+	Source string `json:"source"`
+}
+
+// mediaKinds and mediaSources are the values a MediaWire may carry.
+var (
+	mediaKinds   = []string{string(devices.Camera), string(devices.Microphone)}
+	mediaSources = []string{
+		string(devices.SourceV4L2), string(devices.SourceALSA), string(devices.SourcePipeWire),
+		string(devices.SourcePulseAudio), string(devices.SourceCoreAudio), string(devices.SourceCoreMediaIO),
+		string(devices.SourceConsentStore),
+	}
+)
+
+func (m MediaWire) validate(i int) error {
+	field := func(name string) string { return fmt.Sprintf("media[%d].%s", i, name) }
+	if !slices.Contains(mediaKinds, m.Kind) {
+		if m.Kind == "" {
+			return wireFieldError(field("kind"), "missing or empty")
+		}
+		return wireFieldError(field("kind"), "%q is not one of %s", m.Kind, strings.Join(mediaKinds, ", "))
+	}
+	if err := checkWireText(field("device"), m.Device, wireMaxDevice, true, false); err != nil {
+		return err
+	}
+	if m.PID < 0 {
+		return wireFieldError(field("pid"), "%d is out of range (0 to %d)", m.PID, wireMaxPID)
+	}
+	if err := checkWireText(field("process"), m.Process, wireMaxProcess, false, false); err != nil {
+		return err
+	}
+	if !slices.Contains(mediaSources, m.Source) {
+		if m.Source == "" {
+			return wireFieldError(field("source"), "missing or empty")
+		}
+		return wireFieldError(field("source"), "%q is not one of %s", m.Source, strings.Join(mediaSources, ", "))
+	}
+	return nil
+}
+
+func validateMedia(ms []MediaWire) error {
+	if len(ms) > MaxMediaUses {
+		return wireFieldError("media", "%d entries, at most %d allowed", len(ms), MaxMediaUses)
+	}
+	for i, m := range ms {
+		if err := m.validate(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wireMedia is MediaWire on the wire; pointers tell absent fields from
+// zero ones.
+type wireMedia struct {
+	Kind    *string `json:"kind"`
+	Device  *string `json:"device"`
+	PID     *int64  `json:"pid"`
+	Process *string `json:"process"`
+	Source  *string `json:"source"`
+}
+
+func (w wireMedia) media(i int) (MediaWire, error) {
+	field := func(name string) string { return fmt.Sprintf("media[%d].%s", i, name) }
+	for _, f := range []struct {
+		name    string
+		present bool
+	}{{"kind", w.Kind != nil}, {"device", w.Device != nil}, {"pid", w.PID != nil}, {"source", w.Source != nil}} {
+		if !f.present {
+			return MediaWire{}, wireFieldError(field(f.name), "missing")
+		}
+	}
+	if *w.PID < 0 || *w.PID > wireMaxPID {
+		return MediaWire{}, wireFieldError(field("pid"), "%d is out of range (0 to %d)", *w.PID, wireMaxPID)
+	}
+	m := MediaWire{Kind: *w.Kind, Device: *w.Device, PID: int32(*w.PID), Source: *w.Source}
+	if w.Process != nil {
+		m.Process = *w.Process
+	}
+	return m, nil
+}
+
+// MediaToWire converts uses for a media frame, sorted. Screen casts and
+// output monitors are left out (they are neither camera nor microphone),
+// as are uses a media frame cannot carry (an empty device, an over-long
+// process path…); skipped counts them. At most MaxMediaUses are kept.
+func MediaToWire(us []devices.Use) (ms []MediaWire, skipped int) {
+	us = slices.Clone(us)
+	devices.Sort(us)
+	ms = []MediaWire{}
+	for _, u := range us {
+		m := MediaWire{Kind: string(u.Kind), Device: u.Device, PID: u.PID, Process: u.Process, Source: string(u.Source)}
+		if !u.IsCapture() || len(ms) == MaxMediaUses || m.validate(len(ms)) != nil {
+			skipped++
+			continue
+		}
+		if n := len(ms); n > 0 && ms[n-1] == m {
+			continue // the same process seen under two uids: one use
+		}
+		ms = append(ms, m)
+	}
+	return ms, skipped
+}
+
+// MediaUses converts a session's media report into uses. The uid and the
+// session come from s, which the OS vouched for, never from the frame.
+func MediaUses(s Session, ms []MediaWire) []devices.Use {
+	session := s.User // the Windows SID
+	if session == "" {
+		session = strconv.Itoa(s.UID)
+	}
+	out := make([]devices.Use, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, devices.Use{
+			Kind: devices.Kind(m.Kind), Device: m.Device, PID: m.PID, Process: m.Process,
+			UID: s.UID, Session: session, Source: devices.Source(m.Source),
+		})
+	}
+	return out
+}
 
 // Validate reports the first field of n that is missing or invalid.
 func (n NoticeWire) Validate() error {
@@ -275,21 +434,35 @@ func (h Hello) validate() error {
 // are meaningful.
 type Frame struct {
 	Type   string
-	Hello  Hello      // FrameHello
-	Notice NoticeWire // FrameNotice
-	Key    string     // FrameShown
-	Reason string     // FrameRefused
+	Hello  Hello       // FrameHello
+	Notice NoticeWire  // FrameNotice
+	Key    string      // FrameShown
+	Reason string      // FrameRefused
+	Media  []MediaWire // FrameMedia; nil is sent as an empty list
 }
 
 // wireFrame is Frame on the wire; pointers tell absent fields from zero ones.
 type wireFrame struct {
-	Type    string      `json:"type"`
-	UID     *int64      `json:"uid,omitempty"`
-	Lang    *string     `json:"lang,omitempty"`
-	Session *string     `json:"session,omitempty"`
-	Notice  *NoticeWire `json:"notice,omitempty"`
-	Key     *string     `json:"key,omitempty"`
-	Reason  *string     `json:"reason,omitempty"`
+	Type    string       `json:"type"`
+	UID     *int64       `json:"uid,omitempty"`
+	Lang    *string      `json:"lang,omitempty"`
+	Session *string      `json:"session,omitempty"`
+	Notice  *NoticeWire  `json:"notice,omitempty"`
+	Key     *string      `json:"key,omitempty"`
+	Reason  *string      `json:"reason,omitempty"`
+	Media   *[]wireMedia `json:"media,omitempty"`
+}
+
+// wireFrameOut is wireFrame for encoding: media entries are MediaWire.
+type wireFrameOut struct {
+	Type    string       `json:"type"`
+	UID     *int64       `json:"uid,omitempty"`
+	Lang    *string      `json:"lang,omitempty"`
+	Session *string      `json:"session,omitempty"`
+	Notice  *NoticeWire  `json:"notice,omitempty"`
+	Key     *string      `json:"key,omitempty"`
+	Reason  *string      `json:"reason,omitempty"`
+	Media   *[]MediaWire `json:"media,omitempty"`
 }
 
 // EncodeFrame validates f and returns it as one line, newline included.
@@ -297,7 +470,7 @@ func EncodeFrame(f Frame) ([]byte, error) {
 	if err := f.validate(); err != nil {
 		return nil, fmt.Errorf("encode %s frame: %w: %w", f.Type, ErrBadFrame, err)
 	}
-	w := wireFrame{Type: f.Type}
+	w := wireFrameOut{Type: f.Type}
 	switch f.Type {
 	case FrameHello:
 		uid := int64(f.Hello.UID)
@@ -311,15 +484,26 @@ func EncodeFrame(f Frame) ([]byte, error) {
 		w.Key = &f.Key
 	case FrameRefused:
 		w.Reason = &f.Reason
+	case FrameMedia:
+		media := f.Media
+		if media == nil {
+			media = []MediaWire{}
+		}
+		w.Media = &media
 	}
-	b, err := json.Marshal(w)
-	if err != nil {
+	// Validated text holds no control characters, U+2028 or U+2029:
+	// without HTML escaping every character is encoded as short as it can
+	// be, so whatever DecodeFrame accepted fits again.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(w); err != nil { // Encode adds the newline
 		return nil, fmt.Errorf("encode %s frame: %w", f.Type, err)
 	}
-	if len(b) > MaxFrameSize {
-		return nil, fmt.Errorf("encode %s frame: %w (%d bytes)", f.Type, ErrFrameTooLarge, len(b))
+	if n := buf.Len() - 1; n > MaxFrameSize {
+		return nil, fmt.Errorf("encode %s frame: %w (%d bytes)", f.Type, ErrFrameTooLarge, n)
 	}
-	return append(b, '\n'), nil
+	return buf.Bytes(), nil
 }
 
 // DecodeFrame parses one frame (a line, with or without its newline) and
@@ -360,6 +544,7 @@ func (w wireFrame) frame() (Frame, error) {
 	present := map[string]bool{
 		"uid": w.UID != nil, "lang": w.Lang != nil, "session": w.Session != nil,
 		"notice": w.Notice != nil, "key": w.Key != nil, "reason": w.Reason != nil,
+		"media": w.Media != nil,
 	}
 	var required, optional []string
 	switch w.Type {
@@ -373,6 +558,8 @@ func (w wireFrame) frame() (Frame, error) {
 		required = []string{"key"}
 	case FrameRefused:
 		required = []string{"reason"}
+	case FrameMedia:
+		required = []string{"media"}
 	case FrameWelcome, FramePing:
 	default:
 		return Frame{}, wireFieldError("type", "unknown frame type %q", w.Type)
@@ -382,7 +569,7 @@ func (w wireFrame) frame() (Frame, error) {
 			return Frame{}, wireFieldError(name, "missing (required in a %s frame)", w.Type)
 		}
 	}
-	for _, name := range []string{"uid", "lang", "session", "notice", "key", "reason"} {
+	for _, name := range []string{"uid", "lang", "session", "notice", "key", "reason", "media"} {
 		if present[name] && !slices.Contains(required, name) && !slices.Contains(optional, name) {
 			return Frame{}, wireFieldError(name, "not allowed in a %s frame", w.Type)
 		}
@@ -403,6 +590,18 @@ func (w wireFrame) frame() (Frame, error) {
 		f.Key = *w.Key
 	case FrameRefused:
 		f.Reason = *w.Reason
+	case FrameMedia:
+		if len(*w.Media) > MaxMediaUses {
+			return Frame{}, wireFieldError("media", "%d entries, at most %d allowed", len(*w.Media), MaxMediaUses)
+		}
+		f.Media = make([]MediaWire, 0, len(*w.Media))
+		for i, wm := range *w.Media {
+			m, err := wm.media(i)
+			if err != nil {
+				return Frame{}, err
+			}
+			f.Media = append(f.Media, m)
+		}
 	}
 	return f, nil
 }
@@ -417,6 +616,8 @@ func (f Frame) validate() error {
 		return checkWireText("key", f.Key, wireMaxKey, true, false)
 	case FrameRefused:
 		return checkWireText("reason", f.Reason, wireMaxReason, true, false)
+	case FrameMedia:
+		return validateMedia(f.Media)
 	case FrameWelcome, FramePing:
 		return nil
 	case "":
@@ -680,6 +881,11 @@ const (
 	ipcWriteTimeout   = 5 * time.Second
 	ipcMaxConns       = 1024 // open connections in all
 	ipcMaxConnsPerUID = 8    // open connections of one peer uid, hello or not
+	// A notifier sends a media frame when what it sees changes and every
+	// few seconds to keep it alive: a burst of ipcMediaBurst frames is
+	// allowed, then one per ipcMediaEvery. More closes the connection.
+	ipcMediaBurst = 20
+	ipcMediaEvery = 500 * time.Millisecond
 )
 
 // Session is a connected, introduced notifier.
@@ -699,6 +905,9 @@ type Session struct {
 	Since time.Time
 }
 
+// ID names the session among all: the uid and the login session name.
+func (s Session) ID() string { return strconv.Itoa(s.UID) + "/" + s.Session }
+
 type sessionKey struct {
 	uid     int
 	session string
@@ -710,6 +919,28 @@ type serverConn struct {
 	peer    peerInfo
 	session Session // set when registered
 	key     sessionKey
+	// media: the connection reported media (OnMedia is told when it
+	// ends); mediaBudget and mediaAt are its rate limit.
+	media       bool
+	mediaBudget time.Duration
+	mediaAt     time.Time
+}
+
+// allowMedia spends one media frame from the connection's budget: it
+// refills at one frame per ipcMediaEvery up to ipcMediaBurst frames.
+func (sc *serverConn) allowMedia(now time.Time) bool {
+	const full = ipcMediaBurst * ipcMediaEvery
+	if sc.mediaAt.IsZero() {
+		sc.mediaBudget = full
+	} else {
+		sc.mediaBudget = min(full, sc.mediaBudget+now.Sub(sc.mediaAt))
+	}
+	sc.mediaAt = now
+	if sc.mediaBudget < ipcMediaEvery {
+		return false
+	}
+	sc.mediaBudget -= ipcMediaEvery
+	return true
 }
 
 // peerInfo is who the OS says is on the other end of a connection.
@@ -730,6 +961,13 @@ type Server struct {
 	// runs on the connection's goroutine: it must not block for long. It
 	// may call Send.
 	OnShown func(s Session, key string)
+	// OnMedia, if set, is called with the cameras and microphones in use
+	// that a notifier reports from its session (validated, at most
+	// MaxMediaUses), and with nil when that notifier disconnects, so its
+	// report goes at once. The uses belong to s.UID, the peer uid the OS
+	// reported (see MediaUses). It runs on the connection's goroutine: it
+	// must not block for long. Without it media frames are ignored.
+	OnMedia func(s Session, media []MediaWire)
 	// PingInterval is how often connected notifiers are pinged, to find
 	// dead connections; 0 means 30 s.
 	PingInterval time.Duration
@@ -930,6 +1168,9 @@ func (s *Server) handle(sc *serverConn) {
 		s.mu.Unlock()
 		if registered {
 			log.Info("notify: notifier disconnected", "uid", sc.session.UID, "session", sc.session.Session)
+			if sc.media && s.OnMedia != nil {
+				s.OnMedia(sc.session, nil)
+			}
 		}
 	}()
 
@@ -1010,12 +1251,26 @@ func (s *Server) handle(sc *serverConn) {
 			log.Warn("notify: bad frame from the notifier; closing", "error", err)
 			return
 		}
-		if f.Type != FrameShown {
+		switch f.Type {
+		case FrameShown:
+			if s.OnShown != nil {
+				s.OnShown(sc.session, f.Key)
+			}
+		case FrameMedia:
+			if !sc.allowMedia(time.Now()) {
+				log.Warn("notify: notifier sends media reports too fast; closing", "max_per_second", int(time.Second/ipcMediaEvery))
+				return
+			}
+			s.mu.Lock()
+			current := s.sessions[sc.key] == sc // not replaced by a reconnection
+			s.mu.Unlock()
+			if current && s.OnMedia != nil {
+				sc.media = true
+				s.OnMedia(sc.session, f.Media)
+			}
+		default:
 			log.Warn("notify: unexpected frame from the notifier; closing", "type", f.Type)
 			return
-		}
-		if s.OnShown != nil {
-			s.OnShown(sc.session, f.Key)
 		}
 	}
 }
@@ -1196,6 +1451,13 @@ func (c *Client) Next(ctx context.Context) (NoticeWire, error) {
 // Ack tells the service that the notice with key was shown.
 func (c *Client) Ack(key string) error {
 	return c.send(Frame{Type: FrameShown, Key: key})
+}
+
+// Media reports the cameras and microphones in use as this session sees
+// them (see MediaToWire); the service keeps the report for MediaTTL. It
+// may be called from another goroutine than Next.
+func (c *Client) Media(ms []MediaWire) error {
+	return c.send(Frame{Type: FrameMedia, Media: ms})
 }
 
 // Close closes the connection; a blocked Next returns net.ErrClosed.

@@ -4,11 +4,21 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/vcguard/vcguard/agent/devices"
 	"github.com/vcguard/vcguard/policies"
 )
+
+func testMedia() []MediaWire {
+	return []MediaWire{
+		{Kind: "camera", Device: "0x8020000005ac8514", PID: 812, Process: "/Applications/zoom.us.app/Contents/MacOS/zoom.us", Source: "coremediaio"},
+		{Kind: "camera", Device: "FaceTime HD Camera", Process: "unknown process", Source: "coremediaio"},
+		{Kind: "microphone", Device: "BuiltInMicrophoneDevice", PID: 900, Source: "coreaudio"},
+	}
+}
 
 func testNotice() NoticeWire {
 	return NoticeWire{
@@ -35,6 +45,9 @@ func TestIPCEncodeDecodeRoundTrip(t *testing.T) {
 		{Type: FrameWelcome},
 		{Type: FrameRefused, Reason: "hello claims uid 0"},
 		{Type: FrameShown, Key: "zoom/forbidden"},
+		{Type: FrameMedia, Media: testMedia()},
+		{Type: FrameMedia, Media: []MediaWire{}},
+		{Type: FrameMedia, Media: []MediaWire{{Kind: "camera", Device: "<cam & co>", PID: 1<<31 - 1, Process: `C:\Program Files\"x"`, Source: "consentstore"}}},
 	} {
 		line, err := EncodeFrame(f)
 		if err != nil {
@@ -57,6 +70,17 @@ func TestIPCEncodeDecodeRoundTrip(t *testing.T) {
 	if c := f.Notice.Facts.Certifications; c == nil || c.Value == nil || len(c.Value) != 0 {
 		t.Errorf("certifications = %#v, want an empty, non-nil list", c)
 	}
+	// No uses travel as an empty list, not null, and come back as one.
+	line := must(EncodeFrame(Frame{Type: FrameMedia}))
+	if string(line) != `{"type":"media","media":[]}`+"\n" {
+		t.Errorf("media frame without uses = %s", line)
+	}
+	if f, err := DecodeFrame(line); err != nil || f.Media == nil || len(f.Media) != 0 {
+		t.Errorf("decode %s = %#v, %v; want an empty, non-nil list", line, f.Media, err)
+	}
+	if f, err := DecodeFrame(must(EncodeFrame(Frame{Type: FrameMedia, Media: testMedia()}))); err != nil || !slices.Equal(f.Media, testMedia()) {
+		t.Errorf("media round trip = %+v, %v", f.Media, err)
+	}
 }
 
 func must(b []byte, err error) []byte {
@@ -69,6 +93,7 @@ func must(b []byte, err error) []byte {
 func TestIPCDecodeFrameErrors(t *testing.T) {
 	t.Parallel()
 	notice := `"key":"k","app_id":"zoom","verdict":"forbidden","action":"warn"`
+	mediaRest := `"device":"FaceTime HD Camera","pid":812,"process":"zoom.us","source":"coremediaio"`
 	for _, tc := range []struct {
 		name, line, want string
 	}{
@@ -106,6 +131,29 @@ func TestIPCDecodeFrameErrors(t *testing.T) {
 		{"notice bad fact", `{"type":"notice","notice":{` + notice + `,"facts":{"e2ee":{"value":"maybe"}}}}`, `field notice.facts.e2ee.value: "maybe" is not one of default, optional, none`},
 		{"notice fact type", `{"type":"notice","notice":{` + notice + `,"facts":{"self_hostable":{"value":"yes"}}}}`, "field notice.facts.self_hostable.value: want bool, got string"},
 		{"refused no reason", `{"type":"refused"}`, "field reason: missing"},
+		{"media without list", `{"type":"media"}`, "field media: missing (required in a media frame)"},
+		{"media null", `{"type":"media","media":null}`, "field media: missing"},
+		{"media object", `{"type":"media","media":{}}`, "field media: want an array, got object"},
+		{"media with key", `{"type":"media","media":[],"key":"k"}`, "field key: not allowed in a media frame"},
+		{"media in a shown frame", `{"type":"shown","key":"k","media":[]}`, "field media: not allowed in a shown frame"},
+		{"media null entry", `{"type":"media","media":[null]}`, "field media[0].kind: missing"},
+		{"media no kind", `{"type":"media","media":[{` + mediaRest + `}]}`, "field media[0].kind: missing"},
+		{"media bad kind", `{"type":"media","media":[{"kind":"speaker",` + mediaRest + `}]}`, `field media[0].kind: "speaker" is not one of camera, microphone`},
+		{"media empty kind", `{"type":"media","media":[{"kind":"",` + mediaRest + `}]}`, "field media[0].kind: missing or empty"},
+		{"media no device", `{"type":"media","media":[{"kind":"camera","pid":1,"source":"coremediaio"}]}`, "field media[0].device: missing"},
+		{"media empty device", `{"type":"media","media":[{"kind":"camera","device":"","pid":1,"source":"coremediaio"}]}`, "field media[0].device: missing or empty"},
+		{"media long device", `{"type":"media","media":[{"kind":"camera","device":"` + strings.Repeat("d", 257) + `","pid":1,"source":"coremediaio"}]}`, "field media[0].device: 257 bytes, at most 256 allowed"},
+		{"media no pid", `{"type":"media","media":[{"kind":"camera","device":"c","source":"coremediaio"}]}`, "field media[0].pid: missing"},
+		{"media negative pid", `{"type":"media","media":[{"kind":"camera","device":"c","pid":-1,"source":"coremediaio"}]}`, "field media[0].pid: -1 is out of range"},
+		{"media huge pid", `{"type":"media","media":[{"kind":"camera","device":"c","pid":2147483648,"source":"coremediaio"}]}`, "field media[0].pid: 2147483648 is out of range"},
+		{"media pid string", `{"type":"media","media":[{"kind":"camera","device":"c","pid":"1","source":"coremediaio"}]}`, "field media.pid: want an integer, got string"},
+		{"media no source", `{"type":"media","media":[{"kind":"camera","device":"c","pid":1}]}`, "field media[0].source: missing"},
+		{"media bad source", `{"type":"media","media":[{"kind":"camera","device":"c","pid":1,"source":"webcam"}]}`, `field media[0].source: "webcam" is not one of v4l2, alsa, pipewire, pulseaudio, coreaudio, coremediaio, consentstore`},
+		{"media control char", `{"type":"media","media":[{"kind":"camera","device":"c","pid":1,"process":"zoom\u001b[2J","source":"coremediaio"}]}`, `field media[0].process: control character '\x1b' not allowed`},
+		{"media long process", `{"type":"media","media":[{"kind":"camera","device":"c","pid":1,"process":"/` + strings.Repeat("p", 1024) + `","source":"coremediaio"}]}`, "field media[0].process: 1025 bytes, at most 1024 allowed"},
+		{"media unknown field", `{"type":"media","media":[{"kind":"camera",` + mediaRest + `,"uid":0}]}`, `unknown field "uid"`},
+		{"media second entry", `{"type":"media","media":[{"kind":"camera",` + mediaRest + `},{"kind":"microphone"}]}`, "field media[1].device: missing"},
+		{"media too many", `{"type":"media","media":[` + strings.Repeat(`{"kind":"camera",`+mediaRest+`},`, 64) + `{"kind":"camera",` + mediaRest + `}]}`, "field media: 65 entries, at most 64 allowed"},
 		{"invalid utf8", "{\"type\":\"shown\",\"key\":\"\xff\"}", "not valid UTF-8"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -146,6 +194,10 @@ func TestIPCEncodeFrameValidates(t *testing.T) {
 		{Type: FrameHello, Hello: Hello{UID: 1, Lang: ""}},
 		{Type: FrameNotice, Notice: NoticeWire{Key: "k", AppID: "a", Verdict: "forbidden"}},
 		{Type: FrameShown},
+		{Type: FrameMedia, Media: []MediaWire{{Kind: "camera", Device: "c", Source: "usb"}}},
+		{Type: FrameMedia, Media: []MediaWire{{Kind: "camera", Device: "c", PID: -1, Source: "v4l2"}}},
+		{Type: FrameMedia, Media: []MediaWire{{Kind: "camera", Source: "v4l2"}}},
+		{Type: FrameMedia, Media: make([]MediaWire, MaxMediaUses+1)},
 	} {
 		if _, err := EncodeFrame(f); !errors.Is(err, ErrBadFrame) {
 			t.Errorf("EncodeFrame(%+v): err = %v, want ErrBadFrame", f, err)
@@ -249,9 +301,13 @@ func FuzzDecodeFrame(f *testing.F) {
 		{Type: FrameShown, Key: "k"},
 		{Type: FramePing},
 		{Type: FrameRefused, Reason: "no"},
+		{Type: FrameMedia, Media: testMedia()},
+		{Type: FrameMedia},
 	} {
 		f.Add(must(EncodeFrame(fr)))
 	}
+	f.Add([]byte(`{"type":"media","media":[{"kind":"camera","device":"c","pid":1e2,"source":"v4l2"}]}`))
+	f.Add([]byte(`{"type":"media","media":[{"kind":"camera","device":"\u003c\u0026","pid":0,"process":"","source":"alsa"},null]}`))
 	f.Add([]byte(`{"type":"hello","uid":1e3,"lang":"nl"}`))
 	f.Add([]byte(`{"type":"notice","notice":{"facts":{"e2ee":null}}}`))
 	f.Add([]byte("\x00\xff{"))
@@ -276,4 +332,63 @@ func FuzzDecodeFrame(f *testing.F) {
 			t.Fatalf("not stable:\n%s\n%s", enc, enc2)
 		}
 	})
+}
+
+func TestMediaToWire(t *testing.T) {
+	t.Parallel()
+	zoom := devices.Use{Kind: devices.Camera, Device: "FaceTime HD Camera", PID: 812, Process: "zoom.us", UID: 501, Session: "501", Source: devices.SourceCoreMediaIO}
+	mic := devices.Use{Kind: devices.Microphone, Device: "BuiltInMicrophoneDevice", PID: 700, Process: "Safari", UID: 501, Source: devices.SourceCoreAudio}
+	other := zoom
+	other.UID, other.Session = 502, "502" // the same process as seen under another uid: one use on the wire
+	cast := devices.Use{Kind: devices.Camera, Device: "xdg-desktop-portal", PID: 5, Source: devices.SourcePipeWire, ScreenShare: true}
+	badSource := devices.Use{Kind: devices.Camera, Device: "x", Source: "usb"}
+	longPath := devices.Use{Kind: devices.Microphone, Device: "m", Process: "/" + strings.Repeat("p", 2000), Source: devices.SourceCoreAudio}
+	got, skipped := MediaToWire([]devices.Use{mic, zoom, other, cast, badSource, longPath})
+	want := []MediaWire{
+		{Kind: "camera", Device: "FaceTime HD Camera", PID: 812, Process: "zoom.us", Source: "coremediaio"},
+		{Kind: "microphone", Device: "BuiltInMicrophoneDevice", PID: 700, Process: "Safari", Source: "coreaudio"},
+	}
+	if !slices.Equal(got, want) || skipped != 3 {
+		t.Errorf("MediaToWire = %+v, %d skipped\nwant %+v, 3 skipped", got, skipped, want)
+	}
+	if got, _ := MediaToWire(nil); got == nil || len(got) != 0 {
+		t.Errorf("MediaToWire(nil) = %#v, want an empty list", got)
+	}
+	many := make([]devices.Use, MaxMediaUses+10)
+	for i := range many {
+		many[i] = devices.Use{Kind: devices.Camera, Device: "c", PID: int32(i + 1), Source: devices.SourceCoreMediaIO}
+	}
+	if got, skipped := MediaToWire(many); len(got) != MaxMediaUses || skipped != 10 {
+		t.Errorf("MediaToWire of %d uses: %d kept, %d skipped", len(many), len(got), skipped)
+	}
+
+	// Back on the service's side the session's uid is the uid.
+	uses := MediaUses(Session{UID: 501, Session: "console"}, want)
+	if len(uses) != 2 || uses[0] != zoom || uses[1].UID != 501 || uses[1].Session != "501" || uses[1].Source != devices.SourceCoreAudio {
+		t.Errorf("MediaUses = %+v", uses)
+	}
+	// On Windows the session is the user's SID.
+	if u := MediaUses(Session{UID: 2, User: "S-1-5-21-1-2-3-1001"}, want[:1]); u[0].UID != 2 || u[0].Session != "S-1-5-21-1-2-3-1001" {
+		t.Errorf("MediaUses on Windows = %+v", u)
+	}
+}
+
+// The largest media frame DecodeFrame accepts encodes again: no field
+// grows when encoded.
+func TestIPCMediaFrameSize(t *testing.T) {
+	t.Parallel()
+	ms := make([]MediaWire, MaxMediaUses)
+	for i := range ms {
+		ms[i] = MediaWire{Kind: "microphone", Device: strings.Repeat("<", 256), PID: 1<<31 - 1, Process: strings.Repeat("&", 700), Source: "consentstore"}
+	}
+	line, err := EncodeFrame(Frame{Type: FrameMedia, Media: ms[:40]})
+	if err != nil {
+		t.Fatalf("EncodeFrame of 40 long uses (%d bytes): %v", len(line), err)
+	}
+	if bytes.Contains(line, []byte(`\u003c`)) {
+		t.Error("EncodeFrame escapes HTML characters; frames would grow when re-encoded")
+	}
+	if _, err := EncodeFrame(Frame{Type: FrameMedia, Media: ms}); !errors.Is(err, ErrFrameTooLarge) {
+		t.Errorf("EncodeFrame of %d long uses: err = %v, want ErrFrameTooLarge", len(ms), err)
+	}
 }

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sync"
 	"time"
 
+	"github.com/vcguard/vcguard/agent/devices"
 	"github.com/vcguard/vcguard/policies"
 )
 
@@ -66,6 +69,16 @@ type NotifierConfig struct {
 	Logger  *slog.Logger
 	// Retry is the wait before reconnecting to the service; 0 means 5 s.
 	Retry time.Duration
+	// MediaProbe, if set, lists the cameras and microphones in use as
+	// this session sees them (devices.CheckCameras on macOS, where the
+	// service may not ask). The notifier runs it every MediaInterval while
+	// connected and reports to the service when the result changes, and
+	// at least every MediaTTL/3. A failed probe is logged and not reported:
+	// the last report fades after MediaTTL.
+	MediaProbe func(ctx context.Context) ([]devices.Use, error)
+	// MediaInterval is the time between probes; 0 means 5 s. It is at
+	// most MediaTTL/3.
+	MediaInterval time.Duration
 }
 
 // RunNotifier connects to the service, shows every notice it sends in the
@@ -110,6 +123,18 @@ func serveOnce(ctx context.Context, cfg NotifierConfig, uid int, lang string) er
 		return fmt.Errorf("hello: %w", err)
 	}
 	cfg.Logger.Info("notifier connected", "lang", lang)
+	if cfg.MediaProbe != nil {
+		pctx, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		defer func() { stop(); wg.Wait() }()
+		wg.Go(func() {
+			if err := reportMedia(pctx, c, cfg); err != nil {
+				// A failed send: make Next return so the notifier redials.
+				cfg.Logger.Warn("notifier: media report failed", "err", err)
+				c.Close()
+			}
+		})
+	}
 	for {
 		w, err := c.Next(ctx)
 		if err != nil {
@@ -123,5 +148,65 @@ func serveOnce(ctx context.Context, cfg NotifierConfig, uid int, lang string) er
 		if err := c.Ack(w.Key); err != nil {
 			return err
 		}
+	}
+}
+
+// reportMedia runs cfg.MediaProbe every cfg.MediaInterval and sends what
+// it finds when that changed, or MediaTTL/3 after the last send, until
+// ctx ends (nil) or a send fails (its error).
+func reportMedia(ctx context.Context, c *Client, cfg NotifierConfig) error {
+	interval := cfg.MediaInterval
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	keepAlive := MediaTTL / 3
+	interval = min(interval, keepAlive)
+	log := cfg.Logger.With("probe", "media")
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var last []MediaWire
+	var sent time.Time
+	lastErr, lastSkipped := "", 0
+	for {
+		uses, err := cfg.MediaProbe(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			if msg := err.Error(); msg != lastErr { // a lasting failure is logged once
+				log.Warn("notifier: camera/microphone check failed; not reported", "err", err)
+				lastErr = msg
+			}
+		} else {
+			lastErr = ""
+			ms, skipped := MediaToWire(uses)
+			if skipped > 0 && skipped != lastSkipped {
+				log.Warn("notifier: some camera/microphone uses cannot be reported", "skipped", skipped)
+			}
+			lastSkipped = skipped
+			if sent.IsZero() || !slices.Equal(ms, last) || time.Since(sent) >= keepAlive-interval/2 {
+				if err := sendMedia(c, ms); err != nil {
+					return err
+				}
+				last, sent = ms, time.Now()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// sendMedia sends ms, dropping uses from the end while the frame would
+// be too large (long process paths are the only way).
+func sendMedia(c *Client, ms []MediaWire) error {
+	for {
+		err := c.Media(ms)
+		if !errors.Is(err, ErrFrameTooLarge) || len(ms) == 0 {
+			return err
+		}
+		ms = ms[:len(ms)/2]
 	}
 }

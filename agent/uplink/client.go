@@ -10,6 +10,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
@@ -43,10 +45,24 @@ type Client struct {
 	Heartbeat time.Duration
 	// BatchSize bounds the events per batch; 0 means 200.
 	BatchSize int
+	// Now returns the current time for the renewal decision; nil means
+	// time.Now.
+	Now func() time.Time
+	// RevokedBackoff is the wait before trying again after the server
+	// refused the device (revoked, unknown); 0 means 1 h.
+	RevokedBackoff time.Duration
+
+	// cert is the client certificate in use; renewal replaces it and new
+	// connections present the new one.
+	cert  atomic.Pointer[tls.Certificate]
+	roots *x509.CertPool
 }
 
 // Run keeps a stream open until ctx ends, reconnecting with exponential
-// backoff and jitter (1 s to 1 min).
+// backoff and jitter (1 s to 1 min), and renews the client certificate when
+// a third of its lifetime remains. A connection the server ends to
+// rebalance (GOAWAY after its maximum age) or because it shuts down is
+// reopened at once; a device the server refuses (revoked) waits an hour.
 func (c *Client) Run(ctx context.Context) error {
 	creds, err := c.credentials()
 	if err != nil {
@@ -61,6 +77,16 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 	defer conn.Close()
 	api := vcguardv1.NewAgentServiceClient(conn)
+	renewCtx, stopRenew := context.WithCancel(ctx)
+	renewDone := make(chan struct{})
+	go func() {
+		defer close(renewDone)
+		c.renewLoop(renewCtx, api)
+	}()
+	defer func() {
+		stopRenew()
+		<-renewDone
+	}()
 	backoff := time.Second
 	for {
 		start := time.Now()
@@ -68,15 +94,26 @@ func (c *Client) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if status.Code(err) == codes.PermissionDenied {
-			c.Logger.Error("the server refuses this device; re-enroll it", "err", err)
-		} else {
-			c.Logger.Warn("stream to server ended; reconnecting", "err", err, "in", backoff)
-		}
 		if time.Since(start) > time.Minute {
 			backoff = time.Second
 		}
 		wait := backoff/2 + rand.N(backoff/2+1)
+		switch {
+		case status.Code(err) == codes.PermissionDenied && strings.Contains(status.Convert(err).Message(), "revoked"):
+			wait = revokedBackoff(c.RevokedBackoff)
+			c.Logger.Error("this device was revoked by the administrator: the server refuses it; trying again later, "+
+				"or enroll it again with a new enrollment secret", "server", c.Identity.Server, "retry_in", wait)
+		case status.Code(err) == codes.PermissionDenied || status.Code(err) == codes.Unauthenticated:
+			wait = revokedBackoff(c.RevokedBackoff)
+			c.Logger.Error("the server refuses this device; re-enroll it", "err", err, "retry_in", wait)
+		case serverRebalanced(err):
+			// Not a failure: reconnect now, to whichever replica.
+			wait = rand.N(250 * time.Millisecond)
+			backoff = time.Second / 2 // doubled below
+			c.Logger.Info("server ended the connection (rebalancing or restart); reconnecting", "reason", status.Convert(err).Message())
+		default:
+			c.Logger.Warn("stream to server ended; reconnecting", "err", err, "in", wait)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -86,11 +123,23 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 }
 
-func (c *Client) credentials() (credentials.TransportCredentials, error) {
-	pair, err := tls.LoadX509KeyPair(filepath.Join(c.StateDir, certFile), filepath.Join(c.StateDir, keyFile))
-	if err != nil {
-		return nil, fmt.Errorf("load device certificate: %w", err)
+// serverRebalanced reports whether a stream ended because the server
+// closed the connection on purpose: a GOAWAY at its maximum connection age,
+// or a graceful shutdown.
+func serverRebalanced(err error) bool {
+	if status.Code(err) != codes.Unavailable {
+		return false
 	}
+	msg := strings.ToLower(status.Convert(err).Message())
+	return strings.Contains(msg, "goaway") || strings.Contains(msg, "max_age") || strings.Contains(msg, "shutting down")
+}
+
+func (c *Client) credentials() (credentials.TransportCredentials, error) {
+	pair, err := loadCertificate(c.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	c.cert.Store(pair)
 	caPEM, err := os.ReadFile(filepath.Join(c.StateDir, caFile))
 	if err != nil {
 		return nil, fmt.Errorf("read CA: %w", err)
@@ -99,9 +148,12 @@ func (c *Client) credentials() (credentials.TransportCredentials, error) {
 	if !pool.AppendCertsFromPEM(caPEM) {
 		return nil, errors.New("the stored CA holds no certificate")
 	}
+	c.roots = pool
 	return credentials.NewTLS(&tls.Config{
-		MinVersion: tls.VersionTLS13, RootCAs: pool, Certificates: []tls.Certificate{pair},
-		ServerName: serverName(c.Identity.Server),
+		MinVersion: tls.VersionTLS13, RootCAs: pool,
+		// Each new connection presents the newest (renewed) certificate.
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return c.cert.Load(), nil },
+		ServerName:           serverName(c.Identity.Server),
 	}), nil
 }
 

@@ -41,6 +41,9 @@ type Identity struct {
 	DeviceID string    `json:"device_id"`
 	Server   string    `json:"server"`
 	Enrolled time.Time `json:"enrolled"`
+	// Group is the device group the server assigned (from the enrollment
+	// secret); "" for none.
+	Group string `json:"group,omitempty"`
 	// PolicyKey is the pinned Ed25519 key that signs policies.
 	PolicyKey []byte `json:"-"`
 }
@@ -148,7 +151,7 @@ func Enroll(ctx context.Context, cfg EnrollConfig) (*Identity, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := &Identity{DeviceID: resp.GetDeviceId(), Server: cfg.Server, Enrolled: time.Now().UTC(), PolicyKey: resp.GetPolicyPublicKey()}
+	id := &Identity{DeviceID: resp.GetDeviceId(), Server: cfg.Server, Enrolled: time.Now().UTC(), Group: resp.GetGroup(), PolicyKey: resp.GetPolicyPublicKey()}
 	idJSON, err := json.MarshalIndent(id, "", "  ")
 	if err != nil {
 		return nil, err

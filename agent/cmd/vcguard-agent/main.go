@@ -171,6 +171,9 @@ func run(ctx context.Context, c *config, logger *slog.Logger) error {
 		return err
 	}
 	matcher := cat.Matcher(runtime.GOOS)
+	// Device nodes (inotify) and sound servers (their monitors) signal
+	// changes; the full /proc fd scan is the safety net.
+	media := devices.New(devices.Config{PollInterval: 2 * time.Minute, RunUserDir: c.RunUserDir, Logger: logger.With("component", "devices")})
 	watcher := procwatch.New(procwatch.Config{
 		Filter: matcher.Interesting, PollInterval: c.ScanInterval, Logger: logger.With("component", "procwatch"),
 	})
@@ -178,13 +181,16 @@ func run(ctx context.Context, c *config, logger *slog.Logger) error {
 		StateDir: c.StateDir, Device: deviceInfo(), Catalog: cat, GOOS: runtime.GOOS,
 		Processes: watcher, Identifier: agent.AppIdentifier{GOOS: runtime.GOOS, Inspector: appid.NewInspector("")},
 		PolicyDir: policyDir(c.PolicyDir, cat), StatusFile: c.StatusFile,
-		// Device nodes (inotify) and sound servers (their monitors) signal
-		// changes; the full /proc fd scan is the safety net.
-		Devices: devices.New(devices.Config{PollInterval: 2 * time.Minute, RunUserDir: c.RunUserDir, Logger: logger.With("component", "devices")}),
+		Group:   id.Group, // from the enrollment secret
+		Devices: media,
 		Logger:  logger,
 	}
 	// The per-user notifiers connect to this socket (pipe on Windows).
-	ipc := &notify.Server{Logger: logger.With("component", "notify")}
+	// What a notifier sees from its session (the camera on macOS) joins
+	// what the service sees, as the session's peer uid.
+	ipc := &notify.Server{Logger: logger.With("component", "notify"), OnMedia: func(s notify.Session, ms []notify.MediaWire) {
+		media.Report(s.ID(), s.UID, notify.MediaUses(s, ms), notify.MediaTTL)
+	}}
 	if err := ipc.Listen(c.NotifySocket); err != nil {
 		logger.Warn("user notices are off: the notifier socket cannot be opened", "err", err)
 	} else {
@@ -428,6 +434,7 @@ func cmdNotifier(args []string) error {
 	defer stop()
 	return notify.RunNotifier(ctx, notify.NotifierConfig{
 		Path: *socket, Locale: userLocale(), Session: os.Getenv("XDG_SESSION_ID"), Display: display, Logger: logger,
+		MediaProbe: mediaProbe(logger),
 	})
 }
 

@@ -1,0 +1,14 @@
+//go:build !darwin
+
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/vcguard/vcguard/agent/devices"
+)
+
+// mediaProbe is nil: elsewhere the service sees every camera and
+// microphone itself.
+func mediaProbe(*slog.Logger) func(context.Context) ([]devices.Use, error) { return nil }
