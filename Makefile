@@ -12,7 +12,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 
 .PHONY: build
 build: ## Build the agent, the server and vcguardctl for this machine into bin/.
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./agent/cmd/vcguard-agent ./server/cmd/vcguard-server
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./agent/cmd/vcguard-agent ./server/cmd/vcguard-server ./server/cmd/vcguardctl
 
 .PHONY: run
 run: build ## Start a server on embedded SQLite in $(RUN_DIR) plus a local agent enrolled to it.
@@ -45,7 +45,7 @@ vet:
 cross: ## Cross-compile every binary for every platform with CGO_ENABLED=0.
 	@for p in $(PLATFORMS); do \
 	  echo "cross $$p"; \
-	  CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -trimpath -o /dev/null ./agent/cmd/vcguard-agent ./server/cmd/vcguard-server; \
+	  CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -trimpath -o /dev/null ./agent/cmd/vcguard-agent ./server/cmd/vcguard-server ./server/cmd/vcguardctl; \
 	done
 
 .PHONY: test

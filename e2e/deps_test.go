@@ -22,6 +22,8 @@ func TestDependencyBoundaries(t *testing.T) {
 		// validator (its init alone allocates 1.7 MB); the Go loader applies
 		// the schema's rules.
 		{"github.com/vcguard/vcguard/agent/cmd/vcguard-agent", []string{"github.com/santhosh-tekuri/jsonschema", "github.com/vcguard/vcguard/policies/schema"}, true},
+		// vcguardctl speaks HTTPS and JSON only: no database, no server code.
+		{"github.com/vcguard/vcguard/server/cmd/vcguardctl", []string{"github.com/vcguard/vcguard/server/store", "github.com/vcguard/vcguard/server/adminapi", "modernc.org/sqlite", "github.com/jackc/pgx", "google.golang.org/grpc"}, true},
 	}
 	for _, c := range cases {
 		args := []string{"list", "-deps", "-test", c.pkg}

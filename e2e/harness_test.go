@@ -32,7 +32,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	build := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "github.com/vcguard/vcguard/agent/cmd/vcguard-agent", "github.com/vcguard/vcguard/server/cmd/vcguard-server")
+	build := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "github.com/vcguard/vcguard/agent/cmd/vcguard-agent", "github.com/vcguard/vcguard/server/cmd/vcguard-server",
+		"github.com/vcguard/vcguard/server/cmd/vcguardctl")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
@@ -132,10 +133,10 @@ func startServer(t *testing.T, data, grpcAddr, httpAddr string) *server {
 // errPortTaken means another process bound one of the chosen ports first.
 var errPortTaken = errors.New("port taken")
 
-func tryStartServer(t *testing.T, data, grpcAddr, httpAddr string) (*server, error) {
+func tryStartServer(t *testing.T, data, grpcAddr, httpAddr string, extra ...string) (*server, error) {
 	t.Helper()
 	p := start(t, "vcguard-server", filepath.Join(data, "..", filepath.Base(data)+"-server.log"),
-		"--data", data, "--grpc-addr", grpcAddr, "--http-addr", httpAddr)
+		append([]string{"--data", data, "--grpc-addr", grpcAddr, "--http-addr", httpAddr}, extra...)...)
 	s := &server{proc: p, data: data, grpcAddr: grpcAddr, httpAddr: httpAddr}
 	waitFor(t, 20*time.Second, "server to answer /healthz", func() bool {
 		select {

@@ -208,9 +208,16 @@ func TestAPIRequiresToken(t *testing.T) {
 }
 
 // TestFirstStartFiles: the secrets a fresh server writes are owner-only.
+// The CA and policy keys live in the database (shared by replicas), not in
+// files.
 func TestFirstStartFiles(t *testing.T) {
 	s := newServer(t)
-	for _, name := range []string{"enroll-secret", "admin-token", "ca-key.pem", "server-key.pem", "policy-key.pem", "vcguard.db"} {
+	for _, name := range []string{"ca-key.pem", "policy-key.pem"} {
+		if _, err := os.Stat(filepath.Join(s.data, name)); err == nil {
+			t.Errorf("%s written: the key belongs in the database", name)
+		}
+	}
+	for _, name := range []string{"enroll-secret", "admin-token", "server-key.pem", "vcguard.db"} {
 		fi, err := os.Stat(filepath.Join(s.data, name))
 		if err != nil {
 			t.Errorf("%s: %v", name, err)

@@ -41,6 +41,9 @@ type API struct {
 	Now func() time.Time
 	// Metrics records store latency; nil records nothing.
 	Metrics *metrics.Metrics
+	// PasswordHashing are the argon2id parameters of new admin passwords;
+	// zero means auth.DefaultArgon2 (tests use cheaper ones).
+	PasswordHashing auth.Argon2Params
 }
 
 func (a *API) now() time.Time {
@@ -85,18 +88,57 @@ func (a *API) PublishPolicy(ctx context.Context, document []byte, by string) (st
 
 // CreateEnrollmentSecret makes a new secret; the value is returned once.
 func (a *API) CreateEnrollmentSecret(ctx context.Context, description string, ttl time.Duration) (store.EnrollmentSecret, string, error) {
+	return a.CreateGroupEnrollmentSecret(ctx, description, "", ttl)
+}
+
+// maxGroupLen bounds a device group name.
+const maxGroupLen = 64
+
+// validGroup reports whether group is "" or a name of letters, digits,
+// '.', '_' and '-', as policy group names are written.
+func validGroup(group string) bool {
+	if len(group) > maxGroupLen {
+		return false
+	}
+	for _, c := range group {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// RevokeDevice revokes a device: its stream is cut off at once here and,
+// through the store's notice, on every other replica; it may neither
+// connect nor renew its certificate again.
+func (a *API) RevokeDevice(ctx context.Context, id string) (store.Device, error) {
+	d, err := a.Store.RevokeDevice(ctx, id, a.now())
+	if err != nil {
+		return d, err
+	}
+	cut := a.Hub.Revoke(id)
+	a.Logger.Info("device revoked", "device", id, "streams_cut_here", cut)
+	return d, nil
+}
+
+// CreateGroupEnrollmentSecret makes a new secret whose devices join group
+// ("" for none); the value is returned once.
+func (a *API) CreateGroupEnrollmentSecret(ctx context.Context, description, group string, ttl time.Duration) (store.EnrollmentSecret, string, error) {
+	if !validGroup(group) {
+		return store.EnrollmentSecret{}, "", fmt.Errorf("%w: group %q: use at most %d letters, digits, '.', '_' or '-'", ErrInvalid, group, maxGroupLen)
+	}
 	if ttl < 0 {
 		return store.EnrollmentSecret{}, "", fmt.Errorf("%w: ttl must not be negative", ErrInvalid)
 	}
 	value, hash := auth.NewSecret("vcg_enroll_")
 	now := a.now().UTC().Truncate(time.Microsecond)
-	e := store.EnrollmentSecret{ID: "es_" + auth.NewID(), Description: description, Hash: hash, Created: now}
+	e := store.EnrollmentSecret{ID: "es_" + auth.NewID(), Description: description, Hash: hash, Created: now, Group: group}
 	if ttl > 0 {
 		e.Expires = now.Add(ttl)
 	}
 	if err := a.Store.CreateEnrollmentSecret(ctx, e); err != nil {
 		return e, "", err
 	}
-	a.Logger.Info("enrollment secret created", "id", e.ID)
+	a.Logger.Info("enrollment secret created", "id", e.ID, "group", group)
 	return e, value, nil
 }

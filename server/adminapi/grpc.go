@@ -3,6 +3,7 @@ package adminapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -171,6 +172,7 @@ func (g *GRPC) PublishPolicy(ctx context.Context, req *vcguardv1.PublishPolicyRe
 	if err != nil {
 		return nil, err
 	}
+	g.API.Audit(ctx, grpcActor(ctx), "policy_publish", fmt.Sprintf("policy:%d", v.Version), map[string]any{"name": v.Name})
 	return policyProto(v, true), nil
 }
 
@@ -197,6 +199,8 @@ func (g *GRPC) CreateEnrollmentSecret(ctx context.Context, req *vcguardv1.Create
 	if err != nil {
 		return nil, err
 	}
+	g.API.Audit(ctx, grpcActor(ctx), "enrollment_secret_create", "enrollment_secret:"+e.ID,
+		map[string]any{"description": e.Description, "expires": optTime(e.Expires)})
 	return &vcguardv1.CreateEnrollmentSecretResponse{Secret: secretProto(e), Value: value}, nil
 }
 
@@ -206,5 +210,6 @@ func (g *GRPC) RevokeEnrollmentSecret(ctx context.Context, req *vcguardv1.Revoke
 	if err != nil {
 		return nil, err
 	}
+	g.API.Audit(ctx, grpcActor(ctx), "enrollment_secret_revoke", "enrollment_secret:"+e.ID, nil)
 	return secretProto(e), nil
 }

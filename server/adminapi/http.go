@@ -33,6 +33,7 @@ type Route struct {
 func (a *API) Routes() []Route {
 	read := []store.Role{store.RoleAdmin, store.RoleAnalyst}
 	write := []store.Role{store.RoleAdmin}
+	audit := []store.Role{store.RoleAdmin, store.RoleAuditor}
 	return []Route{
 		{"GET /api/v1/devices", read, a.listDevices},
 		{"GET /api/v1/devices/{id}", read, a.getDevice},
@@ -46,6 +47,16 @@ func (a *API) Routes() []Route {
 		{"GET /api/v1/enrollment-secrets", write, a.listSecrets},
 		{"POST /api/v1/enrollment-secrets", write, a.createSecret},
 		{"POST /api/v1/enrollment-secrets/{id}/revoke", write, a.revokeSecret},
+		{"POST /api/v1/devices/{id}/revoke", write, a.revokeDevice},
+		{"GET /api/v1/audit", audit, a.listAudit},
+		{"GET /api/v1/tokens", write, a.listTokens},
+		{"POST /api/v1/tokens", write, a.createToken},
+		{"POST /api/v1/tokens/{id}/revoke", write, a.revokeToken},
+		{"GET /api/v1/admins", write, a.listAdmins},
+		{"POST /api/v1/admins", write, a.createAdmin},
+		{"POST /api/v1/admins/{username}/disable", write, a.disableAdmin},
+		{"POST /api/v1/admins/{username}/enable", write, a.enableAdmin},
+		{"POST /api/v1/admins/{username}/password", write, a.resetAdminPassword},
 	}
 }
 
@@ -128,7 +139,11 @@ type DeviceJSON struct {
 	LastSeen      time.Time `json:"last_seen"`
 	Online        bool      `json:"online"`
 	PolicyVersion uint64    `json:"policy_version"`
-	Apps          []AppJSON `json:"apps"`
+	// Group is the device group from the enrollment secret; "" for none.
+	Group string `json:"group"`
+	// Revoked is when the device was revoked; absent while it is not.
+	Revoked *time.Time `json:"revoked,omitempty"`
+	Apps    []AppJSON  `json:"apps"`
 	// Media are the cameras and microphones in use now.
 	Media []MediaJSON `json:"media"`
 }
@@ -167,7 +182,11 @@ func (a *API) DeviceView(d store.Device) DeviceJSON {
 	out := DeviceJSON{
 		ID: d.ID, Hostname: d.Hostname, OS: d.OS, OSVersion: d.OSVersion, Arch: d.Arch, AgentVersion: d.AgentVersion,
 		Enrolled: d.Enrolled, LastSeen: d.LastSeen, Online: d.Online(a.now(), a.staleAfter()),
-		PolicyVersion: d.PolicyVersion, Apps: []AppJSON{}, Media: []MediaJSON{},
+		PolicyVersion: d.PolicyVersion, Group: d.Group, Apps: []AppJSON{}, Media: []MediaJSON{},
+	}
+	if !d.Revoked.IsZero() {
+		revoked := d.Revoked
+		out.Revoked = &revoked
 	}
 	for _, m := range d.Media {
 		out.Media = append(out.Media, MediaJSON{Kind: m.Kind, PID: m.PID, Process: m.Process, AppID: m.AppID, Category: m.Category,
@@ -334,6 +353,7 @@ func (a *API) publishPolicy(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
+	a.Audit(r.Context(), httpActor(r, p), "policy_publish", fmt.Sprintf("policy:%d", v.Version), map[string]any{"name": v.Name})
 	return writeJSON(w, http.StatusCreated, policyView(v, true))
 }
 
@@ -418,6 +438,8 @@ func (a *API) rollbackPolicy(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err != nil {
 		return err
 	}
+	a.Audit(r.Context(), httpActor(r, p), "policy_rollback", fmt.Sprintf("policy:%d", v.Version),
+		map[string]any{"name": v.Name, "content_of_version": old.Version})
 	return writeJSON(w, http.StatusCreated, policyView(v, true))
 }
 
@@ -429,11 +451,13 @@ type SecretJSON struct {
 	Created     time.Time  `json:"created"`
 	Expires     *time.Time `json:"expires,omitempty"`
 	Revoked     *time.Time `json:"revoked,omitempty"`
-	Value       string     `json:"value,omitempty"`
+	// Group is the device group of the devices it enrolls; "" for none.
+	Group string `json:"group"`
+	Value string `json:"value,omitempty"`
 }
 
 func secretView(e store.EnrollmentSecret) SecretJSON {
-	out := SecretJSON{ID: e.ID, Description: e.Description, Created: e.Created}
+	out := SecretJSON{ID: e.ID, Description: e.Description, Created: e.Created, Group: e.Group}
 	if !e.Expires.IsZero() {
 		out.Expires = &e.Expires
 	}
@@ -455,29 +479,44 @@ func (a *API) listSecrets(w http.ResponseWriter, r *http.Request, _ auth.Princip
 	return writeJSON(w, http.StatusOK, out)
 }
 
-func (a *API) createSecret(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+func (a *API) createSecret(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	var req struct {
 		Description string `json:"description"`
 		TTLSeconds  int64  `json:"ttl_seconds"`
+		Group       string `json:"group"`
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		return &httpError{http.StatusBadRequest, "request body: " + err.Error()}
 	}
-	e, value, err := a.CreateEnrollmentSecret(r.Context(), req.Description, time.Duration(req.TTLSeconds)*time.Second)
+	e, value, err := a.CreateGroupEnrollmentSecret(r.Context(), req.Description, req.Group, time.Duration(req.TTLSeconds)*time.Second)
 	if err != nil {
 		return err
 	}
+	a.Audit(r.Context(), httpActor(r, p), "enrollment_secret_create", "enrollment_secret:"+e.ID,
+		map[string]any{"description": e.Description, "group": e.Group, "expires": optTime(e.Expires)})
 	out := secretView(e)
 	out.Value = value
 	return writeJSON(w, http.StatusCreated, out)
 }
 
-func (a *API) revokeSecret(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
+func (a *API) revokeSecret(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	e, err := a.Store.RevokeEnrollmentSecret(r.Context(), r.PathValue("id"), a.now())
 	if err != nil {
 		return err
 	}
+	a.Audit(r.Context(), httpActor(r, p), "enrollment_secret_revoke", "enrollment_secret:"+e.ID, nil)
 	return writeJSON(w, http.StatusOK, secretView(e))
+}
+
+// revokeDevice cuts a device off: its stream ends at once on every
+// replica and it may neither connect nor renew its certificate again.
+func (a *API) revokeDevice(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	d, err := a.RevokeDevice(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	a.Audit(r.Context(), httpActor(r, p), "device_revoke", "device:"+d.ID, map[string]any{"hostname": d.Hostname})
+	return writeJSON(w, http.StatusOK, a.DeviceView(d))
 }

@@ -87,6 +87,10 @@ func requestFor(pattern string) (method, path string, body []byte) {
 		body = []byte("name: Everything approved\ndefault: approved\n")
 	case "POST /api/v1/enrollment-secrets":
 		body = []byte(`{"description": "route test"}`)
+	case "POST /api/v1/tokens":
+		body = []byte(`{"description": "route test", "role": "analyst"}`)
+	case "POST /api/v1/admins":
+		body = []byte(`{"username": "route-test", "role": "analyst"}`)
 	}
 	return method, path, body
 }
@@ -113,15 +117,32 @@ func TestRoutesAuthorization(t *testing.T) {
 		if len(r.Roles) == 0 {
 			t.Errorf("route %q allows no role", r.Pattern)
 		}
-		// Writes are for admins only; auditors read the audit log, not
-		// the fleet API.
-		method, _, _ := strings.Cut(r.Pattern, " ")
+		// Writes are for admins only; auditors read the audit log and
+		// nothing else; analysts read the fleet, not the audit log.
+		method, path, _ := strings.Cut(r.Pattern, " ")
 		if method != http.MethodGet && slices.Contains(r.Roles, store.RoleAnalyst) {
 			t.Errorf("write route %q allows analysts", r.Pattern)
 		}
-		if slices.Contains(r.Roles, store.RoleAuditor) {
-			t.Errorf("route %q allows auditors", r.Pattern)
+		auditLog := strings.HasPrefix(path, "/api/v1/audit")
+		if slices.Contains(r.Roles, store.RoleAuditor) != auditLog {
+			t.Errorf("route %q: auditors may use it: %v; want exactly the audit log routes", r.Pattern, !auditLog)
 		}
+		if auditLog && slices.Contains(r.Roles, store.RoleAnalyst) {
+			t.Errorf("route %q: analysts may read the audit log", r.Pattern)
+		}
+		// Accounts and tokens are for admins only.
+		for _, p := range []string{"/api/v1/admins", "/api/v1/tokens", "/api/v1/enrollment-secrets"} {
+			if strings.HasPrefix(path, p) && !slices.Equal(r.Roles, []store.Role{store.RoleAdmin}) {
+				t.Errorf("route %q allows %v, want admin only", r.Pattern, r.Roles)
+			}
+		}
+	}
+	// A dashboard session is no credential for the API: browsers send its
+	// cookie on their own, so accepting it would open the API to CSRF.
+	sessionID := "sess-" + auth.NewID()
+	if err := e.store.CreateSession(t.Context(), store.Session{Hash: auth.Hash(sessionID), Subject: "alice", Role: store.RoleAdmin,
+		CSRF: "csrf", Created: time.Now(), Expires: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
 	}
 
 	// Refused requests first: they must change nothing.
@@ -152,6 +173,14 @@ func TestRoutesAuthorization(t *testing.T) {
 					t.Errorf("%s: WWW-Authenticate = %q", tc.name, resp.Header.Get("WWW-Authenticate"))
 				}
 			}
+			req, _ := http.NewRequestWithContext(t.Context(), method, e.srv.URL+path, bytes.NewReader(body))
+			req.AddCookie(&http.Cookie{Name: "vcguard_session", Value: sessionID})
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if resp, err := e.srv.Client().Do(req); err != nil {
+				t.Fatal(err)
+			} else if resp.Body.Close(); resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("admin's dashboard session cookie without a token: status %d, want 401", resp.StatusCode)
+			}
 			for _, role := range roles {
 				if slices.Contains(r.Roles, role) {
 					continue
@@ -172,6 +201,15 @@ func TestRoutesAuthorization(t *testing.T) {
 	}
 	if ss, err := e.store.EnrollmentSecrets(ctx); err != nil || len(ss) != 0 {
 		t.Fatalf("after refused requests: %d secrets, %v", len(ss), err)
+	}
+	if ts, err := e.store.APITokens(ctx); err != nil || len(ts) != len(roles) {
+		t.Fatalf("after refused requests: %d tokens, %v", len(ts), err)
+	}
+	if as, err := e.store.Admins(ctx); err != nil || len(as) != 0 {
+		t.Fatalf("after refused requests: %d admins, %v", len(as), err)
+	}
+	if log, err := e.store.AuditLog(ctx, store.AuditFilter{}); err != nil || len(log) != 0 {
+		t.Fatalf("after refused requests: audit log %+v, %v", log, err)
 	}
 
 	// Allowed roles reach the handler: a JSON answer that is not an

@@ -22,7 +22,6 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // maxBatch bounds the events of one batch; an agent sends smaller ones.
@@ -101,6 +100,7 @@ func (s *Server) Enroll(ctx context.Context, req *vcguardv1.EnrollRequest) (*vcg
 	err = s.Store.CreateDevice(ctx, store.Device{
 		ID: deviceID, Hostname: info.GetHostname(), OS: info.GetOs(), OSVersion: info.GetOsVersion(),
 		Arch: info.GetArch(), AgentVersion: info.GetAgentVersion(), SecretID: secret.ID, CertSerial: serial, Enrolled: now,
+		Group: secret.Group,
 	})
 	storeDone()
 	if err != nil {
@@ -111,7 +111,7 @@ func (s *Server) Enroll(ctx context.Context, req *vcguardv1.EnrollRequest) (*vcg
 	s.Metrics.Enrollment(metrics.EnrollOK)
 	log.Info("device enrolled", "device", deviceID, "secret", secret.ID)
 	return &vcguardv1.EnrollResponse{
-		DeviceId: deviceID, ClientCertPem: certPEM, CaPem: s.CA.CAPEM(), PolicyPublicKey: s.PolicyKey,
+		DeviceId: deviceID, ClientCertPem: certPEM, CaPem: s.CA.CAPEM(), PolicyPublicKey: s.PolicyKey, Group: secret.Group,
 	}, nil
 }
 
@@ -148,6 +148,10 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 		return status.Errorf(codes.Unauthenticated, "a client certificate is required: %v; enroll the agent first", err)
 	}
 	log := s.Logger.With("rpc", "Connect", "device", deviceID, "peer", peerAddr(ctx))
+	// Subscribe before reading revoked_at, so a revocation that lands in
+	// between still cuts the stream off.
+	sub := s.Hub.Subscribe(deviceID)
+	defer s.Hub.Unsubscribe(sub)
 	dev, err := s.Store.Device(ctx, deviceID)
 	if errors.Is(err, store.ErrNotFound) {
 		return status.Errorf(codes.PermissionDenied, "device %s is not enrolled here", deviceID)
@@ -157,7 +161,8 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 		return status.Error(codes.Internal, "server error")
 	}
 	if !dev.Revoked.IsZero() {
-		return status.Errorf(codes.PermissionDenied, "device %s was revoked; re-enroll it", deviceID)
+		log.Warn("connect refused: device revoked")
+		return status.Error(codes.PermissionDenied, RevokedMessage)
 	}
 
 	first, err := stream.Recv()
@@ -200,8 +205,6 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 		return err
 	}
 
-	sub := s.Hub.Subscribe(deviceID)
-	defer s.Hub.Unsubscribe(sub)
 	if cur, err := s.Store.CurrentPolicy(ctx); err == nil && cur.Version > hello.GetPolicyVersion() {
 		if err := send(policyMessage(cur)); err != nil {
 			return err
@@ -259,6 +262,9 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 			return err
 		case <-s.shutdownCh():
 			return status.Error(codes.Unavailable, "server shutting down; reconnect")
+		case <-sub.Revoked:
+			log.Warn("device revoked: stream cut off")
+			return status.Error(codes.PermissionDenied, RevokedMessage)
 		case msg = <-msgs:
 		}
 		switch m := msg.GetMsg().(type) {
@@ -334,11 +340,7 @@ func checkOrder(events []*vcguardv1.Event) error {
 }
 
 // SignedPolicy converts a stored policy version to its wire form.
-func SignedPolicy(p store.PolicyVersion) *vcguardv1.SignedPolicy {
-	return &vcguardv1.SignedPolicy{
-		Version: p.Version, Document: p.Document, Signature: p.Signature, Published: timestamppb.New(p.Published),
-	}
-}
+func SignedPolicy(p store.PolicyVersion) *vcguardv1.SignedPolicy { return fanout.SignedPolicy(p) }
 
 func policyMessage(p store.PolicyVersion) *vcguardv1.ServerMessage {
 	return &vcguardv1.ServerMessage{Msg: &vcguardv1.ServerMessage_Policy{Policy: &vcguardv1.PolicyUpdate{Policy: SignedPolicy(p)}}}

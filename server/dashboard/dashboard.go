@@ -1,7 +1,8 @@
 // Package dashboard serves the fleet dashboard: server-rendered HTML that
-// reads without JavaScript. Administrators log in with an API token for now
-// (password and TOTP accounts come with the administrators feature); the
-// session lives in the store, so any replica can serve it.
+// reads without JavaScript. Administrators log in with username, password
+// and TOTP code (login.go); the session lives in the store, hashed, so any
+// replica can serve it. Every page declares the roles that may see it
+// (Routes), and every state-changing form carries the session's CSRF token.
 package dashboard
 
 import (
@@ -14,7 +15,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/vcguard/vcguard/server/adminapi"
@@ -41,7 +42,9 @@ const (
 type Dashboard struct {
 	API    *adminapi.API
 	Logger *slog.Logger
-	tmpl   *template.Template
+	// Login checks logins; New sets one with the default limits.
+	Login *auth.Login
+	tmpl  *template.Template
 }
 
 // New parses the templates.
@@ -58,7 +61,12 @@ func New(api *adminapi.API, logger *slog.Logger) (*Dashboard, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Dashboard{API: api, Logger: logger, tmpl: tmpl}, nil
+	login := auth.NewLogin(api.Store, logger)
+	login.Now = api.Now
+	if api.PasswordHashing != (auth.Argon2Params{}) {
+		login.DummyArgon2 = api.PasswordHashing
+	}
+	return &Dashboard{API: api, Logger: logger, Login: login, tmpl: tmpl}, nil
 }
 
 // Route is one dashboard route.
@@ -66,10 +74,12 @@ type Route struct {
 	// Pattern is the http.ServeMux pattern, e.g. "GET /devices/{id}".
 	Pattern string
 	// Session routes need a dashboard session (without one they redirect
-	// to /login), and on unsafe methods the session's CSRF token. The
-	// others serve anyone: static files and the login form, whose POST
-	// checks the login form's own CSRF token.
+	// to /login) of one of Roles (another role gets 403), and on unsafe
+	// methods the session's CSRF token. The others serve anyone: static
+	// files and the login form, whose POST checks the login form's own
+	// CSRF token.
 	Session bool
+	Roles   []store.Role
 	public  http.Handler
 	session sessionHandler
 }
@@ -78,13 +88,17 @@ type Route struct {
 // that walks the list covers every route.
 func (d *Dashboard) Routes() []Route {
 	static, _ := fs.Sub(staticFS, "static")
+	anyone := []store.Role{store.RoleAdmin, store.RoleAnalyst, store.RoleAuditor}
+	fleet := []store.Role{store.RoleAdmin, store.RoleAnalyst}
+	audit := []store.Role{store.RoleAdmin, store.RoleAuditor}
 	return []Route{
 		{Pattern: "GET /static/", public: http.StripPrefix("/static/", http.FileServerFS(static))},
 		{Pattern: "GET /login", public: http.HandlerFunc(d.loginForm)},
 		{Pattern: "POST /login", public: http.HandlerFunc(d.login)},
-		{Pattern: "POST /logout", Session: true, session: d.logout},
-		{Pattern: "GET /{$}", Session: true, session: d.devices},
-		{Pattern: "GET /devices/{id}", Session: true, session: d.device},
+		{Pattern: "POST /logout", Session: true, Roles: anyone, session: d.logout},
+		{Pattern: "GET /{$}", Session: true, Roles: fleet, session: d.devices},
+		{Pattern: "GET /devices/{id}", Session: true, Roles: fleet, session: d.device},
+		{Pattern: "GET /audit", Session: true, Roles: audit, session: d.audit},
 	}
 }
 
@@ -92,7 +106,7 @@ func (d *Dashboard) Routes() []Route {
 func (d *Dashboard) Register(mux *http.ServeMux) {
 	for _, r := range d.Routes() {
 		if r.Session {
-			mux.Handle(r.Pattern, d.authed(r.session))
+			mux.Handle(r.Pattern, d.authed(r.Roles, r.session))
 		} else {
 			mux.Handle(r.Pattern, r.public)
 		}
@@ -149,49 +163,15 @@ func (d *Dashboard) renderLogin(w http.ResponseWriter, status int, msg string) {
 	d.render(w, status, "login.html", page{Title: "Log in", CSRF: csrf, Error: msg})
 }
 
-func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxLoginBodySize)
-	if err := r.ParseForm(); err != nil {
-		d.renderLogin(w, http.StatusBadRequest, "The form could not be read.")
-		return
-	}
-	c, err := r.Cookie(loginCSRFCookie)
-	if err != nil || !equal(c.Value, r.PostForm.Get("csrf")) {
-		d.renderLogin(w, http.StatusForbidden, "The form expired; please try again.")
-		return
-	}
-	p, err := d.API.Tokens.Check(r.Context(), strings.TrimSpace(r.PostForm.Get("token")))
-	if errors.Is(err, auth.ErrUnauthenticated) {
-		d.renderLogin(w, http.StatusUnauthorized, "That token is not valid.")
-		return
-	}
-	if err != nil {
-		d.Logger.Error("login", "err", err)
-		d.renderLogin(w, http.StatusInternalServerError, "Server error; see the server log.")
-		return
-	}
-	id := randomToken()
-	now := time.Now().UTC()
-	sess := store.Session{Hash: auth.Hash(id), Subject: p.Subject, Role: p.Role, CSRF: randomToken(), Created: now, Expires: now.Add(sessionLifetime)}
-	if err := d.API.Store.CreateSession(r.Context(), sess); err != nil {
-		d.Logger.Error("login", "err", err)
-		d.renderLogin(w, http.StatusInternalServerError, "Server error; see the server log.")
-		return
-	}
-	d.Logger.Info("dashboard login", "subject", p.Subject)
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: true,
-		SameSite: http.SameSiteStrictMode, Expires: sess.Expires})
-	http.Redirect(w, r, "/", http.StatusSeeOther)
-}
-
 func equal(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
 type sessionHandler func(w http.ResponseWriter, r *http.Request, s *store.Session)
 
-// authed requires a session; unsafe methods also require its CSRF token.
-func (d *Dashboard) authed(h sessionHandler) http.Handler {
+// authed requires a session of one of roles; unsafe methods also require
+// its CSRF token.
+func (d *Dashboard) authed(roles []store.Role, h sessionHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(sessionCookie)
 		if err != nil {
@@ -208,8 +188,8 @@ func (d *Dashboard) authed(h sessionHandler) http.Handler {
 			http.Error(w, "server error", http.StatusInternalServerError)
 			return
 		}
-		if sess.Role != store.RoleAdmin && sess.Role != store.RoleAnalyst {
-			http.Error(w, "your role may not read the fleet", http.StatusForbidden)
+		if !slices.Contains(roles, sess.Role) {
+			http.Error(w, "your role ("+string(sess.Role)+") may not open this page", http.StatusForbidden)
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -227,6 +207,7 @@ func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request, s *store.Sess
 	if err := d.API.Store.DeleteSession(r.Context(), s.Hash); err != nil {
 		d.Logger.Error("logout", "err", err)
 	}
+	d.API.Audit(r.Context(), adminapi.Actor{Subject: s.Subject, RemoteAddr: auth.RemoteHost(r.RemoteAddr)}, "logout", "admin:"+s.Subject, nil)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }

@@ -8,10 +8,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
 	"github.com/vcguard/vcguard/server/auth"
 	"github.com/vcguard/vcguard/server/dashboard"
 	"github.com/vcguard/vcguard/server/store"
@@ -20,10 +23,40 @@ import (
 // env is the dashboard and JSON API on one HTTPS test server (as
 // vcguard-server serves them), over a real store in a temporary directory.
 type env struct {
-	dash   *dashboard.Dashboard
-	store  *store.Store
-	srv    *httptest.Server
-	tokens map[store.Role]string
+	dash     *dashboard.Dashboard
+	store    *store.Store
+	srv      *httptest.Server
+	tokens   map[store.Role]string
+	accounts map[store.Role]adminapitest.Account
+
+	mu  sync.Mutex
+	now time.Time // the login clock, for TOTP codes
+}
+
+// t1 is a fixed instant the login clock starts at.
+var t1 = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+
+func (e *env) clock() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.now
+}
+
+func (e *env) advance(d time.Duration) {
+	e.mu.Lock()
+	e.now = e.now.Add(d)
+	e.mu.Unlock()
+}
+
+// code is the TOTP code of an account at the login clock, computed with
+// pquerna/otp as an authenticator app would.
+func (e *env) code(t *testing.T, a adminapitest.Account) string {
+	t.Helper()
+	c, err := totp.GenerateCode(a.TOTPSecret, e.clock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func newEnv(t *testing.T) *env {
@@ -34,7 +67,11 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{dash: d, store: st, tokens: te.Tokens}
+	e := &env{dash: d, store: st, tokens: te.Tokens, accounts: map[store.Role]adminapitest.Account{}, now: t1}
+	d.Login.Now = e.clock
+	for _, role := range adminapitest.Roles {
+		e.accounts[role] = te.AddAdmin(t, "it-"+string(role), role)
+	}
 	if err := st.CreateDevice(t.Context(), store.Device{ID: "dev-1", Hostname: "laptop-one", OS: "linux", Enrolled: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
@@ -128,9 +165,6 @@ func TestRoutesAuthorization(t *testing.T) {
 	if len(routes) == 0 {
 		t.Fatal("no routes")
 	}
-	admin, adminCSRF := e.session(t, store.RoleAdmin, time.Now().Add(time.Hour))
-	analyst, _ := e.session(t, store.RoleAnalyst, time.Now().Add(time.Hour))
-	auditor, _ := e.session(t, store.RoleAuditor, time.Now().Add(time.Hour))
 	expired, expiredCSRF := e.session(t, store.RoleAdmin, time.Now().Add(-time.Minute))
 	_, otherCSRF := e.session(t, store.RoleAdmin, time.Now().Add(time.Hour))
 
@@ -140,6 +174,17 @@ func TestRoutesAuthorization(t *testing.T) {
 			t.Errorf("route %q listed twice", r.Pattern)
 		}
 		seen[r.Pattern] = true
+		if r.Session != (len(r.Roles) > 0) {
+			t.Errorf("route %q: session %v with roles %v; a session route must list its roles, a public one none", r.Pattern, r.Session, r.Roles)
+		}
+		// Auditors see the audit log only; analysts never see it.
+		auditPage := strings.HasSuffix(r.Pattern, " /audit")
+		if r.Session && r.Pattern != "POST /logout" && slices.Contains(r.Roles, store.RoleAuditor) != auditPage {
+			t.Errorf("route %q: auditors allowed %v", r.Pattern, !auditPage)
+		}
+		if auditPage && slices.Contains(r.Roles, store.RoleAnalyst) {
+			t.Errorf("route %q: analysts may read the audit log", r.Pattern)
+		}
 		method, path := pathOf(r.Pattern)
 		unsafe := method != http.MethodGet && method != http.MethodHead
 		t.Run(r.Pattern, func(t *testing.T) {
@@ -165,23 +210,33 @@ func TestRoutesAuthorization(t *testing.T) {
 					t.Errorf("%s: status %d to %q, want 303 to /login", name, resp.StatusCode, resp.Header.Get("Location"))
 				}
 			}
-			// A role that may not read the fleet.
-			if resp, _ := e.do(t, request{method: method, path: path, session: auditor, form: url.Values{}}); resp.StatusCode != http.StatusForbidden {
-				t.Errorf("auditor: status %d, want 403", resp.StatusCode)
+			// Every role the route does not list: 403, whatever the
+			// CSRF token.
+			for _, role := range adminapitest.Roles {
+				if slices.Contains(r.Roles, role) {
+					continue
+				}
+				id, csrf := e.session(t, role, time.Now().Add(time.Hour))
+				if resp, _ := e.do(t, request{method: method, path: path, session: id, form: url.Values{"csrf": {csrf}}}); resp.StatusCode != http.StatusForbidden {
+					t.Errorf("%s: status %d, want 403", role, resp.StatusCode)
+				}
 			}
 
 			if !unsafe {
-				for name, sess := range map[string]string{"admin": admin, "analyst": analyst} {
-					resp, body := e.do(t, request{method: method, path: path, session: sess})
+				for _, role := range r.Roles {
+					id, csrf := e.session(t, role, time.Now().Add(time.Hour))
+					resp, body := e.do(t, request{method: method, path: path, session: id})
 					if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
-						t.Errorf("%s: status %d %q, want an HTML page", name, resp.StatusCode, resp.Header.Get("Content-Type"))
+						t.Errorf("%s: status %d %q, want an HTML page", role, resp.StatusCode, resp.Header.Get("Content-Type"))
 					}
-					if name == "admin" && !strings.Contains(body, `name="csrf" value="`+adminCSRF+`"`) {
-						t.Errorf("%s: the page does not carry the session's CSRF token for its forms", name)
+					if !strings.Contains(body, `name="csrf" value="`+csrf+`"`) {
+						t.Errorf("%s: the page does not carry the session's CSRF token for its forms", role)
 					}
 				}
 				return
 			}
+			// An allowed role's session.
+			admin, adminCSRF := e.session(t, r.Roles[0], time.Now().Add(time.Hour))
 			// Unsafe methods need the session's own CSRF token.
 			for name, form := range map[string]url.Values{
 				"no CSRF token":             {},
@@ -202,7 +257,7 @@ func TestRoutesAuthorization(t *testing.T) {
 			}
 			// With it, the handler runs (on a session of its own, since
 			// logout ends it).
-			sess, csrf := e.session(t, store.RoleAdmin, time.Now().Add(time.Hour))
+			sess, csrf := e.session(t, r.Roles[0], time.Now().Add(time.Hour))
 			resp, body := e.do(t, request{method: method, path: path, session: sess, form: url.Values{"csrf": {csrf}}})
 			if resp.StatusCode >= 400 {
 				t.Errorf("with the CSRF token: status %d (%.200s)", resp.StatusCode, body)
@@ -229,64 +284,106 @@ func formCSRF(t *testing.T, body string) string {
 	return m[1]
 }
 
-func TestLogin(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+// browser is a client with a cookie jar that does not follow redirects.
+type browser struct {
+	t *testing.T
+	e *env
+	c *http.Client
+}
+
+func (e *env) browser(t *testing.T) *browser {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := e.client(jar)
-	get := func(path string) (*http.Response, string) {
-		t.Helper()
-		resp, err := c.Get(e.srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
+	return &browser{t: t, e: e, c: e.client(jar)}
+}
+
+func (b *browser) get(path string) (*http.Response, string) {
+	b.t.Helper()
+	resp, err := b.c.Get(b.e.srv.URL + path)
+	if err != nil {
+		b.t.Fatal(err)
 	}
-	post := func(path string, form url.Values) (*http.Response, string) {
-		t.Helper()
-		resp, err := c.PostForm(e.srv.URL+path, form)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+func (b *browser) post(path string, form url.Values) (*http.Response, string) {
+	b.t.Helper()
+	resp, err := b.c.PostForm(b.e.srv.URL+path, form)
+	if err != nil {
+		b.t.Fatal(err)
 	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+// login fills in the login form (fetching it first) and posts it.
+func (b *browser) login(username, password, code string) (*http.Response, string) {
+	b.t.Helper()
+	_, body := b.get("/login")
+	return b.post("/login", url.Values{"csrf": {formCSRF(b.t, body)}, "username": {username}, "password": {password}, "code": {code}})
+}
+
+func TestLogin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.dash.Login.Limits.UserFailures = 100 // lockout has its own test
+	b := e.browser(t)
+	alice := e.accounts[store.RoleAdmin]
 
 	// Not logged in: the devices page sends to the login form.
-	if resp, _ := get("/"); !isRedirectToLogin(resp) {
+	if resp, _ := b.get("/"); !isRedirectToLogin(resp) {
 		t.Fatalf("GET / without a session: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	resp, body := get("/login")
+	resp, body := b.get("/login")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /login: %d", resp.StatusCode)
 	}
+	for _, want := range []string{`name="username"`, `name="password"`, `name="code"`, `autocomplete="one-time-code"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("login form lacks %s", want)
+		}
+	}
+	if strings.Contains(body, `name="token"`) {
+		t.Error("the login form still asks for an API token")
+	}
 	csrf := formCSRF(t, body)
 
-	// The wrong CSRF token: refused, even with a valid admin token.
-	resp, body = post("/login", url.Values{"csrf": {"wrong-" + csrf}, "token": {e.tokens[store.RoleAdmin]}})
-	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "expired") {
-		t.Errorf("login with the wrong CSRF token: %d", resp.StatusCode)
+	// The wrong CSRF token: refused, even with valid credentials.
+	resp, body = b.post("/login", url.Values{"csrf": {"wrong-" + csrf}, "username": {alice.Username}, "password": {alice.Password},
+		"code": {e.code(t, alice)}})
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "expired") || hasSession(resp) {
+		t.Errorf("login with the wrong CSRF token: %d, session %v", resp.StatusCode, hasSession(resp))
 	}
-	if hasSession(resp) {
-		t.Error("a session was set despite the wrong CSRF token")
-	}
-	csrf = formCSRF(t, body) // the refusal renders a fresh form
 
-	// A wrong API token.
-	resp, body = post("/login", url.Values{"csrf": {csrf}, "token": {"vcg_admin_guess"}})
-	if resp.StatusCode != http.StatusUnauthorized || hasSession(resp) {
-		t.Errorf("login with a wrong token: %d, session set %v", resp.StatusCode, hasSession(resp))
+	// Each factor is required; an API token is no longer a login.
+	for name, form := range map[string][3]string{
+		"admin API token as password": {alice.Username, e.tokens[store.RoleAdmin], e.code(t, alice)},
+		"no code":                     {alice.Username, alice.Password, ""},
+		"wrong code":                  {alice.Username, alice.Password, "000000"},
+		"no password":                 {alice.Username, "", e.code(t, alice)},
+		"wrong password":              {alice.Username, alice.Password + "x", e.code(t, alice)},
+		"no username":                 {"", alice.Password, e.code(t, alice)},
+		"another account's code":      {alice.Username, alice.Password, e.code(t, e.accounts[store.RoleAnalyst])},
+	} {
+		resp, body := b.login(form[0], form[1], form[2])
+		if resp.StatusCode != http.StatusUnauthorized || hasSession(resp) || !strings.Contains(body, `role="alert"`) {
+			t.Errorf("%s: %d, session set %v", name, resp.StatusCode, hasSession(resp))
+		}
 	}
-	csrf = formCSRF(t, body)
+	// The old token field alone is refused too.
+	_, body = b.get("/login")
+	if resp, _ := b.post("/login", url.Values{"csrf": {formCSRF(t, body)}, "token": {e.tokens[store.RoleAdmin]}}); resp.StatusCode != http.StatusUnauthorized || hasSession(resp) {
+		t.Errorf("login with an API token: %d", resp.StatusCode)
+	}
 
-	// The admin token: a session, and the devices page.
-	resp, _ = post("/login", url.Values{"csrf": {csrf}, "token": {"  " + e.tokens[store.RoleAdmin] + "\n"}})
+	// Username (any case), password and the code as the app shows it.
+	code := e.code(t, alice)
+	resp, _ = b.login(strings.ToUpper(alice.Username), alice.Password, code[:3]+" "+code[3:])
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
 		t.Fatalf("login: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -299,44 +396,164 @@ func TestLogin(t *testing.T) {
 	if sess == nil || sess.Value == "" {
 		t.Fatal("no session cookie set")
 	}
-	if !sess.HttpOnly || !sess.Secure || sess.SameSite != http.SameSiteStrictMode {
-		t.Errorf("session cookie is not HttpOnly, Secure and SameSite=Strict: %+v", sess)
+	if !sess.HttpOnly || !sess.Secure || sess.SameSite != http.SameSiteStrictMode || sess.Path != "/" {
+		t.Errorf("session cookie is not HttpOnly, Secure, SameSite=Strict, Path=/: %+v", sess)
 	}
 	// Only the hash of the session id is stored.
 	if stored, err := e.store.SessionByHash(t.Context(), auth.Hash(sess.Value), time.Now()); err != nil ||
-		stored.Role != store.RoleAdmin || stored.Subject != "token:tok_admin" {
+		stored.Role != store.RoleAdmin || stored.Subject != alice.Username {
 		t.Errorf("stored session = %+v, %v", stored, err)
 	}
 
-	resp, body = get("/")
+	resp, body = b.get("/")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET / after login: %d", resp.StatusCode)
 	}
 	for _, want := range []string{"<h1>Devices</h1>", `<strong id="devices-total">1</strong>`, "laptop-one",
-		`href="/devices/dev-1"`, "European default", "token:tok_admin (admin)"} {
+		`href="/devices/dev-1"`, "European default", alice.Username + " (admin)", `href="/audit"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("devices page lacks %q", want)
 		}
 	}
 	sessionCSRF := formCSRF(t, body)
 
-	resp, body = get("/devices/dev-1")
+	resp, body = b.get("/devices/dev-1")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "<h1>laptop-one</h1>") {
 		t.Errorf("device page: %d", resp.StatusCode)
 	}
-	if resp, _ := get("/devices/dev-404"); resp.StatusCode != http.StatusNotFound {
+	if resp, _ := b.get("/devices/dev-404"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown device page: %d, want 404", resp.StatusCode)
 	}
 
+	// The same code a second time (another browser, same 30 s): refused.
+	if resp, _ := e.browser(t).login(alice.Username, alice.Password, code); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the same code twice: %d, want 401", resp.StatusCode)
+	}
+
 	// Logout ends the session.
-	if resp, _ := post("/logout", url.Values{"csrf": {sessionCSRF}}); !isRedirectToLogin(resp) {
+	if resp, _ := b.post("/logout", url.Values{"csrf": {sessionCSRF}}); !isRedirectToLogin(resp) {
 		t.Errorf("logout: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	if _, err := e.store.SessionByHash(t.Context(), auth.Hash(sess.Value), time.Now()); err == nil {
 		t.Error("session still stored after logout")
 	}
-	if resp, _ := get("/"); !isRedirectToLogin(resp) {
+	if resp, _ := b.get("/"); !isRedirectToLogin(resp) {
 		t.Errorf("GET / after logout: %d", resp.StatusCode)
+	}
+
+	// The audit log has it all, with the address.
+	log, err := e.store.AuditLog(t.Context(), store.AuditFilter{Actor: alice.Username})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := len(log) - 1; i >= 0; i-- {
+		got = append(got, log[i].Action)
+		if log[i].RemoteAddr != "127.0.0.1" {
+			t.Errorf("entry %+v: remote address %q", log[i], log[i].RemoteAddr)
+		}
+	}
+	want := "login_failure login_failure login_failure login_failure login_failure login_failure login_success login_failure logout"
+	if strings.Join(got, " ") != want {
+		t.Errorf("audit log of %s: %s\nwant %s", alice.Username, strings.Join(got, " "), want)
+	}
+}
+
+// Roles after login: an auditor lands on the audit log and may not open
+// the fleet; an analyst reads the fleet, not the audit log.
+func TestLoginRoles(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, tc := range []struct {
+		role      store.Role
+		home      string
+		forbidden string
+	}{
+		{store.RoleAuditor, "/audit", "/"},
+		{store.RoleAnalyst, "/", "/audit"},
+	} {
+		b := e.browser(t)
+		a := e.accounts[tc.role]
+		resp, _ := b.login(a.Username, a.Password, e.code(t, a))
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != tc.home {
+			t.Fatalf("%s login: %d to %q, want %s", tc.role, resp.StatusCode, resp.Header.Get("Location"), tc.home)
+		}
+		if resp, _ := b.get(tc.home); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s at %s: %d", tc.role, tc.home, resp.StatusCode)
+		}
+		if resp, _ := b.get(tc.forbidden); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s at %s: %d, want 403", tc.role, tc.forbidden, resp.StatusCode)
+		}
+	}
+	// The auditor's page lists the logins.
+	b := e.browser(t)
+	a := e.accounts[store.RoleAuditor]
+	e.advance(30 * time.Second) // a fresh code
+	b.login(a.Username, a.Password, e.code(t, a))
+	_, body := b.get("/audit?action=login_success")
+	if !strings.Contains(body, "<h1>Audit log</h1>") || strings.Count(body, `data-action="login_success"`) != 3 ||
+		!strings.Contains(body, "it-analyst") {
+		t.Errorf("audit page:\n%.2000s", body)
+	}
+	if resp, _ := b.get("/audit?limit=0"); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("audit page with a bad limit: %d", resp.StatusCode)
+	}
+}
+
+// Five wrong passwords lock the account out for 15 minutes, also for the
+// right credentials; then it logs in again.
+func TestLoginLockout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.browser(t)
+	a := e.accounts[store.RoleAnalyst]
+	for i := range 5 {
+		resp, body := b.login(a.Username, "guess", e.code(t, a))
+		if want := map[bool]int{false: http.StatusUnauthorized, true: http.StatusTooManyRequests}[i == 4]; resp.StatusCode != want {
+			t.Fatalf("failure %d: %d, want %d", i+1, resp.StatusCode, want)
+		}
+		if i == 4 && !strings.Contains(body, "Try again after 10:15 UTC") {
+			t.Errorf("lockout message: %.1500s", body)
+		}
+	}
+	if resp, _ := b.login(a.Username, a.Password, e.code(t, a)); resp.StatusCode != http.StatusTooManyRequests || hasSession(resp) {
+		t.Errorf("right credentials while locked: %d", resp.StatusCode)
+	}
+	e.advance(15 * time.Minute)
+	if resp, _ := b.login(a.Username, a.Password, e.code(t, a)); resp.StatusCode != http.StatusSeeOther || !hasSession(resp) {
+		t.Errorf("after the lockout: %d", resp.StatusCode)
+	}
+	log, _ := e.store.AuditLog(t.Context(), store.AuditFilter{Action: "login_lockout"})
+	if len(log) != 1 || log[0].Actor != a.Username {
+		t.Errorf("lockout audit = %+v", log)
+	}
+}
+
+// A disabled account's sessions end at once.
+func TestDisabledAdminSessionEnds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.browser(t)
+	a := e.accounts[store.RoleAnalyst]
+	if resp, _ := b.login(a.Username, a.Password, e.code(t, a)); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	if resp, _ := b.get("/"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /: %d", resp.StatusCode)
+	}
+	// Disabled through the JSON API.
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", e.srv.URL+"/api/v1/admins/"+a.Username+"/disable", nil)
+	req.Header.Set("Authorization", "Bearer "+e.tokens[store.RoleAdmin])
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("disable: %d", resp.StatusCode)
+	}
+	if resp, _ := b.get("/"); !isRedirectToLogin(resp) {
+		t.Errorf("GET / after the account was disabled: %d", resp.StatusCode)
 	}
 }
 

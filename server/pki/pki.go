@@ -303,10 +303,12 @@ func (a *Authority) IssueClient(csrDER []byte, deviceID string) ([]byte, string,
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: deviceID, Organization: []string{"vcguard agent"}},
-		NotBefore:    now.Add(-5 * time.Minute),
-		NotAfter:     now.Add(a.clientLifetime),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		// Backdated for clocks a little behind, by at most a tenth of the
+		// lifetime: agents renew when a third of NotAfter-NotBefore is left.
+		NotBefore:   now.Add(-min(5*time.Minute, a.clientLifetime/10)),
+		NotAfter:    now.Add(a.clientLifetime),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.caCert, csr.PublicKey, a.caKey)
 	if err != nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -160,4 +161,33 @@ func (s *Store) forUpdate() string {
 		return ` FOR NO KEY UPDATE`
 	}
 	return ""
+}
+
+// Exclusive runs fn while holding a lock that the same purpose on other
+// replicas waits for: on PostgreSQL a session advisory lock keyed by purpose
+// and schema; on SQLite (one server) fn just runs. Replicas starting at once
+// use it so that first-start steps (the first enrollment secret, the
+// initial policy) happen once.
+func (s *Store) Exclusive(ctx context.Context, purpose string, fn func() error) error {
+	if s.dialect != dialectPostgres {
+		return fn()
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("lock %s: %w", purpose, err)
+	}
+	defer conn.Close()
+	key := lockKey(purpose, s.schema)
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, key); err != nil {
+		return fmt.Errorf("lock %s: %w", purpose, err)
+	}
+	defer func() {
+		// Unlock even when ctx is done; closing the session would too.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := conn.ExecContext(uctx, `SELECT pg_advisory_unlock($1)`, key); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn }) // drop the session, and its lock
+		}
+	}()
+	return fn()
 }

@@ -69,6 +69,8 @@ func runSuite(t *testing.T, open opener) {
 		{"PurgeEvents", testPurgeEvents},
 		{"PurgeEventsBatches", testPurgeEventsBatches},
 		{"RetentionRun", testRetentionRun},
+		{"GroupsAndRevokeDevice", testGroupsAndRevokeDevice},
+		{"ServerKeys", testServerKeys},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp"
 	"github.com/vcguard/vcguard/policies"
 	"github.com/vcguard/vcguard/server/adminapi"
 	"github.com/vcguard/vcguard/server/auth"
@@ -21,6 +22,29 @@ import (
 
 // Roles are the roles New creates a token for.
 var Roles = []store.Role{store.RoleAdmin, store.RoleAnalyst, store.RoleAuditor}
+
+// CheapArgon2 are argon2id parameters that keep tests fast, -race too.
+var CheapArgon2 = auth.Argon2Params{Memory: 64, Time: 1, Threads: 1}
+
+// Account is an administrator created by AddAdmin, with its credentials.
+type Account struct {
+	Username, Password, TOTPSecret string
+	Role                           store.Role
+}
+
+// AddAdmin creates an account of role and returns its credentials.
+func (e *Env) AddAdmin(t testing.TB, username string, role store.Role) Account {
+	t.Helper()
+	created, err := e.API.CreateAdmin(t.Context(), username, role, adminapi.SystemActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := otp.NewKeyFromURL(created.TOTPURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Account{Username: created.Admin.Username, Password: created.Password, TOTPSecret: key.Secret(), Role: role}
+}
 
 // Env is a ready admin API with what a test needs to reach into.
 type Env struct {
@@ -51,7 +75,7 @@ func New(t testing.TB) *Env {
 	}
 	e := &Env{Store: st, Hub: &fanout.Hub{}, PolicyKey: pub, Tokens: map[store.Role]string{}}
 	e.API = &adminapi.API{Store: st, Catalog: cat, PolicyKey: key, Hub: e.Hub, Tokens: auth.TokenChecker{Store: st},
-		Logger: slog.New(slog.DiscardHandler)}
+		Logger: slog.New(slog.DiscardHandler), PasswordHashing: CheapArgon2}
 	for _, role := range Roles {
 		value, hash := auth.NewSecret("vcg_test_")
 		if err := st.CreateAPIToken(ctx, store.APIToken{ID: "tok_" + string(role), Hash: hash, Role: role, Created: time.Now()}); err != nil {

@@ -155,6 +155,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "admin" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := adminMain(ctx, os.Args[2:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
 	cfg, err := parseFlags(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
@@ -254,7 +260,9 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		Store: st, Catalog: cat, PolicyKey: policyKey, Hub: hub, Tokens: auth.TokenChecker{Store: st},
 		Logger: logger.With("component", "adminapi"), StaleAfter: cfg.StaleAfter, Metrics: met,
 	}
-	if err := firstStart(ctx, cfg, api, logger); err != nil {
+	// Replicas starting at once take turns, so the first secret and the
+	// initial policy are created once.
+	if err := st.Exclusive(ctx, "vcguard first start", func() error { return firstStart(ctx, cfg, api, logger) }); err != nil {
 		return err
 	}
 
@@ -389,8 +397,9 @@ func openStore(ctx context.Context, cfg *config) (*store.Store, error) {
 }
 
 // firstStart creates, in an empty installation, the first enrollment secret,
-// the first admin API token and the initial policy, writing the secrets into
-// the data directory (0600) for the person who set the server up.
+// the first admin API token (for the JSON API and vcguardctl), the first
+// dashboard account and the initial policy, writing the secrets into the
+// data directory (0600) for the person who set the server up.
 func firstStart(ctx context.Context, cfg *config, api *adminapi.API, logger *slog.Logger) error {
 	secrets, err := api.Store.EnrollmentSecrets(ctx)
 	if err != nil {
@@ -407,16 +416,17 @@ func firstStart(ctx context.Context, cfg *config, api *adminapi.API, logger *slo
 		logger.Info("first enrollment secret written", "file", filepath.Join(cfg.DataDir, enrollSecretFile))
 	}
 	if _, err := os.Stat(filepath.Join(cfg.DataDir, adminTokenFile)); errors.Is(err, os.ErrNotExist) {
-		value, hash := auth.NewSecret("vcg_admin_")
-		if err := api.Store.CreateAPIToken(ctx, store.APIToken{
-			ID: "tok_" + auth.NewID(), Description: "created on first start", Hash: hash, Role: store.RoleAdmin, Created: time.Now(),
-		}); err != nil {
+		_, value, err := api.CreateAPIToken(ctx, "created on first start", store.RoleAdmin, adminapi.SystemActor)
+		if err != nil {
 			return err
 		}
 		if err := writeSecretFile(filepath.Join(cfg.DataDir, adminTokenFile), value); err != nil {
 			return err
 		}
 		logger.Info("admin API token written", "file", filepath.Join(cfg.DataDir, adminTokenFile))
+	}
+	if err := firstAdmin(ctx, cfg, api, logger); err != nil {
+		return err
 	}
 	if _, err := api.Store.CurrentPolicy(ctx); errors.Is(err, store.ErrNotFound) && cfg.InitialPolicy != "" {
 		doc, err := policies.ExamplePolicy(cfg.InitialPolicy)

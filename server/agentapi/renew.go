@@ -1,0 +1,48 @@
+package agentapi
+
+import (
+	"context"
+	"errors"
+
+	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
+	"github.com/vcguard/vcguard/server/store"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// RevokedMessage is what a revoked device is told, on Connect and Renew.
+// The agent shows it and stops retrying hard.
+const RevokedMessage = "this device was revoked by the administrator; it stays cut off until it is enrolled again with a valid enrollment secret"
+
+// Renew issues a new client certificate for the device the current one
+// names. The caller proves its identity with that certificate (mTLS,
+// verified against the CA and still valid); a revoked device is refused.
+func (s *Server) Renew(ctx context.Context, req *vcguardv1.RenewRequest) (*vcguardv1.RenewResponse, error) {
+	deviceID, err := deviceFromPeer(ctx)
+	if err != nil {
+		return nil, status.Errorf(codes.Unauthenticated, "a client certificate is required: %v; enroll the agent first", err)
+	}
+	log := s.Logger.With("rpc", "Renew", "device", deviceID, "peer", peerAddr(ctx))
+	dev, err := s.Store.Device(ctx, deviceID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, status.Errorf(codes.PermissionDenied, "device %s is not enrolled here", deviceID)
+	}
+	if err != nil {
+		log.Error("load device", "err", err)
+		return nil, status.Error(codes.Internal, "server error")
+	}
+	if !dev.Revoked.IsZero() {
+		log.Warn("renewal refused: device revoked")
+		return nil, status.Error(codes.PermissionDenied, RevokedMessage)
+	}
+	certPEM, serial, err := s.CA.IssueClient(req.GetCsrDer(), deviceID)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "csr_der: %v", err)
+	}
+	if err := s.Store.SetCertSerial(ctx, deviceID, serial); err != nil {
+		log.Error("record renewed certificate", "err", err)
+		return nil, status.Error(codes.Internal, "server error")
+	}
+	log.Info("client certificate renewed", "serial", serial)
+	return &vcguardv1.RenewResponse{ClientCertPem: certPEM, Group: dev.Group}, nil
+}

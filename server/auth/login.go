@@ -1,0 +1,304 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vcguard/vcguard/server/store"
+)
+
+// ErrLoginFailed is the one answer to a wrong username, password or code:
+// which one was wrong is recorded in the audit log, not told to the caller.
+var ErrLoginFailed = errors.New("wrong username, password or code")
+
+// LockedError is returned while a username or an address is locked out
+// after too many failed logins. Unknown usernames are locked out the same
+// way, so a lockout does not tell which usernames exist.
+type LockedError struct {
+	Until time.Time
+}
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("too many failed logins for this username or from this address: try again after %s",
+		e.Until.UTC().Format("15:04 UTC"))
+}
+
+// ErrInvalidUsername is returned for a username that could never exist.
+var ErrInvalidUsername = errors.New("a username is 1 to 64 characters: lower-case letters, digits and . _ - @, starting with a letter or digit")
+
+// NormalizeUsername trims and lower-cases a username and checks it has the
+// form every stored username has.
+func NormalizeUsername(s string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if len(s) == 0 || len(s) > 64 {
+		return "", ErrInvalidUsername
+	}
+	for i, c := range s {
+		alnum := (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+		if !alnum && (i == 0 || !strings.ContainsRune("._-@", c)) {
+			return "", ErrInvalidUsername
+		}
+	}
+	return s, nil
+}
+
+// LoginLimits say when repeated failures lock a username or an address out.
+// The counts are kept in the store, so they hold across replicas.
+type LoginLimits struct {
+	// UserFailures consecutive failures for one username lock it out;
+	// IPFailures for one address (an IPv6 /64) lock that out.
+	UserFailures, IPFailures int
+	// Lockout is the first lockout; every further failure doubles it, up
+	// to MaxLockout.
+	Lockout, MaxLockout time.Duration
+	// Forget is how long after the last failure the count starts over.
+	Forget time.Duration
+}
+
+// DefaultLoginLimits: 5 failures of a username or 20 from one address lock
+// it for 15 minutes, then 30, 60, … up to a day.
+var DefaultLoginLimits = LoginLimits{UserFailures: 5, IPFailures: 20, Lockout: 15 * time.Minute, MaxLockout: 24 * time.Hour, Forget: 24 * time.Hour}
+
+func (l LoginLimits) lockout(threshold int) func(int) time.Duration {
+	return func(failures int) time.Duration {
+		if failures < threshold {
+			return 0
+		}
+		d := l.Lockout
+		for range failures - threshold {
+			if d *= 2; d >= l.MaxLockout {
+				return l.MaxLockout
+			}
+		}
+		return min(d, l.MaxLockout)
+	}
+}
+
+// Login checks dashboard logins: username, argon2id password and TOTP
+// code, all three required; failures are counted per username and per
+// address, and every attempt is recorded in the audit log.
+type Login struct {
+	Store  *store.Store
+	Limits LoginLimits
+	Logger *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// DummyArgon2 are the parameters of the hash checked for an unknown
+	// username, so that it takes as long as a known one: the parameters
+	// accounts are hashed with (DefaultArgon2 unless a test says so).
+	DummyArgon2 Argon2Params
+
+	// hashing bounds concurrent argon2id checks (64 MiB each).
+	hashing   chan struct{}
+	dummyOnce sync.Once
+	dummy     string
+}
+
+// MaxConcurrentHashes bounds the password checks one replica runs at once.
+const MaxConcurrentHashes = 4
+
+// NewLogin returns a Login with the default limits.
+func NewLogin(st *store.Store, logger *slog.Logger) *Login {
+	return &Login{Store: st, Limits: DefaultLoginLimits, Logger: logger, DummyArgon2: DefaultArgon2,
+		hashing: make(chan struct{}, MaxConcurrentHashes)}
+}
+
+func (l *Login) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
+
+// Attempt is one login form submission.
+type Attempt struct {
+	Username, Password, Code string
+	// RemoteAddr is the client's address (http.Request.RemoteAddr).
+	RemoteAddr string
+}
+
+// IPKey is the failure-count key of a client address: the IP, or its /64
+// for IPv6 (one host usually holds a whole /64).
+func IPKey(remoteAddr string) string {
+	host := remoteAddr
+	if h, _, err := net.SplitHostPort(remoteAddr); err == nil {
+		host = h
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return "ip:" + host
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return "ip:" + p.String()
+	}
+	return "ip:" + ip.String()
+}
+
+// RemoteHost is the host part of an http.Request.RemoteAddr, for logs.
+func RemoteHost(remoteAddr string) string {
+	if h, _, err := net.SplitHostPort(remoteAddr); err == nil {
+		return h
+	}
+	return remoteAddr
+}
+
+// Authenticate checks an attempt and returns the admin on success; it
+// returns ErrLoginFailed or a *LockedError otherwise.
+func (l *Login) Authenticate(ctx context.Context, a Attempt) (store.Admin, error) {
+	now := l.now()
+	remote := RemoteHost(a.RemoteAddr)
+	username, uerr := NormalizeUsername(a.Username)
+	actor := username
+	keys := []string{IPKey(a.RemoteAddr)}
+	thresholds := []int{l.Limits.IPFailures}
+	if uerr == nil {
+		keys = append(keys, "user:"+username)
+		thresholds = append(thresholds, l.Limits.UserFailures)
+	} else {
+		actor = "(invalid username)"
+	}
+
+	var until time.Time
+	for _, k := range keys {
+		f, err := l.Store.LoginFailuresOf(ctx, k)
+		if err != nil {
+			return store.Admin{}, err
+		}
+		if f.Locked(now) && f.LockedUntil.After(until) {
+			until = f.LockedUntil
+		}
+	}
+	if !until.IsZero() {
+		l.audit(ctx, store.AuditEntry{At: now, Actor: actor, Action: "login_refused_locked", RemoteAddr: remote},
+			map[string]any{"locked_until": until.UTC()})
+		return store.Admin{}, &LockedError{Until: until}
+	}
+
+	admin, reason, err := l.check(ctx, username, uerr, a, now)
+	if err != nil {
+		return store.Admin{}, err
+	}
+	if reason == "" {
+		if err := l.Store.ClearLoginFailures(ctx, "user:"+username); err != nil {
+			return store.Admin{}, err
+		}
+		if err := l.Store.AdminLoggedIn(ctx, username, now); err != nil {
+			return store.Admin{}, err
+		}
+		l.audit(ctx, store.AuditEntry{At: now, Actor: username, Action: "login_success", Target: "admin:" + username, RemoteAddr: remote},
+			map[string]any{"role": admin.Role})
+		return admin, nil
+	}
+
+	l.audit(ctx, store.AuditEntry{At: now, Actor: actor, Action: "login_failure", RemoteAddr: remote}, map[string]any{"reason": reason})
+	var locked []string
+	for i, k := range keys {
+		f, err := l.Store.RecordLoginFailure(ctx, k, now, l.Limits.Forget, l.Limits.lockout(thresholds[i]))
+		if err != nil {
+			return store.Admin{}, err
+		}
+		if f.Locked(now) {
+			locked = append(locked, k)
+			if f.LockedUntil.After(until) {
+				until = f.LockedUntil
+			}
+		}
+	}
+	if len(locked) > 0 {
+		l.audit(ctx, store.AuditEntry{At: now, Actor: actor, Action: "login_lockout", RemoteAddr: remote},
+			map[string]any{"keys": locked, "locked_until": until.UTC()})
+		return store.Admin{}, &LockedError{Until: until}
+	}
+	return store.Admin{}, ErrLoginFailed
+}
+
+// check verifies the credentials; a non-empty reason says why they fail.
+func (l *Login) check(ctx context.Context, username string, uerr error, a Attempt, now time.Time) (store.Admin, string, error) {
+	if l.hashing != nil {
+		select {
+		case l.hashing <- struct{}{}:
+			defer func() { <-l.hashing }()
+		case <-ctx.Done():
+			return store.Admin{}, "", ctx.Err()
+		}
+	}
+	var admin store.Admin
+	var err error
+	if uerr == nil {
+		admin, err = l.Store.AdminByUsername(ctx, username)
+	}
+	if uerr != nil || errors.Is(err, store.ErrNotFound) {
+		// Spend the time a real check takes.
+		_, _ = VerifyPassword(a.Password, l.dummyHash())
+		return admin, "unknown username", nil
+	}
+	if err != nil {
+		return admin, "", err
+	}
+	ok, err := VerifyPassword(a.Password, admin.PasswordHash)
+	if err != nil {
+		return admin, "", fmt.Errorf("admin %s: %w", username, err)
+	}
+	switch {
+	case !admin.Enabled():
+		return admin, "account disabled", nil
+	case !ok:
+		return admin, "wrong password", nil
+	}
+	counter, ok := VerifyTOTP(a.Code, admin.TOTPSecret, now, admin.TOTPCounter)
+	if !ok {
+		if _, again := VerifyTOTP(a.Code, admin.TOTPSecret, now, -1); again {
+			return admin, "TOTP code already used", nil
+		}
+		return admin, "wrong TOTP code", nil
+	}
+	// Another replica may have taken this step in the meantime.
+	used, err := l.Store.UseTOTPCounter(ctx, username, counter)
+	if err != nil {
+		return admin, "", err
+	}
+	if !used {
+		return admin, "TOTP code already used", nil
+	}
+	admin.TOTPCounter = counter
+	return admin, "", nil
+}
+
+func (l *Login) dummyHash() string {
+	l.dummyOnce.Do(func() {
+		p := l.DummyArgon2
+		if p == (Argon2Params{}) {
+			p = DefaultArgon2
+		}
+		l.dummy, _ = HashPasswordWith(NewPassword(), p)
+	})
+	return l.dummy
+}
+
+func (l *Login) audit(ctx context.Context, e store.AuditEntry, detail map[string]any) {
+	if err := Audit(ctx, l.Store, e, detail); err != nil && l.Logger != nil {
+		l.Logger.Error("audit log", "action", e.Action, "err", err)
+	}
+}
+
+// Audit appends e to the store's audit log with detail as its JSON detail.
+func Audit(ctx context.Context, st *store.Store, e store.AuditEntry, detail any) error {
+	if detail != nil {
+		b, err := json.Marshal(detail)
+		if err != nil {
+			return fmt.Errorf("audit %s: %w", e.Action, err)
+		}
+		e.Detail = b
+	}
+	return st.AppendAudit(ctx, e)
+}

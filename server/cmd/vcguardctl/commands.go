@@ -1,0 +1,568 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// command is one vcguardctl command.
+type command struct {
+	// name is how the command is written in full, e.g. "devices list".
+	name string
+	// aliases are other spellings, e.g. "devices" for "devices list".
+	aliases []string
+	// args names the positional arguments, all required.
+	args []string
+	// flags registers the command's own flags into o.
+	flags func(fs *flag.FlagSet, o *options)
+	run   func(ctx context.Context, e *env, args []string) error
+}
+
+// options are the flags of every command; each registers its own.
+type options struct {
+	device, eventType string
+	limit             int
+	against           string
+	description       string
+	group             string
+	ttl               time.Duration
+	role              string
+	newTOTP           bool
+	actor, action     string
+	before            int64
+}
+
+// env is what a command runs with.
+type env struct {
+	c        *client
+	cfg      *config
+	opts     *options
+	out, log io.Writer
+}
+
+// json reports whether the raw JSON of the API is wanted.
+func (e *env) json() bool { return e.cfg.Output == outputJSON }
+
+// raw writes an API answer as it came.
+func (e *env) raw(data []byte) error {
+	_, err := e.out.Write(data)
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		fmt.Fprintln(e.out)
+	}
+	return err
+}
+
+func noFlags(*flag.FlagSet, *options) {}
+
+// commands lists every command; lookupCommand matches the longest name.
+var commands = []command{
+	{name: "devices list", aliases: []string{"devices"}, flags: noFlags, run: devicesList},
+	{name: "devices show", args: []string{"ID"}, flags: noFlags, run: devicesShow},
+	{name: "events", flags: func(fs *flag.FlagSet, o *options) {
+		fs.StringVar(&o.device, "device", "", "only events of this device id")
+		fs.StringVar(&o.eventType, "type", "", "only events of this type (app_started, app_stopped, camera_on, …)")
+		fs.IntVar(&o.limit, "limit", 0, "at most this many events, 1 to 10000 (default: the server's)")
+	}, run: eventsList},
+	{name: "policies list", aliases: []string{"policies"}, flags: noFlags, run: policiesList},
+	{name: "policies show", args: []string{"VERSION|current"}, flags: noFlags, run: policiesShow},
+	{name: "policies current", flags: noFlags, run: func(ctx context.Context, e *env, _ []string) error {
+		return policiesShow(ctx, e, []string{"current"})
+	}},
+	{name: "policy apply", args: []string{"FILE"}, flags: noFlags, run: policyApply},
+	{name: "policy validate", args: []string{"FILE"}, flags: noFlags, run: policyValidate},
+	{name: "policy diff", args: []string{"VERSION|current"}, flags: func(fs *flag.FlagSet, o *options) {
+		fs.StringVar(&o.against, "against", "", "compare with this version (default: the version before)")
+	}, run: policyDiff},
+	{name: "policy rollback", args: []string{"VERSION"}, flags: noFlags, run: policyRollback},
+	{name: "secrets list", aliases: []string{"secrets"}, flags: noFlags, run: secretsList},
+	{name: "secrets create", flags: func(fs *flag.FlagSet, o *options) {
+		fs.StringVar(&o.description, "description", "", "what the secret is for (required), e.g. 'Berlin office laptops'")
+		fs.DurationVar(&o.ttl, "ttl", 0, "the secret expires after this long, e.g. 720h (default: never)")
+		fs.StringVar(&o.group, "group", "", "device group the devices enrolled with it join")
+	}, run: secretsCreate},
+	{name: "secrets revoke", args: []string{"ID"}, flags: noFlags, run: secretsRevoke},
+	{name: "devices revoke", args: []string{"ID"}, flags: noFlags, run: devicesRevoke},
+	{name: "tokens list", aliases: []string{"tokens"}, flags: noFlags, run: tokensList},
+	{name: "tokens create", flags: func(fs *flag.FlagSet, o *options) {
+		fs.StringVar(&o.role, "role", "", "admin, analyst (read-only) or auditor (audit log only); required")
+		fs.StringVar(&o.description, "description", "", "what the token is for, e.g. 'SIEM export'")
+	}, run: tokensCreate},
+	{name: "tokens revoke", args: []string{"ID"}, flags: noFlags, run: tokensRevoke},
+	{name: "admins list", aliases: []string{"admins"}, flags: noFlags, run: adminsList},
+	{name: "admins create", args: []string{"USERNAME"}, flags: func(fs *flag.FlagSet, o *options) {
+		fs.StringVar(&o.role, "role", "", "admin, analyst (read-only) or auditor (audit log only); required")
+	}, run: adminsCreate},
+	{name: "admins disable", args: []string{"USERNAME"}, flags: noFlags, run: adminsSet("disable")},
+	{name: "admins enable", args: []string{"USERNAME"}, flags: noFlags, run: adminsSet("enable")},
+	{name: "admins reset-password", args: []string{"USERNAME"}, flags: func(fs *flag.FlagSet, o *options) {
+		fs.BoolVar(&o.newTOTP, "new-totp", false, "also issue a new TOTP secret (a lost authenticator)")
+	}, run: adminsResetPassword},
+	{name: "audit", flags: func(fs *flag.FlagSet, o *options) {
+		fs.StringVar(&o.actor, "actor", "", "only changes by this actor (a username, or token:ID)")
+		fs.StringVar(&o.action, "action", "", "only this action, e.g. policy_publish, device_revoke")
+		fs.Int64Var(&o.before, "before", 0, "only entries older than this entry id (to page back)")
+		fs.IntVar(&o.limit, "limit", 0, "at most this many entries, 1 to 1000 (default 100)")
+	}, run: auditList},
+}
+
+// lookupCommand finds the command the words of a command line name (the
+// longest match) and how many words name it.
+func lookupCommand(words []string) (found command, n int, ok bool) {
+	for _, c := range commands {
+		for _, name := range append([]string{c.name}, c.aliases...) {
+			parts := strings.Fields(name)
+			if len(parts) > n && len(words) >= len(parts) && slices.Equal(words[:len(parts)], parts) {
+				found, n, ok = c, len(parts), true
+			}
+		}
+	}
+	// "devices frobnicate" is a mistake, not "devices" with an argument.
+	if ok && len(found.args) == 0 && len(words) > n && !strings.HasPrefix(words[n], "-") {
+		return command{}, 0, false
+	}
+	return found, n, ok
+}
+
+// Wire forms of the JSON API's answers, with the fields shown here.
+type (
+	deviceJSON struct {
+		ID            string      `json:"id"`
+		Hostname      string      `json:"hostname"`
+		OS            string      `json:"os"`
+		OSVersion     string      `json:"os_version"`
+		Arch          string      `json:"arch"`
+		AgentVersion  string      `json:"agent_version"`
+		Enrolled      time.Time   `json:"enrolled"`
+		LastSeen      time.Time   `json:"last_seen"`
+		Online        bool        `json:"online"`
+		Revoked       *time.Time  `json:"revoked,omitempty"`
+		Group         string      `json:"group"`
+		PolicyVersion uint64      `json:"policy_version"`
+		Apps          []appJSON   `json:"apps"`
+		Media         []mediaJSON `json:"media"`
+	}
+	appJSON struct {
+		AppID    string `json:"app_id"`
+		Name     string `json:"name"`
+		PID      int32  `json:"pid"`
+		Running  bool   `json:"running"`
+		Verdict  string `json:"verdict"`
+		Version  string `json:"version"`
+		Verified bool   `json:"verified"`
+	}
+	mediaJSON struct {
+		Kind    string    `json:"kind"`
+		PID     int32     `json:"pid"`
+		Process string    `json:"process"`
+		AppID   string    `json:"app_id"`
+		Device  string    `json:"device"`
+		Since   time.Time `json:"since"`
+	}
+	eventJSON struct {
+		Type     string    `json:"type"`
+		DeviceID string    `json:"device_id"`
+		Seq      uint64    `json:"seq"`
+		Time     time.Time `json:"time"`
+		PID      int32     `json:"pid"`
+		Process  string    `json:"process"`
+		AppID    string    `json:"app_id"`
+	}
+	policyJSON struct {
+		Version     uint64    `json:"version"`
+		Name        string    `json:"name"`
+		Published   time.Time `json:"published"`
+		PublishedBy string    `json:"published_by"`
+		Document    string    `json:"document"`
+	}
+	diffJSON struct {
+		From uint64 `json:"from"`
+		To   uint64 `json:"to"`
+		Diff string `json:"diff"`
+	}
+	secretJSON struct {
+		ID          string     `json:"id"`
+		Description string     `json:"description"`
+		Group       string     `json:"group"`
+		Created     time.Time  `json:"created"`
+		Expires     *time.Time `json:"expires"`
+		Revoked     *time.Time `json:"revoked"`
+		Value       string     `json:"value"`
+	}
+)
+
+func devicesList(ctx context.Context, e *env, _ []string) error {
+	var devs []deviceJSON
+	data, err := e.c.getJSON(ctx, "/api/v1/devices", nil, &devs)
+	if err != nil || e.json() {
+		return cmpErr(err, e.raw, data)
+	}
+	t := newTable(e.out, "ID", "HOSTNAME", "OS", "GROUP", "AGENT", "STATUS", "LAST SEEN", "POLICY", "APPS")
+	for _, d := range devs {
+		t.row(d.ID, d.Hostname, d.OS, dash(d.Group), d.AgentVersion, deviceStatus(d), when(d.LastSeen),
+			strconv.FormatUint(d.PolicyVersion, 10), appSummary(d.Apps))
+	}
+	return t.flush()
+}
+
+func deviceStatus(d deviceJSON) string {
+	switch {
+	case d.Revoked != nil:
+		return "revoked"
+	case d.Online:
+		return "online"
+	}
+	return "offline"
+}
+
+// appSummary counts running apps and those not approved.
+func appSummary(apps []appJSON) string {
+	running, flagged := 0, 0
+	for _, a := range apps {
+		if a.Running {
+			running++
+			if a.Verdict != "approved" {
+				flagged++
+			}
+		}
+	}
+	if flagged == 0 {
+		return strconv.Itoa(running)
+	}
+	return fmt.Sprintf("%d (%d not approved)", running, flagged)
+}
+
+func devicesShow(ctx context.Context, e *env, args []string) error {
+	var d deviceJSON
+	data, err := e.c.getJSON(ctx, "/api/v1/devices/"+url.PathEscape(args[0]), nil, &d)
+	if err != nil || e.json() {
+		return cmpErr(err, e.raw, data)
+	}
+	kv := newTable(e.out)
+	kv.row("ID:", d.ID)
+	kv.row("Hostname:", d.Hostname)
+	kv.row("OS:", strings.TrimSpace(d.OS+" "+d.OSVersion+" "+d.Arch))
+	kv.row("Agent:", d.AgentVersion)
+	kv.row("Group:", dash(d.Group))
+	kv.row("Status:", deviceStatus(d))
+	kv.row("Enrolled:", when(d.Enrolled))
+	kv.row("Last seen:", when(d.LastSeen))
+	kv.row("Policy version:", strconv.FormatUint(d.PolicyVersion, 10))
+	if err := kv.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.out)
+	if len(d.Apps) == 0 {
+		fmt.Fprintln(e.out, "No apps reported.")
+	} else {
+		t := newTable(e.out, "APP", "NAME", "PID", "VERSION", "VERDICT", "VERIFIED", "RUNNING")
+		for _, a := range d.Apps {
+			t.row(a.AppID, a.Name, strconv.Itoa(int(a.PID)), a.Version, a.Verdict, yesNo(a.Verified), yesNo(a.Running))
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
+	if len(d.Media) > 0 {
+		fmt.Fprintln(e.out)
+		t := newTable(e.out, "IN USE", "PROCESS", "PID", "APP", "DEVICE", "SINCE")
+		for _, m := range d.Media {
+			t.row(m.Kind, m.Process, strconv.Itoa(int(m.PID)), dash(m.AppID), m.Device, when(m.Since))
+		}
+		return t.flush()
+	}
+	return nil
+}
+
+func eventsList(ctx context.Context, e *env, _ []string) error {
+	q := url.Values{}
+	if e.opts.device != "" {
+		q.Set("device", e.opts.device)
+	}
+	if e.opts.eventType != "" {
+		q.Set("type", e.opts.eventType)
+	}
+	if e.opts.limit != 0 {
+		q.Set("limit", strconv.Itoa(e.opts.limit))
+	}
+	var events []eventJSON
+	data, err := e.c.getJSON(ctx, "/api/v1/events", q, &events)
+	if err != nil || e.json() {
+		return cmpErr(err, e.raw, data)
+	}
+	t := newTable(e.out, "TIME", "DEVICE", "SEQ", "TYPE", "APP", "PROCESS", "PID")
+	for _, ev := range events {
+		pid := "-"
+		if ev.PID != 0 {
+			pid = strconv.Itoa(int(ev.PID))
+		}
+		t.row(when(ev.Time), ev.DeviceID, strconv.FormatUint(ev.Seq, 10), ev.Type, dash(ev.AppID), dash(ev.Process), pid)
+	}
+	return t.flush()
+}
+
+func policiesList(ctx context.Context, e *env, _ []string) error {
+	var ps []policyJSON
+	data, err := e.c.getJSON(ctx, "/api/v1/policies", nil, &ps)
+	if err != nil || e.json() {
+		return cmpErr(err, e.raw, data)
+	}
+	var current uint64
+	for _, p := range ps {
+		current = max(current, p.Version)
+	}
+	t := newTable(e.out, "VERSION", "NAME", "PUBLISHED", "BY", "")
+	for _, p := range ps {
+		mark := ""
+		if p.Version == current {
+			mark = "current"
+		}
+		t.row(strconv.FormatUint(p.Version, 10), p.Name, when(p.Published), p.PublishedBy, mark)
+	}
+	return t.flush()
+}
+
+// policiesShow prints the document on stdout, so it can be saved, edited and
+// applied again; what it is goes to stderr.
+func policiesShow(ctx context.Context, e *env, args []string) error {
+	v, err := versionArg(args[0], true)
+	if err != nil {
+		return err
+	}
+	var p policyJSON
+	data, err := e.c.getJSON(ctx, "/api/v1/policies/"+v, nil, &p)
+	if err != nil || e.json() {
+		return cmpErr(err, e.raw, data)
+	}
+	fmt.Fprintf(e.log, "policy version %d (%s), published %s by %s\n", p.Version, p.Name, when(p.Published), p.PublishedBy)
+	_, err = io.WriteString(e.out, p.Document)
+	if err == nil && !strings.HasSuffix(p.Document, "\n") {
+		_, err = fmt.Fprintln(e.out)
+	}
+	return err
+}
+
+// versionArg checks a policy version argument before it goes to the server.
+func versionArg(s string, currentOK bool) (string, error) {
+	if s == "current" && currentOK {
+		return s, nil
+	}
+	if n, err := strconv.ParseUint(s, 10, 64); err != nil || n == 0 {
+		if currentOK {
+			return "", usageError("policy version %q: want a number (see 'vcguardctl policies') or 'current'", s)
+		}
+		return "", usageError("policy version %q: want a number (see 'vcguardctl policies')", s)
+	}
+	return s, nil
+}
+
+// readPolicyFile reads a policy document to send.
+func readPolicyFile(path string) ([]byte, error) {
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read policy: %w", err)
+	}
+	if len(strings.TrimSpace(string(doc))) == 0 {
+		return nil, fmt.Errorf("%s is empty: a policy needs at least a name and apps (see policies/examples/)", path)
+	}
+	return doc, nil
+}
+
+// policyFileError turns the server's refusal of a document ("invalid
+// input: policy:3: field apps.zoom.status: …") into one that names the
+// local file ("my-policy.yaml:3: field apps.zoom.status: …").
+func policyFileError(err error, path string) error {
+	ae, ok := err.(*apiError)
+	if !ok || ae.Status != 400 {
+		return err
+	}
+	msg := strings.TrimPrefix(ae.Message, "invalid input: ")
+	if rest, ok := strings.CutPrefix(msg, "policy:"); ok {
+		msg = path + ":" + rest
+	} else {
+		msg = path + ": " + msg
+	}
+	return fmt.Errorf("%s\nthe policy was not published; fix the file and run the command again", msg)
+}
+
+func policyApply(ctx context.Context, e *env, args []string) error {
+	doc, err := readPolicyFile(args[0])
+	if err != nil {
+		return err
+	}
+	var p policyJSON
+	data, err := e.c.postJSON(ctx, "/api/v1/policies", "application/yaml", doc, &p)
+	if err != nil {
+		return policyFileError(err, args[0])
+	}
+	if e.json() {
+		return e.raw(data)
+	}
+	fmt.Fprintf(e.out, "published policy version %d (%s); connected agents receive it now\n", p.Version, p.Name)
+	return nil
+}
+
+func policyValidate(ctx context.Context, e *env, args []string) error {
+	doc, err := readPolicyFile(args[0])
+	if err != nil {
+		return err
+	}
+	var res struct {
+		Name string `json:"name"`
+	}
+	data, err := e.c.postJSON(ctx, "/api/v1/policies/validate", "application/yaml", doc, &res)
+	if err != nil {
+		err = policyFileError(err, args[0])
+		return fmt.Errorf("%s", strings.Replace(err.Error(), "the policy was not published; ", "", 1))
+	}
+	if e.json() {
+		return e.raw(data)
+	}
+	fmt.Fprintf(e.out, "%s: valid (policy %q)\n", args[0], res.Name)
+	return nil
+}
+
+func policyDiff(ctx context.Context, e *env, args []string) error {
+	v, err := versionArg(args[0], true)
+	if err != nil {
+		return err
+	}
+	q := url.Values{}
+	if e.opts.against != "" {
+		against, err := versionArg(e.opts.against, true)
+		if err != nil {
+			return err
+		}
+		q.Set("against", against)
+	}
+	var d diffJSON
+	data, err := e.c.getJSON(ctx, "/api/v1/policies/"+v+"/diff", q, &d)
+	if err != nil || e.json() {
+		return cmpErr(err, e.raw, data)
+	}
+	if d.Diff == "" {
+		fmt.Fprintf(e.out, "no difference between version %d and version %d\n", d.From, d.To)
+		return nil
+	}
+	_, err = io.WriteString(e.out, d.Diff)
+	return err
+}
+
+func policyRollback(ctx context.Context, e *env, args []string) error {
+	v, err := versionArg(args[0], false)
+	if err != nil {
+		return err
+	}
+	var p policyJSON
+	data, err := e.c.postJSON(ctx, "/api/v1/policies/"+v+"/rollback", "", nil, &p)
+	if err != nil || e.json() {
+		return cmpErr(err, e.raw, data)
+	}
+	fmt.Fprintf(e.out, "published policy version %d (%s) with the document of version %s; connected agents receive it now\n", p.Version, p.Name, v)
+	return nil
+}
+
+func secretsList(ctx context.Context, e *env, _ []string) error {
+	var secrets []secretJSON
+	data, err := e.c.getJSON(ctx, "/api/v1/enrollment-secrets", nil, &secrets)
+	if err != nil || e.json() {
+		return cmpErr(err, e.raw, data)
+	}
+	now := time.Now()
+	t := newTable(e.out, "ID", "DESCRIPTION", "GROUP", "CREATED", "EXPIRES", "STATE")
+	for _, s := range secrets {
+		state := "active"
+		switch {
+		case s.Revoked != nil:
+			state = "revoked " + when(*s.Revoked)
+		case s.Expires != nil && !s.Expires.After(now):
+			state = "expired"
+		}
+		expires := "never"
+		if s.Expires != nil {
+			expires = when(*s.Expires)
+		}
+		t.row(s.ID, s.Description, dash(s.Group), when(s.Created), expires, state)
+	}
+	return t.flush()
+}
+
+// secretsCreate prints the new secret's value alone on stdout (so it can be
+// redirected into the agents' --enroll-secret-file) and what it is on stderr.
+func secretsCreate(ctx context.Context, e *env, _ []string) error {
+	if strings.TrimSpace(e.opts.description) == "" {
+		return usageError("secrets create needs --description, e.g. --description 'Berlin office laptops'")
+	}
+	if e.opts.ttl < 0 {
+		return usageError("--ttl %s: must not be negative", e.opts.ttl)
+	}
+	req := map[string]any{"description": e.opts.description, "ttl_seconds": int64(e.opts.ttl / time.Second)}
+	if e.opts.group != "" {
+		req["group"] = e.opts.group
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	var s secretJSON
+	data, err := e.c.postJSON(ctx, "/api/v1/enrollment-secrets", "", body, &s)
+	if err != nil || e.json() {
+		return cmpErr(err, e.raw, data)
+	}
+	expires := "never expires"
+	if s.Expires != nil {
+		expires = "expires " + when(*s.Expires)
+	}
+	fmt.Fprintf(e.log, "created enrollment secret %s (%s, %s); its value follows and is not shown again:\n", s.ID, s.Description, expires)
+	_, err = fmt.Fprintln(e.out, s.Value)
+	return err
+}
+
+func secretsRevoke(ctx context.Context, e *env, args []string) error {
+	var s secretJSON
+	data, err := e.c.postJSON(ctx, "/api/v1/enrollment-secrets/"+url.PathEscape(args[0])+"/revoke", "", nil, &s)
+	if err != nil || e.json() {
+		return cmpErr(err, e.raw, data)
+	}
+	fmt.Fprintf(e.out, "revoked enrollment secret %s (%s); devices enrolled with it stay enrolled\n", s.ID, s.Description)
+	return nil
+}
+
+// cmpErr returns err, or else writes data with write (the --output json
+// path of a command).
+func cmpErr(err error, write func([]byte) error, data []byte) error {
+	if err != nil {
+		return err
+	}
+	return write(data)
+}
+
+// when formats a time for a table, in local time; "-" for none.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04:05")
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Commands of the routes for device revocation, API tokens, administrator
+// accounts and the audit log.
+
+type (
+	tokenJSON struct {
+		ID          string     `json:"id"`
+		Description string     `json:"description"`
+		Role        string     `json:"role"`
+		Created     time.Time  `json:"created"`
+		Revoked     *time.Time `json:"revoked"`
+		Value       string     `json:"value"`
+	}
+	adminJSON struct {
+		Username  string     `json:"username"`
+		Role      string     `json:"role"`
+		Created   time.Time  `json:"created"`
+		Disabled  *time.Time `json:"disabled"`
+		LastLogin *time.Time `json:"last_login"`
+		Password  string     `json:"password"`
+		TOTPURL   string     `json:"otpauth_url"`
+	}
+	auditJSON struct {
+		ID         int64           `json:"id"`
+		At         time.Time       `json:"at"`
+		Actor      string          `json:"actor"`
+		Action     string          `json:"action"`
+		Target     string          `json:"target"`
+		Detail     json.RawMessage `json:"detail"`
+		RemoteAddr string          `json:"remote_addr"`
+	}
+)
+
+// checkRole refuses a role the server does not know before asking it.
+func checkRole(role string) error {
+	switch role {
+	case "admin", "analyst", "auditor":
+		return nil
+	case "":
+		return usageError("--role is required: admin, analyst (read-only) or auditor (audit log only)")
+	}
+	return usageError("--role %q: want admin, analyst or auditor", role)
+}
+
+func devicesRevoke(ctx context.Context, e *env, args []string) error {
+	var d deviceJSON
+	data, err := e.c.postJSON(ctx, "/api/v1/devices/"+url.PathEscape(args[0])+"/revoke", "", nil, &d)
+	if err != nil || e.json() {
+		return cmpErr(err, e.raw, data)
+	}
+	fmt.Fprintf(e.out, "revoked device %s (%s): its agent is refused from now on; re-enroll it to let it back\n", d.ID, d.Hostname)
+	return nil
+}
+
+func tokensList(ctx context.Context, e *env, _ []string) error {
+	var tokens []tokenJSON
+	data, err := e.c.getJSON(ctx, "/api/v1/tokens", nil, &tokens)
+	if err != nil || e.json() {
+		return cmpErr(err, e.raw, data)
+	}
+	t := newTable(e.out, "ID", "ROLE", "DESCRIPTION", "CREATED", "STATE")
+	for _, tok := range tokens {
+		state := "active"
+		if tok.Revoked != nil {
+			state = "revoked " + when(*tok.Revoked)
+		}
+		t.row(tok.ID, tok.Role, dash(tok.Description), when(tok.Created), state)
+	}
+	return t.flush()
+}
+
+// tokensCreate prints the value alone on stdout, so it can go straight
+// into a token file; what it is goes to stderr.
+func tokensCreate(ctx context.Context, e *env, _ []string) error {
+	if err := checkRole(e.opts.role); err != nil {
+		return err
+	}
+	body, err := json.Marshal(map[string]string{"description": e.opts.description, "role": e.opts.role})
+	if err != nil {
+		return err
+	}
+	var tok tokenJSON
+	data, err := e.c.postJSON(ctx, "/api/v1/tokens", "", body, &tok)
+	if err != nil || e.json() {
+		return cmpErr(err, e.raw, data)
+	}
+	fmt.Fprintf(e.log, "created API token %s (role %s); its value follows and is not shown again:\n", tok.ID, tok.Role)
+	_, err = fmt.Fprintln(e.out, tok.Value)
+	return err
+}
+
+func tokensRevoke(ctx context.Context, e *env, args []string) error {
+	var tok tokenJSON
+	data, err := e.c.postJSON(ctx, "/api/v1/tokens/"+url.PathEscape(args[0])+"/revoke", "", nil, &tok)
+	if err != nil || e.json() {
+		return cmpErr(err, e.raw, data)
+	}
+	fmt.Fprintf(e.out, "revoked API token %s (role %s): it is refused from now on\n", tok.ID, tok.Role)
+	return nil
+}
+
+func adminsList(ctx context.Context, e *env, _ []string) error {
+	var admins []adminJSON
+	data, err := e.c.getJSON(ctx, "/api/v1/admins", nil, &admins)
+	if err != nil || e.json() {
+		return cmpErr(err, e.raw, data)
+	}
+	t := newTable(e.out, "USERNAME", "ROLE", "CREATED", "LAST LOGIN", "STATE")
+	for _, a := range admins {
+		state, last := "enabled", "never"
+		if a.Disabled != nil {
+			state = "disabled " + when(*a.Disabled)
+		}
+		if a.LastLogin != nil {
+			last = when(*a.LastLogin)
+		}
+		t.row(a.Username, a.Role, when(a.Created), last, state)
+	}
+	return t.flush()
+}
+
+// printCredentials shows an account's one-time password and TOTP URL.
+func printCredentials(e *env, a adminJSON, what string) error {
+	fmt.Fprintf(e.log, "%s; the credentials below are shown only now: hand them over safely\n", what)
+	kv := newTable(e.out)
+	kv.row("username:", a.Username)
+	kv.row("role:", a.Role)
+	kv.row("password:", a.Password)
+	if a.TOTPURL != "" {
+		kv.row("otpauth_url:", a.TOTPURL)
+	}
+	return kv.flush()
+}
+
+func adminsCreate(ctx context.Context, e *env, args []string) error {
+	if err := checkRole(e.opts.role); err != nil {
+		return err
+	}
+	body, err := json.Marshal(map[string]string{"username": args[0], "role": e.opts.role})
+	if err != nil {
+		return err
+	}
+	var a adminJSON
+	data, err := e.c.postJSON(ctx, "/api/v1/admins", "", body, &a)
+	if err != nil || e.json() {
+		return cmpErr(err, e.raw, data)
+	}
+	return printCredentials(e, a, fmt.Sprintf("created administrator %s (role %s); add the otpauth URL to an authenticator app", a.Username, a.Role))
+}
+
+// adminsSet enables or disables an account.
+func adminsSet(verb string) func(ctx context.Context, e *env, args []string) error {
+	return func(ctx context.Context, e *env, args []string) error {
+		var a adminJSON
+		data, err := e.c.postJSON(ctx, "/api/v1/admins/"+url.PathEscape(args[0])+"/"+verb, "", nil, &a)
+		if err != nil || e.json() {
+			return cmpErr(err, e.raw, data)
+		}
+		fmt.Fprintf(e.out, "%sd administrator %s\n", verb, a.Username)
+		return nil
+	}
+}
+
+func adminsResetPassword(ctx context.Context, e *env, args []string) error {
+	path := "/api/v1/admins/" + url.PathEscape(args[0]) + "/password"
+	if e.opts.newTOTP {
+		path += "?totp=new"
+	}
+	var a adminJSON
+	data, err := e.c.postJSON(ctx, path, "", nil, &a)
+	if err != nil || e.json() {
+		return cmpErr(err, e.raw, data)
+	}
+	return printCredentials(e, a, fmt.Sprintf("new password for %s; its sessions were ended", a.Username))
+}
+
+func auditList(ctx context.Context, e *env, _ []string) error {
+	q := url.Values{}
+	if e.opts.actor != "" {
+		q.Set("actor", e.opts.actor)
+	}
+	if e.opts.action != "" {
+		q.Set("action", e.opts.action)
+	}
+	if e.opts.before != 0 {
+		q.Set("before", strconv.FormatInt(e.opts.before, 10))
+	}
+	if e.opts.limit != 0 {
+		q.Set("limit", strconv.Itoa(e.opts.limit))
+	}
+	var entries []auditJSON
+	data, err := e.c.getJSON(ctx, "/api/v1/audit", q, &entries)
+	if err != nil || e.json() {
+		return cmpErr(err, e.raw, data)
+	}
+	t := newTable(e.out, "ID", "TIME", "ACTOR", "FROM", "ACTION", "TARGET", "DETAIL")
+	for _, a := range entries {
+		detail := string(a.Detail)
+		if detail == "null" || detail == "{}" {
+			detail = ""
+		}
+		if r := []rune(detail); len(r) > 80 {
+			detail = string(r[:77]) + "..."
+		}
+		t.row(strconv.FormatInt(a.ID, 10), when(a.At), a.Actor, dash(a.RemoteAddr), a.Action, dash(a.Target), dash(detail))
+	}
+	return t.flush()
+}

@@ -1,0 +1,138 @@
+package fanout_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+
+	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
+	"github.com/vcguard/vcguard/server/fanout"
+	"github.com/vcguard/vcguard/server/store"
+)
+
+func TestHubPublishAndRevoke(t *testing.T) {
+	t.Parallel()
+	h := &fanout.Hub{}
+	a1, a2, b := h.Subscribe("dev-a"), h.Subscribe("dev-a"), h.Subscribe("dev-b")
+	h.Publish(&vcguardv1.SignedPolicy{Version: 2})
+	h.Publish(&vcguardv1.SignedPolicy{Version: 1}) // late notice of an older version
+	h.Publish(&vcguardv1.SignedPolicy{Version: 2}) // the same version again
+	for _, s := range []*fanout.Subscription{a1, a2, b} {
+		if p := <-s.C; p.GetVersion() != 2 {
+			t.Errorf("%s got version %d, want 2", s.DeviceID, p.GetVersion())
+		}
+		select {
+		case p := <-s.C:
+			t.Errorf("%s got a second update, version %d", s.DeviceID, p.GetVersion())
+		default:
+		}
+	}
+	if n := h.Revoke("dev-a"); n != 2 {
+		t.Errorf("Revoke cut %d streams, want 2", n)
+	}
+	if n := h.Revoke("dev-a"); n != 0 {
+		t.Errorf("second Revoke cut %d streams, want 0", n)
+	}
+	for _, s := range []*fanout.Subscription{a1, a2} {
+		select {
+		case <-s.Revoked:
+		default:
+			t.Error("a stream of the revoked device is not told")
+		}
+	}
+	select {
+	case <-b.Revoked:
+		t.Error("another device's stream was cut off")
+	default:
+	}
+	if devs := h.Devices(); len(devs) != 2 {
+		t.Errorf("Devices = %v", devs)
+	}
+}
+
+// fakeSource replays notices on the first connection; before the second,
+// it changes what is stored (as other replicas would while the connection
+// is down); the third ends the test's Run.
+type fakeSource struct {
+	notices   []store.Notice
+	policies  map[uint64]store.PolicyVersion
+	revoked   []string
+	listens   int
+	reconnect func(*fakeSource)
+}
+
+func (f *fakeSource) Listen(ctx context.Context, listening func(), handle func(store.Notice)) error {
+	f.listens++
+	switch f.listens {
+	case 1:
+		listening()
+		for _, n := range f.notices {
+			handle(n)
+		}
+		return errors.New("connection lost")
+	case 2:
+		f.reconnect(f)
+		listening()
+		return errors.New("connection lost")
+	}
+	return nil
+}
+
+func (f *fakeSource) Policy(_ context.Context, v uint64) (store.PolicyVersion, error) {
+	p, ok := f.policies[v]
+	if !ok {
+		return p, store.ErrNotFound
+	}
+	return p, nil
+}
+
+func (f *fakeSource) CurrentPolicy(context.Context) (store.PolicyVersion, error) {
+	var cur store.PolicyVersion
+	for _, p := range f.policies {
+		if p.Version > cur.Version {
+			cur = p
+		}
+	}
+	if cur.Version == 0 {
+		return cur, store.ErrNotFound
+	}
+	return cur, nil
+}
+
+func (f *fakeSource) RevokedDevices(context.Context) ([]string, error) { return f.revoked, nil }
+
+// The bridge pushes noticed policies, cuts off noticed revocations, and
+// after a reconnect catches up on what it may have missed.
+func TestBridge(t *testing.T) {
+	t.Parallel()
+	h := &fanout.Hub{}
+	subA, subB := h.Subscribe("dev-a"), h.Subscribe("dev-b")
+	src := &fakeSource{
+		notices:  []store.Notice{{Kind: store.NoticePolicy, Version: 1}, {Kind: store.NoticeRevoke, Device: "dev-a"}},
+		policies: map[uint64]store.PolicyVersion{1: {Version: 1, Document: []byte("v1")}},
+		reconnect: func(f *fakeSource) {
+			f.policies[2] = store.PolicyVersion{Version: 2, Document: []byte("v2")}
+			f.revoked = []string{"dev-a", "dev-b"}
+		},
+	}
+	b := &fanout.Bridge{Hub: h, Store: src, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	b.Run(t.Context())
+	if src.listens != 3 {
+		t.Errorf("Listen called %d times, want reconnects after lost connections", src.listens)
+	}
+	select {
+	case <-subA.Revoked:
+	default:
+		t.Error("dev-a not cut off by its notice")
+	}
+	select {
+	case <-subB.Revoked:
+	default:
+		t.Error("dev-b, revoked while the connection was down, not cut off after the reconnect")
+	}
+	if p := <-subB.C; p.GetVersion() != 2 {
+		t.Errorf("dev-b's newest update is version %d, want 2 (published while the connection was down)", p.GetVersion())
+	}
+}

@@ -1,0 +1,254 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrExists is returned when a record with the same unique key exists.
+var ErrExists = errors.New("already exists")
+
+// Admin is a dashboard account. PasswordHash is an argon2id PHC string.
+// TOTPSecret is the base32 TOTP secret: it is stored as is (the database is
+// owner-only and holds no use for it outside the server), so it must never
+// be logged or shown after enrolment; String leaves it and the hash out.
+type Admin struct {
+	ID           string
+	Username     string
+	PasswordHash string
+	TOTPSecret   string
+	// TOTPCounter is the last TOTP time step used to log in; a code of
+	// that step or an earlier one is refused.
+	TOTPCounter int64
+	Role        Role
+	Created     time.Time
+	Disabled    time.Time // zero: enabled
+	LastLogin   time.Time // zero: never
+}
+
+// String describes the account without its secrets, so that logging an
+// Admin by mistake leaks nothing.
+func (a Admin) String() string {
+	return fmt.Sprintf("admin %s (%s, role %s)", a.Username, a.ID, a.Role)
+}
+
+// Enabled reports whether the account may log in.
+func (a Admin) Enabled() bool { return a.Disabled.IsZero() }
+
+// CreateAdmin stores a new account; ErrExists if the username is taken.
+func (s *Store) CreateAdmin(ctx context.Context, a Admin) error {
+	res, err := s.db.ExecContext(ctx,
+		`INSERT INTO admins (id, username, password_hash, totp_secret, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+		 ON CONFLICT (username) DO NOTHING`,
+		a.ID, a.Username, a.PasswordHash, a.TOTPSecret, string(a.Role), micros(a.Created))
+	if err != nil {
+		return fmt.Errorf("create admin %s: %w", a.Username, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("create admin %s: %w", a.Username, err)
+	} else if n == 0 {
+		return fmt.Errorf("admin %s: %w", a.Username, ErrExists)
+	}
+	return nil
+}
+
+const adminColumns = `id, username, password_hash, totp_secret, totp_counter, role, created_at, disabled_at, last_login`
+
+func scanAdmin(row interface{ Scan(...any) error }) (Admin, error) {
+	var a Admin
+	var role string
+	var created, disabled, lastLogin int64
+	if err := row.Scan(&a.ID, &a.Username, &a.PasswordHash, &a.TOTPSecret, &a.TOTPCounter, &role, &created, &disabled, &lastLogin); err != nil {
+		return a, err
+	}
+	a.Role, a.Created, a.Disabled, a.LastLogin = Role(role), fromMicros(created), fromMicros(disabled), fromMicros(lastLogin)
+	return a, nil
+}
+
+// AdminByUsername finds an account, enabled or not.
+func (s *Store) AdminByUsername(ctx context.Context, username string) (Admin, error) {
+	a, err := scanAdmin(s.db.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admins WHERE username = $1`, username))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, fmt.Errorf("admin %s: %w", username, ErrNotFound)
+	}
+	if err != nil {
+		return a, fmt.Errorf("look up admin %s: %w", username, err)
+	}
+	return a, nil
+}
+
+// Admins lists every account by username.
+func (s *Store) Admins(ctx context.Context) ([]Admin, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+adminColumns+` FROM admins ORDER BY username`)
+	if err != nil {
+		return nil, fmt.Errorf("list admins: %w", err)
+	}
+	defer rows.Close()
+	var out []Admin
+	for rows.Next() {
+		a, err := scanAdmin(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list admins: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// updateAdmin runs one UPDATE on the account and, when endSessions is set,
+// ends its dashboard sessions in the same transaction.
+func (s *Store) updateAdmin(ctx context.Context, what, username string, endSessions bool, query string, args ...any) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", what, username, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("%s %s: %w", what, username, err)
+		} else if n == 0 {
+			return fmt.Errorf("admin %s: %w", username, ErrNotFound)
+		}
+		if endSessions {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE subject = $1`, username); err != nil {
+				return fmt.Errorf("%s %s: end sessions: %w", what, username, err)
+			}
+		}
+		return nil
+	})
+}
+
+// DisableAdmin disables an account (disabling twice keeps the first time)
+// and ends its sessions at once.
+func (s *Store) DisableAdmin(ctx context.Context, username string, now time.Time) error {
+	return s.updateAdmin(ctx, "disable admin", username, true,
+		`UPDATE admins SET disabled_at = CASE WHEN disabled_at = 0 THEN $1 ELSE disabled_at END WHERE username = $2`,
+		micros(now), username)
+}
+
+// EnableAdmin enables a disabled account again.
+func (s *Store) EnableAdmin(ctx context.Context, username string) error {
+	return s.updateAdmin(ctx, "enable admin", username, false, `UPDATE admins SET disabled_at = 0 WHERE username = $1`, username)
+}
+
+// SetAdminPassword replaces the password hash and ends the account's
+// sessions.
+func (s *Store) SetAdminPassword(ctx context.Context, username, passwordHash string) error {
+	return s.updateAdmin(ctx, "set password of", username, true,
+		`UPDATE admins SET password_hash = $1 WHERE username = $2`, passwordHash, username)
+}
+
+// SetAdminTOTP replaces the TOTP secret (a new authenticator enrolment),
+// forgets the last used step and ends the account's sessions.
+func (s *Store) SetAdminTOTP(ctx context.Context, username, secret string) error {
+	return s.updateAdmin(ctx, "set TOTP secret of", username, true,
+		`UPDATE admins SET totp_secret = $1, totp_counter = 0 WHERE username = $2`, secret, username)
+}
+
+// UseTOTPCounter records that the code of TOTP time step counter was used
+// to log in. It reports false, changing nothing, when that step or a later
+// one was used already: a code works once, on every replica.
+func (s *Store) UseTOTPCounter(ctx context.Context, username string, counter int64) (bool, error) {
+	res, err := s.db.ExecContext(ctx,
+		`UPDATE admins SET totp_counter = $1 WHERE username = $2 AND totp_counter < $1`, counter, username)
+	if err != nil {
+		return false, fmt.Errorf("use TOTP code of %s: %w", username, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("use TOTP code of %s: %w", username, err)
+	}
+	return n == 1, nil
+}
+
+// AdminLoggedIn records a successful login.
+func (s *Store) AdminLoggedIn(ctx context.Context, username string, now time.Time) error {
+	return s.updateAdmin(ctx, "record login of", username, false,
+		`UPDATE admins SET last_login = $1 WHERE username = $2`, micros(now), username)
+}
+
+// DeleteSessionsOf ends every session of a subject.
+func (s *Store) DeleteSessionsOf(ctx context.Context, subject string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE subject = $1`, subject); err != nil {
+		return fmt.Errorf("delete sessions of %s: %w", subject, err)
+	}
+	return nil
+}
+
+// LoginFailures is the failed-login record of one key ("user:NAME" or
+// "ip:ADDR").
+type LoginFailures struct {
+	Key         string
+	Failures    int
+	LockedUntil time.Time // zero: never locked
+	Updated     time.Time
+}
+
+// Locked reports whether the key is locked out at now.
+func (l LoginFailures) Locked(now time.Time) bool { return now.Before(l.LockedUntil) }
+
+// LoginFailuresOf returns the record of key; a key without failures has a
+// zero record (and no error).
+func (s *Store) LoginFailuresOf(ctx context.Context, key string) (LoginFailures, error) {
+	l := LoginFailures{Key: key}
+	var locked, updated int64
+	err := s.db.QueryRowContext(ctx, `SELECT failures, locked_until, updated_at FROM login_failures WHERE key = $1`, key).
+		Scan(&l.Failures, &locked, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, nil
+	}
+	if err != nil {
+		return l, fmt.Errorf("look up login failures: %w", err)
+	}
+	l.LockedUntil, l.Updated = fromMicros(locked), fromMicros(updated)
+	return l, nil
+}
+
+// RecordLoginFailure counts one more failed login for key at now, in one
+// transaction that every replica serialises on. Failures last updated
+// before now-forget are forgotten first. lockout says, for the new count of
+// consecutive failures, how long the key is locked from now (0: not
+// locked); a lockout never shortens one already running.
+func (s *Store) RecordLoginFailure(ctx context.Context, key string, now time.Time, forget time.Duration,
+	lockout func(failures int) time.Duration) (LoginFailures, error) {
+	var out LoginFailures
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO login_failures (key, failures, locked_until, updated_at) VALUES ($1, 0, 0, $2) ON CONFLICT (key) DO NOTHING`,
+			key, micros(now)); err != nil {
+			return fmt.Errorf("record login failure: %w", err)
+		}
+		l := LoginFailures{Key: key}
+		var locked, updated int64
+		if err := tx.QueryRowContext(ctx, `SELECT failures, locked_until, updated_at FROM login_failures WHERE key = $1`+s.forUpdate(), key).
+			Scan(&l.Failures, &locked, &updated); err != nil {
+			return fmt.Errorf("record login failure: %w", err)
+		}
+		l.LockedUntil = fromMicros(locked)
+		if now.Sub(fromMicros(updated)) > forget && !l.Locked(now) {
+			l.Failures, l.LockedUntil = 0, time.Time{}
+		}
+		l.Failures++
+		l.Updated = now
+		if d := lockout(l.Failures); d > 0 && now.Add(d).After(l.LockedUntil) {
+			l.LockedUntil = now.Add(d)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE login_failures SET failures = $1, locked_until = $2, updated_at = $3 WHERE key = $4`,
+			l.Failures, micros(l.LockedUntil), micros(now), key); err != nil {
+			return fmt.Errorf("record login failure: %w", err)
+		}
+		out = l
+		return nil
+	})
+	return out, err
+}
+
+// ClearLoginFailures forgets the failures of key (after a successful login).
+func (s *Store) ClearLoginFailures(ctx context.Context, key string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM login_failures WHERE key = $1`, key); err != nil {
+		return fmt.Errorf("clear login failures: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// AuditEntry is one recorded change or login: who (an admin's username,
+// "token:ID" for an API token, or "system"), what (Action, e.g.
+// "policy_publish", on Target), when and from where.
+type AuditEntry struct {
+	ID         int64
+	At         time.Time
+	Actor      string
+	Action     string
+	Target     string
+	Detail     json.RawMessage // a JSON object; nil is stored as {}
+	RemoteAddr string
+}
+
+// AppendAudit records an entry; ID is assigned by the store.
+func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) error {
+	detail := string(e.Detail)
+	if detail == "" {
+		detail = "{}"
+	}
+	if !json.Valid([]byte(detail)) {
+		return fmt.Errorf("append audit entry %s: detail is not JSON", e.Action)
+	}
+	_, err := s.db.ExecContext(ctx,
+		`INSERT INTO audit_log (at, actor, action, target, detail, remote_addr) VALUES ($1, $2, $3, $4, $5, $6)`,
+		micros(e.At), e.Actor, e.Action, e.Target, detail, e.RemoteAddr)
+	if err != nil {
+		return fmt.Errorf("append audit entry %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// AuditFilter selects audit entries; zero fields match everything.
+type AuditFilter struct {
+	Actor  string
+	Action string
+	// Before returns only entries with a smaller ID (paging back).
+	Before int64
+	// Limit caps the number of entries; 0 means 1000.
+	Limit int
+}
+
+// AuditLog returns entries, newest first.
+func (s *Store) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.Actor != "" {
+		add("actor = $%d", f.Actor)
+	}
+	if f.Action != "" {
+		add("action = $%d", f.Action)
+	}
+	if f.Before > 0 {
+		add("id < $%d", f.Before)
+	}
+	q := `SELECT id, at, actor, action, target, detail, remote_addr FROM audit_log`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	args = append(args, limit)
+	q += fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args))
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var at int64
+		var detail string
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Target, &detail, &e.RemoteAddr); err != nil {
+			return nil, fmt.Errorf("read audit log: %w", err)
+		}
+		e.At, e.Detail = fromMicros(at), json.RawMessage(detail)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
