@@ -40,8 +40,9 @@ cat <<MSG
 
   vcguard is running.
   Dashboard:  https://$http_addr/
-  Log in with the admin API token in $data/admin-token:
-              $(cat "$data/admin-token")
+  Log in as the first administrator: user name, password and the TOTP secret
+  (enrol its otpauth:// URL in an authenticator app; two-factor login is mandatory)
+  are in $data/initial-admin.txt (created on the first start, owner-only).
   The certificate is issued by vcguard's own CA ($data/ca.pem): trust it, or accept the browser warning.
   JSON API:   curl --cacert $data/ca.pem -H "Authorization: Bearer \$(cat $data/admin-token)" https://$http_addr/api/v1/devices
 
