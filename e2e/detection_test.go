@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -54,6 +55,8 @@ func TestHelperAttributedToApp(t *testing.T) {
 		helperPID = childOf(zoom.pid(), "ZoomWebviewHost")
 		return helperPID > 0
 	})
+	// Killing the shell would leave its child behind.
+	t.Cleanup(func() { syscall.Kill(helperPID, syscall.SIGKILL) })
 	waitFor(t, 10*time.Second, "zoom reported", func() bool {
 		_, ok := appOf(s.devices(t), "zoom", zoom.pid())
 		return ok

@@ -26,8 +26,8 @@ trap cleanup EXIT INT TERM
 
 "$bin/vcguard-server" --data "$work/server" --grpc-addr "$grpc_addr" --http-addr "$http_addr" 2>"$work/server.log" &
 pids+=($!)
-for _ in $(seq 1 100); do
-  [[ -s "$work/server/ca.pem" && -s "$work/server/enroll-secret" ]] && break
+for _ in $(seq 1 200); do
+  [[ -s "$work/server/ca.pem" && -s "$work/server/enroll-secret" ]] && (exec 3<>"/dev/tcp/${grpc_addr%:*}/${grpc_addr##*:}") 2>/dev/null && break
   sleep 0.1
 done
 
@@ -43,7 +43,8 @@ for _ in $(seq "$running" $((procs - 1))); do
 done
 sleep 10 # enrollment, the first scan, the inventory sent
 
-mode=$(grep -o '"mode":"[a-z]*"' "$work/agent.log" | head -1 | cut -d'"' -f4)
+mode=$(grep -o '"mode":"[a-z]*"' "$work/agent.log" | head -1 | cut -d'"' -f4 || true)
+if ! kill -0 "$agent" 2>/dev/null; then echo "the agent did not start:" >&2; cat "$work/agent.log" >&2; exit 1; fi
 ticks() { awk '{print $14 + $15}' "/proc/$agent/stat"; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$agent/status"; }
 hz=$(getconf CLK_TCK)
