@@ -94,7 +94,7 @@ func exePath(pid int32) (string, error) {
 		}
 		return "", fmt.Errorf("sysctl kern.procargs2 %d: %w", pid, err)
 	}
-	path, err := parseProcArgs2(b)
+	path, err := ParseProcArgs2(b)
 	if err != nil {
 		return "", fmt.Errorf("executable of pid %d: %w", pid, err)
 	}

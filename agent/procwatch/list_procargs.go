@@ -7,7 +7,7 @@ import (
 	"fmt"
 )
 
-// parseProcArgs2 returns the executable path from the value of the macOS
+// ParseProcArgs2 returns the executable path from the value of the macOS
 // sysctl kern.procargs2 for one process. The value is laid out as
 //
 //	argc    int32, host byte order (little-endian on every Mac Go supports)
@@ -23,7 +23,7 @@ import (
 //
 // The function lives without a build tag so that it is tested, and fuzzed,
 // on every OS.
-func parseProcArgs2(b []byte) (string, error) {
+func ParseProcArgs2(b []byte) (string, error) {
 	if len(b) < 4 {
 		return "", fmt.Errorf("procargs2: %d bytes, too short for argc", len(b))
 	}

@@ -70,7 +70,7 @@ func TestParseProcArgs2(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := parseProcArgs2(tt.in)
+			got, err := ParseProcArgs2(tt.in)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("parseProcArgs2 = %q, %v; want an error containing %q", got, err, tt.wantErr)
@@ -95,7 +95,7 @@ func FuzzParseProcArgs2(f *testing.F) {
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, '/', 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		orig := bytes.Clone(b)
-		path, err := parseProcArgs2(b)
+		path, err := ParseProcArgs2(b)
 		if !bytes.Equal(b, orig) {
 			t.Fatal("parseProcArgs2 modified its input")
 		}

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 )
 
-// procStat is what the watcher needs from a Linux /proc/PID/stat line.
-type procStat struct {
+// Stat is what a Linux /proc/PID/stat line says about a process (the
+// fields the watcher and the enforcer need).
+type Stat struct {
 	Comm  string
 	State byte
 	PPID  int32
@@ -16,11 +18,11 @@ type procStat struct {
 	StartTicks uint64
 }
 
-// parseStat decodes /proc/PID/stat: "pid (comm) state ppid ... starttime
+// ParseStat decodes /proc/PID/stat: "pid (comm) state ppid ... starttime
 // ...", starttime being the 22nd field. The comm may itself hold spaces
 // and parentheses, so it runs to the last ')'.
-func parseStat(b []byte) (procStat, error) {
-	var st procStat
+func ParseStat(b []byte) (Stat, error) {
+	var st Stat
 	open := bytes.IndexByte(b, '(')
 	end := bytes.LastIndexByte(b, ')')
 	if open < 0 || end < open {
@@ -66,8 +68,8 @@ func parseStat(b []byte) (procStat, error) {
 	return st, fmt.Errorf("stat: only %d fields after comm, want at least 20", field)
 }
 
-// parseBootTime finds "btime SECONDS" in /proc/stat.
-func parseBootTime(b []byte) (int64, error) {
+// ParseBootTime finds "btime SECONDS" in /proc/stat.
+func ParseBootTime(b []byte) (int64, error) {
 	for line := range bytes.SplitSeq(b, []byte{'\n'}) {
 		if v, ok := bytes.CutPrefix(line, []byte("btime ")); ok {
 			n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
@@ -97,4 +99,15 @@ func parsePIDName(name []byte) (int32, bool) {
 		return 0, false
 	}
 	return int32(n), true
+}
+
+// userHZ is the unit of the start time in /proc/PID/stat: the kernel
+// reports it in USER_HZ, which is 100 on every architecture Go supports.
+const userHZ = 100
+
+// LinuxStartTime is the start time the watcher reports for a process that
+// started ticks (USER_HZ) after a boot at bootSec (Unix seconds, the btime
+// of /proc/stat): the one definition of a process's Key on Linux.
+func LinuxStartTime(bootSec int64, ticks uint64) time.Time {
+	return time.Unix(bootSec, 0).Add(time.Duration(ticks) * (time.Second / userHZ))
 }

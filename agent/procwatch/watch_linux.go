@@ -13,10 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// userHZ is the unit of the start time in /proc/PID/stat: the kernel
-// reports it in USER_HZ, which is 100 on every architecture Go supports.
-const userHZ = 100
-
 // osWatcher reads /proc. The directory is listed with getdents into a
 // reused buffer and each file is read with openat relative to it: the
 // floor of any scan is one open, read and close per process, and the
@@ -170,7 +166,7 @@ func (o *osWatcher) inspect(pid int32) (Process, error) {
 	if err != nil {
 		return Process{}, err
 	}
-	st, err := parseStat(b)
+	st, err := ParseStat(b)
 	if err != nil {
 		return Process{}, fmt.Errorf("pid %d: %w", pid, err)
 	}
@@ -183,7 +179,7 @@ func (o *osWatcher) inspect(pid int32) (Process, error) {
 	}
 	p := Process{
 		PID: pid, PPID: st.PPID, ShortName: st.Comm, Name: st.Comm,
-		Started: time.Unix(boot, 0).Add(time.Duration(st.StartTicks) * (time.Second / userHZ)),
+		Started: LinuxStartTime(boot, st.StartTicks),
 	}
 	o.pathb = strconv.AppendInt(o.pathb[:0], int64(pid), 10)
 	o.pathb = append(o.pathb, "/exe"...)
@@ -216,7 +212,7 @@ func (o *osWatcher) bootTime() (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("boot time: %w", err)
 	}
-	if o.bootSec, err = parseBootTime(b); err != nil {
+	if o.bootSec, err = ParseBootTime(b); err != nil {
 		return 0, err
 	}
 	return o.bootSec, nil
@@ -429,7 +425,7 @@ func Parent(pid int32) (int32, error) {
 	if err != nil {
 		return 0, err
 	}
-	st, err := parseStat(b)
+	st, err := ParseStat(b)
 	if err != nil {
 		return 0, fmt.Errorf("pid %d: %w", pid, err)
 	}

@@ -33,26 +33,36 @@ const catalogSchemaURL = "https://vcguard.eu/schema/catalog-entry.schema.json"
 // catalogSchema compiles the embedded schema once; the result never
 // changes afterwards.
 var catalogSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(CatalogSchemaJSON))
+	return compile("catalog schema", catalogSchemaURL, CatalogSchemaJSON)
+})
+
+// compile compiles one embedded schema.
+func compile(what, url string, data []byte) (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("catalog schema: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	c := jsonschema.NewCompiler()
-	if err := c.AddResource(catalogSchemaURL, doc); err != nil {
-		return nil, fmt.Errorf("catalog schema: %w", err)
+	if err := c.AddResource(url, doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	s, err := c.Compile(catalogSchemaURL)
+	s, err := c.Compile(url)
 	if err != nil {
-		return nil, fmt.Errorf("catalog schema: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return s, nil
-})
+}
 
 // ValidateApp checks one catalog entry (YAML or JSON) against the schema
 // and returns the first (deepest) violation as a *policies.FieldError with
 // its line.
 func ValidateApp(file string, data []byte) error {
-	schema, err := catalogSchema()
+	return validateDocument(file, data, catalogSchema)
+}
+
+// validateDocument parses a YAML (or JSON) document and validates it.
+func validateDocument(file string, data []byte, schema func() (*jsonschema.Schema, error)) error {
+	sch, err := schema()
 	if err != nil {
 		return err
 	}
@@ -63,7 +73,7 @@ func ValidateApp(file string, data []byte) error {
 	if len(doc.Content) == 0 {
 		return &policies.FieldError{File: file, Line: 1, Msg: "document is empty"}
 	}
-	return validate(file, doc.Content[0], schema)
+	return validate(file, doc.Content[0], sch)
 }
 
 func validate(file string, root *yaml.Node, schema *jsonschema.Schema) error {
