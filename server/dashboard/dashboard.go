@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vcguard/vcguard/server/adminapi"
@@ -36,6 +37,9 @@ const (
 	refreshSeconds   = 10
 	maxRecentEvents  = 50
 	maxLoginBodySize = 8 << 10
+	// maxFormSize bounds a dashboard form: a policy document (1 MiB) and
+	// its URL encoding.
+	maxFormSize = 4 << 20
 )
 
 // Dashboard serves the HTML pages.
@@ -57,6 +61,14 @@ func New(api *adminapi.API, logger *slog.Logger) (*Dashboard, error) {
 			return time.Since(t).Round(time.Second).String() + " ago"
 		},
 		"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"optTime": func(t *time.Time) string {
+			if t == nil {
+				return ""
+			}
+			return t.UTC().Format(time.RFC3339)
+		},
+		"diffLines": diffLines,
+		"join":      strings.Join,
 	}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -91,13 +103,33 @@ func (d *Dashboard) Routes() []Route {
 	anyone := []store.Role{store.RoleAdmin, store.RoleAnalyst, store.RoleAuditor}
 	fleet := []store.Role{store.RoleAdmin, store.RoleAnalyst}
 	audit := []store.Role{store.RoleAdmin, store.RoleAuditor}
+	admin := []store.Role{store.RoleAdmin}
 	return []Route{
 		{Pattern: "GET /static/", public: http.StripPrefix("/static/", http.FileServerFS(static))},
 		{Pattern: "GET /login", public: http.HandlerFunc(d.loginForm)},
 		{Pattern: "POST /login", public: http.HandlerFunc(d.login)},
 		{Pattern: "POST /logout", Session: true, Roles: anyone, session: d.logout},
-		{Pattern: "GET /{$}", Session: true, Roles: fleet, session: d.devices},
+		{Pattern: "GET /{$}", Session: true, Roles: fleet, session: d.overview},
+		{Pattern: "GET /live.json", Session: true, Roles: fleet, session: d.live},
+		{Pattern: "GET /devices", Session: true, Roles: fleet, session: d.devices},
+		{Pattern: "GET /devices.csv", Session: true, Roles: fleet, session: d.devicesCSV},
 		{Pattern: "GET /devices/{id}", Session: true, Roles: fleet, session: d.device},
+		{Pattern: "POST /devices/{id}/revoke", Session: true, Roles: admin, session: d.revokeDevice},
+		{Pattern: "GET /apps", Session: true, Roles: fleet, session: d.apps},
+		{Pattern: "GET /apps.csv", Session: true, Roles: fleet, session: d.appsCSV},
+		{Pattern: "GET /policies", Session: true, Roles: fleet, session: d.policies},
+		{Pattern: "GET /policies/{version}", Session: true, Roles: fleet, session: d.policy},
+		{Pattern: "POST /policies", Session: true, Roles: admin, session: d.publishPolicy},
+		{Pattern: "POST /policies/validate", Session: true, Roles: admin, session: d.validatePolicy},
+		{Pattern: "POST /policies/diff", Session: true, Roles: admin, session: d.diffPolicy},
+		{Pattern: "POST /policies/{version}/rollback", Session: true, Roles: admin, session: d.rollbackPolicy},
+		{Pattern: "GET /secrets", Session: true, Roles: admin, session: d.secrets},
+		{Pattern: "POST /secrets", Session: true, Roles: admin, session: d.createSecret},
+		{Pattern: "POST /secrets/{secret}/revoke", Session: true, Roles: admin, session: d.revokeSecret},
+		{Pattern: "GET /admins", Session: true, Roles: admin, session: d.admins},
+		{Pattern: "POST /admins", Session: true, Roles: admin, session: d.createAdmin},
+		{Pattern: "POST /admins/{username}/disable", Session: true, Roles: admin, session: d.disableAdmin},
+		{Pattern: "POST /admins/{username}/enable", Session: true, Roles: admin, session: d.enableAdmin},
 		{Pattern: "GET /audit", Session: true, Roles: audit, session: d.audit},
 	}
 }
@@ -117,7 +149,8 @@ func (d *Dashboard) Register(mux *http.ServeMux) {
 func SecurityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "+
+			"object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("Referrer-Policy", "no-referrer")
@@ -138,9 +171,41 @@ type page struct {
 	Title   string
 	Session *store.Session
 	Error   string
+	// Notice is a message about an action that succeeded.
+	Notice  string
 	CSRF    string
 	Refresh int
 	Data    any
+}
+
+// IsAdmin reports whether the page's viewer may act (not just read).
+func (p page) IsAdmin() bool { return p.Session != nil && p.Session.Role == store.RoleAdmin }
+
+func (d *Dashboard) now() time.Time {
+	if d.API.Now != nil {
+		return d.API.Now()
+	}
+	return time.Now()
+}
+
+// staleAfter is how long a device may stay silent before it is stale (and
+// offline).
+func (d *Dashboard) staleAfter() time.Duration {
+	if d.API.StaleAfter > 0 {
+		return d.API.StaleAfter
+	}
+	return adminapi.DefaultStaleAfter
+}
+
+// serverError logs err and answers 500.
+func (d *Dashboard) serverError(w http.ResponseWriter, what string, err error) {
+	d.Logger.Error(what, "err", err)
+	http.Error(w, "server error; see the server log", http.StatusInternalServerError)
+}
+
+// actor is the session's administrator, for the audit log.
+func actor(r *http.Request, s *store.Session) adminapi.Actor {
+	return adminapi.Actor{Subject: s.Subject, RemoteAddr: auth.RemoteHost(r.RemoteAddr)}
 }
 
 func (d *Dashboard) render(w http.ResponseWriter, status int, name string, p page) {
@@ -193,7 +258,7 @@ func (d *Dashboard) authed(roles []store.Role, h sessionHandler) http.Handler {
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			r.Body = http.MaxBytesReader(w, r.Body, maxLoginBodySize)
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormSize)
 			if err := r.ParseForm(); err != nil || !equal(sess.CSRF, r.PostForm.Get("csrf")) {
 				http.Error(w, "missing or wrong CSRF token", http.StatusForbidden)
 				return
@@ -210,53 +275,4 @@ func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request, s *store.Sess
 	d.API.Audit(r.Context(), adminapi.Actor{Subject: s.Subject, RemoteAddr: auth.RemoteHost(r.RemoteAddr)}, "logout", "admin:"+s.Subject, nil)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
-}
-
-func (d *Dashboard) devices(w http.ResponseWriter, r *http.Request, s *store.Session) {
-	devs, err := d.API.Store.Devices(r.Context())
-	if err != nil {
-		d.Logger.Error("devices page", "err", err)
-		http.Error(w, "server error", http.StatusInternalServerError)
-		return
-	}
-	views := make([]adminapi.DeviceJSON, 0, len(devs))
-	online := 0
-	for _, dev := range devs {
-		v := d.API.DeviceView(dev)
-		if v.Online {
-			online++
-		}
-		views = append(views, v)
-	}
-	var policy *store.PolicyVersion
-	if p, err := d.API.Store.CurrentPolicy(r.Context()); err == nil {
-		policy = &p
-	}
-	d.render(w, http.StatusOK, "devices.html", page{Title: "Devices", Session: s, CSRF: s.CSRF, Refresh: refreshSeconds,
-		Data: map[string]any{"Devices": views, "Online": online, "Policy": policy}})
-}
-
-func (d *Dashboard) device(w http.ResponseWriter, r *http.Request, s *store.Session) {
-	dev, err := d.API.Store.Device(r.Context(), r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		http.NotFound(w, r)
-		return
-	}
-	if err != nil {
-		d.Logger.Error("device page", "err", err)
-		http.Error(w, "server error", http.StatusInternalServerError)
-		return
-	}
-	events, err := d.API.Store.Events(r.Context(), store.EventFilter{DeviceID: dev.ID, Limit: maxRecentEvents})
-	if err != nil {
-		d.Logger.Error("device page", "err", err)
-		http.Error(w, "server error", http.StatusInternalServerError)
-		return
-	}
-	evs := make([]adminapi.EventJSON, 0, len(events))
-	for _, e := range events {
-		evs = append(evs, adminapi.EventView(e))
-	}
-	d.render(w, http.StatusOK, "device.html", page{Title: dev.Hostname, Session: s, CSRF: s.CSRF, Refresh: refreshSeconds,
-		Data: map[string]any{"Device": d.API.DeviceView(dev), "Events": evs}})
 }

@@ -140,17 +140,45 @@ func (e *env) do(t *testing.T, r request) (*http.Response, string) {
 
 var wildcard = regexp.MustCompile(`\{[^}]*\}`)
 
-// pathOf turns a route pattern into a method and a concrete path; every
-// wildcard becomes the enrolled device's id.
-func pathOf(pattern string) (method, path string) {
+// pathOf turns a route pattern into a method and a concrete path, filling
+// each wildcard with a record of that kind that exists (vals); a wildcard
+// without one fails the test, so a new route cannot slip by untested.
+func pathOf(t *testing.T, pattern string, vals map[string]string) (method, path string) {
+	t.Helper()
 	method, path, _ = strings.Cut(pattern, " ")
 	path = wildcard.ReplaceAllStringFunc(path, func(w string) string {
 		if w == "{$}" {
 			return ""
 		}
-		return "dev-1"
+		v, ok := vals[strings.Trim(w, "{}")]
+		if !ok {
+			t.Fatalf("route %q: no test value for wildcard %s", pattern, w)
+		}
+		return v
 	})
 	return method, path
+}
+
+// validForms are the form fields (besides csrf) with which each unsafe
+// route's handler succeeds.
+var validForms = map[string]url.Values{
+	"POST /policies":            {"document": {"name: Strict\napps:\n  zoom:\n    status: forbidden\n"}},
+	"POST /policies/validate":   {"document": {"name: Strict\napps:\n  zoom:\n    status: forbidden\n"}},
+	"POST /policies/diff":       {"document": {"name: Strict\n"}},
+	"POST /secrets":             {"description": {"route test"}, "ttl": {"30d"}, "group": {"sales"}},
+	"POST /admins":              {"username": {"it-new"}, "role": {"analyst"}},
+	"POST /devices/{id}/revoke": {"confirm": {"yes"}},
+}
+
+// dataKind says what a GET route answers besides HTML pages.
+func dataKind(pattern string) string {
+	switch {
+	case strings.HasSuffix(pattern, ".csv"):
+		return "text/csv"
+	case strings.HasSuffix(pattern, ".json"):
+		return "application/json"
+	}
+	return ""
 }
 
 func isRedirectToLogin(resp *http.Response) bool {
@@ -166,6 +194,12 @@ func TestRoutesAuthorization(t *testing.T) {
 		t.Fatal("no routes")
 	}
 	expired, expiredCSRF := e.session(t, store.RoleAdmin, time.Now().Add(-time.Minute))
+	spare := e.accounts[store.RoleAnalyst] // disabled and enabled again below
+	secret, _, err := e.dash.API.CreateEnrollmentSecret(t.Context(), "route test", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := map[string]string{"id": "dev-1", "version": "1", "secret": secret.ID, "username": spare.Username}
 	_, otherCSRF := e.session(t, store.RoleAdmin, time.Now().Add(time.Hour))
 
 	seen := map[string]bool{}
@@ -185,7 +219,7 @@ func TestRoutesAuthorization(t *testing.T) {
 		if auditPage && slices.Contains(r.Roles, store.RoleAnalyst) {
 			t.Errorf("route %q: analysts may read the audit log", r.Pattern)
 		}
-		method, path := pathOf(r.Pattern)
+		method, path := pathOf(t, r.Pattern, vals)
 		unsafe := method != http.MethodGet && method != http.MethodHead
 		t.Run(r.Pattern, func(t *testing.T) {
 			if !r.Session {
@@ -226,6 +260,12 @@ func TestRoutesAuthorization(t *testing.T) {
 				for _, role := range r.Roles {
 					id, csrf := e.session(t, role, time.Now().Add(time.Hour))
 					resp, body := e.do(t, request{method: method, path: path, session: id})
+					if kind := dataKind(r.Pattern); kind != "" {
+						if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), kind) {
+							t.Errorf("%s: status %d %q, want %s", role, resp.StatusCode, resp.Header.Get("Content-Type"), kind)
+						}
+						continue
+					}
 					if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
 						t.Errorf("%s: status %d %q, want an HTML page", role, resp.StatusCode, resp.Header.Get("Content-Type"))
 					}
@@ -258,7 +298,11 @@ func TestRoutesAuthorization(t *testing.T) {
 			// With it, the handler runs (on a session of its own, since
 			// logout ends it).
 			sess, csrf := e.session(t, r.Roles[0], time.Now().Add(time.Hour))
-			resp, body := e.do(t, request{method: method, path: path, session: sess, form: url.Values{"csrf": {csrf}}})
+			form := url.Values{"csrf": {csrf}}
+			for k, v := range validForms[r.Pattern] {
+				form[k] = v
+			}
+			resp, body := e.do(t, request{method: method, path: path, session: sess, form: form})
 			if resp.StatusCode >= 400 {
 				t.Errorf("with the CSRF token: status %d (%.200s)", resp.StatusCode, body)
 			}
@@ -409,13 +453,20 @@ func TestLogin(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET / after login: %d", resp.StatusCode)
 	}
-	for _, want := range []string{"<h1>Devices</h1>", `<strong id="devices-total">1</strong>`, "laptop-one",
-		`href="/devices/dev-1"`, "European default", alice.Username + " (admin)", `href="/audit"`} {
+	for _, want := range []string{"<h1>Overview</h1>", `id="devices-total" data-live="total">1</span>`, "European default",
+		alice.Username + " (admin)", `href="/audit"`, `href="/secrets"`, `<svg id="detections-chart"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("overview lacks %q", want)
+		}
+	}
+	sessionCSRF := formCSRF(t, body)
+	_, body = b.get("/devices")
+	for _, want := range []string{"<h1>Devices</h1>", `<strong id="devices-total" data-live="total">1</strong>`, "laptop-one",
+		`href="/devices/dev-1"`, "European default"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("devices page lacks %q", want)
 		}
 	}
-	sessionCSRF := formCSRF(t, body)
 
 	resp, body = b.get("/devices/dev-1")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "<h1>laptop-one</h1>") {

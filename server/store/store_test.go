@@ -63,6 +63,7 @@ func runSuite(t *testing.T, open opener) {
 		{"IngestPolicyAppliedAndVerdict", testIngestPolicyAppliedAndVerdict},
 		{"IngestUnknownDevice", testIngestUnknownDevice},
 		{"IngestMedia", testIngestMedia},
+		{"EventsSince", testEventsSince},
 		{"Events", testEvents},
 		{"PublishPolicy", testPublishPolicy},
 		{"PublishPolicyConcurrent", testPublishPolicyConcurrent},
@@ -1007,4 +1008,35 @@ func testIngestMedia(t *testing.T, s *store.Store) {
 	inv.GetInventory().Media = []*vcguardv1.MediaUse{cam}
 	ingest(t, s, "dev-1", at(time.Minute), inv)
 	wantMedia(t, s, "dev-1", "camera 777 obs ")
+}
+
+// The dashboard's charts read events of one type since a time, oldest
+// first, and count them.
+func testEventsSince(t *testing.T, s *store.Store) {
+	ctx := t.Context()
+	newDevice(t, s, "dev-1", "one")
+	cam := &vcguardv1.MediaUse{Kind: "camera", Device: "/dev/video0", Pid: 7, Source: "v4l2", Since: timestamppb.New(at(0))}
+	ingest(t, s, "dev-1", at(3*time.Hour),
+		mediaEvent(1, at(0), true, cam), mediaEvent(2, at(time.Hour), false, cam),
+		mediaEvent(3, at(2*time.Hour), true, cam), mediaEvent(4, at(3*time.Hour), false, cam))
+	evs, err := s.EventsSince(ctx, "camera_on", at(time.Minute), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].Seq != 3 {
+		t.Errorf("camera_on since 1 min = %+v, want seq 3 only", evs)
+	}
+	evs, err = s.EventsSince(ctx, "camera_off", at(0), 1)
+	if err != nil || len(evs) != 1 || evs[0].Seq != 2 {
+		t.Errorf("camera_off since 0, limit 1 = %+v, %v; want seq 2 (oldest first)", evs, err)
+	}
+	for _, tc := range []struct {
+		typ   string
+		since time.Time
+		want  int
+	}{{"camera_on", at(0), 2}, {"camera_off", at(90 * time.Minute), 1}, {"microphone_on", at(0), 0}} {
+		if n, err := s.CountEventsSince(ctx, tc.typ, tc.since); err != nil || n != tc.want {
+			t.Errorf("CountEventsSince(%s, %v) = %d, %v; want %d", tc.typ, tc.since, n, err, tc.want)
+		}
+	}
 }

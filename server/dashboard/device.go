@@ -1,0 +1,64 @@
+package dashboard
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/vcguard/vcguard/server/adminapi"
+	"github.com/vcguard/vcguard/server/store"
+)
+
+func (d *Dashboard) device(w http.ResponseWriter, r *http.Request, s *store.Session) {
+	dev, err := d.API.Store.Device(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		d.serverError(w, "device page", err)
+		return
+	}
+	events, err := d.API.Store.Events(r.Context(), store.EventFilter{DeviceID: dev.ID, Limit: maxRecentEvents})
+	if err != nil {
+		d.serverError(w, "device page", err)
+		return
+	}
+	evs := make([]adminapi.EventJSON, 0, len(events))
+	for _, e := range events {
+		evs = append(evs, adminapi.EventView(e))
+	}
+	notice := ""
+	if r.URL.Query().Get("revoked") == "1" && !dev.Revoked.IsZero() {
+		notice = "The device is revoked: its connection was cut and it can no longer connect or renew its certificate."
+	}
+	d.render(w, http.StatusOK, "device.html", page{Title: dev.Hostname, Session: s, CSRF: s.CSRF, Refresh: refreshSeconds, Notice: notice,
+		Data: map[string]any{"Device": d.API.DeviceView(dev), "Stale": d.now().Sub(dev.LastSeen) >= d.staleAfter(), "Events": evs}})
+}
+
+// revokeDevice revokes a device once the form's confirm box is ticked;
+// without it, it asks for confirmation on a page of its own.
+func (d *Dashboard) revokeDevice(w http.ResponseWriter, r *http.Request, s *store.Session) {
+	dev, err := d.API.Store.Device(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		d.serverError(w, "revoke device", err)
+		return
+	}
+	if r.PostForm.Get("confirm") != "yes" {
+		d.render(w, http.StatusOK, "revoke.html", page{Title: "Revoke " + dev.Hostname, Session: s, CSRF: s.CSRF,
+			Data: map[string]any{"Device": d.API.DeviceView(dev)}})
+		return
+	}
+	if dev.Revoked.IsZero() {
+		if dev, err = d.API.RevokeDevice(r.Context(), dev.ID); err != nil {
+			d.serverError(w, "revoke device", err)
+			return
+		}
+		d.API.Audit(r.Context(), actor(r, s), "device_revoke", "device:"+dev.ID, map[string]any{"hostname": dev.Hostname})
+	}
+	http.Redirect(w, r, "/devices/"+url.PathEscape(dev.ID)+"?revoked=1", http.StatusSeeOther)
+}

@@ -1,0 +1,52 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// EventsSince lists the events of type typ that happened at or after since,
+// oldest first, at most limit of them (0: 10000). The dashboard's charts
+// count them.
+func (s *Store) EventsSince(ctx context.Context, typ string, since time.Time, limit int) ([]StoredEvent, error) {
+	if limit <= 0 {
+		limit = 10000
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT device_id, seq, type, time, received_at, payload FROM events
+		WHERE type = $1 AND time >= $2 ORDER BY time, device_id, seq LIMIT $3`, typ, micros(since), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list %s events since %s: %w", typ, since.Format(time.RFC3339), err)
+	}
+	defer rows.Close()
+	var out []StoredEvent
+	for rows.Next() {
+		var e StoredEvent
+		var seq, at, received int64
+		var payload []byte
+		if err := rows.Scan(&e.DeviceID, &seq, &e.Type, &at, &received, &payload); err != nil {
+			return nil, fmt.Errorf("list %s events: %w", typ, err)
+		}
+		e.Seq, e.Time, e.Received = uint64(seq), fromMicros(at), fromMicros(received)
+		e.Event = new(vcguardv1.Event)
+		if err := proto.Unmarshal(payload, e.Event); err != nil {
+			return nil, fmt.Errorf("decode stored event %s/%d: %w", e.DeviceID, e.Seq, err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// CountEventsSince counts the events of type typ that happened at or after
+// since.
+func (s *Store) CountEventsSince(ctx context.Context, typ string, since time.Time) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE type = $1 AND time >= $2`, typ, micros(since)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count %s events since %s: %w", typ, since.Format(time.RFC3339), err)
+	}
+	return n, nil
+}
