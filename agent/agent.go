@@ -26,6 +26,7 @@ import (
 	"github.com/vcguard/vcguard/policies"
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -110,6 +111,13 @@ type Agent struct {
 	// media are the camera and microphone uses known, by Use.Key.
 	media   map[string]*mediaState
 	mediaCh chan []devices.Use
+	// policyUnreported is set while the policy in force is not recorded
+	// as applied.
+	policyUnreported bool
+	// deferredMedia is the latest device report that came before the
+	// first process report.
+	deferredMedia []devices.Use
+	mediaDeferred bool
 	// acts is what was last done about each instance.
 	acts map[procwatch.Key]actedOn
 	// blocked carries enforcement results into the Run loop; stopped is
@@ -190,9 +198,15 @@ func (a *Agent) verify(sp *vcguardv1.SignedPolicy) (*policies.Policy, error) {
 }
 
 // Run runs the agent until ctx ends.
-func (a *Agent) Run(ctx context.Context) error {
+func (a *Agent) Run(parent context.Context) error {
+	// Every goroutine started here ends before Run returns, whichever way
+	// it returns, and only then is the outbox closed.
+	ctx, cancel := context.WithCancel(parent)
+	var wg sync.WaitGroup
 	defer a.out.Close()
 	defer close(a.stopped)
+	defer wg.Wait()
+	defer cancel()
 	client := &uplink.Client{
 		StateDir: a.cfg.StateDir, Identity: a.identity, Outbox: a.out, Logger: a.cfg.Logger.With("component", "uplink"),
 		Heartbeat: a.cfg.Heartbeat,
@@ -207,56 +221,46 @@ func (a *Agent) Run(ctx context.Context) error {
 		},
 	}
 	uplinkDone := make(chan error, 1)
-	go func() { uplinkDone <- client.Run(ctx) }()
+	wg.Go(func() { uplinkDone <- client.Run(ctx) })
 
 	changes := make(chan procwatch.Changes, 64)
 	procsDone := make(chan error, 1)
-	go func() {
+	wg.Go(func() {
 		procsDone <- a.cfg.Processes.Run(ctx, func(ch procwatch.Changes) {
 			select {
 			case changes <- ch:
 			case <-ctx.Done():
 			}
 		})
-	}()
+	})
 	if d := a.cfg.PolicyDir; d != nil {
 		if len(a.local) > 0 {
 			if err := a.applyLocal(a.local); err != nil {
 				a.cfg.Logger.Error("recording the local policy", "err", err)
 			}
 		}
-		wctx, stop := context.WithCancel(ctx)
-		var wg sync.WaitGroup
-		defer wg.Wait()
-		defer stop()
 		wg.Go(func() {
-			if err := d.Watch(wctx, a.cfg.Logger.With("component", "policydir"), func(files []policydir.File) {
+			if err := d.Watch(ctx, a.cfg.Logger.With("component", "policydir"), func(files []policydir.File) {
 				select {
 				case a.localCh <- files:
-				case <-wctx.Done():
+				case <-ctx.Done():
 				}
 			}); err != nil {
 				a.cfg.Logger.Error("local policy directory not watched; changes apply at the next start", "dir", d.Path(), "err", err)
 			}
 		})
 	}
-	mediaDone := make(chan struct{})
 	if a.cfg.Devices != nil {
-		mctx, stop := context.WithCancel(ctx)
-		defer func() { stop(); <-mediaDone }()
-		go func() {
-			defer close(mediaDone)
-			if err := a.cfg.Devices.Run(mctx, func(us []devices.Use) {
+		wg.Go(func() {
+			if err := a.cfg.Devices.Run(ctx, func(us []devices.Use) {
 				select {
 				case a.mediaCh <- us:
-				case <-mctx.Done():
+				case <-ctx.Done():
 				}
 			}); err != nil {
 				a.cfg.Logger.Error("camera/microphone watch stopped", "err", err)
 			}
-		}()
-	} else {
-		close(mediaDone)
+		})
 	}
 	// Left-on devices are judged by time, not only by change.
 	mediaTick := time.NewTicker(30 * time.Second)
@@ -266,10 +270,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			if procsDone != nil {
-				<-procsDone
-			}
-			return <-uplinkDone
+			return nil
 		case err := <-uplinkDone:
 			return err
 		case err := <-procsDone:
@@ -281,6 +282,12 @@ func (a *Agent) Run(ctx context.Context) error {
 			if err := a.handle(ctx, ch); err != nil {
 				a.cfg.Logger.Error("recording process changes; will retry", "err", err)
 			}
+			if a.mediaDeferred && a.inventoried && len(a.pending) == 0 {
+				a.mediaDeferred = false
+				if err := a.handleMedia(a.deferredMedia, time.Now()); err != nil {
+					a.cfg.Logger.Error("recording camera/microphone use", "err", err)
+				}
+			}
 			a.writeStatus()
 		case <-retry.C:
 			if len(a.pending) > 0 {
@@ -288,12 +295,22 @@ func (a *Agent) Run(ctx context.Context) error {
 					a.cfg.Logger.Error("recording process changes; will retry", "err", err)
 				}
 			}
+			if err := a.reportPolicy(); err != nil {
+				a.cfg.Logger.Error("recording the policy in force; will retry", "err", err)
+			}
 			// The server acknowledges in the background: show the count
 			// of events still waiting when it changed.
 			if n := a.out.Stats().Pending; n != a.statusPending {
 				a.writeStatus()
 			}
 		case us := <-a.mediaCh:
+			// A use is attributed to the apps known to run: wait for the
+			// first process report, so that a call going on while the
+			// agent starts is not taken for an unknown app.
+			if !a.inventoried || len(a.pending) > 0 {
+				a.deferredMedia, a.mediaDeferred = us, true
+				continue
+			}
 			if err := a.handleMedia(us, time.Now()); err != nil {
 				a.cfg.Logger.Error("recording camera/microphone use", "err", err)
 			}
@@ -356,14 +373,17 @@ func (a *Agent) judge(inst *vcguardv1.AppInstance) policies.Finding {
 func (a *Agent) rejudge(now time.Time) error {
 	keys := slices.SortedFunc(maps.Keys(a.running), procwatch.CompareKeys)
 	for _, k := range keys {
-		inst := a.running[k]
-		before, beforeAction := inst.GetVerdict(), inst.GetAction()
+		// Judge a copy: the instance changes only once its change is
+		// recorded, so a failed record is found again by the next re-judge.
+		inst := proto.Clone(a.running[k]).(*vcguardv1.AppInstance)
+		before, beforeAction := a.running[k].GetVerdict(), a.running[k].GetAction()
 		f := a.judge(inst)
 		if inst.GetVerdict() != before || inst.GetAction() != beforeAction {
 			if err := a.record(now, appEvent(vcguardv1.AppEvent_KIND_VERDICT_CHANGED, inst)); err != nil {
 				return err
 			}
 		}
+		a.running[k] = inst
 		a.act(k, inst, f)
 	}
 	return nil
@@ -534,7 +554,7 @@ func (a *Agent) record(at time.Time, ev *vcguardv1.Event) error {
 func (a *Agent) applyPolicy(sp *vcguardv1.SignedPolicy) error {
 	if sp.GetVersion() <= a.policyVersion {
 		if sp.GetVersion() == a.policyVersion {
-			return nil
+			return a.reportPolicy()
 		}
 		return fmt.Errorf("version %d is older than the applied version %d (replay refused)", sp.GetVersion(), a.policyVersion)
 	}
@@ -552,11 +572,26 @@ func (a *Agent) applyPolicy(sp *vcguardv1.SignedPolicy) error {
 	a.policy, a.policyVersion = p, sp.GetVersion()
 	a.appliedVersion.Store(sp.GetVersion())
 	a.cfg.Logger.Info("policy applied", "version", sp.GetVersion(), "name", p.Name)
+	a.policyUnreported = true
+	return a.reportPolicy()
+}
+
+// reportPolicy judges what runs under the policy in force and records
+// that it applies; until that is recorded, it is retried (the retry
+// ticker, or the server sending the same version again).
+func (a *Agent) reportPolicy() error {
+	if !a.policyUnreported {
+		return nil
+	}
 	now := time.Now()
 	if err := a.rejudge(now); err != nil {
 		return err
 	}
-	return a.record(now, &vcguardv1.Event{Detail: &vcguardv1.Event_PolicyApplied{PolicyApplied: &vcguardv1.PolicyApplied{Version: sp.GetVersion()}}})
+	if err := a.record(now, &vcguardv1.Event{Detail: &vcguardv1.Event_PolicyApplied{PolicyApplied: &vcguardv1.PolicyApplied{Version: a.policyVersion}}}); err != nil {
+		return err
+	}
+	a.policyUnreported = false
+	return nil
 }
 
 // writeFileAtomic replaces path with data (mode 0600). The data is synced

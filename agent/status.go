@@ -125,19 +125,38 @@ func (a *Agent) writeStatus() {
 	}
 }
 
-// writeStatusFile replaces path with data, readable by everyone.
+// writeStatusFile replaces path with data, readable by everyone. The agent
+// runs as root: the directory must be one only root may write to, and the
+// temporary file is created exclusively under a random name, so no link
+// planted there can redirect the write.
 func writeStatusFile(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	if err := checkStatusDir(dir); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".status-*.json")
+	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		return err
+	tmp := f.Name()
+	err = f.Chmod(0o644)
+	if err == nil {
+		_, err = f.Write(data)
 	}
-	return os.Rename(tmp, path)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
 
 // ReadStatus reads a status file the agent wrote.

@@ -215,6 +215,10 @@ func (d *Dir) Watch(ctx context.Context, logger *slog.Logger, onChange func([]Fi
 	for _, extra := range managedPreferencesDirs {
 		_ = w.Add(extra)
 	}
+	// What changed between Open and the watches being in place.
+	if d.Reload() {
+		onChange(d.Files())
+	}
 	const settle = 100 * time.Millisecond
 	var timer <-chan time.Time
 	for {

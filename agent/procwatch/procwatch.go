@@ -178,7 +178,7 @@ func (w *Watcher) Run(ctx context.Context, emit func(Changes)) error {
 func (w *Watcher) replace(found map[int32]Process) Changes {
 	ch := Changes{Full: true}
 	for pid, old := range w.tracked {
-		if p, ok := found[pid]; !ok || p.Key() != old.Key() || p.Exe != old.Exe {
+		if p, ok := found[pid]; !ok || p.Key() != old.Key() || !sameExe(p.Exe, old.Exe) {
 			ch.Exited = append(ch.Exited, old)
 		}
 	}
@@ -196,7 +196,7 @@ func (w *Watcher) replace(found map[int32]Process) Changes {
 // become this one).
 func (w *Watcher) started(ch *Changes, p Process) {
 	if old, ok := w.tracked[p.PID]; ok {
-		if old.Key() == p.Key() && old.Exe == p.Exe {
+		if old.Key() == p.Key() && sameExe(old.Exe, p.Exe) {
 			return
 		}
 		ch.Exited = append(ch.Exited, old)
@@ -205,12 +205,25 @@ func (w *Watcher) started(ch *Changes, p Process) {
 	ch.Started = append(ch.Started, p)
 }
 
-// exited records that pid has gone.
+// exited records that pid has gone. A process that started within the
+// same report is taken out of it instead: it came and went unseen.
 func (w *Watcher) exited(ch *Changes, pid int32) {
-	if old, ok := w.tracked[pid]; ok {
-		delete(w.tracked, pid)
-		ch.Exited = append(ch.Exited, old)
+	old, ok := w.tracked[pid]
+	if !ok {
+		return
 	}
+	delete(w.tracked, pid)
+	if i := slices.IndexFunc(ch.Started, func(p Process) bool { return p.Key() == old.Key() && sameExe(p.Exe, old.Exe) }); i >= 0 {
+		ch.Started = slices.Delete(ch.Started, i, i+1)
+		return
+	}
+	ch.Exited = append(ch.Exited, old)
+}
+
+// sameExe compares executable paths, a binary replaced while it runs
+// (" (deleted)" on Linux, an update in place) being the same.
+func sameExe(a, b string) bool {
+	return strings.TrimSuffix(a, " (deleted)") == strings.TrimSuffix(b, " (deleted)")
 }
 
 func sortProcs(ps []Process) {

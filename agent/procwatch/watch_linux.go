@@ -401,13 +401,16 @@ func (o *osWatcher) run(ctx context.Context, emit func(Changes)) error {
 	}
 }
 
+// rescan runs a full scan; a failure (a process table that cannot be
+// read once) is logged and the next rescan tries again, as the poll loop
+// does.
 func (o *osWatcher) rescan(ctx context.Context, emit func(Changes)) error {
 	ch, err := o.w.Scan(ctx)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil
+		if ctx.Err() == nil {
+			o.w.cfg.Logger.Warn("process rescan failed", "err", err)
 		}
-		return err
+		return nil
 	}
 	if !ch.Empty() {
 		emit(ch)

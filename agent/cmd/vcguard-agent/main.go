@@ -151,7 +151,10 @@ func cmdRun(args []string) error {
 }
 
 // run enrolls when needed and runs the agent until ctx ends.
-func run(ctx context.Context, c *config, logger *slog.Logger) error {
+func run(parent context.Context, c *config, logger *slog.Logger) error {
+	// Whatever ends run ends what it started (the notifier socket too).
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
 	id, err := uplink.LoadIdentity(c.StateDir)
 	if errors.Is(err, uplink.ErrNotEnrolled) {
 		if err := c.validateEnroll(); err != nil {
@@ -196,7 +199,7 @@ func run(ctx context.Context, c *config, logger *slog.Logger) error {
 	} else {
 		serveDone := make(chan error, 1)
 		go func() { serveDone <- ipc.Serve(ctx) }()
-		defer func() { <-serveDone }()
+		defer func() { cancel(); <-serveDone }()
 		acfg.Notifier = &notify.Service{Server: ipc, Limiter: &notify.Limiter{QuietPeriod: c.QuietPeriod}}
 	}
 	if c.Enforce {
@@ -232,8 +235,11 @@ func (p *program) Start(service.Service) error {
 	p.cancel, p.done = cancel, make(chan error, 1)
 	go func() {
 		err := run(ctx, p.cfg, p.logger)
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
+			// Not asked to stop: exit, so that the service manager
+			// restarts the agent instead of keeping a dead one alive.
 			p.logger.Error("agent stopped", "err", err)
+			os.Exit(1)
 		}
 		p.done <- err
 	}()
