@@ -544,3 +544,30 @@ func postgresStore(t *testing.T, dsn string) *store.Store {
 	t.Cleanup(func() { st.Close() })
 	return st
 }
+
+// A burst of concurrent attempts gets no more password and code checks
+// than the lockout allows, give or take the few checked at once: waiting
+// attempts look at the lock again when their turn comes.
+func TestLoginLockoutBurst(t *testing.T) {
+	t.Parallel()
+	e := newLoginEnv(t, nil)
+	l := e.login(e.st)
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	for i := range 60 {
+		wg.Go(func() {
+			l.Authenticate(ctx, auth.Attempt{Username: "alice", Password: "guess", Code: "123456", RemoteAddr: fmt.Sprintf("192.0.2.%d:1000", i%200+1)})
+		})
+	}
+	wg.Wait()
+	checked := 0
+	for _, a := range actions(t, e.st) {
+		if strings.Contains(a, " login_failure ") {
+			checked++
+		}
+	}
+	if max := l.Limits.UserFailures + auth.MaxConcurrentHashes; checked > max {
+		t.Errorf("%d attempts of a burst of 60 were checked; the lockout allows %d (+ %d at once)", checked, l.Limits.UserFailures, auth.MaxConcurrentHashes)
+	}
+	t.Logf("%d of 60 concurrent attempts were checked", checked)
+}

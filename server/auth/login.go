@@ -168,21 +168,44 @@ func (l *Login) Authenticate(ctx context.Context, a Attempt) (store.Admin, error
 		actor = "(invalid username)"
 	}
 
-	var until time.Time
-	for _, k := range keys {
-		f, err := l.Store.LoginFailuresOf(ctx, k)
-		if err != nil {
-			return store.Admin{}, err
+	refuseIfLocked := func() error {
+		var until time.Time
+		for _, k := range keys {
+			f, err := l.Store.LoginFailuresOf(ctx, k)
+			if err != nil {
+				return err
+			}
+			if f.Locked(now) && f.LockedUntil.After(until) {
+				until = f.LockedUntil
+			}
 		}
-		if f.Locked(now) && f.LockedUntil.After(until) {
-			until = f.LockedUntil
+		if until.IsZero() {
+			return nil
 		}
-	}
-	if !until.IsZero() {
 		l.audit(ctx, store.AuditEntry{At: now, Actor: actor, Action: "login_refused_locked", RemoteAddr: remote},
 			map[string]any{"locked_until": until.UTC()})
-		return store.Admin{}, &LockedError{Until: until}
+		return &LockedError{Until: until}
 	}
+	if err := refuseIfLocked(); err != nil {
+		return store.Admin{}, err
+	}
+	// Checking a password is slow and limited to a few at once. Attempts
+	// waiting for their turn look at the lock again once they have it, and
+	// a failure is counted before the turn is given up: a burst of
+	// attempts gets no more checks than the limits allow, give or take
+	// the few running at once on each replica.
+	if l.hashing != nil {
+		select {
+		case l.hashing <- struct{}{}:
+			defer func() { <-l.hashing }()
+		case <-ctx.Done():
+			return store.Admin{}, ctx.Err()
+		}
+		if err := refuseIfLocked(); err != nil {
+			return store.Admin{}, err
+		}
+	}
+	var until time.Time
 
 	admin, reason, err := l.check(ctx, username, uerr, a, now)
 	if err != nil {
@@ -224,14 +247,6 @@ func (l *Login) Authenticate(ctx context.Context, a Attempt) (store.Admin, error
 
 // check verifies the credentials; a non-empty reason says why they fail.
 func (l *Login) check(ctx context.Context, username string, uerr error, a Attempt, now time.Time) (store.Admin, string, error) {
-	if l.hashing != nil {
-		select {
-		case l.hashing <- struct{}{}:
-			defer func() { <-l.hashing }()
-		case <-ctx.Done():
-			return store.Admin{}, "", ctx.Err()
-		}
-	}
 	var admin store.Admin
 	var err error
 	if uerr == nil {
