@@ -117,18 +117,40 @@ func (s *Server) Enroll(ctx context.Context, req *vcguardv1.EnrollRequest) (*vcg
 
 // deviceFromPeer returns the device id from the verified client certificate.
 func deviceFromPeer(ctx context.Context) (string, error) {
+	id, _, err := certFromPeer(ctx)
+	return id, err
+}
+
+// certFromPeer returns the device id and the serial number (hex, as the
+// store keeps it) of the verified client certificate.
+func certFromPeer(ctx context.Context) (deviceID, serial string, err error) {
 	p, ok := peer.FromContext(ctx)
 	if !ok {
-		return "", errors.New("no peer")
+		return "", "", errors.New("no peer")
 	}
 	ti, ok := p.AuthInfo.(credentials.TLSInfo)
 	if !ok {
-		return "", errors.New("not a TLS connection")
+		return "", "", errors.New("not a TLS connection")
 	}
 	if len(ti.State.VerifiedChains) == 0 || len(ti.State.VerifiedChains[0]) == 0 {
-		return "", errors.New("no verified client certificate")
+		return "", "", errors.New("no verified client certificate")
 	}
-	return ti.State.VerifiedChains[0][0].Subject.CommonName, nil
+	leaf := ti.State.VerifiedChains[0][0]
+	return leaf.Subject.CommonName, leaf.SerialNumber.Text(16), nil
+}
+
+// ReplacedMessage is what an agent presenting a certificate that a renewal
+// replaced is told: only the device's current certificate is accepted, so
+// a copy of an old one (a stolen key) is worth nothing once the device
+// renewed.
+const ReplacedMessage = "this client certificate was replaced by a renewal; only the device's current certificate is accepted"
+
+// currentCert refuses a certificate that is not the device's current one.
+func currentCert(dev store.Device, serial string) error {
+	if dev.CertSerial != "" && serial != dev.CertSerial {
+		return status.Error(codes.PermissionDenied, ReplacedMessage)
+	}
+	return nil
 }
 
 func peerAddr(ctx context.Context) string {
@@ -143,7 +165,7 @@ func peerAddr(ctx context.Context) string {
 // published.
 func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 	ctx := stream.Context()
-	deviceID, err := deviceFromPeer(ctx)
+	deviceID, serial, err := certFromPeer(ctx)
 	if err != nil {
 		return status.Errorf(codes.Unauthenticated, "a client certificate is required: %v; enroll the agent first", err)
 	}
@@ -163,6 +185,10 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 	if !dev.Revoked.IsZero() {
 		log.Warn("connect refused: device revoked")
 		return status.Error(codes.PermissionDenied, RevokedMessage)
+	}
+	if err := currentCert(dev, serial); err != nil {
+		log.Warn("connect refused: a replaced certificate", "serial", serial)
+		return err
 	}
 
 	first, err := stream.Recv()

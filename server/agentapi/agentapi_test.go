@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -385,5 +386,53 @@ func (s *testServer) connect2(t *testing.T, cert *tls.Certificate) (*vcguardv1.S
 		if _, err := stream.Recv(); err != nil {
 			return nil, err
 		}
+	}
+}
+
+// Renew issues a new certificate to the device its current one names;
+// from then on only the new one is accepted, on Connect and Renew, so a
+// copy of the old key and certificate is worth nothing.
+func TestRenewReplacesCertificate(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, nil, nil)
+	id, old := s.enroll(t)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.dial(t, nil).Renew(t.Context(), &vcguardv1.RenewRequest{CsrDer: csr}); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("Renew without a certificate: %v, want Unauthenticated", err)
+	}
+	resp, err := s.dial(t, old).Renew(t.Context(), &vcguardv1.RenewRequest{CsrDer: csr})
+	if err != nil {
+		t.Fatalf("Renew: %v", err)
+	}
+	keyDER, _ := x509.MarshalECPrivateKey(key)
+	renewed, err := tls.X509KeyPair(resp.GetClientCertPem(), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(renewed.Certificate[0])
+	if leaf.Subject.CommonName != id {
+		t.Errorf("renewed certificate names %q, want the device %q", leaf.Subject.CommonName, id)
+	}
+	// The new one works; the old one is refused, for a stream and for
+	// another renewal.
+	stream := s.connect(t, t.Context(), &renewed)
+	stream.CloseSend()
+	st, err := s.dial(t, old).Connect(t.Context())
+	if err == nil {
+		st.Send(&vcguardv1.AgentMessage{Msg: &vcguardv1.AgentMessage_Hello{Hello: &vcguardv1.Hello{Device: &vcguardv1.DeviceInfo{Hostname: "x"}}}})
+		_, err = st.Recv()
+	}
+	if status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "replaced by a renewal") {
+		t.Errorf("Connect with the replaced certificate: %v, want PermissionDenied naming the renewal", err)
+	}
+	if _, err := s.dial(t, old).Renew(t.Context(), &vcguardv1.RenewRequest{CsrDer: csr}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("Renew with the replaced certificate: %v, want PermissionDenied", err)
 	}
 }

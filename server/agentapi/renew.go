@@ -18,7 +18,7 @@ const RevokedMessage = "this device was revoked by the administrator; it stays c
 // names. The caller proves its identity with that certificate (mTLS,
 // verified against the CA and still valid); a revoked device is refused.
 func (s *Server) Renew(ctx context.Context, req *vcguardv1.RenewRequest) (*vcguardv1.RenewResponse, error) {
-	deviceID, err := deviceFromPeer(ctx)
+	deviceID, presented, err := certFromPeer(ctx)
 	if err != nil {
 		return nil, status.Errorf(codes.Unauthenticated, "a client certificate is required: %v; enroll the agent first", err)
 	}
@@ -34,6 +34,10 @@ func (s *Server) Renew(ctx context.Context, req *vcguardv1.RenewRequest) (*vcgua
 	if !dev.Revoked.IsZero() {
 		log.Warn("renewal refused: device revoked")
 		return nil, status.Error(codes.PermissionDenied, RevokedMessage)
+	}
+	if err := currentCert(dev, presented); err != nil {
+		log.Warn("renewal refused: a replaced certificate", "serial", presented)
+		return nil, err
 	}
 	certPEM, serial, err := s.CA.IssueClient(req.GetCsrDer(), deviceID)
 	if err != nil {
