@@ -67,6 +67,10 @@ func (s *Server) now() time.Time {
 // CSR and records the device.
 func (s *Server) Enroll(ctx context.Context, req *vcguardv1.EnrollRequest) (*vcguardv1.EnrollResponse, error) {
 	info := req.GetDevice()
+	if err := checkDeviceInfo(info); err != nil {
+		s.Metrics.Enrollment(metrics.EnrollInvalid)
+		return nil, err
+	}
 	log := s.Logger.With("rpc", "Enroll", "hostname", info.GetHostname(), "peer", peerAddr(ctx))
 	if req.GetEnrollSecret() == "" {
 		s.Metrics.Enrollment(metrics.EnrollInvalid)
@@ -139,6 +143,21 @@ func certFromPeer(ctx context.Context) (deviceID, serial string, err error) {
 	return leaf.Subject.CommonName, leaf.SerialNumber.Text(16), nil
 }
 
+// maxDeviceField bounds each text an agent reports about its device: the
+// fields are stored and shown, and an unauthenticated Enroll logs one.
+const maxDeviceField = 255
+
+// checkDeviceInfo refuses device fields longer than maxDeviceField.
+func checkDeviceInfo(d *vcguardv1.DeviceInfo) error {
+	for name, v := range map[string]string{"hostname": d.GetHostname(), "os": d.GetOs(), "os_version": d.GetOsVersion(),
+		"arch": d.GetArch(), "agent_version": d.GetAgentVersion()} {
+		if len(v) > maxDeviceField {
+			return status.Errorf(codes.InvalidArgument, "device.%s is %d bytes long, at most %d are accepted", name, len(v), maxDeviceField)
+		}
+	}
+	return nil
+}
+
 // ReplacedMessage is what an agent presenting a certificate that a renewal
 // replaced is told: only the device's current certificate is accepted, so
 // a copy of an old one (a stolen key) is worth nothing once the device
@@ -198,6 +217,12 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 	hello := first.GetHello()
 	if hello == nil {
 		return status.Error(codes.InvalidArgument, "the first message on the stream must be a hello")
+	}
+	if hello.GetDevice() == nil {
+		return status.Error(codes.InvalidArgument, "hello.device is required")
+	}
+	if err := checkDeviceInfo(hello.GetDevice()); err != nil {
+		return err
 	}
 	storeDone := s.Metrics.StoreTimer(metrics.OpDeviceConnected)
 	err = s.Store.DeviceConnected(ctx, deviceID, hello.GetDevice(), s.now())

@@ -379,7 +379,7 @@ func (s *testServer) connect2(t *testing.T, cert *tls.Certificate) (*vcguardv1.S
 	if err != nil {
 		return nil, err
 	}
-	if err := stream.Send(&vcguardv1.AgentMessage{Msg: &vcguardv1.AgentMessage_Hello{Hello: &vcguardv1.Hello{PolicyVersion: 1}}}); err != nil {
+	if err := stream.Send(&vcguardv1.AgentMessage{Msg: &vcguardv1.AgentMessage_Hello{Hello: &vcguardv1.Hello{PolicyVersion: 1, Device: &vcguardv1.DeviceInfo{Hostname: "laptop-1", Os: "linux"}}}}); err != nil {
 		return nil, err
 	}
 	for {

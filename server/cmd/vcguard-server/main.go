@@ -322,7 +322,9 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		Handler:           dashboard.SecurityHeaders(mux),
 		TLSConfig:         ca.HTTPSTLS(),
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		// A body dripped slowly, or an idle connection, is cut off.
+		ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 
 	var ms *http.Server
