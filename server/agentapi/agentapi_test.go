@@ -436,3 +436,16 @@ func TestRenewReplacesCertificate(t *testing.T) {
 		t.Errorf("Renew with the replaced certificate: %v, want PermissionDenied", err)
 	}
 }
+
+// Device fields an agent sends are bounded, before anything is logged or
+// stored.
+func TestEnrollRefusesOversizedDeviceFields(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, nil, nil)
+	_, err := s.dial(t, nil).Enroll(t.Context(), &vcguardv1.EnrollRequest{
+		EnrollSecret: s.secret, CsrDer: []byte("x"), Device: &vcguardv1.DeviceInfo{Hostname: strings.Repeat("h", 300), Os: "linux"},
+	})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "device.hostname is 300 bytes") {
+		t.Errorf("Enroll with a 300-byte hostname: %v", err)
+	}
+}
