@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -158,6 +159,17 @@ func TestPolicyEditor(t *testing.T) {
 	_, body = b.get("/policies/2")
 	if !strings.Contains(body, "Policy version 2: Strict") {
 		t.Errorf("version page:\n%.2000s", body)
+	}
+	// A stored version that no longer validates (the catalog changed) is
+	// not published again: the editor shows why.
+	stale, err := e.store.PublishPolicy(t.Context(), "Stale", []byte("name: Stale\napps:\n  retired-tool: {status: approved}\n"), "test",
+		time.Now(), func(uint64, []byte) []byte { return []byte("sig") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body = b.post(fmt.Sprintf("/policies/%d/rollback", stale.Version), url.Values{"csrf": {csrf}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "retired-tool") {
+		t.Errorf("rollback to a version that no longer validates: %d\n%.2000s", resp.StatusCode, body)
 	}
 	// Analysts read the history but get no editor.
 	a, _ := e.loggedIn(t, store.RoleAnalyst)

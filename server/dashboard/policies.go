@@ -190,6 +190,13 @@ func (d *Dashboard) rollbackPolicy(w http.ResponseWriter, r *http.Request, s *st
 		return
 	}
 	v, err := d.API.PublishPolicy(r.Context(), old.Document, fmt.Sprintf("%s (rollback to version %d)", s.Subject, old.Version))
+	if errors.Is(err, adminapi.ErrInvalid) {
+		// The old document no longer validates (the catalog changed):
+		// show why, with the document in the editor to fix.
+		ed := &editor{Document: string(old.Document), Problems: problems(errors.New(strings.TrimPrefix(err.Error(), adminapi.ErrInvalid.Error()+": ")))}
+		d.policiesPage(w, r, s, http.StatusUnprocessableEntity, ed, "")
+		return
+	}
 	if err != nil {
 		d.serverError(w, "roll back policy", err)
 		return
