@@ -101,6 +101,8 @@ type Agent struct {
 	// helpers are the other processes of an app (renderers, meeting
 	// hosts), by PID, with the instance they belong to.
 	helpers map[int32]procwatch.Key
+	// helperProcs are the helpers as they were reported.
+	helperProcs map[int32]procwatch.Process
 	// inventoried is set once the first report is recorded as an inventory.
 	inventoried bool
 	// pending are process changes not fully recorded yet, retried in order.
@@ -143,7 +145,7 @@ func New(cfg Config, identity *uplink.Identity) (*Agent, error) {
 	a := &Agent{
 		cfg: cfg, identity: identity, matcher: cfg.Catalog.Matcher(cfg.GOOS), out: out,
 		policyCh: make(chan *vcguardv1.SignedPolicy, 4), running: make(map[procwatch.Key]*vcguardv1.AppInstance),
-		helpers: make(map[int32]procwatch.Key), localCh: make(chan []policydir.File, 4),
+		helpers: make(map[int32]procwatch.Key), helperProcs: make(map[int32]procwatch.Process), localCh: make(chan []policydir.File, 4),
 		media: make(map[string]*mediaState), mediaCh: make(chan []devices.Use, 8),
 		acts: make(map[procwatch.Key]actedOn), blocked: make(chan blockResult, 16), stopped: make(chan struct{}),
 	}
@@ -466,7 +468,7 @@ func (a *Agent) apply(ctx context.Context, ch procwatch.Changes) error {
 		// Nothing is known to run before the inventory: everything
 		// reported has started, and the inventory is all of it.
 		running := make(map[procwatch.Key]*vcguardv1.AppInstance)
-		a.running, a.helpers = running, make(map[int32]procwatch.Key)
+		a.running, a.helpers, a.helperProcs = running, make(map[int32]procwatch.Key), make(map[int32]procwatch.Process)
 		var apps []*vcguardv1.AppInstance
 		var found []acted
 		for _, p := range started {
@@ -475,7 +477,7 @@ func (a *Agent) apply(ctx context.Context, ch procwatch.Changes) error {
 				continue
 			}
 			if k, ok := a.owner(p.PPID, app); ok {
-				a.helpers[p.PID] = k
+				a.helpers[p.PID], a.helperProcs[p.PID] = k, p
 				continue
 			}
 			inst, f := a.instance(ctx, p, app)
@@ -487,7 +489,7 @@ func (a *Agent) apply(ctx context.Context, ch procwatch.Changes) error {
 			return cmp.Or(cmp.Compare(x.GetPid(), y.GetPid()), x.GetStarted().AsTime().Compare(y.GetStarted().AsTime()))
 		})
 		if err := a.record(now, &vcguardv1.Event{Detail: &vcguardv1.Event_Inventory{Inventory: &vcguardv1.Inventory{Apps: apps, Media: a.mediaUses()}}}); err != nil {
-			a.running, a.helpers = make(map[procwatch.Key]*vcguardv1.AppInstance), make(map[int32]procwatch.Key)
+			a.running, a.helpers, a.helperProcs = make(map[procwatch.Key]*vcguardv1.AppInstance), make(map[int32]procwatch.Key), make(map[int32]procwatch.Process)
 			return err
 		}
 		a.inventoried = true
@@ -496,6 +498,7 @@ func (a *Agent) apply(ctx context.Context, ch procwatch.Changes) error {
 		}
 		return nil
 	}
+	var orphans []procwatch.Process
 	for _, p := range ch.Exited {
 		if inst, ok := a.running[p.Key()]; ok {
 			a.cfg.Logger.Info("app stopped", "app", inst.GetAppId(), "pid", inst.GetPid())
@@ -506,12 +509,45 @@ func (a *Agent) apply(ctx context.Context, ch procwatch.Changes) error {
 			a.forget(p.Key())
 			for pid, k := range a.helpers {
 				if k == p.Key() {
+					orphans = append(orphans, a.helperProcs[pid])
 					delete(a.helpers, pid)
+					delete(a.helperProcs, pid)
 				}
 			}
 		} else if k, ok := a.helpers[p.PID]; ok && k.PID != p.PID {
 			delete(a.helpers, p.PID)
+			delete(a.helperProcs, p.PID)
 		}
+	}
+	// Helpers that outlive their app's first process (a launcher that
+	// exits, an app that daemonises) carry the app on: the oldest becomes
+	// the instance, the others its helpers.
+	exited := make(map[procwatch.Key]bool, len(ch.Exited))
+	for _, p := range ch.Exited {
+		exited[p.Key()] = true
+	}
+	orphans = slices.DeleteFunc(orphans, func(p procwatch.Process) bool { return exited[p.Key()] || p.PID == 0 })
+	slices.SortFunc(orphans, func(x, y procwatch.Process) int {
+		return cmp.Or(x.Started.Compare(y.Started), cmp.Compare(x.PID, y.PID))
+	})
+	promoted := map[string]procwatch.Key{}
+	for _, p := range orphans {
+		app, ok := a.match(p)
+		if !ok {
+			continue
+		}
+		if k, ok := promoted[app.ID]; ok {
+			a.helpers[p.PID], a.helperProcs[p.PID] = k, p
+			continue
+		}
+		inst, f := a.instance(ctx, p, app)
+		a.cfg.Logger.Info("app carried on by its helper", "app", inst.GetAppId(), "pid", inst.GetPid())
+		if err := a.record(now, appEvent(vcguardv1.AppEvent_KIND_STARTED, inst)); err != nil {
+			return err
+		}
+		a.running[p.Key()] = inst
+		promoted[app.ID] = p.Key()
+		a.act(p.Key(), inst, f)
 	}
 	for _, p := range started {
 		if _, known := a.running[p.Key()]; known {
@@ -525,7 +561,7 @@ func (a *Agent) apply(ctx context.Context, ch procwatch.Changes) error {
 			continue
 		}
 		if k, ok := a.owner(p.PPID, app); ok {
-			a.helpers[p.PID] = k
+			a.helpers[p.PID], a.helperProcs[p.PID] = k, p
 			continue
 		}
 		inst, f := a.instance(ctx, p, app)

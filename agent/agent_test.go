@@ -1009,3 +1009,30 @@ func TestPolicyReportRetried(t *testing.T) {
 	mustApply(t, a, f.signed(1, euDefault(t)))
 	wantEvents(t, newEvents(t, a, &seq))
 }
+
+// A helper that outlives the app's first process (a launcher that exits)
+// carries the app on as its instance; further helpers fold under it.
+func TestHelperCarriesAppOn(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a := f.agent(nil)
+	var seq uint64
+	launcher := proc(100, "zoom", 1)
+	main := child(launcher, 110, "zoom", 2)
+	host := child(launcher, 120, "ZoomWebviewHost", 3)
+	f.scanner.set(launcher, main, host)
+	mustScan(t, a, f.scanner)
+	wantEvents(t, newEvents(t, a, &seq), "inventory[zoom/100/unlisted/v0]")
+	f.scanner.set(main, host)
+	mustScan(t, a, f.scanner)
+	wantEvents(t, newEvents(t, a, &seq), "stopped zoom/100/unlisted/v0", "started zoom/110/unlisted/v0")
+	if k, ok := a.helpers[120]; !ok || k != main.Key() {
+		t.Errorf("helper 120 belongs to %v, %v; want the new instance %v", k, ok, main.Key())
+	}
+	f.scanner.set()
+	mustScan(t, a, f.scanner)
+	wantEvents(t, newEvents(t, a, &seq), "stopped zoom/110/unlisted/v0")
+	if len(a.helpers) != 0 || len(a.helperProcs) != 0 {
+		t.Errorf("helpers left: %v %v", a.helpers, a.helperProcs)
+	}
+}
