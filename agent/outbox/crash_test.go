@@ -84,8 +84,15 @@ func TestCrashKeepsEveryAppendedEvent(t *testing.T) {
 		}
 		r := bufio.NewReader(stdout)
 		lines := 0
-		for lines < killAfter {
+		// take records one line of the child's output; after the kill,
+		// the lines it printed but the parent had not read yet still count
+		// (the pipe holds them), so drained is set and EOF ends the round.
+		drained := false
+		for lines < killAfter || drained {
 			line, err := r.ReadString('\n')
+			if err == io.EOF && drained {
+				break
+			}
 			if err == io.EOF {
 				t.Fatalf("round %d: child ended after %d lines: %q", round, lines, line)
 			}
@@ -112,9 +119,12 @@ func TestCrashKeepsEveryAppendedEvent(t *testing.T) {
 				t.Fatalf("round %d: child said %q", round, line)
 			}
 			lines++
-		}
-		if err := cmd.Process.Kill(); err != nil {
-			t.Fatal(err)
+			if lines == killAfter && !drained {
+				if err := cmd.Process.Kill(); err != nil {
+					t.Fatal(err)
+				}
+				drained = true
+			}
 		}
 		cmd.Wait() // "signal: killed"
 		t.Logf("round %d: killed after %d lines; last seq %d, acked %d", round, lines, lastSeq, acked)
