@@ -14,16 +14,22 @@ import (
 // Every catalog entry validates against the published schema.
 func TestCatalogMatchesSchema(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob("../catalog/*.yaml")
-	if err != nil || len(files) < 30 {
-		t.Fatalf("catalog files: %v, %v", files, err)
+	validateAll(t, "../catalog/*.yaml", 30, schema.ValidateApp)
+}
+
+// validateAll checks every file matching pattern (at least min of them).
+func validateAll(t *testing.T, pattern string, min int, validate func(file string, data []byte) error) {
+	t.Helper()
+	files, err := filepath.Glob(pattern)
+	if err != nil || len(files) < min {
+		t.Fatalf("%s: %v, %v; want at least %d files", pattern, files, err, min)
 	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := schema.ValidateApp(f, data); err != nil {
+		if err := validate(f, data); err != nil {
 			t.Errorf("%v", err)
 		}
 	}
