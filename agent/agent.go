@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vcguard/vcguard/internal/atomicfile"
 	"log/slog"
 	"maps"
 	"os"
@@ -602,7 +603,7 @@ func (a *Agent) applyPolicy(sp *vcguardv1.SignedPolicy) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(a.cfg.StateDir, policyFile), data); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(a.cfg.StateDir, policyFile), data, 0o600); err != nil {
 		return err
 	}
 	a.policy, a.policyVersion = p, sp.GetVersion()
@@ -627,32 +628,6 @@ func (a *Agent) reportPolicy() error {
 		return err
 	}
 	a.policyUnreported = false
-	return nil
-}
-
-// writeFileAtomic replaces path with data (mode 0600). The data is synced
-// before the rename, so a power loss leaves the old or the new file, never
-// an empty one.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
 	return nil
 }
 

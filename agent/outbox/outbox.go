@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/vcguard/vcguard/internal/atomicfile"
 	"hash/crc32"
 	"io"
 	"os"
@@ -50,7 +51,8 @@ type Outbox struct {
 	compactAfter int
 
 	mu      sync.Mutex
-	f       *os.File
+	closed  bool
+	f       *os.File           // the log; nil after a compaction could not reopen it
 	pending []*vcguardv1.Event // unacknowledged, in sequence order
 	acked   uint64             // highest acknowledged sequence number
 	next    uint64             // next sequence number to assign
@@ -58,6 +60,9 @@ type Outbox struct {
 	size    int64              // bytes of complete records in the log file
 	torn    bool               // a failed append may have left bytes after size
 	dropped uint64             // events dropped because the spool was full
+	// writeFile replaces a file atomically: atomicfile.WriteFile, or a
+	// failing one in tests.
+	writeFile func(path string, data []byte, perm os.FileMode) error
 	notify  chan struct{}
 }
 
@@ -70,7 +75,7 @@ func Open(dir string, maxPending int) (*Outbox, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	o := &Outbox{dir: dir, maxPending: maxPending, compactAfter: defaultCompactAfter, notify: make(chan struct{}, 1)}
+	o := &Outbox{dir: dir, maxPending: maxPending, compactAfter: defaultCompactAfter, notify: make(chan struct{}, 1), writeFile: atomicfile.WriteFile}
 	acked, err := readAcked(filepath.Join(dir, ackedFile))
 	if err != nil {
 		return nil, err
@@ -187,43 +192,10 @@ func readAcked(path string) (uint64, error) {
 	return v, nil
 }
 
-// writeFileAtomic replaces path with data, durably (see replaceFile).
-func writeFileAtomic(path string, data []byte) error {
-	f, err := replaceFile(path, data)
-	if f != nil {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
-	return err
-}
-
-// replaceFile replaces path with data and returns the new file, open for
-// reading and writing at its end. The data is synced before the rename and
-// the rename before returning, so after a power loss path holds either the
-// old or the new content, and the new once this returned. Keeping the file
-// open across the rename leaves no moment where path names a file that
-// could not be opened. Once the rename is done the file is returned even
-// with an error (the directory sync failed): path names it now.
-func replaceFile(path string, data []byte) (*os.File, error) {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return nil, err
-	}
-	return f, syncDir(filepath.Dir(path))
+// writeAcked records the highest acknowledged sequence number durably.
+// Called with mu held.
+func (o *Outbox) writeAcked() error {
+	return o.writeFile(filepath.Join(o.dir, ackedFile), []byte(strconv.FormatUint(o.acked, 10)), 0o600)
 }
 
 func encode(ev *vcguardv1.Event) ([]byte, error) {
@@ -246,8 +218,8 @@ func encode(ev *vcguardv1.Event) ([]byte, error) {
 func (o *Outbox) Append(ev *vcguardv1.Event) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.f == nil {
-		return errors.New("outbox is closed")
+	if err := o.usable(); err != nil {
+		return err
 	}
 	if o.torn {
 		if err := o.rollback(); err != nil {
@@ -282,7 +254,7 @@ func (o *Outbox) Append(ev *vcguardv1.Event) error {
 		// ev is stored: failing the Append now would have the caller record
 		// it again. A failure below is retried by the next drop or Ack; until
 		// then a restart sends the dropped events after all.
-		if err := writeFileAtomic(filepath.Join(o.dir, ackedFile), []byte(strconv.FormatUint(o.acked, 10))); err == nil {
+		if err := o.writeAcked(); err == nil {
 			// While offline the dropped records would otherwise pile up in
 			// the log without bound. Rewriting only once they outnumber the
 			// pending ones keeps the cost per append constant on average.
@@ -353,7 +325,7 @@ func (o *Outbox) Pending(after uint64, max int) []*vcguardv1.Event {
 func (o *Outbox) Ack(seq uint64) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.f == nil {
+	if o.closed {
 		return errors.New("outbox is closed")
 	}
 	if seq <= o.acked {
@@ -373,7 +345,7 @@ func (o *Outbox) Ack(seq uint64) error {
 		i++
 	}
 	o.pending = o.pending[i:]
-	if err := writeFileAtomic(filepath.Join(o.dir, ackedFile), []byte(strconv.FormatUint(o.acked, 10))); err != nil {
+	if err := o.writeAcked(); err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
 	if len(o.pending) == 0 || o.inLog-len(o.pending) >= o.compactAfter {
@@ -383,6 +355,10 @@ func (o *Outbox) Ack(seq uint64) error {
 }
 
 // compact rewrites the log with only the pending events. Called with mu held.
+//
+// The log is closed before it is replaced (Windows refuses to replace a file
+// that is open) and reopened after, whether or not the replace worked. If
+// the reopen fails, the outbox has no log until a later Append reopens it.
 func (o *Outbox) compact() error {
 	var buf []byte
 	for _, ev := range o.pending {
@@ -392,16 +368,53 @@ func (o *Outbox) compact() error {
 		}
 		buf = append(buf, rec...)
 	}
-	f, err := replaceFile(filepath.Join(o.dir, logFile), buf)
-	if f != nil {
-		o.f.Close()
-		o.f = f
+	if o.f != nil {
+		if err := o.f.Close(); err != nil {
+			return fmt.Errorf("outbox: compact: %w", err)
+		}
+		o.f = nil
+	}
+	werr := o.writeFile(filepath.Join(o.dir, logFile), buf, 0o600)
+	if werr == nil {
 		o.inLog = len(o.pending)
 		o.size = int64(len(buf))
 		o.torn = false
 	}
+	if err := o.reopen(); err != nil {
+		return fmt.Errorf("outbox: compact: %w", errors.Join(werr, err))
+	}
+	if werr != nil {
+		return fmt.Errorf("outbox: compact: %w", werr)
+	}
+	return nil
+}
+
+// reopen opens the log for appending after its last complete record.
+// Called with mu held and o.f nil.
+func (o *Outbox) reopen() error {
+	f, err := os.OpenFile(filepath.Join(o.dir, logFile), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return fmt.Errorf("outbox: compact: %w", err)
+		return err
+	}
+	o.f = f
+	// Cuts off whatever a failed append left, and positions at the end.
+	if err := o.rollback(); err != nil {
+		o.torn = true
+		return err
+	}
+	return nil
+}
+
+// usable reports whether the outbox can append, reopening a log that a
+// compaction left closed. Called with mu held.
+func (o *Outbox) usable() error {
+	if o.closed {
+		return errors.New("outbox is closed")
+	}
+	if o.f == nil {
+		if err := o.reopen(); err != nil {
+			return fmt.Errorf("outbox: reopen log: %w", err)
+		}
 	}
 	return nil
 }
@@ -425,6 +438,10 @@ func (o *Outbox) Stats() Stats {
 func (o *Outbox) Close() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.closed {
+		return nil
+	}
+	o.closed = true
 	if o.f == nil {
 		return nil
 	}

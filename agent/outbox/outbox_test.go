@@ -697,19 +697,11 @@ func BenchmarkAppend(b *testing.B) {
 	})
 }
 
-// blockRewrite makes rewriting name fail: a directory sits where its
-// temporary file goes. It returns the function that removes it.
-func blockRewrite(t *testing.T, dir, name string) func() {
+// blockRewrite makes rewriting name fail. It returns the function that
+// lets rewrites through again.
+func blockRewrite(t *testing.T, o *outbox.Outbox, name string) func() {
 	t.Helper()
-	tmp := filepath.Join(dir, name+".tmp")
-	if err := os.Mkdir(tmp, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	return func() {
-		if err := os.Remove(tmp); err != nil {
-			t.Fatal(err)
-		}
-	}
+	return outbox.FailRewrites(o, name)
 }
 
 // When the acked mark or a compaction cannot be written, the event being
@@ -722,7 +714,7 @@ func TestRewriteFailures(t *testing.T) {
 		dir := t.TempDir()
 		o := open(t, dir, 2)
 		appendLabelled(t, o, dir, "a", "b")
-		unblock := blockRewrite(t, dir, ackedName)
+		unblock := blockRewrite(t, o, ackedName)
 		if err := o.Append(event("c")); err != nil {
 			t.Fatalf("Append of a stored event failed: %v", err)
 		}
@@ -738,7 +730,7 @@ func TestRewriteFailures(t *testing.T) {
 		dir := t.TempDir()
 		o := open(t, dir, 0)
 		appendLabelled(t, o, dir, "a", "b", "c")
-		unblock := blockRewrite(t, dir, ackedName)
+		unblock := blockRewrite(t, o, ackedName)
 		if err := o.Ack(2); err == nil {
 			t.Error("Ack succeeded without writing the acked mark")
 		}
@@ -754,7 +746,7 @@ func TestRewriteFailures(t *testing.T) {
 		dir := t.TempDir()
 		o := open(t, dir, 0)
 		appendLabelled(t, o, dir, "a", "b")
-		unblock := blockRewrite(t, dir, logName)
+		unblock := blockRewrite(t, o, logName)
 		if err := o.Ack(2); err == nil {
 			t.Error("Ack succeeded although the log could not be compacted")
 		}

@@ -15,6 +15,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/vcguard/vcguard/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -168,22 +169,11 @@ func Enroll(ctx context.Context, cfg EnrollConfig) (*Identity, error) {
 		{identityFile, idJSON, 0o644}, // last: its presence means enrolled
 	}
 	for _, f := range files {
-		if err := writeFile(filepath.Join(cfg.StateDir, f.name), f.data, f.mode); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(cfg.StateDir, f.name), f.data, f.mode); err != nil {
 			return nil, err
 		}
 	}
 	return id, nil
-}
-
-func writeFile(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 func parseCert(pemBytes []byte) (*x509.Certificate, error) {

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vcguard/vcguard/internal/atomicfile"
 	"path/filepath"
 	"time"
 
@@ -133,7 +134,7 @@ func (c *Client) renew(ctx context.Context, api vcguardv1.AgentServiceClient, pa
 	if cert.Subject.CommonName != c.Identity.DeviceID {
 		return nil, "", fmt.Errorf("the renewed certificate names device %q, not %q", cert.Subject.CommonName, c.Identity.DeviceID)
 	}
-	if err := writeFile(filepath.Join(c.StateDir, certFile), certPEM, 0o600); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(c.StateDir, certFile), certPEM, 0o600); err != nil {
 		return nil, "", err
 	}
 	renewed := &tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: pair.PrivateKey, Leaf: cert}
@@ -145,7 +146,7 @@ func writeIdentity(stateDir string, id *Identity) error {
 	if err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(stateDir, identityFile), data, 0o644)
+	return atomicfile.WriteFile(filepath.Join(stateDir, identityFile), data, 0o644)
 }
 
 // revokedBackoff is the wait after the server refused the device.

@@ -25,6 +25,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/vcguard/vcguard/internal/atomicfile"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -123,7 +124,7 @@ func (k *Keyring) CA(ctx context.Context, dataDir string) (certPEM, keyPEM []byt
 			k.Logger.Warn("the CA in the data directory differs from the one in the database; the database's is used and written there",
 				"file", filepath.Join(dataDir, pki.CAFile))
 		}
-		if err := writeFileAtomic(filepath.Join(dataDir, pki.CAFile), stored.Certificate, 0o644); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dataDir, pki.CAFile), stored.Certificate, 0o644); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -246,15 +247,4 @@ func (k *Keyring) aead() (cipher.AEAD, error) {
 		return nil, fmt.Errorf("key-encryption key: %w", err)
 	}
 	return cipher.NewGCM(blockCipher)
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

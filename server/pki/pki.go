@@ -14,6 +14,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/vcguard/vcguard/internal/atomicfile"
 	"math/big"
 	"net"
 	"os"
@@ -174,7 +175,7 @@ func (a *Authority) loadOrCreateCA(dir string) error {
 			return err
 		}
 		certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-		if err := os.WriteFile(certPath, certPEM, 0o644); err != nil {
+		if err := atomicfile.WriteFile(certPath, certPEM, 0o644); err != nil {
 			return fmt.Errorf("write CA certificate: %w", err)
 		}
 	} else if err != nil {
@@ -228,7 +229,7 @@ func (a *Authority) loadOrCreateServer(dir string, hosts []string) error {
 	if err := writeKey(keyPath, key); err != nil {
 		return err
 	}
-	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := atomicfile.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 		return fmt.Errorf("write server certificate: %w", err)
 	}
 	pair, err := tls.LoadX509KeyPair(certPath, keyPath)
@@ -330,7 +331,7 @@ func writeKey(path string, key *ecdsa.PrivateKey) error {
 	if err != nil {
 		return fmt.Errorf("encode key %s: %w", path, err)
 	}
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	if err := atomicfile.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return fmt.Errorf("write key: %w", err)
 	}
 	return nil

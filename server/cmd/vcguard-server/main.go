@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/vcguard/vcguard/internal/atomicfile"
 	"io"
 	"log/slog"
 	"math"
@@ -445,10 +446,7 @@ func firstStart(ctx context.Context, cfg *config, api *adminapi.API, logger *slo
 }
 
 func writeSecretFile(path, value string) error {
-	if err := os.WriteFile(path, []byte(value+"\n"), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, []byte(value+"\n"), 0o600)
 }
 
 // maxConnectionAge is the keepalive setting for --max-connection-age: 0

@@ -1,0 +1,26 @@
+package outbox
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// FailRewrites makes every atomic rewrite of the file called name fail, as
+// a full disk or a locked file would, until the returned function is called.
+func FailRewrites(o *Outbox, name string) (restore func()) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	real := o.writeFile
+	o.writeFile = func(path string, data []byte, perm os.FileMode) error {
+		if filepath.Base(path) == name {
+			return fmt.Errorf("write %s: injected failure", path)
+		}
+		return real(path, data, perm)
+	}
+	return func() {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		o.writeFile = real
+	}
+}
