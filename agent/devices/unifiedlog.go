@@ -3,10 +3,11 @@ package devices
 // Camera clients from the macOS unified log. No public macOS API names the
 // process that uses a camera; the daemons behind CoreMediaIO log it. The
 // messages are private implementation details that change between releases,
-// so each known format is one entry in cameraLogFormats, recorded with the
-// release it was seen on in testdata/unifiedlog-camera.ndjson, and anything
-// else is ignored: an unattributed camera is reported as used by an
-// "unknown process", never guessed.
+// so each known format is one entry in cameraLogFormats, with the release it
+// was seen on; messages recorded on real Macs are in testdata/macos/
+// (sources in testdata/README.md). Anything else is ignored: an
+// unattributed camera is reported as used by an "unknown process", never
+// guessed.
 
 import (
 	"bufio"
@@ -15,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -70,7 +72,16 @@ var (
 	reProviderDevice = regexp.MustCompile(`<CMIOExtensionProvider>,\s*([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})`)
 	reAVCapture      = regexp.MustCompile(`AVCaptureSession\w*\s+(startRunning|stopRunning)\]`)
 	reClientDied     = regexp.MustCompile(`^ClientDied\s+\S+\s+\[PID:\s*(-?\d+)\]$`)
+	// "[{private}901][{private}0] added <private> endpoint <private> camera
+	// <private>": "{private}" is literal text of the message, the PID
+	// before "][" is in the clear.
+	reRegisterEndpoint = regexp.MustCompile(`addRegisterExtensionConnection:\]\S*\s+\[(?:\{private\})?(-?\d+)\](?:\[[^\]]*\])*\s+added\b.*\bendpoint\b.*\bcamera\b`)
+	reDeviceStream     = regexp.MustCompile(`\bCMIOHardware\.cpp:\d+:CMIODevice(Start|Stop)Stream\b`)
 )
+
+// registerAssistantService is the CoreMediaIO XPC service that logs camera
+// endpoints on macOS 14 and 15.
+const registerAssistantService = "com.apple.cmio.registerassistantservice"
 
 // cameraLogFormats are the messages known to name a camera client.
 var cameraLogFormats = []cameraLogFormat{
@@ -89,6 +100,46 @@ var cameraLogFormats = []cameraLogFormat{
 				dev = d[1]
 			}
 			return pid, dev, false, ok
+		},
+	},
+	{
+		// macOS 14-15, subsystem com.apple.cmio (default level): the
+		// CoreMediaIO register-assistant service adds a camera endpoint for
+		// a client: "RegisterAssistantService.m:2343:-[RegisterAssistantServer
+		// addRegisterExtensionConnection:]_block_invoke [{private}901]
+		// [{private}0] added <private> endpoint <private> camera <private>"
+		// (testdata/macos/unifiedlog-macos14-15-camera.ndjson).
+		name: "cmio-register-endpoint",
+		match: func(e *logEntry) (int32, string, bool, bool) {
+			if e.Subsystem != "com.apple.cmio" ||
+				(e.ProcessImagePath != "" && path.Base(e.ProcessImagePath) != registerAssistantService) {
+				return 0, "", false, false
+			}
+			m := reRegisterEndpoint.FindStringSubmatch(e.EventMessage)
+			if m == nil {
+				return 0, "", false, false
+			}
+			pid, ok := parsePID(m[1])
+			return pid, "", false, ok
+		},
+	},
+	{
+		// CoreMediaIO in the client itself, subsystem com.apple.cmio
+		// (default level): "CMIOHardware.cpp:747:CMIODeviceStartStream
+		// backtrace ..." (macOS 14-15) or "CMIOHardware.cpp:738:
+		// CMIODeviceStartStream (45 46)", and "...CMIODeviceStopStream ...";
+		// PID and path are the entry's.
+		name: "cmio-device-stream",
+		self: true,
+		match: func(e *logEntry) (int32, string, bool, bool) {
+			if e.Subsystem != "com.apple.cmio" || e.ProcessID <= 0 || e.ProcessID > 1<<31-1 {
+				return 0, "", false, false
+			}
+			m := reDeviceStream.FindStringSubmatch(e.EventMessage)
+			if m == nil {
+				return 0, "", false, false
+			}
+			return int32(e.ProcessID), "", m[1] == "Stop", true
 		},
 	},
 	{
