@@ -40,6 +40,8 @@ fmtcheck:
 .PHONY: vet
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags wine ./e2e/
+	GOOS=windows $(GO) vet $$($(GO) list ./... | grep -v /e2e$$)
 
 .PHONY: cross
 cross: ## Cross-compile every binary for every platform with CGO_ENABLED=0.
@@ -49,8 +51,13 @@ cross: ## Cross-compile every binary for every platform with CGO_ENABLED=0.
 	done
 
 .PHONY: test
-test: fmtcheck vet checkgenerate cross ## Run every check and test (what CI runs).
+test: fmtcheck vet checkgenerate cross ## Run every check and test (what CI runs), the Windows lane included.
 	$(GO) test -race -count=1 -timeout 15m ./...
+	$(MAKE) test-windows
+
+.PHONY: test-windows
+test-windows: ## Run every package's tests for windows/amd64 under Wine, and the Windows agent end to end against the Linux server.
+	GO=$(GO) scripts/test-windows.sh
 
 .PHONY: bench-agent
 bench-agent: build ## Measure the real agent idle with 500 processes for 60 s (RSS, CPU); PROCS= and SECONDS_MEASURED= override.
