@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -656,7 +657,7 @@ func TestStoredPolicyAtStart(t *testing.T) {
 				t.Fatalf("agent applies the stored policy version %d although it is %s", a.policyVersion, tc.name)
 			}
 			log := g.log.String()
-			if !strings.Contains(log, "stored policy not usable") || !strings.Contains(log, tc.wantLog) || !strings.Contains(log, filepath.Join(g.stateDir, policyFile)) {
+			if !strings.Contains(log, "stored policy not usable") || !strings.Contains(log, tc.wantLog) || !strings.Contains(log, quotedInLog(filepath.Join(g.stateDir, policyFile))) {
 				t.Errorf("log does not explain the refusal (want %q and the path):\n%s", tc.wantLog, log)
 			}
 			// The server's policy is still taken once it arrives.
@@ -1035,4 +1036,11 @@ func TestHelperCarriesAppOn(t *testing.T) {
 	if len(a.helpers) != 0 || len(a.helperProcs) != 0 {
 		t.Errorf("helpers left: %v %v", a.helpers, a.helperProcs)
 	}
+}
+
+// quotedInLog is s as slog's text handler writes it inside a quoted value
+// (a Windows path's backslashes doubled).
+func quotedInLog(s string) string {
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }
