@@ -3,7 +3,6 @@ package appid
 import (
 	"context"
 	"errors"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -36,9 +35,6 @@ func TestTrustResult(t *testing.T) {
 // the file Signed.
 func TestInspectPE(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("osslsigncode"); err != nil {
-		t.Skip("osslsigncode is needed to sign the test executables")
-	}
 	b := buildPEs(t)
 	in := NewInspector("")
 	c := Candidate{Publishers: []string{testPECompany}}

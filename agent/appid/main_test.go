@@ -29,10 +29,27 @@ var (
 	buildDir   string
 )
 
+// keptBuildDir is VCGUARD_APPID_BUILD_DIR: when set, the test binaries are
+// built into it, kept, and reused when already there. The Windows lane
+// builds them on Linux first: under Wine the test cannot run the Go
+// toolchain or osslsigncode (Wine 8 starts a Unix program from
+// CreateProcess but hands back no process handle to wait on:
+// "WaitForSingleObject: Invalid handle").
+var keptBuildDir = os.Getenv("VCGUARD_APPID_BUILD_DIR")
+
+// built reports whether out was built by an earlier run into keptBuildDir.
+func built(out string) bool {
+	if keptBuildDir == "" {
+		return false
+	}
+	_, err := os.Stat(out)
+	return err == nil
+}
+
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
-	if buildDir != "" {
+	if buildDir != "" && keptBuildDir == "" {
 		os.RemoveAll(buildDir)
 	}
 	os.Exit(code)
@@ -43,6 +60,10 @@ func sharedBuildDir() (string, error) {
 	defer buildDirMu.Unlock()
 	if buildDir != "" {
 		return buildDir, nil
+	}
+	if keptBuildDir != "" {
+		buildDir = keptBuildDir
+		return buildDir, os.MkdirAll(buildDir, 0o755)
 	}
 	d, err := os.MkdirTemp("", "appid-test-")
 	if err != nil {
@@ -55,6 +76,9 @@ func sharedBuildDir() (string, error) {
 // goBuild builds a tiny main package for goos/goarch into out. extra files
 // (e.g. a .syso) are written beside main.go.
 func goBuild(dir, goos, goarch, out string, extra map[string][]byte) error {
+	if built(out) {
+		return nil
+	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		return fmt.Errorf("no go tool: %w", err)
@@ -180,6 +204,9 @@ func versionSyso() ([]byte, error) {
 // signPE signs in with a fresh self-signed code-signing certificate for
 // subject, using osslsigncode.
 func signPE(dir, in, out string, subject pkix.Name) error {
+	if built(out) {
+		return nil
+	}
 	ossl, err := exec.LookPath("osslsigncode")
 	if err != nil {
 		return fmt.Errorf("osslsigncode is needed to sign the test executable: %w", err)
