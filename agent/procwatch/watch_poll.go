@@ -103,6 +103,8 @@ func (o *osWatcher) poll(ctx context.Context) (Changes, error) {
 		}
 		if p, err := o.inspect(e); err == nil {
 			o.w.started(&ch, p)
+			// Listed now: the loop below must not take it for gone.
+			listed[e.PID] = true
 		}
 	}
 	o.forgetUnseen()
