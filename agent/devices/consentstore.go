@@ -6,7 +6,7 @@ package devices
 // which running process it is) are tested on Linux with a recorded layout
 // in testdata/consentstore.json.
 //
-// Layout, per loaded user hive (HKEY_USERS\<SID>):
+// Layout, per loaded user hive (HKEY_USERS\<SID>, see isUserHive):
 //
 //	Software\Microsoft\Windows\CurrentVersion\CapabilityAccessManager\ConsentStore\
 //	  webcam\<package family name>                  LastUsedTimeStart, LastUsedTimeStop (REG_QWORD FILETIME)
@@ -43,7 +43,7 @@ var consentCapabilities = []struct {
 
 // ConsentEntry is one app key of the consent store.
 type ConsentEntry struct {
-	// SID is the user hive's SID (S-1-5-21-…).
+	// SID is the user hive's SID (S-1-5-21-… or S-1-12-1-…).
 	SID string `json:"sid"`
 	// Kind is the device: "camera" or "microphone" (the store's "webcam"
 	// is accepted when decoding).
@@ -135,9 +135,13 @@ func DecodeConsentStore(r io.Reader) ([]ConsentEntry, error) {
 }
 
 // isUserHive reports whether a subkey of HKEY_USERS is a loaded user's
-// hive: S-1-5-21-…, not its …_Classes companion.
+// hive, not its …_Classes companion: a local or domain account
+// (S-1-5-21-…) or a Microsoft Entra ID (Azure AD) account, S-1-12-1-…, the
+// user of an Entra-joined laptop. Service accounts (S-1-5-18/19/20) and
+// .DEFAULT are not users.
 func isUserHive(name string) bool {
-	return strings.HasPrefix(name, "S-1-5-21-") && !strings.HasSuffix(strings.ToLower(name), "_classes")
+	return (strings.HasPrefix(name, "S-1-5-21-") || strings.HasPrefix(name, "S-1-12-1-")) &&
+		!strings.HasSuffix(strings.ToLower(name), "_classes")
 }
 
 // winProcess is one running process for the cross-check.

@@ -78,6 +78,10 @@ func TestConsentEntryRules(t *testing.T) {
 		".DEFAULT":     false,
 		"S-1-5-19":     false,
 		"S-1-5-21-1-2": true,
+		// Microsoft Entra ID (Azure AD) users.
+		"S-1-12-1-1134101088-1151655155-3051483063-1663312217":         true,
+		"S-1-12-1-1134101088-1151655155-3051483063-1663312217_Classes": false,
+		"S-1-5-20": false,
 	} {
 		if isUserHive(name) != want {
 			t.Errorf("isUserHive(%q) = %v", name, !want)

@@ -34,7 +34,7 @@ func newOSChecker(cfg Config) osChecker { return &windowsChecker{cfg: cfg} }
 func (*windowsChecker) start(context.Context) (<-chan struct{}, error) { return nil, nil }
 
 func (c *windowsChecker) check(ctx context.Context) ([]Use, error) {
-	entries, err := readConsentStore(ctx)
+	entries, err := readConsentStore(ctx, registry.USERS)
 	if err != nil {
 		return nil, err
 	}
@@ -64,15 +64,16 @@ func (c *windowsChecker) check(ctx context.Context) ([]Use, error) {
 }
 
 // readConsentStore reads the webcam and microphone entries of every loaded
-// user hive. A hive or key that is missing or unreadable is skipped: the
+// user hive below users (registry.USERS; its subkeys are the hives, named
+// by SID). A hive or key that is missing or unreadable is skipped: the
 // store only exists for users who used a device.
-func readConsentStore(ctx context.Context) ([]ConsentEntry, error) {
-	users, err := registry.USERS.ReadSubKeyNames(-1)
+func readConsentStore(ctx context.Context, users registry.Key) ([]ConsentEntry, error) {
+	hives, err := users.ReadSubKeyNames(-1)
 	if err != nil {
 		return nil, fmt.Errorf("consent store: list HKEY_USERS: %w", err)
 	}
 	var out []ConsentEntry
-	for _, sid := range users {
+	for _, sid := range hives {
 		if !isUserHive(sid) {
 			continue
 		}
@@ -80,14 +81,14 @@ func readConsentStore(ctx context.Context) ([]ConsentEntry, error) {
 			return nil, err
 		}
 		for _, capb := range consentCapabilities {
-			out = append(out, readCapability(sid, capb.Key, capb.Kind)...)
+			out = append(out, readCapability(users, sid, capb.Key, capb.Kind)...)
 		}
 	}
 	return out, nil
 }
 
-func readCapability(sid, capKey string, kind Kind) []ConsentEntry {
-	k, err := registry.OpenKey(registry.USERS, sid+`\`+consentStoreKey+`\`+capKey, registry.ENUMERATE_SUB_KEYS|registry.QUERY_VALUE)
+func readCapability(users registry.Key, sid, capKey string, kind Kind) []ConsentEntry {
+	k, err := registry.OpenKey(users, sid+`\`+consentStoreKey+`\`+capKey, registry.ENUMERATE_SUB_KEYS|registry.QUERY_VALUE)
 	if err != nil {
 		return nil
 	}
