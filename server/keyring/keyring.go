@@ -25,12 +25,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/vcguard/vcguard/internal/atomicfile"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/vcguard/vcguard/internal/atomicfile"
 	"github.com/vcguard/vcguard/server/pki"
 	"github.com/vcguard/vcguard/server/store"
 )
@@ -62,14 +62,17 @@ type Keyring struct {
 // LoadKEK reads a key-encryption key file: at least 32 bytes of secret
 // material (e.g. `head -c 32 /dev/urandom | base64 > kek`), from which the
 // 256-bit key is derived with HKDF-SHA256. Every replica must use the same
-// file.
+// file. On Unix it must be readable by its owner only (mode 0600). On
+// Windows, where access is governed by the file's ACL rather than a mode,
+// it is not checked: keeping the ACL to the service account and
+// Administrators is the admin's job.
 func LoadKEK(path string) ([]byte, error) {
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("--kek-file: %w", err)
 	}
-	if info.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("--kek-file %s: mode %v lets others read it; chmod 600 it", path, info.Mode().Perm())
+	if err := checkKEKPrivate(path, info); err != nil {
+		return nil, err
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {

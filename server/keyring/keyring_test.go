@@ -88,7 +88,10 @@ func TestSharedKeysSealed(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--kek-file") {
 		t.Errorf("CA without the KEK: %v", err)
 	}
-	other, _ := keyring.LoadKEK(kekFile(t, strings.Repeat("x", 44)))
+	other, err := keyring.LoadKEK(kekFile(t, strings.Repeat("x", 44)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	_, _, err = (&keyring.Keyring{Store: st, KEK: other, Logger: discard}).CA(t.Context(), t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), "does not open") {
 		t.Errorf("CA with another KEK: %v", err)
@@ -113,7 +116,10 @@ func TestImportLegacyFilesThenSeal(t *testing.T) {
 	if !bytes.Equal(cert, old.CAPEM()) {
 		t.Error("the CA in the data directory was not imported")
 	}
-	kek, _ := keyring.LoadKEK(kekFile(t, strings.Repeat("k", 32)))
+	kek, err := keyring.LoadKEK(kekFile(t, strings.Repeat("k", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	k := &keyring.Keyring{Store: st, KEK: kek, Logger: discard}
 	cert2, key2, err := k.CA(t.Context(), t.TempDir())
 	if err != nil || !bytes.Equal(cert2, cert) || !bytes.Contains(key2, []byte("PRIVATE KEY")) {
@@ -129,11 +135,6 @@ func TestLoadKEKErrors(t *testing.T) {
 	t.Parallel()
 	if _, err := keyring.LoadKEK(kekFile(t, "short")); err == nil {
 		t.Error("a 5-byte KEK was accepted")
-	}
-	path := kekFile(t, strings.Repeat("k", 44))
-	os.Chmod(path, 0o644)
-	if _, err := keyring.LoadKEK(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
-		t.Errorf("a world-readable KEK: %v", err)
 	}
 	if _, err := keyring.LoadKEK(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("a missing KEK file was accepted")

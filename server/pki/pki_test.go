@@ -62,9 +62,7 @@ func TestLoadOrCreate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if mode := fi.Mode().Perm(); mode != 0o600 {
-			t.Errorf("%s has mode %v, want 0600", name, mode)
-		}
+		wantPrivateMode(t, name, fi)
 	}
 	ca := readCert(t, filepath.Join(dir, pki.CAFile))
 	if !ca.IsCA || ca.Subject.CommonName != "vcguard CA" || ca.KeyUsage&x509.KeyUsageCertSign == 0 {
@@ -120,9 +118,11 @@ func TestLoadOrCreate(t *testing.T) {
 		t.Errorf("reissued certificate not from the CA: %v", err)
 	}
 	for _, name := range keyFiles {
-		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Mode().Perm() != 0o600 {
-			t.Errorf("after reissue %s: %v %v", name, fi.Mode(), err)
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatalf("after reissue: %v", err)
 		}
+		wantPrivateMode(t, "after reissue "+name, fi)
 	}
 }
 

@@ -910,9 +910,7 @@ func TestSQLiteFileAndReopen(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if mode := fi.Mode().Perm(); mode != 0o600 {
-			t.Errorf("%s has mode %v, want 0600", filepath.Base(name), mode)
-		}
+		wantPrivateMode(t, filepath.Base(name), fi)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -934,9 +932,11 @@ func TestSQLiteFileAndReopen(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("after re-open: %v, %v", fi.Mode(), err)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatalf("after re-open: %v", err)
 	}
+	wantPrivateMode(t, "after re-open "+filepath.Base(path), fi)
 }
 
 func TestOpenSQLiteErrors(t *testing.T) {

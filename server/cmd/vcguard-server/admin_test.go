@@ -68,9 +68,10 @@ func TestFirstAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("%s: %v, %v; want mode 0600", initialAdminFile, fi.Mode(), err)
+	if err != nil {
+		t.Fatal(err)
 	}
+	wantPrivateMode(t, initialAdminFile, fi)
 	text, _ := os.ReadFile(path)
 	if !strings.Contains(string(text), "Username:  admin") || !strings.Contains(string(text), "https://127.0.0.1:8080/") {
 		t.Errorf("%s:\n%s", initialAdminFile, text)

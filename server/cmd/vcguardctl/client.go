@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"syscall"
 )
 
 // maxResponse bounds a response body read into memory.
@@ -140,7 +139,7 @@ func (c *client) transportError(err error) error {
 		return fmt.Errorf("the server's certificate is not valid for %s: %v; connect by one of its names, or restart the server with --tls-names %s", c.base.Hostname(), hostname, c.base.Hostname())
 	case errors.As(err, &invalid):
 		return fmt.Errorf("the server's certificate is not valid: %v", invalid)
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case connRefused(err):
 		return fmt.Errorf("cannot connect to %s: nothing listens there; check --server (the server's --http-addr) and that vcguard-server runs", c.base.Host)
 	case errors.As(err, &urlErr) && urlErr.Timeout():
 		return fmt.Errorf("%s did not answer within %s; check the address, or raise --timeout", c.base.Host, c.cfg.Timeout)
