@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -160,3 +162,30 @@ func validAUMID(s string) bool {
 	}
 	return true
 }
+
+// LineDisplay writes each message as one JSON line to W instead of showing
+// it: for checking the notice path where no desktop is (a test, a console
+// session, Wine, which has no toast notifications). `vcguard-agent notifier
+// --display lines` uses it.
+type LineDisplay struct {
+	mu sync.Mutex
+	W  io.Writer
+}
+
+// Show writes m as a JSON line.
+func (d *LineDisplay) Show(_ context.Context, m Message) error {
+	line, err := json.Marshal(struct {
+		Key, Title, Body, URL string
+		Urgency               Urgency
+	}{m.Key, m.Title, m.Body, m.URL, m.Urgency})
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, err = d.W.Write(append(line, '\n'))
+	return err
+}
+
+// Close does nothing.
+func (d *LineDisplay) Close() error { return nil }

@@ -1,6 +1,9 @@
 package notify
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"encoding/xml"
 	"regexp"
 	"strings"
@@ -146,5 +149,31 @@ func TestToastTag(t *testing.T) {
 	a, b := toastTag("zoom/forbidden/1"), toastTag("zoom/forbidden/2")
 	if len(a) != 16 || a == b || a != toastTag("zoom/forbidden/1") {
 		t.Errorf("tags %q, %q: want 16 hex digits, stable, distinct", a, b)
+	}
+}
+
+func TestLineDisplay(t *testing.T) {
+	var buf bytes.Buffer
+	d := &LineDisplay{W: &buf}
+	m := Message{Key: "zoom", Title: "Zoom \"quoted\"", Body: "line one\nline two", URL: "https://example.org/", Urgency: UrgencyCritical}
+	if err := d.Show(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Show(context.Background(), Message{Key: "k2", Title: "second"}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("wrote %d lines, want 2: %q", len(lines), buf.String())
+	}
+	var got struct {
+		Key, Title, Body, URL string
+		Urgency               Urgency
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Key != m.Key || got.Title != m.Title || got.Body != m.Body || got.URL != m.URL || got.Urgency != m.Urgency {
+		t.Errorf("line = %+v, want %+v", got, m)
 	}
 }
