@@ -35,6 +35,15 @@ type config struct {
 	Enforce     bool   `yaml:"-"`
 	EnforceFile *bool  `yaml:"enforce"`
 	LogFormat   string `yaml:"log_format"`
+	LogFile     string `yaml:"log_file"`
+	// Service is set on the command line the service manager starts: the
+	// agent then talks to the service manager whatever its heuristics say
+	// (under Wine, and in some Windows containers, the service's session is
+	// not 0 and svc.IsWindowsService answers false).
+	Service bool `yaml:"-"`
+	// flagArgs are the flags given on the command line, as
+	// "--name=value", for the service's command line.
+	flagArgs []string
 }
 
 // Validate checks the configuration a running agent needs.
@@ -91,6 +100,8 @@ func parseConfig(name string, args []string, defaultFile string) (*config, error
 	fs.DurationVar(&c.QuietPeriod, "quiet-period", 30*time.Minute, "a finding that persists is told again after this long; negative: never again")
 	fs.BoolVar(&c.Enforce, "enforce", true, "close apps a block rule forbids (false: block rules only warn)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.LogFile, "log-file", "", "append the log to this file (kept under "+fmt.Sprint(maxLogSize>>20)+" MiB, one older copy as FILE.1) instead of standard error; a service has no standard error on Windows")
+	fs.BoolVar(&c.Service, "service", false, "run under the service manager (install puts it on the service's command line)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -98,7 +109,12 @@ func parseConfig(name string, args []string, defaultFile string) (*config, error
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	fs.Visit(func(f *flag.Flag) {
+		set[f.Name] = true
+		if f.Name != "service" {
+			c.flagArgs = append(c.flagArgs, "--"+f.Name+"="+f.Value.String())
+		}
+	})
 	path := c.ConfigFile
 	if path == "" && defaultFile != "" {
 		if _, err := os.Stat(defaultFile); err == nil {
@@ -126,6 +142,7 @@ func parseConfig(name string, args []string, defaultFile string) (*config, error
 		merge("ca-file", &c.CAFile, fromFile.CAFile)
 		merge("state-dir", &c.StateDir, fromFile.StateDir)
 		merge("log-format", &c.LogFormat, fromFile.LogFormat)
+		merge("log-file", &c.LogFile, fromFile.LogFile)
 		merge("catalog-dir", &c.CatalogDir, fromFile.CatalogDir)
 		merge("policy-dir", &c.PolicyDir, fromFile.PolicyDir)
 		merge("status-file", &c.StatusFile, fromFile.StatusFile)

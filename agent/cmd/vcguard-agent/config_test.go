@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -37,21 +38,24 @@ func TestParseConfigPrecedence(t *testing.T) {
 	t.Parallel()
 	path := writeConfig(t, fullFile)
 	for _, tc := range []struct {
-		name string
-		args []string
-		want config
+		name      string
+		args      []string
+		want      config
+		wantFlags string
 	}{
 		{
 			name: "file only",
 			args: []string{"--config", path},
 			want: config{ConfigFile: path, Server: "file.example:8443", EnrollSecretFile: "/file/secret", CAFile: "/file/ca.pem",
 				StateDir: "/file/state", ScanInterval: 30 * time.Second, PolicyDir: defaultPolicyDir, StatusFile: defaultStatusFile, QuietPeriod: 30 * time.Minute, Enforce: true, LogFormat: "json"},
+			wantFlags: "--config=" + path,
 		},
 		{
 			name: "flags win, the file fills the rest",
 			args: []string{"--config", path, "--server", "flag.example:443", "--state-dir", "/flag/state", "--scan-interval", "2s"},
 			want: config{ConfigFile: path, Server: "flag.example:443", EnrollSecretFile: "/file/secret", CAFile: "/file/ca.pem",
 				StateDir: "/flag/state", ScanInterval: 2 * time.Second, PolicyDir: defaultPolicyDir, StatusFile: defaultStatusFile, QuietPeriod: 30 * time.Minute, Enforce: true, LogFormat: "json"},
+			wantFlags: "--config=" + path + " --scan-interval=2s --server=flag.example:443 --state-dir=/flag/state",
 		},
 		{
 			// A flag set to its default value was still given: it wins.
@@ -59,6 +63,7 @@ func TestParseConfigPrecedence(t *testing.T) {
 			args: []string{"--log-format", "text", "--scan-interval", "2s", "--state-dir", defaultStateDir, "--config", path},
 			want: config{ConfigFile: path, Server: "file.example:8443", EnrollSecretFile: "/file/secret", CAFile: "/file/ca.pem",
 				StateDir: defaultStateDir, ScanInterval: 2 * time.Second, PolicyDir: defaultPolicyDir, StatusFile: defaultStatusFile, QuietPeriod: 30 * time.Minute, Enforce: true, LogFormat: "text"},
+			wantFlags: "--config=" + path + " --log-format=text --scan-interval=2s --state-dir=" + defaultStateDir,
 		},
 		{
 			name: "every flag",
@@ -66,6 +71,7 @@ func TestParseConfigPrecedence(t *testing.T) {
 				"-scan-interval", "1m", "-log-format", "text"},
 			want: config{ConfigFile: path, Server: "f:1", EnrollSecretFile: "/f/s", CAFile: "/f/ca", StateDir: "/f/st",
 				ScanInterval: time.Minute, PolicyDir: defaultPolicyDir, StatusFile: defaultStatusFile, QuietPeriod: 30 * time.Minute, Enforce: true, LogFormat: "text"},
+			wantFlags: "--ca-file=/f/ca --config=" + path + " --enroll-secret-file=/f/s --log-format=text --scan-interval=1m0s --server=f:1 --state-dir=/f/st",
 		},
 		{
 			name: "no file: defaults",
@@ -78,7 +84,12 @@ func TestParseConfigPrecedence(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if *c != tc.want {
+			// The flags given come back for the service's command line.
+			if got := strings.Join(c.flagArgs, " "); got != tc.wantFlags {
+				t.Errorf("flagArgs = %q, want %q", got, tc.wantFlags)
+			}
+			c.flagArgs = nil
+			if !reflect.DeepEqual(*c, tc.want) {
 				t.Errorf("config:\n  got  %+v\n  want %+v", *c, tc.want)
 			}
 		})
@@ -115,7 +126,7 @@ func TestParseConfigEmptyFile(t *testing.T) {
 			t.Errorf("file %q: %v", content, err)
 			continue
 		}
-		if want := (config{ConfigFile: path, StateDir: defaultStateDir, ScanInterval: 2 * time.Second, PolicyDir: defaultPolicyDir, StatusFile: defaultStatusFile, QuietPeriod: 30 * time.Minute, Enforce: true, LogFormat: "text"}); *c != want {
+		if want := (config{ConfigFile: path, StateDir: defaultStateDir, ScanInterval: 2 * time.Second, PolicyDir: defaultPolicyDir, StatusFile: defaultStatusFile, QuietPeriod: 30 * time.Minute, Enforce: true, LogFormat: "text", flagArgs: []string{"--config=" + path}}); !reflect.DeepEqual(*c, want) {
 			t.Errorf("file %q: got %+v, want %+v", content, *c, want)
 		}
 	}
@@ -129,7 +140,7 @@ func TestParseConfigFileErrors(t *testing.T) {
 		want    []string // substrings after the path
 	}{
 		{"unknown key", "server: a.example:1\nstate_dir: /s\ncolour: red\n",
-			[]string{":3: unknown key \"colour\"", "known keys: server, enroll_secret_file, ca_file, state_dir, scan_interval, catalog_dir, policy_dir, status_file, notify_socket, run_user_dir, quiet_period, enforce, log_format"}},
+			[]string{":3: unknown key \"colour\"", "known keys: server, enroll_secret_file, ca_file, state_dir, scan_interval, catalog_dir, policy_dir, status_file, notify_socket, run_user_dir, quiet_period, enforce, log_format, log_file"}},
 		{"misspelt key", "# comment\nscan-interval: 10s\n", []string{":2: unknown key \"scan-interval\""}},
 		{"two unknown keys", "a: 1\nserver: x:1\nb: 2\n", []string{":1: unknown key \"a\"", ":3: unknown key \"b\""}},
 		{"not a duration", "log_format: json\nscan_interval: fast\n", []string{":2: cannot unmarshal", "time.Duration"}},
@@ -232,7 +243,7 @@ func TestParseConfigArguments(t *testing.T) {
 
 func TestConfigKeysMatchYAMLTags(t *testing.T) {
 	t.Parallel()
-	want := []string{"server", "enroll_secret_file", "ca_file", "state_dir", "scan_interval", "catalog_dir", "policy_dir", "status_file", "notify_socket", "run_user_dir", "quiet_period", "enforce", "log_format"}
+	want := []string{"server", "enroll_secret_file", "ca_file", "state_dir", "scan_interval", "catalog_dir", "policy_dir", "status_file", "notify_socket", "run_user_dir", "quiet_period", "enforce", "log_format", "log_file"}
 	if got := configKeys(); !slices.Equal(got, want) {
 		t.Errorf("configKeys() = %v, want %v", got, want)
 	}

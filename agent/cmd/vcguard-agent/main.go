@@ -136,18 +136,27 @@ func cmdRun(args []string) error {
 	if err != nil {
 		return err
 	}
-	logger := newLogger(c.LogFormat, os.Stderr)
+	logOut := io.Writer(os.Stderr)
+	if c.LogFile != "" {
+		f, err := openLogFile(c.LogFile, maxLogSize)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		logOut = f
+	}
+	logger := newLogger(c.LogFormat, logOut)
 	prog := &program{cfg: c, logger: logger}
-	if service.Interactive() {
+	if !c.Service && service.Interactive() {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return run(ctx, c, logger)
 	}
-	s, err := service.New(prog, serviceConfig(c))
-	if err != nil {
+	if err := runService(prog); err != nil {
+		logger.Error("service manager", "err", err)
 		return err
 	}
-	return s.Run()
+	return nil
 }
 
 // run enrolls when needed and runs the agent until ctx ends.
@@ -251,29 +260,22 @@ func (p *program) Stop(service.Service) error {
 	return <-p.done
 }
 
+// serviceConfig describes the system service. Its command line is "run
+// --service" and every flag the install command was given, so the service
+// runs with the configuration it was installed with.
 func serviceConfig(c *config) *service.Config {
-	args := []string{"run"}
-	if c.ConfigFile != "" {
-		args = append(args, "--config", c.ConfigFile)
-	} else {
-		args = append(args, "--state-dir", c.StateDir)
-		if c.Server != "" {
-			args = append(args, "--server", c.Server)
-		}
-		if c.CAFile != "" {
-			args = append(args, "--ca-file", c.CAFile)
-		}
-		if c.EnrollSecretFile != "" {
-			args = append(args, "--enroll-secret-file", c.EnrollSecretFile)
-		}
-	}
+	args := append([]string{"run", "--service"}, c.flagArgs...)
 	return &service.Config{
-		Name:        "vcguard-agent",
+		Name:        serviceName,
 		DisplayName: "vcguard agent",
 		Description: "Checks videoconferencing tools against the organisation's policy and reports to the vcguard server.",
 		Arguments:   args,
 	}
 }
+
+// serviceName is the system service's name (sc query vcguard-agent,
+// systemctl status vcguard-agent).
+const serviceName = "vcguard-agent"
 
 func cmdControl(action string, args []string) error {
 	c, err := parseConfig(action, args, defaultConfigFile)
@@ -287,8 +289,38 @@ func cmdControl(action string, args []string) error {
 	if err := service.Control(s, action); err != nil {
 		return fmt.Errorf("%s the service: %w", action, err)
 	}
+	if action == "install" {
+		// The service manager restarts the agent when it dies or exits
+		// with an error (run exits non-zero when it fails). The service is
+		// installed either way: say what is missing rather than fail.
+		if err := setRecovery(serviceName); err != nil {
+			fmt.Fprintf(os.Stderr, "vcguard-agent: warning: the service is installed, but the service manager refused its recovery actions (restart on failure): %v\n", err)
+		}
+	}
 	fmt.Printf("service %s: done\n", action)
 	return nil
+}
+
+// serviceState describes the installed service's state for status output;
+// "" when no service is installed.
+func serviceState(c *config) string {
+	s, err := service.New(&program{cfg: c}, serviceConfig(c))
+	if err != nil {
+		return ""
+	}
+	st, err := s.Status()
+	switch {
+	case errors.Is(err, service.ErrNotInstalled):
+		return ""
+	case err != nil:
+		return "state unknown: " + err.Error()
+	case st == service.StatusRunning:
+		return "running"
+	case st == service.StatusStopped:
+		return "stopped"
+	default:
+		return "state unknown"
+	}
 }
 
 // cmdStatus shows, for the person at the keyboard, what the agent is
@@ -297,6 +329,9 @@ func cmdStatus(args []string, w io.Writer) error {
 	c, err := parseConfig("status", args, defaultConfigFile)
 	if err != nil {
 		return err
+	}
+	if st := serviceState(c); st != "" {
+		fmt.Fprintf(w, "Service:     %s %s\n", serviceName, st)
 	}
 	// The running agent's status file is readable by everyone; the state
 	// directory only by root.
@@ -427,13 +462,23 @@ func cmdNotifier(args []string) error {
 	fs := flag.NewFlagSet("vcguard-agent notifier", flag.ContinueOnError)
 	socket := fs.String("socket", "", "the service's notifier socket (default "+notify.DefaultPath+")")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	displayName := fs.String("display", "system", "where notices go: system (the desktop's notifications) or lines (one JSON line each on standard output, where no desktop is)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	logger := newLogger(*logFormat, os.Stderr)
-	display, err := notify.OpenSystemDisplay("vcguard")
-	if err != nil {
-		return fmt.Errorf("notifier: %w", err)
+	var display notify.SystemDisplay
+	switch *displayName {
+	case "system":
+		d, err := notify.OpenSystemDisplay("vcguard")
+		if err != nil {
+			return fmt.Errorf("notifier: %w", err)
+		}
+		display = d
+	case "lines":
+		display = &notify.LineDisplay{W: os.Stdout}
+	default:
+		return fmt.Errorf("notifier: --display %q: want system or lines", *displayName)
 	}
 	defer display.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
