@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/vcguard/vcguard/agent/devices"
+	"github.com/vcguard/vcguard/agent/fsperm"
 	"github.com/vcguard/vcguard/agent/outbox"
 	"github.com/vcguard/vcguard/agent/policydir"
 	"github.com/vcguard/vcguard/agent/procwatch"
@@ -138,6 +139,11 @@ type Agent struct {
 func New(cfg Config, identity *uplink.Identity) (*Agent, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	// The state directory (device key, outbox, policy) is the agent's
+	// alone; on Windows that takes a protected access list.
+	if err := fsperm.Protect(cfg.StateDir, false); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
 	}
 	out, err := outbox.Open(filepath.Join(cfg.StateDir, "outbox"), 0)
 	if err != nil {

@@ -492,13 +492,7 @@ func TestApplyPolicy(t *testing.T) {
 	}
 
 	// policy.json holds the signed policy, readable by this user only.
-	fi, err := os.Stat(filepath.Join(f.stateDir, policyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("%s has mode %v, want 0600", policyFile, fi.Mode().Perm())
-	}
+	checkPrivateFile(t, filepath.Join(f.stateDir, policyFile))
 	var stored vcguardv1.SignedPolicy
 	if err := protojson.Unmarshal(readPolicyFile(t, f.stateDir), &stored); err != nil {
 		t.Fatal(err)

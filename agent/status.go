@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vcguard/vcguard/agent/fsperm"
 	"github.com/vcguard/vcguard/agent/procwatch"
 	"github.com/vcguard/vcguard/policies"
 )
@@ -132,7 +133,7 @@ func (a *Agent) writeStatus() {
 // planted there can redirect the write.
 func writeStatusFile(path string, data []byte) error {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := fsperm.MkdirAll(dir, true); err != nil {
 		return err
 	}
 	if err := checkStatusDir(dir); err != nil {

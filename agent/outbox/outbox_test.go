@@ -485,26 +485,15 @@ func TestCompactionKeepsOnlyPending(t *testing.T) {
 
 func TestFilesArePrivate(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "outbox")
+	state := t.TempDir()
+	protectStateDir(t, state)
+	dir := filepath.Join(state, "outbox")
 	o := open(t, dir, 2)
 	appendLabelled(t, o, dir, "a", "b", "c") // drops one: writes acked
 	if err := o.Ack(3); err != nil {         // compacts: rewrites the log
 		t.Fatal(err)
 	}
 	appendLabelled(t, o, dir, "d")
-	check := func(name string, want os.FileMode) {
-		t.Helper()
-		fi, err := os.Stat(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := fi.Mode().Perm(); got != want {
-			t.Errorf("%s has mode %v, want %v", name, got, want)
-		}
-	}
-	check(dir, 0o700)
-	check(filepath.Join(dir, logName), 0o600)
-	check(filepath.Join(dir, ackedName), 0o600)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -514,6 +503,9 @@ func TestFilesArePrivate(t *testing.T) {
 			t.Errorf("unexpected file %s left in the outbox", e.Name())
 		}
 	}
+	checkPrivate(t, dir, 0o700)
+	checkPrivate(t, filepath.Join(dir, logName), 0o600)
+	checkPrivate(t, filepath.Join(dir, ackedName), 0o600)
 }
 
 func TestInspectDoesNotModify(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/vcguard/vcguard/agent/fsperm"
 	"github.com/vcguard/vcguard/internal/atomicfile"
 	"os"
 	"path/filepath"
@@ -108,7 +109,7 @@ func Enroll(ctx context.Context, cfg EnrollConfig) (*Identity, error) {
 	if !pool.AppendCertsFromPEM(caPEM) {
 		return nil, &EnrollError{Msg: fmt.Sprintf("the CA file %s holds no PEM certificate", cfg.CAFile)}
 	}
-	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+	if err := fsperm.Protect(cfg.StateDir, false); err != nil {
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
