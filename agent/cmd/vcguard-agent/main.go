@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"github.com/kardianos/service"
-	"github.com/shirou/gopsutil/v4/host"
 	"github.com/vcguard/vcguard/agent"
 	"github.com/vcguard/vcguard/agent/appid"
 	"github.com/vcguard/vcguard/agent/devices"
@@ -104,11 +103,7 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 // deviceInfo is everything the agent reports about the machine itself.
 func deviceInfo() *vcguardv1.DeviceInfo {
 	hostname, _ := os.Hostname()
-	info := &vcguardv1.DeviceInfo{Hostname: hostname, Os: runtime.GOOS, Arch: runtime.GOARCH, AgentVersion: version}
-	if platform, _, ver, err := host.PlatformInformation(); err == nil {
-		info.OsVersion = fmt.Sprintf("%s %s", platform, ver)
-	}
-	return info
+	return &vcguardv1.DeviceInfo{Hostname: hostname, Os: runtime.GOOS, Arch: runtime.GOARCH, AgentVersion: version, OsVersion: osVersion()}
 }
 
 func enrollConfig(c *config) uplink.EnrollConfig {
