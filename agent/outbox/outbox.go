@@ -63,7 +63,7 @@ type Outbox struct {
 	// writeFile replaces a file atomically: atomicfile.WriteFile, or a
 	// failing one in tests.
 	writeFile func(path string, data []byte, perm os.FileMode) error
-	notify  chan struct{}
+	notify    chan struct{}
 }
 
 // Open opens (creating) the outbox in dir. A record cut short by a crash is
