@@ -28,15 +28,11 @@ const pipeSDDL = "D:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;0x12019b;;;IU)"
 // FILE_APPEND_DATA, which the DACL does not grant to users).
 const clientAccess = windows.GENERIC_READ | windows.FILE_WRITE_DATA
 
-// ipcListen creates the named pipe. go-winio creates the first instance
-// with FILE_FLAG_FIRST_PIPE_INSTANCE: if anyone already owns the name,
-// this fails instead of sharing it.
+// ipcListen creates the named pipe (see pipeListener). The first
+// instance is created with FILE_FLAG_FIRST_PIPE_INSTANCE: if anyone already
+// owns the name, this fails instead of sharing it.
 func ipcListen(path string, _ *slog.Logger) (net.Listener, error) {
-	ln, err := winio.ListenPipe(path, &winio.PipeConfig{
-		SecurityDescriptor: pipeSDDL,
-		InputBufferSize:    MaxFrameSize,
-		OutputBufferSize:   MaxFrameSize,
-	})
+	ln, err := listenPipe(path, pipeSDDL, MaxFrameSize)
 	if err != nil {
 		if errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, windows.ERROR_PIPE_BUSY) {
 			return nil, fmt.Errorf("another process already owns the pipe %s (is a second vcguard service running?): %w", path, err)
