@@ -68,11 +68,17 @@ type proc struct {
 
 func start(t *testing.T, name, logPath string, args ...string) *proc {
 	t.Helper()
+	return startCmd(t, name, logPath, exec.Command(filepath.Join(binDir, name), args...))
+}
+
+// startCmd starts cmd with its output going to logPath; the log is shown
+// when the test fails.
+func startCmd(t *testing.T, name, logPath string, cmd *exec.Cmd) *proc {
+	t.Helper()
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(binDir, name), args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		f.Close()
@@ -226,6 +232,7 @@ type device struct {
 	ID            string    `json:"id"`
 	Hostname      string    `json:"hostname"`
 	OS            string    `json:"os"`
+	OSVersion     string    `json:"os_version"`
 	LastSeen      time.Time `json:"last_seen"`
 	Online        bool      `json:"online"`
 	PolicyVersion uint64    `json:"policy_version"`

@@ -34,6 +34,11 @@ trap cleanup EXIT
 
 echo "windows lane: prefix $WINEPREFIX"
 scripts/wine/prefix.sh "$WINEPREFIX"
+# Keep the prefix's wineserver (its "machine") up for the whole lane, as a
+# booted Windows is: otherwise it stops a few seconds after the last Windows
+# program and the next one boots it again, which starts every auto-start
+# service anew (an installed vcguard-agent service, say) behind the tests.
+wineserver -p >/dev/null 2>&1
 
 # The RemoveAll overlay (see above); refuse to run when Go's file changed shape.
 atsrc="$("$GO" env GOROOT)/src/internal/syscall/windows/at_windows.go"
