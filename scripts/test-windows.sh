@@ -39,6 +39,9 @@ scripts/wine/prefix.sh "$WINEPREFIX"
 # program and the next one boots it again, which starts every auto-start
 # service anew (an installed vcguard-agent service, say) behind the tests.
 wineserver -p >/dev/null 2>&1
+# Boot it now, so that its services (winedevice.exe, ...) hold /dev/null and
+# not the output pipe of the first test binary, which would never see EOF.
+wine wineboot </dev/null >/dev/null 2>&1
 
 # The RemoveAll overlay (see above); refuse to run when Go's file changed shape.
 atsrc="$("$GO" env GOROOT)/src/internal/syscall/windows/at_windows.go"
@@ -65,6 +68,8 @@ export VCGUARD_APPID_BUILD_DIR="$work/appid-build"
 failed=()
 skips="$work/skips.txt"
 : >"$skips"
+report="$work/testreport"
+"$GO" build -o "$report" ./scripts/wine/testreport
 for entry in "${pkgs[@]}"; do
   pkg="${entry%% *}" dir="${entry#* }"
   exe="$work/bin/$(basename "$pkg").test.exe"
@@ -73,27 +78,29 @@ for entry in "${pkgs[@]}"; do
     failed+=("$pkg")
     continue
   fi
-  log="$work/$(basename "$pkg").log"
   t0=$SECONDS
-  if (cd "$dir" && timeout 600 wine "$exe" -test.v -test.count=1 -test.timeout=8m) >"$log" 2>&1; then
+  # test2json events: skips and failures are told apart per test even when
+  # tests run in parallel.
+  if (cd "$dir" && timeout 600 wine "$exe" -test.v=test2json -test.count=1 -test.timeout=8m 2>&1) |
+    "$GO" tool test2json -p "$pkg" | "$report" >>"$skips" 2>"$work/fail.txt"; then
     echo "ok   $pkg ($((SECONDS - t0)) s)"
   else
     echo "FAIL $pkg ($((SECONDS - t0)) s)"
-    grep -v -E '^(=== |    --- PASS|--- PASS)' "$log" | tail -60
+    tail -80 "$work/fail.txt"
     failed+=("$pkg")
   fi
-  # "--- SKIP: TestName (0.00s)" followed by the file:line: reason.
-  awk -v pkg="$pkg" '/^ *--- SKIP: /{name=$3; getline; sub(/^ +/, ""); print pkg "." name ": " $0}' "$log" >>"$skips"
 done
 
 echo "windows lane: end to end under Wine (e2e -tags wine)"
-if ! VCGUARD_WINEPREFIX="$WINEPREFIX" "$GO" test -tags wine -count=1 -timeout 15m -run 'Wine' -v ./e2e/ >"$work/e2e.log" 2>&1; then
-  grep -v -E '^(=== |    --- PASS|--- PASS)' "$work/e2e.log" | tail -80
-  failed+=("e2e (wine)")
+t0=$SECONDS
+if VCGUARD_WINEPREFIX="$WINEPREFIX" "$GO" test -tags wine -count=1 -timeout 15m -run 'Wine' -json ./e2e/ |
+  "$report" >>"$skips" 2>"$work/fail.txt"; then
+  echo "ok   e2e under Wine ($((SECONDS - t0)) s)"
 else
-  grep -E '^(--- |ok)' "$work/e2e.log"
+  echo "FAIL e2e under Wine ($((SECONDS - t0)) s)"
+  tail -120 "$work/fail.txt"
+  failed+=("e2e (wine)")
 fi
-awk '/^ *--- SKIP: /{name=$3; getline; sub(/^ +/, ""); print "e2e." name ": " $0}' "$work/e2e.log" >>"$skips"
 
 echo "windows lane: $(wc -l <"$skips") tests skipped under Wine:"
 sed 's/^/  /' "$skips"

@@ -376,7 +376,7 @@ const helperAppEnv = "VCGUARD_DEVICES_HELPER_APP"
 
 func TestConsentStoreHelperApp(t *testing.T) {
 	if os.Getenv(helperAppEnv) != "1" {
-		t.Skip("the stand-in app of TestConsentStoreRunningApp")
+		return // a normal run: this is only the stand-in app of TestConsentStoreRunningApp
 	}
 	io.Copy(io.Discard, os.Stdin)
 }

@@ -29,6 +29,7 @@ wine reg add 'HKLM\Software\Microsoft\Windows NT\CurrentVersion' /v CurrentMinor
 wine reg add 'HKLM\Software\Microsoft\Windows NT\CurrentVersion' /v CurrentBuild /d 19045 /f >/dev/null
 wine reg add 'HKLM\Software\Microsoft\Windows NT\CurrentVersion' /v CurrentBuildNumber /d 19045 /f >/dev/null
 wine reg add 'HKLM\Software\Microsoft\Windows NT\CurrentVersion' /v ProductName /d 'Windows 10 Pro' /f >/dev/null
+wine reg add 'HKLM\Software\Microsoft\Windows NT\CurrentVersion' /v CSDVersion /d '' /f >/dev/null
 wine reg add 'HKLM\Software\Microsoft\Windows NT\CurrentVersion' /v DisplayVersion /d 22H2 /f >/dev/null
 wine reg add 'HKLM\Software\Microsoft\Windows NT\CurrentVersion' /v UBR /t REG_DWORD /d 5371 /f >/dev/null
 wine reg add 'HKCU\Software\Wine' /v Version /d win10 /f >/dev/null
