@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
@@ -77,11 +78,37 @@ func LoadIdentity(stateDir string) (*Identity, error) {
 
 // EnrollConfig says where and how to enroll.
 type EnrollConfig struct {
-	Server     string
-	SecretFile string
-	CAFile     string
-	StateDir   string
-	Device     *vcguardv1.DeviceInfo
+	Server string
+	// Secret is the enrollment secret itself (macOS managed preferences);
+	// SecretSource names where it came from, for messages. Without it the
+	// secret is read from SecretFile, or else from the state directory's
+	// SecretFile (see StoreSecret).
+	Secret       string
+	SecretSource string
+	SecretFile   string
+	// The server's CA: CAPEM (managed), or else CAFile. With neither,
+	// CAFingerprint (from ParseFingerprint) picks the CA from the chain the
+	// server presents; with one of them, the CA must have it.
+	CAFile        string
+	CAPEM         []byte
+	CAFingerprint string
+	// Group is the device group asked for; the server refuses it unless
+	// the enrollment secret grants it.
+	Group    string
+	StateDir string
+	Device   *vcguardv1.DeviceInfo
+}
+
+// caSource names the configured CA for messages.
+func (cfg EnrollConfig) caSource() string {
+	switch {
+	case len(cfg.CAPEM) > 0:
+		return "the managed CA certificate"
+	case cfg.CAFile != "":
+		return cfg.CAFile
+	default:
+		return "the CA with fingerprint " + cfg.CAFingerprint
+	}
 }
 
 // EnrollError is a refusal that retrying will not fix.
@@ -91,23 +118,47 @@ func (e *EnrollError) Error() string { return e.Msg }
 
 // Enroll enrolls the device and writes key, certificate, CA, pinned policy
 // key and identity into the state directory. The private key is generated
-// here and never sent anywhere.
+// here and never sent anywhere. After a successful enrollment the stored
+// enrollment secret (StoreSecret) is deleted.
 func Enroll(ctx context.Context, cfg EnrollConfig) (*Identity, error) {
-	secretBytes, err := os.ReadFile(cfg.SecretFile)
+	secret, secretFrom, err := readSecret(cfg)
 	if err != nil {
-		return nil, &EnrollError{Msg: fmt.Sprintf("read the enrollment secret: %v", err)}
+		return nil, err
 	}
-	secret := strings.TrimSpace(string(secretBytes))
-	if secret == "" {
-		return nil, &EnrollError{Msg: fmt.Sprintf("the enrollment secret file %s is empty", cfg.SecretFile)}
+	caPEM := cfg.CAPEM
+	caFrom := cfg.caSource()
+	if len(caPEM) == 0 && cfg.CAFile != "" {
+		if caPEM, err = os.ReadFile(cfg.CAFile); err != nil {
+			return nil, &EnrollError{Msg: fmt.Sprintf("read the server CA: %v", err)}
+		}
 	}
-	caPEM, err := os.ReadFile(cfg.CAFile)
-	if err != nil {
-		return nil, &EnrollError{Msg: fmt.Sprintf("read the server CA: %v", err)}
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, &EnrollError{Msg: fmt.Sprintf("the CA file %s holds no PEM certificate", cfg.CAFile)}
+	var pool *x509.CertPool
+	var pinned pinnedCA
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS13, ServerName: serverName(cfg.Server)}
+	switch {
+	case len(caPEM) > 0:
+		pool = x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(caPEM) {
+			return nil, &EnrollError{Msg: fmt.Sprintf("%s holds no PEM certificate", caFrom)}
+		}
+		if cfg.CAFingerprint != "" {
+			if err := checkPEMFingerprint(caPEM, cfg.CAFingerprint); err != nil {
+				return nil, &EnrollError{Msg: fmt.Sprintf("%s: %v", caFrom, err)}
+			}
+		}
+		tlsConf.RootCAs = pool
+	case cfg.CAFingerprint != "":
+		// No CA yet: the handshake verifies the chain against the
+		// certificate in it with the pinned fingerprint, and nothing (the
+		// secret least of all) is sent before that succeeded.
+		tlsConf.InsecureSkipVerify = true
+		tlsConf.VerifyConnection = func(cs tls.ConnectionState) error {
+			ca, err := verifyByFingerprint(cs.PeerCertificates, cfg.CAFingerprint, serverName(cfg.Server))
+			pinned.set(ca, err)
+			return err
+		}
+	default:
+		return nil, &EnrollError{Msg: "no server CA: give --ca-file FILE or --ca-fingerprint SHA256"}
 	}
 	if err := fsperm.Protect(cfg.StateDir, false); err != nil {
 		return nil, fmt.Errorf("create state directory: %w", err)
@@ -123,9 +174,7 @@ func Enroll(ctx context.Context, cfg EnrollConfig) (*Identity, error) {
 		return nil, fmt.Errorf("create certificate signing request: %w", err)
 	}
 
-	conn, err := grpc.NewClient(cfg.Server, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{
-		MinVersion: tls.VersionTLS13, RootCAs: pool, ServerName: serverName(cfg.Server),
-	})))
+	conn, err := grpc.NewClient(cfg.Server, grpc.WithTransportCredentials(credentials.NewTLS(tlsConf)))
 	if err != nil {
 		return nil, &EnrollError{Msg: fmt.Sprintf("server address %q: %v", cfg.Server, err)}
 	}
@@ -133,10 +182,22 @@ func Enroll(ctx context.Context, cfg EnrollConfig) (*Identity, error) {
 	callCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	resp, err := vcguardv1.NewAgentServiceClient(conn).Enroll(callCtx, &vcguardv1.EnrollRequest{
-		EnrollSecret: secret, CsrDer: csr, Device: cfg.Device,
+		EnrollSecret: secret, CsrDer: csr, Device: cfg.Device, DeviceGroup: cfg.Group,
 	})
 	if err != nil {
-		return nil, explainEnrollError(cfg, err)
+		if _, perr := pinned.get(); perr != nil {
+			return nil, &EnrollError{Msg: fmt.Sprintf("the server at %s is not trusted (--ca-fingerprint): %v", cfg.Server, perr)}
+		}
+		return nil, explainEnrollError(cfg, secretFrom, caFrom, err)
+	}
+	if pool == nil {
+		ca, perr := pinned.get()
+		if ca == nil || perr != nil {
+			return nil, fmt.Errorf("enroll at %s: the server's CA was not pinned", cfg.Server)
+		}
+		pool = x509.NewCertPool()
+		pool.AddCert(ca)
+		caPEM = encodeCert(ca)
 	}
 
 	cert, err := parseCert(resp.GetClientCertPem())
@@ -144,7 +205,7 @@ func Enroll(ctx context.Context, cfg EnrollConfig) (*Identity, error) {
 		return nil, fmt.Errorf("the server's certificate: %w", err)
 	}
 	if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
-		return nil, fmt.Errorf("the issued certificate does not chain to %s: %w", cfg.CAFile, err)
+		return nil, fmt.Errorf("the issued certificate does not chain to %s: %w", caFrom, err)
 	}
 	if !cert.PublicKey.(*ecdsa.PublicKey).Equal(key.Public()) {
 		return nil, errors.New("the issued certificate is not for this device's key")
@@ -174,6 +235,10 @@ func Enroll(ctx context.Context, cfg EnrollConfig) (*Identity, error) {
 			return nil, err
 		}
 	}
+	// Enrolled: the secret is of no more use on this device.
+	if err := RemoveSecret(cfg.StateDir); err != nil {
+		return id, err
+	}
 	return id, nil
 }
 
@@ -196,16 +261,35 @@ func serverName(addr string) string {
 
 // explainEnrollError turns an RPC failure into a message that says what to
 // fix. Refusals become *EnrollError; transport problems stay retryable.
-func explainEnrollError(cfg EnrollConfig, err error) error {
+func explainEnrollError(cfg EnrollConfig, secretFrom, caFrom string, err error) error {
 	st, _ := status.FromError(err)
 	msg := st.Message()
 	switch {
 	case st.Code() == codes.PermissionDenied:
-		return &EnrollError{Msg: fmt.Sprintf("the server at %s refused the enrollment secret from %s: %s", cfg.Server, cfg.SecretFile, msg)}
+		return &EnrollError{Msg: fmt.Sprintf("the server at %s refused the enrollment with the secret from %s: %s", cfg.Server, secretFrom, msg)}
 	case st.Code() == codes.InvalidArgument:
 		return &EnrollError{Msg: fmt.Sprintf("the server at %s refused the enrollment request: %s", cfg.Server, msg)}
 	case strings.Contains(msg, "certificate signed by unknown authority") || strings.Contains(msg, "x509:") || strings.Contains(msg, "tls:"):
-		return &EnrollError{Msg: fmt.Sprintf("the server at %s is not trusted: its TLS certificate does not verify against the CA in %s (wrong --ca-file, or not the vcguard server): %s", cfg.Server, cfg.CAFile, msg)}
+		return &EnrollError{Msg: fmt.Sprintf("the server at %s is not trusted: its TLS certificate does not verify against %s (wrong --ca-file, or not the vcguard server): %s", cfg.Server, caFrom, msg)}
 	}
 	return fmt.Errorf("enroll at %s: %w", cfg.Server, err)
+}
+
+// pinnedCA is what the fingerprint check of the last handshake found.
+type pinnedCA struct {
+	mu  sync.Mutex
+	ca  *x509.Certificate
+	err error
+}
+
+func (p *pinnedCA) set(ca *x509.Certificate, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ca, p.err = ca, err
+}
+
+func (p *pinnedCA) get() (*x509.Certificate, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ca, p.err
 }

@@ -71,6 +71,10 @@ func (s *Server) Enroll(ctx context.Context, req *vcguardv1.EnrollRequest) (*vcg
 		s.Metrics.Enrollment(metrics.EnrollInvalid)
 		return nil, err
 	}
+	if n := len(req.GetDeviceGroup()); n > maxDeviceField {
+		s.Metrics.Enrollment(metrics.EnrollInvalid)
+		return nil, status.Errorf(codes.InvalidArgument, "device_group is %d bytes long, at most %d are accepted", n, maxDeviceField)
+	}
 	log := s.Logger.With("rpc", "Enroll", "hostname", info.GetHostname(), "peer", peerAddr(ctx))
 	if req.GetEnrollSecret() == "" {
 		s.Metrics.Enrollment(metrics.EnrollInvalid)
@@ -93,6 +97,19 @@ func (s *Server) Enroll(ctx context.Context, req *vcguardv1.EnrollRequest) (*vcg
 		s.Metrics.Enrollment(metrics.EnrollError)
 		log.Error("enrollment failed", "err", err)
 		return nil, status.Error(codes.Internal, "enrollment failed on the server")
+	}
+	// A requested group (the device's managed DeviceGroup) chooses
+	// nothing: the secret decides the group, and a request for another
+	// group is refused, so that a device never joins a group its secret
+	// does not grant and a mismatched secret is caught at once.
+	if g := req.GetDeviceGroup(); g != "" && g != secret.Group {
+		s.Metrics.Enrollment(metrics.EnrollDenied)
+		log.Warn("enrollment refused: the secret does not grant the requested group", "secret", secret.ID, "requested_group", g, "secret_group", secret.Group)
+		granted := fmt.Sprintf("group %q", secret.Group)
+		if secret.Group == "" {
+			granted = "no group"
+		}
+		return nil, status.Errorf(codes.PermissionDenied, "the enrollment secret grants %s, not the requested group %q; use a secret for that group or correct the device group in the managed configuration", granted, g)
 	}
 	deviceID := "dev_" + auth.NewID()
 	certPEM, serial, err := s.CA.IssueClient(req.GetCsrDer(), deviceID)

@@ -263,14 +263,26 @@ func (a *Authority) Pool() *x509.CertPool { return a.pool }
 // ServerTLS returns the TLS configuration of the gRPC listener: TLS 1.3,
 // client certificates verified against the CA when given (Enroll is called
 // without one; the agent API demands one on every other call).
+//
+// The server presents its certificate followed by the CA certificate, so
+// that an agent enrolling with only the CA's fingerprint
+// (--ca-fingerprint) finds the CA in the chain, checks its fingerprint and
+// pins it; clients that already trust the CA are not affected.
 func (a *Authority) ServerTLS() *tls.Config {
 	return &tls.Config{
 		MinVersion:   tls.VersionTLS13,
-		Certificates: []tls.Certificate{a.server},
+		Certificates: []tls.Certificate{a.chain()},
 		ClientCAs:    a.pool,
 		ClientAuth:   tls.VerifyClientCertIfGiven,
 		NextProtos:   []string{"h2"},
 	}
+}
+
+// chain is the server certificate with the CA certificate appended.
+func (a *Authority) chain() tls.Certificate {
+	c := a.server
+	c.Certificate = append(append([][]byte(nil), a.server.Certificate...), a.caCert.Raw)
+	return c
 }
 
 // HTTPSTLS returns the TLS configuration of the dashboard listener.

@@ -21,6 +21,12 @@ func writeConfig(t *testing.T, content string) string {
 	return path
 }
 
+// parseHermetic is parseConfig without this machine's managed
+// configuration and environment.
+func parseHermetic(name string, args []string, defaultFile string) (*config, error) {
+	return loadConfig(name, args, configInputs{DefaultFile: defaultFile})
+}
+
 // noDefault is a default configuration file that does not exist, so that a
 // test does not depend on what is installed in /etc.
 func noDefault(t *testing.T) string { return filepath.Join(t.TempDir(), "absent.yaml") }
@@ -80,7 +86,7 @@ func TestParseConfigPrecedence(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := parseConfig("run", tc.args, noDefault(t))
+			c, err := parseHermetic("run", tc.args, noDefault(t))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -88,7 +94,7 @@ func TestParseConfigPrecedence(t *testing.T) {
 			if got := strings.Join(c.flagArgs, " "); got != tc.wantFlags {
 				t.Errorf("flagArgs = %q, want %q", got, tc.wantFlags)
 			}
-			c.flagArgs = nil
+			c.flagArgs, c.sources = nil, nil
 			if !reflect.DeepEqual(*c, tc.want) {
 				t.Errorf("config:\n  got  %+v\n  want %+v", *c, tc.want)
 			}
@@ -99,7 +105,7 @@ func TestParseConfigPrecedence(t *testing.T) {
 func TestParseConfigDefaultFile(t *testing.T) {
 	t.Parallel()
 	def := writeConfig(t, "server: default.example:8443\nscan_interval: 10s\n")
-	c, err := parseConfig("run", nil, def)
+	c, err := parseHermetic("run", nil, def)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +114,7 @@ func TestParseConfigDefaultFile(t *testing.T) {
 	}
 	// --config replaces the default file, it is not merged with it.
 	other := writeConfig(t, "state_dir: /other\n")
-	c, err = parseConfig("run", []string{"--config", other}, def)
+	c, err = parseHermetic("run", []string{"--config", other}, def)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,11 +127,12 @@ func TestParseConfigEmptyFile(t *testing.T) {
 	t.Parallel()
 	for _, content := range []string{"", "# nothing set yet\n", "\n\n"} {
 		path := writeConfig(t, content)
-		c, err := parseConfig("status", []string{"--config", path}, noDefault(t))
+		c, err := parseHermetic("status", []string{"--config", path}, noDefault(t))
 		if err != nil {
 			t.Errorf("file %q: %v", content, err)
 			continue
 		}
+		c.sources = nil
 		if want := (config{ConfigFile: path, StateDir: defaultStateDir, ScanInterval: 2 * time.Second, PolicyDir: defaultPolicyDir, StatusFile: defaultStatusFile, QuietPeriod: 30 * time.Minute, Enforce: true, LogFormat: "text", flagArgs: []string{"--config=" + path}}); !reflect.DeepEqual(*c, want) {
 			t.Errorf("file %q: got %+v, want %+v", content, *c, want)
 		}
@@ -140,7 +147,7 @@ func TestParseConfigFileErrors(t *testing.T) {
 		want    []string // substrings after the path
 	}{
 		{"unknown key", "server: a.example:1\nstate_dir: /s\ncolour: red\n",
-			[]string{":3: unknown key \"colour\"", "known keys: server, enroll_secret_file, ca_file, state_dir, scan_interval, catalog_dir, policy_dir, status_file, notify_socket, run_user_dir, quiet_period, enforce, log_format, log_file"}},
+			[]string{":3: unknown key \"colour\"", "known keys: server, enroll_secret_file, ca_file, ca_fingerprint, device_group, state_dir, scan_interval, catalog_dir, policy_dir, status_file, notify_socket, run_user_dir, quiet_period, enforce, log_format, log_file"}},
 		{"misspelt key", "# comment\nscan-interval: 10s\n", []string{":2: unknown key \"scan-interval\""}},
 		{"two unknown keys", "a: 1\nserver: x:1\nb: 2\n", []string{":1: unknown key \"a\"", ":3: unknown key \"b\""}},
 		{"not a duration", "log_format: json\nscan_interval: fast\n", []string{":2: cannot unmarshal", "time.Duration"}},
@@ -150,7 +157,7 @@ func TestParseConfigFileErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeConfig(t, tc.content)
-			_, err := parseConfig("run", []string{"--config", path}, noDefault(t))
+			_, err := parseHermetic("run", []string{"--config", path}, noDefault(t))
 			if err == nil {
 				t.Fatal("parseConfig succeeded")
 			}
@@ -172,7 +179,7 @@ func TestParseConfigFileErrors(t *testing.T) {
 func TestParseConfigMissingFile(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "nope.yaml")
-	_, err := parseConfig("run", []string{"--config", path}, noDefault(t))
+	_, err := parseHermetic("run", []string{"--config", path}, noDefault(t))
 	if err == nil || !strings.Contains(err.Error(), path) {
 		t.Errorf("error %v does not name the missing file %s", err, path)
 	}
@@ -198,14 +205,14 @@ func TestParseConfigValidate(t *testing.T) {
 			if tc.file != "" {
 				args = append(args, "--config", writeConfig(t, tc.file))
 			}
-			_, err := parseConfig("run", args, noDefault(t))
+			_, err := parseHermetic("run", args, noDefault(t))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error = %v, want one that says %q", err, tc.want)
 			}
 		})
 	}
 	// The boundary is allowed.
-	if _, err := parseConfig("run", []string{"--scan-interval", "100ms"}, noDefault(t)); err != nil {
+	if _, err := parseHermetic("run", []string{"--scan-interval", "100ms"}, noDefault(t)); err != nil {
 		t.Errorf("--scan-interval 100ms: %v", err)
 	}
 }
@@ -227,23 +234,23 @@ func quietStderr(t *testing.T) {
 
 func TestParseConfigArguments(t *testing.T) {
 	quietStderr(t)
-	if _, err := parseConfig("run", []string{"--state-dir", "/s", "extra"}, noDefault(t)); err == nil || !strings.Contains(err.Error(), `unexpected argument "extra"`) {
+	if _, err := parseHermetic("run", []string{"--state-dir", "/s", "extra"}, noDefault(t)); err == nil || !strings.Contains(err.Error(), `unexpected argument "extra"`) {
 		t.Errorf("extra argument: %v", err)
 	}
-	if _, err := parseConfig("run", []string{"--no-such-flag"}, noDefault(t)); err == nil || !strings.Contains(err.Error(), "no-such-flag") {
+	if _, err := parseHermetic("run", []string{"--no-such-flag"}, noDefault(t)); err == nil || !strings.Contains(err.Error(), "no-such-flag") {
 		t.Errorf("unknown flag: %v", err)
 	}
-	if _, err := parseConfig("run", []string{"--scan-interval", "soon"}, noDefault(t)); err == nil || !strings.Contains(err.Error(), "scan-interval") {
+	if _, err := parseHermetic("run", []string{"--scan-interval", "soon"}, noDefault(t)); err == nil || !strings.Contains(err.Error(), "scan-interval") {
 		t.Errorf("bad duration flag: %v", err)
 	}
-	if _, err := parseConfig("run", []string{"-h"}, noDefault(t)); !errors.Is(err, flag.ErrHelp) {
+	if _, err := parseHermetic("run", []string{"-h"}, noDefault(t)); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("-h: %v, want flag.ErrHelp", err)
 	}
 }
 
 func TestConfigKeysMatchYAMLTags(t *testing.T) {
 	t.Parallel()
-	want := []string{"server", "enroll_secret_file", "ca_file", "state_dir", "scan_interval", "catalog_dir", "policy_dir", "status_file", "notify_socket", "run_user_dir", "quiet_period", "enforce", "log_format", "log_file"}
+	want := []string{"server", "enroll_secret_file", "ca_file", "ca_fingerprint", "device_group", "state_dir", "scan_interval", "catalog_dir", "policy_dir", "status_file", "notify_socket", "run_user_dir", "quiet_period", "enforce", "log_format", "log_file"}
 	if got := configKeys(); !slices.Equal(got, want) {
 		t.Errorf("configKeys() = %v, want %v", got, want)
 	}

@@ -4,6 +4,7 @@
 //
 //	vcguard-agent run       run in the foreground, or as the system service
 //	vcguard-agent enroll    enroll with the server and exit
+//	vcguard-agent enroll-secret --set VALUE | --stdin   keep the secret for enrollment
 //	vcguard-agent status    show what the agent knows and reports
 //	vcguard-agent install | uninstall | start | stop   manage the system service
 package main
@@ -47,6 +48,7 @@ const usage = `usage: vcguard-agent COMMAND [flags]
 commands:
   run        run the agent (foreground, or under the service manager); enrolls first if needed
   enroll     enroll with the server and exit
+  enroll-secret --set VALUE | --stdin   store the enrollment secret for the next enrollment
   status     show the policy in force, what the agent sees and exactly what it reports
   notifier   show vcguard's notices in this user session (started at login)
   install    install the system service (runs "run --config FILE")
@@ -70,6 +72,8 @@ func main() {
 		err = cmdRun(args)
 	case "enroll":
 		err = cmdEnroll(args)
+	case "enroll-secret":
+		err = cmdEnrollSecret(args, os.Stdin, os.Stdout)
 	case "status":
 		err = cmdStatus(args, os.Stdout)
 	case "notifier":
@@ -107,7 +111,11 @@ func deviceInfo() *vcguardv1.DeviceInfo {
 }
 
 func enrollConfig(c *config) uplink.EnrollConfig {
-	return uplink.EnrollConfig{Server: c.Server, SecretFile: c.EnrollSecretFile, CAFile: c.CAFile, StateDir: c.StateDir, Device: deviceInfo()}
+	return uplink.EnrollConfig{
+		Server: c.Server, Secret: c.enrollSecret, SecretSource: c.sources["enroll_secret"], SecretFile: c.EnrollSecretFile,
+		CAFile: c.CAFile, CAPEM: []byte(c.caPEM), CAFingerprint: c.CAFingerprint, Group: c.DeviceGroup,
+		StateDir: c.StateDir, Device: deviceInfo(),
+	}
 }
 
 func cmdEnroll(args []string) error {
@@ -328,6 +336,7 @@ func cmdStatus(args []string, w io.Writer) error {
 	if st := serviceState(c); st != "" {
 		fmt.Fprintf(w, "Service:     %s %s\n", serviceName, st)
 	}
+	printConfigSources(w, c)
 	// The running agent's status file is readable by everyone; the state
 	// directory only by root.
 	if st, err := agent.ReadStatus(c.StatusFile); err == nil {

@@ -251,8 +251,15 @@ type EnrollRequest struct {
 	// The enrollment secret, as handed out by IT.
 	EnrollSecret string `protobuf:"bytes,1,opt,name=enroll_secret,json=enrollSecret,proto3" json:"enroll_secret,omitempty"`
 	// A PKCS#10 certificate signing request, DER encoded.
-	CsrDer        []byte      `protobuf:"bytes,2,opt,name=csr_der,json=csrDer,proto3" json:"csr_der,omitempty"`
-	Device        *DeviceInfo `protobuf:"bytes,3,opt,name=device,proto3" json:"device,omitempty"`
+	CsrDer []byte      `protobuf:"bytes,2,opt,name=csr_der,json=csrDer,proto3" json:"csr_der,omitempty"`
+	Device *DeviceInfo `protobuf:"bytes,3,opt,name=device,proto3" json:"device,omitempty"`
+	// The device group the device's managed configuration asks for ("" for
+	// no request). It chooses nothing: the group always comes from the
+	// enrollment secret, and the server refuses the enrollment
+	// (PERMISSION_DENIED) when the secret does not grant this group, so that a
+	// secret and a configuration meant for different groups are caught at
+	// enrollment instead of putting the device in the wrong one.
+	DeviceGroup   string `protobuf:"bytes,4,opt,name=device_group,json=deviceGroup,proto3" json:"device_group,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -306,6 +313,13 @@ func (x *EnrollRequest) GetDevice() *DeviceInfo {
 		return x.Device
 	}
 	return nil
+}
+
+func (x *EnrollRequest) GetDeviceGroup() string {
+	if x != nil {
+		return x.DeviceGroup
+	}
+	return ""
 }
 
 type EnrollResponse struct {
@@ -1959,11 +1973,12 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\acsr_der\x18\x01 \x01(\fR\x06csrDer\"M\n" +
 	"\rRenewResponse\x12&\n" +
 	"\x0fclient_cert_pem\x18\x01 \x01(\fR\rclientCertPem\x12\x14\n" +
-	"\x05group\x18\x02 \x01(\tR\x05group\"}\n" +
+	"\x05group\x18\x02 \x01(\tR\x05group\"\xa0\x01\n" +
 	"\rEnrollRequest\x12#\n" +
 	"\renroll_secret\x18\x01 \x01(\tR\fenrollSecret\x12\x17\n" +
 	"\acsr_der\x18\x02 \x01(\fR\x06csrDer\x12.\n" +
-	"\x06device\x18\x03 \x01(\v2\x16.vcguard.v1.DeviceInfoR\x06device\"\xae\x01\n" +
+	"\x06device\x18\x03 \x01(\v2\x16.vcguard.v1.DeviceInfoR\x06device\x12!\n" +
+	"\fdevice_group\x18\x04 \x01(\tR\vdeviceGroup\"\xae\x01\n" +
 	"\x0eEnrollResponse\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12&\n" +
 	"\x0fclient_cert_pem\x18\x02 \x01(\fR\rclientCertPem\x12\x15\n" +
