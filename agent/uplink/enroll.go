@@ -186,7 +186,7 @@ func Enroll(ctx context.Context, cfg EnrollConfig) (*Identity, error) {
 	})
 	if err != nil {
 		if _, perr := pinned.get(); perr != nil {
-			return nil, &EnrollError{Msg: fmt.Sprintf("the server at %s is not trusted (--ca-fingerprint): %v", cfg.Server, perr)}
+			return nil, &EnrollError{Msg: fmt.Sprintf("the server at %s is not trusted (--ca-fingerprint): %v; compare with the CA's fingerprint on the server (openssl x509 -noout -fingerprint -sha256 -in DATA/ca.pem), or this is not your vcguard server", cfg.Server, perr)}
 		}
 		return nil, explainEnrollError(cfg, secretFrom, caFrom, err)
 	}
