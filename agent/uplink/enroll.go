@@ -266,7 +266,7 @@ func explainEnrollError(cfg EnrollConfig, secretFrom, caFrom string, err error) 
 	msg := st.Message()
 	switch {
 	case st.Code() == codes.PermissionDenied:
-		return &EnrollError{Msg: fmt.Sprintf("the server at %s refused the enrollment with the secret from %s: %s", cfg.Server, secretFrom, msg)}
+		return &EnrollError{Msg: fmt.Sprintf("the server at %s refused the enrollment secret from %s: %s", cfg.Server, secretFrom, msg)}
 	case st.Code() == codes.InvalidArgument:
 		return &EnrollError{Msg: fmt.Sprintf("the server at %s refused the enrollment request: %s", cfg.Server, msg)}
 	case strings.Contains(msg, "certificate signed by unknown authority") || strings.Contains(msg, "x509:") || strings.Contains(msg, "tls:"):

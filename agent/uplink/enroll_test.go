@@ -258,7 +258,7 @@ func TestEnrollSecretSources(t *testing.T) {
 		{name: "no secret anywhere", wantErr: "no enrollment secret: give --enroll-secret-file FILE, or store it with `vcguard-agent enroll-secret"},
 		{name: "managed secret wins over a file", cfg: EnrollConfig{Secret: "s3cret", SecretFile: wrongFile}},
 		{name: "file wins over the stored one", stored: "wrong", cfg: EnrollConfig{SecretFile: secretFile}},
-		{name: "refusal names the secret's source", cfg: EnrollConfig{Secret: "wrong", SecretSource: "managed: preferences"}, wantErr: "refused the enrollment with the secret from managed: preferences"},
+		{name: "refusal names the secret's source", cfg: EnrollConfig{Secret: "wrong", SecretSource: "managed: preferences"}, wantErr: "refused the enrollment secret from managed: preferences"},
 		{name: "group the secret grants", stored: "s3cret", cfg: EnrollConfig{Group: "finance"}},
 		{name: "group the secret does not grant", stored: "s3cret", cfg: EnrollConfig{Group: "board"}, wantErr: `grants group "finance", not "board"`},
 	} {
