@@ -76,12 +76,24 @@ func parseManagedPlist(data []byte) (managedConfig, error) {
 			errs = append(errs, fmt.Sprintf("key %s: want a string, not %T", k, v))
 			continue
 		}
-		*fields[k] = strings.TrimSpace(s)
+		s = strings.TrimSpace(s)
+		if isPlaceholder(s) {
+			errs = append(errs, fmt.Sprintf("key %s still holds the placeholder %s of the profile vcguard-package wrote: replace it with the real value in the MDM", k, s))
+			continue
+		}
+		*fields[k] = s
 	}
 	if len(errs) > 0 {
 		return managedConfig{}, fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return mc, nil
+}
+
+// isPlaceholder reports whether s is one of the "__NAME__" placeholders
+// that installer/mobileconfig writes for values it was not given.
+func isPlaceholder(s string) bool {
+	return len(s) > 4 && strings.HasPrefix(s, "__") && strings.HasSuffix(s, "__") &&
+		strings.Trim(s[2:len(s)-2], "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == ""
 }
 
 // managedFromRegistry maps the REG_SZ values of the policy key (name to

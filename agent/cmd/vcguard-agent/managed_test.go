@@ -260,3 +260,23 @@ func TestStatusShowsSources(t *testing.T) {
 		}
 	}
 }
+
+// A profile uploaded with installer/mobileconfig's placeholders still in it
+// is refused with the key named, not taken as a server called __SERVER__.
+func TestManagedPlistPlaceholder(t *testing.T) {
+	t.Parallel()
+	data := []byte(`<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict>
+<key>Server</key><string>__SERVER__</string>
+<key>DeviceGroup</key><string>board</string>
+</dict></plist>`)
+	_, err := parseManagedPlist(data)
+	if err == nil || !strings.Contains(err.Error(), "key Server still holds the placeholder __SERVER__") {
+		t.Errorf("parseManagedPlist(placeholder) = %v", err)
+	}
+	for s, want := range map[string]bool{"__SERVER__": true, "__CA_FINGERPRINT__": true, "____": false, "__x__": false, "server": false} {
+		if got := isPlaceholder(s); got != want {
+			t.Errorf("isPlaceholder(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
