@@ -97,7 +97,12 @@ func PackageVersion(version string) (core, prerelease string) {
 // Build writes the deb and rpm packages of r for every target in Targets
 // into r.OutDir and returns their paths.
 func Build(r installer.Release) ([]string, error) {
-	if err := r.Validate(Targets...); err != nil {
+	return build(r, Targets, []Format{Deb, RPM})
+}
+
+// build writes the packages of the given formats for the given targets.
+func build(r installer.Release, targets []installer.Target, formats []Format) ([]string, error) {
+	if err := r.Validate(targets...); err != nil {
 		return nil, fmt.Errorf("linux packages: %w", err)
 	}
 	stage, err := os.MkdirTemp("", "vcguard-linuxpkg-")
@@ -113,8 +118,8 @@ func Build(r installer.Release) ([]string, error) {
 		return nil, fmt.Errorf("linux packages: output directory: %w", err)
 	}
 	var out []string
-	for _, t := range Targets {
-		for _, f := range []Format{Deb, RPM} {
+	for _, t := range targets {
+		for _, f := range formats {
 			path := filepath.Join(r.OutDir, FileName(f, r.Version, t))
 			if err := write(path, f, info(r.Version, t, r.Agent[t], f, src)); err != nil {
 				return out, fmt.Errorf("linux packages: %s: %w", filepath.Base(path), err)
