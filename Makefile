@@ -9,6 +9,9 @@ RUN_DIR ?= ./vcguard-data
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
+# Package versions must be MAJOR.MINOR.PATCH[-PRERELEASE] and grow with each
+# build; a release sets PKG_VERSION=1.2.0.
+PKG_VERSION ?= 0.1.0-dev.$(shell git rev-list --count HEAD 2>/dev/null || echo 0)
 
 .PHONY: build
 build: ## Build the agent, the server and vcguardctl for this machine into bin/.
@@ -54,6 +57,12 @@ cross: ## Cross-compile every binary for every platform with CGO_ENABLED=0.
 test: fmtcheck vet checkgenerate cross ## Run every check and test (what CI runs), the Windows lane included.
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(MAKE) test-windows
+	$(MAKE) packages
+
+.PHONY: packages
+packages: ## Build every installer (deb, rpm, msi, pkg, mobileconfig) and SHA256SUMS into dist/; PKG_VERSION= sets the version.
+	$(GO) run ./installer/cmd/vcguard-package --version $(PKG_VERSION) --out dist
+	cd dist && sha256sum --check --quiet SHA256SUMS
 
 .PHONY: test-windows
 test-windows: ## Run every package's tests for windows/amd64 under Wine, and the Windows agent end to end against the Linux server.
@@ -69,4 +78,4 @@ bench: ## Run the Go benchmarks of the agent's hot paths (scan vs. floor, outbox
 
 .PHONY: clean
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist

@@ -1,7 +1,7 @@
 // Package installer builds the packages MDM rolls out (deb, rpm, msi, pkg,
 // mobileconfig) from Linux: `make packages` runs cmd/vcguard-package, which
 // builds the agent for every target and hands a Release to each format's
-// builder (installer/deb, installer/msi, installer/macpkg,
+// builder (installer/linuxpkg for deb and rpm, installer/msi, installer/macpkg,
 // installer/mobileconfig).
 package installer
 
