@@ -14,6 +14,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"io"
 	"log/slog"
 	"os"
@@ -173,7 +175,7 @@ func run(parent context.Context, c *config, logger *slog.Logger) error {
 			return err
 		}
 		logger.Info("enrolling", "server", c.Server)
-		id, err = uplink.Enroll(ctx, enrollConfig(c))
+		id, err = enrollRetrying(ctx, c, logger, time.Second, 5*time.Minute)
 		if err != nil {
 			return fmt.Errorf("enrollment failed: %w", err)
 		}
@@ -232,6 +234,43 @@ func run(parent context.Context, c *config, logger *slog.Logger) error {
 	debug.FreeOSMemory()
 	logger.Info("vcguard-agent running", "version", version, "device", id.DeviceID, "server", id.Server, "state", c.StateDir)
 	return a.Run(ctx)
+}
+
+// enrollRetrying enrolls, trying again with a growing wait (first, up to
+// max) while the server cannot be reached or is shedding load: a laptop
+// rolled out before it has a network, a server being upgraded. An answer
+// that retrying will not change (the secret refused, an untrusted server, a
+// configuration error) ends it, and the agent exits; the service manager
+// starts it again, and it reads its configuration anew.
+func enrollRetrying(ctx context.Context, c *config, logger *slog.Logger, first, max time.Duration) (*uplink.Identity, error) {
+	wait := first
+	for {
+		id, err := uplink.Enroll(ctx, enrollConfig(c))
+		if err == nil || ctx.Err() != nil || !transientEnrollError(err) {
+			return id, err
+		}
+		logger.Warn("enrollment failed; retrying", "server", c.Server, "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (stopped while waiting to retry)", err)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, max)
+	}
+}
+
+// transientEnrollError reports whether an enrollment failure may pass by
+// itself: the server did not answer, or answered that it is busy.
+func transientEnrollError(err error) bool {
+	var refused *uplink.EnrollError
+	if errors.As(err, &refused) {
+		return false
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted:
+		return true
+	}
+	return false
 }
 
 // program adapts run to the service manager.
