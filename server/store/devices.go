@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/vcguard/vcguard/policies"
@@ -301,6 +302,11 @@ func (s *Store) IngestEvents(ctx context.Context, deviceID string, events []*vcg
 		}
 		last = uint64(lastSeq)
 		for _, e := range events {
+			if e.GetSeq() > math.MaxInt64 {
+				// Stored as a signed 64-bit integer it would turn negative,
+				// and every later event of the device would look resent.
+				return fmt.Errorf("ingest: event sequence number %d of %s is above the store's range (2^63-1): %w", e.GetSeq(), deviceID, ErrInvalidEvent)
+			}
 			if e.GetSeq() <= last {
 				continue
 			}
@@ -315,12 +321,28 @@ func (s *Store) IngestEvents(ctx context.Context, deviceID string, events []*vcg
 	return last, err
 }
 
+// MaxClockSkew is how far in the future an event's time may lie, by the
+// server's clock, before it is stored as received: an agent's clock runs a
+// little fast, a hostile one dates its events in the year 9999 to sit on top
+// of every list and escape retention for ever. The event itself (payload)
+// keeps the time the agent sent.
+const MaxClockSkew = 10 * time.Minute
+
+// eventTime is the time an event is stored and purged by.
+func eventTime(e *vcguardv1.Event, received time.Time) time.Time {
+	at := e.GetTime().AsTime()
+	if at.After(received.Add(MaxClockSkew)) {
+		return received
+	}
+	return at
+}
+
 func applyEvent(ctx context.Context, tx *sql.Tx, deviceID string, e *vcguardv1.Event, now time.Time) error {
 	payload, err := proto.Marshal(e)
 	if err != nil {
 		return err
 	}
-	at := e.GetTime().AsTime()
+	at := eventTime(e, now)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO events (device_id, seq, type, time, received_at, payload)
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
 		deviceID, int64(e.GetSeq()), EventType(e), micros(at), micros(now), payload); err != nil {

@@ -29,6 +29,10 @@ var sqliteMigrations embed.FS
 // ErrNotFound is returned when a looked-up record does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrInvalidEvent is returned for an event the store refuses to keep (a
+// sequence number outside its range); nothing of the batch is stored.
+var ErrInvalidEvent = errors.New("invalid event")
+
 // Store is the server's database.
 type Store struct {
 	db      *sql.DB

@@ -69,6 +69,8 @@ func runSuite(t *testing.T, open opener) {
 		{"PublishPolicyConcurrent", testPublishPolicyConcurrent},
 		{"PurgeEvents", testPurgeEvents},
 		{"PurgeEventsBatches", testPurgeEventsBatches},
+		{"FutureEventClamped", testFutureEventClamped},
+		{"SequenceOutOfRange", testSequenceOutOfRange},
 		{"RetentionRun", testRetentionRun},
 		{"GroupsAndRevokeDevice", testGroupsAndRevokeDevice},
 		{"ServerKeys", testServerKeys},
