@@ -124,7 +124,7 @@ func (a *Agent) tell(k procwatch.Key, inst *vcguardv1.AppInstance, f policies.Fi
 	n := notify.Notice{
 		Key: noticeKey(k), AppID: inst.GetAppId(), AppName: inst.GetName(), Verdict: f.Verdict, Action: f.Action,
 		Grace: f.BlockGrace, Alternative: f.Alternative, Note: f.Note, InfoURL: f.InfoURL,
-		Version: inst.GetVersion(), MinVersion: f.MinVersion,
+		Version: inst.GetVersion(), MinVersion: f.MinVersion, PID: int(inst.GetPid()),
 	}
 	if app, ok := a.cfg.Catalog.App(inst.GetAppId()); ok {
 		n.Facts = app.Facts

@@ -43,6 +43,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -881,12 +882,49 @@ const (
 	ipcWriteTimeout   = 5 * time.Second
 	ipcMaxConns       = 1024 // open connections in all
 	ipcMaxConnsPerUID = 8    // open connections of one peer uid, hello or not
-	// A notifier sends a media frame when what it sees changes and every
-	// few seconds to keep it alive: a burst of ipcMediaBurst frames is
-	// allowed, then one per ipcMediaEvery. More closes the connection.
+	// A notifier sends a media frame when what it sees changes (it probes
+	// every few seconds) and every MediaTTL/3 to keep it alive: a burst of
+	// ipcMediaBurst frames is allowed per user (all the user's
+	// connections together, so that more connections buy nothing), then
+	// one per ipcMediaEvery (30 a minute). A connection that sends more is
+	// closed.
 	ipcMediaBurst = 20
-	ipcMediaEvery = 500 * time.Millisecond
+	ipcMediaEvery = 2 * time.Second
+	// ipcLogEvery: of the refusals of one reason, the first and then every
+	// ipcLogEvery-th are logged (all are counted, see Server.Refused).
+	ipcLogEvery = 100
 )
+
+// Reasons a media frame or a use in it is refused (Server.Refused).
+const (
+	// RefusedMediaRate: the user's media frames came faster than the budget.
+	RefusedMediaRate = "media_rate"
+	// RefusedMediaForeignPID: a use named a process that is not the
+	// connecting user's (or that does not exist).
+	RefusedMediaForeignPID = "media_foreign_pid"
+)
+
+// mediaBucket is the media frame budget of one user (token bucket): it
+// refills at one frame per ipcMediaEvery up to ipcMediaBurst frames.
+type mediaBucket struct {
+	budget time.Duration
+	at     time.Time
+}
+
+func (b *mediaBucket) allow(now time.Time) bool {
+	const full = ipcMediaBurst * ipcMediaEvery
+	if b.at.IsZero() {
+		b.budget = full
+	} else {
+		b.budget = min(full, b.budget+now.Sub(b.at))
+	}
+	b.at = now
+	if b.budget < ipcMediaEvery {
+		return false
+	}
+	b.budget -= ipcMediaEvery
+	return true
+}
 
 // Session is a connected, introduced notifier.
 type Session struct {
@@ -920,27 +958,68 @@ type serverConn struct {
 	session Session // set when registered
 	key     sessionKey
 	// media: the connection reported media (OnMedia is told when it
-	// ends); mediaBudget and mediaAt are its rate limit.
-	media       bool
-	mediaBudget time.Duration
-	mediaAt     time.Time
+	// ends).
+	media bool
 }
 
-// allowMedia spends one media frame from the connection's budget: it
-// refills at one frame per ipcMediaEvery up to ipcMediaBurst frames.
-func (sc *serverConn) allowMedia(now time.Time) bool {
-	const full = ipcMediaBurst * ipcMediaEvery
-	if sc.mediaAt.IsZero() {
-		sc.mediaBudget = full
-	} else {
-		sc.mediaBudget = min(full, sc.mediaBudget+now.Sub(sc.mediaAt))
+// allowMedia spends one media frame from the budget of the connection's
+// user.
+func (s *Server) allowMedia(uid int, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mediaBuckets == nil {
+		s.mediaBuckets = make(map[int]*mediaBucket)
 	}
-	sc.mediaAt = now
-	if sc.mediaBudget < ipcMediaEvery {
-		return false
+	b := s.mediaBuckets[uid]
+	if b == nil {
+		b = &mediaBucket{}
+		s.mediaBuckets[uid] = b
 	}
-	sc.mediaBudget -= ipcMediaEvery
-	return true
+	return b.allow(now)
+}
+
+// refused counts a refusal and reports whether to log it (the first, then
+// every ipcLogEvery-th of its reason).
+func (s *Server) refused(reason string, n int) (log bool, total uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refusals == nil {
+		s.refusals = make(map[string]uint64)
+	}
+	before := s.refusals[reason]
+	s.refusals[reason] = before + uint64(n)
+	return before == 0 || before/ipcLogEvery != (before+uint64(n))/ipcLogEvery, before + uint64(n)
+}
+
+// Refused returns how many media frames (RefusedMediaRate) and uses
+// (RefusedMediaForeignPID) were refused, by reason.
+func (s *Server) Refused() map[string]uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.refusals)
+}
+
+// ownMedia keeps the uses of processes the session's user owns (and those
+// with no process, pid 0: a device in use by an unknown process, which
+// the user's session may report). A use naming another user's process,
+// or one that does not exist, is dropped and counted: a user may not make
+// another user's app appear to use the camera.
+func (s *Server) ownMedia(sess Session, ms []MediaWire) (kept []MediaWire, dropped int) {
+	owner := s.ProcessOwner
+	if owner == nil {
+		owner = ProcessOwner
+	}
+	kept = make([]MediaWire, 0, len(ms))
+	for _, m := range ms {
+		if m.PID != 0 {
+			if uid, err := owner(int(m.PID)); err != nil || uid != sess.UID {
+				dropped++
+				continue
+			}
+		}
+		kept = append(kept, m)
+	}
+	return kept, dropped
 }
 
 // peerInfo is who the OS says is on the other end of a connection.
@@ -968,6 +1047,10 @@ type Server struct {
 	// reported (see MediaUses). It runs on the connection's goroutine: it
 	// must not block for long. Without it media frames are ignored.
 	OnMedia func(s Session, media []MediaWire)
+	// ProcessOwner returns the uid (on Windows: the session id) owning a
+	// process; a media use is passed to OnMedia only when its process is
+	// the reporting user's. nil means the package's ProcessOwner.
+	ProcessOwner func(pid int) (int, error)
 	// PingInterval is how often connected notifiers are pinged, to find
 	// dead connections; 0 means 30 s.
 	PingInterval time.Duration
@@ -985,6 +1068,10 @@ type Server struct {
 	conns    map[*serverConn]struct{}
 	perUID   map[int]int
 	sessions map[sessionKey]*serverConn
+	// mediaBuckets: the media frame budget of each peer uid, kept across
+	// its connections (reconnecting does not refill it).
+	mediaBuckets map[int]*mediaBucket
+	refusals     map[string]uint64
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -1257,16 +1344,24 @@ func (s *Server) handle(sc *serverConn) {
 				s.OnShown(sc.session, f.Key)
 			}
 		case FrameMedia:
-			if !sc.allowMedia(time.Now()) {
-				log.Warn("notify: notifier sends media reports too fast; closing", "max_per_second", int(time.Second/ipcMediaEvery))
+			if !s.allowMedia(sc.peer.UID, time.Now()) {
+				if logIt, total := s.refused(RefusedMediaRate, 1); logIt {
+					log.Warn("notify: notifier sends media reports too fast; closing", "max_per_minute", int(time.Minute/ipcMediaEvery), "burst", ipcMediaBurst, "refused_total", total)
+				}
 				return
 			}
 			s.mu.Lock()
 			current := s.sessions[sc.key] == sc // not replaced by a reconnection
 			s.mu.Unlock()
 			if current && s.OnMedia != nil {
+				ms, dropped := s.ownMedia(sc.session, f.Media)
+				if dropped > 0 {
+					if logIt, total := s.refused(RefusedMediaForeignPID, dropped); logIt {
+						log.Warn("notify: media report names processes that are not the user's; those uses are ignored", "dropped", dropped, "refused_total", total)
+					}
+				}
 				sc.media = true
-				s.OnMedia(sc.session, f.Media)
+				s.OnMedia(sc.session, ms)
 			}
 		default:
 			log.Warn("notify: unexpected frame from the notifier; closing", "type", f.Type)

@@ -321,6 +321,87 @@ func TestIPCOtherUserRefused(t *testing.T) {
 	})
 }
 
+// TestIPCOtherUserMediaAndNotices: a second user's notifier (uid 65534,
+// in a child process) reports a camera use by the first user's process
+// (this test, root's) and one by its own process; only its own is
+// accepted. A notice about root's app reaches root's session and not the
+// other user's; a notice about the other user's process reaches it.
+func TestIPCOtherUserMediaAndNotices(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run a child as another user")
+	}
+	const nobody = 65534
+	media := make(chan []MediaWire, 1)
+	srv := startServer(t, &Server{OnMedia: func(s Session, ms []MediaWire) {
+		if s.UID == nobody && ms != nil {
+			media <- ms
+		}
+	}})
+	svc := &Service{Server: srv.Server, Limiter: &Limiter{}}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(filepath.Dir(srv.path), "notify.test")
+	if err := copyFile(exe, bin); err != nil {
+		t.Fatal(err)
+	}
+	root := connect(t, srv.path, "root-console")
+
+	notice := func(key string, pid int) Notice {
+		n := FromWire(testNotice())
+		n.Key, n.PID = key, pid
+		return n
+	}
+	out, _ := runChild(t, bin, srv.path, nobody, func(line string) {
+		if line != "media-sent" {
+			return
+		}
+		var child Session
+		for _, s := range srv.Sessions() {
+			if s.UID == nobody {
+				child = s
+			}
+		}
+		select {
+		case ms := <-media:
+			if len(ms) != 1 || ms[0].Device != "own" || int(ms[0].PID) != child.PID {
+				t.Errorf("OnMedia got %+v; want only the child's own process %d", ms, child.PID)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("no media report from the child")
+		}
+		if got := srv.Refused()[RefusedMediaForeignPID]; got != 1 {
+			t.Errorf("Refused()[%s] = %d, want 1", RefusedMediaForeignPID, got)
+		}
+		if !strings.Contains(srv.logs.String(), "not the user's") {
+			t.Errorf("the refused use is not logged:\n%s", srv.logs.String())
+		}
+		if n, _ := svc.Notify(notice("root-app", os.Getpid())); n != 1 {
+			t.Errorf("Notify about root's app reached %d sessions, want 1 (root's)", n)
+		}
+		if n, _ := svc.Notify(notice("child-app", child.PID)); n != 1 {
+			t.Errorf("Notify about the child's app reached %d sessions, want 1 (the child's)", n)
+		}
+		if err := srv.Send(nobody, testNotice()); err != nil { // a marker: everything before it was delivered
+			t.Error(err)
+		}
+		end := testNotice()
+		end.Key = "end"
+		if err := srv.Send(nobody, end); err != nil {
+			t.Error(err)
+		}
+	}, "GO_TEST_IPC_MODE=media")
+	if want := "notice child-app\nnotice " + testNotice().Key + "\nnotice end\n"; !strings.Contains(out, want) || strings.Contains(out, "root-app") {
+		t.Errorf("the other user's notifier got:\n%s\nwant exactly child-app, the marker and end", out)
+	}
+	ctx := testContext(t)
+	if n, err := root.Next(ctx); err != nil || n.Key != "root-app" {
+		t.Errorf("root's session got %+v, %v; want the notice about root's app", n, err)
+	}
+}
+
 func copyFile(from, to string) error {
 	b, err := os.ReadFile(from)
 	if err != nil {
@@ -331,11 +412,12 @@ func copyFile(from, to string) error {
 
 // runChild runs TestIPCHelperChild as uid/gid 65534 claiming uid claim,
 // calls onLine for each line it prints, and returns its output.
-func runChild(t *testing.T, bin, path string, claim int, onLine func(string)) (string, error) {
+func runChild(t *testing.T, bin, path string, claim int, onLine func(string), env ...string) (string, error) {
 	t.Helper()
 	ctx := testContext(t)
 	cmd := exec.CommandContext(ctx, bin, "-test.run=^TestIPCHelperChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "GO_TEST_IPC_CHILD=1", "GO_TEST_IPC_PATH="+path, "GO_TEST_IPC_CLAIM="+strconv.Itoa(claim))
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Dir = filepath.Dir(bin)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
 	var stderr bytes.Buffer
@@ -387,6 +469,27 @@ func TestIPCHelperChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Println("welcome")
+	if os.Getenv("GO_TEST_IPC_MODE") == "media" {
+		// The parent's process (root's) and this one (its own) using
+		// cameras; then every notice until "end".
+		if err := c.Media([]MediaWire{
+			{Kind: "camera", Device: "parent's", PID: int32(os.Getppid()), Source: "v4l2"},
+			{Kind: "camera", Device: "own", PID: int32(os.Getpid()), Source: "v4l2"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Println("media-sent")
+		for {
+			n, err := c.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Println("notice", n.Key)
+			if n.Key == "end" {
+				return
+			}
+		}
+	}
 	n, err := c.Next(ctx)
 	if err != nil {
 		t.Fatal(err)

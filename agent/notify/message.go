@@ -46,6 +46,9 @@ type Notice struct {
 	Version, MinVersion string
 	// Facts are the catalog facts of the app; nil when unknown.
 	Facts *policies.Facts
+	// PID is the app's process: the notice goes only to its owner's
+	// sessions (Service.Notify). It is not sent to the notifier.
+	PID int
 }
 
 // Urgency is how insistently a message is shown. The values are those of

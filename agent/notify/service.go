@@ -15,23 +15,44 @@ import (
 
 // Service is the system service's side: it decides whether a notice is
 // shown (one per finding until it changes, then again after the quiet
-// period) and hands it to every notifier running in a user session.
+// period) and hands it to the notifiers of the user who owns the app's
+// process, and to nobody else: one user learns nothing of another's
+// apps.
 type Service struct {
 	Server  *Server
 	Limiter *Limiter
+	// ProcessOwner returns the uid (on Windows: the session id) owning a
+	// process; nil means the package's ProcessOwner.
+	ProcessOwner func(pid int) (int, error)
 }
 
-// Notify hands n to every connected notifier unless the limiter holds it
-// back. It returns the number of sessions reached (0 when held back or
-// when no user session runs a notifier) and whether it was held back.
+// Notify hands n to the connected notifiers of the user owning process
+// n.PID unless the limiter holds it back. It returns the number of
+// sessions reached (0 when held back, when that user runs no notifier, or
+// when the process's owner cannot be read, e.g. it has exited) and
+// whether it was held back.
 func (s *Service) Notify(n Notice) (sessions int, limited bool) {
 	if !s.Limiter.Allow(n) {
 		return 0, true
 	}
-	if err := s.Server.Broadcast(ToWire(n)); err != nil {
+	owner := s.ProcessOwner
+	if owner == nil {
+		owner = ProcessOwner
+	}
+	uid, err := owner(n.PID)
+	if err != nil {
+		s.Server.logger().Info("notify: the app's owner is unknown; nobody is told", "app", n.AppID, "pid", n.PID, "error", err)
 		return 0, false
 	}
-	return len(s.Server.Sessions()), false
+	if err := s.Server.Send(uid, ToWire(n)); err != nil {
+		return 0, false
+	}
+	for _, sess := range s.Server.Sessions() {
+		if sess.UID == uid {
+			sessions++
+		}
+	}
+	return sessions, false
 }
 
 // Clear forgets a finding that went away, so that it is told again if it

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -53,6 +54,7 @@ func TestServiceToNotifierToDBus(t *testing.T) {
 	}
 
 	n := zoomBlockNotice(t)
+	n.PID = os.Getpid() // the app is this process: its owner's session is told
 	if sessions, limited := svc.Notify(n); sessions != 1 || limited {
 		t.Fatalf("Notify = %d sessions, limited %v", sessions, limited)
 	}

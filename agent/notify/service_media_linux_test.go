@@ -25,7 +25,7 @@ type mediaCall struct {
 func TestIPCMediaReport(t *testing.T) {
 	t.Parallel()
 	calls := make(chan mediaCall, 10)
-	srv := startServer(t, &Server{OnMedia: func(s Session, ms []MediaWire) { calls <- mediaCall{s, ms} }})
+	srv := startServer(t, &Server{ProcessOwner: ownedBy(os.Geteuid()), OnMedia: func(s Session, ms []MediaWire) { calls <- mediaCall{s, ms} }})
 	next := func(what string) mediaCall {
 		t.Helper()
 		select {
@@ -153,7 +153,7 @@ func TestNotifierMediaToWatcher(t *testing.T) {
 	t.Parallel()
 	empty := t.TempDir() // no processes and no user sessions: only reports
 	w := devices.New(devices.Config{ProcRoot: empty, RunUserDir: empty, PollInterval: time.Hour})
-	srv := startServer(t, &Server{OnMedia: func(s Session, ms []MediaWire) {
+	srv := startServer(t, &Server{ProcessOwner: ownedBy(os.Geteuid()), OnMedia: func(s Session, ms []MediaWire) {
 		w.Report(s.ID(), s.UID, MediaUses(s, ms), MediaTTL)
 	}})
 
@@ -231,5 +231,55 @@ func TestNotifierMediaToWatcher(t *testing.T) {
 		}
 	case <-time.After(MediaTTL / 3):
 		t.Fatal("the notifier's report outlived it")
+	}
+}
+
+// ownedBy is a Server.ProcessOwner that says every process is uid's (the
+// test media name made-up pids).
+func ownedBy(uid int) func(int) (int, error) {
+	return func(int) (int, error) { return uid, nil }
+}
+
+// The media budget is the user's, not the connection's: a second
+// connection of the same user does not get a fresh one, and what is
+// refused is counted.
+func TestIPCMediaBudgetPerUser(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	n := 0
+	srv := startServer(t, &Server{ProcessOwner: ownedBy(os.Geteuid()), OnMedia: func(_ Session, ms []MediaWire) {
+		mu.Lock()
+		if ms != nil {
+			n++
+		}
+		mu.Unlock()
+	}})
+	frame := must(EncodeFrame(Frame{Type: FrameMedia, Media: testMedia()}))
+	first := connect(t, srv.path, "first")
+	for range ipcMediaBurst {
+		if err := first.Media(testMedia()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the burst", func() bool { mu.Lock(); defer mu.Unlock(); return n == ipcMediaBurst })
+	conn, r := rawConn(t, srv.path)
+	hello := must(EncodeFrame(Frame{Type: FrameHello, Hello: Hello{UID: os.Geteuid(), Lang: "en", Session: "second"}}))
+	if _, err := conn.Write(hello); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := r.ReadBytes('\n'); err != nil || !strings.Contains(string(line), FrameWelcome) {
+		t.Fatalf("hello: %q, %v", line, err)
+	}
+	if _, err := conn.Write(frame); err != nil {
+		t.Fatal(err)
+	}
+	expectHangUp(t, r)
+	if got := srv.Refused()[RefusedMediaRate]; got != 1 {
+		t.Errorf("Refused()[%s] = %d, want 1", RefusedMediaRate, got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n != ipcMediaBurst {
+		t.Errorf("%d reports passed, want the burst of %d", n, ipcMediaBurst)
 	}
 }
