@@ -14,6 +14,7 @@ import (
 
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
 	"github.com/vcguard/vcguard/server/auth"
+	"github.com/vcguard/vcguard/server/connlimit"
 	"github.com/vcguard/vcguard/server/fanout"
 	"github.com/vcguard/vcguard/server/metrics"
 	"github.com/vcguard/vcguard/server/pki"
@@ -42,8 +43,42 @@ type Server struct {
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 
+	// EnrollPerAddr and EnrollPerSecret bound the enrollment rate per
+	// source address (connlimit.Key) and per valid enrollment secret;
+	// nil means the defaults (DefaultEnrollPerAddr, DefaultEnrollPerSecret).
+	EnrollPerAddr, EnrollPerSecret *connlimit.Buckets
+
 	shutdownOnce sync.Once
 	shutdown     chan struct{}
+	initOnce     sync.Once
+	sampler      *connlimit.Sampler
+}
+
+// Default enrollment budgets. Per address: 30 at once, then 2 a second
+// (an office behind one NAT address enrolling 500 laptops takes about four
+// minutes; the agent retries ResourceExhausted with backoff). Per secret:
+// 200 at once, then 20 a second (72,000 devices an hour).
+var (
+	DefaultEnrollPerAddr   = connlimit.Buckets{Rate: 2, Burst: 30}
+	DefaultEnrollPerSecret = connlimit.Buckets{Rate: 20, Burst: 200}
+)
+
+// Refusal reasons of Enroll, the values of vcguard_refused_total's reason.
+const (
+	ReasonEnrollRateAddr   = "enroll_rate_addr"
+	ReasonEnrollRateSecret = "enroll_rate_secret"
+)
+
+func (s *Server) init() {
+	s.initOnce.Do(func() {
+		if s.EnrollPerAddr == nil {
+			s.EnrollPerAddr = &connlimit.Buckets{Rate: DefaultEnrollPerAddr.Rate, Burst: DefaultEnrollPerAddr.Burst}
+		}
+		if s.EnrollPerSecret == nil {
+			s.EnrollPerSecret = &connlimit.Buckets{Rate: DefaultEnrollPerSecret.Rate, Burst: DefaultEnrollPerSecret.Burst}
+		}
+		s.sampler = &connlimit.Sampler{Logger: s.Logger}
+	})
 }
 
 func (s *Server) shutdownCh() chan struct{} {
@@ -66,6 +101,12 @@ func (s *Server) now() time.Time {
 // Enroll checks the enrollment secret, issues a client certificate for the
 // CSR and records the device.
 func (s *Server) Enroll(ctx context.Context, req *vcguardv1.EnrollRequest) (*vcguardv1.EnrollResponse, error) {
+	s.init()
+	if addr := connlimit.KeyString(peerAddr(ctx)); !s.EnrollPerAddr.Allow(addr) {
+		s.Metrics.Refused(ReasonEnrollRateAddr)
+		s.sampler.Log(slog.LevelWarn, ReasonEnrollRateAddr, "enrollments refused: too many from one address", "addr", addr)
+		return nil, status.Error(codes.ResourceExhausted, "too many enrollments from this address; retry later")
+	}
 	info := req.GetDevice()
 	if err := checkDeviceInfo(info); err != nil {
 		s.Metrics.Enrollment(metrics.EnrollInvalid)
@@ -90,13 +131,19 @@ func (s *Server) Enroll(ctx context.Context, req *vcguardv1.EnrollRequest) (*vcg
 	storeDone()
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !secret.Usable(now)) {
 		s.Metrics.Enrollment(metrics.EnrollDenied)
-		log.Warn("enrollment refused: unknown, expired or revoked secret")
+		s.sampler.Log(slog.LevelWarn, "enroll_bad_secret", "enrollment refused: unknown, expired or revoked secret (sampled)",
+			"hostname", info.GetHostname(), "peer", peerAddr(ctx))
 		return nil, status.Error(codes.PermissionDenied, "the enrollment secret is not valid (unknown, expired or revoked); ask IT for the current one")
 	}
 	if err != nil {
 		s.Metrics.Enrollment(metrics.EnrollError)
 		log.Error("enrollment failed", "err", err)
 		return nil, status.Error(codes.Internal, "enrollment failed on the server")
+	}
+	if !s.EnrollPerSecret.Allow(secret.ID) {
+		s.Metrics.Refused(ReasonEnrollRateSecret)
+		s.sampler.Log(slog.LevelWarn, ReasonEnrollRateSecret, "enrollments refused: too many with one secret", "secret", secret.ID)
+		return nil, status.Error(codes.ResourceExhausted, "too many enrollments with this secret; retry later")
 	}
 	// A requested group (the device's managed DeviceGroup) chooses
 	// nothing: the secret decides the group, and a request for another
@@ -175,6 +222,13 @@ func checkDeviceInfo(d *vcguardv1.DeviceInfo) error {
 	return nil
 }
 
+// StreamReplacedMessage ends a stream when a newer Connect of the same
+// device opens: a device has one live stream.
+const StreamReplacedMessage = "replaced by a newer connection of this device"
+
+// helloTimeout bounds the wait for a stream's hello.
+const helloTimeout = time.Minute
+
 // ReplacedMessage is what an agent presenting a certificate that a renewal
 // replaced is told: only the device's current certificate is accepted, so
 // a copy of an old one (a stolen key) is worth nothing once the device
@@ -227,8 +281,62 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 		return err
 	}
 
-	first, err := stream.Recv()
-	if err != nil {
+	// One live stream per device: a new one ends the older ones (a
+	// reconnect whose old connection is not yet seen dead, or a copy of
+	// the certificate).
+	s.Hub.Claim(sub)
+
+	// Receive in a goroutine so shutdown, revocation and replacement can
+	// end the stream between messages; each message is handled to
+	// completion below.
+	recvCtx, stopRecv := context.WithCancel(ctx)
+	defer stopRecv()
+	msgs := make(chan *vcguardv1.AgentMessage)
+	recvErr := make(chan error, 1)
+	go func() {
+		for {
+			msg, err := stream.Recv()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			select {
+			case msgs <- msg:
+			case <-recvCtx.Done():
+				return
+			}
+		}
+	}()
+	// ended reports why the stream must end now, if it must.
+	ended := func() error {
+		select {
+		case <-s.shutdownCh():
+			return status.Error(codes.Unavailable, "server shutting down; reconnect")
+		case <-sub.Revoked:
+			log.Warn("device revoked: stream cut off")
+			return status.Error(codes.PermissionDenied, RevokedMessage)
+		case <-sub.Replaced:
+			s.Metrics.StreamReplaced()
+			log.Info("stream replaced by a newer connection of the device")
+			return status.Error(codes.Aborted, StreamReplacedMessage)
+		default:
+			return nil
+		}
+	}
+	helloTimer := time.NewTimer(helloTimeout)
+	defer helloTimer.Stop()
+	var first *vcguardv1.AgentMessage
+	select {
+	case err := <-recvErr:
+		return err
+	case <-helloTimer.C:
+		return status.Error(codes.DeadlineExceeded, "no hello within a minute")
+	case <-s.shutdownCh():
+	case <-sub.Revoked:
+	case <-sub.Replaced:
+	case first = <-msgs:
+	}
+	if err := ended(); err != nil {
 		return err
 	}
 	hello := first.GetHello()
@@ -302,24 +410,6 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 		}
 	}()
 
-	// Receive in a goroutine so shutdown can end the stream between
-	// messages; each message is handled to completion below.
-	msgs := make(chan *vcguardv1.AgentMessage)
-	recvErr := make(chan error, 1)
-	go func() {
-		for {
-			msg, err := stream.Recv()
-			if err != nil {
-				recvErr <- err
-				return
-			}
-			select {
-			case msgs <- msg:
-			case <-pushCtx.Done():
-				return
-			}
-		}
-	}()
 	// stored is the highest sequence number known stored: events of a
 	// resent batch at or below it are skipped by the store, not counted.
 	stored := dev.LastSeq
@@ -329,11 +419,12 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 		case err := <-recvErr:
 			return err
 		case <-s.shutdownCh():
-			return status.Error(codes.Unavailable, "server shutting down; reconnect")
 		case <-sub.Revoked:
-			log.Warn("device revoked: stream cut off")
-			return status.Error(codes.PermissionDenied, RevokedMessage)
+		case <-sub.Replaced:
 		case msg = <-msgs:
+		}
+		if msg == nil {
+			return ended()
 		}
 		switch m := msg.GetMsg().(type) {
 		case *vcguardv1.AgentMessage_Batch:

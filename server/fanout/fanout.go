@@ -17,6 +17,7 @@ type Hub struct {
 	// latest is the highest policy version published: an older one
 	// arriving late (a notice after the local publish) is not pushed.
 	latest uint64
+	seq    uint64
 }
 
 // Subscription receives the newest policy for one stream. Only the latest
@@ -27,18 +28,57 @@ type Subscription struct {
 	// Revoked is closed when the device is revoked: the stream must end.
 	Revoked chan struct{}
 	revoked bool
+	// Replaced is closed when a newer stream of the same device claims
+	// it (Claim): this stream must end.
+	Replaced chan struct{}
+	replaced bool
+	seq      uint64
+	claimed  bool
 }
 
 // Subscribe registers a stream; call Unsubscribe when it ends.
 func (h *Hub) Subscribe(deviceID string) *Subscription {
-	s := &Subscription{DeviceID: deviceID, C: make(chan *vcguardv1.SignedPolicy, 1), Revoked: make(chan struct{})}
+	s := &Subscription{DeviceID: deviceID, C: make(chan *vcguardv1.SignedPolicy, 1), Revoked: make(chan struct{}), Replaced: make(chan struct{})}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.seq++
+	s.seq = h.seq
 	if h.subs == nil {
 		h.subs = make(map[*Subscription]struct{})
 	}
 	h.subs[s] = struct{}{}
 	return s
+}
+
+// Claim makes s the one live stream of its device: every older stream of the
+// same device is replaced (its Replaced channel closes). Of streams claiming
+// at once the one subscribed last wins: if a newer one has claimed already, s
+// itself is replaced. Claim reports how many streams it replaced (s
+// included). A device has one live stream per server process; streams of
+// the device on other replicas are not seen.
+func (h *Hub) Claim(s *Subscription) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s.claimed = true
+	n := 0
+	replace := func(o *Subscription) {
+		if !o.replaced {
+			o.replaced = true
+			close(o.Replaced)
+			n++
+		}
+	}
+	for o := range h.subs {
+		if o == s || o.DeviceID != s.DeviceID {
+			continue
+		}
+		if o.seq < s.seq {
+			replace(o)
+		} else if o.claimed {
+			replace(s)
+		}
+	}
+	return n
 }
 
 // Unsubscribe removes a stream.

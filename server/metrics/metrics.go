@@ -22,6 +22,10 @@ const (
 	EnrollError   = "error"   // the server failed
 )
 
+// RefusalReasons are the values of vcguard_refused_total's reason label;
+// Refused counts any other value as "other", so the series stay bounded.
+var RefusalReasons = []string{"conns_total", "conns_per_addr", "enroll_rate_addr", "enroll_rate_secret"}
+
 // Store operations, the values of vcguard_store_seconds's op label.
 const (
 	OpIngest          = "ingest"
@@ -49,6 +53,8 @@ type Metrics struct {
 	policyPush      prometheus.Histogram
 	storeSeconds    *prometheus.HistogramVec
 	enrollments     *prometheus.CounterVec
+	refused         *prometheus.CounterVec
+	streamsReplaced prometheus.Counter
 
 	mu         sync.Mutex
 	eventTypes map[string]bool
@@ -81,12 +87,23 @@ func New() *Metrics {
 			Name: "vcguard_enrollments_total",
 			Help: "Enrollment attempts, by result (ok, denied, invalid, error).",
 		}, []string{"result"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vcguard_refused_total",
+			Help: "Connections and calls refused by a bound, by reason (conns_total, conns_per_addr, enroll_rate_addr, enroll_rate_secret).",
+		}, []string{"reason"}),
+		streamsReplaced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vcguard_streams_replaced_total",
+			Help: "Agent streams ended because a newer Connect of the same device opened on this server process.",
+		}),
 		eventTypes: map[string]bool{},
 	}
-	m.registry.MustRegister(m.agentsConnected, m.eventsIngested, m.policyPush, m.storeSeconds, m.enrollments,
+	m.registry.MustRegister(m.agentsConnected, m.eventsIngested, m.policyPush, m.storeSeconds, m.enrollments, m.refused, m.streamsReplaced,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, r := range []string{EnrollOK, EnrollDenied, EnrollInvalid, EnrollError} {
 		m.enrollments.WithLabelValues(r) // export zeros, so rates work from the first scrape
+	}
+	for _, r := range RefusalReasons {
+		m.refused.WithLabelValues(r)
 	}
 	return m
 }
@@ -167,5 +184,28 @@ func (m *Metrics) StoreTimer(op string) func() {
 func (m *Metrics) Enrollment(result string) {
 	if m != nil {
 		m.enrollments.WithLabelValues(result).Inc()
+	}
+}
+
+// Refused counts a connection or call refused by a bound, with its reason
+// (one of RefusalReasons).
+func (m *Metrics) Refused(reason string) {
+	if m == nil {
+		return
+	}
+	known := false
+	for _, r := range RefusalReasons {
+		known = known || r == reason
+	}
+	if !known {
+		reason = "other"
+	}
+	m.refused.WithLabelValues(reason).Inc()
+}
+
+// StreamReplaced counts an agent stream ended by a newer one of its device.
+func (m *Metrics) StreamReplaced() {
+	if m != nil {
+		m.streamsReplaced.Inc()
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/vcguard/vcguard/server/adminapi"
 	"github.com/vcguard/vcguard/server/agentapi"
 	"github.com/vcguard/vcguard/server/auth"
+	"github.com/vcguard/vcguard/server/connlimit"
 	"github.com/vcguard/vcguard/server/dashboard"
 	"github.com/vcguard/vcguard/server/fanout"
 	"github.com/vcguard/vcguard/server/keyring"
@@ -74,6 +75,28 @@ type config struct {
 	MaxConnectionAge time.Duration
 	// MetricsAddr is the plain-HTTP listener of /metrics; "" serves none.
 	MetricsAddr string
+	// MaxConns bounds the open connections of the gRPC listener; 0 means
+	// the default, below the descriptor limit (defaultMaxConns).
+	MaxConns int
+	// MaxConnsPerAddr bounds the open gRPC connections from one source
+	// address (an IPv6 /64 counts as one); 0 means no bound.
+	MaxConnsPerAddr int
+	// HandshakeTimeout bounds a new gRPC connection's TLS handshake.
+	HandshakeTimeout time.Duration
+}
+
+// descriptorReserve is kept out of the gRPC listener's cap: the database,
+// the dashboard's connections, logs and the metrics listener need some.
+const descriptorReserve = 512
+
+// defaultMaxConns is the gRPC listener's cap when --max-conns is 0: the
+// descriptor limit less a reserve, or 50,000 where the limit is unknown
+// (Windows).
+func defaultMaxConns(limit int) int {
+	if limit <= 0 {
+		return 50_000
+	}
+	return max(limit-limit/8-descriptorReserve, 64)
 }
 
 // usesPostgres reports whether --db names a PostgreSQL database.
@@ -112,6 +135,16 @@ func (c *config) Validate() error {
 	if c.MaxConnectionAge != 0 && c.MaxConnectionAge < 10*time.Second {
 		return fmt.Errorf("--max-connection-age %s: must be at least 10s, or 0 to keep connections open", c.MaxConnectionAge)
 	}
+	if c.MaxConns < 0 || c.MaxConnsPerAddr < 0 {
+		return errors.New("--max-conns and --max-conns-per-addr must be 0 or more")
+	}
+	if limit := connlimit.DescriptorLimit(); limit > 0 && c.MaxConns > limit-descriptorReserve {
+		return fmt.Errorf("--max-conns %d: must stay below the process's descriptor limit %d less %d for the database and the dashboard (raise the limit, e.g. LimitNOFILE= in the systemd unit, or lower --max-conns)",
+			c.MaxConns, limit, descriptorReserve)
+	}
+	if c.HandshakeTimeout < time.Second {
+		return fmt.Errorf("--handshake-timeout %s: must be at least 1s", c.HandshakeTimeout)
+	}
 	if c.Retention != 0 && c.Retention < time.Hour {
 		return fmt.Errorf("--retention %s: must be at least 1h, or 0 to keep events for ever", c.Retention)
 	}
@@ -139,6 +172,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"reconnect, spreading agents over replicas; 0 keeps them open")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "plain-HTTP listener of Prometheus /metrics, e.g. 127.0.0.1:9090 for a local Prometheus "+
 		"(unauthenticated: keep it on loopback or a monitoring network); empty serves none")
+	fs.IntVar(&c.MaxConns, "max-conns", 0, "open connections the agent gRPC listener accepts, beyond which new ones are closed at once; "+
+		"0 picks a bound below the process's descriptor limit")
+	fs.IntVar(&c.MaxConnsPerAddr, "max-conns-per-addr", 64, "open agent gRPC connections from one source address (an IPv6 /64 counts as one); "+
+		"raise it for many agents behind one NAT address; 0 means no bound")
+	fs.DurationVar(&c.HandshakeTimeout, "handshake-timeout", 10*time.Second, "a new agent gRPC connection that has not finished its TLS handshake after this long is closed")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -285,9 +323,27 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		}
 	}
 
+	maxConns := cfg.MaxConns
+	if maxConns == 0 {
+		maxConns = defaultMaxConns(connlimit.DescriptorLimit())
+	}
+	refusals := &connlimit.Sampler{Logger: logger.With("component", "grpc-listener")}
+	grpcLis = &connlimit.Listener{Listener: grpcLis, Max: maxConns, PerAddr: cfg.MaxConnsPerAddr,
+		OnRefuse: func(reason, addr string) {
+			met.Refused(reason)
+			refusals.Log(slog.LevelWarn, reason, "agent connections refused (sampled: at most one line per reason per 10s)", "addr", addr)
+		}}
+	logger.Info("agent connection bounds", "max_conns", maxConns, "max_conns_per_addr", cfg.MaxConnsPerAddr,
+		"descriptor_limit", connlimit.DescriptorLimit(), "max_streams_per_conn", maxStreamsPerConn)
+
 	admin := &adminapi.GRPC{API: api}
 	gs := grpc.NewServer(
 		grpc.Creds(credentials.NewTLS(ca.ServerTLS())),
+		// A connection that never finishes its handshake is closed.
+		grpc.ConnectionTimeout(cfg.HandshakeTimeout),
+		// An agent holds one Connect stream plus the odd unary call
+		// (renewal); vcguardctl makes unary calls one at a time.
+		grpc.MaxConcurrentStreams(maxStreamsPerConn),
 		grpc.UnaryInterceptor(admin.UnaryInterceptor),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 30 * time.Second, PermitWithoutStream: true}),
 		// MaxConnectionAge gets ±10% jitter from gRPC; after the GOAWAY
@@ -448,6 +504,9 @@ func firstStart(ctx context.Context, cfg *config, api *adminapi.API, logger *slo
 func writeSecretFile(path, value string) error {
 	return atomicfile.WriteFile(path, []byte(value+"\n"), 0o600)
 }
+
+// maxStreamsPerConn bounds the concurrent streams of one gRPC connection.
+const maxStreamsPerConn = 4
 
 // maxConnectionAge is the keepalive setting for --max-connection-age: 0
 // means for ever.
