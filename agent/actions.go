@@ -2,6 +2,8 @@ package agent
 
 import (
 	"fmt"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/vcguard/vcguard/agent/enforce"
@@ -66,6 +68,18 @@ func (a *Agent) act(k procwatch.Key, inst *vcguardv1.AppInstance, f policies.Fin
 	}
 	snapshot := proto.Clone(inst).(*vcguardv1.AppInstance)
 	grace := f.BlockGrace
+	if !a.exeIdentifies(inst) {
+		// Only the process's name (comm, which any process may set) says
+		// it is the app: a python or shell that renamed itself. It is
+		// reported and the user warned, but nothing is closed.
+		a.cfg.Logger.Warn("block rule, but only the process's name says it is the app, not its executable; only warned",
+			"app", inst.GetAppId(), "pid", inst.GetPid(), "exe", inst.GetExe())
+		err := fmt.Errorf("%w: its executable %q is not %s's, only its process name is", enforce.ErrNotTarget, inst.GetExe(), inst.GetAppId())
+		if rerr := a.recordBlock(blockResult{inst: snapshot, grace: grace, res: enforce.Result{Err: err}}); rerr != nil {
+			a.cfg.Logger.Error("recording an enforcement", "err", rerr)
+		}
+		return
+	}
 	a.cfg.Logger.Info("app will be closed", "app", inst.GetAppId(), "pid", inst.GetPid(), "grace", grace)
 	a.cfg.Enforcer.Schedule(enforce.Target{Key: k, AppID: inst.GetAppId(), Exe: inst.GetExe()}, grace, func(r enforce.Result) {
 		select {
@@ -73,6 +87,25 @@ func (a *Agent) act(k procwatch.Key, inst *vcguardv1.AppInstance, f policies.Fin
 		case <-a.stopped:
 		}
 	})
+}
+
+// exeIdentifies reports whether the instance's executable, rather than
+// the name the process gave itself, makes it the app: its identity was
+// verified from the executable file, or the executable's base name is
+// one of the app's catalog executables (an unverified look-alike: a copy
+// in Downloads). A process is matched to an app by its comm too (a
+// process may rename itself), which is enough to report it and to warn,
+// never to close it: any program can call itself zoom.
+func (a *Agent) exeIdentifies(inst *vcguardv1.AppInstance) bool {
+	if inst.GetVerified() {
+		return true
+	}
+	exe := strings.TrimSuffix(inst.GetExe(), " (deleted)") // Linux: a binary replaced since
+	if exe == "" {
+		return false
+	}
+	app, ok := a.matcher.Match(filepath.Base(exe))
+	return ok && app.ID == inst.GetAppId()
 }
 
 // forget drops what was done about an instance that stopped; a relaunch
