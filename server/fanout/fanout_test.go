@@ -136,3 +136,36 @@ func TestBridge(t *testing.T) {
 		t.Errorf("dev-b's newest update is version %d, want 2 (published while the connection was down)", p.GetVersion())
 	}
 }
+
+// TestClaim: the newest stream of a device wins, whichever claims first;
+// other devices are untouched.
+func TestClaim(t *testing.T) {
+	h := &fanout.Hub{}
+	other := h.Subscribe("d2")
+	h.Claim(other)
+	old := h.Subscribe("d1")
+	h.Claim(old)
+	a := h.Subscribe("d1")
+	b := h.Subscribe("d1")
+	// b (newer) claims before a: a loses when it claims.
+	if n := h.Claim(b); n != 2 { // old and a
+		t.Errorf("Claim(b) replaced %d, want 2", n)
+	}
+	if n := h.Claim(a); n != 0 {
+		t.Errorf("Claim(a) replaced %d more, want 0 (a was replaced already)", n)
+	}
+	for name, s := range map[string]*fanout.Subscription{"old": old, "a": a} {
+		select {
+		case <-s.Replaced:
+		default:
+			t.Errorf("%s not replaced", name)
+		}
+	}
+	for name, s := range map[string]*fanout.Subscription{"b": b, "other": other} {
+		select {
+		case <-s.Replaced:
+			t.Errorf("%s replaced", name)
+		default:
+		}
+	}
+}
