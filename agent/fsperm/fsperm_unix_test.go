@@ -63,3 +63,62 @@ func TestCheckModes(t *testing.T) {
 		}
 	}
 }
+
+// A state directory pre-created by another user, left writable by
+// others, or replaced by a symbolic link is refused with what to do; a
+// private one that others may only read is made 0700. Needs root to
+// give a directory to another user.
+func TestProtectRefusesForeignDirectory(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create a directory as another user")
+	}
+	base := t.TempDir()
+	const nobody = 65534
+
+	foreign := filepath.Join(base, "foreign")
+	if err := os.Mkdir(foreign, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(foreign, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	open := filepath.Join(base, "open")
+	if err := os.Mkdir(open, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(foreign, link); err != nil {
+		t.Fatal(err)
+	}
+	for dir, want := range map[string]string{
+		foreign:       "is owned by uid 65534, not root",
+		foreign + "/": "is owned by uid 65534, not root",
+		open:          "is writable by group or others",
+		link:          "is a symbolic link",
+	} {
+		for _, usersMayRead := range []bool{false, true} {
+			err := Protect(dir, usersMayRead)
+			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "start the agent again") {
+				t.Errorf("Protect(%s, %v) = %v; want %q and what to do", dir, usersMayRead, err, want)
+			}
+		}
+	}
+
+	readable := filepath.Join(base, "readable")
+	if err := os.Mkdir(readable, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(readable, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := Protect(readable, false); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(readable); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("a readable private directory: %v, %v; want it made 0700", fi.Mode(), err)
+	}
+}
