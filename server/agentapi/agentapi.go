@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -438,6 +439,9 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 			storeDone := s.Metrics.StoreTimer(metrics.OpIngest)
 			last, err := s.Store.IngestEvents(ctx, deviceID, events, s.now())
 			storeDone()
+			if errors.Is(err, store.ErrInvalidEvent) {
+				return status.Errorf(codes.InvalidArgument, "batch: %v", err)
+			}
 			if err != nil {
 				log.Error("ingest", "err", err)
 				return status.Error(codes.Internal, "could not store events; the agent will resend them")
@@ -486,6 +490,9 @@ func checkOrder(events []*vcguardv1.Event) error {
 	for i, e := range events {
 		if e.GetSeq() == 0 || e.GetSeq() <= prev {
 			return fmt.Errorf("events[%d].seq %d is not above %d", i, e.GetSeq(), prev)
+		}
+		if e.GetSeq() > math.MaxInt64 {
+			return fmt.Errorf("events[%d].seq %d is above 2^63-1", i, e.GetSeq())
 		}
 		if e.GetTime() == nil {
 			return fmt.Errorf("events[%d].time is missing", i)
