@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -216,11 +217,36 @@ func (s *Store) apps(ctx context.Context, where string, args ...any) (map[string
 }
 
 // DeviceConnected records that a device opened a stream and what it said in
-// its hello.
+// its hello. A hostname other than the stored one is recorded in the audit
+// log (actor "device:ID", action "device_hostname_change") in the same
+// transaction: a device can claim another's name, and IT should see when
+// one did.
 func (s *Store) DeviceConnected(ctx context.Context, id string, info *vcguardv1.DeviceInfo, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE devices SET hostname = $1, os = $2, os_version = $3, arch = $4,
-		agent_version = $5, connected = 1, last_seen = $6 WHERE id = $7`,
-		info.GetHostname(), info.GetOs(), info.GetOsVersion(), info.GetArch(), info.GetAgentVersion(), micros(now), id)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var old string
+		if err := tx.QueryRowContext(ctx, `SELECT hostname FROM devices WHERE id = $1`+s.forUpdate(), id).Scan(&old); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE devices SET hostname = $1, os = $2, os_version = $3, arch = $4,
+			agent_version = $5, connected = 1, last_seen = $6 WHERE id = $7`,
+			info.GetHostname(), info.GetOs(), info.GetOsVersion(), info.GetArch(), info.GetAgentVersion(), micros(now), id); err != nil {
+			return err
+		}
+		if old == info.GetHostname() {
+			return nil
+		}
+		detail, err := json.Marshal(map[string]string{"from": old, "to": info.GetHostname()})
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO audit_log (at, actor, action, target, detail, remote_addr) VALUES ($1, $2, $3, $4, $5, $6)`,
+			micros(now), "device:"+id, "device_hostname_change", "device:"+id, string(detail), "")
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("device %s connected: %w", id, err)
 	}

@@ -63,3 +63,34 @@ func testSequenceOutOfRange(t *testing.T, s *store.Store) {
 		t.Errorf("the next honest batch: last seq %d, want 2", last)
 	}
 }
+
+// A device that connects under another hostname is recorded in the audit
+// log (old and new name); one that keeps its name is not.
+func testHostnameChangeAudited(t *testing.T, s *store.Store) {
+	ctx := t.Context()
+	newDevice(t, s, "dev-1", "alice-laptop")
+	newDevice(t, s, "dev-2", "bob-laptop")
+	connect := func(id, hostname string) {
+		t.Helper()
+		if err := s.DeviceConnected(ctx, id, &vcguardv1.DeviceInfo{Hostname: hostname, Os: "linux"}, at(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	connect("dev-1", "alice-laptop")
+	connect("dev-2", "alice-laptop") // takes dev-1's name
+	entries, err := s.AuditLog(ctx, store.AuditFilter{Action: "device_hostname_change"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 {
+		t.Fatalf("audit entries = %+v, want one for dev-2", entries)
+	}
+	e := entries[0]
+	if e.Actor != "device:dev-2" || e.Target != "device:dev-2" || !strings.Contains(string(e.Detail), `"from":"bob-laptop"`) || !strings.Contains(string(e.Detail), `"to":"alice-laptop"`) {
+		t.Errorf("audit entry = %+v (detail %s)", e, e.Detail)
+	}
+	sameTime(t, "audit time", e.At, at(time.Hour))
+	if err := s.DeviceConnected(ctx, "dev-missing", &vcguardv1.DeviceInfo{Hostname: "x"}, at(time.Hour)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeviceConnected(unknown) = %v, want ErrNotFound", err)
+	}
+}

@@ -71,6 +71,7 @@ func runSuite(t *testing.T, open opener) {
 		{"PurgeEventsBatches", testPurgeEventsBatches},
 		{"FutureEventClamped", testFutureEventClamped},
 		{"SequenceOutOfRange", testSequenceOutOfRange},
+		{"HostnameChangeAudited", testHostnameChangeAudited},
 		{"RetentionRun", testRetentionRun},
 		{"GroupsAndRevokeDevice", testGroupsAndRevokeDevice},
 		{"ServerKeys", testServerKeys},
