@@ -11,7 +11,8 @@ import (
 // enough to keep up, few enough that no transaction holds locks for long.
 const defaultPurgeBatch = 10_000
 
-// PurgeEvents deletes the events that happened before before, in batches
+// PurgeEvents deletes the events the server received before before (not
+// the time the agent put on them, which its clock decides), in batches
 // of at most 10,000 rows, each its own short transaction, so ingest is never
 // held up for long. It returns how many it deleted, also when ctx ends or an
 // error stops it part way. Devices keep their state and last sequence
@@ -20,7 +21,7 @@ func (s *Store) PurgeEvents(ctx context.Context, before time.Time) (int64, error
 	var total int64
 	for {
 		res, err := s.db.ExecContext(ctx, `DELETE FROM events WHERE (device_id, seq) IN
-			(SELECT device_id, seq FROM events WHERE time < $1 LIMIT $2)`, micros(before), s.purgeBatch)
+			(SELECT device_id, seq FROM events WHERE received_at < $1 LIMIT $2)`, micros(before), s.purgeBatch)
 		if err != nil {
 			return total, fmt.Errorf("purge events before %s: %w", before.UTC().Format(time.RFC3339), err)
 		}

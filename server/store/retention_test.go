@@ -32,14 +32,14 @@ func testPurgeEvents(t *testing.T, s *store.Store) {
 	newDevice(t, s, "dev-1", "one")
 	newDevice(t, s, "dev-2", "two")
 	zoom := instance("zoom", 100, at(0), vcguardv1.Verdict_VERDICT_RESTRICTED)
-	ingest(t, s, "dev-1", at(time.Hour),
-		started(1, at(1*time.Second), zoom),
-		policyApplied(2, at(2*time.Second), 1),
-		policyApplied(3, at(3*time.Second), 2),
-		policyApplied(4, at(4*time.Second), 3))
-	ingest(t, s, "dev-2", at(time.Hour),
-		policyApplied(1, at(1*time.Second), 1),
-		policyApplied(2, at(5*time.Second), 2))
+	// Each event is received when it happened; retention goes by the
+	// received time.
+	ingest(t, s, "dev-1", at(1*time.Second), started(1, at(1*time.Second), zoom))
+	ingest(t, s, "dev-1", at(2*time.Second), policyApplied(2, at(2*time.Second), 1))
+	ingest(t, s, "dev-1", at(3*time.Second), policyApplied(3, at(3*time.Second), 2))
+	ingest(t, s, "dev-1", at(4*time.Second), policyApplied(4, at(4*time.Second), 3))
+	ingest(t, s, "dev-2", at(1*time.Second), policyApplied(1, at(1*time.Second), 1))
+	ingest(t, s, "dev-2", at(5*time.Second), policyApplied(2, at(5*time.Second), 2))
 
 	if n, err := s.PurgeEvents(ctx, time.Time{}); err != nil || n != 0 {
 		t.Errorf("PurgeEvents(zero time) = %d, %v; want 0", n, err)
@@ -87,20 +87,22 @@ func testPurgeEventsBatches(t *testing.T, s *store.Store) {
 	newDevice(t, s, "dev-1", "one")
 	newDevice(t, s, "dev-2", "two")
 	// dev-1: 23 old events and 5 new; dev-2: 14 old (two full batches).
-	var evs []*vcguardv1.Event
+	// The old ones are received before the hour, the new ones after it.
+	var old, recent []*vcguardv1.Event
 	for i := range 28 {
-		when := at(time.Duration(i) * time.Second)
-		if i >= 23 {
-			when = at(time.Hour + time.Duration(i)*time.Second)
+		if i < 23 {
+			old = append(old, policyApplied(uint64(i+1), at(time.Duration(i)*time.Second), 1))
+		} else {
+			recent = append(recent, policyApplied(uint64(i+1), at(time.Hour+time.Duration(i)*time.Second), 1))
 		}
-		evs = append(evs, policyApplied(uint64(i+1), when, 1))
 	}
-	ingest(t, s, "dev-1", at(2*time.Hour), evs...)
-	evs = nil
+	ingest(t, s, "dev-1", at(30*time.Second), old...)
+	ingest(t, s, "dev-1", at(2*time.Hour), recent...)
+	var evs []*vcguardv1.Event
 	for i := range 14 {
 		evs = append(evs, policyApplied(uint64(i+1), at(time.Duration(i)*time.Second), 1))
 	}
-	ingest(t, s, "dev-2", at(2*time.Hour), evs...)
+	ingest(t, s, "dev-2", at(30*time.Second), evs...)
 
 	n, err := s.PurgeEvents(ctx, at(time.Hour))
 	if err != nil || n != 23+14 {
@@ -133,10 +135,9 @@ func testRetentionRun(t *testing.T, s *store.Store) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	newDevice(t, s, "dev-1", "one")
-	ingest(t, s, "dev-1", at(50*time.Hour),
-		policyApplied(1, at(0), 1),
-		policyApplied(2, at(time.Hour), 1),
-		policyApplied(3, at(30*time.Hour), 1))
+	ingest(t, s, "dev-1", at(0), policyApplied(1, at(0), 1))
+	ingest(t, s, "dev-1", at(time.Hour), policyApplied(2, at(time.Hour), 1))
+	ingest(t, s, "dev-1", at(30*time.Hour), policyApplied(3, at(30*time.Hour), 1))
 	records := make(chan slog.Record, 10)
 	r := &store.Retention{
 		Store: s, Keep: 24 * time.Hour, Interval: time.Hour,

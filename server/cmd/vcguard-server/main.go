@@ -164,7 +164,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.StaleAfter, "stale-after", adminapi.DefaultStaleAfter, "a connected device silent for longer is shown offline")
 	fs.StringVar(&c.DB, "db", "sqlite", "database: sqlite (embedded, in the data directory) or a postgres://user@host:port/database URL "+
 		"for several replicas on one database (give the password through PGPASSWORD or ~/.pgpass, not the URL)")
-	fs.DurationVar(&c.Retention, "retention", 90*24*time.Hour, "events older than this are purged (hourly); 0 keeps them for ever")
+	fs.DurationVar(&c.Retention, "retention", 90*24*time.Hour, "events received longer ago than this are purged (hourly); 0 keeps them for ever")
 	fs.StringVar(&c.KEKFile, "kek-file", os.Getenv("VCGUARD_KEK_FILE"), "file with the key-encryption key (32+ random bytes; mode 0600, on Windows an ACL for the service account and Administrators only) that seals the CA and "+
 		"policy keys in the database; every replica needs the same file (default $VCGUARD_KEK_FILE; empty stores the keys unsealed: protect the database)")
 	fs.DurationVar(&c.ClientCertLifetime, "client-cert-lifetime", pki.ClientLifetime, "validity of agent client certificates; agents renew when a third remains")
