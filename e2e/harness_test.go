@@ -111,9 +111,16 @@ func (p *proc) stop(t *testing.T) {
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		t.Errorf("%s did not stop within 10 s of SIGTERM", p.cmd.Path)
+		// SIGQUIT makes a Go program print every goroutine's stack into
+		// its log (shown below when the test fails): what it waited on.
+		_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-p.done:
+		case <-time.After(5 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+		t.Errorf("%s did not stop within 10 s of SIGTERM (its goroutines are in its log)", p.cmd.Path)
 	}
 }
 
