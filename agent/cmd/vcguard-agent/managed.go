@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"howett.net/plist"
@@ -66,7 +67,7 @@ func parseManagedPlist(data []byte) (managedConfig, error) {
 		keyCACertificate: &mc.CACertificate, keyDeviceGroup: &mc.DeviceGroup,
 	}
 	var errs []string
-	for _, k := range sortedKeys(fields) {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		v, ok := m[k]
 		if !ok {
 			continue
@@ -163,12 +164,3 @@ func (s registryStore) Read() (managedConfig, error) {
 // policyKeyPath is the registry key the MSI and Intune write, under
 // HKEY_LOCAL_MACHINE.
 const policyKeyPath = `SOFTWARE\Policies\vcguard\Agent`
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
