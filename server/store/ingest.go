@@ -256,4 +256,3 @@ func upsertMedia(ctx context.Context, tx *sql.Tx, deviceID string, u *vcguardv1.
 		micros(u.GetSince().AsTime()))
 	return err
 }
-
