@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -83,6 +84,37 @@ type config struct {
 	MaxConnsPerAddr int
 	// HandshakeTimeout bounds a new gRPC connection's TLS handshake.
 	HandshakeTimeout time.Duration
+	// EnrollPerAddr and EnrollPerSecret are the Enroll token buckets per
+	// source address and per enrollment secret (--enroll-rate-per-addr,
+	// --enroll-rate-per-secret).
+	EnrollPerAddr, EnrollPerSecret enrollRate
+}
+
+// enrollRate is a token bucket's RATE/BURST, as a flag value.
+type enrollRate struct{ Rate, Burst float64 }
+
+func (r *enrollRate) String() string {
+	return strconv.FormatFloat(r.Rate, 'g', -1, 64) + "/" + strconv.FormatFloat(r.Burst, 'g', -1, 64)
+}
+
+// Set parses RATE/BURST: tokens per second and the bucket's size.
+func (r *enrollRate) Set(s string) error {
+	rate, burst, ok := strings.Cut(s, "/")
+	if !ok {
+		return fmt.Errorf("%q: want RATE/BURST, e.g. 2/30 (per second / at once)", s)
+	}
+	rt, err1 := strconv.ParseFloat(strings.TrimSpace(rate), 64)
+	b, err2 := strconv.ParseFloat(strings.TrimSpace(burst), 64)
+	if err1 != nil || err2 != nil || rt <= 0 || b < 1 || math.IsInf(rt, 0) || math.IsInf(b, 0) {
+		return fmt.Errorf("%q: want RATE/BURST with a rate above 0 and a burst of at least 1, e.g. 2/30", s)
+	}
+	r.Rate, r.Burst = rt, b
+	return nil
+}
+
+// buckets returns a fresh token bucket set with this rate and burst.
+func (r enrollRate) buckets() *connlimit.Buckets {
+	return &connlimit.Buckets{Rate: r.Rate, Burst: r.Burst}
 }
 
 // descriptorReserve is kept out of the gRPC listener's cap: the database,
@@ -177,6 +209,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.MaxConnsPerAddr, "max-conns-per-addr", 64, "open agent gRPC connections from one source address (an IPv6 /64 counts as one); "+
 		"raise it for many agents behind one NAT address; 0 means no bound")
 	fs.DurationVar(&c.HandshakeTimeout, "handshake-timeout", 10*time.Second, "a new agent gRPC connection that has not finished its TLS handshake after this long is closed")
+	c.EnrollPerAddr = enrollRate{Rate: agentapi.DefaultEnrollPerAddr.Rate, Burst: agentapi.DefaultEnrollPerAddr.Burst}
+	c.EnrollPerSecret = enrollRate{Rate: agentapi.DefaultEnrollPerSecret.Rate, Burst: agentapi.DefaultEnrollPerSecret.Burst}
+	fs.Var(&c.EnrollPerAddr, "enroll-rate-per-addr", "enrollments accepted from one source address, as RATE/BURST (per second / at once); beyond it Enroll answers ResourceExhausted and agents retry later")
+	fs.Var(&c.EnrollPerSecret, "enroll-rate-per-secret", "enrollments accepted with one enrollment secret, as RATE/BURST (per second / at once); raise it for a mass roll-out or a load test")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -354,7 +390,7 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	)
 	agents := &agentapi.Server{
 		Store: st, CA: ca, PolicyKey: policyKey.Public().(ed25519.PublicKey), Hub: hub, Logger: logger.With("component", "agentapi"),
-		Metrics: met,
+		Metrics: met, EnrollPerAddr: cfg.EnrollPerAddr.buckets(), EnrollPerSecret: cfg.EnrollPerSecret.buckets(),
 	}
 	vcguardv1.RegisterAgentServiceServer(gs, agents)
 	vcguardv1.RegisterAdminServiceServer(gs, admin)
