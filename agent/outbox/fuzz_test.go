@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -85,7 +86,7 @@ func FuzzOpen(f *testing.F) {
 			t.Fatalf("Inspect failed (%v) where Open succeeded", inspectErr)
 		}
 		st := o.Stats()
-		if st != inspected {
+		if !reflect.DeepEqual(st, inspected) {
 			t.Fatalf("Open reads %+v, Inspect %+v", st, inspected)
 		}
 		// Open only ever cuts the log short.

@@ -12,7 +12,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/vcguard/vcguard/internal/atomicfile"
 	"hash/crc32"
 	"io"
 	"os"
@@ -20,7 +19,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/vcguard/vcguard/internal/atomicfile"
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -31,7 +32,8 @@ const (
 	// maxRecord bounds one record; larger lengths mean corruption.
 	maxRecord = 1 << 20
 	// DefaultMaxPending bounds the events kept while offline; beyond it
-	// the oldest are dropped (and counted).
+	// the oldest of the least important are dropped, counted and reported
+	// (see Append).
 	DefaultMaxPending = 100_000
 	// defaultCompactAfter is how many acknowledged records may sit in the
 	// log before it is rewritten.
@@ -59,7 +61,13 @@ type Outbox struct {
 	inLog   int                // records in the log file, acknowledged or not
 	size    int64              // bytes of complete records in the log file
 	torn    bool               // a failed append may have left bytes after size
-	dropped uint64             // events dropped because the spool was full
+	// drops counts the events dropped because the spool was full; its
+	// file is dropFile.
+	drops    dropState
+	dropF    *os.File // dropFile, opened for appending; nil until the first drop
+	dropSize int64    // bytes of complete lines in dropFile
+	// now is the clock of the drop reports; time.Now outside tests.
+	now func() time.Time
 	// writeFile replaces a file atomically: atomicfile.WriteFile, or a
 	// failing one in tests.
 	writeFile func(path string, data []byte, perm os.FileMode) error
@@ -75,29 +83,37 @@ func Open(dir string, maxPending int) (*Outbox, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	o := &Outbox{dir: dir, maxPending: maxPending, compactAfter: defaultCompactAfter, notify: make(chan struct{}, 1), writeFile: atomicfile.WriteFile}
+	o := &Outbox{dir: dir, maxPending: maxPending, compactAfter: defaultCompactAfter, notify: make(chan struct{}, 1), writeFile: atomicfile.WriteFile, now: time.Now}
 	acked, err := readAcked(filepath.Join(dir, ackedFile))
 	if err != nil {
 		return nil, err
 	}
 	o.acked = acked
 	o.next = acked + 1
+	dead, err := o.openDrops()
+	if err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(filepath.Join(dir, logFile), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
+		o.closeDrops()
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	good, err := o.load(f)
+	good, err := o.load(f, dead)
 	if err != nil {
 		f.Close()
+		o.closeDrops()
 		return nil, err
 	}
 	// Drop a torn tail so new records follow the last good one.
 	if err := f.Truncate(good); err != nil {
 		f.Close()
+		o.closeDrops()
 		return nil, fmt.Errorf("outbox: truncate torn tail: %w", err)
 	}
 	if _, err := f.Seek(good, io.SeekStart); err != nil {
 		f.Close()
+		o.closeDrops()
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	o.f = f
@@ -115,7 +131,11 @@ func Inspect(dir string) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
-	o := &Outbox{acked: acked, next: acked + 1}
+	o := &Outbox{dir: dir, acked: acked, next: acked + 1}
+	dead, _, err := o.readDrops()
+	if err != nil {
+		return Stats{}, err
+	}
 	f, err := os.Open(filepath.Join(dir, logFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return o.Stats(), nil
@@ -124,7 +144,7 @@ func Inspect(dir string) (Stats, error) {
 		return Stats{}, fmt.Errorf("outbox: %w", err)
 	}
 	defer f.Close()
-	if _, err := o.load(f); err != nil {
+	if _, err := o.load(f, dead); err != nil {
 		return Stats{}, err
 	}
 	return o.Stats(), nil
@@ -133,8 +153,9 @@ func Inspect(dir string) (Stats, error) {
 // load reads every complete record and returns the offset after the last.
 // Reading stops at the first record that is cut short, fails its checksum or
 // does not follow its predecessor's sequence number: what follows it cannot
-// be trusted.
-func (o *Outbox) load(f io.Reader) (int64, error) {
+// be trusted. Records whose sequence number is in dead were dropped: they
+// stay in the log until the next compaction but are not pending.
+func (o *Outbox) load(f io.Reader, dead map[uint64]bool) (int64, error) {
 	r := bufio.NewReader(f)
 	var off int64
 	var hdr [8]byte
@@ -168,7 +189,7 @@ func (o *Outbox) load(f io.Reader) (int64, error) {
 		if ev.GetSeq() >= o.next {
 			o.next = ev.GetSeq() + 1
 		}
-		if ev.GetSeq() > o.acked {
+		if ev.GetSeq() > o.acked && !dead[ev.GetSeq()] {
 			o.pending = append(o.pending, ev)
 		}
 	}
@@ -230,7 +251,26 @@ func (o *Outbox) Append(ev *vcguardv1.Event) error {
 		return errors.New("outbox: sequence numbers exhausted")
 	}
 	ev.Seq = o.next
-	stored := proto.CloneOf(ev)
+	if err := o.appendLocked(proto.CloneOf(ev)); err != nil {
+		return err
+	}
+	o.signal()
+	return nil
+}
+
+// appendLocked stores ev (which the outbox owns from now on) and keeps the
+// bound. Called with mu held, the log usable and ev.Seq == o.next.
+func (o *Outbox) appendLocked(stored *vcguardv1.Event) error {
+	if err := o.write(stored); err != nil {
+		return err
+	}
+	o.keepBound()
+	return nil
+}
+
+// write appends ev to the log durably and to the pending events. Called
+// with mu held, the log usable and ev.Seq == o.next.
+func (o *Outbox) write(stored *vcguardv1.Event) error {
 	rec, err := encode(stored)
 	if err != nil {
 		return fmt.Errorf("outbox: encode event: %w", err)
@@ -245,26 +285,27 @@ func (o *Outbox) Append(ev *vcguardv1.Event) error {
 	o.next++
 	o.inLog++
 	o.pending = append(o.pending, stored)
-	if len(o.pending) > o.maxPending {
-		// Keep the newest; record how many were lost so it can be reported.
-		drop := len(o.pending) - o.maxPending
-		o.dropped += uint64(drop)
-		o.acked = o.pending[drop-1].GetSeq()
-		o.pending = append(o.pending[:0:0], o.pending[drop:]...)
-		// ev is stored: failing the Append now would have the caller record
-		// it again. A failure below is retried by the next drop or Ack; until
-		// then a restart sends the dropped events after all.
-		if err := o.writeAcked(); err == nil {
-			// While offline the dropped records would otherwise pile up in
-			// the log without bound. Rewriting only once they outnumber the
-			// pending ones keeps the cost per append constant on average.
-			if dead := o.inLog - len(o.pending); dead >= o.compactAfter && dead >= len(o.pending) {
-				_ = o.compact()
-			}
-		}
-	}
-	o.signal()
 	return nil
+}
+
+// keepBound drops events while more than maxPending are pending. Called
+// with mu held.
+func (o *Outbox) keepBound() {
+	if len(o.pending) <= o.maxPending {
+		return
+	}
+	for len(o.pending) > o.maxPending {
+		// ev is stored: failing the Append now would have the caller
+		// record it again. A drop that cannot be written down is undone
+		// at the next Open (the event is sent after all, and not counted).
+		o.dropOne()
+	}
+	// While offline the dropped records would otherwise pile up in the log
+	// without bound. Rewriting only once they outnumber the pending ones
+	// keeps the cost per append constant on average.
+	if dead := o.inLog - len(o.pending); dead >= o.compactAfter && dead >= len(o.pending) {
+		_ = o.compact()
+	}
 }
 
 // failedAppend undoes a partly written record, so that it neither hides the
@@ -328,6 +369,9 @@ func (o *Outbox) Ack(seq uint64) error {
 	if o.closed {
 		return errors.New("outbox is closed")
 	}
+	// An acknowledgement means the server is there: the first after a
+	// reconnection tells it what was dropped while it was not.
+	defer o.reportDrops()
 	if seq <= o.acked {
 		return nil
 	}
@@ -386,6 +430,12 @@ func (o *Outbox) compact() error {
 	if werr != nil {
 		return fmt.Errorf("outbox: compact: %w", werr)
 	}
+	// The dropped records are gone from the log: their marks may go too,
+	// their counts stay in the summary. Should this fail, the marks stay,
+	// and they name records no longer there, which is harmless.
+	if err := o.compactDrops(); err != nil {
+		return fmt.Errorf("outbox: compact: %w", err)
+	}
 	return nil
 }
 
@@ -424,14 +474,27 @@ type Stats struct {
 	Pending int
 	Acked   uint64
 	Next    uint64
-	Dropped uint64
+	// Dropped counts every event dropped because the outbox was full, and
+	// Unreported those of them the server has not been told about yet.
+	Dropped    uint64
+	Unreported uint64
+	// Drops are the dropped events by type, in the order of the types.
+	Drops []DropCount
 }
 
 // Stats returns counters for status output.
 func (o *Outbox) Stats() Stats {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return Stats{Pending: len(o.pending), Acked: o.acked, Next: o.next, Dropped: o.dropped}
+	st := Stats{Pending: len(o.pending), Acked: o.acked, Next: o.next}
+	st.Drops = o.drops.Total.sorted()
+	for _, c := range st.Drops {
+		st.Dropped += c.Count
+	}
+	for _, c := range o.drops.Unreported {
+		st.Unreported += c.Count
+	}
+	return st
 }
 
 // Close closes the log file.
@@ -442,6 +505,7 @@ func (o *Outbox) Close() error {
 		return nil
 	}
 	o.closed = true
+	o.closeDrops()
 	if o.f == nil {
 		return nil
 	}

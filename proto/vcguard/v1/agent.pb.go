@@ -143,7 +143,7 @@ func (x AppEvent_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AppEvent_Kind.Descriptor instead.
 func (AppEvent_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{18, 0}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{20, 0}
 }
 
 type RenewRequest struct {
@@ -744,6 +744,7 @@ type Event struct {
 	//	*Event_UserNotified
 	//	*Event_Media
 	//	*Event_MediaFinding
+	//	*Event_EventsDropped
 	Detail        isEvent_Detail `protobuf_oneof:"detail"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -872,6 +873,15 @@ func (x *Event) GetMediaFinding() *MediaFinding {
 	return nil
 }
 
+func (x *Event) GetEventsDropped() *EventsDropped {
+	if x != nil {
+		if x, ok := x.Detail.(*Event_EventsDropped); ok {
+			return x.EventsDropped
+		}
+	}
+	return nil
+}
+
 type isEvent_Detail interface {
 	isEvent_Detail()
 }
@@ -908,6 +918,10 @@ type Event_MediaFinding struct {
 	MediaFinding *MediaFinding `protobuf:"bytes,17,opt,name=media_finding,json=mediaFinding,proto3,oneof"`
 }
 
+type Event_EventsDropped struct {
+	EventsDropped *EventsDropped `protobuf:"bytes,18,opt,name=events_dropped,json=eventsDropped,proto3,oneof"`
+}
+
 func (*Event_App) isEvent_Detail() {}
 
 func (*Event_Inventory) isEvent_Detail() {}
@@ -923,6 +937,131 @@ func (*Event_UserNotified) isEvent_Detail() {}
 func (*Event_Media) isEvent_Detail() {}
 
 func (*Event_MediaFinding) isEvent_Detail() {}
+
+func (*Event_EventsDropped) isEvent_Detail() {}
+
+// EventsDropped reports events the agent recorded but dropped unsent
+// because its outbox reached its bound (offline for days, or flooded). The
+// least important go first: superseded state reports, then routine events
+// (an allowed app starting or stopping, a camera switched on or off), the
+// findings last. Sent once the agent is connected again, with the counts
+// since its previous report.
+type EventsDropped struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One entry per event type, sorted by type.
+	Dropped       []*DroppedEvents `protobuf:"bytes,1,rep,name=dropped,proto3" json:"dropped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventsDropped) Reset() {
+	*x = EventsDropped{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventsDropped) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventsDropped) ProtoMessage() {}
+
+func (x *EventsDropped) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventsDropped.ProtoReflect.Descriptor instead.
+func (*EventsDropped) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *EventsDropped) GetDropped() []*DroppedEvents {
+	if x != nil {
+		return x.Dropped
+	}
+	return nil
+}
+
+// DroppedEvents counts the dropped events of one type.
+type DroppedEvents struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The event type as the server names it: app_started, app_stopped,
+	// camera_off, inventory, policy_applied, ...
+	Type  string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Count uint64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	// When the oldest and the newest of them happened, by the agent's clock.
+	Oldest        *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=oldest,proto3" json:"oldest,omitempty"`
+	Newest        *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=newest,proto3" json:"newest,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DroppedEvents) Reset() {
+	*x = DroppedEvents{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DroppedEvents) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DroppedEvents) ProtoMessage() {}
+
+func (x *DroppedEvents) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DroppedEvents.ProtoReflect.Descriptor instead.
+func (*DroppedEvents) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DroppedEvents) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *DroppedEvents) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *DroppedEvents) GetOldest() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Oldest
+	}
+	return nil
+}
+
+func (x *DroppedEvents) GetNewest() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Newest
+	}
+	return nil
+}
 
 // MediaUse is a camera or microphone in use by one process.
 type MediaUse struct {
@@ -951,7 +1090,7 @@ type MediaUse struct {
 
 func (x *MediaUse) Reset() {
 	*x = MediaUse{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -963,7 +1102,7 @@ func (x *MediaUse) String() string {
 func (*MediaUse) ProtoMessage() {}
 
 func (x *MediaUse) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -976,7 +1115,7 @@ func (x *MediaUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaUse.ProtoReflect.Descriptor instead.
 func (*MediaUse) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{10}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *MediaUse) GetKind() string {
@@ -1053,7 +1192,7 @@ type MediaEvent struct {
 
 func (x *MediaEvent) Reset() {
 	*x = MediaEvent{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1065,7 +1204,7 @@ func (x *MediaEvent) String() string {
 func (*MediaEvent) ProtoMessage() {}
 
 func (x *MediaEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1078,7 +1217,7 @@ func (x *MediaEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaEvent.ProtoReflect.Descriptor instead.
 func (*MediaEvent) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{11}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *MediaEvent) GetUse() *MediaUse {
@@ -1110,7 +1249,7 @@ type MediaFinding struct {
 
 func (x *MediaFinding) Reset() {
 	*x = MediaFinding{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1122,7 +1261,7 @@ func (x *MediaFinding) String() string {
 func (*MediaFinding) ProtoMessage() {}
 
 func (x *MediaFinding) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1135,7 +1274,7 @@ func (x *MediaFinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaFinding.ProtoReflect.Descriptor instead.
 func (*MediaFinding) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{12}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *MediaFinding) GetUse() *MediaUse {
@@ -1170,7 +1309,7 @@ type LocalPolicy struct {
 
 func (x *LocalPolicy) Reset() {
 	*x = LocalPolicy{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1182,7 +1321,7 @@ func (x *LocalPolicy) String() string {
 func (*LocalPolicy) ProtoMessage() {}
 
 func (x *LocalPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1195,7 +1334,7 @@ func (x *LocalPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalPolicy.ProtoReflect.Descriptor instead.
 func (*LocalPolicy) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{13}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *LocalPolicy) GetFiles() []*LocalPolicyFile {
@@ -1222,7 +1361,7 @@ type LocalPolicyFile struct {
 
 func (x *LocalPolicyFile) Reset() {
 	*x = LocalPolicyFile{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1234,7 +1373,7 @@ func (x *LocalPolicyFile) String() string {
 func (*LocalPolicyFile) ProtoMessage() {}
 
 func (x *LocalPolicyFile) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1247,7 +1386,7 @@ func (x *LocalPolicyFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalPolicyFile.ProtoReflect.Descriptor instead.
 func (*LocalPolicyFile) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{14}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *LocalPolicyFile) GetPath() string {
@@ -1294,7 +1433,7 @@ type Enforcement struct {
 
 func (x *Enforcement) Reset() {
 	*x = Enforcement{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1306,7 +1445,7 @@ func (x *Enforcement) String() string {
 func (*Enforcement) ProtoMessage() {}
 
 func (x *Enforcement) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1319,7 +1458,7 @@ func (x *Enforcement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Enforcement.ProtoReflect.Descriptor instead.
 func (*Enforcement) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{15}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Enforcement) GetApp() *AppInstance {
@@ -1367,7 +1506,7 @@ type UserNotified struct {
 
 func (x *UserNotified) Reset() {
 	*x = UserNotified{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1379,7 +1518,7 @@ func (x *UserNotified) String() string {
 func (*UserNotified) ProtoMessage() {}
 
 func (x *UserNotified) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1392,7 +1531,7 @@ func (x *UserNotified) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserNotified.ProtoReflect.Descriptor instead.
 func (*UserNotified) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{16}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UserNotified) GetAppId() string {
@@ -1463,7 +1602,7 @@ type AppInstance struct {
 
 func (x *AppInstance) Reset() {
 	*x = AppInstance{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1475,7 +1614,7 @@ func (x *AppInstance) String() string {
 func (*AppInstance) ProtoMessage() {}
 
 func (x *AppInstance) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1488,7 +1627,7 @@ func (x *AppInstance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppInstance.ProtoReflect.Descriptor instead.
 func (*AppInstance) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{17}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AppInstance) GetAppId() string {
@@ -1578,7 +1717,7 @@ type AppEvent struct {
 
 func (x *AppEvent) Reset() {
 	*x = AppEvent{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1590,7 +1729,7 @@ func (x *AppEvent) String() string {
 func (*AppEvent) ProtoMessage() {}
 
 func (x *AppEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1603,7 +1742,7 @@ func (x *AppEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppEvent.ProtoReflect.Descriptor instead.
 func (*AppEvent) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{18}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AppEvent) GetKind() AppEvent_Kind {
@@ -1633,7 +1772,7 @@ type Inventory struct {
 
 func (x *Inventory) Reset() {
 	*x = Inventory{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1645,7 +1784,7 @@ func (x *Inventory) String() string {
 func (*Inventory) ProtoMessage() {}
 
 func (x *Inventory) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1658,7 +1797,7 @@ func (x *Inventory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Inventory.ProtoReflect.Descriptor instead.
 func (*Inventory) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{19}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Inventory) GetApps() []*AppInstance {
@@ -1685,7 +1824,7 @@ type PolicyApplied struct {
 
 func (x *PolicyApplied) Reset() {
 	*x = PolicyApplied{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[20]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1697,7 +1836,7 @@ func (x *PolicyApplied) String() string {
 func (*PolicyApplied) ProtoMessage() {}
 
 func (x *PolicyApplied) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[20]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1710,7 +1849,7 @@ func (x *PolicyApplied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyApplied.ProtoReflect.Descriptor instead.
 func (*PolicyApplied) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{20}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PolicyApplied) GetVersion() uint64 {
@@ -1733,7 +1872,7 @@ type ServerMessage struct {
 
 func (x *ServerMessage) Reset() {
 	*x = ServerMessage{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[21]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1745,7 +1884,7 @@ func (x *ServerMessage) String() string {
 func (*ServerMessage) ProtoMessage() {}
 
 func (x *ServerMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[21]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1758,7 +1897,7 @@ func (x *ServerMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerMessage.ProtoReflect.Descriptor instead.
 func (*ServerMessage) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{21}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ServerMessage) GetMsg() isServerMessage_Msg {
@@ -1812,7 +1951,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[22]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1824,7 +1963,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[22]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1837,7 +1976,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{22}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Ack) GetSeq() uint64 {
@@ -1857,7 +1996,7 @@ type PolicyUpdate struct {
 
 func (x *PolicyUpdate) Reset() {
 	*x = PolicyUpdate{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[23]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1869,7 +2008,7 @@ func (x *PolicyUpdate) String() string {
 func (*PolicyUpdate) ProtoMessage() {}
 
 func (x *PolicyUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[23]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1882,7 +2021,7 @@ func (x *PolicyUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyUpdate.ProtoReflect.Descriptor instead.
 func (*PolicyUpdate) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{23}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PolicyUpdate) GetPolicy() *SignedPolicy {
@@ -1907,7 +2046,7 @@ type SignedPolicy struct {
 
 func (x *SignedPolicy) Reset() {
 	*x = SignedPolicy{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[24]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1919,7 +2058,7 @@ func (x *SignedPolicy) String() string {
 func (*SignedPolicy) ProtoMessage() {}
 
 func (x *SignedPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[24]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1932,7 +2071,7 @@ func (x *SignedPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignedPolicy.ProtoReflect.Descriptor instead.
 func (*SignedPolicy) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{24}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SignedPolicy) GetVersion() uint64 {
@@ -2005,7 +2144,7 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"7\n" +
 	"\n" +
 	"EventBatch\x12)\n" +
-	"\x06events\x18\x01 \x03(\v2\x11.vcguard.v1.EventR\x06events\"\xa5\x04\n" +
+	"\x06events\x18\x01 \x03(\v2\x11.vcguard.v1.EventR\x06events\"\xe9\x04\n" +
 	"\x05Event\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12(\n" +
@@ -2017,8 +2156,16 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\venforcement\x18\x0e \x01(\v2\x17.vcguard.v1.EnforcementH\x00R\venforcement\x12?\n" +
 	"\ruser_notified\x18\x0f \x01(\v2\x18.vcguard.v1.UserNotifiedH\x00R\fuserNotified\x12.\n" +
 	"\x05media\x18\x10 \x01(\v2\x16.vcguard.v1.MediaEventH\x00R\x05media\x12?\n" +
-	"\rmedia_finding\x18\x11 \x01(\v2\x18.vcguard.v1.MediaFindingH\x00R\fmediaFindingB\b\n" +
-	"\x06detail\"\xf9\x01\n" +
+	"\rmedia_finding\x18\x11 \x01(\v2\x18.vcguard.v1.MediaFindingH\x00R\fmediaFinding\x12B\n" +
+	"\x0eevents_dropped\x18\x12 \x01(\v2\x19.vcguard.v1.EventsDroppedH\x00R\reventsDroppedB\b\n" +
+	"\x06detail\"D\n" +
+	"\rEventsDropped\x123\n" +
+	"\adropped\x18\x01 \x03(\v2\x19.vcguard.v1.DroppedEventsR\adropped\"\xa1\x01\n" +
+	"\rDroppedEvents\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x04R\x05count\x122\n" +
+	"\x06oldest\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x06oldest\x122\n" +
+	"\x06newest\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x06newest\"\xf9\x01\n" +
 	"\bMediaUse\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x10\n" +
@@ -2120,7 +2267,7 @@ func file_vcguard_v1_agent_proto_rawDescGZIP() []byte {
 }
 
 var file_vcguard_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vcguard_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_vcguard_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_vcguard_v1_agent_proto_goTypes = []any{
 	(Verdict)(0),                  // 0: vcguard.v1.Verdict
 	(AppEvent_Kind)(0),            // 1: vcguard.v1.AppEvent.Kind
@@ -2134,22 +2281,24 @@ var file_vcguard_v1_agent_proto_goTypes = []any{
 	(*Heartbeat)(nil),             // 9: vcguard.v1.Heartbeat
 	(*EventBatch)(nil),            // 10: vcguard.v1.EventBatch
 	(*Event)(nil),                 // 11: vcguard.v1.Event
-	(*MediaUse)(nil),              // 12: vcguard.v1.MediaUse
-	(*MediaEvent)(nil),            // 13: vcguard.v1.MediaEvent
-	(*MediaFinding)(nil),          // 14: vcguard.v1.MediaFinding
-	(*LocalPolicy)(nil),           // 15: vcguard.v1.LocalPolicy
-	(*LocalPolicyFile)(nil),       // 16: vcguard.v1.LocalPolicyFile
-	(*Enforcement)(nil),           // 17: vcguard.v1.Enforcement
-	(*UserNotified)(nil),          // 18: vcguard.v1.UserNotified
-	(*AppInstance)(nil),           // 19: vcguard.v1.AppInstance
-	(*AppEvent)(nil),              // 20: vcguard.v1.AppEvent
-	(*Inventory)(nil),             // 21: vcguard.v1.Inventory
-	(*PolicyApplied)(nil),         // 22: vcguard.v1.PolicyApplied
-	(*ServerMessage)(nil),         // 23: vcguard.v1.ServerMessage
-	(*Ack)(nil),                   // 24: vcguard.v1.Ack
-	(*PolicyUpdate)(nil),          // 25: vcguard.v1.PolicyUpdate
-	(*SignedPolicy)(nil),          // 26: vcguard.v1.SignedPolicy
-	(*timestamppb.Timestamp)(nil), // 27: google.protobuf.Timestamp
+	(*EventsDropped)(nil),         // 12: vcguard.v1.EventsDropped
+	(*DroppedEvents)(nil),         // 13: vcguard.v1.DroppedEvents
+	(*MediaUse)(nil),              // 14: vcguard.v1.MediaUse
+	(*MediaEvent)(nil),            // 15: vcguard.v1.MediaEvent
+	(*MediaFinding)(nil),          // 16: vcguard.v1.MediaFinding
+	(*LocalPolicy)(nil),           // 17: vcguard.v1.LocalPolicy
+	(*LocalPolicyFile)(nil),       // 18: vcguard.v1.LocalPolicyFile
+	(*Enforcement)(nil),           // 19: vcguard.v1.Enforcement
+	(*UserNotified)(nil),          // 20: vcguard.v1.UserNotified
+	(*AppInstance)(nil),           // 21: vcguard.v1.AppInstance
+	(*AppEvent)(nil),              // 22: vcguard.v1.AppEvent
+	(*Inventory)(nil),             // 23: vcguard.v1.Inventory
+	(*PolicyApplied)(nil),         // 24: vcguard.v1.PolicyApplied
+	(*ServerMessage)(nil),         // 25: vcguard.v1.ServerMessage
+	(*Ack)(nil),                   // 26: vcguard.v1.Ack
+	(*PolicyUpdate)(nil),          // 27: vcguard.v1.PolicyUpdate
+	(*SignedPolicy)(nil),          // 28: vcguard.v1.SignedPolicy
+	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
 }
 var file_vcguard_v1_agent_proto_depIdxs = []int32{
 	6,  // 0: vcguard.v1.EnrollRequest.device:type_name -> vcguard.v1.DeviceInfo
@@ -2157,44 +2306,48 @@ var file_vcguard_v1_agent_proto_depIdxs = []int32{
 	10, // 2: vcguard.v1.AgentMessage.batch:type_name -> vcguard.v1.EventBatch
 	9,  // 3: vcguard.v1.AgentMessage.heartbeat:type_name -> vcguard.v1.Heartbeat
 	6,  // 4: vcguard.v1.Hello.device:type_name -> vcguard.v1.DeviceInfo
-	27, // 5: vcguard.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
+	29, // 5: vcguard.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
 	11, // 6: vcguard.v1.EventBatch.events:type_name -> vcguard.v1.Event
-	27, // 7: vcguard.v1.Event.time:type_name -> google.protobuf.Timestamp
-	20, // 8: vcguard.v1.Event.app:type_name -> vcguard.v1.AppEvent
-	21, // 9: vcguard.v1.Event.inventory:type_name -> vcguard.v1.Inventory
-	22, // 10: vcguard.v1.Event.policy_applied:type_name -> vcguard.v1.PolicyApplied
-	15, // 11: vcguard.v1.Event.local_policy:type_name -> vcguard.v1.LocalPolicy
-	17, // 12: vcguard.v1.Event.enforcement:type_name -> vcguard.v1.Enforcement
-	18, // 13: vcguard.v1.Event.user_notified:type_name -> vcguard.v1.UserNotified
-	13, // 14: vcguard.v1.Event.media:type_name -> vcguard.v1.MediaEvent
-	14, // 15: vcguard.v1.Event.media_finding:type_name -> vcguard.v1.MediaFinding
-	27, // 16: vcguard.v1.MediaUse.since:type_name -> google.protobuf.Timestamp
-	12, // 17: vcguard.v1.MediaEvent.use:type_name -> vcguard.v1.MediaUse
-	12, // 18: vcguard.v1.MediaFinding.use:type_name -> vcguard.v1.MediaUse
-	16, // 19: vcguard.v1.LocalPolicy.files:type_name -> vcguard.v1.LocalPolicyFile
-	19, // 20: vcguard.v1.Enforcement.app:type_name -> vcguard.v1.AppInstance
-	0,  // 21: vcguard.v1.UserNotified.verdict:type_name -> vcguard.v1.Verdict
-	27, // 22: vcguard.v1.AppInstance.started:type_name -> google.protobuf.Timestamp
-	0,  // 23: vcguard.v1.AppInstance.verdict:type_name -> vcguard.v1.Verdict
-	1,  // 24: vcguard.v1.AppEvent.kind:type_name -> vcguard.v1.AppEvent.Kind
-	19, // 25: vcguard.v1.AppEvent.app:type_name -> vcguard.v1.AppInstance
-	19, // 26: vcguard.v1.Inventory.apps:type_name -> vcguard.v1.AppInstance
-	12, // 27: vcguard.v1.Inventory.media:type_name -> vcguard.v1.MediaUse
-	24, // 28: vcguard.v1.ServerMessage.ack:type_name -> vcguard.v1.Ack
-	25, // 29: vcguard.v1.ServerMessage.policy:type_name -> vcguard.v1.PolicyUpdate
-	26, // 30: vcguard.v1.PolicyUpdate.policy:type_name -> vcguard.v1.SignedPolicy
-	27, // 31: vcguard.v1.SignedPolicy.published:type_name -> google.protobuf.Timestamp
-	4,  // 32: vcguard.v1.AgentService.Enroll:input_type -> vcguard.v1.EnrollRequest
-	7,  // 33: vcguard.v1.AgentService.Connect:input_type -> vcguard.v1.AgentMessage
-	2,  // 34: vcguard.v1.AgentService.Renew:input_type -> vcguard.v1.RenewRequest
-	5,  // 35: vcguard.v1.AgentService.Enroll:output_type -> vcguard.v1.EnrollResponse
-	23, // 36: vcguard.v1.AgentService.Connect:output_type -> vcguard.v1.ServerMessage
-	3,  // 37: vcguard.v1.AgentService.Renew:output_type -> vcguard.v1.RenewResponse
-	35, // [35:38] is the sub-list for method output_type
-	32, // [32:35] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	29, // 7: vcguard.v1.Event.time:type_name -> google.protobuf.Timestamp
+	22, // 8: vcguard.v1.Event.app:type_name -> vcguard.v1.AppEvent
+	23, // 9: vcguard.v1.Event.inventory:type_name -> vcguard.v1.Inventory
+	24, // 10: vcguard.v1.Event.policy_applied:type_name -> vcguard.v1.PolicyApplied
+	17, // 11: vcguard.v1.Event.local_policy:type_name -> vcguard.v1.LocalPolicy
+	19, // 12: vcguard.v1.Event.enforcement:type_name -> vcguard.v1.Enforcement
+	20, // 13: vcguard.v1.Event.user_notified:type_name -> vcguard.v1.UserNotified
+	15, // 14: vcguard.v1.Event.media:type_name -> vcguard.v1.MediaEvent
+	16, // 15: vcguard.v1.Event.media_finding:type_name -> vcguard.v1.MediaFinding
+	12, // 16: vcguard.v1.Event.events_dropped:type_name -> vcguard.v1.EventsDropped
+	13, // 17: vcguard.v1.EventsDropped.dropped:type_name -> vcguard.v1.DroppedEvents
+	29, // 18: vcguard.v1.DroppedEvents.oldest:type_name -> google.protobuf.Timestamp
+	29, // 19: vcguard.v1.DroppedEvents.newest:type_name -> google.protobuf.Timestamp
+	29, // 20: vcguard.v1.MediaUse.since:type_name -> google.protobuf.Timestamp
+	14, // 21: vcguard.v1.MediaEvent.use:type_name -> vcguard.v1.MediaUse
+	14, // 22: vcguard.v1.MediaFinding.use:type_name -> vcguard.v1.MediaUse
+	18, // 23: vcguard.v1.LocalPolicy.files:type_name -> vcguard.v1.LocalPolicyFile
+	21, // 24: vcguard.v1.Enforcement.app:type_name -> vcguard.v1.AppInstance
+	0,  // 25: vcguard.v1.UserNotified.verdict:type_name -> vcguard.v1.Verdict
+	29, // 26: vcguard.v1.AppInstance.started:type_name -> google.protobuf.Timestamp
+	0,  // 27: vcguard.v1.AppInstance.verdict:type_name -> vcguard.v1.Verdict
+	1,  // 28: vcguard.v1.AppEvent.kind:type_name -> vcguard.v1.AppEvent.Kind
+	21, // 29: vcguard.v1.AppEvent.app:type_name -> vcguard.v1.AppInstance
+	21, // 30: vcguard.v1.Inventory.apps:type_name -> vcguard.v1.AppInstance
+	14, // 31: vcguard.v1.Inventory.media:type_name -> vcguard.v1.MediaUse
+	26, // 32: vcguard.v1.ServerMessage.ack:type_name -> vcguard.v1.Ack
+	27, // 33: vcguard.v1.ServerMessage.policy:type_name -> vcguard.v1.PolicyUpdate
+	28, // 34: vcguard.v1.PolicyUpdate.policy:type_name -> vcguard.v1.SignedPolicy
+	29, // 35: vcguard.v1.SignedPolicy.published:type_name -> google.protobuf.Timestamp
+	4,  // 36: vcguard.v1.AgentService.Enroll:input_type -> vcguard.v1.EnrollRequest
+	7,  // 37: vcguard.v1.AgentService.Connect:input_type -> vcguard.v1.AgentMessage
+	2,  // 38: vcguard.v1.AgentService.Renew:input_type -> vcguard.v1.RenewRequest
+	5,  // 39: vcguard.v1.AgentService.Enroll:output_type -> vcguard.v1.EnrollResponse
+	25, // 40: vcguard.v1.AgentService.Connect:output_type -> vcguard.v1.ServerMessage
+	3,  // 41: vcguard.v1.AgentService.Renew:output_type -> vcguard.v1.RenewResponse
+	39, // [39:42] is the sub-list for method output_type
+	36, // [36:39] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_vcguard_v1_agent_proto_init() }
@@ -2216,8 +2369,9 @@ func file_vcguard_v1_agent_proto_init() {
 		(*Event_UserNotified)(nil),
 		(*Event_Media)(nil),
 		(*Event_MediaFinding)(nil),
+		(*Event_EventsDropped)(nil),
 	}
-	file_vcguard_v1_agent_proto_msgTypes[21].OneofWrappers = []any{
+	file_vcguard_v1_agent_proto_msgTypes[23].OneofWrappers = []any{
 		(*ServerMessage_Ack)(nil),
 		(*ServerMessage_Policy)(nil),
 	}
@@ -2227,7 +2381,7 @@ func file_vcguard_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vcguard_v1_agent_proto_rawDesc), len(file_vcguard_v1_agent_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   25,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
