@@ -84,6 +84,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Heartbeat of the stream; 0 means the uplink default.
 	Heartbeat time.Duration
+	// OutboxMaxEvents bounds the events kept unsent (offline); 0 means
+	// outbox.DefaultMaxPending.
+	OutboxMaxEvents int
 }
 
 // Agent is the running agent.
@@ -128,8 +131,8 @@ type Agent struct {
 	// closed when Run returns.
 	blocked chan blockResult
 	stopped chan struct{}
-	// statusPending is the pending event count the status file shows.
-	statusPending int
+	// statusShown are the counters the status file shows.
+	statusShown statusCounters
 
 	// appliedVersion is read by the uplink's hello from another goroutine.
 	appliedVersion atomic.Uint64
@@ -145,7 +148,7 @@ func New(cfg Config, identity *uplink.Identity) (*Agent, error) {
 	if err := fsperm.Protect(cfg.StateDir, false); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	out, err := outbox.Open(filepath.Join(cfg.StateDir, "outbox"), 0)
+	out, err := outbox.Open(filepath.Join(cfg.StateDir, "outbox"), cfg.OutboxMaxEvents)
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +312,7 @@ func (a *Agent) Run(parent context.Context) error {
 			}
 			// The server acknowledges in the background: show the count
 			// of events still waiting when it changed.
-			if n := a.out.Stats().Pending; n != a.statusPending {
+			if a.statusCounters() != a.statusShown {
 				a.writeStatus()
 			}
 		case us := <-a.mediaCh:

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vcguard/vcguard/agent/fsperm"
+	"github.com/vcguard/vcguard/agent/outbox"
 	"github.com/vcguard/vcguard/agent/procwatch"
 	"github.com/vcguard/vcguard/policies"
 )
@@ -41,6 +42,16 @@ type Status struct {
 	Media []StatusMedia `json:"media"`
 	// PendingEvents are recorded and not yet acknowledged by the server.
 	PendingEvents int `json:"pending_events"`
+	// DroppedEvents are the events dropped unsent because the outbox was
+	// full (offline for long), by type; DroppedUnreported of them are not
+	// reported to the server yet.
+	DroppedEvents     []outbox.DropCount `json:"dropped_events,omitempty"`
+	DroppedUnreported uint64             `json:"dropped_unreported,omitempty"`
+	// NotifierRefused counts the camera/microphone reports of the users'
+	// notifiers that the agent refused, by reason: media_rate (frames
+	// faster than the budget), media_foreign_pid (a use naming another
+	// user's process).
+	NotifierRefused map[string]uint64 `json:"notifier_refused,omitempty"`
 	// Reported lists, in plain words, every field the agent sends.
 	Reported []string `json:"reported"`
 }
@@ -115,8 +126,11 @@ func (a *Agent) writeStatus() {
 	for _, m := range a.mediaUses() {
 		st.Media = append(st.Media, StatusMedia{Kind: m.GetKind(), PID: m.GetPid(), Process: m.GetProcess(), AppID: m.GetAppId(), Device: m.GetDevice()})
 	}
-	st.PendingEvents = a.out.Stats().Pending
-	a.statusPending = st.PendingEvents
+	ost := a.out.Stats()
+	st.PendingEvents = ost.Pending
+	st.DroppedEvents, st.DroppedUnreported = ost.Drops, ost.Unreported
+	st.NotifierRefused = a.notifierRefused()
+	a.statusShown = a.statusCounters()
 	st.Reported = reportedFields
 	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
@@ -125,6 +139,38 @@ func (a *Agent) writeStatus() {
 	if err := writeStatusFile(a.cfg.StatusFile, data); err != nil {
 		a.cfg.Logger.Warn("status file not written", "file", a.cfg.StatusFile, "err", err)
 	}
+}
+
+// statusCounters are the counters in the status that change without an
+// event of the agent's loop: it rewrites the status when they changed.
+type statusCounters struct {
+	pending             int
+	dropped, unreported uint64
+	refused             uint64
+}
+
+func (a *Agent) statusCounters() statusCounters {
+	st := a.out.Stats()
+	c := statusCounters{pending: st.Pending, dropped: st.Dropped, unreported: st.Unreported}
+	for _, n := range a.notifierRefused() {
+		c.refused += n
+	}
+	return c
+}
+
+// refusalCounter is a Notifier that counts the reports it refused
+// (*notify.Service).
+type refusalCounter interface {
+	Refused() map[string]uint64
+}
+
+func (a *Agent) notifierRefused() map[string]uint64 {
+	if rc, ok := a.cfg.Notifier.(refusalCounter); ok {
+		if m := rc.Refused(); len(m) > 0 {
+			return m
+		}
+	}
+	return nil
 }
 
 // writeStatusFile replaces path with data, readable by everyone. The agent

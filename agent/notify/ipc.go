@@ -999,6 +999,15 @@ func (s *Server) Refused() map[string]uint64 {
 	return maps.Clone(s.refusals)
 }
 
+// Refused returns the refusals of the service's notifier socket (see
+// Server.Refused); none without a server.
+func (s *Service) Refused() map[string]uint64 {
+	if s.Server == nil {
+		return nil
+	}
+	return s.Server.Refused()
+}
+
 // ownMedia keeps the uses of processes the session's user owns (and those
 // with no process, pid 0: a device in use by an unknown process, which
 // the user's session may report). A use naming another user's process,

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -136,10 +137,24 @@ func cmdEnroll(args []string) error {
 	return nil
 }
 
+// runOptions are the flags of `run` alone.
+type runOptions struct {
+	// outboxMaxEvents bounds the events kept while the server cannot be
+	// reached; 0 means the outbox's default.
+	outboxMaxEvents int
+}
+
 func cmdRun(args []string) error {
-	c, err := parseConfig("run", args, defaultConfigFile)
+	var opts runOptions
+	c, err := loadConfig("run", args, configInputs{DefaultFile: defaultConfigFile, Managed: osManagedStore(), Getenv: os.Getenv, Extra: func(fs *flag.FlagSet) {
+		fs.IntVar(&opts.outboxMaxEvents, "outbox-max-events", outbox.DefaultMaxPending,
+			"events kept unsent while the server cannot be reached (days offline); beyond it the oldest routine events are dropped first, the findings last, and the drops are counted, reported to the server and shown by `vcguard-agent status`")
+	}})
 	if err != nil {
 		return err
+	}
+	if opts.outboxMaxEvents < 1 {
+		return fmt.Errorf("--outbox-max-events %d: must be at least 1", opts.outboxMaxEvents)
 	}
 	logOut := io.Writer(os.Stderr)
 	if c.LogFile != "" {
@@ -151,11 +166,11 @@ func cmdRun(args []string) error {
 		logOut = f
 	}
 	logger := newLogger(c.LogFormat, logOut)
-	prog := &program{cfg: c, logger: logger}
+	prog := &program{cfg: c, opts: opts, logger: logger}
 	if !c.Service && service.Interactive() {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		return run(ctx, c, logger)
+		return run(ctx, c, opts, logger)
 	}
 	if err := runService(prog); err != nil {
 		logger.Error("service manager", "err", err)
@@ -165,7 +180,7 @@ func cmdRun(args []string) error {
 }
 
 // run enrolls when needed and runs the agent until ctx ends.
-func run(parent context.Context, c *config, logger *slog.Logger) error {
+func run(parent context.Context, c *config, opts runOptions, logger *slog.Logger) error {
 	// Whatever ends run ends what it started (the notifier socket too).
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
@@ -198,9 +213,10 @@ func run(parent context.Context, c *config, logger *slog.Logger) error {
 		StateDir: c.StateDir, Device: deviceInfo(), Catalog: cat, GOOS: runtime.GOOS,
 		Processes: watcher, Identifier: agent.AppIdentifier{GOOS: runtime.GOOS, Inspector: appid.NewInspector("")},
 		PolicyDir: policyDir(c.PolicyDir, cat), StatusFile: c.StatusFile,
-		Group:   id.Group, // from the enrollment secret
-		Devices: media,
-		Logger:  logger,
+		Group:           id.Group, // from the enrollment secret
+		Devices:         media,
+		Logger:          logger,
+		OutboxMaxEvents: opts.outboxMaxEvents,
 	}
 	// The per-user notifiers connect to this socket (pipe on Windows).
 	// What a notifier sees from its session (the camera on macOS) joins
@@ -276,6 +292,7 @@ func transientEnrollError(err error) bool {
 // program adapts run to the service manager.
 type program struct {
 	cfg    *config
+	opts   runOptions
 	logger *slog.Logger
 	cancel context.CancelFunc
 	done   chan error
@@ -285,7 +302,7 @@ func (p *program) Start(service.Service) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel, p.done = cancel, make(chan error, 1)
 	go func() {
-		err := run(ctx, p.cfg, p.logger)
+		err := run(ctx, p.cfg, p.opts, p.logger)
 		if err != nil && ctx.Err() == nil {
 			// Not asked to stop: exit, so that the service manager
 			// restarts the agent instead of keeping a dead one alive.
@@ -437,6 +454,14 @@ func printStatus(w io.Writer, st *agent.Status) error {
 		fmt.Fprintf(w, "%s %s %s by %s (pid %d, %s)\n", label, m.Kind, m.Device, m.Process, m.PID, app)
 	}
 	fmt.Fprintf(w, "Outbox:      %d events waiting to be sent\n", st.PendingEvents)
+	printDrops(w, st.DroppedEvents, st.DroppedUnreported)
+	if len(st.NotifierRefused) > 0 {
+		fmt.Fprintf(w, "Refused:     camera/microphone reports from user sessions:")
+		for _, r := range slices.Sorted(maps.Keys(st.NotifierRefused)) {
+			fmt.Fprintf(w, " %s %d", refusalText(r), st.NotifierRefused[r])
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintln(w, "Reported:")
 	for _, r := range st.Reported {
 		fmt.Fprintf(w, "  - %s\n", r)
@@ -467,7 +492,34 @@ func statusFromState(w io.Writer, c *config, id *uplink.Identity) error {
 		return err
 	}
 	fmt.Fprintf(w, "Outbox:      %d events waiting to be sent, %d sent and acknowledged\n", st.Pending, st.Acked)
+	printDrops(w, st.Drops, st.Unreported)
 	return nil
+}
+
+// printDrops shows what the outbox dropped while it was full.
+func printDrops(w io.Writer, drops []outbox.DropCount, unreported uint64) {
+	if len(drops) == 0 {
+		return
+	}
+	var total uint64
+	for _, d := range drops {
+		total += d.Count
+	}
+	fmt.Fprintf(w, "Dropped:     %d events while the outbox was full (%d not yet reported to the server), the least important first:\n", total, unreported)
+	for _, d := range drops {
+		fmt.Fprintf(w, "             %s %d, from %s to %s\n", d.Type, d.Count, d.Oldest.Local().Format("2006-01-02 15:04"), d.Newest.Local().Format("2006-01-02 15:04"))
+	}
+}
+
+// refusalText names a notifier refusal reason in plain words.
+func refusalText(reason string) string {
+	switch reason {
+	case notify.RefusedMediaRate:
+		return "too fast"
+	case notify.RefusedMediaForeignPID:
+		return "naming another user's process"
+	}
+	return reason
 }
 
 // loadCatalog returns the built-in catalog plus the entries in dir, if
