@@ -39,13 +39,17 @@ func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) error {
 	return nil
 }
 
+// MaxAuditLimit is the most audit entries one read returns.
+const MaxAuditLimit = 1000
+
 // AuditFilter selects audit entries; zero fields match everything.
 type AuditFilter struct {
 	Actor  string
 	Action string
 	// Before returns only entries with a smaller ID (paging back).
 	Before int64
-	// Limit caps the number of entries; 0 means 1000.
+	// Limit caps the number of entries; 0 means MaxAuditLimit, and at most
+	// MaxAuditLimit+1 are returned.
 	Limit int
 }
 
@@ -72,8 +76,11 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, erro
 	}
 	limit := f.Limit
 	if limit <= 0 {
-		limit = 1000
+		limit = MaxAuditLimit
 	}
+	// One more than the most a caller shows, so it can tell whether more
+	// follow.
+	limit = min(limit, MaxAuditLimit+1)
 	args = append(args, limit)
 	q += fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args))
 	rows, err := s.db.QueryContext(ctx, q, args...)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
-	"google.golang.org/protobuf/proto"
 )
 
 // Device is an enrolled laptop.
@@ -29,10 +28,28 @@ type Device struct {
 	Revoked       time.Time
 	// Group is the device group, from the enrollment secret; "" is none.
 	Group string
-	Apps  []DeviceApp
-	// Media are the cameras and microphones in use now.
+	// Apps are its app instances, running first; Device loads at most
+	// MaxDeviceApps of them (AppsTotal counts them all).
+	Apps []DeviceApp
+	// Media are the cameras and microphones in use now; Device loads at
+	// most MaxDeviceMedia of them (MediaTotal counts them all).
 	Media []DeviceMedia
+	// AppsTotal and MediaTotal are set by Device: how many rows there are,
+	// whether or not all were loaded.
+	AppsTotal, MediaTotal int
 }
+
+// Caps of one device's detail (Device).
+const (
+	MaxDeviceApps  = 500
+	MaxDeviceMedia = 100
+)
+
+// AppsTruncated reports whether Device left out some of the apps.
+func (d Device) AppsTruncated() bool { return d.AppsTotal > len(d.Apps) }
+
+// MediaTruncated reports whether Device left out some of the media rows.
+func (d Device) MediaTruncated() bool { return d.MediaTotal > len(d.Media) }
 
 // DeviceMedia is a camera or microphone in use on a device.
 type DeviceMedia struct {
@@ -103,8 +120,8 @@ func scanDevice(row interface{ Scan(...any) error }) (Device, error) {
 	return d, nil
 }
 
-// Device returns one device with its apps.
-func (s *Store) Device(ctx context.Context, id string) (Device, error) {
+// DeviceRecord returns one device without its apps and media.
+func (s *Store) DeviceRecord(ctx context.Context, id string) (Device, error) {
 	d, err := scanDevice(s.db.QueryRowContext(ctx, `SELECT `+deviceColumns+` FROM devices WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, fmt.Errorf("device %s: %w", id, ErrNotFound)
@@ -112,20 +129,43 @@ func (s *Store) Device(ctx context.Context, id string) (Device, error) {
 	if err != nil {
 		return d, fmt.Errorf("device %s: %w", id, err)
 	}
-	apps, err := s.apps(ctx, `WHERE device_id = $1`, id)
+	return d, nil
+}
+
+// Device returns one device with at most MaxDeviceApps apps (running
+// first) and MaxDeviceMedia media rows, and how many of each it has.
+func (s *Store) Device(ctx context.Context, id string) (Device, error) {
+	d, err := s.DeviceRecord(ctx, id)
+	if err != nil {
+		return d, err
+	}
+	apps, err := s.apps(ctx, `WHERE device_id = $1`, fmt.Sprint(MaxDeviceApps), id)
 	if err != nil {
 		return d, err
 	}
 	d.Apps = apps[id]
-	media, err := s.media(ctx, `WHERE device_id = $1`, id)
+	media, err := s.media(ctx, `WHERE device_id = $1`, fmt.Sprint(MaxDeviceMedia), id)
 	if err != nil {
 		return d, err
 	}
 	d.Media = media[id]
+	d.AppsTotal, d.MediaTotal = len(d.Apps), len(d.Media)
+	if len(d.Apps) == MaxDeviceApps {
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM device_apps WHERE device_id = $1`, id).Scan(&d.AppsTotal); err != nil {
+			return d, fmt.Errorf("count apps of %s: %w", id, err)
+		}
+	}
+	if len(d.Media) == MaxDeviceMedia {
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM device_media WHERE device_id = $1`, id).Scan(&d.MediaTotal); err != nil {
+			return d, fmt.Errorf("count media of %s: %w", id, err)
+		}
+	}
 	return d, nil
 }
 
-// Devices returns every device with its apps, ordered by hostname.
+// Devices returns every device with every app and media row, ordered by
+// hostname. It is unbounded: for tests and offline tools only; request
+// paths use ListDevices, CountFleet and the other bounded reads.
 func (s *Store) Devices(ctx context.Context) ([]Device, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+deviceColumns+` FROM devices ORDER BY hostname, id`)
 	if err != nil {
@@ -143,24 +183,30 @@ func (s *Store) Devices(ctx context.Context) ([]Device, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)
 	}
-	apps, err := s.apps(ctx, "")
+	apps, err := s.apps(ctx, "", "")
 	if err != nil {
 		return nil, err
 	}
-	media, err := s.media(ctx, "")
+	media, err := s.media(ctx, "", "")
 	if err != nil {
 		return nil, err
 	}
 	for i := range out {
 		out[i].Apps = apps[out[i].ID]
 		out[i].Media = media[out[i].ID]
+		out[i].AppsTotal, out[i].MediaTotal = len(out[i].Apps), len(out[i].Media)
 	}
 	return out, nil
 }
 
-func (s *Store) media(ctx context.Context, where string, args ...any) (map[string][]DeviceMedia, error) {
+// media lists media rows matching where, at most limit ("" for no limit)
+// of them.
+func (s *Store) media(ctx context.Context, where, limit string, args ...any) (map[string][]DeviceMedia, error) {
+	if limit != "" {
+		limit = " LIMIT " + limit
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT device_id, kind, source, device, pid, process, app_id, category, session, since
-		FROM device_media `+where+` ORDER BY device_id, kind, pid, source, device`, args...)
+		FROM device_media `+where+` ORDER BY device_id, kind, pid, source, device`+limit, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list device media: %w", err)
 	}
@@ -179,9 +225,14 @@ func (s *Store) media(ctx context.Context, where string, args ...any) (map[strin
 	return out, rows.Err()
 }
 
-func (s *Store) apps(ctx context.Context, where string, args ...any) (map[string][]DeviceApp, error) {
+// apps lists app rows matching where, at most limit ("" for no limit) of
+// them.
+func (s *Store) apps(ctx context.Context, where, limit string, args ...any) (map[string][]DeviceApp, error) {
+	if limit != "" {
+		limit = " LIMIT " + limit
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT device_id, app_id, name, pid, exe, verdict, version, verified, identity, running, started_at, stopped_at
-		FROM device_apps `+where+` ORDER BY device_id, running DESC, app_id, started_at`, args...)
+		FROM device_apps `+where+` ORDER BY device_id, running DESC, app_id, started_at`+limit, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list device apps: %w", err)
 	}
@@ -216,45 +267,18 @@ type StoredEvent struct {
 type EventFilter struct {
 	DeviceID string // empty: all devices
 	Type     string // empty: all types
-	Limit    int    // 0: 100
+	// Limit caps the events: 0 means DefaultEventLimit, at most
+	// MaxEventLimit.
+	Limit int
+	// Before returns only events older than this key (the next page).
+	Before *EventKey
+	// MaxBytes caps the payload bytes loaded: 0 means DefaultEventBytes.
+	MaxBytes int
 }
 
-// Events lists events, newest first.
+// Events lists one page of events, newest first (see ListEvents, which
+// also returns the cursor of the next page).
 func (s *Store) Events(ctx context.Context, f EventFilter) ([]StoredEvent, error) {
-	if f.Limit <= 0 {
-		f.Limit = 100
-	}
-	q := `SELECT device_id, seq, type, time, received_at, payload FROM events WHERE 1 = 1`
-	var args []any
-	if f.DeviceID != "" {
-		args = append(args, f.DeviceID)
-		q += fmt.Sprintf(` AND device_id = $%d`, len(args))
-	}
-	if f.Type != "" {
-		args = append(args, f.Type)
-		q += fmt.Sprintf(` AND type = $%d`, len(args))
-	}
-	args = append(args, f.Limit)
-	q += fmt.Sprintf(` ORDER BY time DESC, seq DESC LIMIT $%d`, len(args))
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
-	}
-	defer rows.Close()
-	var out []StoredEvent
-	for rows.Next() {
-		var e StoredEvent
-		var seq, at, received int64
-		var payload []byte
-		if err := rows.Scan(&e.DeviceID, &seq, &e.Type, &at, &received, &payload); err != nil {
-			return nil, fmt.Errorf("list events: %w", err)
-		}
-		e.Seq, e.Time, e.Received = uint64(seq), fromMicros(at), fromMicros(received)
-		e.Event = new(vcguardv1.Event)
-		if err := proto.Unmarshal(payload, e.Event); err != nil {
-			return nil, fmt.Errorf("decode stored event %s/%d: %w", e.DeviceID, e.Seq, err)
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	page, err := s.ListEvents(ctx, f)
+	return page.Events, err
 }

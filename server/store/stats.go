@@ -10,34 +10,46 @@ import (
 )
 
 // EventsSince lists the events of type typ that happened at or after since,
-// oldest first, at most limit of them (0: 10000). The dashboard's charts
-// count them.
+// oldest first, at most limit of them (0: 10000).
 func (s *Store) EventsSince(ctx context.Context, typ string, since time.Time, limit int) ([]StoredEvent, error) {
 	if limit <= 0 {
 		limit = 10000
 	}
+	var out []StoredEvent
+	err := s.EachEventSince(ctx, typ, since, limit, func(e StoredEvent) error {
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+// EachEventSince calls fn with each event of type typ that happened at or
+// after since, oldest first, at most limit of them, one at a time: the
+// dashboard's charts count them without holding them.
+func (s *Store) EachEventSince(ctx context.Context, typ string, since time.Time, limit int, fn func(StoredEvent) error) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT device_id, seq, type, time, received_at, payload FROM events
 		WHERE type = $1 AND time >= $2 ORDER BY time, device_id, seq LIMIT $3`, typ, micros(since), limit)
 	if err != nil {
-		return nil, fmt.Errorf("list %s events since %s: %w", typ, since.Format(time.RFC3339), err)
+		return fmt.Errorf("list %s events since %s: %w", typ, since.Format(time.RFC3339), err)
 	}
 	defer rows.Close()
-	var out []StoredEvent
 	for rows.Next() {
 		var e StoredEvent
 		var seq, at, received int64
 		var payload []byte
 		if err := rows.Scan(&e.DeviceID, &seq, &e.Type, &at, &received, &payload); err != nil {
-			return nil, fmt.Errorf("list %s events: %w", typ, err)
+			return fmt.Errorf("list %s events: %w", typ, err)
 		}
 		e.Seq, e.Time, e.Received = uint64(seq), fromMicros(at), fromMicros(received)
 		e.Event = new(vcguardv1.Event)
 		if err := proto.Unmarshal(payload, e.Event); err != nil {
-			return nil, fmt.Errorf("decode stored event %s/%d: %w", e.DeviceID, e.Seq, err)
+			return fmt.Errorf("decode stored event %s/%d: %w", e.DeviceID, e.Seq, err)
 		}
-		out = append(out, e)
+		if err := fn(e); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // CountEventsSince counts the events of type typ that happened at or after
