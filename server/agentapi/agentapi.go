@@ -48,11 +48,19 @@ type Server struct {
 	// source address (connlimit.Key) and per valid enrollment secret;
 	// nil means the defaults (DefaultEnrollPerAddr, DefaultEnrollPerSecret).
 	EnrollPerAddr, EnrollPerSecret *connlimit.Buckets
+	// Streams, when set (replicas sharing PostgreSQL), announces each
+	// stream a Connect opens to every replica, so that the device's
+	// stream on another replica ends (fanout.Hub.Heard); nil on SQLite.
+	Streams StreamAnnouncer
+	// Budgets bound what each device may store; zero fields mean
+	// DefaultDeviceBudgets.
+	Budgets DeviceBudgets
 
 	shutdownOnce sync.Once
 	shutdown     chan struct{}
 	initOnce     sync.Once
 	sampler      *connlimit.Sampler
+	limits       *deviceLimits
 }
 
 // Default enrollment budgets. Per address: 30 at once, then 2 a second
@@ -79,6 +87,7 @@ func (s *Server) init() {
 			s.EnrollPerSecret = &connlimit.Buckets{Rate: DefaultEnrollPerSecret.Rate, Burst: DefaultEnrollPerSecret.Burst}
 		}
 		s.sampler = &connlimit.Sampler{Logger: s.Logger}
+		s.limits = newDeviceLimits(s.Budgets, s.Now)
 	})
 }
 
@@ -223,6 +232,12 @@ func checkDeviceInfo(d *vcguardv1.DeviceInfo) error {
 	return nil
 }
 
+// StreamAnnouncer tells the other server replicas that a stream of a
+// device opened here (fanout.PostgresAnnouncer).
+type StreamAnnouncer interface {
+	AnnounceStream(ctx context.Context, deviceID string, stream uint64) error
+}
+
 // StreamReplacedMessage ends a stream when a newer Connect of the same
 // device opens: a device has one live stream.
 const StreamReplacedMessage = "replaced by a newer connection of this device"
@@ -255,6 +270,7 @@ func peerAddr(ctx context.Context) string {
 // once stored) and heartbeats; policy updates are pushed as they are
 // published.
 func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
+	s.init()
 	ctx := stream.Context()
 	deviceID, serial, err := certFromPeer(ctx)
 	if err != nil {
@@ -286,6 +302,15 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 	// reconnect whose old connection is not yet seen dead, or a copy of
 	// the certificate).
 	s.Hub.Claim(sub)
+	if s.Streams != nil {
+		if err := s.Streams.AnnounceStream(ctx, deviceID, sub.Stream); err != nil {
+			// Without its announcement the older stream on another
+			// replica stays until it ends by itself; this one can still
+			// be ended by a later announcement.
+			s.Hub.Announced(sub)
+			s.sampler.Log(slog.LevelWarn, "announce_stream", "could not tell the other replicas about a new stream (sampled)", "device", deviceID, "err", err)
+		}
+	}
 
 	// Receive in a goroutine so shutdown, revocation and replacement can
 	// end the stream between messages; each message is handled to
@@ -411,6 +436,24 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 		}
 	}()
 
+	// throttle waits d before the next batch is stored (a device over its
+	// event rate), unless the stream must end first.
+	throttle := func(d time.Duration) error {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return nil
+		case err := <-recvErr:
+			return err
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		case <-s.shutdownCh():
+		case <-sub.Revoked:
+		case <-sub.Replaced:
+		}
+		return ended()
+	}
 	// stored is the highest sequence number known stored: events of a
 	// resent batch at or below it are skipped by the store, not counted.
 	stored := dev.LastSeq
@@ -435,6 +478,9 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 			}
 			if err := checkOrder(events); err != nil {
 				return status.Errorf(codes.InvalidArgument, "batch: %v", err)
+			}
+			if err := s.admitBatch(deviceID, events, stored, throttle); err != nil {
+				return err
 			}
 			storeDone := s.Metrics.StoreTimer(metrics.OpIngest)
 			last, err := s.Store.IngestEvents(ctx, deviceID, events, s.now())

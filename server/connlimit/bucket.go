@@ -32,44 +32,79 @@ type bucket struct {
 }
 
 // Allow takes a token from key's bucket and reports whether there was one.
-func (b *Buckets) Allow(key string) bool {
-	now := time.Now()
-	if b.Now != nil {
-		now = b.Now()
-	}
+func (b *Buckets) Allow(key string) bool { return b.AllowN(key, 1) }
+
+// AllowN takes n tokens from key's bucket if it holds them all and reports
+// whether it did. An n above Burst is taken from a full bucket (emptying
+// it), so a request larger than the whole budget is not refused for ever.
+func (b *Buckets) AllowN(key string, n float64) bool {
+	now := b.now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	bk := b.get(key, now)
+	tokens := b.refill(bk, now)
+	if n > b.Burst {
+		n = b.Burst
+	}
+	if tokens < n {
+		return false
+	}
+	bk.tokens -= n
+	return true
+}
+
+// Take takes n tokens from key's bucket whatever it holds, and returns how
+// long the caller must wait until the bucket is out of debt: 0 if it held
+// n. A caller that waits before acting (backpressure) keeps to Rate on
+// average while never being refused. n above Burst counts as Burst.
+func (b *Buckets) Take(key string, n float64) time.Duration {
+	now := b.now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	bk := b.get(key, now)
+	b.refill(bk, now)
+	bk.tokens -= min(n, b.Burst)
+	if bk.tokens >= 0 || b.Rate <= 0 {
+		return 0
+	}
+	return time.Duration(-bk.tokens / b.Rate * float64(time.Second))
+}
+
+func (b *Buckets) now() time.Time {
+	if b.Now != nil {
+		return b.Now()
+	}
+	return time.Now()
+}
+
+// get returns key's bucket, creating it full; b.mu is held.
+func (b *Buckets) get(key string, now time.Time) *bucket {
 	if b.buckets == nil {
 		b.buckets = make(map[string]*bucket)
 	}
-	bk, ok := b.buckets[key]
-	if !ok {
-		maxKeys := b.MaxKeys
-		if maxKeys <= 0 {
-			maxKeys = 100_000
-		}
-		if len(b.buckets) >= maxKeys {
-			for k, o := range b.buckets {
-				if b.refill(o, now) >= b.Burst {
-					delete(b.buckets, k)
-				}
+	if bk, ok := b.buckets[key]; ok {
+		return bk
+	}
+	maxKeys := b.MaxKeys
+	if maxKeys <= 0 {
+		maxKeys = 100_000
+	}
+	if len(b.buckets) >= maxKeys {
+		for k, o := range b.buckets {
+			if b.refill(o, now) >= b.Burst {
+				delete(b.buckets, k)
 			}
 		}
-		if len(b.buckets) >= maxKeys {
-			bk = &b.overflow
-			if bk.last.IsZero() {
-				bk.tokens, bk.last = b.Burst, now
-			}
-		} else {
-			bk = &bucket{tokens: b.Burst, last: now}
-			b.buckets[key] = bk
+	}
+	if len(b.buckets) >= maxKeys {
+		if b.overflow.last.IsZero() {
+			b.overflow.tokens, b.overflow.last = b.Burst, now
 		}
+		return &b.overflow
 	}
-	if b.refill(bk, now) < 1 {
-		return false
-	}
-	bk.tokens--
-	return true
+	bk := &bucket{tokens: b.Burst, last: now}
+	b.buckets[key] = bk
+	return bk
 }
 
 func (b *Buckets) refill(bk *bucket, now time.Time) float64 {

@@ -126,3 +126,32 @@ func TestBuckets(t *testing.T) {
 		t.Errorf("%d buckets kept, MaxKeys 2", len(b.buckets))
 	}
 }
+
+// TestBucketsTakeAndAllowN: Take goes into debt and says how long to wait;
+// AllowN takes all or nothing, and a request above Burst only from a full
+// bucket.
+func TestBucketsTakeAndAllowN(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_000_000, 0)
+	b := &Buckets{Rate: 10, Burst: 100, Now: func() time.Time { return now }}
+	if d := b.Take("k", 100); d != 0 {
+		t.Errorf("Take of the burst waits %v", d)
+	}
+	if d := b.Take("k", 50); d != 5*time.Second {
+		t.Errorf("Take 50 from an empty bucket waits %v, want 5s at 10/s", d)
+	}
+	now = now.Add(5 * time.Second) // out of debt
+	if b.AllowN("k", 1) {
+		t.Error("AllowN from an empty bucket")
+	}
+	if !b.AllowN("other", 1000) {
+		t.Error("AllowN above Burst refused from a full bucket")
+	}
+	if b.AllowN("other", 1) {
+		t.Error("the request above Burst did not empty the bucket")
+	}
+	now = now.Add(time.Second)
+	if !b.AllowN("k", 10) || b.AllowN("k", 1) {
+		t.Error("AllowN does not take exactly what refilled")
+	}
+}

@@ -79,12 +79,18 @@ func (b *Bridge) handle(ctx context.Context, n store.Notice) {
 		if cut := b.Hub.Revoke(n.Device); cut > 0 {
 			b.Logger.Info("revoked device cut off", "device", n.Device, "streams", cut)
 		}
+	case NoticeStream:
+		if ended := b.Hub.Heard(n.Device, n.Version); ended > 0 {
+			b.Logger.Info("stream replaced by a newer connection of the device on another replica", "device", n.Device, "streams", ended)
+		}
 	}
 }
 
 // Resync hands the Hub the current policy and cuts off every revoked
 // device still connected here: what notices lost meanwhile would have done.
+// Streams whose announcement may have been lost count as announced.
 func (b *Bridge) Resync(ctx context.Context) {
+	b.Hub.AnnouncedAll()
 	if p, err := b.Store.CurrentPolicy(ctx); err == nil {
 		b.Hub.Publish(SignedPolicy(p))
 	} else if ctx.Err() == nil {

@@ -5,6 +5,7 @@
 package fanout
 
 import (
+	"math/rand/v2"
 	"sync"
 
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
@@ -34,11 +35,19 @@ type Subscription struct {
 	replaced bool
 	seq      uint64
 	claimed  bool
+	// Stream names this stream to the other replicas (random, never 0):
+	// a Connect announces it, and every replica that hears of it ends the
+	// device's streams announced before (Heard).
+	Stream uint64
+	// announced: this stream's own announcement was heard back (or could
+	// not be sent), so a later announcement of the device ends it.
+	announced bool
 }
 
 // Subscribe registers a stream; call Unsubscribe when it ends.
 func (h *Hub) Subscribe(deviceID string) *Subscription {
-	s := &Subscription{DeviceID: deviceID, C: make(chan *vcguardv1.SignedPolicy, 1), Revoked: make(chan struct{}), Replaced: make(chan struct{})}
+	s := &Subscription{DeviceID: deviceID, C: make(chan *vcguardv1.SignedPolicy, 1), Revoked: make(chan struct{}), Replaced: make(chan struct{}),
+		Stream: rand.Uint64() | 1}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.seq++
@@ -54,31 +63,97 @@ func (h *Hub) Subscribe(deviceID string) *Subscription {
 // same device is replaced (its Replaced channel closes). Of streams claiming
 // at once the one subscribed last wins: if a newer one has claimed already, s
 // itself is replaced. Claim reports how many streams it replaced (s
-// included). A device has one live stream per server process; streams of
-// the device on other replicas are not seen.
+// included). Claim sees the streams of this process; with replicas, the
+// Connect also announces s.Stream to the others, whose Bridge hands the
+// announcement to Heard.
 func (h *Hub) Claim(s *Subscription) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s.claimed = true
 	n := 0
-	replace := func(o *Subscription) {
-		if !o.replaced {
-			o.replaced = true
-			close(o.Replaced)
-			n++
-		}
-	}
 	for o := range h.subs {
 		if o == s || o.DeviceID != s.DeviceID {
 			continue
 		}
 		if o.seq < s.seq {
-			replace(o)
+			n += o.replace()
 		} else if o.claimed {
-			replace(s)
+			n += s.replace()
 		}
 	}
 	return n
+}
+
+// replace closes Replaced once; h.mu is held. It reports 1 if it did.
+func (s *Subscription) replace() int {
+	if s.replaced {
+		return 0
+	}
+	s.replaced = true
+	close(s.Replaced)
+	return 1
+}
+
+// Heard handles the announcement, heard from the shared database, that
+// stream of deviceID opened on some replica (this one included). Every
+// replica hears the announcements in the same order (PostgreSQL delivers
+// notifications in commit order), and the last one heard wins: Heard ends
+// the device's streams here whose own announcement was heard before this
+// one, and marks the announced stream, if it is here, as heard. A stream
+// whose announcement is still on its way is newer than this one and stays;
+// its own announcement will end this one. It reports how many streams it
+// ended.
+//
+// Two streams of one device opening on two replicas within the delivery
+// delay end up ordered the same way everywhere, so exactly one survives,
+// except in the rare case that a local Claim already ended the announced
+// stream while an older announcement of another replica was in flight:
+// then both may end, and the agent reconnects.
+func (h *Hub) Heard(deviceID string, stream uint64) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for s := range h.subs {
+		if s.DeviceID != deviceID {
+			continue
+		}
+		if s.Stream == stream {
+			if s.replaced {
+				// Ended here already by a newer local stream, which
+				// stays: this announcement is stale.
+				return 0
+			}
+			s.announced = true
+		}
+	}
+	for s := range h.subs {
+		if s.DeviceID == deviceID && s.Stream != stream && s.announced && s.claimed {
+			n += s.replace()
+		}
+	}
+	return n
+}
+
+// Announced marks s as announced although its announcement was not heard
+// back (it could not be sent, or the replicas' channel was down), so that
+// a later announcement of its device ends it.
+func (h *Hub) Announced(s *Subscription) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s.announced = true
+}
+
+// AnnouncedAll marks every claimed stream as announced: after the channel
+// to the other replicas was lost, their own announcements may never be
+// heard, and anything heard from now on is newer.
+func (h *Hub) AnnouncedAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		if s.claimed {
+			s.announced = true
+		}
+	}
 }
 
 // Unsubscribe removes a stream.

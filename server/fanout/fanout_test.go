@@ -169,3 +169,66 @@ func TestClaim(t *testing.T) {
 		}
 	}
 }
+
+func replaced(s *fanout.Subscription) bool {
+	select {
+	case <-s.Replaced:
+		return true
+	default:
+		return false
+	}
+}
+
+// TestHeard: announcements heard from the shared database order a
+// device's streams across replicas; the last heard wins.
+func TestHeard(t *testing.T) {
+	t.Parallel()
+	h := &fanout.Hub{}
+	other := h.Subscribe("d2")
+	h.Claim(other)
+	h.Heard("d2", other.Stream)
+
+	// A stream here, heard back: a later announcement from another
+	// replica ends it, and only it.
+	a := h.Subscribe("d1")
+	h.Claim(a)
+	if n := h.Heard("d1", a.Stream); n != 0 || replaced(a) {
+		t.Fatalf("its own announcement ended %d streams", n)
+	}
+	if n := h.Heard("d1", 12345); n != 1 || !replaced(a) {
+		t.Fatalf("another replica's announcement ended %d streams (a replaced: %v), want 1", n, replaced(a))
+	}
+	if replaced(other) {
+		t.Error("another device's stream was ended")
+	}
+
+	// A stream here whose announcement is still on its way is newer than
+	// what is heard meanwhile: it stays, and its own announcement comes.
+	b := h.Subscribe("d1")
+	h.Claim(b)
+	if n := h.Heard("d1", 777); n != 0 || replaced(b) {
+		t.Fatalf("an older remote announcement ended the newer stream b (%d)", n)
+	}
+	h.Heard("d1", b.Stream)
+
+	// A stale announcement of a stream a newer local one replaced ends
+	// nothing.
+	c := h.Subscribe("d1")
+	h.Claim(c) // replaces b here
+	h.Heard("d1", c.Stream)
+	if !replaced(b) || replaced(c) {
+		t.Fatal("the local claim did not keep the newest stream")
+	}
+	if n := h.Heard("d1", b.Stream); n != 0 || replaced(c) {
+		t.Fatalf("b's late announcement ended %d streams (c replaced: %v)", n, replaced(c))
+	}
+
+	// A stream whose announcement was never heard (the channel was down)
+	// counts as announced after AnnouncedAll.
+	d := h.Subscribe("d3")
+	h.Claim(d)
+	h.AnnouncedAll()
+	if n := h.Heard("d3", 99); n != 1 || !replaced(d) {
+		t.Fatalf("after AnnouncedAll, a remote announcement ended %d streams", n)
+	}
+}

@@ -6,6 +6,7 @@ package metrics
 
 import (
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,7 +25,14 @@ const (
 
 // RefusalReasons are the values of vcguard_refused_total's reason label;
 // Refused counts any other value as "other", so the series stay bounded.
-var RefusalReasons = []string{"conns_total", "conns_per_addr", "enroll_rate_addr", "enroll_rate_secret"}
+var RefusalReasons = []string{"conns_total", "conns_per_addr", "enroll_rate_addr", "enroll_rate_secret",
+	// Per-device budgets of the agent stream (server/agentapi): a batch
+	// slowed to the device's event rate, a batch refused over its daily
+	// bytes, an event stored with texts or lists cut.
+	"device_event_rate", "device_bytes_day", "event_truncated",
+	// Per-device row caps of the store (server/store, Store.Refused).
+	"running_apps", "media_rows",
+}
 
 // Store operations, the values of vcguard_store_seconds's op label.
 const (
@@ -55,6 +63,7 @@ type Metrics struct {
 	enrollments     *prometheus.CounterVec
 	refused         *prometheus.CounterVec
 	streamsReplaced prometheus.Counter
+	throttled       *prometheus.CounterVec
 
 	mu         sync.Mutex
 	eventTypes map[string]bool
@@ -89,15 +98,19 @@ func New() *Metrics {
 		}, []string{"result"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vcguard_refused_total",
-			Help: "Connections and calls refused by a bound, by reason (conns_total, conns_per_addr, enroll_rate_addr, enroll_rate_secret).",
+			Help: "Connections, calls and events refused, slowed or cut by a bound, by reason (see metrics.RefusalReasons).",
 		}, []string{"reason"}),
 		streamsReplaced: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "vcguard_streams_replaced_total",
 			Help: "Agent streams ended because a newer Connect of the same device opened on this server process.",
 		}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vcguard_throttled_seconds_total",
+			Help: "Time agent streams were held back to a budget instead of refused, by reason (device_event_rate).",
+		}, []string{"reason"}),
 		eventTypes: map[string]bool{},
 	}
-	m.registry.MustRegister(m.agentsConnected, m.eventsIngested, m.policyPush, m.storeSeconds, m.enrollments, m.refused, m.streamsReplaced,
+	m.registry.MustRegister(m.agentsConnected, m.eventsIngested, m.policyPush, m.storeSeconds, m.enrollments, m.refused, m.streamsReplaced, m.throttled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, r := range []string{EnrollOK, EnrollDenied, EnrollInvalid, EnrollError} {
 		m.enrollments.WithLabelValues(r) // export zeros, so rates work from the first scrape
@@ -208,4 +221,16 @@ func (m *Metrics) StreamReplaced() {
 	if m != nil {
 		m.streamsReplaced.Inc()
 	}
+}
+
+// Throttled adds d to the time a stream was held back to a budget, with
+// the reason (one of RefusalReasons).
+func (m *Metrics) Throttled(reason string, d time.Duration) {
+	if m == nil || d <= 0 {
+		return
+	}
+	if !slices.Contains(RefusalReasons, reason) {
+		reason = "other"
+	}
+	m.throttled.WithLabelValues(reason).Add(d.Seconds())
 }
