@@ -31,7 +31,7 @@ var RefusalReasons = []string{"conns_total", "conns_per_addr", "enroll_rate_addr
 	// bytes, an event stored with texts or lists cut.
 	"device_event_rate", "device_bytes_day", "event_truncated",
 	// Per-device row caps of the store (server/store, Store.Refused).
-	"running_apps", "media_rows",
+	"device_running_apps", "device_media_rows",
 }
 
 // Store operations, the values of vcguard_store_seconds's op label.

@@ -88,6 +88,10 @@ type config struct {
 	// source address and per enrollment secret (--enroll-rate-per-addr,
 	// --enroll-rate-per-secret).
 	EnrollPerAddr, EnrollPerSecret enrollRate
+	// Budgets bound what each device may store (--device-events-per-sec,
+	// --device-event-burst, --device-bytes-per-day, --event-max-string,
+	// --event-max-bytes).
+	Budgets agentapi.DeviceBudgets
 }
 
 // enrollRate is a token bucket's RATE/BURST, as a flag value.
@@ -180,6 +184,9 @@ func (c *config) Validate() error {
 	if c.Retention != 0 && c.Retention < time.Hour {
 		return fmt.Errorf("--retention %s: must be at least 1h, or 0 to keep events for ever", c.Retention)
 	}
+	if err := c.Budgets.Validate(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -213,6 +220,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c.EnrollPerSecret = enrollRate{Rate: agentapi.DefaultEnrollPerSecret.Rate, Burst: agentapi.DefaultEnrollPerSecret.Burst}
 	fs.Var(&c.EnrollPerAddr, "enroll-rate-per-addr", "enrollments accepted from one source address, as RATE/BURST (per second / at once); beyond it Enroll answers ResourceExhausted and agents retry later")
 	fs.Var(&c.EnrollPerSecret, "enroll-rate-per-secret", "enrollments accepted with one enrollment secret, as RATE/BURST (per second / at once); raise it for a mass roll-out or a load test")
+	c.Budgets.RegisterFlags(fs) // per-device budgets of the agent stream
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -391,6 +399,17 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	agents := &agentapi.Server{
 		Store: st, CA: ca, PolicyKey: policyKey.Public().(ed25519.PublicKey), Hub: hub, Logger: logger.With("component", "agentapi"),
 		Metrics: met, EnrollPerAddr: cfg.EnrollPerAddr.buckets(), EnrollPerSecret: cfg.EnrollPerSecret.buckets(),
+	}
+	// Per-device budgets, and one live stream per device across replicas
+	// (announced on the database the replicas share).
+	agents.Budgets = cfg.Budgets
+	if st.Shared() {
+		announcer, err := fanout.OpenPostgresAnnouncer(ctx, cfg.DB)
+		if err != nil {
+			return err
+		}
+		defer announcer.Close()
+		agents.Streams = announcer
 	}
 	vcguardv1.RegisterAgentServiceServer(gs, agents)
 	vcguardv1.RegisterAdminServiceServer(gs, admin)
