@@ -359,8 +359,9 @@ func AuditView(e store.AuditEntry) AuditJSON {
 	return AuditJSON{ID: e.ID, At: e.At, Actor: e.Actor, Action: e.Action, Target: e.Target, Detail: e.Detail, RemoteAddr: e.RemoteAddr}
 }
 
-// AuditFilterFromQuery reads ?actor=&action=&before=&limit= (limit 1 to
-// 1000, default 100).
+// AuditFilterFromQuery reads ?actor=&action=&limit=&cursor= (limit 1 to
+// 1000, default 100; cursor is the next_cursor of the page before, the id
+// below which to go on; before= is its older name).
 func AuditFilterFromQuery(q map[string][]string) (store.AuditFilter, error) {
 	get := func(k string) string {
 		if v := q[k]; len(v) > 0 {
@@ -368,36 +369,23 @@ func AuditFilterFromQuery(q map[string][]string) (store.AuditFilter, error) {
 		}
 		return ""
 	}
-	f := store.AuditFilter{Actor: get("actor"), Action: get("action"), Limit: 100}
-	if s := get("before"); s != "" {
+	f := store.AuditFilter{Actor: get("actor"), Action: get("action"), Limit: DefaultAuditLimit}
+	for _, name := range []string{"before", "cursor"} {
+		s := get(name)
+		if s == "" {
+			continue
+		}
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 1 {
-			return f, &httpError{http.StatusBadRequest, "before must be an audit entry id"}
+			return f, &httpError{http.StatusBadRequest, name + " " + strconv.Quote(s) + ": must be the next_cursor of the previous page (an audit entry id)"}
 		}
 		f.Before = n
 	}
-	if s := get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			return f, &httpError{http.StatusBadRequest, "limit must be a number from 1 to 1000"}
-		}
-		f.Limit = n
-	}
-	return f, nil
+	var err error
+	f.Limit, err = pageLimit(q, DefaultAuditLimit, store.MaxAuditLimit)
+	return f, err
 }
 
 func (a *API) listAudit(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	f, err := AuditFilterFromQuery(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	entries, err := a.Store.AuditLog(r.Context(), f)
-	if err != nil {
-		return err
-	}
-	out := make([]AuditJSON, 0, len(entries))
-	for _, e := range entries {
-		out = append(out, AuditView(e))
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return a.listAuditPage(w, r)
 }

@@ -14,6 +14,12 @@ import (
 	"github.com/vcguard/vcguard/server/store"
 )
 
+// auditPage is a page of GET /api/v1/audit.
+type auditPage struct {
+	Entries    []adminapi.AuditJSON `json:"entries"`
+	NextCursor string               `json:"next_cursor"`
+}
+
 // auditActions returns "actor action target" of every entry, oldest first.
 func auditActions(t *testing.T, e *env, token string) []adminapi.AuditJSON {
 	t.Helper()
@@ -21,7 +27,7 @@ func auditActions(t *testing.T, e *env, token string) []adminapi.AuditJSON {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /api/v1/audit: %d %s", resp.StatusCode, b)
 	}
-	entries := decode[[]adminapi.AuditJSON](t, b)
+	entries := decode[auditPage](t, b).Entries
 	for i, j := 0, len(entries)-1; i < j; i, j = i+1, j-1 {
 		entries[i], entries[j] = entries[j], entries[i]
 	}
@@ -208,14 +214,29 @@ func TestAuditOfChanges(t *testing.T) {
 	}
 	// Filters and paging.
 	_, b := e.do(t, "GET", "/api/v1/audit?action=policy_publish", admin, nil)
-	if l := decode[[]adminapi.AuditJSON](t, b); len(l) != 1 || l[0].Target != "policy:2" {
+	if l := decode[auditPage](t, b).Entries; len(l) != 1 || l[0].Target != "policy:2" {
 		t.Errorf("filtered = %+v", l)
 	}
 	_, b = e.do(t, "GET", "/api/v1/audit?limit=1&before="+strconv.FormatInt(log[1].ID, 10), admin, nil)
-	if l := decode[[]adminapi.AuditJSON](t, b); len(l) != 1 || l[0].ID != log[0].ID {
-		t.Errorf("page before %d = %+v", log[1].ID, l)
+	if p := decode[auditPage](t, b); len(p.Entries) != 1 || p.Entries[0].ID != log[0].ID || p.NextCursor != "" {
+		t.Errorf("page before %d = %+v", log[1].ID, p)
 	}
-	for _, q := range []string{"limit=0", "limit=1001", "before=x", "before=-1"} {
+	// Paging with next_cursor walks every entry once.
+	var walked []int64
+	for cursor := ""; ; {
+		_, b = e.do(t, "GET", "/api/v1/audit?limit=3&cursor="+cursor, admin, nil)
+		p := decode[auditPage](t, b)
+		for _, l := range p.Entries {
+			walked = append(walked, l.ID)
+		}
+		if cursor = p.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if len(walked) != len(log) || walked[0] != log[len(log)-1].ID || walked[len(walked)-1] != log[0].ID {
+		t.Errorf("walked %v, want the %d entries newest first", walked, len(log))
+	}
+	for _, q := range []string{"limit=0", "limit=1001", "before=x", "before=-1", "cursor=x"} {
 		if resp, _ := e.do(t, "GET", "/api/v1/audit?"+q, admin, nil); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("audit?%s: %d, want 400", q, resp.StatusCode)
 		}

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -86,45 +87,90 @@ func ts(t time.Time) *timestamppb.Timestamp {
 
 func verdictValue(name string) vcguardv1.Verdict { return policies.Verdict(name).Proto() }
 
-// ListDevices implements AdminService.
-func (g *GRPC) ListDevices(ctx context.Context, _ *vcguardv1.ListDevicesRequest) (*vcguardv1.ListDevicesResponse, error) {
-	devs, err := g.API.Store.Devices(ctx)
+// maxGRPCResponseBytes keeps a list response under gRPC's default 4 MiB
+// receive limit of clients.
+const maxGRPCResponseBytes = 3 << 20
+
+// ListDevices implements AdminService: one page of devices, without their
+// app rows (counts and at most 10 running apps instead).
+func (g *GRPC) ListDevices(ctx context.Context, req *vcguardv1.ListDevicesRequest) (*vcguardv1.ListDevicesResponse, error) {
+	if req.GetLimit() < 0 || req.GetLimit() > store.MaxDeviceLimit {
+		return nil, status.Errorf(codes.InvalidArgument, "limit %d: must be from 1 to %d (0 means %d); page through more with cursor = next_cursor",
+			req.GetLimit(), store.MaxDeviceLimit, store.DefaultDeviceLimit)
+	}
+	q := store.DeviceQuery{Limit: int(req.GetLimit())}
+	if c := req.GetCursor(); c != "" {
+		k, err := store.ParseDeviceKey(c)
+		if err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "cursor: %v; pass the next_cursor of the previous page", err)
+		}
+		q.After = &k
+	}
+	page, err := g.API.Store.ListDevices(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	out := &vcguardv1.ListDevicesResponse{}
-	for _, d := range devs {
+	size := 0
+	for i, d := range page.Devices {
 		pd := &vcguardv1.Device{
 			Id: d.ID, Hostname: d.Hostname, Os: d.OS, OsVersion: d.OSVersion, Arch: d.Arch, AgentVersion: d.AgentVersion,
 			Enrolled: ts(d.Enrolled), LastSeen: ts(d.LastSeen), Online: d.Online(g.API.now(), g.API.staleAfter()),
-			PolicyVersion: d.PolicyVersion,
+			PolicyVersion: d.PolicyVersion, Group: d.Group, Revoked: ts(d.Revoked),
+			RunningApps: int32(d.RunningApps), MediaInUse: int32(d.MediaInUse), WorstVerdict: verdictValue(d.WorstVerdict),
 		}
-		for _, a := range d.Apps {
-			pd.Apps = append(pd.Apps, &vcguardv1.DeviceApp{
-				AppId: a.AppID, Name: a.Name, Pid: a.PID, Running: a.Running, Verdict: verdictValue(a.Verdict),
-				Exe: a.Exe, Started: ts(a.Started), Stopped: ts(a.Stopped),
-				Version: a.Version, Verified: a.Verified, Identity: a.Identity,
-			})
+		for _, r := range d.Running {
+			pd.Running = append(pd.Running, &vcguardv1.RunningApp{AppId: r.AppID, Name: r.Name, Verdict: verdictValue(r.Verdict), Instances: int32(r.Instances)})
 		}
+		n := proto.Size(pd) + 8
+		if i > 0 && size+n > maxGRPCResponseBytes {
+			last := page.Devices[i-1]
+			out.NextCursor = store.DeviceKey{Hostname: last.Hostname, ID: last.ID}.String()
+			return out, nil
+		}
+		size += n
 		out.Devices = append(out.Devices, pd)
+	}
+	if page.Next != nil {
+		out.NextCursor = page.Next.String()
 	}
 	return out, nil
 }
 
-// ListEvents implements AdminService.
+// ListEvents implements AdminService: one page of events, newest first,
+// capped in rows and bytes.
 func (g *GRPC) ListEvents(ctx context.Context, req *vcguardv1.ListEventsRequest) (*vcguardv1.ListEventsResponse, error) {
-	if req.GetLimit() < 0 || req.GetLimit() > 10000 {
-		return nil, status.Error(codes.InvalidArgument, "limit must be from 0 to 10000")
+	if req.GetLimit() < 0 || req.GetLimit() > store.MaxEventLimit {
+		return nil, status.Errorf(codes.InvalidArgument, "limit %d: must be from 1 to %d (0 means %d); page through more with cursor = next_cursor",
+			req.GetLimit(), store.MaxEventLimit, store.DefaultEventLimit)
 	}
-	events, err := g.API.Store.Events(ctx, store.EventFilter{DeviceID: req.GetDeviceId(), Type: req.GetType(), Limit: int(req.GetLimit())})
+	f := store.EventFilter{DeviceID: req.GetDeviceId(), Type: req.GetType(), Limit: int(req.GetLimit()), MaxBytes: maxGRPCResponseBytes}
+	if c := req.GetCursor(); c != "" {
+		k, err := store.ParseEventKey(c)
+		if err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "cursor: %v; pass the next_cursor of the previous page", err)
+		}
+		f.Before = &k
+	}
+	page, err := g.API.Store.ListEvents(ctx, f)
 	if err != nil {
 		return nil, err
 	}
 	out := &vcguardv1.ListEventsResponse{}
-	for _, e := range events {
-		out.Events = append(out.Events, &vcguardv1.StoredEvent{
-			DeviceId: e.DeviceID, Seq: e.Seq, Type: e.Type, Time: ts(e.Time), Received: ts(e.Received), Event: e.Event,
-		})
+	size := 0
+	for i, e := range page.Events {
+		pe := &vcguardv1.StoredEvent{DeviceId: e.DeviceID, Seq: e.Seq, Type: e.Type, Time: ts(e.Time), Received: ts(e.Received), Event: e.Event}
+		n := proto.Size(pe) + 8
+		if i > 0 && size+n > maxGRPCResponseBytes {
+			last := page.Events[i-1]
+			out.NextCursor = store.EventKey{Time: last.Time, DeviceID: last.DeviceID, Seq: last.Seq}.String()
+			return out, nil
+		}
+		size += n
+		out.Events = append(out.Events, pe)
+	}
+	if page.Next != nil {
+		out.NextCursor = page.Next.String()
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package adminapi
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -143,9 +144,18 @@ type DeviceJSON struct {
 	Group string `json:"group"`
 	// Revoked is when the device was revoked; absent while it is not.
 	Revoked *time.Time `json:"revoked,omitempty"`
-	Apps    []AppJSON  `json:"apps"`
-	// Media are the cameras and microphones in use now.
-	Media []MediaJSON `json:"media"`
+	// Apps are its app instances, running first: at most 500
+	// (apps_truncated says some were left out, apps_total counts all).
+	Apps []AppJSON `json:"apps"`
+	// Media are the cameras and microphones in use now: at most 100.
+	Media          []MediaJSON `json:"media"`
+	AppsTotal      int         `json:"apps_total"`
+	AppsTruncated  bool        `json:"apps_truncated"`
+	MediaTotal     int         `json:"media_total"`
+	MediaTruncated bool        `json:"media_truncated"`
+	// EventsStored counts the device's stored events (set by
+	// GET /api/v1/devices/{id}).
+	EventsStored int64 `json:"events_stored"`
 }
 
 // MediaJSON is a camera or microphone in use, in the JSON API.
@@ -183,6 +193,7 @@ func (a *API) DeviceView(d store.Device) DeviceJSON {
 		ID: d.ID, Hostname: d.Hostname, OS: d.OS, OSVersion: d.OSVersion, Arch: d.Arch, AgentVersion: d.AgentVersion,
 		Enrolled: d.Enrolled, LastSeen: d.LastSeen, Online: d.Online(a.now(), a.staleAfter()),
 		PolicyVersion: d.PolicyVersion, Group: d.Group, Apps: []AppJSON{}, Media: []MediaJSON{},
+		AppsTotal: d.AppsTotal, AppsTruncated: d.AppsTruncated(), MediaTotal: d.MediaTotal, MediaTruncated: d.MediaTruncated(),
 	}
 	if !d.Revoked.IsZero() {
 		revoked := d.Revoked
@@ -204,28 +215,36 @@ func (a *API) DeviceView(d store.Device) DeviceJSON {
 	return out
 }
 
+// listDevices answers one page of devices (see DeviceQueryFrom), as
+// summaries without their app and media rows.
 func (a *API) listDevices(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
 	storeDone := a.Metrics.StoreTimer(metrics.OpListDevices)
-	devs, err := a.Store.Devices(r.Context())
-	storeDone()
+	defer storeDone()
+	return a.listDevicesPage(w, r)
+}
+
+// DeviceDetail loads one device (apps and media capped) with its count of
+// stored events.
+func (a *API) DeviceDetail(ctx context.Context, id string) (DeviceJSON, error) {
+	d, err := a.Store.Device(ctx, id)
 	if err != nil {
-		return err
+		return DeviceJSON{}, err
 	}
-	out := make([]DeviceJSON, 0, len(devs))
-	for _, d := range devs {
-		out = append(out, a.DeviceView(d))
+	out := a.DeviceView(d)
+	if out.EventsStored, err = a.Store.EventCount(ctx, id); err != nil {
+		return out, err
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 func (a *API) getDevice(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
 	storeDone := a.Metrics.StoreTimer(metrics.OpGetDevice)
-	d, err := a.Store.Device(r.Context(), r.PathValue("id"))
+	d, err := a.DeviceDetail(r.Context(), r.PathValue("id"))
 	storeDone()
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, a.DeviceView(d))
+	return writeJSON(w, http.StatusOK, d)
 }
 
 // EventJSON is an event in the JSON API.
@@ -239,6 +258,9 @@ type EventJSON struct {
 	Process  string          `json:"process,omitempty"`
 	AppID    string          `json:"app_id,omitempty"`
 	Detail   json.RawMessage `json:"detail"`
+	// DetailTruncated is set when the detail was larger than
+	// MaxEventDetailBytes and is left out (null).
+	DetailTruncated bool `json:"detail_truncated,omitempty"`
 }
 
 // EventView converts a stored event.
@@ -268,31 +290,19 @@ func EventView(e store.StoredEvent) EventJSON {
 	if err != nil {
 		detail = []byte("null")
 	}
+	if len(detail) > MaxEventDetailBytes {
+		detail, out.DetailTruncated = []byte("null"), true
+	}
 	out.Detail = detail
 	return out
 }
 
+// listEvents answers one page of events, newest first (see
+// EventFilterFrom), capped in rows and bytes.
 func (a *API) listEvents(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	q := r.URL.Query()
-	f := store.EventFilter{DeviceID: q.Get("device"), Type: q.Get("type")}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 10000 {
-			return &httpError{http.StatusBadRequest, "limit must be a number from 1 to 10000"}
-		}
-		f.Limit = n
-	}
 	storeDone := a.Metrics.StoreTimer(metrics.OpListEvents)
-	events, err := a.Store.Events(r.Context(), f)
-	storeDone()
-	if err != nil {
-		return err
-	}
-	out := make([]EventJSON, 0, len(events))
-	for _, e := range events {
-		out = append(out, EventView(e))
-	}
-	return writeJSON(w, http.StatusOK, out)
+	defer storeDone()
+	return a.listEventsPage(w, r)
 }
 
 // PolicyJSON is a policy version in the JSON API.
@@ -518,5 +528,9 @@ func (a *API) revokeDevice(w http.ResponseWriter, r *http.Request, p auth.Princi
 		return err
 	}
 	a.Audit(r.Context(), httpActor(r, p), "device_revoke", "device:"+d.ID, map[string]any{"hostname": d.Hostname})
-	return writeJSON(w, http.StatusOK, a.DeviceView(d))
+	out, err := a.DeviceDetail(r.Context(), d.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
 }

@@ -32,6 +32,7 @@ type env struct {
 	pub    ed25519.PublicKey
 	srv    *httptest.Server
 	tokens map[store.Role]string
+	te     *adminapitest.Env
 }
 
 var roles = adminapitest.Roles
@@ -39,7 +40,7 @@ var roles = adminapitest.Roles
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	te := adminapitest.New(t)
-	e := &env{api: te.API, store: te.Store, hub: te.Hub, pub: te.PolicyKey, tokens: te.Tokens}
+	e := &env{api: te.API, store: te.Store, hub: te.Hub, pub: te.PolicyKey, tokens: te.Tokens, te: te}
 	mux := http.NewServeMux()
 	e.api.Register(mux)
 	e.srv = httptest.NewServer(mux)
@@ -472,29 +473,37 @@ func TestDevicesAndEvents(t *testing.T) {
 	}
 
 	_, b := e.do(t, "GET", "/api/v1/devices", analyst, nil)
-	devs := decode[[]adminapi.DeviceJSON](t, b)
-	if len(devs) != 1 || devs[0].ID != "dev-1" || !devs[0].Online || devs[0].PolicyVersion != 1 ||
-		len(devs[0].Apps) != 1 || devs[0].Apps[0].AppID != "zoom" || !devs[0].Apps[0].Running || devs[0].Apps[0].Verdict != "restricted" {
-		t.Errorf("devices = %+v", devs)
+	page := decode[devicePage](t, b)
+	devs := page.Devices
+	if len(devs) != 1 || devs[0].ID != "dev-1" || !devs[0].Online || devs[0].PolicyVersion != 1 || page.NextCursor != "" ||
+		devs[0].RunningApps != 1 || devs[0].WorstVerdict != "restricted" || len(devs[0].Running) != 1 || devs[0].Running[0].AppID != "zoom" {
+		t.Errorf("devices = %s", b)
+	}
+	if bytes.Contains(b, []byte(`"apps"`)) {
+		t.Errorf("the device list inlines apps: %s", b)
 	}
 	resp, b := e.do(t, "GET", "/api/v1/devices/dev-1", analyst, nil)
-	if resp.StatusCode != http.StatusOK || decode[adminapi.DeviceJSON](t, b).Hostname != "laptop-1" {
+	if d := decode[adminapi.DeviceJSON](t, b); resp.StatusCode != http.StatusOK || d.Hostname != "laptop-1" || d.EventsStored != 2 ||
+		len(d.Apps) != 1 || d.Apps[0].AppID != "zoom" || !d.Apps[0].Running || d.Apps[0].Verdict != "restricted" || d.AppsTruncated {
 		t.Errorf("device: %d %s", resp.StatusCode, b)
+	}
+	if !bytes.Contains(b, []byte(`"events_stored": 2`)) {
+		t.Errorf("device: no events_stored: %s", b)
 	}
 	if resp, _ := e.do(t, "GET", "/api/v1/devices/dev-2", analyst, nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown device: %d", resp.StatusCode)
 	}
 
 	_, b = e.do(t, "GET", "/api/v1/events?device=dev-1&type=app_started", analyst, nil)
-	evs := decode[[]adminapi.EventJSON](t, b)
+	evs := decode[eventPage](t, b).Events
 	if len(evs) != 1 || evs[0].AppID != "zoom" || evs[0].PID != 42 || evs[0].Process != "zoom" || evs[0].Seq != 1 {
 		t.Errorf("events = %+v", evs)
 	}
 	_, b = e.do(t, "GET", "/api/v1/events?limit=1", analyst, nil)
-	if evs := decode[[]adminapi.EventJSON](t, b); len(evs) != 1 || evs[0].Seq != 2 {
-		t.Errorf("limited events = %+v", evs)
+	if p := decode[eventPage](t, b); len(p.Events) != 1 || p.Events[0].Seq != 2 || p.NextCursor == "" {
+		t.Errorf("limited events = %+v", p)
 	}
-	for _, q := range []string{"limit=0", "limit=10001", "limit=ten"} {
+	for _, q := range []string{"limit=0", "limit=1001", "limit=ten", "cursor=nonsense"} {
 		if resp, _ := e.do(t, "GET", "/api/v1/events?"+q, analyst, nil); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("events?%s: status %d, want 400", q, resp.StatusCode)
 		}

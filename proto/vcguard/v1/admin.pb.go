@@ -38,7 +38,19 @@ type Device struct {
 	LastSeen      *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_seen,json=lastSeen,proto3" json:"last_seen,omitempty"`
 	Online        bool                   `protobuf:"varint,9,opt,name=online,proto3" json:"online,omitempty"`
 	PolicyVersion uint64                 `protobuf:"varint,10,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
-	Apps          []*DeviceApp           `protobuf:"bytes,11,rep,name=apps,proto3" json:"apps,omitempty"`
+	// Left empty by ListDevices, which counts instead (running_apps,
+	// media_in_use, worst_verdict) and names running apps in running.
+	Apps    []*DeviceApp           `protobuf:"bytes,11,rep,name=apps,proto3" json:"apps,omitempty"`
+	Group   string                 `protobuf:"bytes,12,opt,name=group,proto3" json:"group,omitempty"`
+	Revoked *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=revoked,proto3" json:"revoked,omitempty"`
+	// How many app instances run now.
+	RunningApps int32 `protobuf:"varint,14,opt,name=running_apps,json=runningApps,proto3" json:"running_apps,omitempty"`
+	// How many cameras and microphones are in use now.
+	MediaInUse int32 `protobuf:"varint,15,opt,name=media_in_use,json=mediaInUse,proto3" json:"media_in_use,omitempty"`
+	// The worst verdict of a running app; unspecified with none.
+	WorstVerdict Verdict `protobuf:"varint,16,opt,name=worst_verdict,json=worstVerdict,proto3,enum=vcguard.v1.Verdict" json:"worst_verdict,omitempty"`
+	// At most 10 distinct running apps, worst verdict first.
+	Running       []*RunningApp `protobuf:"bytes,17,rep,name=running,proto3" json:"running,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -150,6 +162,119 @@ func (x *Device) GetApps() []*DeviceApp {
 	return nil
 }
 
+func (x *Device) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *Device) GetRevoked() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Revoked
+	}
+	return nil
+}
+
+func (x *Device) GetRunningApps() int32 {
+	if x != nil {
+		return x.RunningApps
+	}
+	return 0
+}
+
+func (x *Device) GetMediaInUse() int32 {
+	if x != nil {
+		return x.MediaInUse
+	}
+	return 0
+}
+
+func (x *Device) GetWorstVerdict() Verdict {
+	if x != nil {
+		return x.WorstVerdict
+	}
+	return Verdict_VERDICT_UNSPECIFIED
+}
+
+func (x *Device) GetRunning() []*RunningApp {
+	if x != nil {
+		return x.Running
+	}
+	return nil
+}
+
+// RunningApp is a catalog app running on a device, in a device list.
+type RunningApp struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	AppId string                 `protobuf:"bytes,1,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// The worst verdict of its running instances.
+	Verdict Verdict `protobuf:"varint,3,opt,name=verdict,proto3,enum=vcguard.v1.Verdict" json:"verdict,omitempty"`
+	// How many of its processes run.
+	Instances     int32 `protobuf:"varint,4,opt,name=instances,proto3" json:"instances,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunningApp) Reset() {
+	*x = RunningApp{}
+	mi := &file_vcguard_v1_admin_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunningApp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunningApp) ProtoMessage() {}
+
+func (x *RunningApp) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_admin_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunningApp.ProtoReflect.Descriptor instead.
+func (*RunningApp) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RunningApp) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *RunningApp) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RunningApp) GetVerdict() Verdict {
+	if x != nil {
+		return x.Verdict
+	}
+	return Verdict_VERDICT_UNSPECIFIED
+}
+
+func (x *RunningApp) GetInstances() int32 {
+	if x != nil {
+		return x.Instances
+	}
+	return 0
+}
+
 // DeviceApp is the server's view of one app instance on a device.
 type DeviceApp struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -171,7 +296,7 @@ type DeviceApp struct {
 
 func (x *DeviceApp) Reset() {
 	*x = DeviceApp{}
-	mi := &file_vcguard_v1_admin_proto_msgTypes[1]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -183,7 +308,7 @@ func (x *DeviceApp) String() string {
 func (*DeviceApp) ProtoMessage() {}
 
 func (x *DeviceApp) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_admin_proto_msgTypes[1]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -196,7 +321,7 @@ func (x *DeviceApp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeviceApp.ProtoReflect.Descriptor instead.
 func (*DeviceApp) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{1}
+	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *DeviceApp) GetAppId() string {
@@ -276,15 +401,20 @@ func (x *DeviceApp) GetIdentity() string {
 	return ""
 }
 
+// ListDevicesRequest asks for one page of devices, ordered by hostname.
 type ListDevicesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many; 0 means 100, more than 1000 is refused.
+	Limit int32 `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
+	// next_cursor of the previous page; empty for the first.
+	Cursor        string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListDevicesRequest) Reset() {
 	*x = ListDevicesRequest{}
-	mi := &file_vcguard_v1_admin_proto_msgTypes[2]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -296,7 +426,7 @@ func (x *ListDevicesRequest) String() string {
 func (*ListDevicesRequest) ProtoMessage() {}
 
 func (x *ListDevicesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_admin_proto_msgTypes[2]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -309,19 +439,35 @@ func (x *ListDevicesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDevicesRequest.ProtoReflect.Descriptor instead.
 func (*ListDevicesRequest) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{2}
+	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ListDevicesRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListDevicesRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
 }
 
 type ListDevicesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Devices       []*Device              `protobuf:"bytes,1,rep,name=devices,proto3" json:"devices,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Devices []*Device              `protobuf:"bytes,1,rep,name=devices,proto3" json:"devices,omitempty"`
+	// Pass as cursor for the next page; empty on the last.
+	NextCursor    string `protobuf:"bytes,2,opt,name=next_cursor,json=nextCursor,proto3" json:"next_cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListDevicesResponse) Reset() {
 	*x = ListDevicesResponse{}
-	mi := &file_vcguard_v1_admin_proto_msgTypes[3]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -333,7 +479,7 @@ func (x *ListDevicesResponse) String() string {
 func (*ListDevicesResponse) ProtoMessage() {}
 
 func (x *ListDevicesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_admin_proto_msgTypes[3]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -346,7 +492,7 @@ func (x *ListDevicesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDevicesResponse.ProtoReflect.Descriptor instead.
 func (*ListDevicesResponse) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{3}
+	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListDevicesResponse) GetDevices() []*Device {
@@ -356,21 +502,31 @@ func (x *ListDevicesResponse) GetDevices() []*Device {
 	return nil
 }
 
+func (x *ListDevicesResponse) GetNextCursor() string {
+	if x != nil {
+		return x.NextCursor
+	}
+	return ""
+}
+
 type ListEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only events of this device; empty for all.
 	DeviceId string `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
 	// Only events of this type (e.g. "app_started"); empty for all.
 	Type string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
-	// At most this many, newest first; 0 means 100.
-	Limit         int32 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	// At most this many, newest first; 0 means 100, more than 1000 is
+	// refused. A page also ends before 3 MiB of events.
+	Limit int32 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	// next_cursor of the previous page; empty for the newest events.
+	Cursor        string `protobuf:"bytes,4,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListEventsRequest) Reset() {
 	*x = ListEventsRequest{}
-	mi := &file_vcguard_v1_admin_proto_msgTypes[4]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -382,7 +538,7 @@ func (x *ListEventsRequest) String() string {
 func (*ListEventsRequest) ProtoMessage() {}
 
 func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_admin_proto_msgTypes[4]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -395,7 +551,7 @@ func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListEventsRequest) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{4}
+	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListEventsRequest) GetDeviceId() string {
@@ -419,6 +575,13 @@ func (x *ListEventsRequest) GetLimit() int32 {
 	return 0
 }
 
+func (x *ListEventsRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
 type StoredEvent struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	DeviceId string                 `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
@@ -434,7 +597,7 @@ type StoredEvent struct {
 
 func (x *StoredEvent) Reset() {
 	*x = StoredEvent{}
-	mi := &file_vcguard_v1_admin_proto_msgTypes[5]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -446,7 +609,7 @@ func (x *StoredEvent) String() string {
 func (*StoredEvent) ProtoMessage() {}
 
 func (x *StoredEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_admin_proto_msgTypes[5]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -459,7 +622,7 @@ func (x *StoredEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoredEvent.ProtoReflect.Descriptor instead.
 func (*StoredEvent) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{5}
+	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *StoredEvent) GetDeviceId() string {
@@ -505,15 +668,17 @@ func (x *StoredEvent) GetEvent() *Event {
 }
 
 type ListEventsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Events        []*StoredEvent         `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Events []*StoredEvent         `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// Pass as cursor for the next (older) page; empty on the last.
+	NextCursor    string `protobuf:"bytes,2,opt,name=next_cursor,json=nextCursor,proto3" json:"next_cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListEventsResponse) Reset() {
 	*x = ListEventsResponse{}
-	mi := &file_vcguard_v1_admin_proto_msgTypes[6]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -525,7 +690,7 @@ func (x *ListEventsResponse) String() string {
 func (*ListEventsResponse) ProtoMessage() {}
 
 func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_admin_proto_msgTypes[6]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -538,7 +703,7 @@ func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListEventsResponse) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{6}
+	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListEventsResponse) GetEvents() []*StoredEvent {
@@ -546,6 +711,13 @@ func (x *ListEventsResponse) GetEvents() []*StoredEvent {
 		return x.Events
 	}
 	return nil
+}
+
+func (x *ListEventsResponse) GetNextCursor() string {
+	if x != nil {
+		return x.NextCursor
+	}
+	return ""
 }
 
 type PolicyVersion struct {
@@ -561,7 +733,7 @@ type PolicyVersion struct {
 
 func (x *PolicyVersion) Reset() {
 	*x = PolicyVersion{}
-	mi := &file_vcguard_v1_admin_proto_msgTypes[7]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -573,7 +745,7 @@ func (x *PolicyVersion) String() string {
 func (*PolicyVersion) ProtoMessage() {}
 
 func (x *PolicyVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_admin_proto_msgTypes[7]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -586,7 +758,7 @@ func (x *PolicyVersion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyVersion.ProtoReflect.Descriptor instead.
 func (*PolicyVersion) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{7}
+	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PolicyVersion) GetVersion() uint64 {
@@ -632,7 +804,7 @@ type ListPolicyVersionsRequest struct {
 
 func (x *ListPolicyVersionsRequest) Reset() {
 	*x = ListPolicyVersionsRequest{}
-	mi := &file_vcguard_v1_admin_proto_msgTypes[8]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -644,7 +816,7 @@ func (x *ListPolicyVersionsRequest) String() string {
 func (*ListPolicyVersionsRequest) ProtoMessage() {}
 
 func (x *ListPolicyVersionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_admin_proto_msgTypes[8]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -657,7 +829,7 @@ func (x *ListPolicyVersionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPolicyVersionsRequest.ProtoReflect.Descriptor instead.
 func (*ListPolicyVersionsRequest) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{8}
+	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{9}
 }
 
 type ListPolicyVersionsResponse struct {
@@ -670,7 +842,7 @@ type ListPolicyVersionsResponse struct {
 
 func (x *ListPolicyVersionsResponse) Reset() {
 	*x = ListPolicyVersionsResponse{}
-	mi := &file_vcguard_v1_admin_proto_msgTypes[9]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -682,7 +854,7 @@ func (x *ListPolicyVersionsResponse) String() string {
 func (*ListPolicyVersionsResponse) ProtoMessage() {}
 
 func (x *ListPolicyVersionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_admin_proto_msgTypes[9]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -695,7 +867,7 @@ func (x *ListPolicyVersionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPolicyVersionsResponse.ProtoReflect.Descriptor instead.
 func (*ListPolicyVersionsResponse) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{9}
+	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListPolicyVersionsResponse) GetVersions() []*PolicyVersion {
@@ -715,7 +887,7 @@ type GetPolicyRequest struct {
 
 func (x *GetPolicyRequest) Reset() {
 	*x = GetPolicyRequest{}
-	mi := &file_vcguard_v1_admin_proto_msgTypes[10]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +899,7 @@ func (x *GetPolicyRequest) String() string {
 func (*GetPolicyRequest) ProtoMessage() {}
 
 func (x *GetPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_admin_proto_msgTypes[10]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +912,7 @@ func (x *GetPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{10}
+	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetPolicyRequest) GetVersion() uint64 {
@@ -759,7 +931,7 @@ type PublishPolicyRequest struct {
 
 func (x *PublishPolicyRequest) Reset() {
 	*x = PublishPolicyRequest{}
-	mi := &file_vcguard_v1_admin_proto_msgTypes[11]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -771,7 +943,7 @@ func (x *PublishPolicyRequest) String() string {
 func (*PublishPolicyRequest) ProtoMessage() {}
 
 func (x *PublishPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_admin_proto_msgTypes[11]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -784,7 +956,7 @@ func (x *PublishPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishPolicyRequest.ProtoReflect.Descriptor instead.
 func (*PublishPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{11}
+	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PublishPolicyRequest) GetDocument() []byte {
@@ -807,7 +979,7 @@ type EnrollmentSecret struct {
 
 func (x *EnrollmentSecret) Reset() {
 	*x = EnrollmentSecret{}
-	mi := &file_vcguard_v1_admin_proto_msgTypes[12]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -819,7 +991,7 @@ func (x *EnrollmentSecret) String() string {
 func (*EnrollmentSecret) ProtoMessage() {}
 
 func (x *EnrollmentSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_admin_proto_msgTypes[12]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -832,7 +1004,7 @@ func (x *EnrollmentSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnrollmentSecret.ProtoReflect.Descriptor instead.
 func (*EnrollmentSecret) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{12}
+	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *EnrollmentSecret) GetId() string {
@@ -878,7 +1050,7 @@ type ListEnrollmentSecretsRequest struct {
 
 func (x *ListEnrollmentSecretsRequest) Reset() {
 	*x = ListEnrollmentSecretsRequest{}
-	mi := &file_vcguard_v1_admin_proto_msgTypes[13]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -890,7 +1062,7 @@ func (x *ListEnrollmentSecretsRequest) String() string {
 func (*ListEnrollmentSecretsRequest) ProtoMessage() {}
 
 func (x *ListEnrollmentSecretsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_admin_proto_msgTypes[13]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -903,7 +1075,7 @@ func (x *ListEnrollmentSecretsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEnrollmentSecretsRequest.ProtoReflect.Descriptor instead.
 func (*ListEnrollmentSecretsRequest) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{13}
+	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{14}
 }
 
 type ListEnrollmentSecretsResponse struct {
@@ -915,7 +1087,7 @@ type ListEnrollmentSecretsResponse struct {
 
 func (x *ListEnrollmentSecretsResponse) Reset() {
 	*x = ListEnrollmentSecretsResponse{}
-	mi := &file_vcguard_v1_admin_proto_msgTypes[14]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -927,7 +1099,7 @@ func (x *ListEnrollmentSecretsResponse) String() string {
 func (*ListEnrollmentSecretsResponse) ProtoMessage() {}
 
 func (x *ListEnrollmentSecretsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_admin_proto_msgTypes[14]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -940,7 +1112,7 @@ func (x *ListEnrollmentSecretsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEnrollmentSecretsResponse.ProtoReflect.Descriptor instead.
 func (*ListEnrollmentSecretsResponse) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{14}
+	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListEnrollmentSecretsResponse) GetSecrets() []*EnrollmentSecret {
@@ -961,7 +1133,7 @@ type CreateEnrollmentSecretRequest struct {
 
 func (x *CreateEnrollmentSecretRequest) Reset() {
 	*x = CreateEnrollmentSecretRequest{}
-	mi := &file_vcguard_v1_admin_proto_msgTypes[15]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -973,7 +1145,7 @@ func (x *CreateEnrollmentSecretRequest) String() string {
 func (*CreateEnrollmentSecretRequest) ProtoMessage() {}
 
 func (x *CreateEnrollmentSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_admin_proto_msgTypes[15]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -986,7 +1158,7 @@ func (x *CreateEnrollmentSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEnrollmentSecretRequest.ProtoReflect.Descriptor instead.
 func (*CreateEnrollmentSecretRequest) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{15}
+	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateEnrollmentSecretRequest) GetDescription() string {
@@ -1014,7 +1186,7 @@ type CreateEnrollmentSecretResponse struct {
 
 func (x *CreateEnrollmentSecretResponse) Reset() {
 	*x = CreateEnrollmentSecretResponse{}
-	mi := &file_vcguard_v1_admin_proto_msgTypes[16]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1026,7 +1198,7 @@ func (x *CreateEnrollmentSecretResponse) String() string {
 func (*CreateEnrollmentSecretResponse) ProtoMessage() {}
 
 func (x *CreateEnrollmentSecretResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_admin_proto_msgTypes[16]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1039,7 +1211,7 @@ func (x *CreateEnrollmentSecretResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEnrollmentSecretResponse.ProtoReflect.Descriptor instead.
 func (*CreateEnrollmentSecretResponse) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{16}
+	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateEnrollmentSecretResponse) GetSecret() *EnrollmentSecret {
@@ -1065,7 +1237,7 @@ type RevokeEnrollmentSecretRequest struct {
 
 func (x *RevokeEnrollmentSecretRequest) Reset() {
 	*x = RevokeEnrollmentSecretRequest{}
-	mi := &file_vcguard_v1_admin_proto_msgTypes[17]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1077,7 +1249,7 @@ func (x *RevokeEnrollmentSecretRequest) String() string {
 func (*RevokeEnrollmentSecretRequest) ProtoMessage() {}
 
 func (x *RevokeEnrollmentSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_admin_proto_msgTypes[17]
+	mi := &file_vcguard_v1_admin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1090,7 +1262,7 @@ func (x *RevokeEnrollmentSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeEnrollmentSecretRequest.ProtoReflect.Descriptor instead.
 func (*RevokeEnrollmentSecretRequest) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{17}
+	return file_vcguard_v1_admin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RevokeEnrollmentSecretRequest) GetId() string {
@@ -1105,7 +1277,7 @@ var File_vcguard_v1_admin_proto protoreflect.FileDescriptor
 const file_vcguard_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"\x16vcguard/v1/admin.proto\x12\n" +
-	"vcguard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16vcguard/v1/agent.proto\"\xf7\x02\n" +
+	"vcguard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16vcguard/v1/agent.proto\"\xf4\x04\n" +
 	"\x06Device\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bhostname\x18\x02 \x01(\tR\bhostname\x12\x0e\n" +
@@ -1119,7 +1291,20 @@ const file_vcguard_v1_admin_proto_rawDesc = "" +
 	"\x06online\x18\t \x01(\bR\x06online\x12%\n" +
 	"\x0epolicy_version\x18\n" +
 	" \x01(\x04R\rpolicyVersion\x12)\n" +
-	"\x04apps\x18\v \x03(\v2\x15.vcguard.v1.DeviceAppR\x04apps\"\xe1\x02\n" +
+	"\x04apps\x18\v \x03(\v2\x15.vcguard.v1.DeviceAppR\x04apps\x12\x14\n" +
+	"\x05group\x18\f \x01(\tR\x05group\x124\n" +
+	"\arevoked\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\arevoked\x12!\n" +
+	"\frunning_apps\x18\x0e \x01(\x05R\vrunningApps\x12 \n" +
+	"\fmedia_in_use\x18\x0f \x01(\x05R\n" +
+	"mediaInUse\x128\n" +
+	"\rworst_verdict\x18\x10 \x01(\x0e2\x13.vcguard.v1.VerdictR\fworstVerdict\x120\n" +
+	"\arunning\x18\x11 \x03(\v2\x16.vcguard.v1.RunningAppR\arunning\"\x84\x01\n" +
+	"\n" +
+	"RunningApp\x12\x15\n" +
+	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
+	"\averdict\x18\x03 \x01(\x0e2\x13.vcguard.v1.VerdictR\averdict\x12\x1c\n" +
+	"\tinstances\x18\x04 \x01(\x05R\tinstances\"\xe1\x02\n" +
 	"\tDeviceApp\x12\x15\n" +
 	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x10\n" +
@@ -1132,23 +1317,30 @@ const file_vcguard_v1_admin_proto_rawDesc = "" +
 	"\aversion\x18\t \x01(\tR\aversion\x12\x1a\n" +
 	"\bverified\x18\n" +
 	" \x01(\bR\bverified\x12\x1a\n" +
-	"\bidentity\x18\v \x01(\tR\bidentity\"\x14\n" +
-	"\x12ListDevicesRequest\"C\n" +
+	"\bidentity\x18\v \x01(\tR\bidentity\"B\n" +
+	"\x12ListDevicesRequest\x12\x14\n" +
+	"\x05limit\x18\x01 \x01(\x05R\x05limit\x12\x16\n" +
+	"\x06cursor\x18\x02 \x01(\tR\x06cursor\"d\n" +
 	"\x13ListDevicesResponse\x12,\n" +
-	"\adevices\x18\x01 \x03(\v2\x12.vcguard.v1.DeviceR\adevices\"Z\n" +
+	"\adevices\x18\x01 \x03(\v2\x12.vcguard.v1.DeviceR\adevices\x12\x1f\n" +
+	"\vnext_cursor\x18\x02 \x01(\tR\n" +
+	"nextCursor\"r\n" +
 	"\x11ListEventsRequest\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x14\n" +
-	"\x05limit\x18\x03 \x01(\x05R\x05limit\"\xe1\x01\n" +
+	"\x05limit\x18\x03 \x01(\x05R\x05limit\x12\x16\n" +
+	"\x06cursor\x18\x04 \x01(\tR\x06cursor\"\xe1\x01\n" +
 	"\vStoredEvent\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x12\n" +
 	"\x04type\x18\x03 \x01(\tR\x04type\x12.\n" +
 	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x126\n" +
 	"\breceived\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\breceived\x12'\n" +
-	"\x05event\x18\x06 \x01(\v2\x11.vcguard.v1.EventR\x05event\"E\n" +
+	"\x05event\x18\x06 \x01(\v2\x11.vcguard.v1.EventR\x05event\"f\n" +
 	"\x12ListEventsResponse\x12/\n" +
-	"\x06events\x18\x01 \x03(\v2\x17.vcguard.v1.StoredEventR\x06events\"\xb6\x01\n" +
+	"\x06events\x18\x01 \x03(\v2\x17.vcguard.v1.StoredEventR\x06events\x12\x1f\n" +
+	"\vnext_cursor\x18\x02 \x01(\tR\n" +
+	"nextCursor\"\xb6\x01\n" +
 	"\rPolicyVersion\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x04R\aversion\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
@@ -1203,70 +1395,75 @@ func file_vcguard_v1_admin_proto_rawDescGZIP() []byte {
 	return file_vcguard_v1_admin_proto_rawDescData
 }
 
-var file_vcguard_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_vcguard_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_vcguard_v1_admin_proto_goTypes = []any{
 	(*Device)(nil),                         // 0: vcguard.v1.Device
-	(*DeviceApp)(nil),                      // 1: vcguard.v1.DeviceApp
-	(*ListDevicesRequest)(nil),             // 2: vcguard.v1.ListDevicesRequest
-	(*ListDevicesResponse)(nil),            // 3: vcguard.v1.ListDevicesResponse
-	(*ListEventsRequest)(nil),              // 4: vcguard.v1.ListEventsRequest
-	(*StoredEvent)(nil),                    // 5: vcguard.v1.StoredEvent
-	(*ListEventsResponse)(nil),             // 6: vcguard.v1.ListEventsResponse
-	(*PolicyVersion)(nil),                  // 7: vcguard.v1.PolicyVersion
-	(*ListPolicyVersionsRequest)(nil),      // 8: vcguard.v1.ListPolicyVersionsRequest
-	(*ListPolicyVersionsResponse)(nil),     // 9: vcguard.v1.ListPolicyVersionsResponse
-	(*GetPolicyRequest)(nil),               // 10: vcguard.v1.GetPolicyRequest
-	(*PublishPolicyRequest)(nil),           // 11: vcguard.v1.PublishPolicyRequest
-	(*EnrollmentSecret)(nil),               // 12: vcguard.v1.EnrollmentSecret
-	(*ListEnrollmentSecretsRequest)(nil),   // 13: vcguard.v1.ListEnrollmentSecretsRequest
-	(*ListEnrollmentSecretsResponse)(nil),  // 14: vcguard.v1.ListEnrollmentSecretsResponse
-	(*CreateEnrollmentSecretRequest)(nil),  // 15: vcguard.v1.CreateEnrollmentSecretRequest
-	(*CreateEnrollmentSecretResponse)(nil), // 16: vcguard.v1.CreateEnrollmentSecretResponse
-	(*RevokeEnrollmentSecretRequest)(nil),  // 17: vcguard.v1.RevokeEnrollmentSecretRequest
-	(*timestamppb.Timestamp)(nil),          // 18: google.protobuf.Timestamp
-	(Verdict)(0),                           // 19: vcguard.v1.Verdict
-	(*Event)(nil),                          // 20: vcguard.v1.Event
+	(*RunningApp)(nil),                     // 1: vcguard.v1.RunningApp
+	(*DeviceApp)(nil),                      // 2: vcguard.v1.DeviceApp
+	(*ListDevicesRequest)(nil),             // 3: vcguard.v1.ListDevicesRequest
+	(*ListDevicesResponse)(nil),            // 4: vcguard.v1.ListDevicesResponse
+	(*ListEventsRequest)(nil),              // 5: vcguard.v1.ListEventsRequest
+	(*StoredEvent)(nil),                    // 6: vcguard.v1.StoredEvent
+	(*ListEventsResponse)(nil),             // 7: vcguard.v1.ListEventsResponse
+	(*PolicyVersion)(nil),                  // 8: vcguard.v1.PolicyVersion
+	(*ListPolicyVersionsRequest)(nil),      // 9: vcguard.v1.ListPolicyVersionsRequest
+	(*ListPolicyVersionsResponse)(nil),     // 10: vcguard.v1.ListPolicyVersionsResponse
+	(*GetPolicyRequest)(nil),               // 11: vcguard.v1.GetPolicyRequest
+	(*PublishPolicyRequest)(nil),           // 12: vcguard.v1.PublishPolicyRequest
+	(*EnrollmentSecret)(nil),               // 13: vcguard.v1.EnrollmentSecret
+	(*ListEnrollmentSecretsRequest)(nil),   // 14: vcguard.v1.ListEnrollmentSecretsRequest
+	(*ListEnrollmentSecretsResponse)(nil),  // 15: vcguard.v1.ListEnrollmentSecretsResponse
+	(*CreateEnrollmentSecretRequest)(nil),  // 16: vcguard.v1.CreateEnrollmentSecretRequest
+	(*CreateEnrollmentSecretResponse)(nil), // 17: vcguard.v1.CreateEnrollmentSecretResponse
+	(*RevokeEnrollmentSecretRequest)(nil),  // 18: vcguard.v1.RevokeEnrollmentSecretRequest
+	(*timestamppb.Timestamp)(nil),          // 19: google.protobuf.Timestamp
+	(Verdict)(0),                           // 20: vcguard.v1.Verdict
+	(*Event)(nil),                          // 21: vcguard.v1.Event
 }
 var file_vcguard_v1_admin_proto_depIdxs = []int32{
-	18, // 0: vcguard.v1.Device.enrolled:type_name -> google.protobuf.Timestamp
-	18, // 1: vcguard.v1.Device.last_seen:type_name -> google.protobuf.Timestamp
-	1,  // 2: vcguard.v1.Device.apps:type_name -> vcguard.v1.DeviceApp
-	19, // 3: vcguard.v1.DeviceApp.verdict:type_name -> vcguard.v1.Verdict
-	18, // 4: vcguard.v1.DeviceApp.started:type_name -> google.protobuf.Timestamp
-	18, // 5: vcguard.v1.DeviceApp.stopped:type_name -> google.protobuf.Timestamp
-	0,  // 6: vcguard.v1.ListDevicesResponse.devices:type_name -> vcguard.v1.Device
-	18, // 7: vcguard.v1.StoredEvent.time:type_name -> google.protobuf.Timestamp
-	18, // 8: vcguard.v1.StoredEvent.received:type_name -> google.protobuf.Timestamp
-	20, // 9: vcguard.v1.StoredEvent.event:type_name -> vcguard.v1.Event
-	5,  // 10: vcguard.v1.ListEventsResponse.events:type_name -> vcguard.v1.StoredEvent
-	18, // 11: vcguard.v1.PolicyVersion.published:type_name -> google.protobuf.Timestamp
-	7,  // 12: vcguard.v1.ListPolicyVersionsResponse.versions:type_name -> vcguard.v1.PolicyVersion
-	18, // 13: vcguard.v1.EnrollmentSecret.created:type_name -> google.protobuf.Timestamp
-	18, // 14: vcguard.v1.EnrollmentSecret.expires:type_name -> google.protobuf.Timestamp
-	18, // 15: vcguard.v1.EnrollmentSecret.revoked:type_name -> google.protobuf.Timestamp
-	12, // 16: vcguard.v1.ListEnrollmentSecretsResponse.secrets:type_name -> vcguard.v1.EnrollmentSecret
-	12, // 17: vcguard.v1.CreateEnrollmentSecretResponse.secret:type_name -> vcguard.v1.EnrollmentSecret
-	2,  // 18: vcguard.v1.AdminService.ListDevices:input_type -> vcguard.v1.ListDevicesRequest
-	4,  // 19: vcguard.v1.AdminService.ListEvents:input_type -> vcguard.v1.ListEventsRequest
-	8,  // 20: vcguard.v1.AdminService.ListPolicyVersions:input_type -> vcguard.v1.ListPolicyVersionsRequest
-	10, // 21: vcguard.v1.AdminService.GetPolicy:input_type -> vcguard.v1.GetPolicyRequest
-	11, // 22: vcguard.v1.AdminService.PublishPolicy:input_type -> vcguard.v1.PublishPolicyRequest
-	13, // 23: vcguard.v1.AdminService.ListEnrollmentSecrets:input_type -> vcguard.v1.ListEnrollmentSecretsRequest
-	15, // 24: vcguard.v1.AdminService.CreateEnrollmentSecret:input_type -> vcguard.v1.CreateEnrollmentSecretRequest
-	17, // 25: vcguard.v1.AdminService.RevokeEnrollmentSecret:input_type -> vcguard.v1.RevokeEnrollmentSecretRequest
-	3,  // 26: vcguard.v1.AdminService.ListDevices:output_type -> vcguard.v1.ListDevicesResponse
-	6,  // 27: vcguard.v1.AdminService.ListEvents:output_type -> vcguard.v1.ListEventsResponse
-	9,  // 28: vcguard.v1.AdminService.ListPolicyVersions:output_type -> vcguard.v1.ListPolicyVersionsResponse
-	7,  // 29: vcguard.v1.AdminService.GetPolicy:output_type -> vcguard.v1.PolicyVersion
-	7,  // 30: vcguard.v1.AdminService.PublishPolicy:output_type -> vcguard.v1.PolicyVersion
-	14, // 31: vcguard.v1.AdminService.ListEnrollmentSecrets:output_type -> vcguard.v1.ListEnrollmentSecretsResponse
-	16, // 32: vcguard.v1.AdminService.CreateEnrollmentSecret:output_type -> vcguard.v1.CreateEnrollmentSecretResponse
-	12, // 33: vcguard.v1.AdminService.RevokeEnrollmentSecret:output_type -> vcguard.v1.EnrollmentSecret
-	26, // [26:34] is the sub-list for method output_type
-	18, // [18:26] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	19, // 0: vcguard.v1.Device.enrolled:type_name -> google.protobuf.Timestamp
+	19, // 1: vcguard.v1.Device.last_seen:type_name -> google.protobuf.Timestamp
+	2,  // 2: vcguard.v1.Device.apps:type_name -> vcguard.v1.DeviceApp
+	19, // 3: vcguard.v1.Device.revoked:type_name -> google.protobuf.Timestamp
+	20, // 4: vcguard.v1.Device.worst_verdict:type_name -> vcguard.v1.Verdict
+	1,  // 5: vcguard.v1.Device.running:type_name -> vcguard.v1.RunningApp
+	20, // 6: vcguard.v1.RunningApp.verdict:type_name -> vcguard.v1.Verdict
+	20, // 7: vcguard.v1.DeviceApp.verdict:type_name -> vcguard.v1.Verdict
+	19, // 8: vcguard.v1.DeviceApp.started:type_name -> google.protobuf.Timestamp
+	19, // 9: vcguard.v1.DeviceApp.stopped:type_name -> google.protobuf.Timestamp
+	0,  // 10: vcguard.v1.ListDevicesResponse.devices:type_name -> vcguard.v1.Device
+	19, // 11: vcguard.v1.StoredEvent.time:type_name -> google.protobuf.Timestamp
+	19, // 12: vcguard.v1.StoredEvent.received:type_name -> google.protobuf.Timestamp
+	21, // 13: vcguard.v1.StoredEvent.event:type_name -> vcguard.v1.Event
+	6,  // 14: vcguard.v1.ListEventsResponse.events:type_name -> vcguard.v1.StoredEvent
+	19, // 15: vcguard.v1.PolicyVersion.published:type_name -> google.protobuf.Timestamp
+	8,  // 16: vcguard.v1.ListPolicyVersionsResponse.versions:type_name -> vcguard.v1.PolicyVersion
+	19, // 17: vcguard.v1.EnrollmentSecret.created:type_name -> google.protobuf.Timestamp
+	19, // 18: vcguard.v1.EnrollmentSecret.expires:type_name -> google.protobuf.Timestamp
+	19, // 19: vcguard.v1.EnrollmentSecret.revoked:type_name -> google.protobuf.Timestamp
+	13, // 20: vcguard.v1.ListEnrollmentSecretsResponse.secrets:type_name -> vcguard.v1.EnrollmentSecret
+	13, // 21: vcguard.v1.CreateEnrollmentSecretResponse.secret:type_name -> vcguard.v1.EnrollmentSecret
+	3,  // 22: vcguard.v1.AdminService.ListDevices:input_type -> vcguard.v1.ListDevicesRequest
+	5,  // 23: vcguard.v1.AdminService.ListEvents:input_type -> vcguard.v1.ListEventsRequest
+	9,  // 24: vcguard.v1.AdminService.ListPolicyVersions:input_type -> vcguard.v1.ListPolicyVersionsRequest
+	11, // 25: vcguard.v1.AdminService.GetPolicy:input_type -> vcguard.v1.GetPolicyRequest
+	12, // 26: vcguard.v1.AdminService.PublishPolicy:input_type -> vcguard.v1.PublishPolicyRequest
+	14, // 27: vcguard.v1.AdminService.ListEnrollmentSecrets:input_type -> vcguard.v1.ListEnrollmentSecretsRequest
+	16, // 28: vcguard.v1.AdminService.CreateEnrollmentSecret:input_type -> vcguard.v1.CreateEnrollmentSecretRequest
+	18, // 29: vcguard.v1.AdminService.RevokeEnrollmentSecret:input_type -> vcguard.v1.RevokeEnrollmentSecretRequest
+	4,  // 30: vcguard.v1.AdminService.ListDevices:output_type -> vcguard.v1.ListDevicesResponse
+	7,  // 31: vcguard.v1.AdminService.ListEvents:output_type -> vcguard.v1.ListEventsResponse
+	10, // 32: vcguard.v1.AdminService.ListPolicyVersions:output_type -> vcguard.v1.ListPolicyVersionsResponse
+	8,  // 33: vcguard.v1.AdminService.GetPolicy:output_type -> vcguard.v1.PolicyVersion
+	8,  // 34: vcguard.v1.AdminService.PublishPolicy:output_type -> vcguard.v1.PolicyVersion
+	15, // 35: vcguard.v1.AdminService.ListEnrollmentSecrets:output_type -> vcguard.v1.ListEnrollmentSecretsResponse
+	17, // 36: vcguard.v1.AdminService.CreateEnrollmentSecret:output_type -> vcguard.v1.CreateEnrollmentSecretResponse
+	13, // 37: vcguard.v1.AdminService.RevokeEnrollmentSecret:output_type -> vcguard.v1.EnrollmentSecret
+	30, // [30:38] is the sub-list for method output_type
+	22, // [22:30] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_vcguard_v1_admin_proto_init() }
@@ -1281,7 +1478,7 @@ func file_vcguard_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vcguard_v1_admin_proto_rawDesc), len(file_vcguard_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

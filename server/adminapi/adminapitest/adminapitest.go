@@ -6,6 +6,7 @@ package adminapitest
 
 import (
 	"crypto/ed25519"
+	"database/sql"
 	"crypto/rand"
 	"log/slog"
 	"path/filepath"
@@ -54,13 +55,46 @@ type Env struct {
 	PolicyKey ed25519.PublicKey
 	// Tokens holds one API token value per role.
 	Tokens map[store.Role]string
+	// DBPath is the SQLite database file, for Exec.
+	DBPath string
+}
+
+// Exec runs statements on the store's database over a connection of its
+// own, in one transaction, so tests can lay out what the write path's
+// budgets refuse (10,000 media rows of one device). Each statement is run
+// with the arguments args returns for i from 0 to n-1.
+func (e *Env) Exec(t testing.TB, n int, query string, args func(i int) []any) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+e.DBPath+"?_pragma=busy_timeout(30000)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(t.Context(), query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if _, err := stmt.ExecContext(t.Context(), args(i)...); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // New builds the environment; everything is closed when the test ends.
 func New(t testing.TB) *Env {
 	t.Helper()
 	ctx := t.Context()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "vcguard.db"))
+	dbPath := filepath.Join(t.TempDir(), "vcguard.db")
+	st, err := store.OpenSQLite(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +107,7 @@ func New(t testing.TB) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{Store: st, Hub: &fanout.Hub{}, PolicyKey: pub, Tokens: map[store.Role]string{}}
+	e := &Env{Store: st, Hub: &fanout.Hub{}, PolicyKey: pub, Tokens: map[store.Role]string{}, DBPath: dbPath}
 	e.API = &adminapi.API{Store: st, Catalog: cat, PolicyKey: key, Hub: e.Hub, Tokens: auth.TokenChecker{Store: st},
 		Logger: slog.New(slog.DiscardHandler), PasswordHashing: CheapArgon2}
 	for _, role := range Roles {
