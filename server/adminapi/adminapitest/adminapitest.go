@@ -6,8 +6,8 @@ package adminapitest
 
 import (
 	"crypto/ed25519"
-	"database/sql"
 	"crypto/rand"
+	"database/sql"
 	"log/slog"
 	"path/filepath"
 	"testing"
