@@ -22,22 +22,48 @@ func csvCell(s string) string {
 
 // writeCSV answers with rows as a CSV attachment named filename.
 func (d *Dashboard) writeCSV(w http.ResponseWriter, filename string, rows [][]string) {
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": filename}))
-	w.Header().Set("Cache-Control", "no-store")
-	cw := csv.NewWriter(w)
+	cw := d.startCSV(w, filename)
 	for _, row := range rows {
-		safe := make([]string, len(row))
-		for i, c := range row {
-			safe[i] = csvCell(c)
-		}
-		if err := cw.Write(safe); err != nil {
-			d.Logger.Debug("csv export", "file", filename, "err", err)
+		if !cw.row(row...) {
 			return
 		}
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		d.Logger.Debug("csv export", "file", filename, "err", err)
+	cw.end()
+}
+
+// csvStream writes a CSV attachment row by row, defusing every cell.
+type csvStream struct {
+	d        *Dashboard
+	filename string
+	w        *csv.Writer
+}
+
+// startCSV sends the headers of a CSV attachment named filename.
+func (d *Dashboard) startCSV(w http.ResponseWriter, filename string) *csvStream {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": filename}))
+	w.Header().Set("Cache-Control", "no-store")
+	return &csvStream{d: d, filename: filename, w: csv.NewWriter(w)}
+}
+
+// row writes one row; false means the client is gone and the export
+// should stop.
+func (c *csvStream) row(cells ...string) bool {
+	safe := make([]string, len(cells))
+	for i, s := range cells {
+		safe[i] = csvCell(s)
+	}
+	if err := c.w.Write(safe); err != nil {
+		c.d.Logger.Debug("csv export", "file", c.filename, "err", err)
+		return false
+	}
+	return true
+}
+
+// end flushes what is buffered.
+func (c *csvStream) end() {
+	c.w.Flush()
+	if err := c.w.Error(); err != nil {
+		c.d.Logger.Debug("csv export", "file", c.filename, "err", err)
 	}
 }

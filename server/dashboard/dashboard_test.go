@@ -28,6 +28,7 @@ type env struct {
 	srv      *httptest.Server
 	tokens   map[store.Role]string
 	accounts map[store.Role]adminapitest.Account
+	te       *adminapitest.Env
 
 	mu  sync.Mutex
 	now time.Time // the login clock, for TOTP codes
@@ -67,7 +68,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{dash: d, store: st, tokens: te.Tokens, accounts: map[store.Role]adminapitest.Account{}, now: t1}
+	e := &env{dash: d, store: st, tokens: te.Tokens, accounts: map[store.Role]adminapitest.Account{}, now: t1, te: te}
 	d.Login.Now = e.clock
 	for _, role := range adminapitest.Roles {
 		e.accounts[role] = te.AddAdmin(t, "it-"+string(role), role)

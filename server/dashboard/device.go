@@ -19,7 +19,13 @@ func (d *Dashboard) device(w http.ResponseWriter, r *http.Request, s *store.Sess
 		d.serverError(w, "device page", err)
 		return
 	}
-	events, err := d.API.Store.Events(r.Context(), store.EventFilter{DeviceID: dev.ID, Limit: maxRecentEvents})
+	// The newest events, at most maxRecentEvents and 1 MiB of them.
+	events, err := d.API.Store.Events(r.Context(), store.EventFilter{DeviceID: dev.ID, Limit: maxRecentEvents, MaxBytes: 1 << 20})
+	if err != nil {
+		d.serverError(w, "device page", err)
+		return
+	}
+	stored, err := d.API.Store.EventCount(r.Context(), dev.ID)
 	if err != nil {
 		d.serverError(w, "device page", err)
 		return
@@ -33,7 +39,7 @@ func (d *Dashboard) device(w http.ResponseWriter, r *http.Request, s *store.Sess
 		notice = "The device is revoked: its connection was cut and it can no longer connect or renew its certificate."
 	}
 	d.render(w, http.StatusOK, "device.html", page{Title: dev.Hostname, Session: s, CSRF: s.CSRF, Refresh: refreshSeconds, Notice: notice,
-		Data: map[string]any{"Device": d.API.DeviceView(dev), "Stale": d.now().Sub(dev.LastSeen) >= d.staleAfter(), "Events": evs}})
+		Data: map[string]any{"Device": d.API.DeviceView(dev), "Stale": d.now().Sub(dev.LastSeen) >= d.staleAfter(), "Events": evs, "EventsStored": stored}})
 }
 
 // revokeDevice revokes a device once the form's confirm box is ticked;

@@ -2,10 +2,10 @@ package dashboard
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -20,11 +20,16 @@ const chartDays = 14
 // maxChartEvents bounds the events read to draw the detections chart.
 const maxChartEvents = 200000
 
+// pageLimit is how many devices the devices page and live.json show at
+// once; maxLiveMedia how many media uses the overview lists.
+const (
+	pageLimit    = 100
+	maxLiveMedia = 50
+)
+
 // fleetDevice is a device as the overview and the devices list show it.
 type fleetDevice struct {
-	adminapi.DeviceJSON
-	// Stale is set when the device was not heard from for the stale time.
-	Stale bool `json:"stale"`
+	adminapi.DeviceSummaryJSON
 	// Flagged is set when an app it runs has a verdict the policy does not
 	// allow (forbidden, unverified, outdated).
 	Flagged bool `json:"flagged"`
@@ -50,21 +55,25 @@ func unapprovedVerdict(v string) bool {
 var verdicts = []string{string(policies.VerdictApproved), string(policies.VerdictRestricted), string(policies.VerdictForbidden),
 	string(policies.VerdictUnverified), string(policies.VerdictOutdated), string(policies.VerdictUnlisted)}
 
-func (d *Dashboard) fleet(r *http.Request) ([]fleetDevice, error) {
-	devs, err := d.API.Store.Devices(r.Context())
+// fleetPage reads one page of devices as the request's query selects it
+// (filter, limit, cursor or before).
+func (d *Dashboard) fleetPage(r *http.Request, limit int) (store.DeviceQuery, []fleetDevice, store.DevicePage, error) {
+	q, err := d.API.DeviceQueryFrom(r.URL.Query())
 	if err != nil {
-		return nil, err
+		return q, nil, store.DevicePage{}, err
 	}
-	now, stale := d.now(), d.staleAfter()
-	out := make([]fleetDevice, 0, len(devs))
-	for _, dev := range devs {
-		f := fleetDevice{DeviceJSON: d.API.DeviceView(dev), Stale: now.Sub(dev.LastSeen) >= stale}
-		for _, a := range dev.Apps {
-			f.Flagged = f.Flagged || a.Running && flaggedVerdict(a.Verdict)
-		}
-		out = append(out, f)
+	if r.URL.Query().Get("limit") == "" {
+		q.Limit = limit
 	}
-	return out, nil
+	page, err := d.API.Store.ListDevices(r.Context(), q)
+	if err != nil {
+		return q, nil, page, err
+	}
+	out := make([]fleetDevice, 0, len(page.Devices))
+	for _, dev := range page.Devices {
+		out = append(out, fleetDevice{DeviceSummaryJSON: d.API.DeviceSummaryView(dev), Flagged: flaggedVerdict(dev.WorstVerdict)})
+	}
+	return q, out, page, nil
 }
 
 // counters are the fleet's headline numbers.
@@ -79,25 +88,17 @@ type counters struct {
 	Compliance string `json:"compliance"`
 }
 
-func countFleet(devs []fleetDevice) counters {
-	var c counters
-	c.Total = len(devs)
-	for _, dev := range devs {
-		if dev.Online {
-			c.Online++
-			if !dev.Flagged {
-				c.Compliant++
-			}
-		}
-		if dev.Stale {
-			c.Stale++
-		}
+// countFleet counts the fleet in SQL.
+func (d *Dashboard) countFleet(r *http.Request) (counters, error) {
+	fc, err := d.API.Store.CountFleet(r.Context(), d.now(), d.staleAfter())
+	if err != nil {
+		return counters{}, err
 	}
-	c.Compliance = "n/a"
+	c := counters{Total: fc.Total, Online: fc.Online, Stale: fc.Stale, Compliant: fc.Compliant, Compliance: "n/a"}
 	if c.Online > 0 {
 		c.Compliance = fmt.Sprintf("%d%%", c.Compliant*100/c.Online)
 	}
-	return c
+	return c, nil
 }
 
 // deviceFilter selects devices: ?q= (part of hostname or id), ?os=,
@@ -110,52 +111,31 @@ func deviceFilterFrom(q url.Values) deviceFilter {
 	return deviceFilter{Q: strings.TrimSpace(q.Get("q")), OS: q.Get("os"), Group: q.Get("group"), Verdict: q.Get("verdict"), Status: q.Get("status")}
 }
 
-func (f deviceFilter) match(d fleetDevice) bool {
-	if f.Q != "" {
-		q := strings.ToLower(f.Q)
-		if !strings.Contains(strings.ToLower(d.Hostname), q) && !strings.Contains(strings.ToLower(d.ID), q) {
-			return false
-		}
-	}
-	if f.OS != "" && d.OS != f.OS || f.Group != "" && d.Group != f.Group {
-		return false
-	}
-	if f.Verdict != "" && !slices.ContainsFunc(d.Apps, func(a adminapi.AppJSON) bool { return a.Running && a.Verdict == f.Verdict }) {
-		return false
-	}
-	switch f.Status {
-	case "online":
-		return d.Online
-	case "offline":
-		return !d.Online
-	case "stale":
-		return d.Stale
-	}
-	return true
-}
-
-// Query is the filter as a query string ("" for none), for links.
-func (f deviceFilter) Query() string {
+func (f deviceFilter) values() url.Values {
 	v := url.Values{}
 	for k, s := range map[string]string{"q": f.Q, "os": f.OS, "group": f.Group, "verdict": f.Verdict, "status": f.Status} {
 		if s != "" {
 			v.Set(k, s)
 		}
 	}
+	return v
+}
+
+// Query is the filter as a query string ("" for none), for links.
+func (f deviceFilter) Query() string {
+	v := f.values()
 	if len(v) == 0 {
 		return ""
 	}
 	return "?" + v.Encode()
 }
 
-func (f deviceFilter) apply(devs []fleetDevice) []fleetDevice {
-	var out []fleetDevice
-	for _, d := range devs {
-		if f.match(d) {
-			out = append(out, d)
-		}
-	}
-	return out
+// PageQuery is the filter with a page position (cursor= or before=), for
+// the next and previous links.
+func (f deviceFilter) PageQuery(key, cursor string) string {
+	v := f.values()
+	v.Set(key, cursor)
+	return "?" + v.Encode()
 }
 
 // chartBar is one day of the detections chart.
@@ -221,138 +201,200 @@ type unapprovedMedia struct {
 }
 
 func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, s *store.Session) {
-	devs, err := d.fleet(r)
+	ctx := r.Context()
+	c, err := d.countFleet(r)
 	if err != nil {
 		d.serverError(w, "overview", err)
 		return
 	}
 	now := d.now()
 	since := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -(chartDays - 1))
-	started, err := d.API.Store.EventsSince(r.Context(), "app_started", since, maxChartEvents)
-	if err != nil {
-		d.serverError(w, "overview", err)
-		return
-	}
+	// The chart counts starts one at a time; no event is held.
 	var detections []time.Time
-	for _, e := range started {
+	err = d.API.Store.EachEventSince(ctx, "app_started", since, maxChartEvents, func(e store.StoredEvent) error {
 		if unapprovedVerdict(store.VerdictName(e.Event.GetApp().GetApp().GetVerdict())) {
 			detections = append(detections, e.Time)
 		}
-	}
-	findings, err := d.API.Store.CountEventsSince(r.Context(), "media_finding", since)
+		return nil
+	})
 	if err != nil {
 		d.serverError(w, "overview", err)
 		return
 	}
-	var media []unapprovedMedia
-	for _, dev := range devs {
-		for _, m := range dev.Media {
-			verdict := "not a catalog app"
-			if m.AppID != "" {
-				verdict = string(policies.VerdictUnlisted)
-				for _, a := range dev.Apps {
-					if a.AppID == m.AppID && a.Running {
-						verdict = a.Verdict
-					}
-				}
-			}
-			if unapprovedVerdict(verdict) {
-				media = append(media, unapprovedMedia{DeviceID: dev.ID, Hostname: dev.Hostname, MediaJSON: m, Verdict: verdict})
-			}
+	findings, err := d.API.Store.CountEventsSince(ctx, "media_finding", since)
+	if err != nil {
+		d.serverError(w, "overview", err)
+		return
+	}
+	uses, err := d.API.Store.UnapprovedMedia(ctx, maxLiveMedia)
+	if err != nil {
+		d.serverError(w, "overview", err)
+		return
+	}
+	media := make([]unapprovedMedia, 0, len(uses))
+	for _, u := range uses {
+		verdict := u.Verdict
+		switch {
+		case u.AppID == "":
+			verdict = "not a catalog app"
+		case verdict == "":
+			verdict = string(policies.VerdictUnlisted)
 		}
+		media = append(media, unapprovedMedia{DeviceID: u.DeviceID, Hostname: u.Hostname, Verdict: verdict,
+			MediaJSON: adminapi.MediaJSON{Kind: u.Kind, PID: u.PID, Process: u.Process, AppID: u.AppID, Category: u.Category,
+				Device: u.Device, Source: u.Source, Session: u.Session, Since: u.Since}})
 	}
 	var policy *store.PolicyVersion
-	if p, err := d.API.Store.CurrentPolicy(r.Context()); err == nil {
+	if p, err := d.API.Store.CurrentPolicy(ctx); err == nil {
 		policy = &p
 	}
 	d.render(w, http.StatusOK, "overview.html", page{Title: "Overview", Session: s, CSRF: s.CSRF, Refresh: refreshSeconds,
-		Data: map[string]any{"Counters": countFleet(devs), "Chart": dayChart(now, detections), "Since": since,
-			"MediaFindings": findings, "Media": media, "Policy": policy, "StaleAfter": d.staleAfter().String()}})
+		Data: map[string]any{"Counters": c, "Chart": dayChart(now, detections), "Since": since,
+			"MediaFindings": findings, "Media": media, "MediaCapped": len(media) == maxLiveMedia, "Policy": policy,
+			"StaleAfter": d.staleAfter().String()}})
+}
+
+// badQuery answers a filter or cursor the server cannot use.
+func (d *Dashboard) badQuery(w http.ResponseWriter, what string, err error) {
+	var he interface{ StatusCode() int }
+	if errors.As(err, &he) {
+		http.Error(w, err.Error(), he.StatusCode())
+		return
+	}
+	d.serverError(w, what, err)
 }
 
 func (d *Dashboard) devices(w http.ResponseWriter, r *http.Request, s *store.Session) {
-	all, err := d.fleet(r)
+	q, shown, pg, err := d.fleetPage(r, pageLimit)
+	if err != nil {
+		d.badQuery(w, "devices page", err)
+		return
+	}
+	c, err := d.countFleet(r)
 	if err != nil {
 		d.serverError(w, "devices page", err)
 		return
 	}
-	f := deviceFilterFrom(r.URL.Query())
-	var oses, groups []string
-	for _, dev := range all {
-		oses = append(oses, dev.OS)
-		if dev.Group != "" {
-			groups = append(groups, dev.Group)
-		}
+	matching, err := d.API.Store.CountDevices(r.Context(), q)
+	if err != nil {
+		d.serverError(w, "devices page", err)
+		return
 	}
-	slices.Sort(oses)
-	slices.Sort(groups)
+	facets, err := d.API.Store.Facets(r.Context())
+	if err != nil {
+		d.serverError(w, "devices page", err)
+		return
+	}
 	var policy *store.PolicyVersion
 	if p, err := d.API.Store.CurrentPolicy(r.Context()); err == nil {
 		policy = &p
 	}
-	shown := f.apply(all)
+	f := deviceFilterFrom(r.URL.Query())
+	var next, prev string
+	if pg.Next != nil {
+		next = f.PageQuery("cursor", pg.Next.String())
+	}
+	if pg.Prev != nil {
+		prev = f.PageQuery("before", pg.Prev.String())
+	}
 	d.render(w, http.StatusOK, "devices.html", page{Title: "Devices", Session: s, CSRF: s.CSRF, Refresh: refreshSeconds,
-		Data: map[string]any{"Devices": shown, "Counters": countFleet(all), "Shown": len(shown), "Filter": f,
-			"OSes": slices.Compact(oses), "Groups": slices.Compact(groups), "Verdicts": verdicts, "Policy": policy}})
+		Data: map[string]any{"Devices": shown, "Counters": c, "Shown": matching, "OnPage": len(shown), "Filter": f,
+			"OSes": facets.OSes, "Groups": facets.Groups, "Verdicts": verdicts, "Policy": policy, "Next": next, "Prev": prev}})
 }
 
 // liveJSON is what the dashboard's script polls: the fleet's counters and
-// the devices the page's filter selects.
+// the page of devices the page's query selects.
 type liveJSON struct {
 	Counters counters      `json:"counters"`
 	Devices  []fleetDevice `json:"devices"`
-	Shown    int           `json:"shown"`
+	// Shown counts every device the filter selects, on this page or not.
+	Shown int `json:"shown"`
+	// NextCursor is set when more devices follow this page.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-// live answers the dashboard script's poll, filtered as /devices is.
+// live answers the dashboard script's poll, filtered and paged as /devices
+// is: counts from SQL and one bounded page.
 func (d *Dashboard) live(w http.ResponseWriter, r *http.Request, s *store.Session) {
-	all, err := d.fleet(r)
+	q, shown, pg, err := d.fleetPage(r, pageLimit)
+	if err != nil {
+		d.badQuery(w, "live", err)
+		return
+	}
+	c, err := d.countFleet(r)
 	if err != nil {
 		d.serverError(w, "live", err)
 		return
 	}
-	shown := deviceFilterFrom(r.URL.Query()).apply(all)
-	if shown == nil {
-		shown = []fleetDevice{}
+	matching, err := d.API.Store.CountDevices(r.Context(), q)
+	if err != nil {
+		d.serverError(w, "live", err)
+		return
+	}
+	out := liveJSON{Counters: c, Devices: shown, Shown: matching}
+	if pg.Next != nil {
+		out.NextCursor = pg.Next.String()
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	if err := json.NewEncoder(w).Encode(liveJSON{Counters: countFleet(all), Devices: shown, Shown: len(shown)}); err != nil {
+	if err := json.NewEncoder(w).Encode(out); err != nil {
 		d.Logger.Debug("live", "err", err)
 	}
 }
 
+// devicesCSV streams the devices the filter selects, a page of 1,000 at a
+// time: memory stays bounded however big the fleet.
 func (d *Dashboard) devicesCSV(w http.ResponseWriter, r *http.Request, s *store.Session) {
-	all, err := d.fleet(r)
+	q, err := d.API.DeviceQueryFrom(r.URL.Query())
 	if err != nil {
-		d.serverError(w, "devices export", err)
+		d.badQuery(w, "devices export", err)
 		return
 	}
-	rows := [][]string{{"id", "hostname", "os", "os_version", "arch", "group", "agent_version", "status", "last_seen", "enrolled",
-		"revoked", "policy_version", "running_apps"}}
-	for _, dev := range deviceFilterFrom(r.URL.Query()).apply(all) {
-		status := "offline"
-		switch {
-		case dev.Revoked != nil:
-			status = "revoked"
-		case dev.Online:
-			status = "online"
-		case dev.Stale:
-			status = "stale"
+	q.Limit, q.After, q.Before = store.MaxDeviceLimit, nil, nil
+	cw := d.startCSV(w, "devices.csv")
+	if !cw.row("id", "hostname", "os", "os_version", "arch", "group", "agent_version", "status", "last_seen", "enrolled",
+		"revoked", "policy_version", "running_apps", "media_in_use") {
+		return
+	}
+	for {
+		pg, err := d.API.Store.ListDevices(r.Context(), q)
+		if err != nil {
+			// The header is sent: all that can be done is to stop.
+			d.Logger.Error("devices export", "err", err)
+			return
 		}
-		var apps []string
-		for _, a := range dev.Apps {
-			if a.Running {
-				apps = append(apps, fmt.Sprintf("%s %s (%s)", a.AppID, a.Version, a.Verdict))
+		for _, sum := range pg.Devices {
+			dev := d.API.DeviceSummaryView(sum)
+			status := "offline"
+			switch {
+			case dev.Revoked != nil:
+				status = "revoked"
+			case dev.Online:
+				status = "online"
+			case dev.Stale:
+				status = "stale"
+			}
+			var apps []string
+			for _, a := range dev.Running {
+				apps = append(apps, fmt.Sprintf("%s (%s)", a.AppID, a.Verdict))
+			}
+			if more := dev.RunningApps - len(dev.Running); len(dev.Running) == store.MaxRunningSummary && more > 0 {
+				apps = append(apps, "…")
+			}
+			revoked := ""
+			if dev.Revoked != nil {
+				revoked = dev.Revoked.UTC().Format(time.RFC3339)
+			}
+			if !cw.row(dev.ID, dev.Hostname, dev.OS, dev.OSVersion, dev.Arch, dev.Group, dev.AgentVersion, status,
+				dev.LastSeen.UTC().Format(time.RFC3339), dev.Enrolled.UTC().Format(time.RFC3339), revoked,
+				fmt.Sprint(dev.PolicyVersion), strings.Join(apps, "; "), fmt.Sprint(dev.MediaInUse)) {
+				return
 			}
 		}
-		revoked := ""
-		if dev.Revoked != nil {
-			revoked = dev.Revoked.UTC().Format(time.RFC3339)
+		if pg.Next == nil {
+			break
 		}
-		rows = append(rows, []string{dev.ID, dev.Hostname, dev.OS, dev.OSVersion, dev.Arch, dev.Group, dev.AgentVersion, status,
-			dev.LastSeen.UTC().Format(time.RFC3339), dev.Enrolled.UTC().Format(time.RFC3339), revoked,
-			fmt.Sprint(dev.PolicyVersion), strings.Join(apps, "; ")})
+		q.After = pg.Next
 	}
-	d.writeCSV(w, "devices.csv", rows)
+	cw.end()
 }

@@ -473,3 +473,17 @@ func (s *Store) UnapprovedMedia(ctx context.Context, limit int) ([]MediaUse, err
 	}
 	return out, rows.Err()
 }
+
+// CountDevices counts the devices q's filter selects (its page fields are
+// ignored).
+func (s *Store) CountDevices(ctx context.Context, q DeviceQuery) (int, error) {
+	w, err := q.filter()
+	if err != nil {
+		return 0, fmt.Errorf("count devices: %w", err)
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM devices`+w.sql(), w.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count devices: %w", err)
+	}
+	return n, nil
+}

@@ -3,7 +3,7 @@
 // - Elements with data-live="NAME" show a counter of GET /live.json
 //   (total, online, stale, compliance, compliant, shown).
 // - A table with data-live-devices is rebuilt from its device list, with
-//   the page's own filter (the query string).
+//   the page's own filter and page (the query string): one bounded page.
 // - Elements with data-live-region and an id are replaced by the same
 //   element of a fresh copy of the page (the device detail page).
 // Nothing is written as HTML: text goes through textContent, and fresh page
@@ -61,7 +61,7 @@
     tr.appendChild(td);
     tr.appendChild(node("td", "", d.policy_version ? "v" + d.policy_version : "none"));
     td = node("td");
-    var running = (d.apps || []).filter(function (app) { return app.running; });
+    var running = d.running || [];
     running.forEach(function (app) {
       var span = node("span", "app", app.name + " ");
       span.dataset.app = app.app_id;
@@ -70,6 +70,7 @@
       td.appendChild(document.createTextNode(" "));
     });
     if (!running.length) td.appendChild(node("span", "none", "none"));
+    if (d.running_apps > running.length) td.appendChild(node("span", "more", "(" + d.running_apps + " instances)"));
     tr.appendChild(td);
     return tr;
   }
