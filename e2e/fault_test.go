@@ -245,7 +245,9 @@ func TestFaultClockSkew(t *testing.T) {
 		sent[ev.GetSeq()] = at
 	}
 	client := &uplink.Client{StateDir: state, Identity: id, Outbox: out,
-		Hello:    func() *vcguardv1.Hello { return &vcguardv1.Hello{Device: &vcguardv1.DeviceInfo{Hostname: "skewed", Os: "linux"}} },
+		Hello: func() *vcguardv1.Hello {
+			return &vcguardv1.Hello{Device: &vcguardv1.DeviceInfo{Hostname: "skewed", Os: "linux"}}
+		},
 		OnPolicy: func(*vcguardv1.SignedPolicy) {}, BatchSize: 7, Logger: slog.New(slog.DiscardHandler)}
 	done := make(chan error, 1)
 	runCtx, stop := context.WithCancel(ctx)
