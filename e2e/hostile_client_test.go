@@ -29,9 +29,9 @@ type protoAgent struct {
 	pool *x509.CertPool
 }
 
-// newServerWith starts a server in a new data directory with extra flags,
+// newHostileServer starts a server in a new data directory with extra flags,
 // retrying on a port taken meanwhile.
-func newServerWith(t *testing.T, extra ...string) *server {
+func newHostileServer(t *testing.T, extra ...string) *server {
 	t.Helper()
 	return newServerIn(t, t.TempDir(), "data", extra...)
 }
