@@ -252,3 +252,18 @@ func postgresURL(base, db string) string {
 	u.Path = "/" + db
 	return u.String()
 }
+
+// integrityCheck runs SQLite's integrity check on the database file db.
+func integrityCheck(t *testing.T, db string) string {
+	t.Helper()
+	conn, err := sql.Open("sqlite", "file:"+db+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var res string
+	if err := conn.QueryRow(`PRAGMA integrity_check`).Scan(&res); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
