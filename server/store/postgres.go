@@ -89,7 +89,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, fail("migrate", fmt.Errorf("schema %s: %w", schema.String, err))
 	}
-	s := newStore(db, dialectPostgres)
+	s := newStore(db, db, dialectPostgres)
 	s.pgConfig, s.schema = cfg, schema.String
 	return s, nil
 }

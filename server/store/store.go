@@ -34,8 +34,28 @@ var ErrNotFound = errors.New("not found")
 var ErrInvalidEvent = errors.New("invalid event")
 
 // Store is the server's database.
+//
+// Its connections are bounded whatever the number of agent streams. On
+// SQLite one connection (writeDB) carries every write transaction and a small
+// pool (db) the reads; on PostgreSQL one pool of postgresMaxOpenConns serves
+// both. The agent stream's writes (ingest.go) are committed in groups by one
+// writer goroutine (writer.go), so many streams share a few short
+// transactions and leave room for everyone else's.
 type Store struct {
+	// Refused, when set, is called with a reason each time the store
+	// refuses a change of a device's state beyond a per-device cap
+	// (RefusedRunningApps, RefusedMediaRows); the event itself is still
+	// stored. The server counts these in its metrics. Set it before the
+	// first write; nil ignores refusals. It is called from the writer
+	// goroutine and must not block.
+	Refused func(reason string)
+
+	// db serves reads and the one-statement writes of the other files;
+	// writeDB runs transactions (tx) and the writer's group transactions.
+	// They are the same pool on PostgreSQL.
 	db      *sql.DB
+	writeDB *sql.DB
+	w       *writer
 	dialect dialect
 	// purgeBatch is how many events one PurgeEvents statement deletes.
 	purgeBatch int
@@ -55,8 +75,20 @@ const (
 	dialectPostgres
 )
 
-func newStore(db *sql.DB, d dialect) *Store {
-	return &Store{db: db, dialect: d, purgeBatch: defaultPurgeBatch}
+// SQLite connection limits: one writer, a few readers. Each connection holds
+// a descriptor on the database file and one on its WAL.
+const (
+	sqliteReadConns = 4
+)
+
+func newStore(db, writeDB *sql.DB, d dialect) *Store {
+	s := &Store{db: db, writeDB: writeDB, dialect: d, purgeBatch: defaultPurgeBatch}
+	s.w = newWriter(writeDB, d, func(reason string) {
+		if s.Refused != nil {
+			s.Refused(reason)
+		}
+	})
+	return s
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database at path and
@@ -75,24 +107,45 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	// Write transactions take the lock at BEGIN, so two writers never
 	// deadlock upgrading a read lock.
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	dsn := "file:" + path + "?" + q.Encode()
+	// SQLite lets one writer in at a time anyway: a single connection
+	// for every write transaction means no writer ever waits on the
+	// database lock (busy_timeout) behind another of ours, and statements
+	// prepared on it stay prepared.
+	writeDB, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
+	writeDB.SetMaxOpenConns(1)
+	writeDB.SetMaxIdleConns(1)
+	writeDB.SetConnMaxLifetime(0)
+	writeDB.SetConnMaxIdleTime(0)
+	if err := writeDB.PingContext(ctx); err != nil {
+		writeDB.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	migrations, err := fs.Sub(sqliteMigrations, "migrations/sqlite")
 	if err != nil {
-		db.Close()
+		writeDB.Close()
 		return nil, err
 	}
-	if err := migrate(ctx, db, goose.DialectSQLite3, migrations); err != nil {
-		db.Close()
+	if err := migrate(ctx, writeDB, goose.DialectSQLite3, migrations); err != nil {
+		writeDB.Close()
 		return nil, fmt.Errorf("migrate sqlite %s: %w", path, err)
 	}
-	return newStore(db, dialectSQLite), nil
+	// Readers never wait for the writer in WAL mode. The pool is bounded
+	// and keeps its connections, so none is reopened (and the schema
+	// re-read) per request.
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		writeDB.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(sqliteReadConns)
+	db.SetMaxIdleConns(sqliteReadConns)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	return newStore(db, writeDB, dialectSQLite), nil
 }
 
 func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, migrations fs.FS, opts ...goose.ProviderOption) error {
@@ -104,15 +157,23 @@ func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, migrations 
 	return err
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close commits the agent writes already queued, then closes the database.
+// Writes submitted after Close fail.
+func (s *Store) Close() error {
+	s.w.close()
+	err := s.db.Close()
+	if s.writeDB != s.db {
+		err = errors.Join(err, s.writeDB.Close())
+	}
+	return err
+}
 
 // Ping checks the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // tx runs fn in a transaction, committing when it returns nil.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.writeDB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
