@@ -339,6 +339,7 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		}()
 	}
 	met := metrics.New()
+	st.Refused = met.Refused // the store's per-device row caps, counted by reason
 	api := &adminapi.API{
 		Store: st, Catalog: cat, PolicyKey: policyKey, Hub: hub, Tokens: auth.TokenChecker{Store: st},
 		Logger: logger.With("component", "adminapi"), StaleAfter: cfg.StaleAfter, Metrics: met,
