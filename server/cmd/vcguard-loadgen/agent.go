@@ -440,6 +440,15 @@ func (a *agent) storedSeq(ctx context.Context) (uint64, error) {
 			return 0, fmt.Errorf("read the hello's answer: %w", err)
 		}
 		if ack := m.GetAck(); ack != nil {
+			// End the stream from this side and let the server finish
+			// its side (a cancel mid-hello is logged there as an error).
+			if err := st.CloseSend(); err == nil {
+				for {
+					if _, err := st.Recv(); err != nil {
+						break
+					}
+				}
+			}
 			return ack.GetSeq(), nil
 		}
 	}
