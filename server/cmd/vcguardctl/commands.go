@@ -65,12 +65,14 @@ func noFlags(*flag.FlagSet, *options) {}
 
 // commands lists every command; lookupCommand matches the longest name.
 var commands = []command{
-	{name: "devices list", aliases: []string{"devices"}, flags: noFlags, run: devicesList},
+	{name: "devices list", aliases: []string{"devices"}, flags: func(fs *flag.FlagSet, o *options) {
+		fs.IntVar(&o.limit, "limit", 0, "at most this many devices (default: all, fetched 1,000 a page)")
+	}, run: devicesList},
 	{name: "devices show", args: []string{"ID"}, flags: noFlags, run: devicesShow},
 	{name: "events", flags: func(fs *flag.FlagSet, o *options) {
 		fs.StringVar(&o.device, "device", "", "only events of this device id")
 		fs.StringVar(&o.eventType, "type", "", "only events of this type (app_started, app_stopped, camera_on, …)")
-		fs.IntVar(&o.limit, "limit", 0, "at most this many events, 1 to 10000 (default: the server's)")
+		fs.IntVar(&o.limit, "limit", 100, "at most this many events, newest first, fetched 1,000 a page; 0 for all")
 	}, run: eventsList},
 	{name: "policies list", aliases: []string{"policies"}, flags: noFlags, run: policiesList},
 	{name: "policies show", args: []string{"VERSION|current"}, flags: noFlags, run: policiesShow},
@@ -110,7 +112,7 @@ var commands = []command{
 		fs.StringVar(&o.actor, "actor", "", "only changes by this actor (a username, or token:ID)")
 		fs.StringVar(&o.action, "action", "", "only this action, e.g. policy_publish, device_revoke")
 		fs.Int64Var(&o.before, "before", 0, "only entries older than this entry id (to page back)")
-		fs.IntVar(&o.limit, "limit", 0, "at most this many entries, 1 to 1000 (default 100)")
+		fs.IntVar(&o.limit, "limit", 100, "at most this many entries, newest first, fetched 1,000 a page; 0 for all")
 	}, run: auditList},
 }
 
@@ -149,6 +151,16 @@ type (
 		PolicyVersion uint64      `json:"policy_version"`
 		Apps          []appJSON   `json:"apps"`
 		Media         []mediaJSON `json:"media"`
+		// The device list's counts (it does not carry apps and media).
+		RunningApps  int    `json:"running_apps"`
+		MediaInUse   int    `json:"media_in_use"`
+		WorstVerdict string `json:"worst_verdict"`
+		// The detail's totals when apps or media were left out.
+		AppsTotal      int   `json:"apps_total"`
+		AppsTruncated  bool  `json:"apps_truncated"`
+		MediaTotal     int   `json:"media_total"`
+		MediaTruncated bool  `json:"media_truncated"`
+		EventsStored   int64 `json:"events_stored"`
 	}
 	appJSON struct {
 		AppID    string `json:"app_id"`
@@ -200,17 +212,35 @@ type (
 )
 
 func devicesList(ctx context.Context, e *env, _ []string) error {
-	var devs []deviceJSON
-	data, err := e.c.getJSON(ctx, "/api/v1/devices", nil, &devs)
-	if err != nil || e.json() {
-		return cmpErr(err, e.raw, data)
+	if e.opts.limit < 0 {
+		return usageError("--limit %d: want a number of devices, or 0 for all", e.opts.limit)
+	}
+	items, err := e.c.listAll(ctx, "/api/v1/devices", nil, "devices", e.opts.limit)
+	if err != nil {
+		return err
+	}
+	if e.json() {
+		return e.rawList(items)
+	}
+	devs, err := decodeItems[deviceJSON](items)
+	if err != nil {
+		return fmt.Errorf("GET /api/v1/devices: %w", err)
 	}
 	t := newTable(e.out, "ID", "HOSTNAME", "OS", "GROUP", "AGENT", "STATUS", "LAST SEEN", "POLICY", "APPS")
 	for _, d := range devs {
 		t.row(d.ID, d.Hostname, d.OS, dash(d.Group), d.AgentVersion, deviceStatus(d), when(d.LastSeen),
-			strconv.FormatUint(d.PolicyVersion, 10), appSummary(d.Apps))
+			strconv.FormatUint(d.PolicyVersion, 10), runningSummary(d))
 	}
 	return t.flush()
+}
+
+// runningSummary counts running apps and names the worst verdict when it
+// is not approved.
+func runningSummary(d deviceJSON) string {
+	if d.WorstVerdict == "" || d.WorstVerdict == "approved" {
+		return strconv.Itoa(d.RunningApps)
+	}
+	return fmt.Sprintf("%d (worst: %s)", d.RunningApps, d.WorstVerdict)
 }
 
 func deviceStatus(d deviceJSON) string {
@@ -221,23 +251,6 @@ func deviceStatus(d deviceJSON) string {
 		return "online"
 	}
 	return "offline"
-}
-
-// appSummary counts running apps and those not approved.
-func appSummary(apps []appJSON) string {
-	running, flagged := 0, 0
-	for _, a := range apps {
-		if a.Running {
-			running++
-			if a.Verdict != "approved" {
-				flagged++
-			}
-		}
-	}
-	if flagged == 0 {
-		return strconv.Itoa(running)
-	}
-	return fmt.Sprintf("%d (%d not approved)", running, flagged)
 }
 
 func devicesShow(ctx context.Context, e *env, args []string) error {
@@ -256,6 +269,7 @@ func devicesShow(ctx context.Context, e *env, args []string) error {
 	kv.row("Enrolled:", when(d.Enrolled))
 	kv.row("Last seen:", when(d.LastSeen))
 	kv.row("Policy version:", strconv.FormatUint(d.PolicyVersion, 10))
+	kv.row("Events stored:", strconv.FormatInt(d.EventsStored, 10))
 	if err := kv.flush(); err != nil {
 		return err
 	}
@@ -270,6 +284,9 @@ func devicesShow(ctx context.Context, e *env, args []string) error {
 		if err := t.flush(); err != nil {
 			return err
 		}
+		if d.AppsTruncated {
+			fmt.Fprintf(e.out, "(%d of %d app instances shown, running first)\n", len(d.Apps), d.AppsTotal)
+		}
 	}
 	if len(d.Media) > 0 {
 		fmt.Fprintln(e.out)
@@ -277,7 +294,12 @@ func devicesShow(ctx context.Context, e *env, args []string) error {
 		for _, m := range d.Media {
 			t.row(m.Kind, m.Process, strconv.Itoa(int(m.PID)), dash(m.AppID), m.Device, when(m.Since))
 		}
-		return t.flush()
+		if err := t.flush(); err != nil {
+			return err
+		}
+		if d.MediaTruncated {
+			fmt.Fprintf(e.out, "(%d of %d cameras and microphones in use shown)\n", len(d.Media), d.MediaTotal)
+		}
 	}
 	return nil
 }
@@ -290,13 +312,19 @@ func eventsList(ctx context.Context, e *env, _ []string) error {
 	if e.opts.eventType != "" {
 		q.Set("type", e.opts.eventType)
 	}
-	if e.opts.limit != 0 {
-		q.Set("limit", strconv.Itoa(e.opts.limit))
+	if e.opts.limit < 0 {
+		return usageError("--limit %d: want a number of events, or 0 for all", e.opts.limit)
 	}
-	var events []eventJSON
-	data, err := e.c.getJSON(ctx, "/api/v1/events", q, &events)
-	if err != nil || e.json() {
-		return cmpErr(err, e.raw, data)
+	items, err := e.c.listAll(ctx, "/api/v1/events", q, "events", e.opts.limit)
+	if err != nil {
+		return err
+	}
+	if e.json() {
+		return e.rawList(items)
+	}
+	events, err := decodeItems[eventJSON](items)
+	if err != nil {
+		return fmt.Errorf("GET /api/v1/events: %w", err)
 	}
 	t := newTable(e.out, "TIME", "DEVICE", "SEQ", "TYPE", "APP", "PROCESS", "PID")
 	for _, ev := range events {

@@ -195,13 +195,19 @@ func auditList(ctx context.Context, e *env, _ []string) error {
 	if e.opts.before != 0 {
 		q.Set("before", strconv.FormatInt(e.opts.before, 10))
 	}
-	if e.opts.limit != 0 {
-		q.Set("limit", strconv.Itoa(e.opts.limit))
+	if e.opts.limit < 0 {
+		return usageError("--limit %d: want a number of entries, or 0 for all", e.opts.limit)
 	}
-	var entries []auditJSON
-	data, err := e.c.getJSON(ctx, "/api/v1/audit", q, &entries)
-	if err != nil || e.json() {
-		return cmpErr(err, e.raw, data)
+	items, err := e.c.listAll(ctx, "/api/v1/audit", q, "entries", e.opts.limit)
+	if err != nil {
+		return err
+	}
+	if e.json() {
+		return e.rawList(items)
+	}
+	entries, err := decodeItems[auditJSON](items)
+	if err != nil {
+		return fmt.Errorf("GET /api/v1/audit: %w", err)
 	}
 	t := newTable(e.out, "ID", "TIME", "ACTOR", "FROM", "ACTION", "TARGET", "DETAIL")
 	for _, a := range entries {
