@@ -102,6 +102,11 @@ type writer struct {
 	// stmts holds statements prepared once on db; only the writer
 	// goroutine uses it.
 	stmts map[string]*sql.Stmt
+
+	// beforeGroup, set by tests before the first write, runs in the
+	// writer goroutine before each group is collected, so a test can hold
+	// the writer while it queues requests.
+	beforeGroup func()
 }
 
 func newWriter(db *sql.DB, d dialect, refused func(string)) *writer {
@@ -206,6 +211,9 @@ func (w *writer) run() {
 				}
 				w.round(batch, touches, flush)
 			}
+		}
+		if w.beforeGroup != nil {
+			w.beforeGroup()
 		}
 		batch := w.collect(first)
 		touches, flush := w.takeTouches()
