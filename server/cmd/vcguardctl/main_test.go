@@ -153,7 +153,7 @@ func TestReadCommands(t *testing.T) {
 	f := newFixture(t)
 	for _, c := range []ctlCase{
 		{name: "devices", args: []string{"devices"}, role: "analyst", lines: 2,
-			want: []string{"ID  ", "HOSTNAME", "LAST SEEN", "dev-1", "laptop-1", "1.2.3", "online", "1 (1 not approved)"}},
+			want: []string{"ID  ", "HOSTNAME", "LAST SEEN", "dev-1", "laptop-1", "1.2.3", "online", "1 (worst: forbidden)"}},
 		{name: "devices list", args: []string{"devices", "list"}, role: "analyst", want: []string{"dev-1"}},
 		{name: "devices show", args: []string{"devices", "show", "dev-1"}, role: "analyst",
 			want: []string{"Hostname:", "laptop-1", "Policy version:", "zoom", "Zoom Workplace", "6.1.0", "forbidden", "IN USE", "camera", "/dev/video0"}},
