@@ -16,18 +16,22 @@ func (d *Dashboard) audit(w http.ResponseWriter, r *http.Request, s *store.Sessi
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	limit := f.Limit
+	f.Limit++ // one more tells whether older entries follow
 	entries, err := d.API.Store.AuditLog(r.Context(), f)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		d.Logger.Error("audit page", "err", err)
 		http.Error(w, "server error", http.StatusInternalServerError)
 		return
 	}
+	more := len(entries) > limit
+	entries = entries[:min(len(entries), limit)]
 	views := make([]adminapi.AuditJSON, 0, len(entries))
 	for _, e := range entries {
 		views = append(views, adminapi.AuditView(e))
 	}
 	var older int64
-	if len(entries) == f.Limit {
+	if more {
 		older = entries[len(entries)-1].ID
 	}
 	d.render(w, http.StatusOK, "audit.html", page{Title: "Audit log", Session: s, CSRF: s.CSRF,
