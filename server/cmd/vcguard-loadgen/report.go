@@ -39,6 +39,7 @@ type report struct {
 	ServerRSSKiBStart int64   `json:"server_rss_kib_start"`
 	ServerKiBPerAgent float64 `json:"server_kib_per_agent"`
 	FileLimit         uint64  `json:"file_limit"`
+	LoadgenRSSKiB     int64   `json:"loadgen_rss_kib"`
 
 	Errors      int64            `json:"errors"`
 	ErrorKinds  map[string]int64 `json:"error_kinds"`
@@ -68,6 +69,9 @@ func (r *report) writeText(w io.Writer) error {
 	if r.ServerRSSKiB > 0 {
 		fmt.Fprintf(&b, "server:     %d KiB resident at the peak (%d KiB before the agents, %.1f KiB per connected agent)\n",
 			r.ServerRSSKiB, r.ServerRSSKiBStart, r.ServerKiBPerAgent)
+	}
+	if r.LoadgenRSSKiB > 0 {
+		fmt.Fprintf(&b, "loadgen:    %d KiB resident at the end of the hold\n", r.LoadgenRSSKiB)
 	}
 	fmt.Fprintf(&b, "errors:     %d", r.Errors)
 	for _, k := range slices.Sorted(maps.Keys(r.ErrorKinds)) {

@@ -239,6 +239,9 @@ hold:
 	holdEnd.Stop()
 	rss.sample()
 	rep.ServerRSSKiB = rss.peak
+	if kib, err := readRSS(os.Getpid()); err == nil {
+		rep.LoadgenRSSKiB = kib
+	}
 	rep.HoldS = seconds(time.Since(holdStart))
 	rep.AgentsConnected = s.connected.Load()
 	rep.EventsPerS = perSecond(s.acked.Load()-ackedAtStart, time.Since(holdStart))
