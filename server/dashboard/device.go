@@ -45,7 +45,7 @@ func (d *Dashboard) device(w http.ResponseWriter, r *http.Request, s *store.Sess
 // revokeDevice revokes a device once the form's confirm box is ticked;
 // without it, it asks for confirmation on a page of its own.
 func (d *Dashboard) revokeDevice(w http.ResponseWriter, r *http.Request, s *store.Session) {
-	dev, err := d.API.Store.Device(r.Context(), r.PathValue("id"))
+	dev, err := d.API.Store.DeviceRecord(r.Context(), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		http.NotFound(w, r)
 		return
