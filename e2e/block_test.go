@@ -63,7 +63,7 @@ func TestBlockClosesForbiddenApp(t *testing.T) {
 	}
 	devID := s.devices(t)[0].ID
 	waitFor(t, 5*time.Second, "the app_blocked event", func() bool {
-		s.api(t, http.MethodGet, "/api/v1/events?type=app_blocked&device="+devID, nil, &events)
+		s.apiEvents(t, "/api/v1/events?type=app_blocked&device="+devID, &events)
 		return len(events) > 0
 	})
 	e := events[0]

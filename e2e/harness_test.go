@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -259,11 +260,48 @@ type apiApp struct {
 	Identity string `json:"identity"`
 }
 
+// apiEvents reads one page of GET /api/v1/events (query is the path with
+// its parameters) into v, a slice of the caller's event type.
+func (s *server) apiEvents(t *testing.T, query string, v any) int {
+	t.Helper()
+	var page struct {
+		Events json.RawMessage `json:"events"`
+	}
+	code := s.api(t, http.MethodGet, query, nil, &page)
+	if code == http.StatusOK {
+		if err := json.Unmarshal(page.Events, v); err != nil {
+			t.Fatalf("GET %s: decode events: %v", query, err)
+		}
+	}
+	return code
+}
+
+// devices lists every device with its apps: the list comes in pages
+// without app rows, so each device's detail is read for them.
 func (s *server) devices(t *testing.T) []device {
 	t.Helper()
 	var devs []device
-	if code := s.api(t, http.MethodGet, "/api/v1/devices", nil, &devs); code != http.StatusOK {
-		t.Fatalf("GET /api/v1/devices: status %d", code)
+	cursor := ""
+	for {
+		var page struct {
+			Devices    []device `json:"devices"`
+			NextCursor string   `json:"next_cursor"`
+		}
+		q := "/api/v1/devices?limit=1000&cursor=" + url.QueryEscape(cursor)
+		if code := s.api(t, http.MethodGet, q, nil, &page); code != http.StatusOK {
+			t.Fatalf("GET %s: status %d", q, code)
+		}
+		devs = append(devs, page.Devices...)
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	for i := range devs {
+		q := "/api/v1/devices/" + url.PathEscape(devs[i].ID)
+		if code := s.api(t, http.MethodGet, q, nil, &devs[i]); code != http.StatusOK {
+			t.Fatalf("GET %s: status %d", q, code)
+		}
 	}
 	return devs
 }

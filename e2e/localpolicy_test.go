@@ -68,7 +68,7 @@ func TestLocalPolicyDropIn(t *testing.T) {
 	}
 	devID := s.devices(t)[0].ID
 	waitFor(t, 5*time.Second, "the refusal reported to the server", func() bool {
-		if code := s.api(t, http.MethodGet, "/api/v1/events?type=local_policy&device="+devID, nil, &events); code != http.StatusOK {
+		if code := s.apiEvents(t, "/api/v1/events?type=local_policy&device="+devID, &events); code != http.StatusOK {
 			t.Fatalf("events: %d", code)
 		}
 		return len(events) > 0 && len(events[0].Detail.LocalPolicy.Files) == 1 && events[0].Detail.LocalPolicy.Files[0].Error != ""

@@ -35,13 +35,17 @@ func TestMicrophoneEvents(t *testing.T) {
 		Source  string `json:"source"`
 	}
 	mediaOf := func() []media {
-		var devs []struct {
+		devs := s.devices(t)
+		if len(devs) != 1 {
+			t.Fatalf("%d devices, want 1", len(devs))
+		}
+		var dev struct {
 			Media []media `json:"media"`
 		}
-		if code := s.api(t, http.MethodGet, "/api/v1/devices", nil, &devs); code != http.StatusOK || len(devs) != 1 {
-			t.Fatalf("devices: %d %v", code, devs)
+		if code := s.api(t, http.MethodGet, "/api/v1/devices/"+devs[0].ID, nil, &dev); code != http.StatusOK {
+			t.Fatalf("device %s: %d", devs[0].ID, code)
 		}
-		return devs[0].Media
+		return dev.Media
 	}
 	rec := exec.Command("pw-record", "--target", "test-mic", filepath.Join(pw.Base, "out.wav"))
 	rec.Env = pw.Env
@@ -85,7 +89,7 @@ func TestMicrophoneEvents(t *testing.T) {
 	}
 	devID := s.devices(t)[0].ID
 	waitFor(t, 5*time.Second, "the unknown_app finding", func() bool {
-		s.api(t, http.MethodGet, "/api/v1/events?type=media_finding&device="+devID, nil, &events)
+		s.apiEvents(t, "/api/v1/events?type=media_finding&device="+devID, &events)
 		return len(events) > 0 && events[0].Detail.MediaFinding.Finding == "unknown_app" && events[0].PID == rec.Process.Pid
 	})
 
@@ -94,11 +98,11 @@ func TestMicrophoneEvents(t *testing.T) {
 	t1 := time.Now()
 	waitFor(t, 2*time.Second, "microphone_off after pw-record stops", func() bool { return len(mediaOf()) == 0 })
 	t.Logf("pw-record stopped → microphone free in the API after %s", time.Since(t1).Round(time.Millisecond))
-	s.api(t, http.MethodGet, "/api/v1/events?type=microphone_off&device="+devID, nil, &events)
+	s.apiEvents(t, "/api/v1/events?type=microphone_off&device="+devID, &events)
 	if len(events) != 1 || events[0].PID != rec.Process.Pid || events[0].Process != filepath.Base(exe) || events[0].Type != "microphone_off" {
 		t.Errorf("microphone_off events = %+v", events)
 	}
-	s.api(t, http.MethodGet, "/api/v1/events?type=microphone_on&device="+devID, nil, &events)
+	s.apiEvents(t, "/api/v1/events?type=microphone_on&device="+devID, &events)
 	if len(events) != 1 || events[0].PID != rec.Process.Pid {
 		t.Errorf("microphone_on events = %+v", events)
 	}

@@ -56,7 +56,7 @@ func TestAppLifecycle(t *testing.T) {
 		AppID string `json:"app_id"`
 	}
 	devID := s.devices(t)[0].ID
-	if code := s.api(t, http.MethodGet, "/api/v1/events?device="+devID, nil, &events); code != http.StatusOK {
+	if code := s.apiEvents(t, "/api/v1/events?device="+devID, &events); code != http.StatusOK {
 		t.Fatalf("GET events: %d", code)
 	}
 	var seq []string

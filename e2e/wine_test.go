@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -281,14 +282,25 @@ type apiEvent struct {
 func (s *server) events(t *testing.T, deviceID, typ string) []apiEvent {
 	t.Helper()
 	var evs []apiEvent
-	q := "/api/v1/events?limit=10000&device=" + deviceID
-	if typ != "" {
-		q += "&type=" + typ
+	cursor := ""
+	for {
+		var page struct {
+			Events     []apiEvent `json:"events"`
+			NextCursor string     `json:"next_cursor"`
+		}
+		q := "/api/v1/events?limit=1000&device=" + url.QueryEscape(deviceID) + "&cursor=" + url.QueryEscape(cursor)
+		if typ != "" {
+			q += "&type=" + url.QueryEscape(typ)
+		}
+		if code := s.api(t, http.MethodGet, q, nil, &page); code != http.StatusOK {
+			t.Fatalf("GET %s: status %d", q, code)
+		}
+		evs = append(evs, page.Events...)
+		if page.NextCursor == "" {
+			return evs
+		}
+		cursor = page.NextCursor
 	}
-	if code := s.api(t, http.MethodGet, q, nil, &evs); code != http.StatusOK {
-		t.Fatalf("GET %s: status %d", q, code)
-	}
-	return evs
 }
 
 // TestWineAgent: the Windows agent enrolls to the Linux server and reports
