@@ -281,7 +281,7 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 	// between still cuts the stream off.
 	sub := s.Hub.Subscribe(deviceID)
 	defer s.Hub.Unsubscribe(sub)
-	dev, err := s.Store.Device(ctx, deviceID)
+	dev, err := s.Store.DeviceRecord(ctx, deviceID)
 	if errors.Is(err, store.ErrNotFound) {
 		return status.Errorf(codes.PermissionDenied, "device %s is not enrolled here", deviceID)
 	}

@@ -23,7 +23,7 @@ func (s *Server) Renew(ctx context.Context, req *vcguardv1.RenewRequest) (*vcgua
 		return nil, status.Errorf(codes.Unauthenticated, "a client certificate is required: %v; enroll the agent first", err)
 	}
 	log := s.Logger.With("rpc", "Renew", "device", deviceID, "peer", peerAddr(ctx))
-	dev, err := s.Store.Device(ctx, deviceID)
+	dev, err := s.Store.DeviceRecord(ctx, deviceID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, status.Errorf(codes.PermissionDenied, "device %s is not enrolled here", deviceID)
 	}
