@@ -81,6 +81,8 @@ func EventType(e *vcguardv1.Event) string {
 		return d.Media.GetUse().GetKind() + "_" + state
 	case *vcguardv1.Event_MediaFinding:
 		return "media_finding"
+	case *vcguardv1.Event_EventsDropped:
+		return "events_dropped"
 	}
 	return "unknown"
 }
