@@ -389,6 +389,14 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		// An agent holds one Connect stream plus the odd unary call
 		// (renewal); vcguardctl makes unary calls one at a time.
 		grpc.MaxConcurrentStreams(maxStreamsPerConn),
+		// A connection holds one mostly idle stream whose messages are a
+		// few KiB: 8 KiB buffers instead of gRPC's 32 KiB each way, and
+		// the write buffer returned to a shared pool after each flush, so
+		// that tens of thousands of connections fit (see the README's
+		// load figures).
+		grpc.ReadBufferSize(8<<10),
+		grpc.WriteBufferSize(8<<10),
+		grpc.SharedWriteBuffer(true),
 		grpc.UnaryInterceptor(admin.UnaryInterceptor),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 30 * time.Second, PermitWithoutStream: true}),
 		// MaxConnectionAge gets ±10% jitter from gRPC; after the GOAWAY
