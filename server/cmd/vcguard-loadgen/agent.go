@@ -68,7 +68,12 @@ func sourceAddr(i, perAddr int) net.IP {
 // address, the agent's keepalive, and small buffers (tens of thousands of
 // connections live in this process).
 func (s *sim) dialOptions(i int, tlsConf *tls.Config) []grpc.DialOption {
-	src := sourceAddr(i, s.cfg.AgentsPerAddr)
+	return dialOptionsFrom(sourceAddr(i, s.cfg.AgentsPerAddr), tlsConf)
+}
+
+// dialOptionsFrom are the gRPC options of a connection from source address
+// src (nil: the kernel chooses) with tlsConf.
+func dialOptionsFrom(src net.IP, tlsConf *tls.Config) []grpc.DialOption {
 	return []grpc.DialOption{
 		grpc.WithTransportCredentials(credentials.NewTLS(tlsConf)),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 60 * time.Second, Timeout: 20 * time.Second, PermitWithoutStream: true}),

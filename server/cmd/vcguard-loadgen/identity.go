@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -135,17 +136,23 @@ func deviceInfo(i int) *vcguardv1.DeviceInfo {
 // connection of its own. A busy server (ResourceExhausted, Unavailable) is
 // retried with a growing wait, each retry counted in retries.
 func (s *sim) enroll(ctx context.Context, i int, retries func()) (*identity, error) {
+	return s.enrollAs(ctx, sourceAddr(i, s.cfg.AgentsPerAddr), deviceInfo(i), retries)
+}
+
+// enrollAs is enroll for a device described by info, from source address
+// src (nil: the kernel chooses).
+func (s *sim) enrollAs(ctx context.Context, src net.IP, info *vcguardv1.DeviceInfo, retries func()) (*identity, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
-	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: hostname(i)}}, key)
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: info.GetHostname()}}, key)
 	if err != nil {
 		return nil, err
 	}
 	wait := 250 * time.Millisecond
 	for {
-		resp, err := s.enrollOnce(ctx, i, csr)
+		resp, err := s.enrollOnce(ctx, src, info, s.secret, csr)
 		if err == nil {
 			cert, err := parseCertPEM(resp.GetClientCertPem())
 			if err != nil {
@@ -167,8 +174,9 @@ func (s *sim) enroll(ctx context.Context, i int, retries func()) (*identity, err
 	}
 }
 
-func (s *sim) enrollOnce(ctx context.Context, i int, csr []byte) (*vcguardv1.EnrollResponse, error) {
-	conn, err := grpc.NewClient(s.cfg.Server, s.dialOptions(i, s.enrollTLS)...)
+// enrollOnce makes one Enroll call on a connection of its own from src.
+func (s *sim) enrollOnce(ctx context.Context, src net.IP, info *vcguardv1.DeviceInfo, secret string, csr []byte) (*vcguardv1.EnrollResponse, error) {
+	conn, err := grpc.NewClient(s.cfg.Server, dialOptionsFrom(src, s.enrollTLS)...)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +184,7 @@ func (s *sim) enrollOnce(ctx context.Context, i int, csr []byte) (*vcguardv1.Enr
 	callCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	return vcguardv1.NewAgentServiceClient(conn).Enroll(callCtx, &vcguardv1.EnrollRequest{
-		EnrollSecret: s.secret, CsrDer: csr, Device: deviceInfo(i),
+		EnrollSecret: secret, CsrDer: csr, Device: info,
 	})
 }
 

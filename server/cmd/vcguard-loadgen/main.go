@@ -51,6 +51,15 @@ type config struct {
 	RampTimeout  time.Duration
 	DrainTimeout time.Duration
 	Verbose      bool
+	// Attack is the attacks run alongside the agents during the hold
+	// (attack.go); the rest bound them.
+	Attack           []string
+	AttackConns      int
+	AttackStreams    int
+	AttackEnrollMax  int
+	AttackDevices    int
+	AttackDupStreams int
+	AttackAddrs      int
 }
 
 // Validate checks the configuration and says what to fix.
@@ -89,7 +98,7 @@ func (c *config) Validate() error {
 	case c.ServerPID < 0:
 		return errors.New("--server-pid must be a process id")
 	}
-	return nil
+	return c.validateAttack()
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -114,9 +123,18 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.RampTimeout, "ramp-timeout", 10*time.Minute, "how long to wait for every agent to be enrolled and connected before the hold starts anyway")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 30*time.Second, "how long to wait after the hold for the acknowledgement of every event sent")
 	fs.BoolVar(&c.Verbose, "v", false, "log progress to stderr")
+	attack := fs.String("attack", "", "comma-separated attacks run during the whole hold from addresses of their own (127.66.x.y): "+
+		"conns, handshake, enroll, flood, dupconnect, or all (see docs/load.md, \"Under attack\"); empty runs none")
+	fs.IntVar(&c.AttackConns, "attack-conns", 5000, "conns: plain TCP connections held open at most")
+	fs.IntVar(&c.AttackStreams, "attack-streams", 1000, "handshake: half-open streams at most, 8 per connection without a client certificate")
+	fs.IntVar(&c.AttackEnrollMax, "attack-enroll-max", 2000, "enroll: Enroll calls with the real secret at most (each one a new device)")
+	fs.IntVar(&c.AttackDevices, "attack-devices", 5, "flood: enrolled devices sending events as fast as the server acknowledges")
+	fs.IntVar(&c.AttackDupStreams, "attack-dup-streams", 200, "dupconnect: Connect streams at once with one device certificate, 4 per connection")
+	fs.IntVar(&c.AttackAddrs, "attack-addrs", 8, "source addresses per attack (127.66.K.1 onwards); enroll uses at most 4")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	c.Attack = parseAttackList(*attack)
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}

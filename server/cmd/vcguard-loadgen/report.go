@@ -44,6 +44,9 @@ type report struct {
 	Errors      int64            `json:"errors"`
 	ErrorKinds  map[string]int64 `json:"error_kinds"`
 	Interrupted bool             `json:"interrupted,omitempty"`
+
+	// Attack is what each --attack did (attack.go); absent without one.
+	Attack map[string]*attackReport `json:"attack,omitempty"`
 }
 
 func (r *report) writeJSON(w io.Writer) error {
@@ -78,6 +81,24 @@ func (r *report) writeText(w io.Writer) error {
 		fmt.Fprintf(&b, " %s=%d", k, r.ErrorKinds[k])
 	}
 	b.WriteString("\n")
+	for _, k := range slices.Sorted(maps.Keys(r.Attack)) {
+		a := r.Attack[k]
+		fmt.Fprintf(&b, "attack %-10s %d attempts in %.1fs: %d accepted, %d refused", k+":", a.Attempts, a.Seconds, a.Accepted, a.Refused)
+		for _, c := range slices.Sorted(maps.Keys(a.RefusedBy)) {
+			fmt.Fprintf(&b, " %s=%d", c, a.RefusedBy[c])
+		}
+		fmt.Fprintf(&b, "; held at most %d, %d at the end", a.OpenMax, a.OpenAtEnd)
+		if k == attackFlood {
+			fmt.Fprintf(&b, "; %d devices, events %d sent, %d acknowledged, %d stored", a.Devices, a.EventsSent, a.EventsAcked, a.EventsStored)
+		}
+		if len(a.Errors) > 0 {
+			b.WriteString("; errors")
+			for _, c := range slices.Sorted(maps.Keys(a.Errors)) {
+				fmt.Fprintf(&b, " %s=%d", c, a.Errors[c])
+			}
+		}
+		b.WriteString("\n")
+	}
 	if r.Interrupted {
 		b.WriteString("interrupted: the figures cover part of the run\n")
 	}

@@ -33,13 +33,21 @@ const descriptorsSpare = 256
 // run enrolls (or reuses) the agents, connects them, holds the load for
 // cfg.Duration, drains, counts back what the server stored and reports.
 func run(ctx context.Context, cfg *config, logger *slog.Logger) (*report, error) {
-	limit, err := raiseFileLimit(uint64(cfg.Agents) + descriptorsSpare)
+	attackFDs := cfg.attackDescriptors()
+	limit, err := raiseFileLimit(uint64(cfg.Agents) + descriptorsSpare + attackFDs)
 	if err != nil {
 		logger.Warn("raise the open file limit", "err", err)
 	}
 	if limit > 0 && limit < uint64(cfg.Agents)+descriptorsSpare {
 		return nil, fmt.Errorf("%d agents need about %d open files, the limit is %d: raise it (ulimit -n %d, as root for more than the hard limit) or run fewer agents",
 			cfg.Agents, cfg.Agents+descriptorsSpare, limit, cfg.Agents+descriptorsSpare)
+	}
+	if limit > 0 && limit < uint64(cfg.Agents)+descriptorsSpare+attackFDs {
+		// The agents' descriptors are reserved: the attacker never
+		// takes those.
+		return nil, fmt.Errorf("%d agents need about %d open files and --attack %s about %d more, the limit is %d: lower --attack-conns (%d), --attack-streams (%d) or --attack-dup-streams (%d), run fewer --agents, or raise the limit (ulimit -n %d)",
+			cfg.Agents, uint64(cfg.Agents)+descriptorsSpare, strings.Join(cfg.Attack, ","), attackFDs, limit,
+			cfg.AttackConns, cfg.AttackStreams, cfg.AttackDupStreams, uint64(cfg.Agents)+descriptorsSpare+attackFDs)
 	}
 	caPEM, err := os.ReadFile(filepath.Join(cfg.DataDir, caFile))
 	if err != nil {
@@ -77,6 +85,14 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) (*report, error)
 	}
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create the state directory (--state): %w", err)
+	}
+	// The attacker's devices are enrolled before the agents' ramp; the
+	// attacks run during the hold.
+	var atk *attacker
+	if len(cfg.Attack) > 0 {
+		if atk, err = newAttacker(ctx, s); err != nil {
+			return nil, err
+		}
 	}
 	rep := &report{Agents: cfg.Agents, Rate: cfg.Rate, Batch: cfg.Batch, FileLimit: limit}
 	rss := &rssSampler{pid: cfg.ServerPID}
@@ -222,6 +238,9 @@ ramp:
 	} else {
 		close(publishDone)
 	}
+	if atk != nil && ctx.Err() == nil {
+		atk.start(ctx)
+	}
 	sampleTick := time.NewTicker(time.Second)
 	holdEnd := time.NewTimer(cfg.Duration)
 hold:
@@ -245,6 +264,10 @@ hold:
 	rep.HoldS = seconds(time.Since(holdStart))
 	rep.AgentsConnected = s.connected.Load()
 	rep.EventsPerS = perSecond(s.acked.Load()-ackedAtStart, time.Since(holdStart))
+	var attackOpenAtEnd map[string]int64
+	if atk != nil {
+		attackOpenAtEnd = atk.stop()
+	}
 	if rep.AgentsConnected < int64(cfg.Agents) {
 		s.errs.addN("not_connected", int64(cfg.Agents)-rep.AgentsConnected)
 	}
@@ -300,6 +323,9 @@ hold:
 		if a != nil {
 			a.conn.Close()
 		}
+	}
+	if atk != nil {
+		rep.Attack = atk.report(ctx, adm, attackOpenAtEnd)
 	}
 	rep.Errors, rep.ErrorKinds = s.errs.snapshot()
 	if ctx.Err() != nil {
