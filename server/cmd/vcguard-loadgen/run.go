@@ -38,16 +38,8 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) (*report, error)
 	if err != nil {
 		logger.Warn("raise the open file limit", "err", err)
 	}
-	if limit > 0 && limit < uint64(cfg.Agents)+descriptorsSpare {
-		return nil, fmt.Errorf("%d agents need about %d open files, the limit is %d: raise it (ulimit -n %d, as root for more than the hard limit) or run fewer agents",
-			cfg.Agents, cfg.Agents+descriptorsSpare, limit, cfg.Agents+descriptorsSpare)
-	}
-	if limit > 0 && limit < uint64(cfg.Agents)+descriptorsSpare+attackFDs {
-		// The agents' descriptors are reserved: the attacker never
-		// takes those.
-		return nil, fmt.Errorf("%d agents need about %d open files and --attack %s about %d more, the limit is %d: lower --attack-conns (%d), --attack-streams (%d) or --attack-dup-streams (%d), run fewer --agents, or raise the limit (ulimit -n %d)",
-			cfg.Agents, uint64(cfg.Agents)+descriptorsSpare, strings.Join(cfg.Attack, ","), attackFDs, limit,
-			cfg.AttackConns, cfg.AttackStreams, cfg.AttackDupStreams, uint64(cfg.Agents)+descriptorsSpare+attackFDs)
+	if err := checkDescriptors(cfg, limit); err != nil {
+		return nil, err
 	}
 	caPEM, err := os.ReadFile(filepath.Join(cfg.DataDir, caFile))
 	if err != nil {
@@ -332,6 +324,23 @@ hold:
 		rep.Interrupted = true
 	}
 	return rep, nil
+}
+
+// checkDescriptors refuses a run the open-file limit cannot hold: the
+// agents' descriptors first, then the attacks' on top (the agents' are
+// reserved: the attacker never takes those). A limit of 0 is unknown.
+func checkDescriptors(cfg *config, limit uint64) error {
+	agentFDs, attackFDs := uint64(cfg.Agents)+descriptorsSpare, cfg.attackDescriptors()
+	if limit > 0 && limit < agentFDs {
+		return fmt.Errorf("%d agents need about %d open files, the limit is %d: raise it (ulimit -n %d, as root for more than the hard limit) or run fewer agents",
+			cfg.Agents, agentFDs, limit, agentFDs)
+	}
+	if limit > 0 && limit < agentFDs+attackFDs {
+		return fmt.Errorf("%d agents need about %d open files and --attack %s about %d more, the limit is %d: lower --attack-conns (%d), --attack-streams (%d) or --attack-dup-streams (%d), run fewer --agents, or raise the limit (ulimit -n %d)",
+			cfg.Agents, agentFDs, strings.Join(cfg.Attack, ","), attackFDs, limit,
+			cfg.AttackConns, cfg.AttackStreams, cfg.AttackDupStreams, agentFDs+attackFDs)
+	}
+	return nil
 }
 
 // countBack counts the events the server stored of this run: the
