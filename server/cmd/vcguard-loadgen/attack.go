@@ -445,6 +445,9 @@ func (a *attacker) connSlot(ctx context.Context, src net.IP, st *attackStats) {
 		} else if ctx.Err() == nil {
 			st.refused.Add(1)
 			st.refusedBy.add("closed_at_once")
+		} else {
+			// The hold ended before the outcome was known.
+			st.attempts.Add(-1)
 		}
 		stopOnEnd()
 		c.Close()
