@@ -48,6 +48,9 @@ type Server struct {
 	// source address (connlimit.Key) and per valid enrollment secret;
 	// nil means the defaults (DefaultEnrollPerAddr, DefaultEnrollPerSecret).
 	EnrollPerAddr, EnrollPerSecret *connlimit.Buckets
+	// RefusalDelay is how long a refused enrollment waits before it is
+	// answered: 0 means DefaultRefusalDelay, a negative value none.
+	RefusalDelay time.Duration
 	// Streams, when set (replicas sharing PostgreSQL), announces each
 	// stream a Connect opens to every replica, so that the device's
 	// stream on another replica ends (fanout.Hub.Heard); nil on SQLite.
@@ -108,6 +111,31 @@ func (s *Server) now() time.Time {
 	return time.Now()
 }
 
+// DefaultRefusalDelay is how long a refused enrollment (over a rate, or a
+// wrong secret) waits before it is answered. A client that floods Enroll
+// then gets at most MaxConcurrentStreams answers per connection a delay,
+// instead of thousands a second that each cost the server a lookup, a log
+// sample and a response; a real agent retries after seconds anyway.
+const DefaultRefusalDelay = time.Second
+
+// tarpit waits the refusal delay, or until the caller gives up.
+func (s *Server) tarpit(ctx context.Context) {
+	d := s.RefusalDelay
+	if d == 0 {
+		d = DefaultRefusalDelay
+	}
+	if d < 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	case <-s.shutdownCh():
+	}
+}
+
 // Enroll checks the enrollment secret, issues a client certificate for the
 // CSR and records the device.
 func (s *Server) Enroll(ctx context.Context, req *vcguardv1.EnrollRequest) (*vcguardv1.EnrollResponse, error) {
@@ -115,6 +143,7 @@ func (s *Server) Enroll(ctx context.Context, req *vcguardv1.EnrollRequest) (*vcg
 	if addr := connlimit.KeyString(peerAddr(ctx)); !s.EnrollPerAddr.Allow(addr) {
 		s.Metrics.Refused(ReasonEnrollRateAddr)
 		s.sampler.Log(slog.LevelWarn, ReasonEnrollRateAddr, "enrollments refused: too many from one address", "addr", addr)
+		s.tarpit(ctx)
 		return nil, status.Error(codes.ResourceExhausted, "too many enrollments from this address; retry later")
 	}
 	info := req.GetDevice()
@@ -143,6 +172,7 @@ func (s *Server) Enroll(ctx context.Context, req *vcguardv1.EnrollRequest) (*vcg
 		s.Metrics.Enrollment(metrics.EnrollDenied)
 		s.sampler.Log(slog.LevelWarn, "enroll_bad_secret", "enrollment refused: unknown, expired or revoked secret (sampled)",
 			"hostname", info.GetHostname(), "peer", peerAddr(ctx))
+		s.tarpit(ctx)
 		return nil, status.Error(codes.PermissionDenied, "the enrollment secret is not valid (unknown, expired or revoked); ask IT for the current one")
 	}
 	if err != nil {
@@ -153,6 +183,7 @@ func (s *Server) Enroll(ctx context.Context, req *vcguardv1.EnrollRequest) (*vcg
 	if !s.EnrollPerSecret.Allow(secret.ID) {
 		s.Metrics.Refused(ReasonEnrollRateSecret)
 		s.sampler.Log(slog.LevelWarn, ReasonEnrollRateSecret, "enrollments refused: too many with one secret", "secret", secret.ID)
+		s.tarpit(ctx)
 		return nil, status.Error(codes.ResourceExhausted, "too many enrollments with this secret; retry later")
 	}
 	// A requested group (the device's managed DeviceGroup) chooses
