@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"google.golang.org/protobuf/proto"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -106,6 +107,10 @@ func (c *Client) Run(ctx context.Context) error {
 		case status.Code(err) == codes.PermissionDenied || status.Code(err) == codes.Unauthenticated:
 			wait = revokedBackoff(c.RevokedBackoff)
 			c.Logger.Error("the server refuses this device; re-enroll it", "err", err, "retry_in", wait)
+		case status.Code(err) == codes.ResourceExhausted:
+			wait = budgetBackoff/2 + rand.N(budgetBackoff/2+1)
+			c.Logger.Warn("the server refuses more events from this device for now (over its budget); the events are kept and sent later",
+				"err", err, "retry_in", wait.Round(time.Second))
 		case serverRebalanced(err):
 			// Not a failure: reconnect now, to whichever replica.
 			wait = rand.N(250 * time.Millisecond)
@@ -122,6 +127,32 @@ func (c *Client) Run(ctx context.Context) error {
 		backoff = min(backoff*2, time.Minute)
 	}
 }
+
+// maxBatchBytes bounds the encoded events of one batch, well below the 4
+// MiB a gRPC server accepts in one message by default: a batch of large
+// events (inventories) over it would be refused with ResourceExhausted
+// every time it is sent, and the events behind it would never leave.
+const maxBatchBytes = 1 << 20
+
+// capBatch returns the longest prefix of batch whose events encode to at
+// most max bytes, and at least its first event (the outbox keeps no event
+// above its 1 MiB record limit).
+func capBatch(batch []*vcguardv1.Event, max int) []*vcguardv1.Event {
+	total := 0
+	for i, e := range batch {
+		total += proto.Size(e)
+		if total > max && i > 0 {
+			return batch[:i]
+		}
+	}
+	return batch
+}
+
+// budgetBackoff is how long an agent waits after the server refused its
+// stream for a budget (ResourceExhausted: the device stored its day's
+// bytes of events): reconnecting every minute would only cost the server
+// a connect each time. The events stay in the outbox.
+const budgetBackoff = 10 * time.Minute
 
 // serverRebalanced reports whether a stream ended because the server
 // closed the connection on purpose: a GOAWAY at its maximum connection age,
@@ -210,7 +241,7 @@ func (c *Client) stream(ctx context.Context, api vcguardv1.AgentServiceClient) e
 		if inFlight {
 			return nil
 		}
-		batch := c.Outbox.Pending(sent, batchSize)
+		batch := capBatch(c.Outbox.Pending(sent, batchSize), maxBatchBytes)
 		if len(batch) == 0 {
 			return nil
 		}
