@@ -286,7 +286,7 @@ func TestLogin(t *testing.T) {
 	t.Parallel()
 	e := newLoginEnv(t, nil)
 	l := e.login(e.st)
-	l.Limits.UserFailures = 100 // lockout has its own test
+	l.Limits.UserFailures = 100 // lockout and throttling have their own tests
 	ctx := t.Context()
 	const addr = "192.0.2.10:40000"
 
@@ -320,10 +320,14 @@ func TestLogin(t *testing.T) {
 	if _, err := l.Authenticate(ctx, a); !errors.Is(err, auth.ErrLoginFailed) {
 		t.Errorf("the same code twice: %v, want ErrLoginFailed", err)
 	}
-	// The success cleared alice's count of failures, not the address's.
-	f, _ := e.st.LoginFailuresOf(ctx, "user:alice")
+	// The success cleared alice's count of failures from this address,
+	// not the address's nor alice's from everywhere.
+	f, _ := e.st.LoginFailuresOf(ctx, auth.UserAddrKey("alice", addr))
 	if f.Failures != 1 {
-		t.Errorf("alice's failures after a success and one reuse = %d, want 1", f.Failures)
+		t.Errorf("alice's failures from the address after a success and one reuse = %d, want 1", f.Failures)
+	}
+	if f, _ := e.st.LoginFailuresOf(ctx, "user:alice"); f.Failures != 7 || f.Locked(e.clock()) {
+		t.Errorf("alice's failures from everywhere = %+v, want 7, not locked", f)
 	}
 	ipf, _ := e.st.LoginFailuresOf(ctx, auth.IPKey(addr))
 	if ipf.Failures != 9 {
@@ -372,17 +376,22 @@ func mustCode(t *testing.T, secret string, at time.Time) string {
 	return c
 }
 
-// Lockout: 5 failures of a username lock it for 15 minutes, the next
-// failure for 30; another replica (a second Login on the same database)
-// sees the same lock; an unknown username locks out the same way.
+// Lockout: 5 failures of a username from one address lock that address
+// out of it for 15 minutes, the next failure for 30; another replica (a
+// second Login on the same database) sees the same lock; the right
+// credentials from another address still log in; an unknown username is
+// locked out the same way.
 func TestLoginLockout(t *testing.T) {
 	t.Parallel()
 	e := newLoginEnv(t, nil)
+	l0 := e.login(e.st)
+	l0.Limits.UserThrottleFailures = -1 // throttling has its own test
 	ctx := t.Context()
-	replicaA, replicaB := e.login(e.st), e.login(e.st)
-	wrong := auth.Attempt{Username: "alice", Password: "guess", Code: "123456"}
+	replicaA, replicaB := l0, e.login(e.st)
+	replicaB.Limits = l0.Limits
+	const attacker = "192.0.2.66:1000"
+	wrong := auth.Attempt{Username: "alice", Password: "guess", Code: "123456", RemoteAddr: attacker}
 	for i := range 5 {
-		wrong.RemoteAddr = fmt.Sprintf("192.0.2.%d:1000", i+1) // spread over addresses
 		l := replicaA
 		if i%2 == 1 {
 			l = replicaB
@@ -396,10 +405,10 @@ func TestLoginLockout(t *testing.T) {
 			t.Fatalf("failure 5: %v, want locked until %v", err, t1.Add(15*time.Minute))
 		}
 	}
-	right := auth.Attempt{Username: "alice", Password: "alice's password", Code: e.code(t), RemoteAddr: "198.51.100.1:1"}
+	right := auth.Attempt{Username: "alice", Password: "alice's password", Code: e.code(t), RemoteAddr: attacker}
 	var locked *auth.LockedError
 	if _, err := replicaB.Authenticate(ctx, right); !errors.As(err, &locked) {
-		t.Fatalf("right credentials while locked: %v", err)
+		t.Fatalf("right credentials from the locked address: %v", err)
 	}
 	if !strings.Contains(locked.Error(), "try again after") {
 		t.Errorf("message %q", locked.Error())
@@ -408,17 +417,28 @@ func TestLoginLockout(t *testing.T) {
 	if a, _ := e.st.AdminByUsername(ctx, "alice"); a.TOTPCounter != 0 {
 		t.Errorf("a locked-out attempt used TOTP step %d", a.TOTPCounter)
 	}
+	// The same address may still try another username (its own count is
+	// below IPFailures).
+	if _, err := replicaA.Authenticate(ctx, auth.Attempt{Username: "bob", Password: "x", Code: "123456", RemoteAddr: attacker}); !errors.Is(err, auth.ErrLoginFailed) {
+		t.Errorf("another username from the address: %v, want ErrLoginFailed", err)
+	}
+	// Alice from her own address is not locked out.
+	right.RemoteAddr = "198.51.100.1:1"
+	if _, err := replicaB.Authenticate(ctx, right); err != nil {
+		t.Fatalf("right credentials from another address while the attacker is locked: %v", err)
+	}
 	e.advance(15 * time.Minute)
-	wrong.RemoteAddr = "203.0.113.1:1"
 	if _, err := replicaA.Authenticate(ctx, wrong); !errors.As(err, &locked) || !locked.Until.Equal(e.clock().Add(30*time.Minute)) {
 		t.Fatalf("first failure after the lockout: %v, want a 30-minute lockout", err)
 	}
 	e.advance(30 * time.Minute)
+	right.RemoteAddr = attacker
 	right.Code = e.code(t)
 	if _, err := replicaB.Authenticate(ctx, right); err != nil {
 		t.Fatalf("after the lockout: %v", err)
 	}
-	// The success cleared the count: four more failures do not lock.
+	// The success cleared the count of this address: four more failures do
+	// not lock.
 	for range 4 {
 		if _, err := replicaA.Authenticate(ctx, wrong); !errors.Is(err, auth.ErrLoginFailed) {
 			t.Fatalf("after a success: %v", err)
@@ -439,6 +459,66 @@ func TestLoginLockout(t *testing.T) {
 	}
 	if !errors.As(err, &locked) {
 		t.Errorf("5 failures of an unknown username: %v, want a lockout", err)
+	}
+}
+
+// Nobody can lock out the administrator: failures of alice from many
+// addresses lock out those addresses and make them wait between attempts;
+// alice from an address that never failed logs in at once.
+func TestLoginThrottle(t *testing.T) {
+	t.Parallel()
+	e := newLoginEnv(t, nil)
+	l := e.login(e.st)
+	ctx := t.Context()
+	var locked *auth.LockedError
+	// 4 failures each from 10 addresses: 40 failures of alice, no lockout.
+	wrong := func(i int) error {
+		_, err := l.Authenticate(ctx, auth.Attempt{Username: "alice", Password: "guess", Code: "123456", RemoteAddr: fmt.Sprintf("192.0.2.%d:1000", i+1)})
+		return err
+	}
+	for round := range 4 {
+		for i := range 10 {
+			// In round 0, addresses 5 to 9 try after alice has 5 failures:
+			// they never failed, so they are not held back.
+			if err := wrong(i); !errors.Is(err, auth.ErrLoginFailed) {
+				t.Fatalf("round %d, address %d: %v, want ErrLoginFailed", round, i, err)
+			}
+		}
+		for i := range 10 {
+			// Alice is under attack: an address that failed waits 30 s.
+			if err := wrong(i); !errors.As(err, &locked) || !locked.Until.Equal(e.clock().Add(30*time.Second)) {
+				t.Fatalf("round %d, address %d, again at once: %v, want a wait of 30 s", round, i, err)
+			}
+		}
+		e.advance(30 * time.Second)
+	}
+	if f, _ := e.st.LoginFailuresOf(ctx, "user:alice"); f.Failures != 40 || f.Locked(e.clock()) {
+		t.Errorf("alice's count = %+v, want 40 failures and no lock", f)
+	}
+	// The fifth failure of each address locks it out of alice.
+	for i := range 10 {
+		addr := fmt.Sprintf("192.0.2.%d:1000", i+1)
+		if _, err := l.Authenticate(ctx, auth.Attempt{Username: "alice", Password: "guess", Code: "123456", RemoteAddr: addr}); !errors.As(err, &locked) ||
+			locked.Until.Sub(e.clock()) != 15*time.Minute {
+			t.Fatalf("address %d, fifth failure: %v, want a 15-minute lockout", i, err)
+		}
+	}
+	// Alice, from her own address, right away.
+	if _, err := l.Authenticate(ctx, auth.Attempt{Username: "alice", Password: "alice's password", Code: e.code(t), RemoteAddr: "198.51.100.7:443"}); err != nil {
+		t.Fatalf("alice from a fresh address during the attack: %v", err)
+	}
+	// From her own address, a typo makes her wait 30 s, not 15 minutes.
+	e.advance(30 * time.Second)
+	mine := "198.51.100.7:443"
+	if _, err := l.Authenticate(ctx, auth.Attempt{Username: "alice", Password: "typo", Code: e.code(t), RemoteAddr: mine}); !errors.Is(err, auth.ErrLoginFailed) {
+		t.Fatalf("alice's typo: %v", err)
+	}
+	if _, err := l.Authenticate(ctx, auth.Attempt{Username: "alice", Password: "alice's password", Code: e.code(t), RemoteAddr: mine}); !errors.As(err, &locked) {
+		t.Fatalf("alice right after her typo: %v, want a short wait", err)
+	}
+	e.advance(31 * time.Second)
+	if _, err := l.Authenticate(ctx, auth.Attempt{Username: "alice", Password: "alice's password", Code: e.code(t), RemoteAddr: mine}); err != nil {
+		t.Fatalf("alice after the wait: %v", err)
 	}
 }
 
@@ -494,7 +574,8 @@ func TestLoginCodeOnceAcrossReplicas(t *testing.T) {
 }
 
 // The same on PostgreSQL, where replicas really are separate processes
-// sharing one database.
+// sharing one database: concurrent failures from one address on two
+// replicas lock that address out of alice; alice from elsewhere logs in.
 func TestLoginPostgres(t *testing.T) {
 	dsn := os.Getenv("VCGUARD_TEST_POSTGRES")
 	if dsn == "" {
@@ -511,9 +592,16 @@ func TestLoginPostgres(t *testing.T) {
 		wg.Go(func() { _, _ = replicas[i%2].Authenticate(ctx, wrong) })
 	}
 	wg.Wait()
-	f, err := st.LoginFailuresOf(ctx, "user:alice")
+	f, err := st.LoginFailuresOf(ctx, auth.UserAddrKey("alice", wrong.RemoteAddr))
 	if err != nil || f.Failures < 5 || !f.Locked(e.clock()) {
 		t.Errorf("after 10 concurrent failures: %+v, %v", f, err)
+	}
+	if f, err := st.LoginFailuresOf(ctx, "user:alice"); err != nil || f.Failures < 5 || f.Locked(e.clock()) {
+		t.Errorf("alice's own count: %+v, %v; want counted, never locked", f, err)
+	}
+	right := auth.Attempt{Username: "alice", Password: "alice's password", Code: e.code(t), RemoteAddr: "198.51.100.1:1"}
+	if _, err := replicas[1].Authenticate(ctx, right); err != nil {
+		t.Errorf("alice from another address: %v", err)
 	}
 }
 
@@ -545,18 +633,29 @@ func postgresStore(t *testing.T, dsn string) *store.Store {
 	return st
 }
 
-// A burst of concurrent attempts gets no more password and code checks
-// than the lockout allows, give or take the few checked at once: waiting
-// attempts look at the lock again when their turn comes.
+// A burst of concurrent attempts from a few addresses gets no more
+// password and code checks than the lockout allows, give or take the few
+// checked at once: waiting attempts look at the lock again when their turn
+// comes, and an address has at most MaxHashesPerAddress places in the
+// queue (the others are refused at once as busy).
 func TestLoginLockoutBurst(t *testing.T) {
 	t.Parallel()
 	e := newLoginEnv(t, nil)
 	l := e.login(e.st)
 	ctx := t.Context()
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	busy := 0
+	const addrs = 3
 	for i := range 60 {
 		wg.Go(func() {
-			l.Authenticate(ctx, auth.Attempt{Username: "alice", Password: "guess", Code: "123456", RemoteAddr: fmt.Sprintf("192.0.2.%d:1000", i%200+1)})
+			_, err := l.Authenticate(ctx, auth.Attempt{Username: "alice", Password: "guess", Code: "123456", RemoteAddr: fmt.Sprintf("192.0.2.%d:1000", i%addrs+1)})
+			var b *auth.BusyError
+			if errors.As(err, &b) {
+				mu.Lock()
+				busy++
+				mu.Unlock()
+			}
 		})
 	}
 	wg.Wait()
@@ -566,8 +665,9 @@ func TestLoginLockoutBurst(t *testing.T) {
 			checked++
 		}
 	}
-	if max := l.Limits.UserFailures + auth.MaxConcurrentHashes; checked > max {
-		t.Errorf("%d attempts of a burst of 60 were checked; the lockout allows %d (+ %d at once)", checked, l.Limits.UserFailures, auth.MaxConcurrentHashes)
+	if max := addrs * (l.Limits.UserFailures + auth.MaxHashesPerAddress); checked > max {
+		t.Errorf("%d attempts of a burst of 60 from %d addresses were checked; the lockout allows %d each (+ %d at once)",
+			checked, addrs, l.Limits.UserFailures, auth.MaxHashesPerAddress)
 	}
-	t.Logf("%d of 60 concurrent attempts were checked", checked)
+	t.Logf("%d of 60 concurrent attempts were checked, %d refused as busy", checked, busy)
 }

@@ -19,16 +19,17 @@ import (
 // which one was wrong is recorded in the audit log, not told to the caller.
 var ErrLoginFailed = errors.New("wrong username, password or code")
 
-// LockedError is returned while a username or an address is locked out
-// after too many failed logins. Unknown usernames are locked out the same
-// way, so a lockout does not tell which usernames exist.
+// LockedError is returned while this address is locked out, for one
+// username or for all, after too many failed logins, or while it must wait
+// between attempts at a username under attack. Unknown usernames are locked
+// out the same way, so a lockout does not tell which usernames exist.
 type LockedError struct {
 	Until time.Time
 }
 
 func (e *LockedError) Error() string {
-	return fmt.Sprintf("too many failed logins for this username or from this address: try again after %s",
-		e.Until.UTC().Format("15:04 UTC"))
+	return fmt.Sprintf("too many failed logins for this username from this address, or from this address: try again after %s",
+		e.Until.UTC().Format("15:04:05 UTC"))
 }
 
 // ErrInvalidUsername is returned for a username that could never exist.
@@ -50,12 +51,36 @@ func NormalizeUsername(s string) (string, error) {
 	return s, nil
 }
 
-// LoginLimits say when repeated failures lock a username or an address out.
+// LoginLimits say when repeated failures lock out or slow down an address.
 // The counts are kept in the store, so they hold across replicas.
+//
+// The scheme follows OWASP's advice to throttle rather than lock an
+// account that anyone can name, and to lock out the attacker, not the
+// user (OWASP Authentication Cheat Sheet, "Account Lockout"; OWASP "Slow
+// Down Online Guessing Attacks with Device Cookies": lock out untrusted
+// clients, not the account), and NIST SP 800-63B §5.2.2 (rate limiting
+// that keeps an attacker from locking out the legitimate claimant):
+//
+//   - per address (an IPv6 /64), IPFailures failures lock that address
+//     out of every username;
+//   - per username *and* address, UserFailures failures lock that address
+//     out of that username: the attacker's addresses are locked, the
+//     administrator's are not;
+//   - per username alone, failures only slow down: once a username has
+//     UserThrottleFailures failures from anywhere, an address that has
+//     failed for it must wait UserThrottle after its last failure before
+//     its next attempt. An address that never failed for the username is
+//     never held back by that username's count.
 type LoginLimits struct {
-	// UserFailures consecutive failures for one username lock it out;
-	// IPFailures for one address (an IPv6 /64) lock that out.
+	// UserFailures consecutive failures for one username from one address
+	// lock that address out of that username; IPFailures from one address
+	// (an IPv6 /64) lock that address out of every username.
 	UserFailures, IPFailures int
+	// UserThrottleFailures failures of a username, from all addresses
+	// together, make every address that failed for it wait UserThrottle
+	// between attempts at it. Zero means UserFailures; negative, never.
+	UserThrottleFailures int
+	UserThrottle         time.Duration
 	// Lockout is the first lockout; every further failure doubles it, up
 	// to MaxLockout.
 	Lockout, MaxLockout time.Duration
@@ -63,9 +88,12 @@ type LoginLimits struct {
 	Forget time.Duration
 }
 
-// DefaultLoginLimits: 5 failures of a username or 20 from one address lock
-// it for 15 minutes, then 30, 60, … up to a day.
-var DefaultLoginLimits = LoginLimits{UserFailures: 5, IPFailures: 20, Lockout: 15 * time.Minute, MaxLockout: 24 * time.Hour, Forget: 24 * time.Hour}
+// DefaultLoginLimits: 5 failures of a username from one address or 20
+// from one address lock that address out for 15 minutes, then 30, 60, …
+// up to a day; after 5 failures of a username from anywhere, an address
+// that failed for it waits 30 seconds between attempts.
+var DefaultLoginLimits = LoginLimits{UserFailures: 5, IPFailures: 20, UserThrottle: 30 * time.Second,
+	Lockout: 15 * time.Minute, MaxLockout: 24 * time.Hour, Forget: 24 * time.Hour}
 
 func (l LoginLimits) lockout(threshold int) func(int) time.Duration {
 	return func(failures int) time.Duration {
@@ -83,8 +111,9 @@ func (l LoginLimits) lockout(threshold int) func(int) time.Duration {
 }
 
 // Login checks dashboard logins: username, argon2id password and TOTP
-// code, all three required; failures are counted per username and per
-// address, and every attempt is recorded in the audit log.
+// code, all three required; failures are counted per address, per username
+// and address, and per username (see LoginLimits), and every attempt that
+// is checked is recorded in the audit log.
 type Login struct {
 	Store  *store.Store
 	Limits LoginLimits
@@ -96,20 +125,33 @@ type Login struct {
 	// accounts are hashed with (DefaultArgon2 unless a test says so).
 	DummyArgon2 Argon2Params
 
-	// hashing bounds concurrent argon2id checks (64 MiB each).
-	hashing   chan struct{}
+	// hashing bounds concurrent argon2id checks (64 MiB each) and the
+	// wait for one; nil (a Login not made by NewLogin) does not bound them.
+	hashing   *hashGate
 	dummyOnce sync.Once
 	dummy     string
 }
 
-// MaxConcurrentHashes bounds the password checks one replica runs at once.
-const MaxConcurrentHashes = 4
+const (
+	// MaxConcurrentHashes bounds the password checks one replica runs at
+	// once.
+	MaxConcurrentHashes = 4
+	// MaxHashWait bounds how long an attempt waits for a password check:
+	// one that would wait longer is refused with a *BusyError at once.
+	MaxHashWait = 2 * time.Second
+	// MaxHashesPerAddress bounds the attempts of one address (an IPv6
+	// /64) running or waiting for a check on one replica.
+	MaxHashesPerAddress = 2
+)
 
 // NewLogin returns a Login with the default limits.
 func NewLogin(st *store.Store, logger *slog.Logger) *Login {
 	return &Login{Store: st, Limits: DefaultLoginLimits, Logger: logger, DummyArgon2: DefaultArgon2,
-		hashing: make(chan struct{}, MaxConcurrentHashes)}
+		hashing: newHashGate(MaxConcurrentHashes, MaxHashesPerAddress, MaxHashWait)}
 }
+
+// Clock is the time the login checks use (Now, or time.Now).
+func (l *Login) Clock() time.Time { return l.now() }
 
 func (l *Login) now() time.Time {
 	if l.Now != nil {
@@ -152,56 +194,96 @@ func RemoteHost(remoteAddr string) string {
 	return remoteAddr
 }
 
+// UserAddrKey is the failure-count key of a username tried from a client
+// address: "user:NAME|ip:ADDR" ('|' is never in a username).
+func UserAddrKey(username, remoteAddr string) string {
+	return "user:" + username + "|" + IPKey(remoteAddr)
+}
+
+// loginKey is one failure count an attempt is held to.
+type loginKey struct {
+	key string
+	// lockAt failures lock the key out (0: never, the count only
+	// throttles).
+	lockAt int
+}
+
 // Authenticate checks an attempt and returns the admin on success; it
-// returns ErrLoginFailed or a *LockedError otherwise.
+// returns ErrLoginFailed, a *LockedError or a *BusyError otherwise.
 func (l *Login) Authenticate(ctx context.Context, a Attempt) (store.Admin, error) {
 	now := l.now()
 	remote := RemoteHost(a.RemoteAddr)
 	username, uerr := NormalizeUsername(a.Username)
 	actor := username
-	keys := []string{IPKey(a.RemoteAddr)}
-	thresholds := []int{l.Limits.IPFailures}
+	ipKey := IPKey(a.RemoteAddr)
+	keys := []loginKey{{ipKey, l.Limits.IPFailures}}
 	if uerr == nil {
-		keys = append(keys, "user:"+username)
-		thresholds = append(thresholds, l.Limits.UserFailures)
+		keys = append(keys, loginKey{UserAddrKey(username, a.RemoteAddr), l.Limits.UserFailures}, loginKey{"user:" + username, 0})
 	} else {
 		actor = "(invalid username)"
 	}
 
-	refuseIfLocked := func() error {
-		var until time.Time
-		for _, k := range keys {
-			f, err := l.Store.LoginFailuresOf(ctx, k)
-			if err != nil {
-				return err
+	// refuseIfLocked refuses an address locked out (for all usernames or
+	// for this one) or that must wait before trying this username again;
+	// clean reports that the address has no failures on record.
+	refuseIfLocked := func() (clean bool, err error) {
+		recs := make([]store.LoginFailures, len(keys))
+		for i, k := range keys {
+			if recs[i], err = l.Store.LoginFailuresOf(ctx, k.key); err != nil {
+				return false, err
 			}
-			if f.Locked(now) && f.LockedUntil.After(until) {
-				until = f.LockedUntil
+		}
+		var until time.Time
+		clean = true
+		for i, k := range keys {
+			if k.lockAt == 0 {
+				continue // the username's own count never locks
+			}
+			clean = clean && recs[i].Failures == 0
+			if recs[i].Locked(now) && recs[i].LockedUntil.After(until) {
+				until = recs[i].LockedUntil
+			}
+		}
+		why := "locked"
+		if uerr == nil && until.IsZero() {
+			// The username is under attack and this address has failed
+			// for it: it waits between attempts.
+			pair, user := recs[1], recs[2]
+			throttleAt := l.Limits.UserThrottleFailures
+			if throttleAt == 0 {
+				throttleAt = l.Limits.UserFailures
+			}
+			if throttleAt > 0 && user.Failures >= throttleAt && pair.Failures > 0 &&
+				now.Sub(user.Updated) <= l.Limits.Forget {
+				if next := pair.Updated.Add(l.Limits.UserThrottle); now.Before(next) {
+					until, why = next, "throttled"
+				}
 			}
 		}
 		if until.IsZero() {
-			return nil
+			return clean, nil
 		}
 		l.audit(ctx, store.AuditEntry{At: now, Actor: actor, Action: "login_refused_locked", RemoteAddr: remote},
-			map[string]any{"locked_until": until.UTC()})
-		return &LockedError{Until: until}
+			map[string]any{"locked_until": until.UTC(), "why": why})
+		return false, &LockedError{Until: until}
 	}
-	if err := refuseIfLocked(); err != nil {
+	clean, err := refuseIfLocked()
+	if err != nil {
 		return store.Admin{}, err
 	}
-	// Checking a password is slow and limited to a few at once. Attempts
-	// waiting for their turn look at the lock again once they have it, and
-	// a failure is counted before the turn is given up: a burst of
-	// attempts gets no more checks than the limits allow, give or take
-	// the few running at once on each replica.
+	// Checking a password is slow and limited to a few at once, with a
+	// short bound on the wait (see hashGate). Attempts that waited for
+	// their turn look at the lock again once they have it, and a failure
+	// is counted before the turn is given up: a burst of attempts gets no
+	// more checks than the limits allow, give or take the few running at
+	// once on each replica.
 	if l.hashing != nil {
-		select {
-		case l.hashing <- struct{}{}:
-			defer func() { <-l.hashing }()
-		case <-ctx.Done():
-			return store.Admin{}, ctx.Err()
+		release, err := l.hashing.acquire(ctx, ipKey, clean)
+		if err != nil {
+			return store.Admin{}, err
 		}
-		if err := refuseIfLocked(); err != nil {
+		defer release()
+		if _, err := refuseIfLocked(); err != nil {
 			return store.Admin{}, err
 		}
 	}
@@ -212,7 +294,10 @@ func (l *Login) Authenticate(ctx context.Context, a Attempt) (store.Admin, error
 		return store.Admin{}, err
 	}
 	if reason == "" {
-		if err := l.Store.ClearLoginFailures(ctx, "user:"+username); err != nil {
+		// The username's own count stays: it only slows addresses that
+		// failed, and an attack on the account goes on after the
+		// administrator logged in.
+		if err := l.Store.ClearLoginFailures(ctx, UserAddrKey(username, a.RemoteAddr)); err != nil {
 			return store.Admin{}, err
 		}
 		if err := l.Store.AdminLoggedIn(ctx, username, now); err != nil {
@@ -225,13 +310,17 @@ func (l *Login) Authenticate(ctx context.Context, a Attempt) (store.Admin, error
 
 	l.audit(ctx, store.AuditEntry{At: now, Actor: actor, Action: "login_failure", RemoteAddr: remote}, map[string]any{"reason": reason})
 	var locked []string
-	for i, k := range keys {
-		f, err := l.Store.RecordLoginFailure(ctx, k, now, l.Limits.Forget, l.Limits.lockout(thresholds[i]))
+	for _, k := range keys {
+		lockout := func(int) time.Duration { return 0 }
+		if k.lockAt > 0 {
+			lockout = l.Limits.lockout(k.lockAt)
+		}
+		f, err := l.Store.RecordLoginFailure(ctx, k.key, now, l.Limits.Forget, lockout)
 		if err != nil {
 			return store.Admin{}, err
 		}
-		if f.Locked(now) {
-			locked = append(locked, k)
+		if k.lockAt > 0 && f.Locked(now) {
+			locked = append(locked, k.key)
 			if f.LockedUntil.After(until) {
 				until = f.LockedUntil
 			}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,8 +80,24 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	}
 	admin, err := d.Login.Authenticate(r.Context(), attempt)
 	var locked *auth.LockedError
+	var busy *auth.BusyError
 	switch {
+	case errors.As(err, &busy):
+		// Refused before any check, so nothing was counted: the client
+		// may simply try again.
+		d.API.Metrics.Refused("login_busy")
+		w.Header().Set("Retry-After", strconv.Itoa(auth.RetrySeconds(busy.RetryAfter)))
+		d.renderLogin(w, http.StatusTooManyRequests, "The server is busy checking other logins. Please try again in "+
+			strconv.Itoa(auth.RetrySeconds(busy.RetryAfter))+" seconds.")
+		return
 	case errors.As(err, &locked):
+		wait := locked.Until.Sub(d.Login.Clock())
+		w.Header().Set("Retry-After", strconv.Itoa(auth.RetrySeconds(wait)))
+		if wait < time.Minute {
+			d.renderLogin(w, http.StatusTooManyRequests, "This username has failed too often from your address. Try again in "+
+				strconv.Itoa(auth.RetrySeconds(wait))+" seconds.")
+			return
+		}
 		d.renderLogin(w, http.StatusTooManyRequests, "Too many failed logins for this username or from your address. Try again after "+
 			locked.Until.UTC().Format("15:04")+" UTC.")
 		return
