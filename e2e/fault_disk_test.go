@@ -133,7 +133,7 @@ func TestFaultDiskFull(t *testing.T) {
 	// The server's disk fills: storing fails, the agent keeps its events
 	// and sends them again once there is room.
 	free = fill(t, serverDisk)
-	line = waitLog(t, s.log, 30*time.Second, "the server to report its full disk", "full")
+	line = waitLog(t, s.log, 30*time.Second, "the server to report its full disk", "full", sqliteOf(s))
 	t.Logf("server: %s", line)
 	time.Sleep(time.Second)
 	free()

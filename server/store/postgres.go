@@ -91,6 +91,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
 	}
 	s := newStore(db, db, dialectPostgres)
 	s.pgConfig, s.schema = cfg, schema.String
+	s.w.where = fmt.Sprintf("postgres database %s on %s:%d, schema %s", cfg.Database, cfg.Host, cfg.Port, schema.String)
 	return s, nil
 }
 

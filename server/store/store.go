@@ -145,7 +145,9 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	db.SetMaxIdleConns(sqliteReadConns)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	return newStore(db, writeDB, dialectSQLite), nil
+	st := newStore(db, writeDB, dialectSQLite)
+	st.w.where = "sqlite database " + path
+	return st, nil
 }
 
 func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, migrations fs.FS, opts ...goose.ProviderOption) error {

@@ -77,6 +77,9 @@ type writer struct {
 	db      *sql.DB
 	dialect dialect
 	refused func(reason string)
+	// where names the database in errors ("sqlite database PATH"), so that
+	// a full disk or a lost file says which one.
+	where string
 
 	reqs chan *request
 	wake chan struct{} // a heartbeat is pending; capacity 1
@@ -357,10 +360,10 @@ func (w *writer) attempt(reqs []*request, touches map[string]time.Time) ([]outco
 	outs, err := g.apply(reqs, touches)
 	if err != nil {
 		tx.Rollback()
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", w.where, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("commit: %w", err)
+		return nil, fmt.Errorf("commit to %s: %w", w.where, err)
 	}
 	return outs, nil
 }
