@@ -79,7 +79,7 @@ func (b *Bridge) handle(ctx context.Context, n store.Notice) {
 		if cut := b.Hub.Revoke(n.Device); cut > 0 {
 			b.Logger.Info("revoked device cut off", "device", n.Device, "streams", cut)
 		}
-	case NoticeStream:
+	case store.NoticeStream:
 		if ended := b.Hub.Heard(n.Device, n.Version); ended > 0 {
 			b.Logger.Info("stream replaced by a newer connection of the device on another replica", "device", n.Device, "streams", ended)
 		}

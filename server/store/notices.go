@@ -23,6 +23,10 @@ const (
 	NoticePolicy NoticeKind = "policy"
 	// NoticeRevoke: device Device was revoked.
 	NoticeRevoke NoticeKind = "revoke"
+	// NoticeStream: a stream of device Device opened on a replica;
+	// Version is the stream's id. The replicas end the device's older
+	// streams, so a device holds one live stream across them.
+	NoticeStream NoticeKind = "stream"
 )
 
 // Notice tells the other replicas about a change they must act on at once.
@@ -51,6 +55,23 @@ func (s *Store) notify(ctx context.Context, tx *sql.Tx, n Notice) error {
 	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, NoticeChannel, string(payload)); err != nil {
 		return fmt.Errorf("notify replicas of %s: %w", n.Kind, err)
+	}
+	return nil
+}
+
+// AnnounceStream tells every replica (this one too) that stream opened for
+// deviceID. It is sent outside any transaction, from the read pool: the
+// stream exists once it is announced. On SQLite it does nothing.
+func (s *Store) AnnounceStream(ctx context.Context, deviceID string, stream uint64) error {
+	if s.dialect != dialectPostgres {
+		return nil
+	}
+	payload, err := json.Marshal(Notice{Schema: s.schema, Kind: NoticeStream, Device: deviceID, Version: stream})
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, `SELECT pg_notify($1, $2)`, NoticeChannel, string(payload)); err != nil {
+		return fmt.Errorf("announce stream of %s: %w", deviceID, err)
 	}
 	return nil
 }

@@ -413,12 +413,7 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	// (announced on the database the replicas share).
 	agents.Budgets = cfg.Budgets
 	if st.Shared() {
-		announcer, err := fanout.OpenPostgresAnnouncer(ctx, cfg.DB)
-		if err != nil {
-			return err
-		}
-		defer announcer.Close()
-		agents.Streams = announcer
+		agents.Streams = st
 	}
 	vcguardv1.RegisterAgentServiceServer(gs, agents)
 	vcguardv1.RegisterAdminServiceServer(gs, admin)
