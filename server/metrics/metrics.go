@@ -32,6 +32,9 @@ var RefusalReasons = []string{"conns_total", "conns_per_addr", "enroll_rate_addr
 	"device_event_rate", "device_bytes_day", "event_truncated",
 	// Per-device row caps of the store (server/store, Store.Refused).
 	"device_running_apps", "device_media_rows",
+	// A dashboard login refused at once because the password checks are
+	// busy (server/auth's gate).
+	"login_busy",
 }
 
 // Store operations, the values of vcguard_store_seconds's op label.
