@@ -16,6 +16,7 @@ import (
 	"time"
 
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -100,7 +101,7 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		wait := backoff/2 + rand.N(backoff/2+1)
 		switch {
-		case status.Code(err) == codes.PermissionDenied && strings.Contains(status.Convert(err).Message(), "revoked"):
+		case refusedFor(err, "DEVICE_REVOKED"):
 			wait = revokedBackoff(c.RevokedBackoff)
 			c.Logger.Error("this device was revoked by the administrator: the server refuses it; trying again later, "+
 				"or enroll it again with a new enrollment secret", "server", c.Identity.Server, "retry_in", wait)
@@ -283,4 +284,20 @@ func (c *Client) stream(ctx context.Context, api vcguardv1.AgentServiceClient) e
 			}
 		}
 	}
+}
+
+// refusedFor reports whether the server refused with PermissionDenied and an
+// ErrorInfo of the vcguard.eu domain with reason (DEVICE_REVOKED,
+// CERT_REPLACED), as server/agentapi sends it.
+func refusedFor(err error, reason string) bool {
+	st := status.Convert(err)
+	if st.Code() != codes.PermissionDenied {
+		return false
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == "vcguard.eu" && info.GetReason() == reason {
+			return true
+		}
+	}
+	return false
 }

@@ -285,7 +285,7 @@ const ReplacedMessage = "this client certificate was replaced by a renewal; only
 // currentCert refuses a certificate that is not the device's current one.
 func currentCert(dev store.Device, serial string) error {
 	if dev.CertSerial != "" && serial != dev.CertSerial {
-		return status.Error(codes.PermissionDenied, ReplacedMessage)
+		return refusal(ReasonCertReplaced, ReplacedMessage)
 	}
 	return nil
 }
@@ -322,7 +322,7 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 	}
 	if !dev.Revoked.IsZero() {
 		log.Warn("connect refused: device revoked")
-		return status.Error(codes.PermissionDenied, RevokedMessage)
+		return errRevoked()
 	}
 	if err := currentCert(dev, serial); err != nil {
 		log.Warn("connect refused: a replaced certificate", "serial", serial)
@@ -371,7 +371,7 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 			return status.Error(codes.Unavailable, "server shutting down; reconnect")
 		case <-sub.Revoked:
 			log.Warn("device revoked: stream cut off")
-			return status.Error(codes.PermissionDenied, RevokedMessage)
+			return errRevoked()
 		case <-sub.Replaced:
 			s.Metrics.StreamReplaced()
 			log.Info("stream replaced by a newer connection of the device")

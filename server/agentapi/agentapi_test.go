@@ -436,8 +436,11 @@ func TestRenewReplacesCertificate(t *testing.T) {
 	if status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "replaced by a renewal") {
 		t.Errorf("Connect with the replaced certificate: %v, want PermissionDenied naming the renewal", err)
 	}
+	wantRefusal(t, "Connect with the replaced certificate", err, agentapi.ReasonCertReplaced, agentapi.ReplacedMessage)
 	if _, err := s.dial(t, old).Renew(t.Context(), &vcguardv1.RenewRequest{CsrDer: csr}); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("Renew with the replaced certificate: %v, want PermissionDenied", err)
+	} else {
+		wantRefusal(t, "Renew with the replaced certificate", err, agentapi.ReasonCertReplaced, agentapi.ReplacedMessage)
 	}
 }
 
