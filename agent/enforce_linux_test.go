@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vcguard/vcguard/agent/enforce"
+	"github.com/vcguard/vcguard/agent/proctable"
 	"github.com/vcguard/vcguard/agent/procwatch"
 )
 
@@ -60,7 +61,7 @@ func alive(pid int32) bool {
 	if err != nil {
 		return false
 	}
-	st, err := procwatch.ParseStat(b)
+	st, err := proctable.ParseStat(b)
 	return err == nil && st.State != 'Z'
 }
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vcguard/vcguard/agent/proctable"
 	"github.com/vcguard/vcguard/agent/procwatch"
 )
 
@@ -278,7 +279,7 @@ func TestNotTheTarget(t *testing.T) {
 	// to check: the start time alone keeps it safe.
 	childLater := Target{Key: procwatch.Key{
 		PID:     a.child.pid,
-		Started: linuxStarted(mustBoot(t), a.child.ticks).Add(3 * time.Second).UnixMilli(),
+		Started: proctable.LinuxStartTime(mustBoot(t), uint64(a.child.ticks)).Add(3 * time.Second).UnixMilli(),
 	}}
 
 	e := New(Config{})
@@ -313,7 +314,7 @@ func mustBoot(t *testing.T) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	boot, err := parseBootTime(b)
+	boot, err := proctable.ParseBootTime(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +346,7 @@ func TestBlockWithoutPidfd(t *testing.T) {
 
 	e := New(Config{})
 	defer e.Close()
-	e.sys.noPidfd = true
+	e.sys.tab = proctable.New(proctable.Config{NoPidfd: true})
 	results := make(chan Result, 1)
 	e.Schedule(target, 0, func(r Result) { results <- r })
 	r := await(t, results)
@@ -398,4 +399,21 @@ func TestBlockCatchesRespawnedChild(t *testing.T) {
 	if st, err := readStat(int32(respawned)); err == nil && !st.exited() {
 		t.Errorf("the respawned worker %d still runs", respawned)
 	}
+}
+
+// testStat is what the tests read of /proc/PID/stat, zombies included.
+type testStat struct {
+	State      byte
+	StartTicks int64
+}
+
+func (s testStat) exited() bool { return proctable.Stat{State: s.State}.Exited() }
+
+func readStat(pid int32) (testStat, error) {
+	b, err := os.ReadFile(proctable.ProcPath(pid, "stat"))
+	if err != nil {
+		return testStat{}, err
+	}
+	st, err := proctable.ParseStat(b)
+	return testStat{State: st.State, StartTicks: int64(st.StartTicks)}, err
 }

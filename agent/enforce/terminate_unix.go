@@ -5,10 +5,13 @@ package enforce
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vcguard/vcguard/agent/proctable"
 )
 
 const (
@@ -45,9 +48,9 @@ func (s *system) terminate(t Target, killAfter time.Duration) ([]int32, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := &tree{sys: s, members: []*handle{root}, known: map[id]bool{{root.e.PID, root.e.Start}: true}}
+	tr := &tree{sys: s, members: []*proctable.Handle{root}, known: map[proctable.ID]bool{root.ID(): true}}
 	defer tr.close()
-	if err := root.signal(unix.SIGSTOP); err != nil {
+	if err := root.Signal(unix.SIGSTOP); err != nil {
 		return nil, signalError("stop", root, err)
 	}
 	var errs []error
@@ -55,9 +58,9 @@ func (s *system) terminate(t Target, killAfter time.Duration) ([]int32, error) {
 	if selfFound {
 		// The agent is never its own target: resume the tree, leave it.
 		for _, h := range tr.members {
-			h.signal(unix.SIGCONT)
+			h.Signal(unix.SIGCONT)
 		}
-		return nil, fmt.Errorf("pid %d is an ancestor of the agent (pid %d): %w", root.e.PID, s.self, ErrNotTarget)
+		return nil, fmt.Errorf("pid %d is an ancestor of the agent (pid %d): %w", root.ID().PID, s.self, ErrNotTarget)
 	}
 	if err != nil {
 		// Close what is known rather than leave it stopped.
@@ -65,17 +68,17 @@ func (s *system) terminate(t Target, killAfter time.Duration) ([]int32, error) {
 	}
 
 	for _, h := range tr.members {
-		if err := h.signal(unix.SIGTERM); err != nil && !errors.Is(err, unix.ESRCH) {
+		if err := h.Signal(unix.SIGTERM); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, signalError("terminate", h, err))
 		}
 	}
 	for _, h := range tr.members {
-		h.signal(unix.SIGCONT)
+		h.Signal(unix.SIGCONT)
 	}
-	left := s.wait(tr.members, killAfter)
+	left := s.tab.Wait(tr.members, killAfter)
 	if len(left) > 0 {
 		for _, h := range left {
-			h.signal(unix.SIGSTOP)
+			h.Signal(unix.SIGSTOP)
 		}
 		n := len(tr.members)
 		if _, err := tr.grow(left); err != nil {
@@ -83,68 +86,62 @@ func (s *system) terminate(t Target, killAfter time.Duration) ([]int32, error) {
 		}
 		left = append(left, tr.members[n:]...)
 		for _, h := range left {
-			if err := h.signal(unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+			if err := h.Signal(unix.SIGKILL); err != nil && !errors.Is(err, os.ErrNotExist) {
 				errs = append(errs, signalError("kill", h, err))
 			}
 		}
-		left = s.wait(left, killWait)
+		left = s.tab.Wait(left, killWait)
 	}
 	var killed []int32
 	for _, h := range tr.members {
 		if !slices.Contains(left, h) {
-			killed = append(killed, h.e.PID)
+			killed = append(killed, h.ID().PID)
 		}
 	}
 	if len(left) > 0 {
 		pids := make([]int32, len(left))
 		for i, h := range left {
-			pids[i] = h.e.PID
+			pids[i] = h.ID().PID
 		}
 		errs = append(errs, fmt.Errorf("pids %v still run %v after SIGKILL", pids, killWait))
 	}
 	return killed, errors.Join(errs...)
 }
 
-// id is a process's identity.
-type id struct {
-	pid   int32
-	start int64
-}
-
 // tree is the process tree being closed.
 type tree struct {
 	sys     *system
-	members []*handle // the root first, then parents before children
-	known   map[id]bool
+	members []*proctable.Handle // the root first, then parents before children
+	known   map[proctable.ID]bool
 }
 
 // grow lists the process table and adds the descendants of from that are
 // not members yet, stopping each, round after round until a listing finds
 // none: a process may fork just before it stops. It reports whether the agent
 // itself was found among them (it is not added).
-func (tr *tree) grow(from []*handle) (selfFound bool, err error) {
+func (tr *tree) grow(from []*proctable.Handle) (selfFound bool, err error) {
 	for range freezeRounds {
-		all, err := tr.sys.list()
+		all, err := tr.sys.tab.List()
 		if err != nil {
-			return selfFound, fmt.Errorf("find the children of pid %d: %w", tr.members[0].e.PID, err)
+			return selfFound, fmt.Errorf("find the children of pid %d: %w", tr.members[0].ID().PID, err)
 		}
 		added := 0
 		for _, parent := range from {
-			for _, e := range descendants(parent.e, all) {
-				if tr.known[id{e.PID, e.Start}] {
+			for _, e := range proctable.Descendants(entryOf(parent), all) {
+				if tr.known[e.ID] {
 					continue
 				}
-				tr.known[id{e.PID, e.Start}] = true
+				tr.known[e.ID] = true
 				if e.PID == tr.sys.self {
 					selfFound = true
 					continue
 				}
-				h, err := tr.sys.open(e)
+				h, err := tr.sys.tab.Open(e.ID)
 				if err != nil {
 					continue // exited since the listing
 				}
-				if h.signal(unix.SIGSTOP) != nil {
-					h.close()
+				if h.Signal(unix.SIGSTOP) != nil {
+					h.Close()
 					continue
 				}
 				tr.members = append(tr.members, h)
@@ -160,16 +157,16 @@ func (tr *tree) grow(from []*handle) (selfFound bool, err error) {
 
 func (tr *tree) close() {
 	for _, h := range tr.members {
-		h.close()
+		h.Close()
 	}
 }
 
-func signalError(what string, h *handle, err error) error {
-	if errors.Is(err, unix.ESRCH) {
-		return fmt.Errorf("%s pid %d: %w", what, h.e.PID, ErrExited)
+func signalError(what string, h *proctable.Handle, err error) error {
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s pid %d: %w", what, h.ID().PID, ErrExited)
 	}
 	if errors.Is(err, unix.EPERM) {
-		return fmt.Errorf("%s pid %d: %w (the agent must run as root)", what, h.e.PID, err)
+		return fmt.Errorf("%s pid %d: %w (the agent must run as root)", what, h.ID().PID, err)
 	}
-	return fmt.Errorf("%s pid %d: %w", what, h.e.PID, err)
+	return fmt.Errorf("%s pid %d: %w", what, h.ID().PID, err)
 }

@@ -15,10 +15,10 @@ import (
 	"cmp"
 	"context"
 	"log/slog"
-	"path/filepath"
 	"slices"
-	"strings"
 	"time"
+
+	"github.com/vcguard/vcguard/agent/proctable"
 )
 
 // Process is one running process.
@@ -222,9 +222,7 @@ func (w *Watcher) exited(ch *Changes, pid int32) {
 
 // sameExe compares executable paths, a binary replaced while it runs
 // (" (deleted)" on Linux, an update in place) being the same.
-func sameExe(a, b string) bool {
-	return strings.TrimSuffix(a, " (deleted)") == strings.TrimSuffix(b, " (deleted)")
-}
+func sameExe(a, b string) bool { return proctable.SameExe(a, b) }
 
 func sortProcs(ps []Process) {
 	slices.SortFunc(ps, func(a, b Process) int { return CompareKeys(a.Key(), b.Key()) })
@@ -239,13 +237,7 @@ func (ch *Changes) finish() {
 // baseName returns the last element of an executable path in the OS's
 // separators ("C:\Program Files\Zoom\bin\Zoom.exe" → "Zoom.exe"), without
 // the " (deleted)" Linux adds once the file was replaced.
-func baseName(exe string) string {
-	exe = strings.TrimSuffix(exe, " (deleted)")
-	if i := strings.LastIndexAny(exe, `/\`); i >= 0 {
-		return exe[i+1:]
-	}
-	return filepath.Base(exe)
-}
+func baseName(exe string) string { return proctable.BaseName(exe) }
 
 // CommLen is the length to which Linux truncates a process's short name.
 const CommLen = 15

@@ -3,148 +3,44 @@ package procwatch
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
 	"time"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/vcguard/vcguard/agent/proctable"
 )
 
-// osWatcher reads /proc. The directory is listed with getdents into a
-// reused buffer and each file is read with openat relative to it: the
-// floor of any scan is one open, read and close per process, and the
-// watcher stays close to it by reading only comm for every process and
-// stat and exe only for the interesting ones.
+// osWatcher reads procfs through a proctable.Table, which lists the PIDs
+// with getdents into a reused buffer and reads each file with openat
+// relative to the procfs root: the floor of any scan is one open, read
+// and close per process, and the watcher stays close to it by reading
+// only comm for every process and stat and exe only for the interesting
+// ones.
 type osWatcher struct {
-	w    *Watcher
-	root string
-
-	dir    *os.File // the procfs root, reopened when it fails
-	dirbuf []byte
-	filbuf []byte
-	pathb  []byte
-	pids   []int32
+	w     *Watcher
+	tab   *proctable.Table
+	pids  []int32
+	commb []byte
 
 	// seen holds every PID found by the last listing, with the generation
 	// that saw it, so that Poll inspects only new PIDs.
 	seen map[int32]uint32
 	gen  uint32
-
-	bootSec int64
 }
 
 func newOSWatcher(w *Watcher) *osWatcher {
-	root := w.cfg.ProcRoot
-	if root == "" {
-		root = "/proc"
-	}
 	w.self = int32(os.Getpid())
 	return &osWatcher{
-		w: w, root: root, dirbuf: make([]byte, 32<<10), filbuf: make([]byte, 1024),
-		seen: make(map[int32]uint32),
+		w: w, tab: proctable.New(proctable.Config{ProcRoot: w.cfg.ProcRoot}),
+		commb: make([]byte, 0, 64), seen: make(map[int32]uint32),
 	}
 }
 
-// listPIDs lists the numeric entries of the procfs root into o.pids.
+// listPIDs lists the processes into o.pids.
 func (o *osWatcher) listPIDs() error {
-	if o.dir == nil {
-		d, err := os.Open(o.root)
-		if err != nil {
-			return fmt.Errorf("list processes: %w", err)
-		}
-		o.dir = d
-	}
-	fd := int(o.dir.Fd())
-	if _, err := unix.Seek(fd, 0, 0); err != nil {
-		o.dir.Close()
-		o.dir = nil
-		return fmt.Errorf("list processes: rewind %s: %w", o.root, err)
-	}
-	o.pids = o.pids[:0]
-	for {
-		n, err := unix.Getdents(fd, o.dirbuf)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			o.dir.Close()
-			o.dir = nil
-			return fmt.Errorf("list processes: read %s: %w", o.root, err)
-		}
-		if n <= 0 {
-			return nil
-		}
-		o.pids = appendDirentPIDs(o.pids, o.dirbuf[:n])
-	}
-}
-
-// appendDirentPIDs decodes linux_dirent64 records (d_ino u64, d_off s64,
-// d_reclen u16, d_type u8, d_name NUL-terminated) without allocating;
-// x/sys's ParseDirent would allocate a string per entry.
-func appendDirentPIDs(pids []int32, buf []byte) []int32 {
-	const nameOff = 19
-	for len(buf) >= nameOff {
-		reclen := int(*(*uint16)(unsafe.Pointer(&buf[16])))
-		if reclen < nameOff || reclen > len(buf) {
-			return pids
-		}
-		name := buf[nameOff:reclen]
-		for i, c := range name {
-			if c == 0 {
-				name = name[:i]
-				break
-			}
-		}
-		if pid, ok := parsePIDName(name); ok {
-			pids = append(pids, pid)
-		}
-		buf = buf[reclen:]
-	}
-	return pids
-}
-
-// readFile reads root/pid/name into o.filbuf.
-func (o *osWatcher) readFile(pid int32, name string) ([]byte, error) {
-	o.pathb = strconv.AppendInt(o.pathb[:0], int64(pid), 10)
-	o.pathb = append(o.pathb, '/')
-	o.pathb = append(o.pathb, name...)
-	fd, err := unix.Openat(int(o.dir.Fd()), string(o.pathb), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	n := 0
-	for {
-		m, err := unix.Read(fd, o.filbuf[n:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if m == 0 {
-			return o.filbuf[:n], nil
-		}
-		n += m
-		if n == len(o.filbuf) {
-			o.filbuf = append(o.filbuf, make([]byte, len(o.filbuf))...)
-		}
-	}
-}
-
-// comm reads the short name of pid.
-func (o *osWatcher) comm(pid int32) ([]byte, error) {
-	b, err := o.readFile(pid, "comm")
-	if err != nil {
-		return nil, err
-	}
-	if n := len(b); n > 0 && b[n-1] == '\n' {
-		b = b[:n-1]
-	}
-	return b, nil
+	var err error
+	o.pids, err = o.tab.AppendPIDs(o.pids[:0])
+	return err
 }
 
 // interesting reads pid's short name and tells whether the filter wants it.
@@ -152,7 +48,8 @@ func (o *osWatcher) interesting(pid int32) bool {
 	if pid == o.w.self {
 		return false
 	}
-	c, err := o.comm(pid)
+	c, err := o.tab.AppendComm(o.commb[:0], pid)
+	o.commb = c
 	if err != nil {
 		return false // exited
 	}
@@ -162,60 +59,16 @@ func (o *osWatcher) interesting(pid int32) bool {
 // inspect reads what the watcher reports about an interesting process.
 // It fails for a process that has exited, also one not reaped yet.
 func (o *osWatcher) inspect(pid int32) (Process, error) {
-	b, err := o.readFile(pid, "stat")
+	st, err := o.tab.Stat(pid)
 	if err != nil {
 		return Process{}, err
 	}
-	st, err := ParseStat(b)
-	if err != nil {
-		return Process{}, fmt.Errorf("pid %d: %w", pid, err)
-	}
-	if st.State == 'Z' || st.State == 'X' {
-		return Process{}, errors.New("exited")
-	}
-	boot, err := o.bootTime()
-	if err != nil {
-		return Process{}, err
-	}
-	p := Process{
-		PID: pid, PPID: st.PPID, ShortName: st.Comm, Name: st.Comm,
-		Started: LinuxStartTime(boot, st.StartTicks),
-	}
-	o.pathb = strconv.AppendInt(o.pathb[:0], int64(pid), 10)
-	o.pathb = append(o.pathb, "/exe"...)
-	if exe, err := readlinkat(int(o.dir.Fd()), string(o.pathb)); err == nil && exe != "" {
+	p := Process{PID: pid, PPID: st.PPID, ShortName: st.Name, Name: st.Name, Started: st.Started}
+	if exe, err := o.tab.Exe(pid); err == nil && exe != "" {
 		p.Exe = exe
 		p.Name = baseName(exe)
 	}
 	return p, nil
-}
-
-func readlinkat(dirfd int, path string) (string, error) {
-	buf := make([]byte, 256)
-	for {
-		n, err := unix.Readlinkat(dirfd, path, buf)
-		if err != nil {
-			return "", err
-		}
-		if n < len(buf) {
-			return string(buf[:n]), nil
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-}
-
-func (o *osWatcher) bootTime() (int64, error) {
-	if o.bootSec != 0 {
-		return o.bootSec, nil
-	}
-	b, err := os.ReadFile(filepath.Join(o.root, "stat"))
-	if err != nil {
-		return 0, fmt.Errorf("boot time: %w", err)
-	}
-	if o.bootSec, err = ParseBootTime(b); err != nil {
-		return 0, err
-	}
-	return o.bootSec, nil
 }
 
 // fullScan reads the short name of every process and inspects the
@@ -307,12 +160,7 @@ func (o *osWatcher) onExec(ch *Changes, pid int32) {
 }
 
 func (o *osWatcher) run(ctx context.Context, emit func(Changes)) error {
-	defer func() {
-		if o.dir != nil {
-			o.dir.Close()
-			o.dir = nil
-		}
-	}()
+	defer o.tab.Close()
 	log := o.w.cfg.Logger
 	var conn *connector
 	if !o.w.cfg.NoEvents && o.w.cfg.ProcRoot == "" {
@@ -424,13 +272,7 @@ func (o *osWatcher) pollLoop(ctx context.Context, emit func(Changes)) error {
 
 // Parent returns the PID of pid's parent, read from /proc.
 func Parent(pid int32) (int32, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	st, err := ParseStat(b)
-	if err != nil {
-		return 0, fmt.Errorf("pid %d: %w", pid, err)
-	}
-	return st.PPID, nil
+	tab := proctable.New(proctable.Config{})
+	defer tab.Close()
+	return tab.Parent(pid)
 }

@@ -4,8 +4,10 @@ package procwatch
 
 import (
 	"context"
-	"fmt"
 	"os"
+	"time"
+
+	"github.com/vcguard/vcguard/agent/proctable"
 )
 
 // entryKey identifies a listed process cheaply: macOS lists start times,
@@ -21,42 +23,47 @@ type entryKey struct {
 // one Toolhelp snapshot) and inspects only processes not seen before.
 type osWatcher struct {
 	w    *Watcher
+	tab  *proctable.Table
 	seen map[entryKey]uint32
 	gen  uint32
 }
 
 func newOSWatcher(w *Watcher) *osWatcher {
 	w.self = int32(os.Getpid())
-	return &osWatcher{w: w, seen: make(map[entryKey]uint32)}
+	return &osWatcher{w: w, tab: proctable.New(proctable.Config{}), seen: make(map[entryKey]uint32)}
 }
 
-func keyOf(e osEntry) entryKey {
-	return entryKey{pid: e.PID, started: e.Started.UnixNano(), name: e.Name}
+func keyOf(e proctable.Entry) entryKey {
+	return entryKey{pid: e.PID, started: e.Start, name: e.Name}
 }
 
 // inspect completes what the listing says about an interesting process.
-func (o *osWatcher) inspect(e osEntry) (Process, error) {
-	started := e.Started
-	if started.IsZero() {
+func (o *osWatcher) inspect(e proctable.Entry) (Process, error) {
+	id := e.ID
+	if id.Start == 0 { // Windows: the listing carries no start time
 		var err error
-		if started, err = startTime(e.PID); err != nil {
+		if id, err = o.tab.StartOf(e.PID); err != nil {
 			return Process{}, err
 		}
 	}
+	started, err := o.tab.Time(id.Start)
+	if err != nil {
+		return Process{}, err
+	}
 	p := Process{PID: e.PID, PPID: e.PPID, Started: started, Name: e.Name, ShortName: e.Name}
-	if exe, err := exePath(e.PID); err == nil && exe != "" {
+	if exe, err := o.tab.Exe(e.PID); err == nil && exe != "" {
 		p.Exe = exe
 		p.Name = baseName(exe)
 	}
 	return p, nil
 }
 
-func (o *osWatcher) interesting(e osEntry) bool {
+func (o *osWatcher) interesting(e proctable.Entry) bool {
 	return e.PID != o.w.self && e.PID != 0 && o.w.cfg.Filter(e.Name)
 }
 
 func (o *osWatcher) fullScan(ctx context.Context) (map[int32]Process, error) {
-	entries, err := listProcs()
+	entries, err := o.tab.List()
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +91,7 @@ func (o *osWatcher) forgetUnseen() {
 }
 
 func (o *osWatcher) poll(ctx context.Context) (Changes, error) {
-	entries, err := listProcs()
+	entries, err := o.tab.List()
 	if err != nil {
 		return Changes{}, err
 	}
@@ -115,7 +122,7 @@ func (o *osWatcher) poll(ctx context.Context) (Changes, error) {
 		}
 		// The listing does not say when a Windows process started: check
 		// that the known one still holds its PID.
-		if t, err := startTime(pid); err != nil || !t.Equal(old.Started) {
+		if t, err := o.startTime(pid); err != nil || !t.Equal(old.Started) {
 			o.w.exited(&ch, pid)
 		}
 	}
@@ -132,16 +139,16 @@ func (o *osWatcher) run(ctx context.Context, emit func(Changes)) error {
 	return pollLoop(ctx, o.w, emit)
 }
 
+// startTime reads when the process holding pid now started.
+func (o *osWatcher) startTime(pid int32) (time.Time, error) {
+	id, err := o.tab.StartOf(pid)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return o.tab.Time(id.Start)
+}
+
 // Parent returns the PID of pid's parent from the OS's process listing.
 func Parent(pid int32) (int32, error) {
-	entries, err := listProcs()
-	if err != nil {
-		return 0, err
-	}
-	for _, e := range entries {
-		if e.PID == pid {
-			return e.PPID, nil
-		}
-	}
-	return 0, fmt.Errorf("pid %d: %w", pid, os.ErrNotExist)
+	return proctable.New(proctable.Config{}).Parent(pid)
 }
