@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vcguard/vcguard/agent/devices"
+	"github.com/vcguard/vcguard/agent/ipc"
 	"github.com/vcguard/vcguard/policies"
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
 	"google.golang.org/protobuf/proto"
@@ -198,6 +199,42 @@ func (a *Agent) mediaUses() []*vcguardv1.MediaUse {
 	var out []*vcguardv1.MediaUse
 	for _, k := range slices.Sorted(mapKeys(a.media)) {
 		out = append(out, a.media[k].msg)
+	}
+	return out
+}
+
+// IPCMedia converts the uses a notifier sees for its report to the service
+// (ipc.Client.Media), sorted. Screen casts and output monitors are left out
+// (they are neither camera nor microphone), as are uses a report cannot
+// carry (an empty device, an over-long process path…); skipped counts them.
+// At most ipc.MaxMediaUses are kept.
+func IPCMedia(us []devices.Use) (ms []ipc.MediaUse, skipped int) {
+	us = slices.Clone(us)
+	devices.Sort(us)
+	ms = []ipc.MediaUse{}
+	for _, u := range us {
+		m := ipc.MediaUse{Kind: string(u.Kind), Device: u.Device, PID: u.PID, Process: u.Process, Source: string(u.Source)}
+		if !u.IsCapture() || len(ms) == ipc.MaxMediaUses || !m.Valid() {
+			skipped++
+			continue
+		}
+		if n := len(ms); n > 0 && ms[n-1] == m {
+			continue // the same process seen under two uids: one use
+		}
+		ms = append(ms, m)
+	}
+	return ms, skipped
+}
+
+// ReportedMedia converts a notifier's media report into uses. The uid and
+// the session come from s, which the OS vouched for, never from the report.
+func ReportedMedia(s ipc.Session, ms []ipc.MediaUse) []devices.Use {
+	out := make([]devices.Use, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, devices.Use{
+			Kind: devices.Kind(m.Kind), Device: m.Device, PID: m.PID, Process: m.Process,
+			UID: s.UID, Session: s.Owner(), Source: devices.Source(m.Source),
+		})
 	}
 	return out
 }

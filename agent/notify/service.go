@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vcguard/vcguard/agent/devices"
+	"github.com/vcguard/vcguard/agent/ipc"
 	"github.com/vcguard/vcguard/policies"
 )
 
@@ -19,11 +19,13 @@ import (
 // process, and to nobody else: one user learns nothing of another's
 // apps.
 type Service struct {
-	Server  *Server
+	Server  *ipc.Server
 	Limiter *Limiter
 	// ProcessOwner returns the uid (on Windows: the session id) owning a
-	// process; nil means the package's ProcessOwner.
+	// process; nil means ipc.ProcessOwner.
 	ProcessOwner func(pid int) (int, error)
+	// Logger receives what is not told and why; nil means the Server's.
+	Logger *slog.Logger
 }
 
 // Notify hands n to the connected notifiers of the user owning process
@@ -37,11 +39,11 @@ func (s *Service) Notify(n Notice) (sessions int, limited bool) {
 	}
 	owner := s.ProcessOwner
 	if owner == nil {
-		owner = ProcessOwner
+		owner = ipc.ProcessOwner
 	}
 	uid, err := owner(n.PID)
 	if err != nil {
-		s.Server.logger().Info("notify: the app's owner is unknown; nobody is told", "app", n.AppID, "pid", n.PID, "error", err)
+		s.logger().Info("notify: the app's owner is unknown; nobody is told", "app", n.AppID, "pid", n.PID, "error", err)
 		return 0, false
 	}
 	if err := s.Server.Send(uid, ToWire(n)); err != nil {
@@ -55,13 +57,32 @@ func (s *Service) Notify(n Notice) (sessions int, limited bool) {
 	return sessions, false
 }
 
+func (s *Service) logger() *slog.Logger {
+	switch {
+	case s.Logger != nil:
+		return s.Logger
+	case s.Server != nil && s.Server.Logger != nil:
+		return s.Server.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Refused returns the refusals of the service's notifier socket (see
+// ipc.Server.Refused), for `vcguard-agent status`; none without a server.
+func (s *Service) Refused() map[string]uint64 {
+	if s.Server == nil {
+		return nil
+	}
+	return s.Server.Refused()
+}
+
 // Clear forgets a finding that went away, so that it is told again if it
 // comes back (a relaunch).
 func (s *Service) Clear(key string) { s.Limiter.Clear(key) }
 
 // ToWire converts a notice for the IPC.
-func ToWire(n Notice) NoticeWire {
-	return NoticeWire{
+func ToWire(n Notice) ipc.Notice {
+	return ipc.Notice{
 		Key: n.Key, AppID: n.AppID, AppName: n.AppName, Verdict: string(n.Verdict), Action: string(n.Action),
 		GraceSeconds: int(n.Grace / time.Second), Alternative: n.Alternative, AlternativeName: n.AlternativeName,
 		Note: n.Note, InfoURL: n.InfoURL, Version: n.Version, MinVersion: n.MinVersion, Facts: n.Facts,
@@ -69,7 +90,7 @@ func ToWire(n Notice) NoticeWire {
 }
 
 // FromWire converts a notice received over the IPC.
-func FromWire(w NoticeWire) Notice {
+func FromWire(w ipc.Notice) Notice {
 	return Notice{
 		Key: w.Key, AppID: w.AppID, AppName: w.AppName, Verdict: policies.Verdict(w.Verdict), Action: policies.Action(w.Action),
 		Grace: time.Duration(w.GraceSeconds) * time.Second, Alternative: w.Alternative, AlternativeName: w.AlternativeName,
@@ -79,7 +100,8 @@ func FromWire(w NoticeWire) Notice {
 
 // NotifierConfig is what the per-user notifier runs with.
 type NotifierConfig struct {
-	// Path is the service's socket (pipe on Windows); "" for DefaultPath.
+	// Path is the service's socket (pipe on Windows); "" for
+	// ipc.DefaultPath.
 	Path string
 	// Locale is the user's locale (LC_ALL, LC_MESSAGES or LANG); the
 	// language of the messages is chosen from it.
@@ -91,14 +113,15 @@ type NotifierConfig struct {
 	// Retry is the wait before reconnecting to the service; 0 means 5 s.
 	Retry time.Duration
 	// MediaProbe, if set, lists the cameras and microphones in use as
-	// this session sees them (devices.CheckCameras on macOS, where the
-	// service may not ask). The notifier runs it every MediaInterval while
-	// connected and reports to the service when the result changes, and
-	// at least every MediaTTL/3. A failed probe is logged and not reported:
-	// the last report fades after MediaTTL.
-	MediaProbe func(ctx context.Context) ([]devices.Use, error)
+	// this session sees them (the agent wires devices.NewCameraProbe on
+	// macOS, where the service may not ask), sorted, and how many uses
+	// it could not put in a report. The notifier runs it every
+	// MediaInterval while connected and reports to the service when the
+	// result changes, and at least every ipc.MediaTTL/3. A failed probe is
+	// logged and not reported: the last report fades after ipc.MediaTTL.
+	MediaProbe func(ctx context.Context) (uses []ipc.MediaUse, skipped int, err error)
 	// MediaInterval is the time between probes; 0 means 5 s. It is at
-	// most MediaTTL/3.
+	// most ipc.MediaTTL/3.
 	MediaInterval time.Duration
 }
 
@@ -112,7 +135,7 @@ func RunNotifier(ctx context.Context, cfg NotifierConfig) error {
 	if cfg.Retry <= 0 {
 		cfg.Retry = 5 * time.Second
 	}
-	uid, err := CurrentUID()
+	uid, err := ipc.CurrentUID()
 	if err != nil {
 		return err
 	}
@@ -122,7 +145,7 @@ func RunNotifier(ctx context.Context, cfg NotifierConfig) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if errors.Is(err, ErrRefused) {
+		if errors.Is(err, ipc.ErrRefused) {
 			return err
 		}
 		cfg.Logger.Info("notifier: waiting for the vcguard service", "err", err, "retry", cfg.Retry)
@@ -135,12 +158,12 @@ func RunNotifier(ctx context.Context, cfg NotifierConfig) error {
 }
 
 func serveOnce(ctx context.Context, cfg NotifierConfig, uid int, lang string) error {
-	c, err := Dial(ctx, cfg.Path)
+	c, err := ipc.Dial(ctx, cfg.Path)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := c.Hello(ctx, Hello{UID: uid, Lang: lang, Session: cfg.Session}); err != nil {
+	if err := c.Hello(ctx, ipc.Hello{UID: uid, Lang: lang, Session: cfg.Session}); err != nil {
 		return fmt.Errorf("hello: %w", err)
 	}
 	cfg.Logger.Info("notifier connected", "lang", lang)
@@ -175,21 +198,21 @@ func serveOnce(ctx context.Context, cfg NotifierConfig, uid int, lang string) er
 // reportMedia runs cfg.MediaProbe every cfg.MediaInterval and sends what
 // it finds when that changed, or MediaTTL/3 after the last send, until
 // ctx ends (nil) or a send fails (its error).
-func reportMedia(ctx context.Context, c *Client, cfg NotifierConfig) error {
+func reportMedia(ctx context.Context, c *ipc.Client, cfg NotifierConfig) error {
 	interval := cfg.MediaInterval
 	if interval <= 0 {
 		interval = 5 * time.Second
 	}
-	keepAlive := MediaTTL / 3
+	keepAlive := ipc.MediaTTL / 3
 	interval = min(interval, keepAlive)
 	log := cfg.Logger.With("probe", "media")
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	var last []MediaWire
+	var last []ipc.MediaUse
 	var sent time.Time
 	lastErr, lastSkipped := "", 0
 	for {
-		uses, err := cfg.MediaProbe(ctx)
+		ms, skipped, err := cfg.MediaProbe(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -200,7 +223,6 @@ func reportMedia(ctx context.Context, c *Client, cfg NotifierConfig) error {
 			}
 		} else {
 			lastErr = ""
-			ms, skipped := MediaToWire(uses)
 			if skipped > 0 && skipped != lastSkipped {
 				log.Warn("notifier: some camera/microphone uses cannot be reported", "skipped", skipped)
 			}
@@ -222,10 +244,10 @@ func reportMedia(ctx context.Context, c *Client, cfg NotifierConfig) error {
 
 // sendMedia sends ms, dropping uses from the end while the frame would
 // be too large (long process paths are the only way).
-func sendMedia(c *Client, ms []MediaWire) error {
+func sendMedia(c *ipc.Client, ms []ipc.MediaUse) error {
 	for {
 		err := c.Media(ms)
-		if !errors.Is(err, ErrFrameTooLarge) || len(ms) == 0 {
+		if !errors.Is(err, ipc.ErrFrameTooLarge) || len(ms) == 0 {
 			return err
 		}
 		ms = ms[:len(ms)/2]

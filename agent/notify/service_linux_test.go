@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vcguard/vcguard/agent/ipc"
 )
 
 // The whole path for real: the service hands a finding to the IPC server,
@@ -20,7 +22,7 @@ func TestServiceToNotifierToDBus(t *testing.T) {
 	bus := startNotificationServer(t, addr, "body")
 	var mu sync.Mutex
 	var shown []string
-	ts := startServer(t, &Server{OnShown: func(_ Session, key string) {
+	ts := startServer(t, &ipc.Server{OnShown: func(_ ipc.Session, key string) {
 		mu.Lock()
 		shown = append(shown, key)
 		mu.Unlock()

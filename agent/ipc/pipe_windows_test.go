@@ -1,4 +1,4 @@
-package notify
+package ipc
 
 import (
 	"context"
@@ -60,7 +60,7 @@ func TestPipeHelloAndNotice(t *testing.T) {
 	if len(sessions) != 1 || sessions[0].UID != uid || sessions[0].Lang != "de" {
 		t.Fatalf("Sessions() = %+v, want one of uid %d", sessions, uid)
 	}
-	want := NoticeWire{Key: "zoom/unverified", AppID: "zoom", Verdict: "unverified", Action: "warn"}
+	want := Notice{Key: "zoom/unverified", AppID: "zoom", Verdict: "unverified", Action: "warn"}
 	if err := srv.Send(uid, want); err != nil {
 		t.Fatal(err)
 	}

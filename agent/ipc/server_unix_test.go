@@ -1,11 +1,12 @@
 //go:build linux || darwin
 
-package notify
+package ipc
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
 )
 
 // socketDir returns a fresh directory for a socket: short (socket paths
@@ -138,16 +143,25 @@ func rawConn(t *testing.T, path string) (net.Conn, *bufio.Reader) {
 // up, and checks that it does hang up.
 func readRefusal(t *testing.T, r *bufio.Reader) string {
 	t.Helper()
-	line, err := r.ReadBytes('\n')
-	if err != nil {
-		t.Fatalf("reading the refusal: %v (got %q)", err, line)
-	}
-	f, err := DecodeFrame(line)
+	f, err := readFrame(r)
 	if err != nil || f.Type != FrameRefused {
-		t.Fatalf("got %q (%v), want a refused frame", line, err)
+		t.Fatalf("got %+v (%v), want a refused frame", f, err)
 	}
 	expectHangUp(t, r)
 	return f.Reason
+}
+
+// readFrame reads one frame from a raw connection.
+func readFrame(r *bufio.Reader) (Frame, error) {
+	size, err := binary.ReadUvarint(r)
+	if err != nil {
+		return Frame{}, err
+	}
+	b := make([]byte, min(size, MaxFrameSize+1))
+	if _, err := io.ReadFull(r, b); err != nil {
+		return Frame{}, err
+	}
+	return DecodeFrame(b)
 }
 
 // expectHangUp reads until the server closes the connection. Closing
@@ -204,7 +218,7 @@ func TestIPCHelloAndNotice(t *testing.T) {
 		t.Fatal("OnShown not called after Ack")
 	}
 
-	second := NoticeWire{Key: "teams/outdated", AppID: "teams", Verdict: "outdated", Action: "warn"}
+	second := Notice{Key: "teams/outdated", AppID: "teams", Verdict: "outdated", Action: "warn"}
 	if err := srv.Broadcast(second); err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +289,7 @@ func TestIPCOtherUserRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(filepath.Dir(srv.path), "notify.test")
+	bin := filepath.Join(filepath.Dir(srv.path), "ipc.test")
 	if err := copyFile(exe, bin); err != nil {
 		t.Fatal(err)
 	}
@@ -332,27 +346,43 @@ func TestIPCOtherUserMediaAndNotices(t *testing.T) {
 		t.Skip("needs root to run a child as another user")
 	}
 	const nobody = 65534
-	media := make(chan []MediaWire, 1)
-	srv := startServer(t, &Server{OnMedia: func(s Session, ms []MediaWire) {
+	media := make(chan []MediaUse, 1)
+	srv := startServer(t, &Server{OnMedia: func(s Session, ms []MediaUse) {
 		if s.UID == nobody && ms != nil {
 			media <- ms
 		}
 	}})
-	svc := &Service{Server: srv.Server, Limiter: &Limiter{}}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(filepath.Dir(srv.path), "notify.test")
+	bin := filepath.Join(filepath.Dir(srv.path), "ipc.test")
 	if err := copyFile(exe, bin); err != nil {
 		t.Fatal(err)
 	}
 	root := connect(t, srv.path, "root-console")
 
-	notice := func(key string, pid int) Notice {
-		n := FromWire(testNotice())
-		n.Key, n.PID = key, pid
-		return n
+	// notifyOwner is what notify.Service.Notify does (which this package
+	// cannot import): the notice goes to the sessions of the uid owning
+	// the app's process, as ProcessOwner reads it.
+	notifyOwner := func(key string, pid int) int {
+		uid, err := ProcessOwner(pid)
+		if err != nil {
+			t.Errorf("ProcessOwner(%d): %v", pid, err)
+			return 0
+		}
+		n := testNotice()
+		n.Key = key
+		if err := srv.Send(uid, n); err != nil {
+			return 0
+		}
+		reached := 0
+		for _, s := range srv.Sessions() {
+			if s.UID == uid {
+				reached++
+			}
+		}
+		return reached
 	}
 	out, _ := runChild(t, bin, srv.path, nobody, func(line string) {
 		if line != "media-sent" {
@@ -378,10 +408,10 @@ func TestIPCOtherUserMediaAndNotices(t *testing.T) {
 		if !strings.Contains(srv.logs.String(), "not the user's") {
 			t.Errorf("the refused use is not logged:\n%s", srv.logs.String())
 		}
-		if n, _ := svc.Notify(notice("root-app", os.Getpid())); n != 1 {
+		if n := notifyOwner("root-app", os.Getpid()); n != 1 {
 			t.Errorf("Notify about root's app reached %d sessions, want 1 (root's)", n)
 		}
-		if n, _ := svc.Notify(notice("child-app", child.PID)); n != 1 {
+		if n := notifyOwner("child-app", child.PID); n != 1 {
 			t.Errorf("Notify about the child's app reached %d sessions, want 1 (the child's)", n)
 		}
 		if err := srv.Send(nobody, testNotice()); err != nil { // a marker: everything before it was delivered
@@ -472,7 +502,7 @@ func TestIPCHelperChild(t *testing.T) {
 	if os.Getenv("GO_TEST_IPC_MODE") == "media" {
 		// The parent's process (root's) and this one (its own) using
 		// cameras; then every notice until "end".
-		if err := c.Media([]MediaWire{
+		if err := c.Media([]MediaUse{
 			{Kind: "camera", Device: "parent's", PID: int32(os.Getppid()), Source: "v4l2"},
 			{Kind: "camera", Device: "own", PID: int32(os.Getpid()), Source: "v4l2"},
 		}); err != nil {
@@ -505,18 +535,19 @@ func TestIPCOversizeFrame(t *testing.T) {
 	srv := startServer(t, &Server{})
 	t.Run("before hello", func(t *testing.T) {
 		c, r := rawConn(t, srv.path)
-		go c.Write(bytes.Repeat([]byte("x"), MaxFrameSize+100)) // the server may hang up mid-write
+		// The size alone is refused; the rest is never read.
+		go c.Write(append(protowire.AppendVarint(nil, MaxFrameSize+100), bytes.Repeat([]byte("x"), MaxFrameSize+100)...))
 		if reason := readRefusal(t, r); !strings.Contains(reason, "frame larger than 65536 bytes") {
 			t.Errorf("refusal reason %q, want it to say the frame is too large", reason)
 		}
 	})
 	t.Run("after hello", func(t *testing.T) {
 		c, r := rawConn(t, srv.path)
-		fmt.Fprintf(c, `{"type":"hello","uid":%d,"lang":"en","session":"big"}`+"\n", os.Geteuid())
-		if line, err := r.ReadString('\n'); err != nil || line != `{"type":"welcome"}`+"\n" {
-			t.Fatalf("after hello: %q, %v", line, err)
+		c.Write(must(EncodeFrame(Frame{Type: FrameHello, Hello: Hello{UID: os.Geteuid(), Lang: "en", Session: "big"}})))
+		if f, err := readFrame(r); err != nil || f.Type != FrameWelcome {
+			t.Fatalf("after hello: %+v, %v", f, err)
 		}
-		go c.Write(append([]byte(`{"type":"shown","key":"`), bytes.Repeat([]byte("k"), MaxFrameSize)...))
+		go c.Write(append(protowire.AppendVarint(nil, MaxFrameSize+1), bytes.Repeat([]byte("k"), MaxFrameSize)...))
 		expectHangUp(t, r)
 		waitFor(t, "session dropped", func() bool { return len(srv.Sessions()) == 0 })
 		if logs := srv.logs.String(); !strings.Contains(logs, "frame larger than 65536 bytes") {
@@ -530,7 +561,7 @@ func TestIPCOversizeFrame(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		frames <- append(bytes.Repeat([]byte(" "), MaxFrameSize+1), '\n')
+		frames <- append(protowire.AppendVarint(nil, MaxFrameSize+1), bytes.Repeat([]byte(" "), MaxFrameSize+1)...)
 		if _, err := c.Next(testContext(t)); !errors.Is(err, ErrFrameTooLarge) {
 			t.Errorf("Next = %v, want ErrFrameTooLarge", err)
 		}
@@ -540,14 +571,19 @@ func TestIPCOversizeFrame(t *testing.T) {
 func TestIPCMalformedFrame(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, &Server{})
-	for _, tc := range []struct{ name, line, want string }{
-		{"bad json", `{"type":"hello",uid:1}`, "malformed frame: invalid JSON at byte 17"},
-		{"uid not a number", `{"type":"hello","uid":"0","lang":"en"}`, "malformed frame: field uid: want an integer, got string"},
-		{"not a hello", `{"type":"shown","key":"x"}`, `expected a hello frame first, got "shown"`},
+	for _, tc := range []struct {
+		name  string
+		frame []byte
+		want  string
+	}{
+		{"not protobuf", protowire.AppendBytes(nil, []byte("{\"type\":\"hello\",uid:1}")), "malformed frame: not a vcguard.v1.IpcFrame"},
+		{"uid not a number", protowire.AppendBytes(nil, protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType),
+			protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "0"))), "malformed frame: hello frame: field hello.1: unknown field number 1 in IpcHello"},
+		{"not a hello", must(EncodeFrame(Frame{Type: FrameShown, Key: "x"})), `expected a hello frame first, got "shown"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, r := rawConn(t, srv.path)
-			if _, err := io.WriteString(c, tc.line+"\n"); err != nil {
+			if _, err := c.Write(tc.frame); err != nil {
 				t.Fatal(err)
 			}
 			if reason := readRefusal(t, r); !strings.Contains(reason, tc.want) {
@@ -563,13 +599,13 @@ func TestIPCMalformedFrame(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		frames <- []byte(`{"type":"welcome"}` + "\n")
+		frames <- must(EncodeFrame(Frame{Type: FrameWelcome}))
 		if err := c.Hello(ctx, Hello{UID: 1, Lang: "en"}); err != nil {
 			t.Fatal(err)
 		}
-		frames <- []byte(`{"type":"notice","notice":{"key":"k","app_id":"zoom","verdict":"forbidden","action":"warn","grace_seconds":"soon"}}` + "\n")
+		frames <- protowire.AppendBytes(nil, raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.GraceSeconds = 1 << 20 })))
 		_, err = c.Next(ctx)
-		if !errors.Is(err, ErrBadFrame) || !strings.Contains(err.Error(), "field notice.grace_seconds: want an integer, got string") {
+		if !errors.Is(err, ErrBadFrame) || !strings.Contains(err.Error(), "field notice.grace_seconds: 1048576 is out of range") {
 			t.Errorf("Next = %v, want ErrBadFrame naming notice.grace_seconds", err)
 		}
 	})

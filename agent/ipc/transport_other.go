@@ -1,6 +1,6 @@
 //go:build !linux && !darwin && !windows
 
-package notify
+package ipc
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // DefaultPath is empty: the local IPC is not implemented on this OS.
 const DefaultPath = ""
 
-var errIPCUnsupported = fmt.Errorf("notifier IPC is not implemented on %s: %w", runtime.GOOS, errors.ErrUnsupported)
+var errIPCUnsupported = fmt.Errorf("local IPC is not implemented on %s: %w", runtime.GOOS, errors.ErrUnsupported)
 
 func ipcListen(string, *slog.Logger) (net.Listener, error) { return nil, errIPCUnsupported }
 

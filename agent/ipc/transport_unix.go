@@ -1,6 +1,6 @@
 //go:build linux || darwin
 
-package notify
+package ipc
 
 import (
 	"context"
@@ -43,7 +43,7 @@ func ipcListen(path string, log *slog.Logger) (net.Listener, error) {
 		return nil, fmt.Errorf("socket directory %s is writable by others (mode %04o); make it 0755", dir, perm)
 	}
 	if perm := fi.Mode().Perm(); perm&0o005 != 0o005 {
-		log.Warn("notify: users cannot reach the socket directory; notifiers of other users will fail to connect", "dir", dir, "mode", fmt.Sprintf("%04o", perm))
+		log.Warn("ipc: users cannot reach the socket directory; notifiers of other users will fail to connect", "dir", dir, "mode", fmt.Sprintf("%04o", perm))
 	}
 	if err := removeStale(path); err != nil {
 		return nil, err

@@ -1,6 +1,6 @@
 //go:build !linux && !darwin && !windows
 
-package notify
+package ipc
 
 import (
 	"fmt"

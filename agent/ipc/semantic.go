@@ -1,0 +1,307 @@
+package ipc
+
+// The semantic check of a frame, after protobuf decoding: protobuf says a
+// field is a string of valid UTF-8 or an integer; this says how long it
+// may be, which characters and values it may hold, and which fields are
+// required. Every field of every Ipc message has a rule (a test checks),
+// so a field added to ipc.proto without one is refused, not trusted.
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/vcguard/vcguard/policies"
+	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
+)
+
+// Limits.
+const (
+	maxUID   = math.MaxUint32 - 1 // (uid_t)-1 is "no uid"
+	maxGrace = 24 * 60 * 60
+)
+
+// rule is what a field may hold.
+type rule struct {
+	max       int    // strings: bytes; lists: entries
+	maxElem   int    // list of strings: bytes of each entry
+	maxUint   uint64 // integers
+	required  bool   // strings (and list entries): not empty; enums: not unspecified
+	multiline bool   // strings: newlines and tabs allowed
+}
+
+const (
+	lenKey     = 256
+	lenID      = 128
+	lenName    = 256
+	lenURL     = 2048
+	lenVersion = 64
+	lenFact    = 512
+)
+
+// rules holds a rule for every field of the Ipc messages; messages (which
+// are walked) and bools have an empty one.
+var rules = map[protoreflect.FullName]rule{
+	"vcguard.v1.IpcHello.uid":               {maxUint: maxUID},
+	"vcguard.v1.IpcHello.lang":              {max: 35, required: true},
+	"vcguard.v1.IpcHello.session":           {max: 128},
+	"vcguard.v1.IpcRefused.reason":          {max: 1024, required: true},
+	"vcguard.v1.IpcShown.key":               {max: lenKey, required: true},
+	"vcguard.v1.IpcNotice.key":              {max: lenKey, required: true},
+	"vcguard.v1.IpcNotice.app_id":           {max: lenID, required: true},
+	"vcguard.v1.IpcNotice.app_name":         {max: lenName},
+	"vcguard.v1.IpcNotice.verdict":          {max: 32, required: true},
+	"vcguard.v1.IpcNotice.action":           {max: 32, required: true},
+	"vcguard.v1.IpcNotice.grace_seconds":    {maxUint: maxGrace},
+	"vcguard.v1.IpcNotice.alternative":      {max: lenID},
+	"vcguard.v1.IpcNotice.alternative_name": {max: lenName},
+	"vcguard.v1.IpcNotice.note":             {max: 4096, multiline: true},
+	"vcguard.v1.IpcNotice.info_url":         {max: lenURL},
+	"vcguard.v1.IpcNotice.version":          {max: lenVersion},
+	"vcguard.v1.IpcNotice.min_version":      {max: lenVersion},
+	"vcguard.v1.IpcTextFact.value":          {max: lenVersion},
+	"vcguard.v1.IpcTextFact.note":           {max: lenFact},
+	"vcguard.v1.IpcTextFact.source":         {max: lenURL},
+	"vcguard.v1.IpcTextFact.checked":        {max: lenVersion},
+	"vcguard.v1.IpcBoolFact.note":           {max: lenFact},
+	"vcguard.v1.IpcBoolFact.source":         {max: lenURL},
+	"vcguard.v1.IpcBoolFact.checked":        {max: lenVersion},
+	"vcguard.v1.IpcListFact.value":          {max: 32, maxElem: lenName, required: true},
+	"vcguard.v1.IpcListFact.note":           {max: lenFact},
+	"vcguard.v1.IpcListFact.source":         {max: lenURL},
+	"vcguard.v1.IpcListFact.checked":        {max: lenVersion},
+	"vcguard.v1.IpcMedia.uses":              {max: MaxMediaUses},
+	"vcguard.v1.IpcMediaUse.kind":           {required: true},
+	"vcguard.v1.IpcMediaUse.device":         {max: 256, required: true},
+	"vcguard.v1.IpcMediaUse.pid":            {maxUint: math.MaxInt32},
+	"vcguard.v1.IpcMediaUse.process":        {max: 1024}, // MAXPATHLEN on macOS
+	"vcguard.v1.IpcMediaUse.source":         {required: true},
+	"vcguard.v1.IpcBoolFact.value":          {},
+	"vcguard.v1.IpcNotice.facts":            {},
+	"vcguard.v1.IpcFacts.e2ee":              {},
+	"vcguard.v1.IpcFacts.data_location":     {},
+	"vcguard.v1.IpcFacts.self_hostable":     {},
+	"vcguard.v1.IpcFacts.open_source":       {},
+	"vcguard.v1.IpcFacts.certifications":    {},
+	"vcguard.v1.IpcFrame.hello":             {},
+	"vcguard.v1.IpcFrame.welcome":           {},
+	"vcguard.v1.IpcFrame.refused":           {},
+	"vcguard.v1.IpcFrame.notice":            {},
+	"vcguard.v1.IpcFrame.ping":              {},
+	"vcguard.v1.IpcFrame.shown":             {},
+	"vcguard.v1.IpcFrame.media":             {},
+}
+
+type fieldErr struct{ field, problem string }
+
+func (e *fieldErr) Error() string { return "field " + e.field + ": " + e.problem }
+
+func fieldError(field, format string, args ...any) error {
+	return &fieldErr{field: field, problem: fmt.Sprintf(format, args...)}
+}
+
+// validateFrame checks a decoded (or to be encoded) frame.
+func validateFrame(pb *vcguardv1.IpcFrame) error {
+	if err := walk("", pb.ProtoReflect()); err != nil {
+		return err
+	}
+	if pb.Body == nil {
+		return fieldError("type", "missing (the frame holds no message)")
+	}
+	switch b := pb.Body.(type) {
+	case *vcguardv1.IpcFrame_Hello:
+		if err := checkLang(b.Hello.Lang); err != nil {
+			return err
+		}
+		for _, r := range b.Hello.Session {
+			if !isSessionRune(r) {
+				return fieldError("hello.session", "character %q not allowed (letters, digits and . _ : @ - only)", r)
+			}
+		}
+	case *vcguardv1.IpcFrame_Notice:
+		n := b.Notice
+		if err := checkWord("notice.verdict", n.Verdict); err != nil {
+			return err
+		}
+		if err := checkWord("notice.action", n.Action); err != nil {
+			return err
+		}
+		if n.InfoUrl != "" {
+			if err := checkURL("notice.info_url", n.InfoUrl); err != nil {
+				return err
+			}
+		}
+		if f := n.Facts; f != nil {
+			for _, e := range []struct {
+				name    string
+				fact    *vcguardv1.IpcTextFact
+				allowed []string
+			}{{"e2ee", f.E2Ee, policies.E2EEValues}, {"data_location", f.DataLocation, policies.DataLocationValues}, {"open_source", f.OpenSource, policies.OpenSourceValues}} {
+				if e.fact != nil && !slices.Contains(e.allowed, e.fact.Value) {
+					return fieldError("notice.facts."+e.name+".value", "%q is not one of %s", e.fact.Value, strings.Join(e.allowed, ", "))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// walk checks every field of m against its rule, and refuses unknown
+// fields: both sides are one binary, so an unknown field is a forgery or a
+// bug, never a newer peer.
+func walk(path string, m protoreflect.Message) error {
+	at := func(name string) string {
+		if path == "" {
+			return name
+		}
+		return path + "." + name
+	}
+	if u := m.GetUnknown(); len(u) > 0 {
+		num, _, _ := protowire.ConsumeTag(u)
+		return fieldError(at(strconv.Itoa(int(num))), "unknown field number %d in %s", num, m.Descriptor().Name())
+	}
+	fields := m.Descriptor().Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		r, ok := rules[fd.FullName()]
+		if !ok {
+			return fieldError(at(string(fd.Name())), "no rule for %s: refused", fd.FullName())
+		}
+		name, v := at(string(fd.Name())), m.Get(fd)
+		switch {
+		case fd.IsList():
+			l := v.List()
+			if l.Len() > r.max {
+				return fieldError(name, "%d entries, at most %d allowed", l.Len(), r.max)
+			}
+			for j := range l.Len() {
+				elem := fmt.Sprintf("%s[%d]", name, j)
+				var err error
+				if fd.Kind() == protoreflect.MessageKind {
+					err = walk(elem, l.Get(j).Message())
+				} else {
+					err = checkText(elem, l.Get(j).String(), rule{max: r.maxElem, required: r.required})
+				}
+				if err != nil {
+					return err
+				}
+			}
+		case fd.Kind() == protoreflect.MessageKind:
+			if m.Has(fd) {
+				if err := walk(name, v.Message()); err != nil {
+					return err
+				}
+			}
+		case fd.Kind() == protoreflect.StringKind:
+			if err := checkText(name, v.String(), r); err != nil {
+				return err
+			}
+		case fd.Kind() == protoreflect.EnumKind:
+			n := v.Enum()
+			if n == 0 && r.required {
+				return fieldError(name, "missing or unspecified")
+			}
+			if n != 0 && fd.Enum().Values().ByNumber(n) == nil {
+				return fieldError(name, "%d is not a %s", n, fd.Enum().Name())
+			}
+		case fd.Kind() == protoreflect.Uint32Kind:
+			if u := v.Uint(); u > r.maxUint {
+				return fieldError(name, "%d is out of range (0 to %d)", u, r.maxUint)
+			}
+		case fd.Kind() == protoreflect.BoolKind:
+		default:
+			return fieldError(name, "no check for a %s field: refused", fd.Kind())
+		}
+	}
+	return nil
+}
+
+// checkText checks a string: length, no control characters (newlines and
+// tabs only where multiline). Protobuf has checked it is UTF-8.
+func checkText(field, v string, r rule) error {
+	if v == "" {
+		if r.required {
+			return fieldError(field, "missing or empty")
+		}
+		return nil
+	}
+	if len(v) > r.max {
+		return fieldError(field, "%d bytes, at most %d allowed", len(v), r.max)
+	}
+	if !utf8.ValidString(v) {
+		return fieldError(field, "not valid UTF-8")
+	}
+	for _, c := range v {
+		if r.multiline && (c == '\n' || c == '\t') {
+			continue
+		}
+		if unicode.IsControl(c) || c == utf8.RuneError || c == '\u2028' || c == '\u2029' {
+			return fieldError(field, "control character %q not allowed", c)
+		}
+	}
+	return nil
+}
+
+// checkWord checks an identifier such as a verdict or action: lower-case
+// letters, digits, '_' and '-', starting with a letter.
+func checkWord(field, v string) error {
+	for i, r := range v {
+		if !(r >= 'a' && r <= 'z' || i > 0 && (r >= '0' && r <= '9' || r == '_' || r == '-')) {
+			return fieldError(field, "%q is not a lower-case identifier", v)
+		}
+	}
+	return nil
+}
+
+func checkURL(field, v string) error {
+	u, err := url.Parse(v)
+	switch {
+	case err != nil:
+		return fieldError(field, "not a URL: %v", err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fieldError(field, "scheme %q not allowed, want http or https", u.Scheme)
+	case u.Host == "":
+		return fieldError(field, "no host in %q", v)
+	case u.User != nil:
+		return fieldError(field, "user information not allowed in the URL")
+	}
+	return nil
+}
+
+// checkLang accepts BCP 47-like tags and POSIX locale names without
+// encoding: "en", "nl-BE", "de_DE", "zh-Hant-TW".
+func checkLang(v string) error {
+	bad := fieldError("hello.lang", "%q is not a language tag (like \"nl\" or \"fr-BE\")", v)
+	for i, part := range strings.FieldsFunc(v, func(r rune) bool { return r == '-' || r == '_' }) {
+		ok := len(part) >= 1 && len(part) <= 8
+		for _, r := range part {
+			letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+			ok = ok && (letter || i > 0 && r >= '0' && r <= '9')
+		}
+		if i == 0 {
+			ok = ok && len(part) >= 2 && len(part) <= 3
+		}
+		if !ok {
+			return bad
+		}
+	}
+	if strings.HasPrefix(v, "-") || strings.HasPrefix(v, "_") || strings.HasSuffix(v, "-") ||
+		strings.HasSuffix(v, "_") || strings.Contains(v, "--") || strings.Contains(v, "__") ||
+		strings.Contains(v, "-_") || strings.Contains(v, "_-") {
+		return bad
+	}
+	return nil
+}
+
+func isSessionRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+		r == '.' || r == '_' || r == ':' || r == '@' || r == '-'
+}
