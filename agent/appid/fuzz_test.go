@@ -166,17 +166,6 @@ func FuzzParseCodeSignature(f *testing.F) {
 	})
 }
 
-func FuzzParseProcArgs2(f *testing.F) {
-	f.Add(binary.LittleEndian.AppendUint32(nil, 2))
-	f.Add(append(binary.LittleEndian.AppendUint32(nil, 1), "/usr/bin/true\x00\x00true\x00"...))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := ParseProcArgs2(data)
-		if err == nil && (p == "" || strings.IndexByte(p, 0) >= 0) {
-			t.Errorf("ParseProcArgs2 = %q", p)
-		}
-	})
-}
-
 func FuzzParseDpkgStatus(f *testing.F) {
 	addTestdataSeeds(f, "dpkg/status")
 	addTestdataSeeds(f, "dpkg/info/*.list")

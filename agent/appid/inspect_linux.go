@@ -12,10 +12,11 @@ import (
 	"path"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/vcguard/vcguard/agent/proctable"
 )
 
 // rpmTimeout bounds one rpm -qf run.
@@ -101,9 +102,7 @@ func (in *Inspector) inspectOS(ctx context.Context, pid int32, exe string, c Can
 	return info
 }
 
-func procPath(pid int32, rel string) string {
-	return "/proc/" + strconv.Itoa(int(pid)) + "/" + rel
-}
+func procPath(pid int32, rel string) string { return proctable.ProcPath(pid, rel) }
 
 // runningIsFile compares the file process pid runs (/proc/PID/exe) with the
 // file at p. known is false when the process's file cannot be seen (no pid,

@@ -254,21 +254,3 @@ func readCString(r io.ReaderAt, off, size int64) (string, error) {
 	}
 	return "", fmt.Errorf("string at %d is not NUL-terminated within %d bytes", off, len(b))
 }
-
-// ParseProcArgs2 returns the executable path from the buffer of macOS's
-// sysctl kern.procargs2: a 32-bit argc (host order, little-endian on every
-// Mac the agent supports) followed by the NUL-terminated exec path.
-func ParseProcArgs2(data []byte) (string, error) {
-	if len(data) < 4 {
-		return "", fmt.Errorf("procargs2: %d bytes, too short for argc", len(data))
-	}
-	rest := data[4:]
-	i := bytes.IndexByte(rest, 0)
-	if i < 0 {
-		return "", errors.New("procargs2: exec path not NUL-terminated")
-	}
-	if i == 0 {
-		return "", errors.New("procargs2: empty exec path")
-	}
-	return string(rest[:i]), nil
-}

@@ -260,34 +260,3 @@ func TestReadCodeSignature(t *testing.T) {
 		t.Errorf("ReadCodeSignature = %+v, %v", cs, err)
 	}
 }
-
-func TestParseProcArgs2(t *testing.T) {
-	argc := func(n uint32, rest string) []byte {
-		b := binary.LittleEndian.AppendUint32(nil, n)
-		return append(b, rest...)
-	}
-	tests := []struct {
-		name, want, wantErr string
-		data                []byte
-	}{
-		{name: "typical", data: argc(2, "/Applications/zoom.us.app/Contents/MacOS/zoom.us\x00\x00\x00\x00zoom.us\x00-psn\x00HOME=/x\x00"), want: "/Applications/zoom.us.app/Contents/MacOS/zoom.us"},
-		{name: "no padding", data: argc(0, "/usr/bin/true\x00"), want: "/usr/bin/true"},
-		{name: "short", data: []byte{1, 0}, wantErr: "too short"},
-		{name: "not terminated", data: argc(1, "/usr/bin/true"), wantErr: "not NUL-terminated"},
-		{name: "empty path", data: argc(1, "\x00\x00"), wantErr: "empty exec path"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseProcArgs2(tt.data)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v; want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Errorf("ParseProcArgs2 = %q, %v; want %q", got, err, tt.want)
-			}
-		})
-	}
-}

@@ -2,7 +2,6 @@ package appid
 
 import (
 	"os"
-	"strconv"
 	"syscall"
 )
 
@@ -19,7 +18,7 @@ func statStamp(fi os.FileInfo) fileStamp {
 // when the process is gone.
 func (in *Inspector) stampPaths(pid int32, exe string) []string {
 	if pid > 0 {
-		return []string{in.underRoot("/proc/" + strconv.Itoa(int(pid)) + "/exe"), in.underRoot(exe)}
+		return []string{in.underRoot(procPath(pid, "exe")), in.underRoot(exe)}
 	}
 	return []string{in.underRoot(exe)}
 }

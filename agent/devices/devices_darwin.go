@@ -19,6 +19,8 @@ import (
 
 	"github.com/ebitengine/purego"
 	"golang.org/x/sys/unix"
+
+	"github.com/vcguard/vcguard/agent/proctable"
 )
 
 const (
@@ -50,6 +52,8 @@ type propertyAddress struct {
 
 // macAPI holds the C functions, bound once per checker.
 type macAPI struct {
+	tab *proctable.Table
+
 	audioGetSize func(obj uint32, addr *propertyAddress, qualSize uint32, qual unsafe.Pointer, size *uint32) int32
 	audioGetData func(obj uint32, addr *propertyAddress, qualSize uint32, qual unsafe.Pointer, size *uint32, data unsafe.Pointer) int32
 
@@ -89,7 +93,7 @@ func dlopen(path string) (uintptr, error) {
 // loadMacAPI binds CoreFoundation, CoreAudio, libSystem and, when it loads,
 // CoreMediaIO. Libraries stay loaded for the life of the process.
 func loadMacAPI() (*macAPI, error) {
-	a := &macAPI{}
+	a := &macAPI{tab: proctable.New(proctable.Config{})}
 	cf, err := dlopen(coreFoundationPath)
 	if err != nil {
 		return nil, err
@@ -330,15 +334,15 @@ func (a *macAPI) cameraDevices() ([]cameraDevice, error) {
 // process returns a live process's executable path and real UID; alive is
 // false when no process has pid.
 func (a *macAPI) process(pid int32) (path string, uid int, alive bool) {
-	kp, err := unix.SysctlKinfoProc("kern.proc.pid", int(pid))
-	if err != nil || kp.Proc.P_pid != pid {
+	o, err := a.tab.Owner(pid)
+	if err != nil {
 		return "", -1, false
 	}
 	buf := make([]byte, procPIDPathMax)
 	if n := a.procPIDPath(pid, unsafe.Pointer(&buf[0]), uint32(len(buf))); n > 0 && int(n) <= len(buf) {
 		path = string(buf[:n])
 	}
-	return path, int(kp.Eproc.Pcred.P_ruid), true
+	return path, o.UID, true
 }
 
 // darwinChecker polls CoreAudio and CoreMediaIO and keeps the camera

@@ -7,7 +7,6 @@ package devices
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -15,11 +14,14 @@ import (
 
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/registry"
+
+	"github.com/vcguard/vcguard/agent/proctable"
 )
 
 // windowsChecker polls the consent store.
 type windowsChecker struct {
 	cfg Config
+	tab *proctable.Table
 
 	// getPackageFamilyName is kernel32's GetPackageFamilyName (Windows 8
 	// and later), bound lazily; nil when missing.
@@ -27,7 +29,9 @@ type windowsChecker struct {
 	getPackageFamilyName *windows.LazyProc
 }
 
-func newOSChecker(cfg Config) osChecker { return &windowsChecker{cfg: cfg} }
+func newOSChecker(cfg Config) osChecker {
+	return &windowsChecker{cfg: cfg, tab: proctable.New(proctable.Config{})}
+}
 
 // start: the consent store has no cheap change notification for every
 // hive; the Watcher polls.
@@ -153,69 +157,45 @@ func (c *windowsChecker) packageFamilies() *windows.LazyProc {
 	return c.getPackageFamilyName
 }
 
-// processes lists running processes with one Toolhelp snapshot and opens
-// those whose image file name want accepts, for their path, package family
-// and owner. A process that cannot be opened keeps empty fields.
+// processes lists running processes and describes those whose image
+// file name want accepts: their path, package family and owner. A process
+// that cannot be opened keeps empty fields.
 func (c *windowsChecker) processes(ctx context.Context, want func(exe string) bool) ([]winProcess, error) {
-	snap, err := windows.CreateToolhelp32Snapshot(windows.TH32CS_SNAPPROCESS, 0)
+	entries, err := c.tab.List()
 	if err != nil {
-		return nil, fmt.Errorf("list processes: CreateToolhelp32Snapshot: %w", err)
+		return nil, err
 	}
-	defer windows.CloseHandle(snap)
-	var pe windows.ProcessEntry32
-	pe.Size = uint32(unsafe.Sizeof(pe))
 	var out []winProcess
-	for err = windows.Process32First(snap, &pe); err == nil; err = windows.Process32Next(snap, &pe) {
-		if pe.ProcessID == 0 || !want(windows.UTF16ToString(pe.ExeFile[:])) {
+	for _, e := range entries {
+		if !want(e.Name) {
 			continue
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		p := winProcess{PID: int32(pe.ProcessID), PPID: int32(pe.ParentProcessID)}
+		p := winProcess{PID: e.PID, PPID: e.PPID}
 		c.describe(&p)
 		out = append(out, p)
-	}
-	if !errors.Is(err, windows.ERROR_NO_MORE_FILES) {
-		return nil, fmt.Errorf("list processes: Process32Next: %w", err)
 	}
 	return out, nil
 }
 
 // describe fills a process's image path, package family and owner SID.
 func (c *windowsChecker) describe(p *winProcess) {
+	p.Path, _ = c.tab.Exe(p.PID)
+	if o, err := c.tab.Owner(p.PID); err == nil {
+		p.SID = o.SID
+	}
+	proc := c.packageFamilies()
+	if proc == nil {
+		return
+	}
 	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, uint32(p.PID))
 	if err != nil {
 		return
 	}
 	defer windows.CloseHandle(h)
-	p.Path = imagePath(h)
-	if proc := c.packageFamilies(); proc != nil {
-		p.PackageFamily = packageFamily(proc, h)
-	}
-	var tok windows.Token
-	if windows.OpenProcessToken(h, windows.TOKEN_QUERY, &tok) == nil {
-		if tu, err := tok.GetTokenUser(); err == nil {
-			p.SID = tu.User.Sid.String()
-		}
-		tok.Close()
-	}
-}
-
-// imagePath is QueryFullProcessImageName, grown for long paths.
-func imagePath(h windows.Handle) string {
-	for size := uint32(windows.MAX_PATH); ; size *= 4 {
-		size = min(size, windows.MAX_LONG_PATH)
-		buf := make([]uint16, size)
-		n := size
-		err := windows.QueryFullProcessImageName(h, 0, &buf[0], &n)
-		if err == nil {
-			return windows.UTF16ToString(buf[:n])
-		}
-		if !errors.Is(err, windows.ERROR_INSUFFICIENT_BUFFER) || size == windows.MAX_LONG_PATH {
-			return ""
-		}
-	}
+	p.PackageFamily = packageFamily(proc, h)
 }
 
 // appmodelErrorNoPackage is APPMODEL_ERROR_NO_PACKAGE: a desktop process.

@@ -2,7 +2,6 @@ package devices
 
 import (
 	"bytes"
-	"strconv"
 	"strings"
 )
 
@@ -78,25 +77,6 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
-}
-
-// parseStatusUID reads the real UID from the Uid line of /proc/PID/status.
-func parseStatusUID(status []byte) (int, bool) {
-	for len(status) > 0 {
-		line, rest, _ := bytes.Cut(status, []byte("\n"))
-		status = rest
-		v, ok := bytes.CutPrefix(line, []byte("Uid:"))
-		if !ok {
-			continue
-		}
-		f := bytes.Fields(v)
-		if len(f) == 0 {
-			return 0, false
-		}
-		uid, err := strconv.Atoi(string(f[0]))
-		return uid, err == nil && uid >= 0
-	}
-	return 0, false
 }
 
 // isSoundServer reports whether a process with executable base name exe

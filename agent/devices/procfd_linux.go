@@ -1,7 +1,6 @@
 package devices
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -10,6 +9,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vcguard/vcguard/agent/proctable"
 )
 
 // fdHold is a capture device node held open by a process.
@@ -26,27 +27,28 @@ type fdHold struct {
 // whose target names a video or ALSA PCM node.
 type fdScanner struct {
 	root string
+	tab  *proctable.Table
 	// acceptRegularFiles lets a regular file standing at a device path
 	// count as that device. Only tests set it: production is strict.
 	acceptRegularFiles bool
 
-	dir    *os.File
-	dirbuf []byte
-	fdbuf  []byte
-	link   []byte
-	filbuf []byte
-	pathb  []byte
-	pids   []int32
+	dir   *os.File
+	fdbuf []byte
+	link  []byte
+	pathb []byte
+	pids  []int32
+	commb []byte
 }
 
 func newFDScanner(root string) *fdScanner {
 	return &fdScanner{
-		root: root, dirbuf: make([]byte, 32<<10), fdbuf: make([]byte, 8<<10),
-		link: make([]byte, 512), filbuf: make([]byte, 2048),
+		root: root, tab: proctable.New(proctable.Config{ProcRoot: root}),
+		fdbuf: make([]byte, 8<<10), link: make([]byte, 512),
 	}
 }
 
 func (s *fdScanner) close() {
+	s.tab.Close()
 	if s.dir != nil {
 		s.dir.Close()
 		s.dir = nil
@@ -68,7 +70,8 @@ func (s *fdScanner) scan(ctx context.Context) ([]fdHold, error) {
 	return holds, nil
 }
 
-// listPIDs lists the numeric entries of the procfs root into s.pids.
+// listPIDs lists the processes into s.pids, and opens the procfs root
+// their fd directories are read relative to.
 func (s *fdScanner) listPIDs() error {
 	if s.dir == nil {
 		d, err := os.Open(s.root)
@@ -77,30 +80,9 @@ func (s *fdScanner) listPIDs() error {
 		}
 		s.dir = d
 	}
-	fd := int(s.dir.Fd())
-	if _, err := unix.Seek(fd, 0, 0); err != nil {
-		s.close()
-		return fmt.Errorf("list processes: rewind %s: %w", s.root, err)
-	}
-	s.pids = s.pids[:0]
-	for {
-		n, err := unix.Getdents(fd, s.dirbuf)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			s.close()
-			return fmt.Errorf("list processes: read %s: %w", s.root, err)
-		}
-		if n <= 0 {
-			return nil
-		}
-		forEachDirent(s.dirbuf[:n], func(name []byte) {
-			if pid, err := strconv.ParseInt(unsafe.String(unsafe.SliceData(name), len(name)), 10, 32); err == nil && pid > 0 && name[0] != '+' {
-				s.pids = append(s.pids, int32(pid))
-			}
-		})
-	}
+	var err error
+	s.pids, err = s.tab.AppendPIDs(s.pids[:0])
+	return err
 }
 
 // scanPID appends the capture devices pid holds to holds. A process that
@@ -122,7 +104,7 @@ func (s *fdScanner) scanPID(pid int32, holds []fdHold) []fdHold {
 		if err != nil || n <= 0 {
 			break
 		}
-		forEachDirent(s.fdbuf[:n], func(name []byte) {
+		proctable.ForEachDirent(s.fdbuf[:n], func(name []byte) {
 			if name[0] < '0' || name[0] > '9' {
 				return // . and ..
 			}
@@ -171,15 +153,12 @@ func (s *fdScanner) classify(target string, st *unix.Stat_t) (Kind, Source, bool
 
 // describe fills in the process and user of pid's holds.
 func (s *fdScanner) describe(pid int32, holds []fdHold) {
-	exe := s.readlink(pid, "exe")
-	comm := s.readFile(pid, "comm")
-	if n := len(comm); n > 0 && comm[n-1] == '\n' {
-		comm = comm[:n-1]
-	}
-	commStr := string(comm)
+	exe, _ := s.tab.Exe(pid)
+	s.commb, _ = s.tab.AppendComm(s.commb[:0], pid)
+	commStr := string(s.commb)
 	uid := -1
-	if u, ok := parseStatusUID(s.readFile(pid, "status")); ok {
-		uid = u
+	if o, err := s.tab.Owner(pid); err == nil {
+		uid = o.UID
 	}
 	proc := exe
 	if proc == "" {
@@ -203,88 +182,13 @@ func (h fdHold) exeBase() string {
 	return path.Base(h.Process)
 }
 
-// readlink reads root/pid/name, "" when it cannot.
-func (s *fdScanner) readlink(pid int32, name string) string {
-	s.pathb = strconv.AppendInt(s.pathb[:0], int64(pid), 10)
-	s.pathb = append(s.pathb, '/')
-	s.pathb = append(s.pathb, name...)
-	buf := s.link
-	for {
-		n, err := unix.Readlinkat(int(s.dir.Fd()), string(s.pathb), buf)
-		if err != nil {
-			return ""
-		}
-		if n < len(buf) {
-			return string(buf[:n])
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-}
-
-// readFile reads root/pid/name into s.filbuf; nil when it cannot.
-func (s *fdScanner) readFile(pid int32, name string) []byte {
-	s.pathb = strconv.AppendInt(s.pathb[:0], int64(pid), 10)
-	s.pathb = append(s.pathb, '/')
-	s.pathb = append(s.pathb, name...)
-	fd, err := unix.Openat(int(s.dir.Fd()), string(s.pathb), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil
-	}
-	defer unix.Close(fd)
-	n := 0
-	for {
-		m, err := unix.Read(fd, s.filbuf[n:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil
-		}
-		if m == 0 {
-			return s.filbuf[:n]
-		}
-		n += m
-		if n == len(s.filbuf) {
-			s.filbuf = append(s.filbuf, make([]byte, len(s.filbuf))...)
-		}
-	}
-}
-
 // processOf returns the executable of pid and its real UID, read from
 // /proc; ok is false when the process is gone.
 func (s *fdScanner) processOf(pid int32) (exe string, uid int, ok bool) {
-	if s.dir == nil {
-		d, err := os.Open(s.root)
-		if err != nil {
-			return "", -1, false
-		}
-		s.dir = d
-	}
-	uid, ok = parseStatusUID(s.readFile(pid, "status"))
-	if !ok {
+	o, err := s.tab.Owner(pid)
+	if err != nil {
 		return "", -1, false
 	}
-	return s.readlink(pid, "exe"), uid, true
-}
-
-// forEachDirent calls fn with the name of each linux_dirent64 record in
-// buf (d_ino u64, d_off s64, d_reclen u16, d_type u8, d_name
-// NUL-terminated), without allocating; the name is only valid during
-// the call.
-func forEachDirent(buf []byte, fn func(name []byte)) {
-	const nameOff = 19
-	for len(buf) >= nameOff {
-		reclen := int(*(*uint16)(unsafe.Pointer(&buf[16])))
-		if reclen < nameOff || reclen > len(buf) {
-			return
-		}
-		name := buf[nameOff:reclen]
-		if i := bytes.IndexByte(name, 0); i >= 0 {
-			name = name[:i]
-		}
-		if len(name) > 0 {
-			fn(name)
-		}
-		buf = buf[reclen:]
-	}
+	exe, _ = s.tab.Exe(pid)
+	return exe, o.UID, true
 }

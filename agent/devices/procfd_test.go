@@ -48,19 +48,6 @@ func TestIsDevCandidate(t *testing.T) {
 	}
 }
 
-func TestParseStatusUID(t *testing.T) {
-	t.Parallel()
-	status := "Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t12\nUid:\t1000\t1001\t1002\t1003\nGid:\t100\t100\t100\t100\n"
-	if uid, ok := parseStatusUID([]byte(status)); !ok || uid != 1000 {
-		t.Errorf("parseStatusUID = %d, %v; want 1000 (the real UID)", uid, ok)
-	}
-	for _, bad := range []string{"", "Name:\tx\n", "Uid:\n", "Uid:\tabc\t0\n", "Uid:\t-1\n"} {
-		if uid, ok := parseStatusUID([]byte(bad)); ok {
-			t.Errorf("parseStatusUID(%q) = %d, true; want false", bad, uid)
-		}
-	}
-}
-
 func TestIsSoundServer(t *testing.T) {
 	t.Parallel()
 	if !isSoundServer("pipewire", "") || !isSoundServer("", "wireplumber") || !isSoundServer("pulseaudio", "pulseaudio") {

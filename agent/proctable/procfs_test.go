@@ -93,11 +93,11 @@ func TestSameExe(t *testing.T) {
 
 func TestParseStatusUID(t *testing.T) {
 	t.Parallel()
-	status := "Name:\tzoom\nUid:\t1000\t0\t0\t0\nGid:\t1000\t1000\t1000\t1000\n"
+	status := "Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t12\nUid:\t1000\t1001\t1002\t1003\nGid:\t100\t100\t100\t100\n"
 	if uid, ok := ParseStatusUID([]byte(status)); !ok || uid != 1000 {
 		t.Errorf("ParseStatusUID = %d, %v; want 1000 (the real UID)", uid, ok)
 	}
-	for _, bad := range []string{"", "Name: x\n", "Uid:\n", "Uid:\tx\n", "Uid:\t-1\n"} {
+	for _, bad := range []string{"", "Name:\tx\n", "Uid:\n", "Uid:\tabc\t0\n", "Uid:\t-1\n"} {
 		if uid, ok := ParseStatusUID([]byte(bad)); ok {
 			t.Errorf("ParseStatusUID(%q) = %d, true; want false", bad, uid)
 		}

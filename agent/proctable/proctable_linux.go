@@ -86,12 +86,13 @@ func (t *osTable) appendPIDs(dst []int32) ([]int32, error) {
 	}
 }
 
-// path sets t.pathb to "PID/name"; t.mu is held.
-func (t *osTable) path(pid int32, name string) string {
+// setPath sets t.pathb to "PID/name"; t.mu is held. Callers convert it
+// to a string in the call that uses it, where the conversion needs no
+// allocation.
+func (t *osTable) setPath(pid int32, name string) {
 	t.pathb = strconv.AppendInt(t.pathb[:0], int64(pid), 10)
 	t.pathb = append(t.pathb, '/')
 	t.pathb = append(t.pathb, name...)
-	return string(t.pathb)
 }
 
 // readFile reads root/PID/name into t.filbuf; t.mu is held. A process
@@ -100,7 +101,8 @@ func (t *osTable) readFile(pid int32, name string) ([]byte, error) {
 	if err := t.openDir(); err != nil {
 		return nil, err
 	}
-	fd, err := unix.Openat(int(t.dir.Fd()), t.path(pid, name), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	t.setPath(pid, name)
+	fd, err := unix.Openat(int(t.dir.Fd()), string(t.pathb), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, gone(err)
 	}
@@ -219,9 +221,9 @@ func (t *osTable) exe(pid int32) (string, error) {
 		return "", err
 	}
 	buf := make([]byte, 256)
-	path := t.path(pid, "exe")
+	t.setPath(pid, "exe")
 	for {
-		n, err := unix.Readlinkat(int(t.dir.Fd()), path, buf)
+		n, err := unix.Readlinkat(int(t.dir.Fd()), string(t.pathb), buf)
 		if err != nil {
 			return "", fmt.Errorf("executable of pid %d: %w", pid, gone(err))
 		}
