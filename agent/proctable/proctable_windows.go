@@ -269,6 +269,11 @@ func (h *Handle) Signal(sig syscall.Signal) error {
 	if sig != syscall.SIGKILL && sig != syscall.SIGTERM {
 		return fmt.Errorf("signal %v on Windows: %w", sig, errors.ErrUnsupported)
 	}
+	// TerminateProcess succeeds on a process that has already exited
+	// (its handle keeps the object): tell that case apart first.
+	if !h.Alive() {
+		return exitedError{errString("exited")}
+	}
 	if err := windows.TerminateProcess(h.h.h, 1); err != nil {
 		if !h.Alive() {
 			return exitedError{err}
