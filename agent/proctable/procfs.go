@@ -153,11 +153,23 @@ func ForEachDirent(buf []byte, fn func(name []byte)) {
 // AppendDirentPIDs appends the PIDs named by the linux_dirent64 records
 // in buf (see ForEachDirent) to pids.
 func AppendDirentPIDs(pids []int32, buf []byte) []int32 {
-	ForEachDirent(buf, func(name []byte) {
+	// ForEachDirent's loop, without a call per entry: this runs for every
+	// process on every poll.
+	const nameOff = 19
+	for len(buf) >= nameOff {
+		reclen := int(binary.LittleEndian.Uint16(buf[16:]))
+		if reclen < nameOff || reclen > len(buf) {
+			return pids
+		}
+		name := buf[nameOff:reclen]
+		if i := bytes.IndexByte(name, 0); i >= 0 {
+			name = name[:i]
+		}
 		if pid, ok := ParsePIDName(name); ok {
 			pids = append(pids, pid)
 		}
-	})
+		buf = buf[reclen:]
+	}
 	return pids
 }
 
