@@ -2,6 +2,7 @@ package adminapi_test
 
 import (
 	"errors"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -9,19 +10,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vcguard/vcguard/server/adminapi"
+	adminsvc "github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/auth"
 	"github.com/vcguard/vcguard/server/store"
 )
 
 // auditPage is a page of GET /api/v1/audit.
 type auditPage struct {
-	Entries    []adminapi.AuditJSON `json:"entries"`
-	NextCursor string               `json:"next_cursor"`
+	Entries    []apitypes.AuditEntry `json:"entries"`
+	NextCursor string                `json:"next_cursor"`
 }
 
 // auditActions returns "actor action target" of every entry, oldest first.
-func auditActions(t *testing.T, e *env, token string) []adminapi.AuditJSON {
+func auditActions(t *testing.T, e *env, token string) []apitypes.AuditEntry {
 	t.Helper()
 	resp, b := e.do(t, "GET", "/api/v1/audit?limit=1000", token, nil)
 	if resp.StatusCode != http.StatusOK {
@@ -42,8 +43,8 @@ func TestAPITokens(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("create: %d %s", resp.StatusCode, b)
 	}
-	created := decode[adminapi.TokenJSON](t, b)
-	if created.Role != store.RoleAnalyst || !strings.HasPrefix(created.Value, "vcg_analyst_") || created.Description != "grafana" {
+	created := decode[apitypes.Token](t, b)
+	if created.Role != string(store.RoleAnalyst) || !strings.HasPrefix(created.Value, "vcg_analyst_") || created.Description != "grafana" {
 		t.Errorf("created = %+v", created)
 	}
 	// The new token works, with its role.
@@ -60,12 +61,12 @@ func TestAPITokens(t *testing.T) {
 		}
 	}
 	_, b = e.do(t, "GET", "/api/v1/tokens", admin, nil)
-	list := decode[[]adminapi.TokenJSON](t, b)
+	list := decode[[]apitypes.Token](t, b)
 	if len(list) != 4 || list[0].ID != created.ID || list[0].Value != "" {
 		t.Errorf("list = %+v (newest first, never a value)", list)
 	}
 	resp, b = e.do(t, "POST", "/api/v1/tokens/"+created.ID+"/revoke", admin, nil)
-	if resp.StatusCode != http.StatusOK || decode[adminapi.TokenJSON](t, b).Revoked == nil {
+	if resp.StatusCode != http.StatusOK || decode[apitypes.Token](t, b).Revoked == nil {
 		t.Errorf("revoke: %d %s", resp.StatusCode, b)
 	}
 	if resp, _ := e.do(t, "GET", "/api/v1/devices", created.Value, nil); resp.StatusCode != http.StatusUnauthorized {
@@ -90,9 +91,9 @@ func TestAdmins(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("create: %d %s", resp.StatusCode, b)
 	}
-	carol := decode[adminapi.AdminJSON](t, b)
+	carol := decode[apitypes.Admin](t, b)
 	u, err := url.Parse(carol.TOTPURL)
-	if carol.Username != "carol" || carol.Role != store.RoleAuditor || len(carol.Password) < auth.MinPasswordLen || err != nil ||
+	if carol.Username != "carol" || carol.Role != string(store.RoleAuditor) || len(carol.Password) < auth.MinPasswordLen || err != nil ||
 		u.Scheme != "otpauth" || u.Query().Get("secret") == "" {
 		t.Errorf("created = %+v", carol)
 	}
@@ -116,14 +117,14 @@ func TestAdmins(t *testing.T) {
 		}
 	}
 	_, b = e.do(t, "GET", "/api/v1/admins", admin, nil)
-	list := decode[[]adminapi.AdminJSON](t, b)
+	list := decode[[]apitypes.Admin](t, b)
 	if len(list) != 1 || list[0].Username != "carol" || list[0].Password != "" || list[0].TOTPURL != "" {
 		t.Errorf("list = %+v", list)
 	}
 
 	// A password reset returns a new password; the old one stops working.
 	resp, b = e.do(t, "POST", "/api/v1/admins/carol/password?totp=new", admin, nil)
-	reset := decode[adminapi.AdminJSON](t, b)
+	reset := decode[apitypes.Admin](t, b)
 	if resp.StatusCode != http.StatusOK || reset.Password == "" || reset.Password == carol.Password || reset.TOTPURL == "" || reset.TOTPURL == carol.TOTPURL {
 		t.Errorf("reset: %d %+v", resp.StatusCode, reset)
 	}
@@ -134,11 +135,11 @@ func TestAdmins(t *testing.T) {
 
 	// Carol, an auditor, may be disabled; the last enabled admin may not.
 	resp, b = e.do(t, "POST", "/api/v1/admins/carol/disable", admin, nil)
-	if resp.StatusCode != http.StatusOK || decode[adminapi.AdminJSON](t, b).Disabled == nil {
+	if resp.StatusCode != http.StatusOK || decode[apitypes.Admin](t, b).Disabled == nil {
 		t.Errorf("disable: %d %s", resp.StatusCode, b)
 	}
 	resp, b = e.do(t, "POST", "/api/v1/admins/carol/enable", admin, nil)
-	if resp.StatusCode != http.StatusOK || decode[adminapi.AdminJSON](t, b).Disabled != nil {
+	if resp.StatusCode != http.StatusOK || decode[apitypes.Admin](t, b).Disabled != nil {
 		t.Errorf("enable: %d %s", resp.StatusCode, b)
 	}
 	if resp, _ := e.do(t, "POST", "/api/v1/admins", admin, []byte(`{"username": "root", "role": "admin"}`)); resp.StatusCode != http.StatusCreated {
@@ -166,7 +167,7 @@ func TestAdmins(t *testing.T) {
 		t.Errorf("audit log:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	// Operations used by the command line and first start.
-	if _, err := e.api.DisableAdmin(t.Context(), "root", adminapi.SystemActor); !errors.Is(err, adminapi.ErrLastAdmin) {
+	if _, err := e.te.Service.DisableAdmin(t.Context(), adminsvc.SystemActor, "root"); !errors.Is(err, adminsvc.ErrLastAdmin) {
 		t.Errorf("DisableAdmin(last admin) = %v", err)
 	}
 }

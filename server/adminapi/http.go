@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"io"
 	"net/http"
 	"path"
@@ -13,7 +14,7 @@ import (
 	"time"
 
 	"github.com/aymanbagabas/go-udiff"
-	"github.com/vcguard/vcguard/policies"
+	"github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/auth"
 	"github.com/vcguard/vcguard/server/metrics"
 	"github.com/vcguard/vcguard/server/store"
@@ -104,7 +105,7 @@ func (a *API) authed(roles []store.Role, h handlerFunc) http.Handler {
 			switch {
 			case errors.As(err, &he):
 				writeError(w, he.status, he.msg)
-			case errors.Is(err, ErrInvalid):
+			case errors.Is(err, admin.ErrInvalid):
 				writeError(w, http.StatusBadRequest, err.Error())
 			case errors.Is(err, store.ErrNotFound):
 				writeError(w, http.StatusNotFound, err.Error())
@@ -128,71 +129,12 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	_ = writeJSON(w, status, map[string]string{"error": msg})
 }
 
-// DeviceJSON is a device in the JSON API.
-type DeviceJSON struct {
-	ID            string    `json:"id"`
-	Hostname      string    `json:"hostname"`
-	OS            string    `json:"os"`
-	OSVersion     string    `json:"os_version"`
-	Arch          string    `json:"arch"`
-	AgentVersion  string    `json:"agent_version"`
-	Enrolled      time.Time `json:"enrolled"`
-	LastSeen      time.Time `json:"last_seen"`
-	Online        bool      `json:"online"`
-	PolicyVersion uint64    `json:"policy_version"`
-	// Group is the device group from the enrollment secret; "" for none.
-	Group string `json:"group"`
-	// Revoked is when the device was revoked; absent while it is not.
-	Revoked *time.Time `json:"revoked,omitempty"`
-	// Apps are its app instances, running first: at most 500
-	// (apps_truncated says some were left out, apps_total counts all).
-	Apps []AppJSON `json:"apps"`
-	// Media are the cameras and microphones in use now: at most 100.
-	Media          []MediaJSON `json:"media"`
-	AppsTotal      int         `json:"apps_total"`
-	AppsTruncated  bool        `json:"apps_truncated"`
-	MediaTotal     int         `json:"media_total"`
-	MediaTruncated bool        `json:"media_truncated"`
-	// EventsStored counts the device's stored events (set by
-	// GET /api/v1/devices/{id}).
-	EventsStored int64 `json:"events_stored"`
-}
-
-// MediaJSON is a camera or microphone in use, in the JSON API.
-type MediaJSON struct {
-	Kind     string    `json:"kind"` // camera or microphone
-	PID      int32     `json:"pid"`
-	Process  string    `json:"process"`
-	AppID    string    `json:"app_id"` // "" for a process of no catalog app
-	Category string    `json:"category,omitempty"`
-	Device   string    `json:"device"`
-	Source   string    `json:"source"`
-	Session  string    `json:"session,omitempty"`
-	Since    time.Time `json:"since"`
-}
-
-// AppJSON is an app instance in the JSON API.
-type AppJSON struct {
-	AppID   string `json:"app_id"`
-	Name    string `json:"name"`
-	PID     int32  `json:"pid"`
-	Running bool   `json:"running"`
-	Verdict string `json:"verdict"`
-	Exe     string `json:"exe"`
-	// Version is "unknown" when the agent could not read it.
-	Version  string     `json:"version"`
-	Verified bool       `json:"verified"`
-	Identity string     `json:"identity"`
-	Started  time.Time  `json:"started"`
-	Stopped  *time.Time `json:"stopped,omitempty"`
-}
-
 // DeviceView converts a stored device for the JSON API and the dashboard.
-func (a *API) DeviceView(d store.Device) DeviceJSON {
-	out := DeviceJSON{
+func (a *API) DeviceView(d store.Device) apitypes.Device {
+	out := apitypes.Device{
 		ID: d.ID, Hostname: d.Hostname, OS: d.OS, OSVersion: d.OSVersion, Arch: d.Arch, AgentVersion: d.AgentVersion,
-		Enrolled: d.Enrolled, LastSeen: d.LastSeen, Online: d.Online(a.now(), a.staleAfter()),
-		PolicyVersion: d.PolicyVersion, Group: d.Group, Apps: []AppJSON{}, Media: []MediaJSON{},
+		Enrolled: d.Enrolled, LastSeen: d.LastSeen, Online: d.Online(a.Admin.Now(), a.Admin.Stale()),
+		PolicyVersion: d.PolicyVersion, Group: d.Group, Apps: []apitypes.App{}, Media: []apitypes.Media{},
 		AppsTotal: d.AppsTotal, AppsTruncated: d.AppsTruncated(), MediaTotal: d.MediaTotal, MediaTruncated: d.MediaTruncated(),
 	}
 	if !d.Revoked.IsZero() {
@@ -200,11 +142,11 @@ func (a *API) DeviceView(d store.Device) DeviceJSON {
 		out.Revoked = &revoked
 	}
 	for _, m := range d.Media {
-		out.Media = append(out.Media, MediaJSON{Kind: m.Kind, PID: m.PID, Process: m.Process, AppID: m.AppID, Category: m.Category,
+		out.Media = append(out.Media, apitypes.Media{Kind: m.Kind, PID: m.PID, Process: m.Process, AppID: m.AppID, Category: m.Category,
 			Device: m.Device, Source: m.Source, Session: m.Session, Since: m.Since})
 	}
 	for _, app := range d.Apps {
-		j := AppJSON{AppID: app.AppID, Name: app.Name, PID: app.PID, Running: app.Running, Verdict: app.Verdict,
+		j := apitypes.App{AppID: app.AppID, Name: app.Name, PID: app.PID, Running: app.Running, Verdict: app.Verdict,
 			Exe: app.Exe, Version: cmp.Or(app.Version, "unknown"), Verified: app.Verified, Identity: app.Identity, Started: app.Started}
 		if !app.Stopped.IsZero() {
 			stopped := app.Stopped
@@ -218,27 +160,27 @@ func (a *API) DeviceView(d store.Device) DeviceJSON {
 // listDevices answers one page of devices (see DeviceQueryFrom), as
 // summaries without their app and media rows.
 func (a *API) listDevices(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	storeDone := a.Metrics.StoreTimer(metrics.OpListDevices)
+	storeDone := a.Admin.Metrics.StoreTimer(metrics.OpListDevices)
 	defer storeDone()
 	return a.listDevicesPage(w, r)
 }
 
 // DeviceDetail loads one device (apps and media capped) with its count of
 // stored events.
-func (a *API) DeviceDetail(ctx context.Context, id string) (DeviceJSON, error) {
-	d, err := a.Store.Device(ctx, id)
+func (a *API) DeviceDetail(ctx context.Context, id string) (apitypes.Device, error) {
+	d, err := a.Admin.Store.Device(ctx, id)
 	if err != nil {
-		return DeviceJSON{}, err
+		return apitypes.Device{}, err
 	}
 	out := a.DeviceView(d)
-	if out.EventsStored, err = a.Store.EventCount(ctx, id); err != nil {
+	if out.EventsStored, err = a.Admin.Store.EventCount(ctx, id); err != nil {
 		return out, err
 	}
 	return out, nil
 }
 
 func (a *API) getDevice(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	storeDone := a.Metrics.StoreTimer(metrics.OpGetDevice)
+	storeDone := a.Admin.Metrics.StoreTimer(metrics.OpGetDevice)
 	d, err := a.DeviceDetail(r.Context(), r.PathValue("id"))
 	storeDone()
 	if err != nil {
@@ -247,25 +189,9 @@ func (a *API) getDevice(w http.ResponseWriter, r *http.Request, _ auth.Principal
 	return writeJSON(w, http.StatusOK, d)
 }
 
-// EventJSON is an event in the JSON API.
-type EventJSON struct {
-	Type     string          `json:"type"`
-	DeviceID string          `json:"device_id"`
-	Seq      uint64          `json:"seq"`
-	Time     time.Time       `json:"time"`
-	Received time.Time       `json:"received"`
-	PID      int32           `json:"pid,omitempty"`
-	Process  string          `json:"process,omitempty"`
-	AppID    string          `json:"app_id,omitempty"`
-	Detail   json.RawMessage `json:"detail"`
-	// DetailTruncated is set when the detail was larger than
-	// MaxEventDetailBytes and is left out (null).
-	DetailTruncated bool `json:"detail_truncated,omitempty"`
-}
-
 // EventView converts a stored event.
-func EventView(e store.StoredEvent) EventJSON {
-	out := EventJSON{Type: e.Type, DeviceID: e.DeviceID, Seq: e.Seq, Time: e.Time, Received: e.Received}
+func EventView(e store.StoredEvent) apitypes.Event {
+	out := apitypes.Event{Type: e.Type, DeviceID: e.DeviceID, Seq: e.Seq, Time: e.Time, Received: e.Received}
 	app := e.Event.GetApp().GetApp()
 	if app == nil {
 		app = e.Event.GetEnforcement().GetApp()
@@ -300,22 +226,13 @@ func EventView(e store.StoredEvent) EventJSON {
 // listEvents answers one page of events, newest first (see
 // EventFilterFrom), capped in rows and bytes.
 func (a *API) listEvents(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	storeDone := a.Metrics.StoreTimer(metrics.OpListEvents)
+	storeDone := a.Admin.Metrics.StoreTimer(metrics.OpListEvents)
 	defer storeDone()
 	return a.listEventsPage(w, r)
 }
 
-// PolicyJSON is a policy version in the JSON API.
-type PolicyJSON struct {
-	Version     uint64    `json:"version"`
-	Name        string    `json:"name"`
-	Published   time.Time `json:"published"`
-	PublishedBy string    `json:"published_by"`
-	Document    string    `json:"document,omitempty"`
-}
-
-func policyView(p store.PolicyVersion, withDocument bool) PolicyJSON {
-	out := PolicyJSON{Version: p.Version, Name: p.Name, Published: p.Published, PublishedBy: p.PublishedBy}
+func policyView(p store.PolicyVersion, withDocument bool) apitypes.Policy {
+	out := apitypes.Policy{Version: p.Version, Name: p.Name, Published: p.Published, PublishedBy: p.PublishedBy}
 	if withDocument {
 		out.Document = string(p.Document)
 	}
@@ -323,13 +240,13 @@ func policyView(p store.PolicyVersion, withDocument bool) PolicyJSON {
 }
 
 func (a *API) listPolicies(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	storeDone := a.Metrics.StoreTimer(metrics.OpListPolicies)
-	ps, err := a.Store.Policies(r.Context())
+	storeDone := a.Admin.Metrics.StoreTimer(metrics.OpListPolicies)
+	ps, err := a.Admin.Store.Policies(r.Context())
 	storeDone()
 	if err != nil {
 		return err
 	}
-	out := make([]PolicyJSON, 0, len(ps))
+	out := make([]apitypes.Policy, 0, len(ps))
 	for _, p := range ps {
 		out = append(out, policyView(p, false))
 	}
@@ -340,13 +257,13 @@ func (a *API) getPolicy(w http.ResponseWriter, r *http.Request, _ auth.Principal
 	var p store.PolicyVersion
 	var err error
 	if v := r.PathValue("version"); v == "current" {
-		p, err = a.Store.CurrentPolicy(r.Context())
+		p, err = a.Admin.Store.CurrentPolicy(r.Context())
 	} else {
 		n, perr := strconv.ParseUint(v, 10, 64)
 		if perr != nil {
 			return &httpError{http.StatusBadRequest, "policy version must be a number or 'current'"}
 		}
-		p, err = a.Store.Policy(r.Context(), n)
+		p, err = a.Admin.Store.Policy(r.Context(), n)
 	}
 	if err != nil {
 		return err
@@ -355,15 +272,14 @@ func (a *API) getPolicy(w http.ResponseWriter, r *http.Request, _ auth.Principal
 }
 
 func (a *API) publishPolicy(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	doc, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPolicySize))
+	doc, err := io.ReadAll(http.MaxBytesReader(w, r.Body, admin.MaxPolicySize))
 	if err != nil {
 		return &httpError{http.StatusRequestEntityTooLarge, "policy document too large or unreadable"}
 	}
-	v, err := a.PublishPolicy(r.Context(), doc, p.Subject)
+	v, err := a.Admin.PublishPolicy(r.Context(), httpActor(r, p), doc)
 	if err != nil {
 		return err
 	}
-	a.Audit(r.Context(), httpActor(r, p), "policy_publish", fmt.Sprintf("policy:%d", v.Version), map[string]any{"name": v.Name})
 	return writeJSON(w, http.StatusCreated, policyView(v, true))
 }
 
@@ -374,34 +290,27 @@ func (a *API) policyVersionParam(r *http.Request, name string) (store.PolicyVers
 		v = r.URL.Query().Get(name)
 	}
 	if v == "current" {
-		return a.Store.CurrentPolicy(r.Context())
+		return a.Admin.Store.CurrentPolicy(r.Context())
 	}
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil {
 		return store.PolicyVersion{}, &httpError{http.StatusBadRequest, fmt.Sprintf("%s %q: want a policy version number or 'current'", name, v)}
 	}
-	return a.Store.Policy(r.Context(), n)
+	return a.Admin.Store.Policy(r.Context(), n)
 }
 
 // validatePolicy checks a document as publishing would, without publishing
 // it: 200 with its name, or 400 naming line and field.
 func (a *API) validatePolicy(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	doc, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPolicySize))
+	doc, err := io.ReadAll(http.MaxBytesReader(w, r.Body, admin.MaxPolicySize))
 	if err != nil {
 		return &httpError{http.StatusRequestEntityTooLarge, "policy document too large or unreadable"}
 	}
-	p, err := policies.ParsePolicy("policy", doc, a.Catalog)
+	p, err := a.Admin.ValidatePolicy(doc)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
+		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"name": p.Name})
-}
-
-// PolicyDiffJSON is a unified diff between two policy versions.
-type PolicyDiffJSON struct {
-	From uint64 `json:"from"`
-	To   uint64 `json:"to"`
-	Diff string `json:"diff"`
 }
 
 // diffPolicy compares version {version} with ?against= (default: the
@@ -417,11 +326,11 @@ func (a *API) diffPolicy(w http.ResponseWriter, r *http.Request, _ auth.Principa
 			return err
 		}
 	} else if to.Version > 1 {
-		if from, err = a.Store.Policy(r.Context(), to.Version-1); err != nil {
+		if from, err = a.Admin.Store.Policy(r.Context(), to.Version-1); err != nil {
 			return err
 		}
 	}
-	return writeJSON(w, http.StatusOK, PolicyDiffJSON{From: from.Version, To: to.Version, Diff: PolicyDiff(from, to)})
+	return writeJSON(w, http.StatusOK, apitypes.PolicyDiff{From: from.Version, To: to.Version, Diff: PolicyDiff(from, to)})
 }
 
 // PolicyDiff is the unified diff of two policy documents, labelled with
@@ -444,30 +353,15 @@ func (a *API) rollbackPolicy(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err != nil {
 		return err
 	}
-	v, err := a.PublishPolicy(r.Context(), old.Document, fmt.Sprintf("%s (rollback to version %d)", p.Subject, old.Version))
+	v, err := a.Admin.RollbackPolicy(r.Context(), httpActor(r, p), old.Version)
 	if err != nil {
 		return err
 	}
-	a.Audit(r.Context(), httpActor(r, p), "policy_rollback", fmt.Sprintf("policy:%d", v.Version),
-		map[string]any{"name": v.Name, "content_of_version": old.Version})
 	return writeJSON(w, http.StatusCreated, policyView(v, true))
 }
 
-// SecretJSON is an enrollment secret in the JSON API (never its value,
-// except once on creation).
-type SecretJSON struct {
-	ID          string     `json:"id"`
-	Description string     `json:"description"`
-	Created     time.Time  `json:"created"`
-	Expires     *time.Time `json:"expires,omitempty"`
-	Revoked     *time.Time `json:"revoked,omitempty"`
-	// Group is the device group of the devices it enrolls; "" for none.
-	Group string `json:"group"`
-	Value string `json:"value,omitempty"`
-}
-
-func secretView(e store.EnrollmentSecret) SecretJSON {
-	out := SecretJSON{ID: e.ID, Description: e.Description, Created: e.Created, Group: e.Group}
+func secretView(e store.EnrollmentSecret) apitypes.Secret {
+	out := apitypes.Secret{ID: e.ID, Description: e.Description, Created: e.Created, Group: e.Group}
 	if !e.Expires.IsZero() {
 		out.Expires = &e.Expires
 	}
@@ -478,11 +372,11 @@ func secretView(e store.EnrollmentSecret) SecretJSON {
 }
 
 func (a *API) listSecrets(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	secrets, err := a.Store.EnrollmentSecrets(r.Context())
+	secrets, err := a.Admin.Store.EnrollmentSecrets(r.Context())
 	if err != nil {
 		return err
 	}
-	out := make([]SecretJSON, 0, len(secrets))
+	out := make([]apitypes.Secret, 0, len(secrets))
 	for _, e := range secrets {
 		out = append(out, secretView(e))
 	}
@@ -500,34 +394,30 @@ func (a *API) createSecret(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err := dec.Decode(&req); err != nil {
 		return &httpError{http.StatusBadRequest, "request body: " + err.Error()}
 	}
-	e, value, err := a.CreateGroupEnrollmentSecret(r.Context(), req.Description, req.Group, time.Duration(req.TTLSeconds)*time.Second)
+	e, value, err := a.Admin.CreateEnrollmentSecret(r.Context(), httpActor(r, p), req.Description, req.Group, time.Duration(req.TTLSeconds)*time.Second)
 	if err != nil {
 		return err
 	}
-	a.Audit(r.Context(), httpActor(r, p), "enrollment_secret_create", "enrollment_secret:"+e.ID,
-		map[string]any{"description": e.Description, "group": e.Group, "expires": optTime(e.Expires)})
 	out := secretView(e)
 	out.Value = value
 	return writeJSON(w, http.StatusCreated, out)
 }
 
 func (a *API) revokeSecret(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	e, err := a.Store.RevokeEnrollmentSecret(r.Context(), r.PathValue("id"), a.now())
+	e, err := a.Admin.RevokeEnrollmentSecret(r.Context(), httpActor(r, p), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	a.Audit(r.Context(), httpActor(r, p), "enrollment_secret_revoke", "enrollment_secret:"+e.ID, nil)
 	return writeJSON(w, http.StatusOK, secretView(e))
 }
 
 // revokeDevice cuts a device off: its stream ends at once on every
 // replica and it may neither connect nor renew its certificate again.
 func (a *API) revokeDevice(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	d, err := a.RevokeDevice(r.Context(), r.PathValue("id"))
+	d, err := a.Admin.RevokeDevice(r.Context(), httpActor(r, p), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	a.Audit(r.Context(), httpActor(r, p), "device_revoke", "device:"+d.ID, map[string]any{"hostname": d.Hostname})
 	out, err := a.DeviceDetail(r.Context(), d.ID)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"github.com/vcguard/vcguard/server/adminapi/adminapitest"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -369,13 +370,13 @@ func TestPolicyValidateDiffRollback(t *testing.T) {
 		t.Fatalf("publish: %d %s", resp.StatusCode, b)
 	}
 	_, b = e.do(t, "GET", "/api/v1/policies/2/diff", e.tokens[store.RoleAnalyst], nil)
-	d := decode[adminapi.PolicyDiffJSON](t, b)
+	d := decode[apitypes.PolicyDiff](t, b)
 	if d.From != 1 || d.To != 2 || !strings.Contains(d.Diff, "--- version 1 (European default)") ||
 		!strings.Contains(d.Diff, "+++ version 2 (Only Jitsi)") || !strings.Contains(d.Diff, "+default: forbidden") {
 		t.Errorf("diff 1→2 = %+v", d)
 	}
 	_, b = e.do(t, "GET", "/api/v1/policies/current/diff?against=2", admin, nil)
-	if d := decode[adminapi.PolicyDiffJSON](t, b); d.From != 2 || d.To != 2 || d.Diff != "" {
+	if d := decode[apitypes.PolicyDiff](t, b); d.From != 2 || d.To != 2 || d.Diff != "" {
 		t.Errorf("diff of a version with itself = %+v, want empty", d)
 	}
 	if resp, _ := e.do(t, "GET", "/api/v1/policies/2/diff?against=x", admin, nil); resp.StatusCode != http.StatusBadRequest {
@@ -483,7 +484,7 @@ func TestDevicesAndEvents(t *testing.T) {
 		t.Errorf("the device list inlines apps: %s", b)
 	}
 	resp, b := e.do(t, "GET", "/api/v1/devices/dev-1", analyst, nil)
-	if d := decode[adminapi.DeviceJSON](t, b); resp.StatusCode != http.StatusOK || d.Hostname != "laptop-1" || d.EventsStored != 2 ||
+	if d := decode[apitypes.Device](t, b); resp.StatusCode != http.StatusOK || d.Hostname != "laptop-1" || d.EventsStored != 2 ||
 		len(d.Apps) != 1 || d.Apps[0].AppID != "zoom" || !d.Apps[0].Running || d.Apps[0].Verdict != "restricted" || d.AppsTruncated {
 		t.Errorf("device: %d %s", resp.StatusCode, b)
 	}

@@ -3,11 +3,11 @@ package adminapi
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/vcguard/vcguard/server/store"
 )
@@ -66,58 +66,21 @@ func encodeCapped[T any](items []T, maxBytes int) ([]json.RawMessage, error) {
 	return out, nil
 }
 
-// RunningAppJSON is a running catalog app in a device list.
-type RunningAppJSON struct {
-	AppID string `json:"app_id"`
-	Name  string `json:"name"`
-	// Verdict is the worst verdict of its running instances.
-	Verdict string `json:"verdict"`
-	// Instances is how many of its processes run.
-	Instances int `json:"instances"`
-}
-
-// DeviceSummaryJSON is a device in the device list: its facts and counts,
-// not its app and media rows (GET /api/v1/devices/{id} has those).
-type DeviceSummaryJSON struct {
-	ID            string     `json:"id"`
-	Hostname      string     `json:"hostname"`
-	OS            string     `json:"os"`
-	OSVersion     string     `json:"os_version"`
-	Arch          string     `json:"arch"`
-	AgentVersion  string     `json:"agent_version"`
-	Enrolled      time.Time  `json:"enrolled"`
-	LastSeen      time.Time  `json:"last_seen"`
-	Online        bool       `json:"online"`
-	Stale         bool       `json:"stale"`
-	PolicyVersion uint64     `json:"policy_version"`
-	Group         string     `json:"group"`
-	Revoked       *time.Time `json:"revoked,omitempty"`
-	// RunningApps counts the running app instances; MediaInUse the
-	// cameras and microphones in use.
-	RunningApps int `json:"running_apps"`
-	MediaInUse  int `json:"media_in_use"`
-	// WorstVerdict is the worst verdict of a running app; absent with
-	// none running.
-	WorstVerdict string `json:"worst_verdict,omitempty"`
-	// Running names at most 10 distinct running apps, worst first.
-	Running []RunningAppJSON `json:"running"`
-}
-
 // DeviceSummaryView converts a device of a page.
-func (a *API) DeviceSummaryView(d store.DeviceSummary) DeviceSummaryJSON {
-	now := a.now()
-	out := DeviceSummaryJSON{
+func (a *API) DeviceSummaryView(d store.DeviceSummary) apitypes.DeviceSummary {
+	now := a.Admin.Now()
+	out := apitypes.DeviceSummary{
 		ID: d.ID, Hostname: d.Hostname, OS: d.OS, OSVersion: d.OSVersion, Arch: d.Arch, AgentVersion: d.AgentVersion,
-		Enrolled: d.Enrolled, LastSeen: d.LastSeen, Online: d.Online(now, a.staleAfter()), Stale: now.Sub(d.LastSeen) >= a.staleAfter(),
+		Enrolled: d.Enrolled, LastSeen: d.LastSeen, Online: d.Online(now, a.Admin.Stale()), Stale: now.Sub(d.LastSeen) >= a.Admin.Stale(),
 		PolicyVersion: d.PolicyVersion, Group: d.Group, RunningApps: d.RunningApps, MediaInUse: d.MediaInUse,
-		WorstVerdict: d.WorstVerdict, Running: make([]RunningAppJSON, 0, len(d.Running)),
+		WorstVerdict: d.WorstVerdict, Running: make([]apitypes.RunningApp, 0, len(d.Running)),
 	}
 	if !d.Revoked.IsZero() {
 		revoked := d.Revoked
 		out.Revoked = &revoked
 	}
 	for _, r := range d.Running {
-		out.Running = append(out.Running, RunningAppJSON{AppID: r.AppID, Name: r.Name, Verdict: r.Verdict, Instances: r.Instances})
+		out.Running = append(out.Running, apitypes.RunningApp{AppID: r.AppID, Name: r.Name, Verdict: r.Verdict, Instances: r.Instances})
 	}
 	return out
 }
@@ -128,7 +91,7 @@ func (a *API) DeviceSummaryView(d store.DeviceSummary) DeviceSummaryJSON {
 // (backward, for the dashboard's previous links).
 func (a *API) DeviceQueryFrom(q url.Values) (store.DeviceQuery, error) {
 	dq := store.DeviceQuery{Q: strings.TrimSpace(q.Get("q")), OS: q.Get("os"), Group: q.Get("group"), Verdict: q.Get("verdict"),
-		Status: q.Get("status"), Now: a.now(), StaleAfter: a.staleAfter()}
+		Status: q.Get("status"), Now: a.Admin.Now(), StaleAfter: a.Admin.Stale()}
 	switch dq.Status {
 	case "", "online", "offline", "stale":
 	default:
@@ -155,12 +118,6 @@ func (a *API) DeviceQueryFrom(q url.Values) (store.DeviceQuery, error) {
 	return dq, nil
 }
 
-// devicePageJSON is a page of the device list.
-type devicePageJSON struct {
-	Devices    []json.RawMessage `json:"devices"`
-	NextCursor string            `json:"next_cursor,omitempty"`
-}
-
 func (a *API) listDevicesPage(w http.ResponseWriter, r *http.Request) error {
 	dq, err := a.DeviceQueryFrom(r.URL.Query())
 	if err != nil {
@@ -169,11 +126,11 @@ func (a *API) listDevicesPage(w http.ResponseWriter, r *http.Request) error {
 	if dq.Before != nil {
 		return &httpError{http.StatusBadRequest, "before: the API pages forward only; pass cursor=<next_cursor>"}
 	}
-	page, err := a.Store.ListDevices(r.Context(), dq)
+	page, err := a.Admin.Store.ListDevices(r.Context(), dq)
 	if err != nil {
 		return err
 	}
-	views := make([]DeviceSummaryJSON, 0, len(page.Devices))
+	views := make([]apitypes.DeviceSummary, 0, len(page.Devices))
 	for _, d := range page.Devices {
 		views = append(views, a.DeviceSummaryView(d))
 	}
@@ -181,7 +138,7 @@ func (a *API) listDevicesPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := devicePageJSON{Devices: enc}
+	out := apitypes.DevicePage{Devices: enc}
 	if len(enc) < len(views) {
 		last := page.Devices[len(enc)-1]
 		out.NextCursor = store.DeviceKey{Hostname: last.Hostname, ID: last.ID}.String()
@@ -208,22 +165,16 @@ func EventFilterFrom(q url.Values) (store.EventFilter, error) {
 	return f, nil
 }
 
-// eventPageJSON is a page of the event list.
-type eventPageJSON struct {
-	Events     []json.RawMessage `json:"events"`
-	NextCursor string            `json:"next_cursor,omitempty"`
-}
-
 func (a *API) listEventsPage(w http.ResponseWriter, r *http.Request) error {
 	f, err := EventFilterFrom(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	page, err := a.Store.ListEvents(r.Context(), f)
+	page, err := a.Admin.Store.ListEvents(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	views := make([]EventJSON, 0, len(page.Events))
+	views := make([]apitypes.Event, 0, len(page.Events))
 	for _, e := range page.Events {
 		views = append(views, EventView(e))
 	}
@@ -231,7 +182,7 @@ func (a *API) listEventsPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := eventPageJSON{Events: enc}
+	out := apitypes.EventPage{Events: enc}
 	if len(enc) < len(views) {
 		last := page.Events[len(enc)-1]
 		out.NextCursor = store.EventKey{Time: last.Time, DeviceID: last.DeviceID, Seq: last.Seq}.String()
@@ -241,12 +192,6 @@ func (a *API) listEventsPage(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, out)
 }
 
-// auditPageJSON is a page of the audit log.
-type auditPageJSON struct {
-	Entries    []json.RawMessage `json:"entries"`
-	NextCursor string            `json:"next_cursor,omitempty"`
-}
-
 func (a *API) listAuditPage(w http.ResponseWriter, r *http.Request) error {
 	f, err := AuditFilterFromQuery(r.URL.Query())
 	if err != nil {
@@ -254,13 +199,13 @@ func (a *API) listAuditPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	limit := f.Limit
 	f.Limit = limit + 1
-	entries, err := a.Store.AuditLog(r.Context(), f)
+	entries, err := a.Admin.Store.AuditLog(r.Context(), f)
 	if err != nil {
 		return err
 	}
 	more := len(entries) > limit
 	entries = entries[:min(len(entries), limit)]
-	views := make([]AuditJSON, 0, len(entries))
+	views := make([]apitypes.AuditEntry, 0, len(entries))
 	for _, e := range entries {
 		views = append(views, AuditView(e))
 	}
@@ -268,7 +213,7 @@ func (a *API) listAuditPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := auditPageJSON{Entries: enc}
+	out := apitypes.AuditPage{Entries: enc}
 	if len(enc) < len(views) || more {
 		out.NextCursor = strconv.FormatInt(entries[len(enc)-1].ID, 10)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
+	"github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/adminapi/adminapitest"
 	"github.com/vcguard/vcguard/server/agentapi"
 	"github.com/vcguard/vcguard/server/metrics"
@@ -49,12 +50,12 @@ type testServer struct {
 func newTestServer(t *testing.T, m *metrics.Metrics, now func() time.Time) *testServer {
 	t.Helper()
 	env := adminapitest.New(t)
-	env.API.Metrics = m
+	env.Service.Metrics = m
 	ca, err := pki.LoadOrCreate(t.TempDir(), []string{"127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, secret, err := env.API.CreateEnrollmentSecret(t.Context(), "test", 0)
+	_, secret, err := env.Service.CreateEnrollmentSecret(t.Context(), admin.SystemActor, "test", "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +259,7 @@ func TestMetrics(t *testing.T) {
 
 	// A policy published now is pushed on the stream.
 	doc := []byte("name: Zoom forbidden\napps:\n  zoom: {status: forbidden}\n")
-	if _, err := s.env.API.PublishPolicy(t.Context(), doc, "test"); err != nil {
+	if _, err := s.env.Service.PublishPolicy(t.Context(), admin.SystemActor, doc); err != nil {
 		t.Fatal(err)
 	}
 	for {

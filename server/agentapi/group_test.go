@@ -25,7 +25,7 @@ func TestEnrollRequestedGroup(t *testing.T) {
 	finance, hash := auth.NewSecret("vcg_enroll_")
 	if err := s.env.Store.CreateEnrollmentSecret(t.Context(), store.EnrollmentSecret{
 		ID: "sec_fin", Description: "finance", Hash: hash, Created: time.Now(), Group: "finance",
-	}); err != nil {
+	}, store.AuditEntry{At: time.Now(), Actor: "test", Action: "enrollment_secret_create"}); err != nil {
 		t.Fatal(err)
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

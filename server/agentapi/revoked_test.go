@@ -3,9 +3,9 @@ package agentapi_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
+	"github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/agentapi"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -45,7 +45,7 @@ func TestRefusalsCarryErrorInfo(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, nil, nil)
 	id, cert := s.enroll(t)
-	if _, err := s.env.Store.RevokeDevice(t.Context(), id, time.Now()); err != nil {
+	if _, err := s.env.Service.RevokeDevice(t.Context(), admin.SystemActor, id); err != nil {
 		t.Fatal(err)
 	}
 	_, err := s.connect2(t, cert)

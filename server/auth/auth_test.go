@@ -262,7 +262,7 @@ func newLoginEnv(t *testing.T, st *store.Store) *loginEnv {
 	}
 	e := &loginEnv{st: st, now: t1, secret: key.Secret()}
 	if err := st.CreateAdmin(t.Context(), store.Admin{ID: "adm_alice", Username: "alice", PasswordHash: h, TOTPSecret: key.Secret(),
-		Role: store.RoleAnalyst, Created: t1}); err != nil {
+		Role: store.RoleAnalyst, Created: t1}, store.AuditEntry{At: t1, Actor: "test", Action: "admin_add"}); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -337,8 +337,10 @@ func TestLogin(t *testing.T) {
 		"alice login_success {\"role\":\"analyst\"}",
 		"alice login_failure {\"reason\":\"TOTP code already used\"}",
 	}
+	// The first entry is the account's creation (loginEnv), audited in
+	// its transaction like every change.
 	got := actions(t, e.st)
-	if len(got) != 10 || strings.Join(got[8:], "\n") != strings.Join(want, "\n") {
+	if len(got) != 11 || got[0] != "test admin_add {}" || strings.Join(got[9:], "\n") != strings.Join(want, "\n") {
 		t.Errorf("audit log:\n%s\nwant it to end with\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	for _, reason := range []string{"wrong password", "wrong TOTP code", "unknown username", "(invalid username) login_failure"} {
@@ -354,7 +356,7 @@ func TestLogin(t *testing.T) {
 	}
 
 	// A disabled account cannot log in, even with everything right.
-	if err := e.st.DisableAdmin(ctx, "alice", e.clock()); err != nil {
+	if err := e.st.DisableAdmin(ctx, "alice", e.clock(), store.AuditEntry{At: e.clock(), Actor: "test", Action: "admin_disable"}); err != nil {
 		t.Fatal(err)
 	}
 	e.advance(30 * time.Second)

@@ -2,6 +2,8 @@ package dashboard
 
 import (
 	"errors"
+	"github.com/vcguard/vcguard/server/admin"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"net/http"
 	"strings"
 
@@ -9,13 +11,13 @@ import (
 	"github.com/vcguard/vcguard/server/store"
 )
 
-func (d *Dashboard) adminsPage(w http.ResponseWriter, r *http.Request, s *store.Session, status int, created *adminapi.NewAdmin, msg string) {
-	list, err := d.API.Store.Admins(r.Context())
+func (d *Dashboard) adminsPage(w http.ResponseWriter, r *http.Request, s *store.Session, status int, created *admin.NewAdmin, msg string) {
+	list, err := d.API.Admin.Store.Admins(r.Context())
 	if err != nil {
 		d.serverError(w, "admins page", err)
 		return
 	}
-	views := make([]adminapi.AdminJSON, 0, len(list))
+	views := make([]apitypes.Admin, 0, len(list))
 	for _, a := range list {
 		views = append(views, adminapi.AdminView(a))
 	}
@@ -29,13 +31,13 @@ func (d *Dashboard) admins(w http.ResponseWriter, r *http.Request, s *store.Sess
 
 // createAdmin adds an account and shows its password and otpauth URL once.
 func (d *Dashboard) createAdmin(w http.ResponseWriter, r *http.Request, s *store.Session) {
-	created, err := d.API.CreateAdmin(r.Context(), r.PostForm.Get("username"), store.Role(r.PostForm.Get("role")), actor(r, s))
+	created, err := d.API.Admin.CreateAdmin(r.Context(), actor(r, s), r.PostForm.Get("username"), store.Role(r.PostForm.Get("role")))
 	switch {
 	case errors.Is(err, store.ErrExists):
 		d.adminsPage(w, r, s, http.StatusConflict, nil, "An account of that name exists already.")
 		return
-	case errors.Is(err, adminapi.ErrInvalid):
-		d.adminsPage(w, r, s, http.StatusBadRequest, nil, strings.TrimPrefix(err.Error(), adminapi.ErrInvalid.Error()+": "))
+	case errors.Is(err, admin.ErrInvalid):
+		d.adminsPage(w, r, s, http.StatusBadRequest, nil, strings.TrimPrefix(err.Error(), admin.ErrInvalid.Error()+": "))
 		return
 	case err != nil:
 		d.serverError(w, "create admin", err)
@@ -45,9 +47,9 @@ func (d *Dashboard) createAdmin(w http.ResponseWriter, r *http.Request, s *store
 }
 
 func (d *Dashboard) disableAdmin(w http.ResponseWriter, r *http.Request, s *store.Session) {
-	_, err := d.API.DisableAdmin(r.Context(), r.PathValue("username"), actor(r, s))
+	_, err := d.API.Admin.DisableAdmin(r.Context(), actor(r, s), r.PathValue("username"))
 	switch {
-	case errors.Is(err, adminapi.ErrLastAdmin):
+	case errors.Is(err, admin.ErrLastAdmin):
 		d.adminsPage(w, r, s, http.StatusConflict, nil, err.Error())
 		return
 	case errors.Is(err, store.ErrNotFound):
@@ -61,7 +63,7 @@ func (d *Dashboard) disableAdmin(w http.ResponseWriter, r *http.Request, s *stor
 }
 
 func (d *Dashboard) enableAdmin(w http.ResponseWriter, r *http.Request, s *store.Session) {
-	_, err := d.API.EnableAdmin(r.Context(), r.PathValue("username"), actor(r, s))
+	_, err := d.API.Admin.EnableAdmin(r.Context(), actor(r, s), r.PathValue("username"))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		http.NotFound(w, r)

@@ -25,11 +25,11 @@ func (a appRow) VerdictList() []string {
 // inventory reads the apps inventory (at most store.MaxInventoryApps apps)
 // and the number of devices.
 func (d *Dashboard) inventory(r *http.Request) ([]appRow, int, error) {
-	inv, err := d.API.Store.Inventory(r.Context())
+	inv, err := d.API.Admin.Store.Inventory(r.Context())
 	if err != nil {
 		return nil, 0, err
 	}
-	c, err := d.API.Store.CountFleet(r.Context(), d.now(), d.staleAfter())
+	c, err := d.API.Admin.Store.CountFleet(r.Context(), d.now(), d.staleAfter())
 	if err != nil {
 		return nil, 0, err
 	}

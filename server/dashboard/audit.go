@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"errors"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"net/http"
 
 	"github.com/vcguard/vcguard/server/adminapi"
@@ -18,7 +19,7 @@ func (d *Dashboard) audit(w http.ResponseWriter, r *http.Request, s *store.Sessi
 	}
 	limit := f.Limit
 	f.Limit++ // one more tells whether older entries follow
-	entries, err := d.API.Store.AuditLog(r.Context(), f)
+	entries, err := d.API.Admin.Store.AuditLog(r.Context(), f)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		d.Logger.Error("audit page", "err", err)
 		http.Error(w, "server error", http.StatusInternalServerError)
@@ -26,7 +27,7 @@ func (d *Dashboard) audit(w http.ResponseWriter, r *http.Request, s *store.Sessi
 	}
 	more := len(entries) > limit
 	entries = entries[:min(len(entries), limit)]
-	views := make([]adminapi.AuditJSON, 0, len(entries))
+	views := make([]apitypes.AuditEntry, 0, len(entries))
 	for _, e := range entries {
 		views = append(views, adminapi.AuditView(e))
 	}

@@ -11,6 +11,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"errors"
+	"github.com/vcguard/vcguard/server/admin"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -73,10 +74,10 @@ func New(api *adminapi.API, logger *slog.Logger) (*Dashboard, error) {
 	if err != nil {
 		return nil, err
 	}
-	login := auth.NewLogin(api.Store, logger)
-	login.Now = api.Now
-	if api.PasswordHashing != (auth.Argon2Params{}) {
-		login.DummyArgon2 = api.PasswordHashing
+	login := auth.NewLogin(api.Admin.Store, logger)
+	login.Now = api.Admin.Clock
+	if api.Admin.PasswordHashing != (auth.Argon2Params{}) {
+		login.DummyArgon2 = api.Admin.PasswordHashing
 	}
 	return &Dashboard{API: api, Logger: logger, Login: login, tmpl: tmpl}, nil
 }
@@ -182,8 +183,8 @@ type page struct {
 func (p page) IsAdmin() bool { return p.Session != nil && p.Session.Role == store.RoleAdmin }
 
 func (d *Dashboard) now() time.Time {
-	if d.API.Now != nil {
-		return d.API.Now()
+	if d.API.Admin.Clock != nil {
+		return d.API.Admin.Clock()
 	}
 	return time.Now()
 }
@@ -191,10 +192,10 @@ func (d *Dashboard) now() time.Time {
 // staleAfter is how long a device may stay silent before it is stale (and
 // offline).
 func (d *Dashboard) staleAfter() time.Duration {
-	if d.API.StaleAfter > 0 {
-		return d.API.StaleAfter
+	if d.API.Admin.StaleAfter > 0 {
+		return d.API.Admin.StaleAfter
 	}
-	return adminapi.DefaultStaleAfter
+	return admin.DefaultStaleAfter
 }
 
 // serverError logs err and answers 500.
@@ -204,8 +205,8 @@ func (d *Dashboard) serverError(w http.ResponseWriter, what string, err error) {
 }
 
 // actor is the session's administrator, for the audit log.
-func actor(r *http.Request, s *store.Session) adminapi.Actor {
-	return adminapi.Actor{Subject: s.Subject, RemoteAddr: auth.RemoteHost(r.RemoteAddr)}
+func actor(r *http.Request, s *store.Session) admin.Actor {
+	return admin.Actor{Subject: s.Subject, RemoteAddr: auth.RemoteHost(r.RemoteAddr)}
 }
 
 func (d *Dashboard) render(w http.ResponseWriter, status int, name string, p page) {
@@ -243,7 +244,7 @@ func (d *Dashboard) authed(roles []store.Role, h sessionHandler) http.Handler {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
-		sess, err := d.API.Store.SessionByHash(r.Context(), auth.Hash(c.Value), time.Now())
+		sess, err := d.API.Admin.Store.SessionByHash(r.Context(), auth.Hash(c.Value), time.Now())
 		if errors.Is(err, store.ErrNotFound) {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
@@ -269,10 +270,9 @@ func (d *Dashboard) authed(roles []store.Role, h sessionHandler) http.Handler {
 }
 
 func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request, s *store.Session) {
-	if err := d.API.Store.DeleteSession(r.Context(), s.Hash); err != nil {
+	if err := d.API.Admin.EndSession(r.Context(), actor(r, s), s.Hash); err != nil {
 		d.Logger.Error("logout", "err", err)
 	}
-	d.API.Audit(r.Context(), adminapi.Actor{Subject: s.Subject, RemoteAddr: auth.RemoteHost(r.RemoteAddr)}, "logout", "admin:"+s.Subject, nil)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }

@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/adminapi/adminapitest"
 	"io"
 	"net/http"
@@ -196,7 +197,7 @@ func TestRoutesAuthorization(t *testing.T) {
 	}
 	expired, expiredCSRF := e.session(t, store.RoleAdmin, time.Now().Add(-time.Minute))
 	spare := e.accounts[store.RoleAnalyst] // disabled and enabled again below
-	secret, _, err := e.dash.API.CreateEnrollmentSecret(t.Context(), "route test", 0)
+	secret, _, err := e.dash.API.Admin.CreateEnrollmentSecret(t.Context(), admin.SystemActor, "route test", "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"errors"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"net/http"
 	"net/url"
 
@@ -10,7 +11,7 @@ import (
 )
 
 func (d *Dashboard) device(w http.ResponseWriter, r *http.Request, s *store.Session) {
-	dev, err := d.API.Store.Device(r.Context(), r.PathValue("id"))
+	dev, err := d.API.Admin.Store.Device(r.Context(), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		http.NotFound(w, r)
 		return
@@ -20,17 +21,17 @@ func (d *Dashboard) device(w http.ResponseWriter, r *http.Request, s *store.Sess
 		return
 	}
 	// The newest events, at most maxRecentEvents and 1 MiB of them.
-	events, err := d.API.Store.Events(r.Context(), store.EventFilter{DeviceID: dev.ID, Limit: maxRecentEvents, MaxBytes: 1 << 20})
+	events, err := d.API.Admin.Store.Events(r.Context(), store.EventFilter{DeviceID: dev.ID, Limit: maxRecentEvents, MaxBytes: 1 << 20})
 	if err != nil {
 		d.serverError(w, "device page", err)
 		return
 	}
-	stored, err := d.API.Store.EventCount(r.Context(), dev.ID)
+	stored, err := d.API.Admin.Store.EventCount(r.Context(), dev.ID)
 	if err != nil {
 		d.serverError(w, "device page", err)
 		return
 	}
-	evs := make([]adminapi.EventJSON, 0, len(events))
+	evs := make([]apitypes.Event, 0, len(events))
 	for _, e := range events {
 		evs = append(evs, adminapi.EventView(e))
 	}
@@ -45,7 +46,7 @@ func (d *Dashboard) device(w http.ResponseWriter, r *http.Request, s *store.Sess
 // revokeDevice revokes a device once the form's confirm box is ticked;
 // without it, it asks for confirmation on a page of its own.
 func (d *Dashboard) revokeDevice(w http.ResponseWriter, r *http.Request, s *store.Session) {
-	dev, err := d.API.Store.DeviceRecord(r.Context(), r.PathValue("id"))
+	dev, err := d.API.Admin.Store.DeviceRecord(r.Context(), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		http.NotFound(w, r)
 		return
@@ -60,11 +61,10 @@ func (d *Dashboard) revokeDevice(w http.ResponseWriter, r *http.Request, s *stor
 		return
 	}
 	if dev.Revoked.IsZero() {
-		if dev, err = d.API.RevokeDevice(r.Context(), dev.ID); err != nil {
+		if dev, err = d.API.Admin.RevokeDevice(r.Context(), actor(r, s), dev.ID); err != nil {
 			d.serverError(w, "revoke device", err)
 			return
 		}
-		d.API.Audit(r.Context(), actor(r, s), "device_revoke", "device:"+dev.ID, map[string]any{"hostname": dev.Hostname})
 	}
 	http.Redirect(w, r, "/devices/"+url.PathEscape(dev.ID)+"?revoked=1", http.StatusSeeOther)
 }

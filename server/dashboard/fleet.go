@@ -4,13 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/vcguard/vcguard/policies"
-	"github.com/vcguard/vcguard/server/adminapi"
 	"github.com/vcguard/vcguard/server/store"
 )
 
@@ -29,7 +29,7 @@ const (
 
 // fleetDevice is a device as the overview and the devices list show it.
 type fleetDevice struct {
-	adminapi.DeviceSummaryJSON
+	apitypes.DeviceSummary
 	// Flagged is set when an app it runs has a verdict the policy does not
 	// allow (forbidden, unverified, outdated).
 	Flagged bool `json:"flagged"`
@@ -65,13 +65,13 @@ func (d *Dashboard) fleetPage(r *http.Request, limit int) (store.DeviceQuery, []
 	if r.URL.Query().Get("limit") == "" {
 		q.Limit = limit
 	}
-	page, err := d.API.Store.ListDevices(r.Context(), q)
+	page, err := d.API.Admin.Store.ListDevices(r.Context(), q)
 	if err != nil {
 		return q, nil, page, err
 	}
 	out := make([]fleetDevice, 0, len(page.Devices))
 	for _, dev := range page.Devices {
-		out = append(out, fleetDevice{DeviceSummaryJSON: d.API.DeviceSummaryView(dev), Flagged: flaggedVerdict(dev.WorstVerdict)})
+		out = append(out, fleetDevice{DeviceSummary: d.API.DeviceSummaryView(dev), Flagged: flaggedVerdict(dev.WorstVerdict)})
 	}
 	return q, out, page, nil
 }
@@ -90,7 +90,7 @@ type counters struct {
 
 // countFleet counts the fleet in SQL.
 func (d *Dashboard) countFleet(r *http.Request) (counters, error) {
-	fc, err := d.API.Store.CountFleet(r.Context(), d.now(), d.staleAfter())
+	fc, err := d.API.Admin.Store.CountFleet(r.Context(), d.now(), d.staleAfter())
 	if err != nil {
 		return counters{}, err
 	}
@@ -196,7 +196,7 @@ func dayChart(now time.Time, times []time.Time) chart {
 // is not an approved app.
 type unapprovedMedia struct {
 	DeviceID, Hostname string
-	adminapi.MediaJSON
+	apitypes.Media
 	Verdict string
 }
 
@@ -211,7 +211,7 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, s *store.Se
 	since := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -(chartDays - 1))
 	// The chart counts starts one at a time; no event is held.
 	var detections []time.Time
-	err = d.API.Store.EachEventSince(ctx, "app_started", since, maxChartEvents, func(e store.StoredEvent) error {
+	err = d.API.Admin.Store.EachEventSince(ctx, "app_started", since, maxChartEvents, func(e store.StoredEvent) error {
 		if unapprovedVerdict(store.VerdictName(e.Event.GetApp().GetApp().GetVerdict())) {
 			detections = append(detections, e.Time)
 		}
@@ -221,12 +221,12 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, s *store.Se
 		d.serverError(w, "overview", err)
 		return
 	}
-	findings, err := d.API.Store.CountEventsSince(ctx, "media_finding", since)
+	findings, err := d.API.Admin.Store.CountEventsSince(ctx, "media_finding", since)
 	if err != nil {
 		d.serverError(w, "overview", err)
 		return
 	}
-	uses, err := d.API.Store.UnapprovedMedia(ctx, maxLiveMedia)
+	uses, err := d.API.Admin.Store.UnapprovedMedia(ctx, maxLiveMedia)
 	if err != nil {
 		d.serverError(w, "overview", err)
 		return
@@ -241,11 +241,11 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, s *store.Se
 			verdict = string(policies.VerdictUnlisted)
 		}
 		media = append(media, unapprovedMedia{DeviceID: u.DeviceID, Hostname: u.Hostname, Verdict: verdict,
-			MediaJSON: adminapi.MediaJSON{Kind: u.Kind, PID: u.PID, Process: u.Process, AppID: u.AppID, Category: u.Category,
+			Media: apitypes.Media{Kind: u.Kind, PID: u.PID, Process: u.Process, AppID: u.AppID, Category: u.Category,
 				Device: u.Device, Source: u.Source, Session: u.Session, Since: u.Since}})
 	}
 	var policy *store.PolicyVersion
-	if p, err := d.API.Store.CurrentPolicy(ctx); err == nil {
+	if p, err := d.API.Admin.Store.CurrentPolicy(ctx); err == nil {
 		policy = &p
 	}
 	d.render(w, http.StatusOK, "overview.html", page{Title: "Overview", Session: s, CSRF: s.CSRF, Refresh: refreshSeconds,
@@ -275,18 +275,18 @@ func (d *Dashboard) devices(w http.ResponseWriter, r *http.Request, s *store.Ses
 		d.serverError(w, "devices page", err)
 		return
 	}
-	matching, err := d.API.Store.CountDevices(r.Context(), q)
+	matching, err := d.API.Admin.Store.CountDevices(r.Context(), q)
 	if err != nil {
 		d.serverError(w, "devices page", err)
 		return
 	}
-	facets, err := d.API.Store.Facets(r.Context())
+	facets, err := d.API.Admin.Store.Facets(r.Context())
 	if err != nil {
 		d.serverError(w, "devices page", err)
 		return
 	}
 	var policy *store.PolicyVersion
-	if p, err := d.API.Store.CurrentPolicy(r.Context()); err == nil {
+	if p, err := d.API.Admin.Store.CurrentPolicy(r.Context()); err == nil {
 		policy = &p
 	}
 	f := deviceFilterFrom(r.URL.Query())
@@ -326,7 +326,7 @@ func (d *Dashboard) live(w http.ResponseWriter, r *http.Request, s *store.Sessio
 		d.serverError(w, "live", err)
 		return
 	}
-	matching, err := d.API.Store.CountDevices(r.Context(), q)
+	matching, err := d.API.Admin.Store.CountDevices(r.Context(), q)
 	if err != nil {
 		d.serverError(w, "live", err)
 		return
@@ -357,7 +357,7 @@ func (d *Dashboard) devicesCSV(w http.ResponseWriter, r *http.Request, s *store.
 		return
 	}
 	for {
-		pg, err := d.API.Store.ListDevices(r.Context(), q)
+		pg, err := d.API.Admin.Store.ListDevices(r.Context(), q)
 		if err != nil {
 			// The header is sent: all that can be done is to stop.
 			d.Logger.Error("devices export", "err", err)

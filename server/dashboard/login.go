@@ -85,7 +85,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &busy):
 		// Refused before any check, so nothing was counted: the client
 		// may simply try again.
-		d.API.Metrics.Refused("login_busy")
+		d.API.Admin.Metrics.Refused("login_busy")
 		w.Header().Set("Retry-After", strconv.Itoa(auth.RetrySeconds(busy.RetryAfter)))
 		d.renderLogin(w, http.StatusTooManyRequests, "The server is busy checking other logins. Please try again in "+
 			strconv.Itoa(auth.RetrySeconds(busy.RetryAfter))+" seconds.")
@@ -115,7 +115,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	id := randomToken()
 	now := time.Now().UTC()
 	sess := store.Session{Hash: auth.Hash(id), Subject: admin.Username, Role: admin.Role, CSRF: randomToken(), Created: now, Expires: now.Add(sessionLifetime)}
-	if err := d.API.Store.CreateSession(r.Context(), sess); err != nil {
+	if err := d.API.Admin.Store.CreateSession(r.Context(), sess); err != nil {
 		d.Logger.Error("login", "err", err)
 		d.renderLogin(w, http.StatusInternalServerError, "Server error; see the server log.")
 		return

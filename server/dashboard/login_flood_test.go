@@ -40,9 +40,9 @@ func newFloodEnv(t *testing.T, limits auth.LoginLimits) *floodEnv {
 	t.Helper()
 	te := adminapitest.New(t)
 	m := metrics.New()
-	te.API.Metrics = m
+	te.Service.Metrics = m
 	slow := auth.Argon2Params{Memory: 16 * 1024, Time: 2, Threads: 1}
-	te.API.PasswordHashing = slow
+	te.Service.PasswordHashing = slow
 	d, err := dashboard.New(te.API, te.API.Logger)
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +57,8 @@ func newFloodEnv(t *testing.T, limits auth.LoginLimits) *floodEnv {
 		t.Fatal(err)
 	}
 	if err := te.Store.CreateAdmin(t.Context(), store.Admin{ID: "adm_admin", Username: "admin", PasswordHash: h,
-		TOTPSecret: key.Secret(), Role: store.RoleAdmin, Created: time.Now()}); err != nil {
+		TOTPSecret: key.Secret(), Role: store.RoleAdmin, Created: time.Now()},
+		store.AuditEntry{At: time.Now(), Actor: "system", Action: "admin_add", Target: "admin:admin"}); err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"errors"
 	"fmt"
+	"github.com/vcguard/vcguard/server/admin"
 	"net/http"
 	"strconv"
 	"strings"
@@ -52,13 +53,13 @@ type editor struct {
 
 // policiesPage renders the history and the editor; status is the HTTP status.
 func (d *Dashboard) policiesPage(w http.ResponseWriter, r *http.Request, s *store.Session, status int, ed *editor, notice string) {
-	history, err := d.API.Store.Policies(r.Context())
+	history, err := d.API.Admin.Store.Policies(r.Context())
 	if err != nil {
 		d.serverError(w, "policies page", err)
 		return
 	}
 	var current *store.PolicyVersion
-	if p, err := d.API.Store.CurrentPolicy(r.Context()); err == nil {
+	if p, err := d.API.Admin.Store.CurrentPolicy(r.Context()); err == nil {
 		current = &p
 	} else if !errors.Is(err, store.ErrNotFound) {
 		d.serverError(w, "policies page", err)
@@ -91,7 +92,7 @@ func (d *Dashboard) policy(w http.ResponseWriter, r *http.Request, s *store.Sess
 		http.Error(w, "policy version must be a number", http.StatusBadRequest)
 		return
 	}
-	p, err := d.API.Store.Policy(r.Context(), n)
+	p, err := d.API.Admin.Store.Policy(r.Context(), n)
 	if errors.Is(err, store.ErrNotFound) {
 		http.NotFound(w, r)
 		return
@@ -102,13 +103,13 @@ func (d *Dashboard) policy(w http.ResponseWriter, r *http.Request, s *store.Sess
 	}
 	var prev store.PolicyVersion
 	if n > 1 {
-		if prev, err = d.API.Store.Policy(r.Context(), n-1); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if prev, err = d.API.Admin.Store.Policy(r.Context(), n-1); err != nil && !errors.Is(err, store.ErrNotFound) {
 			d.serverError(w, "policy page", err)
 			return
 		}
 	}
 	var current uint64
-	if c, err := d.API.Store.CurrentPolicy(r.Context()); err == nil {
+	if c, err := d.API.Admin.Store.CurrentPolicy(r.Context()); err == nil {
 		current = c.Version
 	}
 	d.render(w, http.StatusOK, "policy.html", page{Title: fmt.Sprintf("Policy version %d", p.Version), Session: s, CSRF: s.CSRF,
@@ -134,7 +135,7 @@ func problems(err error) []string {
 
 func (d *Dashboard) validatePolicy(w http.ResponseWriter, r *http.Request, s *store.Session) {
 	ed := &editor{Document: formDocument(r)}
-	p, err := policies.ParsePolicy("policy", []byte(ed.Document), d.API.Catalog)
+	p, err := policies.ParsePolicy("policy", []byte(ed.Document), d.API.Admin.Catalog)
 	if err != nil {
 		ed.Problems = problems(err)
 		d.policiesPage(w, r, s, http.StatusUnprocessableEntity, ed, "")
@@ -146,7 +147,7 @@ func (d *Dashboard) validatePolicy(w http.ResponseWriter, r *http.Request, s *st
 
 func (d *Dashboard) diffPolicy(w http.ResponseWriter, r *http.Request, s *store.Session) {
 	ed := &editor{Document: formDocument(r), DiffDone: true}
-	current, err := d.API.Store.CurrentPolicy(r.Context())
+	current, err := d.API.Admin.Store.CurrentPolicy(r.Context())
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		d.serverError(w, "policy diff", err)
 		return
@@ -158,9 +159,9 @@ func (d *Dashboard) diffPolicy(w http.ResponseWriter, r *http.Request, s *store.
 
 func (d *Dashboard) publishPolicy(w http.ResponseWriter, r *http.Request, s *store.Session) {
 	doc := formDocument(r)
-	v, err := d.API.PublishPolicy(r.Context(), []byte(doc), s.Subject)
-	if errors.Is(err, adminapi.ErrInvalid) {
-		ed := &editor{Document: doc, Problems: problems(errors.New(strings.TrimPrefix(err.Error(), adminapi.ErrInvalid.Error()+": ")))}
+	v, err := d.API.Admin.PublishPolicy(r.Context(), actor(r, s), []byte(doc))
+	if errors.Is(err, admin.ErrInvalid) {
+		ed := &editor{Document: doc, Problems: problems(errors.New(strings.TrimPrefix(err.Error(), admin.ErrInvalid.Error()+": ")))}
 		d.policiesPage(w, r, s, http.StatusUnprocessableEntity, ed, "")
 		return
 	}
@@ -168,7 +169,6 @@ func (d *Dashboard) publishPolicy(w http.ResponseWriter, r *http.Request, s *sto
 		d.serverError(w, "publish policy", err)
 		return
 	}
-	d.API.Audit(r.Context(), actor(r, s), "policy_publish", fmt.Sprintf("policy:%d", v.Version), map[string]any{"name": v.Name})
 	http.Redirect(w, r, fmt.Sprintf("/policies?published=%d", v.Version), http.StatusSeeOther)
 }
 
@@ -180,7 +180,7 @@ func (d *Dashboard) rollbackPolicy(w http.ResponseWriter, r *http.Request, s *st
 		http.Error(w, "policy version must be a number", http.StatusBadRequest)
 		return
 	}
-	old, err := d.API.Store.Policy(r.Context(), n)
+	old, err := d.API.Admin.Store.Policy(r.Context(), n)
 	if errors.Is(err, store.ErrNotFound) {
 		http.NotFound(w, r)
 		return
@@ -189,11 +189,11 @@ func (d *Dashboard) rollbackPolicy(w http.ResponseWriter, r *http.Request, s *st
 		d.serverError(w, "roll back policy", err)
 		return
 	}
-	v, err := d.API.PublishPolicy(r.Context(), old.Document, fmt.Sprintf("%s (rollback to version %d)", s.Subject, old.Version))
-	if errors.Is(err, adminapi.ErrInvalid) {
+	v, err := d.API.Admin.RollbackPolicy(r.Context(), actor(r, s), old.Version)
+	if errors.Is(err, admin.ErrInvalid) {
 		// The old document no longer validates (the catalog changed):
 		// show why, with the document in the editor to fix.
-		ed := &editor{Document: string(old.Document), Problems: problems(errors.New(strings.TrimPrefix(err.Error(), adminapi.ErrInvalid.Error()+": ")))}
+		ed := &editor{Document: string(old.Document), Problems: problems(errors.New(strings.TrimPrefix(err.Error(), admin.ErrInvalid.Error()+": ")))}
 		d.policiesPage(w, r, s, http.StatusUnprocessableEntity, ed, "")
 		return
 	}
@@ -201,7 +201,5 @@ func (d *Dashboard) rollbackPolicy(w http.ResponseWriter, r *http.Request, s *st
 		d.serverError(w, "roll back policy", err)
 		return
 	}
-	d.API.Audit(r.Context(), actor(r, s), "policy_rollback", fmt.Sprintf("policy:%d", v.Version),
-		map[string]any{"name": v.Name, "content_of_version": old.Version})
 	http.Redirect(w, r, fmt.Sprintf("/policies?published=%d", v.Version), http.StatusSeeOther)
 }

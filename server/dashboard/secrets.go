@@ -3,11 +3,12 @@ package dashboard
 import (
 	"errors"
 	"fmt"
+	"github.com/vcguard/vcguard/server/admin"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/vcguard/vcguard/server/adminapi"
 	"github.com/vcguard/vcguard/server/store"
 )
 
@@ -16,12 +17,12 @@ const maxDescriptionLen = 200
 
 // createdSecret is a new enrollment secret with its value, shown once.
 type createdSecret struct {
-	adminapi.SecretJSON
+	apitypes.Secret
 	Value string
 }
 
 func (d *Dashboard) secretsPage(w http.ResponseWriter, r *http.Request, s *store.Session, status int, created *createdSecret, msg string) {
-	list, err := d.API.Store.EnrollmentSecrets(r.Context())
+	list, err := d.API.Admin.Store.EnrollmentSecrets(r.Context())
 	if err != nil {
 		d.serverError(w, "secrets page", err)
 		return
@@ -75,9 +76,9 @@ func (d *Dashboard) createSecret(w http.ResponseWriter, r *http.Request, s *stor
 		d.secretsPage(w, r, s, http.StatusBadRequest, nil, err.Error())
 		return
 	}
-	e, value, err := d.API.CreateGroupEnrollmentSecret(r.Context(), desc, strings.TrimSpace(r.PostForm.Get("group")), ttl)
-	if errors.Is(err, adminapi.ErrInvalid) {
-		d.secretsPage(w, r, s, http.StatusBadRequest, nil, strings.TrimPrefix(err.Error(), adminapi.ErrInvalid.Error()+": "))
+	e, value, err := d.API.Admin.CreateEnrollmentSecret(r.Context(), actor(r, s), desc, strings.TrimSpace(r.PostForm.Get("group")), ttl)
+	if errors.Is(err, admin.ErrInvalid) {
+		d.secretsPage(w, r, s, http.StatusBadRequest, nil, strings.TrimPrefix(err.Error(), admin.ErrInvalid.Error()+": "))
 		return
 	}
 	if err != nil {
@@ -88,14 +89,12 @@ func (d *Dashboard) createSecret(w http.ResponseWriter, r *http.Request, s *stor
 	if !e.Expires.IsZero() {
 		expires = &e.Expires
 	}
-	d.API.Audit(r.Context(), actor(r, s), "enrollment_secret_create", "enrollment_secret:"+e.ID,
-		map[string]any{"description": e.Description, "group": e.Group, "expires": expires})
-	d.secretsPage(w, r, s, http.StatusOK, &createdSecret{SecretJSON: adminapi.SecretJSON{ID: e.ID, Description: e.Description,
+	d.secretsPage(w, r, s, http.StatusOK, &createdSecret{Secret: apitypes.Secret{ID: e.ID, Description: e.Description,
 		Created: e.Created, Expires: expires, Group: e.Group}, Value: value}, "")
 }
 
 func (d *Dashboard) revokeSecret(w http.ResponseWriter, r *http.Request, s *store.Session) {
-	e, err := d.API.Store.RevokeEnrollmentSecret(r.Context(), r.PathValue("secret"), d.now())
+	_, err := d.API.Admin.RevokeEnrollmentSecret(r.Context(), actor(r, s), r.PathValue("secret"))
 	if errors.Is(err, store.ErrNotFound) {
 		http.NotFound(w, r)
 		return
@@ -104,6 +103,5 @@ func (d *Dashboard) revokeSecret(w http.ResponseWriter, r *http.Request, s *stor
 		d.serverError(w, "revoke enrollment secret", err)
 		return
 	}
-	d.API.Audit(r.Context(), actor(r, s), "enrollment_secret_revoke", "enrollment_secret:"+e.ID, nil)
 	http.Redirect(w, r, "/secrets", http.StatusSeeOther)
 }

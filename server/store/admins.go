@@ -38,21 +38,24 @@ func (a Admin) String() string {
 // Enabled reports whether the account may log in.
 func (a Admin) Enabled() bool { return a.Disabled.IsZero() }
 
-// CreateAdmin stores a new account; ErrExists if the username is taken.
-func (s *Store) CreateAdmin(ctx context.Context, a Admin) error {
-	res, err := s.db.ExecContext(ctx,
-		`INSERT INTO admins (id, username, password_hash, totp_secret, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)
-		 ON CONFLICT (username) DO NOTHING`,
-		a.ID, a.Username, a.PasswordHash, a.TOTPSecret, string(a.Role), micros(a.Created))
-	if err != nil {
-		return fmt.Errorf("create admin %s: %w", a.Username, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("create admin %s: %w", a.Username, err)
-	} else if n == 0 {
-		return fmt.Errorf("admin %s: %w", a.Username, ErrExists)
-	}
-	return nil
+// CreateAdmin stores a new account and its audit entry in one transaction;
+// ErrExists if the username is taken.
+func (s *Store) CreateAdmin(ctx context.Context, a Admin, audit AuditEntry) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`INSERT INTO admins (id, username, password_hash, totp_secret, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+			 ON CONFLICT (username) DO NOTHING`,
+			a.ID, a.Username, a.PasswordHash, a.TOTPSecret, string(a.Role), micros(a.Created))
+		if err != nil {
+			return fmt.Errorf("create admin %s: %w", a.Username, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("create admin %s: %w", a.Username, err)
+		} else if n == 0 {
+			return fmt.Errorf("admin %s: %w", a.Username, ErrExists)
+		}
+		return appendAudit(ctx, tx, audit)
+	})
 }
 
 const adminColumns = `id, username, password_hash, totp_secret, totp_counter, role, created_at, disabled_at, last_login`
@@ -99,8 +102,10 @@ func (s *Store) Admins(ctx context.Context) ([]Admin, error) {
 }
 
 // updateAdmin runs one UPDATE on the account and, when endSessions is set,
-// ends its dashboard sessions in the same transaction.
-func (s *Store) updateAdmin(ctx context.Context, what, username string, endSessions bool, query string, args ...any) error {
+// ends its dashboard sessions, and records audit (unless nil), in one
+// transaction.
+func (s *Store) updateAdmin(ctx context.Context, what, username string, endSessions bool, audit *AuditEntry,
+	query string, args ...any) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
@@ -116,35 +121,38 @@ func (s *Store) updateAdmin(ctx context.Context, what, username string, endSessi
 				return fmt.Errorf("%s %s: end sessions: %w", what, username, err)
 			}
 		}
+		if audit != nil {
+			return appendAudit(ctx, tx, *audit)
+		}
 		return nil
 	})
 }
 
-// DisableAdmin disables an account (disabling twice keeps the first time)
-// and ends its sessions at once.
-func (s *Store) DisableAdmin(ctx context.Context, username string, now time.Time) error {
-	return s.updateAdmin(ctx, "disable admin", username, true,
+// DisableAdmin disables an account (disabling twice keeps the first time),
+// ends its sessions at once and records audit, in one transaction.
+func (s *Store) DisableAdmin(ctx context.Context, username string, now time.Time, audit AuditEntry) error {
+	return s.updateAdmin(ctx, "disable admin", username, true, &audit,
 		`UPDATE admins SET disabled_at = CASE WHEN disabled_at = 0 THEN $1 ELSE disabled_at END WHERE username = $2`,
 		micros(now), username)
 }
 
-// EnableAdmin enables a disabled account again.
-func (s *Store) EnableAdmin(ctx context.Context, username string) error {
-	return s.updateAdmin(ctx, "enable admin", username, false, `UPDATE admins SET disabled_at = 0 WHERE username = $1`, username)
+// EnableAdmin enables a disabled account again and records audit, in one
+// transaction.
+func (s *Store) EnableAdmin(ctx context.Context, username string, audit AuditEntry) error {
+	return s.updateAdmin(ctx, "enable admin", username, false, &audit, `UPDATE admins SET disabled_at = 0 WHERE username = $1`, username)
 }
 
-// SetAdminPassword replaces the password hash and ends the account's
-// sessions.
-func (s *Store) SetAdminPassword(ctx context.Context, username, passwordHash string) error {
-	return s.updateAdmin(ctx, "set password of", username, true,
-		`UPDATE admins SET password_hash = $1 WHERE username = $2`, passwordHash, username)
-}
-
-// SetAdminTOTP replaces the TOTP secret (a new authenticator enrolment),
-// forgets the last used step and ends the account's sessions.
-func (s *Store) SetAdminTOTP(ctx context.Context, username, secret string) error {
-	return s.updateAdmin(ctx, "set TOTP secret of", username, true,
-		`UPDATE admins SET totp_secret = $1, totp_counter = 0 WHERE username = $2`, secret, username)
+// ResetAdminCredentials replaces the password hash and, unless totpSecret
+// is "", the TOTP secret (a new authenticator enrolment, forgetting the
+// last used step); it ends the account's sessions and records audit, in
+// one transaction.
+func (s *Store) ResetAdminCredentials(ctx context.Context, username, passwordHash, totpSecret string, audit AuditEntry) error {
+	if totpSecret == "" {
+		return s.updateAdmin(ctx, "set password of", username, true, &audit,
+			`UPDATE admins SET password_hash = $1 WHERE username = $2`, passwordHash, username)
+	}
+	return s.updateAdmin(ctx, "set password and TOTP secret of", username, true, &audit,
+		`UPDATE admins SET password_hash = $1, totp_secret = $2, totp_counter = 0 WHERE username = $3`, passwordHash, totpSecret, username)
 }
 
 // UseTOTPCounter records that the code of TOTP time step counter was used
@@ -165,7 +173,7 @@ func (s *Store) UseTOTPCounter(ctx context.Context, username string, counter int
 
 // AdminLoggedIn records a successful login.
 func (s *Store) AdminLoggedIn(ctx context.Context, username string, now time.Time) error {
-	return s.updateAdmin(ctx, "record login of", username, false,
+	return s.updateAdmin(ctx, "record login of", username, false, nil,
 		`UPDATE admins SET last_login = $1 WHERE username = $2`, micros(now), username)
 }
 

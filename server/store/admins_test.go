@@ -23,11 +23,11 @@ func testAdmins(t *testing.T, s *store.Store) {
 		TOTPSecret: "JBSWY3DPEHPK3PXP", Role: store.RoleAdmin, Created: at(0)}
 	bob := store.Admin{ID: "adm_2", Username: "bob", PasswordHash: "phc-bob", TOTPSecret: "SECRETBOB", Role: store.RoleAuditor, Created: at(time.Minute)}
 	for _, a := range []store.Admin{bob, alice} {
-		if err := s.CreateAdmin(ctx, a); err != nil {
+		if err := s.CreateAdmin(ctx, a, change("admin_add")); err != nil {
 			t.Fatalf("CreateAdmin(%s): %v", a.Username, err)
 		}
 	}
-	if err := s.CreateAdmin(ctx, store.Admin{ID: "adm_3", Username: "alice", PasswordHash: "x", Role: store.RoleAnalyst, Created: at(0)}); !errors.Is(err, store.ErrExists) {
+	if err := s.CreateAdmin(ctx, store.Admin{ID: "adm_3", Username: "alice", PasswordHash: "x", Role: store.RoleAnalyst, Created: at(0)}, change("admin_add")); !errors.Is(err, store.ErrExists) {
 		t.Errorf("a second alice: %v, want ErrExists", err)
 	}
 	got, err := s.AdminByUsername(ctx, "alice")
@@ -81,24 +81,24 @@ func testAdmins(t *testing.T, s *store.Store) {
 	}
 	newSession("a1", "alice")
 	newSession("b1", "bob")
-	if err := s.SetAdminPassword(ctx, "alice", "phc-new"); err != nil {
+	if err := s.ResetAdminCredentials(ctx, "alice", "phc-new", "", change("admin_passwd")); err != nil {
 		t.Fatal(err)
 	}
 	if alive("a1") || !alive("b1") {
 		t.Errorf("after alice's password change: alice's session alive %v, bob's %v", alive("a1"), alive("b1"))
 	}
 	newSession("a2", "alice")
-	if err := s.SetAdminTOTP(ctx, "alice", "NEWSECRET"); err != nil {
+	if err := s.ResetAdminCredentials(ctx, "alice", "phc-new", "NEWSECRET", change("admin_passwd")); err != nil {
 		t.Fatal(err)
 	}
 	if alive("a2") {
 		t.Error("alice's session survived a new TOTP secret")
 	}
 	newSession("a3", "alice")
-	if err := s.DisableAdmin(ctx, "alice", at(3*time.Hour)); err != nil {
+	if err := s.DisableAdmin(ctx, "alice", at(3*time.Hour), change("admin_disable")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DisableAdmin(ctx, "alice", at(4*time.Hour)); err != nil {
+	if err := s.DisableAdmin(ctx, "alice", at(4*time.Hour), change("admin_disable")); err != nil {
 		t.Fatal(err)
 	}
 	if alive("a3") || !alive("b1") {
@@ -113,7 +113,7 @@ func testAdmins(t *testing.T, s *store.Store) {
 	}
 	sameTime(t, "Disabled (the first time)", got.Disabled, at(3*time.Hour))
 	sameTime(t, "LastLogin", got.LastLogin, at(time.Hour))
-	if err := s.EnableAdmin(ctx, "alice"); err != nil {
+	if err := s.EnableAdmin(ctx, "alice", change("admin_enable")); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.AdminByUsername(ctx, "alice"); !got.Enabled() {
@@ -123,11 +123,11 @@ func testAdmins(t *testing.T, s *store.Store) {
 		t.Errorf("DeleteSessionsOf(bob): %v, session alive %v", err, alive("b1"))
 	}
 	for name, err := range map[string]error{
-		"DisableAdmin":     s.DisableAdmin(ctx, "nobody", at(0)),
-		"EnableAdmin":      s.EnableAdmin(ctx, "nobody"),
-		"SetAdminPassword": s.SetAdminPassword(ctx, "nobody", "x"),
-		"SetAdminTOTP":     s.SetAdminTOTP(ctx, "nobody", "x"),
-		"AdminLoggedIn":    s.AdminLoggedIn(ctx, "nobody", at(0)),
+		"DisableAdmin":                s.DisableAdmin(ctx, "nobody", at(0), change("admin_disable")),
+		"EnableAdmin":                 s.EnableAdmin(ctx, "nobody", change("admin_enable")),
+		"ResetAdminCredentials":       s.ResetAdminCredentials(ctx, "nobody", "x", "", change("admin_passwd")),
+		"ResetAdminCredentials(TOTP)": s.ResetAdminCredentials(ctx, "nobody", "x", "x", change("admin_passwd")),
+		"AdminLoggedIn":               s.AdminLoggedIn(ctx, "nobody", at(0)),
 	} {
 		if !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("%s of an unknown admin: %v, want ErrNotFound", name, err)
@@ -268,7 +268,7 @@ func testAPITokenListRevoke(t *testing.T, s *store.Store) {
 		{ID: "tok_1", Description: "ci", Hash: hash("1"), Role: store.RoleAdmin, Created: at(0)},
 		{ID: "tok_2", Description: "grafana", Hash: hash("2"), Role: store.RoleAnalyst, Created: at(time.Minute)},
 	} {
-		if err := s.CreateAPIToken(ctx, tok); err != nil {
+		if err := s.CreateAPIToken(ctx, tok, change("token_create")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -276,12 +276,12 @@ func testAPITokenListRevoke(t *testing.T, s *store.Store) {
 	if err != nil || len(list) != 2 || list[0].ID != "tok_2" || list[1].ID != "tok_1" || list[0].Role != store.RoleAnalyst {
 		t.Fatalf("APITokens = %+v, %v", list, err)
 	}
-	tok, err := s.RevokeAPIToken(ctx, "tok_1", at(time.Hour))
+	tok, err := s.RevokeAPIToken(ctx, "tok_1", at(time.Hour), change("token_revoke"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	sameTime(t, "Revoked", tok.Revoked, at(time.Hour))
-	if tok, _ = s.RevokeAPIToken(ctx, "tok_1", at(2*time.Hour)); !tok.Revoked.Equal(at(time.Hour)) {
+	if tok, _ = s.RevokeAPIToken(ctx, "tok_1", at(2*time.Hour), change("token_revoke")); !tok.Revoked.Equal(at(time.Hour)) {
 		t.Errorf("revoking twice moved the time to %v", tok.Revoked)
 	}
 	if _, err := s.APITokenByHash(ctx, hash("1")); !errors.Is(err, store.ErrNotFound) {
@@ -290,7 +290,7 @@ func testAPITokenListRevoke(t *testing.T, s *store.Store) {
 	if _, err := s.APITokenByHash(ctx, hash("2")); err != nil {
 		t.Errorf("the other token: %v", err)
 	}
-	if _, err := s.RevokeAPIToken(ctx, "tok_missing", at(0)); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.RevokeAPIToken(ctx, "tok_missing", at(0), change("token_revoke")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("revoking an unknown token: %v, want ErrNotFound", err)
 	}
 	if list, _ := s.APITokens(ctx); len(list) != 2 || list[1].Revoked.IsZero() {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -21,8 +22,24 @@ type AuditEntry struct {
 	RemoteAddr string
 }
 
-// AppendAudit records an entry; ID is assigned by the store.
+// AppendAudit records an entry that goes with no change of its own (a
+// login, a failed login); ID is assigned by the store. Changes record
+// their entry inside their own transaction (the store functions that take
+// an AuditEntry), so a change is never without its entry.
 func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) error {
+	return appendAudit(ctx, s.db, e)
+}
+
+// execer is a transaction or a database.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// appendAudit records e within tx: if it fails, the change fails with it.
+func appendAudit(ctx context.Context, tx execer, e AuditEntry) error {
+	if e.Action == "" {
+		return fmt.Errorf("append audit entry: no action")
+	}
 	detail := string(e.Detail)
 	if detail == "" {
 		detail = "{}"
@@ -30,7 +47,7 @@ func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) error {
 	if !json.Valid([]byte(detail)) {
 		return fmt.Errorf("append audit entry %s: detail is not JSON", e.Action)
 	}
-	_, err := s.db.ExecContext(ctx,
+	_, err := tx.ExecContext(ctx,
 		`INSERT INTO audit_log (at, actor, action, target, detail, remote_addr) VALUES ($1, $2, $3, $4, $5, $6)`,
 		micros(e.At), e.Actor, e.Action, e.Target, detail, e.RemoteAddr)
 	if err != nil {

@@ -140,10 +140,10 @@ func (s *Store) Listen(ctx context.Context, listening func(), handle func(Notice
 	}
 }
 
-// RevokeDevice marks a device revoked (revoking twice keeps the first time)
-// and tells the other replicas, which cut off its stream at once. It
-// returns the device.
-func (s *Store) RevokeDevice(ctx context.Context, id string, now time.Time) (Device, error) {
+// RevokeDevice marks a device revoked (revoking twice keeps the first time),
+// records audit and tells the other replicas, which cut off its stream at
+// once, in one transaction. It returns the device.
+func (s *Store) RevokeDevice(ctx context.Context, id string, now time.Time, audit AuditEntry) (Device, error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, micros(now), id)
 		if err != nil {
@@ -156,6 +156,9 @@ func (s *Store) RevokeDevice(ctx context.Context, id string, now time.Time) (Dev
 			} else if err != nil {
 				return fmt.Errorf("revoke device %s: %w", id, err)
 			}
+		}
+		if err := appendAudit(ctx, tx, audit); err != nil {
+			return err
 		}
 		// Notify again on a second revoke: a replica that missed the
 		// first notice cuts the device off now.

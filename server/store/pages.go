@@ -1,7 +1,7 @@
 package store
 
 // This file holds the bounded reads behind the admin surfaces (JSON API,
-// gRPC, dashboard): every list is a page with a row cap and a keyset
+// dashboard): every list is a page with a row cap and a keyset
 // cursor, device lists carry counts instead of every app and media row, and
 // the overview's numbers are counted in SQL. Nothing here loads an unbounded
 // number of rows.

@@ -18,11 +18,12 @@ type PolicyVersion struct {
 	PublishedBy string
 }
 
-// PublishPolicy stores a new policy version. sign is called inside the
-// transaction with the version number assigned, so the signature covers the
-// number that is stored.
+// PublishPolicy stores a new policy version and its audit entry in one
+// transaction; the entry's Target is set to "policy:VERSION". sign is called
+// inside the transaction with the version number assigned, so the signature
+// covers the number that is stored.
 func (s *Store) PublishPolicy(ctx context.Context, name string, document []byte, by string, now time.Time,
-	sign func(version uint64, document []byte) []byte) (PolicyVersion, error) {
+	sign func(version uint64, document []byte) []byte, audit AuditEntry) (PolicyVersion, error) {
 	p := PolicyVersion{Name: name, Document: document, Published: now.UTC().Truncate(time.Microsecond), PublishedBy: by}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		// Publishers must take turns, or two (on two replicas) read the
@@ -45,6 +46,10 @@ func (s *Store) PublishPolicy(ctx context.Context, name string, document []byte,
 			VALUES ($1, $2, $3, $4, $5, $6)`, int64(p.Version), p.Name, p.Document, p.Signature, micros(p.Published), p.PublishedBy)
 		if err != nil {
 			return fmt.Errorf("store policy version %d: %w", p.Version, err)
+		}
+		audit.Target = fmt.Sprintf("policy:%d", p.Version)
+		if err := appendAudit(ctx, tx, audit); err != nil {
+			return err
 		}
 		// Sent on commit: every replica pushes the version to its streams.
 		return s.notify(ctx, tx, Notice{Kind: NoticePolicy, Version: p.Version})

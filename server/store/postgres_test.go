@@ -147,7 +147,7 @@ func TestPostgresReplicas(t *testing.T) {
 		wg.Go(func() {
 			for i := range each {
 				p, err := s.PublishPolicy(ctx, fmt.Sprintf("w%d-%d", w, i), []byte("doc"), "test", time.Now(),
-					func(v uint64, d []byte) []byte { return fmt.Appendf(nil, "%d", v) })
+					func(v uint64, d []byte) []byte { return fmt.Appendf(nil, "%d", v) }, change("policy_publish"))
 				if err != nil {
 					t.Errorf("replica %d: PublishPolicy: %v", w%2, err)
 					continue
@@ -207,7 +207,7 @@ func TestPostgresReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateAPIToken(ctx, store.APIToken{ID: "tok_1", Hash: hash("t"), Role: store.RoleAdmin, Created: at(0)}); err != nil {
+	if err := s.CreateAPIToken(ctx, store.APIToken{ID: "tok_1", Hash: hash("t"), Role: store.RoleAdmin, Created: at(0)}, change("token_create")); err != nil {
 		t.Fatal(err)
 	}
 	newDevice(t, s, "dev-1", "one")

@@ -16,7 +16,7 @@ import (
 func testGroupsAndRevokeDevice(t *testing.T, s *store.Store) {
 	ctx := t.Context()
 	sec := store.EnrollmentSecret{ID: "es_g", Description: "radiology", Hash: hash("g"), Created: at(0), Group: "radiology"}
-	if err := s.CreateEnrollmentSecret(ctx, sec); err != nil {
+	if err := s.CreateEnrollmentSecret(ctx, sec, change("enrollment_secret_create")); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.EnrollmentSecretByHash(ctx, hash("g"))
@@ -27,7 +27,7 @@ func testGroupsAndRevokeDevice(t *testing.T, s *store.Store) {
 	if err != nil || len(list) != 1 || list[0].Group != "radiology" {
 		t.Fatalf("EnrollmentSecrets = %+v, %v", list, err)
 	}
-	if rev, err := s.RevokeEnrollmentSecret(ctx, "es_g", at(time.Hour)); err != nil || rev.Group != "radiology" {
+	if rev, err := s.RevokeEnrollmentSecret(ctx, "es_g", at(time.Hour), change("enrollment_secret_revoke")); err != nil || rev.Group != "radiology" {
 		t.Errorf("RevokeEnrollmentSecret = %+v, %v", rev, err)
 	}
 
@@ -47,18 +47,18 @@ func testGroupsAndRevokeDevice(t *testing.T, s *store.Store) {
 	if ids, err := s.RevokedDevices(ctx); err != nil || len(ids) != 0 {
 		t.Errorf("RevokedDevices before = %v, %v", ids, err)
 	}
-	d, err = s.RevokeDevice(ctx, "dev-g", at(2*time.Hour))
+	d, err = s.RevokeDevice(ctx, "dev-g", at(2*time.Hour), change("device_revoke"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	sameTime(t, "Revoked", d.Revoked, at(2*time.Hour))
 	// A second revoke keeps the first time.
-	d, err = s.RevokeDevice(ctx, "dev-g", at(3*time.Hour))
+	d, err = s.RevokeDevice(ctx, "dev-g", at(3*time.Hour), change("device_revoke"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	sameTime(t, "Revoked after a second revoke", d.Revoked, at(2*time.Hour))
-	if _, err := s.RevokeDevice(ctx, "dev-missing", at(time.Hour)); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.RevokeDevice(ctx, "dev-missing", at(time.Hour), change("device_revoke")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("RevokeDevice(unknown): %v, want ErrNotFound", err)
 	}
 	if ids, err := s.RevokedDevices(ctx); err != nil || !slices.Equal(ids, []string{"dev-g"}) {
@@ -174,11 +174,11 @@ func TestPostgresNotices(t *testing.T) {
 	}
 	sign := func(uint64, []byte) []byte { return []byte("sig") }
 
-	if _, err := other.PublishPolicy(ctx, "theirs", []byte("d"), "x", at(0), sign); err != nil {
+	if _, err := other.PublishPolicy(ctx, "theirs", []byte("d"), "x", at(0), sign, change("policy_publish")); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	v, err := pub.PublishPolicy(ctx, "ours", []byte("d"), "x", at(0), sign)
+	v, err := pub.PublishPolicy(ctx, "ours", []byte("d"), "x", at(0), sign, change("policy_publish"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestPostgresNotices(t *testing.T) {
 	t.Logf("notice delivered %v after publish began", time.Since(start))
 
 	newDevice(t, pub, "dev-1", "alpha")
-	if _, err := pub.RevokeDevice(ctx, "dev-1", at(time.Hour)); err != nil {
+	if _, err := pub.RevokeDevice(ctx, "dev-1", at(time.Hour), change("device_revoke")); err != nil {
 		t.Fatal(err)
 	}
 	if n := next(); n.Kind != store.NoticeRevoke || n.Device != "dev-1" {

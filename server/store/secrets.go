@@ -27,15 +27,18 @@ func (e EnrollmentSecret) Usable(now time.Time) bool {
 	return e.Revoked.IsZero() && (e.Expires.IsZero() || now.Before(e.Expires))
 }
 
-// CreateEnrollmentSecret stores a new secret.
-func (s *Store) CreateEnrollmentSecret(ctx context.Context, e EnrollmentSecret) error {
-	_, err := s.db.ExecContext(ctx,
-		`INSERT INTO enrollment_secrets (id, description, hash, created_at, expires_at, device_group) VALUES ($1, $2, $3, $4, $5, $6)`,
-		e.ID, e.Description, e.Hash, micros(e.Created), micros(e.Expires), e.Group)
-	if err != nil {
-		return fmt.Errorf("create enrollment secret: %w", err)
-	}
-	return nil
+// CreateEnrollmentSecret stores a new secret and its audit entry in one
+// transaction.
+func (s *Store) CreateEnrollmentSecret(ctx context.Context, e EnrollmentSecret, audit AuditEntry) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO enrollment_secrets (id, description, hash, created_at, expires_at, device_group) VALUES ($1, $2, $3, $4, $5, $6)`,
+			e.ID, e.Description, e.Hash, micros(e.Created), micros(e.Expires), e.Group)
+		if err != nil {
+			return fmt.Errorf("create enrollment secret: %w", err)
+		}
+		return appendAudit(ctx, tx, audit)
+	})
 }
 
 const secretColumns = `id, description, hash, created_at, expires_at, revoked_at, device_group`
@@ -80,18 +83,25 @@ func (s *Store) EnrollmentSecrets(ctx context.Context) ([]EnrollmentSecret, erro
 	return out, rows.Err()
 }
 
-// RevokeEnrollmentSecret marks a secret revoked; revoking twice keeps the
-// first time.
-func (s *Store) RevokeEnrollmentSecret(ctx context.Context, id string, now time.Time) (EnrollmentSecret, error) {
-	_, err := s.db.ExecContext(ctx,
-		`UPDATE enrollment_secrets SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, micros(now), id)
-	if err != nil {
-		return EnrollmentSecret{}, fmt.Errorf("revoke enrollment secret %s: %w", id, err)
-	}
-	e, err := scanSecret(s.db.QueryRowContext(ctx, `SELECT `+secretColumns+` FROM enrollment_secrets WHERE id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return e, fmt.Errorf("enrollment secret %s: %w", id, ErrNotFound)
-	}
+// RevokeEnrollmentSecret marks a secret revoked (revoking twice keeps the
+// first time) and records audit, in one transaction.
+func (s *Store) RevokeEnrollmentSecret(ctx context.Context, id string, now time.Time, audit AuditEntry) (EnrollmentSecret, error) {
+	var e EnrollmentSecret
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`UPDATE enrollment_secrets SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, micros(now), id)
+		if err != nil {
+			return fmt.Errorf("revoke enrollment secret %s: %w", id, err)
+		}
+		e, err = scanSecret(tx.QueryRowContext(ctx, `SELECT `+secretColumns+` FROM enrollment_secrets WHERE id = $1`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("enrollment secret %s: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("revoke enrollment secret %s: %w", id, err)
+		}
+		return appendAudit(ctx, tx, audit)
+	})
 	return e, err
 }
 
@@ -105,7 +115,7 @@ const (
 	RoleAuditor Role = "auditor"
 )
 
-// APIToken is a bearer token for the JSON and gRPC admin APIs. Only its hash
+// APIToken is a bearer token for the JSON admin API. Only its hash
 // is stored.
 type APIToken struct {
 	ID          string
@@ -116,15 +126,17 @@ type APIToken struct {
 	Revoked     time.Time
 }
 
-// CreateAPIToken stores a token.
-func (s *Store) CreateAPIToken(ctx context.Context, t APIToken) error {
-	_, err := s.db.ExecContext(ctx,
-		`INSERT INTO api_tokens (id, description, hash, role, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		t.ID, t.Description, t.Hash, string(t.Role), micros(t.Created))
-	if err != nil {
-		return fmt.Errorf("create API token: %w", err)
-	}
-	return nil
+// CreateAPIToken stores a token and its audit entry in one transaction.
+func (s *Store) CreateAPIToken(ctx context.Context, t APIToken, audit AuditEntry) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO api_tokens (id, description, hash, role, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			t.ID, t.Description, t.Hash, string(t.Role), micros(t.Created))
+		if err != nil {
+			return fmt.Errorf("create API token: %w", err)
+		}
+		return appendAudit(ctx, tx, audit)
+	})
 }
 
 // APITokenByHash finds a token that is not revoked by the hash of its value.
@@ -189,10 +201,13 @@ func (s *Store) SessionByHash(ctx context.Context, hash []byte, now time.Time) (
 	return sess, nil
 }
 
-// DeleteSession ends a session.
-func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE hash = $1`, hash); err != nil {
-		return fmt.Errorf("delete session: %w", err)
-	}
-	return nil
+// DeleteSession ends a session (a logout) and records audit, in one
+// transaction.
+func (s *Store) DeleteSession(ctx context.Context, hash []byte, audit AuditEntry) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE hash = $1`, hash); err != nil {
+			return fmt.Errorf("delete session: %w", err)
+		}
+		return appendAudit(ctx, tx, audit)
+	})
 }

@@ -54,6 +54,7 @@ func runSuite(t *testing.T, open opener) {
 		{"Admins", testAdmins},
 		{"LoginFailures", testLoginFailures},
 		{"AuditLog", testAuditLog},
+		{"AuditInTransaction", testAuditInTransaction},
 		{"APITokenListRevoke", testAPITokenListRevoke},
 		{"Devices", testDevices},
 		{"DeviceOnline", testDeviceOnline},
@@ -113,15 +114,15 @@ func testEnrollmentSecrets(t *testing.T, s *store.Store) {
 		{ID: "es_a", Description: "same time a", Hash: hash("a"), Created: at(time.Hour)},
 	}
 	for _, e := range secrets {
-		if err := s.CreateEnrollmentSecret(ctx, e); err != nil {
+		if err := s.CreateEnrollmentSecret(ctx, e, change("enrollment_secret_create")); err != nil {
 			t.Fatalf("CreateEnrollmentSecret(%s): %v", e.ID, err)
 		}
 	}
 	// The hash is unique, and so is the id.
-	if err := s.CreateEnrollmentSecret(ctx, store.EnrollmentSecret{ID: "es_other", Hash: hash("old"), Created: at(0)}); err == nil {
+	if err := s.CreateEnrollmentSecret(ctx, store.EnrollmentSecret{ID: "es_other", Hash: hash("old"), Created: at(0)}, change("enrollment_secret_create")); err == nil {
 		t.Error("a second secret with the same hash was stored")
 	}
-	if err := s.CreateEnrollmentSecret(ctx, store.EnrollmentSecret{ID: "es_old", Hash: hash("x"), Created: at(0)}); err == nil {
+	if err := s.CreateEnrollmentSecret(ctx, store.EnrollmentSecret{ID: "es_old", Hash: hash("x"), Created: at(0)}, change("enrollment_secret_create")); err == nil {
 		t.Error("a second secret with the same id was stored")
 	}
 
@@ -176,13 +177,13 @@ func testEnrollmentSecrets(t *testing.T, s *store.Store) {
 
 func testRevokeEnrollmentSecret(t *testing.T, s *store.Store) {
 	ctx := t.Context()
-	if err := s.CreateEnrollmentSecret(ctx, store.EnrollmentSecret{ID: "es_1", Hash: hash("1"), Created: at(0)}); err != nil {
+	if err := s.CreateEnrollmentSecret(ctx, store.EnrollmentSecret{ID: "es_1", Hash: hash("1"), Created: at(0)}, change("enrollment_secret_create")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateEnrollmentSecret(ctx, store.EnrollmentSecret{ID: "es_2", Hash: hash("2"), Created: at(0)}); err != nil {
+	if err := s.CreateEnrollmentSecret(ctx, store.EnrollmentSecret{ID: "es_2", Hash: hash("2"), Created: at(0)}, change("enrollment_secret_create")); err != nil {
 		t.Fatal(err)
 	}
-	e, err := s.RevokeEnrollmentSecret(ctx, "es_1", at(time.Hour))
+	e, err := s.RevokeEnrollmentSecret(ctx, "es_1", at(time.Hour), change("enrollment_secret_revoke"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +192,7 @@ func testRevokeEnrollmentSecret(t *testing.T, s *store.Store) {
 		t.Error("revoked secret is usable")
 	}
 	// Revoking again keeps the first time.
-	e, err = s.RevokeEnrollmentSecret(ctx, "es_1", at(5*time.Hour))
+	e, err = s.RevokeEnrollmentSecret(ctx, "es_1", at(5*time.Hour), change("enrollment_secret_revoke"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +206,7 @@ func testRevokeEnrollmentSecret(t *testing.T, s *store.Store) {
 	if e, err := s.EnrollmentSecretByHash(ctx, hash("2")); err != nil || !e.Revoked.IsZero() || !e.Usable(at(time.Hour)) {
 		t.Errorf("other secret = %+v, %v", e, err)
 	}
-	if _, err := s.RevokeEnrollmentSecret(ctx, "es_missing", at(0)); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.RevokeEnrollmentSecret(ctx, "es_missing", at(0), change("enrollment_secret_revoke")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("revoking an unknown secret: %v, want ErrNotFound", err)
 	}
 }
@@ -216,7 +217,7 @@ func testAPITokens(t *testing.T, s *store.Store) {
 		{ID: "tok_admin", Description: "first start", Hash: hash("admin"), Role: store.RoleAdmin, Created: at(0)},
 		{ID: "tok_analyst", Hash: hash("analyst"), Role: store.RoleAnalyst, Created: at(time.Minute)},
 	} {
-		if err := s.CreateAPIToken(ctx, tok); err != nil {
+		if err := s.CreateAPIToken(ctx, tok, change("token_create")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -238,7 +239,7 @@ func testAPITokens(t *testing.T, s *store.Store) {
 	if _, err := s.APITokenByHash(ctx, nil); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("nil hash: %v, want ErrNotFound", err)
 	}
-	if err := s.CreateAPIToken(ctx, store.APIToken{ID: "tok_dup", Hash: hash("admin"), Role: store.RoleAdmin, Created: at(0)}); err == nil {
+	if err := s.CreateAPIToken(ctx, store.APIToken{ID: "tok_dup", Hash: hash("admin"), Role: store.RoleAdmin, Created: at(0)}, change("token_create")); err == nil {
 		t.Error("a second token with the same hash was stored")
 	}
 }
@@ -290,13 +291,13 @@ func testSessions(t *testing.T, s *store.Store) {
 	}
 
 	// Logout.
-	if err := s.DeleteSession(ctx, hash("s2")); err != nil {
+	if err := s.DeleteSession(ctx, hash("s2"), change("logout")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.SessionByHash(ctx, hash("s2"), at(13*time.Hour)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("deleted session: %v, want ErrNotFound", err)
 	}
-	if err := s.DeleteSession(ctx, hash("s2")); err != nil {
+	if err := s.DeleteSession(ctx, hash("s2"), change("logout")); err != nil {
 		t.Errorf("deleting twice: %v", err)
 	}
 	if _, err := s.SessionByHash(ctx, hash("s3"), at(13*time.Hour)); err != nil {
@@ -794,7 +795,7 @@ func testPublishPolicy(t *testing.T, s *store.Store) {
 			func(version uint64, d []byte) []byte {
 				signed, signedDoc = version, d
 				return fmt.Appendf(nil, "sig-%d", version)
-			})
+			}, change("policy_publish"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -848,7 +849,7 @@ func testPublishPolicyConcurrent(t *testing.T, s *store.Store) {
 			for i := range each {
 				doc := fmt.Appendf(nil, "name: w%d-%d\n", w, i)
 				p, err := s.PublishPolicy(ctx, fmt.Sprintf("w%d-%d", w, i), doc, "test", time.Now(),
-					func(v uint64, d []byte) []byte { return fmt.Appendf(nil, "%d:%s", v, d) })
+					func(v uint64, d []byte) []byte { return fmt.Appendf(nil, "%d:%s", v, d) }, change("policy_publish"))
 				if err != nil {
 					errs <- err
 					continue
@@ -898,7 +899,7 @@ func TestSQLiteFileAndReopen(t *testing.T) {
 	if err := s.Ping(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateAPIToken(ctx, store.APIToken{ID: "tok_1", Hash: hash("t"), Role: store.RoleAdmin, Created: at(0)}); err != nil {
+	if err := s.CreateAPIToken(ctx, store.APIToken{ID: "tok_1", Hash: hash("t"), Role: store.RoleAdmin, Created: at(0)}, change("token_create")); err != nil {
 		t.Fatal(err)
 	}
 	newDevice(t, s, "dev-1", "one")

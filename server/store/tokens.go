@@ -39,19 +39,24 @@ func (s *Store) APITokens(ctx context.Context) ([]APIToken, error) {
 	return out, rows.Err()
 }
 
-// RevokeAPIToken revokes a token at once; revoking twice keeps the first
-// time.
-func (s *Store) RevokeAPIToken(ctx context.Context, id string, now time.Time) (APIToken, error) {
-	if _, err := s.db.ExecContext(ctx,
-		`UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, micros(now), id); err != nil {
-		return APIToken{}, fmt.Errorf("revoke API token %s: %w", id, err)
-	}
-	t, err := scanToken(s.db.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return t, fmt.Errorf("API token %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return t, fmt.Errorf("revoke API token %s: %w", id, err)
-	}
-	return t, nil
+// RevokeAPIToken revokes a token at once (revoking twice keeps the first
+// time) and records audit, in one transaction.
+func (s *Store) RevokeAPIToken(ctx context.Context, id string, now time.Time, audit AuditEntry) (APIToken, error) {
+	var t APIToken
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, micros(now), id); err != nil {
+			return fmt.Errorf("revoke API token %s: %w", id, err)
+		}
+		var err error
+		t, err = scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = $1`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("API token %s: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("revoke API token %s: %w", id, err)
+		}
+		return appendAudit(ctx, tx, audit)
+	})
+	return t, err
 }

@@ -1,7 +1,7 @@
 // Package adminapitest builds a real admin API for tests of the packages
 // that serve it: a SQLite store in a temporary directory, the embedded
 // catalog, a fresh policy-signing key, one API token per role, and the
-// European default policy published as version 1.
+// European default policy published as version 1, and an empty audit log.
 package adminapitest
 
 import (
@@ -15,6 +15,7 @@ import (
 
 	"github.com/pquerna/otp"
 	"github.com/vcguard/vcguard/policies"
+	"github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/adminapi"
 	"github.com/vcguard/vcguard/server/auth"
 	"github.com/vcguard/vcguard/server/fanout"
@@ -36,7 +37,7 @@ type Account struct {
 // AddAdmin creates an account of role and returns its credentials.
 func (e *Env) AddAdmin(t testing.TB, username string, role store.Role) Account {
 	t.Helper()
-	created, err := e.API.CreateAdmin(t.Context(), username, role, adminapi.SystemActor)
+	created, err := e.Service.CreateAdmin(t.Context(), admin.SystemActor, username, role)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,9 @@ func (e *Env) AddAdmin(t testing.TB, username string, role store.Role) Account {
 
 // Env is a ready admin API with what a test needs to reach into.
 type Env struct {
-	API       *adminapi.API
+	API *adminapi.API
+	// Service is the admin service the API (and a dashboard) calls.
+	Service   *admin.Service
 	Store     *store.Store
 	Hub       *fanout.Hub
 	PolicyKey ed25519.PublicKey
@@ -108,11 +111,13 @@ func New(t testing.TB) *Env {
 		t.Fatal(err)
 	}
 	e := &Env{Store: st, Hub: &fanout.Hub{}, PolicyKey: pub, Tokens: map[store.Role]string{}, DBPath: dbPath}
-	e.API = &adminapi.API{Store: st, Catalog: cat, PolicyKey: key, Hub: e.Hub, Tokens: auth.TokenChecker{Store: st},
+	e.Service = &admin.Service{Store: st, Catalog: cat, PolicyKey: key, Hub: e.Hub,
 		Logger: slog.New(slog.DiscardHandler), PasswordHashing: CheapArgon2}
+	e.API = &adminapi.API{Admin: e.Service, Tokens: auth.TokenChecker{Store: st}, Logger: slog.New(slog.DiscardHandler)}
 	for _, role := range Roles {
 		value, hash := auth.NewSecret("vcg_test_")
-		if err := st.CreateAPIToken(ctx, store.APIToken{ID: "tok_" + string(role), Hash: hash, Role: role, Created: time.Now()}); err != nil {
+		if err := st.CreateAPIToken(ctx, store.APIToken{ID: "tok_" + string(role), Hash: hash, Role: role, Created: time.Now()},
+			store.AuditEntry{At: time.Now(), Actor: "system", Action: "token_create", Target: "token:tok_" + string(role)}); err != nil {
 			t.Fatal(err)
 		}
 		e.Tokens[role] = value
@@ -121,8 +126,11 @@ func New(t testing.TB) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := e.API.PublishPolicy(ctx, doc, "test"); err != nil || v.Version != 1 {
+	if v, err := e.Service.PublishPolicy(ctx, admin.Actor{Subject: "test"}, doc); err != nil || v.Version != 1 {
 		t.Fatalf("publish initial policy: %+v, %v", v, err)
 	}
+	// The set-up is audited like every change; tests start from an empty
+	// audit log, so they see their own changes only.
+	e.Exec(t, 1, `DELETE FROM audit_log`, func(int) []any { return nil })
 	return e
 }

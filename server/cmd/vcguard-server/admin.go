@@ -12,7 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/vcguard/vcguard/server/adminapi"
+	"github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/store"
 )
 
@@ -22,7 +22,7 @@ const initialAdminFile = "initial-admin.txt"
 // firstAdmin creates, when the database has no administrator, the account
 // "admin" with a random password and TOTP secret, and writes them with the
 // otpauth:// URL to DATA/initial-admin.txt (0600). Only the path is logged.
-func firstAdmin(ctx context.Context, cfg *config, api *adminapi.API, logger *slog.Logger) error {
+func firstAdmin(ctx context.Context, cfg *config, api *admin.Service, logger *slog.Logger) error {
 	admins, err := api.Store.Admins(ctx)
 	if err != nil {
 		return err
@@ -30,7 +30,7 @@ func firstAdmin(ctx context.Context, cfg *config, api *adminapi.API, logger *slo
 	if len(admins) > 0 {
 		return nil
 	}
-	created, err := api.CreateAdmin(ctx, "admin", store.RoleAdmin, adminapi.SystemActor)
+	created, err := api.CreateAdmin(ctx, admin.SystemActor, "admin", store.RoleAdmin)
 	if errors.Is(err, store.ErrExists) {
 		return nil // another replica was first
 	}
@@ -149,11 +149,11 @@ func runAdmin(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	api := &adminapi.API{Store: st, Logger: slog.New(slog.DiscardHandler)}
-	by := adminapi.SystemActor
+	api := &admin.Service{Store: st, Logger: slog.New(slog.DiscardHandler)}
+	by := admin.SystemActor
 	switch cmd {
 	case "add":
-		created, err := api.CreateAdmin(ctx, *username, store.Role(*role), by)
+		created, err := api.CreateAdmin(ctx, by, *username, store.Role(*role))
 		if err != nil {
 			return err
 		}
@@ -161,7 +161,7 @@ func runAdmin(ctx context.Context, args []string, stdout io.Writer) error {
 			created.Admin.Username, created.Admin.Role, created.Password, created.TOTPURL)
 		fmt.Fprintln(stdout, "\nGive these to the person over a safe channel; they are not shown again.")
 	case "passwd":
-		reset, err := api.ResetAdminPassword(ctx, *username, *newTOTP, by)
+		reset, err := api.ResetAdminPassword(ctx, by, *username, *newTOTP)
 		if err != nil {
 			return err
 		}
@@ -170,12 +170,12 @@ func runAdmin(ctx context.Context, args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "otpauth URL: %s\n", reset.TOTPURL)
 		}
 	case "disable":
-		if _, err := api.DisableAdmin(ctx, *username, by); err != nil {
+		if _, err := api.DisableAdmin(ctx, by, *username); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s disabled; their sessions have ended\n", *username)
 	case "enable":
-		if _, err := api.EnableAdmin(ctx, *username, by); err != nil {
+		if _, err := api.EnableAdmin(ctx, by, *username); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s enabled\n", *username)

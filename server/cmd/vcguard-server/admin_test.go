@@ -12,7 +12,7 @@ import (
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
-	"github.com/vcguard/vcguard/server/adminapi"
+	"github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/auth"
 	"github.com/vcguard/vcguard/server/store"
 )
@@ -57,7 +57,7 @@ func TestFirstAdmin(t *testing.T) {
 	defer st.Close()
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	api := &adminapi.API{Store: st, Logger: logger}
+	api := &admin.Service{Store: st, Logger: logger}
 	cfg := &config{DataDir: dir, HTTPAddr: "127.0.0.1:8080"}
 	// A stale file from an earlier installation with a loose mode.
 	path := filepath.Join(dir, initialAdminFile)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/vcguard/vcguard/policies"
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
+	"github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/adminapi"
 	"github.com/vcguard/vcguard/server/agentapi"
 	"github.com/vcguard/vcguard/server/auth"
@@ -200,7 +201,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	names := fs.String("tls-names", "", "extra comma-separated DNS names or IPs for the server certificate (localhost, 127.0.0.1, ::1 and the hostname are always included)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.InitialPolicy, "initial-policy", "eu-default", "example policy published on first start (policies/examples)")
-	fs.DurationVar(&c.StaleAfter, "stale-after", adminapi.DefaultStaleAfter, "a connected device silent for longer is shown offline")
+	fs.DurationVar(&c.StaleAfter, "stale-after", admin.DefaultStaleAfter, "a connected device silent for longer is shown offline")
 	fs.StringVar(&c.DB, "db", "sqlite", "database: sqlite (embedded, in the data directory) or a postgres://user@host:port/database URL "+
 		"for several replicas on one database (give the password through PGPASSWORD or ~/.pgpass, not the URL)")
 	fs.DurationVar(&c.Retention, "retention", 90*24*time.Hour, "events received longer ago than this are purged (hourly); 0 keeps them for ever")
@@ -340,13 +341,14 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	}
 	met := metrics.New()
 	st.Refused = met.Refused // the store's per-device row caps, counted by reason
-	api := &adminapi.API{
-		Store: st, Catalog: cat, PolicyKey: policyKey, Hub: hub, Tokens: auth.TokenChecker{Store: st},
-		Logger: logger.With("component", "adminapi"), StaleAfter: cfg.StaleAfter, Metrics: met,
+	svc := &admin.Service{
+		Store: st, Catalog: cat, PolicyKey: policyKey, Hub: hub,
+		Logger: logger.With("component", "admin"), StaleAfter: cfg.StaleAfter, Metrics: met,
 	}
+	api := &adminapi.API{Admin: svc, Tokens: auth.TokenChecker{Store: st}, Logger: logger.With("component", "adminapi")}
 	// Replicas starting at once take turns, so the first secret and the
 	// initial policy are created once.
-	if err := st.Exclusive(ctx, "vcguard first start", func() error { return firstStart(ctx, cfg, api, logger) }); err != nil {
+	if err := st.Exclusive(ctx, "vcguard first start", func() error { return firstStart(ctx, cfg, svc, logger) }); err != nil {
 		return err
 	}
 
@@ -381,13 +383,12 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	logger.Info("agent connection bounds", "max_conns", maxConns, "max_conns_per_addr", cfg.MaxConnsPerAddr,
 		"descriptor_limit", connlimit.DescriptorLimit(), "max_streams_per_conn", maxStreamsPerConn)
 
-	admin := &adminapi.GRPC{API: api}
 	gs := grpc.NewServer(
 		grpc.Creds(credentials.NewTLS(ca.ServerTLS())),
 		// A connection that never finishes its handshake is closed.
 		grpc.ConnectionTimeout(cfg.HandshakeTimeout),
 		// An agent holds one Connect stream plus the odd unary call
-		// (renewal); vcguardctl makes unary calls one at a time.
+		// (renewal).
 		grpc.MaxConcurrentStreams(maxStreamsPerConn),
 		// A connection holds one mostly idle stream whose messages are a
 		// few KiB. No read buffer of gRPC's own (TLS already buffers a
@@ -397,7 +398,6 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		grpc.ReadBufferSize(0),
 		grpc.WriteBufferSize(8<<10),
 		grpc.SharedWriteBuffer(true),
-		grpc.UnaryInterceptor(admin.UnaryInterceptor),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 30 * time.Second, PermitWithoutStream: true}),
 		// MaxConnectionAge gets ±10% jitter from gRPC; after the GOAWAY
 		// a stream has the grace period, then agents reconnect (to
@@ -416,7 +416,6 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		agents.Streams = st
 	}
 	vcguardv1.RegisterAgentServiceServer(gs, agents)
-	vcguardv1.RegisterAdminServiceServer(gs, admin)
 	healthSrv := health.NewServer()
 	healthpb.RegisterHealthServer(gs, healthSrv)
 
@@ -518,13 +517,13 @@ func openStore(ctx context.Context, cfg *config) (*store.Store, error) {
 // the first admin API token (for the JSON API and vcguardctl), the first
 // dashboard account and the initial policy, writing the secrets into the
 // data directory (0600) for the person who set the server up.
-func firstStart(ctx context.Context, cfg *config, api *adminapi.API, logger *slog.Logger) error {
+func firstStart(ctx context.Context, cfg *config, api *admin.Service, logger *slog.Logger) error {
 	secrets, err := api.Store.EnrollmentSecrets(ctx)
 	if err != nil {
 		return err
 	}
 	if len(secrets) == 0 {
-		_, value, err := api.CreateEnrollmentSecret(ctx, "created on first start", 0)
+		_, value, err := api.CreateEnrollmentSecret(ctx, admin.SystemActor, "created on first start", "", 0)
 		if err != nil {
 			return err
 		}
@@ -534,7 +533,7 @@ func firstStart(ctx context.Context, cfg *config, api *adminapi.API, logger *slo
 		logger.Info("first enrollment secret written", "file", filepath.Join(cfg.DataDir, enrollSecretFile))
 	}
 	if _, err := os.Stat(filepath.Join(cfg.DataDir, adminTokenFile)); errors.Is(err, os.ErrNotExist) {
-		_, value, err := api.CreateAPIToken(ctx, "created on first start", store.RoleAdmin, adminapi.SystemActor)
+		_, value, err := api.CreateAPIToken(ctx, admin.SystemActor, "created on first start", store.RoleAdmin)
 		if err != nil {
 			return err
 		}
@@ -551,7 +550,7 @@ func firstStart(ctx context.Context, cfg *config, api *adminapi.API, logger *slo
 		if err != nil {
 			return fmt.Errorf("--initial-policy: %w", err)
 		}
-		if _, err := api.PublishPolicy(ctx, doc, "vcguard-server (first start)"); err != nil {
+		if _, err := api.PublishPolicy(ctx, admin.Actor{Subject: "vcguard-server (first start)"}, doc); err != nil {
 			return fmt.Errorf("publish initial policy: %w", err)
 		}
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/vcguard/vcguard/policies"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"io"
 	"net/url"
 	"os"
@@ -134,83 +136,6 @@ func lookupCommand(words []string) (found command, n int, ok bool) {
 	return found, n, ok
 }
 
-// Wire forms of the JSON API's answers, with the fields shown here.
-type (
-	deviceJSON struct {
-		ID            string      `json:"id"`
-		Hostname      string      `json:"hostname"`
-		OS            string      `json:"os"`
-		OSVersion     string      `json:"os_version"`
-		Arch          string      `json:"arch"`
-		AgentVersion  string      `json:"agent_version"`
-		Enrolled      time.Time   `json:"enrolled"`
-		LastSeen      time.Time   `json:"last_seen"`
-		Online        bool        `json:"online"`
-		Revoked       *time.Time  `json:"revoked,omitempty"`
-		Group         string      `json:"group"`
-		PolicyVersion uint64      `json:"policy_version"`
-		Apps          []appJSON   `json:"apps"`
-		Media         []mediaJSON `json:"media"`
-		// The device list's counts (it does not carry apps and media).
-		RunningApps  int    `json:"running_apps"`
-		MediaInUse   int    `json:"media_in_use"`
-		WorstVerdict string `json:"worst_verdict"`
-		// The detail's totals when apps or media were left out.
-		AppsTotal      int   `json:"apps_total"`
-		AppsTruncated  bool  `json:"apps_truncated"`
-		MediaTotal     int   `json:"media_total"`
-		MediaTruncated bool  `json:"media_truncated"`
-		EventsStored   int64 `json:"events_stored"`
-	}
-	appJSON struct {
-		AppID    string `json:"app_id"`
-		Name     string `json:"name"`
-		PID      int32  `json:"pid"`
-		Running  bool   `json:"running"`
-		Verdict  string `json:"verdict"`
-		Version  string `json:"version"`
-		Verified bool   `json:"verified"`
-	}
-	mediaJSON struct {
-		Kind    string    `json:"kind"`
-		PID     int32     `json:"pid"`
-		Process string    `json:"process"`
-		AppID   string    `json:"app_id"`
-		Device  string    `json:"device"`
-		Since   time.Time `json:"since"`
-	}
-	eventJSON struct {
-		Type     string    `json:"type"`
-		DeviceID string    `json:"device_id"`
-		Seq      uint64    `json:"seq"`
-		Time     time.Time `json:"time"`
-		PID      int32     `json:"pid"`
-		Process  string    `json:"process"`
-		AppID    string    `json:"app_id"`
-	}
-	policyJSON struct {
-		Version     uint64    `json:"version"`
-		Name        string    `json:"name"`
-		Published   time.Time `json:"published"`
-		PublishedBy string    `json:"published_by"`
-		Document    string    `json:"document"`
-	}
-	diffJSON struct {
-		From uint64 `json:"from"`
-		To   uint64 `json:"to"`
-		Diff string `json:"diff"`
-	}
-	secretJSON struct {
-		ID          string     `json:"id"`
-		Description string     `json:"description"`
-		Group       string     `json:"group"`
-		Created     time.Time  `json:"created"`
-		Expires     *time.Time `json:"expires"`
-		Revoked     *time.Time `json:"revoked"`
-		Value       string     `json:"value"`
-	}
-)
-
 func devicesList(ctx context.Context, e *env, _ []string) error {
 	if e.opts.limit < 0 {
 		return usageError("--limit %d: want a number of devices, or 0 for all", e.opts.limit)
@@ -222,13 +147,13 @@ func devicesList(ctx context.Context, e *env, _ []string) error {
 	if e.json() {
 		return e.rawList(items)
 	}
-	devs, err := decodeItems[deviceJSON](items)
+	devs, err := decodeItems[apitypes.DeviceSummary](items)
 	if err != nil {
 		return fmt.Errorf("GET /api/v1/devices: %w", err)
 	}
 	t := newTable(e.out, "ID", "HOSTNAME", "OS", "GROUP", "AGENT", "STATUS", "LAST SEEN", "POLICY", "APPS")
 	for _, d := range devs {
-		t.row(d.ID, d.Hostname, d.OS, dash(d.Group), d.AgentVersion, deviceStatus(d), when(d.LastSeen),
+		t.row(d.ID, d.Hostname, d.OS, dash(d.Group), d.AgentVersion, deviceStatus(d.Revoked, d.Online), when(d.LastSeen),
 			strconv.FormatUint(d.PolicyVersion, 10), runningSummary(d))
 	}
 	return t.flush()
@@ -236,25 +161,25 @@ func devicesList(ctx context.Context, e *env, _ []string) error {
 
 // runningSummary counts running apps and names the worst verdict when it
 // is not approved.
-func runningSummary(d deviceJSON) string {
+func runningSummary(d apitypes.DeviceSummary) string {
 	if d.WorstVerdict == "" || d.WorstVerdict == "approved" {
 		return strconv.Itoa(d.RunningApps)
 	}
 	return fmt.Sprintf("%d (worst: %s)", d.RunningApps, d.WorstVerdict)
 }
 
-func deviceStatus(d deviceJSON) string {
+func deviceStatus(revoked *time.Time, online bool) string {
 	switch {
-	case d.Revoked != nil:
+	case revoked != nil:
 		return "revoked"
-	case d.Online:
+	case online:
 		return "online"
 	}
 	return "offline"
 }
 
 func devicesShow(ctx context.Context, e *env, args []string) error {
-	var d deviceJSON
+	var d apitypes.Device
 	data, err := e.c.getJSON(ctx, "/api/v1/devices/"+url.PathEscape(args[0]), nil, &d)
 	if err != nil || e.json() {
 		return cmpErr(err, e.raw, data)
@@ -265,7 +190,7 @@ func devicesShow(ctx context.Context, e *env, args []string) error {
 	kv.row("OS:", strings.TrimSpace(d.OS+" "+d.OSVersion+" "+d.Arch))
 	kv.row("Agent:", d.AgentVersion)
 	kv.row("Group:", dash(d.Group))
-	kv.row("Status:", deviceStatus(d))
+	kv.row("Status:", deviceStatus(d.Revoked, d.Online))
 	kv.row("Enrolled:", when(d.Enrolled))
 	kv.row("Last seen:", when(d.LastSeen))
 	kv.row("Policy version:", strconv.FormatUint(d.PolicyVersion, 10))
@@ -322,7 +247,7 @@ func eventsList(ctx context.Context, e *env, _ []string) error {
 	if e.json() {
 		return e.rawList(items)
 	}
-	events, err := decodeItems[eventJSON](items)
+	events, err := decodeItems[apitypes.Event](items)
 	if err != nil {
 		return fmt.Errorf("GET /api/v1/events: %w", err)
 	}
@@ -338,7 +263,7 @@ func eventsList(ctx context.Context, e *env, _ []string) error {
 }
 
 func policiesList(ctx context.Context, e *env, _ []string) error {
-	var ps []policyJSON
+	var ps []apitypes.Policy
 	data, err := e.c.getJSON(ctx, "/api/v1/policies", nil, &ps)
 	if err != nil || e.json() {
 		return cmpErr(err, e.raw, data)
@@ -365,7 +290,7 @@ func policiesShow(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var p policyJSON
+	var p apitypes.Policy
 	data, err := e.c.getJSON(ctx, "/api/v1/policies/"+v, nil, &p)
 	if err != nil || e.json() {
 		return cmpErr(err, e.raw, data)
@@ -426,7 +351,7 @@ func policyApply(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var p policyJSON
+	var p apitypes.Policy
 	data, err := e.c.postJSON(ctx, "/api/v1/policies", "application/yaml", doc, &p)
 	if err != nil {
 		return policyFileError(err, args[0])
@@ -471,7 +396,7 @@ func policyDiff(ctx context.Context, e *env, args []string) error {
 		}
 		q.Set("against", against)
 	}
-	var d diffJSON
+	var d apitypes.PolicyDiff
 	data, err := e.c.getJSON(ctx, "/api/v1/policies/"+v+"/diff", q, &d)
 	if err != nil || e.json() {
 		return cmpErr(err, e.raw, data)
@@ -489,7 +414,7 @@ func policyRollback(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var p policyJSON
+	var p apitypes.Policy
 	data, err := e.c.postJSON(ctx, "/api/v1/policies/"+v+"/rollback", "", nil, &p)
 	if err != nil || e.json() {
 		return cmpErr(err, e.raw, data)
@@ -499,7 +424,7 @@ func policyRollback(ctx context.Context, e *env, args []string) error {
 }
 
 func secretsList(ctx context.Context, e *env, _ []string) error {
-	var secrets []secretJSON
+	var secrets []apitypes.Secret
 	data, err := e.c.getJSON(ctx, "/api/v1/enrollment-secrets", nil, &secrets)
 	if err != nil || e.json() {
 		return cmpErr(err, e.raw, data)
@@ -532,6 +457,9 @@ func secretsCreate(ctx context.Context, e *env, _ []string) error {
 	if e.opts.ttl < 0 {
 		return usageError("--ttl %s: must not be negative", e.opts.ttl)
 	}
+	if e.opts.group != "" && !policies.ValidGroupName(e.opts.group) {
+		return usageError("--group %q: a policy can only target a group named with %s, e.g. --group radiology", e.opts.group, policies.GroupNameRule)
+	}
 	req := map[string]any{"description": e.opts.description, "ttl_seconds": int64(e.opts.ttl / time.Second)}
 	if e.opts.group != "" {
 		req["group"] = e.opts.group
@@ -540,7 +468,7 @@ func secretsCreate(ctx context.Context, e *env, _ []string) error {
 	if err != nil {
 		return err
 	}
-	var s secretJSON
+	var s apitypes.Secret
 	data, err := e.c.postJSON(ctx, "/api/v1/enrollment-secrets", "", body, &s)
 	if err != nil || e.json() {
 		return cmpErr(err, e.raw, data)
@@ -555,7 +483,7 @@ func secretsCreate(ctx context.Context, e *env, _ []string) error {
 }
 
 func secretsRevoke(ctx context.Context, e *env, args []string) error {
-	var s secretJSON
+	var s apitypes.Secret
 	data, err := e.c.postJSON(ctx, "/api/v1/enrollment-secrets/"+url.PathEscape(args[0])+"/revoke", "", nil, &s)
 	if err != nil || e.json() {
 		return cmpErr(err, e.raw, data)

@@ -4,42 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"net/url"
 	"strconv"
-	"time"
 )
 
 // Commands of the routes for device revocation, API tokens, administrator
 // accounts and the audit log.
-
-type (
-	tokenJSON struct {
-		ID          string     `json:"id"`
-		Description string     `json:"description"`
-		Role        string     `json:"role"`
-		Created     time.Time  `json:"created"`
-		Revoked     *time.Time `json:"revoked"`
-		Value       string     `json:"value"`
-	}
-	adminJSON struct {
-		Username  string     `json:"username"`
-		Role      string     `json:"role"`
-		Created   time.Time  `json:"created"`
-		Disabled  *time.Time `json:"disabled"`
-		LastLogin *time.Time `json:"last_login"`
-		Password  string     `json:"password"`
-		TOTPURL   string     `json:"otpauth_url"`
-	}
-	auditJSON struct {
-		ID         int64           `json:"id"`
-		At         time.Time       `json:"at"`
-		Actor      string          `json:"actor"`
-		Action     string          `json:"action"`
-		Target     string          `json:"target"`
-		Detail     json.RawMessage `json:"detail"`
-		RemoteAddr string          `json:"remote_addr"`
-	}
-)
 
 // checkRole refuses a role the server does not know before asking it.
 func checkRole(role string) error {
@@ -53,7 +24,7 @@ func checkRole(role string) error {
 }
 
 func devicesRevoke(ctx context.Context, e *env, args []string) error {
-	var d deviceJSON
+	var d apitypes.Device
 	data, err := e.c.postJSON(ctx, "/api/v1/devices/"+url.PathEscape(args[0])+"/revoke", "", nil, &d)
 	if err != nil || e.json() {
 		return cmpErr(err, e.raw, data)
@@ -63,7 +34,7 @@ func devicesRevoke(ctx context.Context, e *env, args []string) error {
 }
 
 func tokensList(ctx context.Context, e *env, _ []string) error {
-	var tokens []tokenJSON
+	var tokens []apitypes.Token
 	data, err := e.c.getJSON(ctx, "/api/v1/tokens", nil, &tokens)
 	if err != nil || e.json() {
 		return cmpErr(err, e.raw, data)
@@ -89,7 +60,7 @@ func tokensCreate(ctx context.Context, e *env, _ []string) error {
 	if err != nil {
 		return err
 	}
-	var tok tokenJSON
+	var tok apitypes.Token
 	data, err := e.c.postJSON(ctx, "/api/v1/tokens", "", body, &tok)
 	if err != nil || e.json() {
 		return cmpErr(err, e.raw, data)
@@ -100,7 +71,7 @@ func tokensCreate(ctx context.Context, e *env, _ []string) error {
 }
 
 func tokensRevoke(ctx context.Context, e *env, args []string) error {
-	var tok tokenJSON
+	var tok apitypes.Token
 	data, err := e.c.postJSON(ctx, "/api/v1/tokens/"+url.PathEscape(args[0])+"/revoke", "", nil, &tok)
 	if err != nil || e.json() {
 		return cmpErr(err, e.raw, data)
@@ -110,7 +81,7 @@ func tokensRevoke(ctx context.Context, e *env, args []string) error {
 }
 
 func adminsList(ctx context.Context, e *env, _ []string) error {
-	var admins []adminJSON
+	var admins []apitypes.Admin
 	data, err := e.c.getJSON(ctx, "/api/v1/admins", nil, &admins)
 	if err != nil || e.json() {
 		return cmpErr(err, e.raw, data)
@@ -130,7 +101,7 @@ func adminsList(ctx context.Context, e *env, _ []string) error {
 }
 
 // printCredentials shows an account's one-time password and TOTP URL.
-func printCredentials(e *env, a adminJSON, what string) error {
+func printCredentials(e *env, a apitypes.Admin, what string) error {
 	fmt.Fprintf(e.log, "%s; the credentials below are shown only now: hand them over safely\n", what)
 	kv := newTable(e.out)
 	kv.row("username:", a.Username)
@@ -150,7 +121,7 @@ func adminsCreate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var a adminJSON
+	var a apitypes.Admin
 	data, err := e.c.postJSON(ctx, "/api/v1/admins", "", body, &a)
 	if err != nil || e.json() {
 		return cmpErr(err, e.raw, data)
@@ -161,7 +132,7 @@ func adminsCreate(ctx context.Context, e *env, args []string) error {
 // adminsSet enables or disables an account.
 func adminsSet(verb string) func(ctx context.Context, e *env, args []string) error {
 	return func(ctx context.Context, e *env, args []string) error {
-		var a adminJSON
+		var a apitypes.Admin
 		data, err := e.c.postJSON(ctx, "/api/v1/admins/"+url.PathEscape(args[0])+"/"+verb, "", nil, &a)
 		if err != nil || e.json() {
 			return cmpErr(err, e.raw, data)
@@ -176,7 +147,7 @@ func adminsResetPassword(ctx context.Context, e *env, args []string) error {
 	if e.opts.newTOTP {
 		path += "?totp=new"
 	}
-	var a adminJSON
+	var a apitypes.Admin
 	data, err := e.c.postJSON(ctx, path, "", nil, &a)
 	if err != nil || e.json() {
 		return cmpErr(err, e.raw, data)
@@ -205,7 +176,7 @@ func auditList(ctx context.Context, e *env, _ []string) error {
 	if e.json() {
 		return e.rawList(items)
 	}
-	entries, err := decodeItems[auditJSON](items)
+	entries, err := decodeItems[apitypes.AuditEntry](items)
 	if err != nil {
 		return fmt.Errorf("GET /api/v1/audit: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"io"
 	"log"
 	"net"
@@ -184,7 +185,7 @@ func TestReadCommands(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var devs []deviceJSON
+		var devs []apitypes.DeviceSummary
 		if err := json.Unmarshal([]byte(out), &devs); err != nil || len(devs) != 1 || devs[0].ID != "dev-1" {
 			t.Errorf("devices --output json: %v, %s", err, out)
 		}
@@ -255,6 +256,12 @@ func TestSecretsCommands(t *testing.T) {
 		t.Fatal("the secret was not created")
 	}
 	for _, c := range []ctlCase{
+		// The group rule of policies, checked before asking the server:
+		// nothing is created (the list below still has one secret).
+		{name: "create with a group no policy can target", args: []string{"secrets", "create", "--description", "Radiology", "--group", "Radiology"},
+			wantErr: []string{`--group "Radiology"`, "lower case letters", "--group radiology"}},
+		{name: "create with a dotted group", args: []string{"secrets", "create", "--description", "x", "--group", "a.b"},
+			wantErr: []string{`--group "a.b"`}},
 		{name: "list", args: []string{"secrets"}, lines: 2, want: []string{"DESCRIPTION", id, "Berlin laptops", "active"}},
 		{name: "list as analyst: 403", role: "analyst", args: []string{"secrets", "list"}, wantErr: []string{"403"}},
 		{name: "create without description", args: []string{"secrets", "create"}, wantErr: []string{"needs --description"}},
@@ -366,7 +373,7 @@ func TestAdminCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tokens []tokenJSON
+	var tokens []apitypes.Token
 	if err := json.Unmarshal([]byte(listed), &tokens); err != nil {
 		t.Fatal(err)
 	}
@@ -437,7 +444,7 @@ func TestListsFollowCursors(t *testing.T) {
 		t.Errorf("devices: %d lines, want 2,501 devices and a header", n)
 	}
 	out, _, err = f.ctl(t, "analyst", "--output", "json", "devices")
-	var devs []deviceJSON
+	var devs []apitypes.DeviceSummary
 	if err != nil || json.Unmarshal([]byte(out), &devs) != nil || len(devs) != 2501 {
 		t.Errorf("devices --output json: %d devices, %v", len(devs), err)
 	}

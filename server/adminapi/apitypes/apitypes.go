@@ -1,0 +1,203 @@
+// Package apitypes are the JSON forms of the admin API (/api/v1/): what
+// the server answers and vcguardctl and integrations read. It imports no
+// server package, so a client links nothing of the server.
+package apitypes
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Device is a device in the JSON API.
+type Device struct {
+	ID            string    `json:"id"`
+	Hostname      string    `json:"hostname"`
+	OS            string    `json:"os"`
+	OSVersion     string    `json:"os_version"`
+	Arch          string    `json:"arch"`
+	AgentVersion  string    `json:"agent_version"`
+	Enrolled      time.Time `json:"enrolled"`
+	LastSeen      time.Time `json:"last_seen"`
+	Online        bool      `json:"online"`
+	PolicyVersion uint64    `json:"policy_version"`
+	// Group is the device group from the enrollment secret; "" for none.
+	Group string `json:"group"`
+	// Revoked is when the device was revoked; absent while it is not.
+	Revoked *time.Time `json:"revoked,omitempty"`
+	// Apps are its app instances, running first: at most 500
+	// (apps_truncated says some were left out, apps_total counts all).
+	Apps []App `json:"apps"`
+	// Media are the cameras and microphones in use now: at most 100.
+	Media          []Media `json:"media"`
+	AppsTotal      int     `json:"apps_total"`
+	AppsTruncated  bool    `json:"apps_truncated"`
+	MediaTotal     int     `json:"media_total"`
+	MediaTruncated bool    `json:"media_truncated"`
+	// EventsStored counts the device's stored events (set by
+	// GET /api/v1/devices/{id}).
+	EventsStored int64 `json:"events_stored"`
+}
+
+// App is an app instance in the JSON API.
+type App struct {
+	AppID   string `json:"app_id"`
+	Name    string `json:"name"`
+	PID     int32  `json:"pid"`
+	Running bool   `json:"running"`
+	Verdict string `json:"verdict"`
+	Exe     string `json:"exe"`
+	// Version is "unknown" when the agent could not read it.
+	Version  string     `json:"version"`
+	Verified bool       `json:"verified"`
+	Identity string     `json:"identity"`
+	Started  time.Time  `json:"started"`
+	Stopped  *time.Time `json:"stopped,omitempty"`
+}
+
+// Media is a camera or microphone in use, in the JSON API.
+type Media struct {
+	Kind     string    `json:"kind"` // camera or microphone
+	PID      int32     `json:"pid"`
+	Process  string    `json:"process"`
+	AppID    string    `json:"app_id"` // "" for a process of no catalog app
+	Category string    `json:"category,omitempty"`
+	Device   string    `json:"device"`
+	Source   string    `json:"source"`
+	Session  string    `json:"session,omitempty"`
+	Since    time.Time `json:"since"`
+}
+
+// DeviceSummary is a device in the device list: its facts and counts,
+// not its app and media rows (GET /api/v1/devices/{id} has those).
+type DeviceSummary struct {
+	ID            string     `json:"id"`
+	Hostname      string     `json:"hostname"`
+	OS            string     `json:"os"`
+	OSVersion     string     `json:"os_version"`
+	Arch          string     `json:"arch"`
+	AgentVersion  string     `json:"agent_version"`
+	Enrolled      time.Time  `json:"enrolled"`
+	LastSeen      time.Time  `json:"last_seen"`
+	Online        bool       `json:"online"`
+	Stale         bool       `json:"stale"`
+	PolicyVersion uint64     `json:"policy_version"`
+	Group         string     `json:"group"`
+	Revoked       *time.Time `json:"revoked,omitempty"`
+	// RunningApps counts the running app instances; MediaInUse the
+	// cameras and microphones in use.
+	RunningApps int `json:"running_apps"`
+	MediaInUse  int `json:"media_in_use"`
+	// WorstVerdict is the worst verdict of a running app; absent with
+	// none running.
+	WorstVerdict string `json:"worst_verdict,omitempty"`
+	// Running names at most 10 distinct running apps, worst first.
+	Running []RunningApp `json:"running"`
+}
+
+// RunningApp is a running catalog app in a device list.
+type RunningApp struct {
+	AppID string `json:"app_id"`
+	Name  string `json:"name"`
+	// Verdict is the worst verdict of its running instances.
+	Verdict string `json:"verdict"`
+	// Instances is how many of its processes run.
+	Instances int `json:"instances"`
+}
+
+// DevicePage is a page of the device list.
+type DevicePage struct {
+	Devices    []json.RawMessage `json:"devices"`
+	NextCursor string            `json:"next_cursor,omitempty"`
+}
+
+// Event is an event in the JSON API.
+type Event struct {
+	Type     string          `json:"type"`
+	DeviceID string          `json:"device_id"`
+	Seq      uint64          `json:"seq"`
+	Time     time.Time       `json:"time"`
+	Received time.Time       `json:"received"`
+	PID      int32           `json:"pid,omitempty"`
+	Process  string          `json:"process,omitempty"`
+	AppID    string          `json:"app_id,omitempty"`
+	Detail   json.RawMessage `json:"detail"`
+	// DetailTruncated is set when the detail was larger than
+	// MaxEventDetailBytes and is left out (null).
+	DetailTruncated bool `json:"detail_truncated,omitempty"`
+}
+
+// EventPage is a page of the event list.
+type EventPage struct {
+	Events     []json.RawMessage `json:"events"`
+	NextCursor string            `json:"next_cursor,omitempty"`
+}
+
+// Policy is a policy version in the JSON API.
+type Policy struct {
+	Version     uint64    `json:"version"`
+	Name        string    `json:"name"`
+	Published   time.Time `json:"published"`
+	PublishedBy string    `json:"published_by"`
+	Document    string    `json:"document,omitempty"`
+}
+
+// PolicyDiff is a unified diff between two policy versions.
+type PolicyDiff struct {
+	From uint64 `json:"from"`
+	To   uint64 `json:"to"`
+	Diff string `json:"diff"`
+}
+
+// Secret is an enrollment secret in the JSON API (never its value,
+// except once on creation).
+type Secret struct {
+	ID          string     `json:"id"`
+	Description string     `json:"description"`
+	Created     time.Time  `json:"created"`
+	Expires     *time.Time `json:"expires,omitempty"`
+	Revoked     *time.Time `json:"revoked,omitempty"`
+	// Group is the device group of the devices it enrolls; "" for none.
+	Group string `json:"group"`
+	Value string `json:"value,omitempty"`
+}
+
+// Token is an API token in the JSON API (its value only once, on
+// creation).
+type Token struct {
+	ID          string     `json:"id"`
+	Description string     `json:"description"`
+	Role        string     `json:"role"`
+	Created     time.Time  `json:"created"`
+	Revoked     *time.Time `json:"revoked,omitempty"`
+	Value       string     `json:"value,omitempty"`
+}
+
+// Admin is an administrator account in the JSON API (never its
+// password hash or TOTP secret; the password and otpauth URL only once, on
+// creation or reset).
+type Admin struct {
+	Username  string     `json:"username"`
+	Role      string     `json:"role"`
+	Created   time.Time  `json:"created"`
+	Disabled  *time.Time `json:"disabled,omitempty"`
+	LastLogin *time.Time `json:"last_login,omitempty"`
+	Password  string     `json:"password,omitempty"`
+	TOTPURL   string     `json:"otpauth_url,omitempty"`
+}
+
+// AuditEntry is an audit log entry in the JSON API.
+type AuditEntry struct {
+	ID         int64           `json:"id"`
+	At         time.Time       `json:"at"`
+	Actor      string          `json:"actor"`
+	Action     string          `json:"action"`
+	Target     string          `json:"target"`
+	Detail     json.RawMessage `json:"detail"`
+	RemoteAddr string          `json:"remote_addr"`
+}
+
+// AuditPage is a page of the audit log.
+type AuditPage struct {
+	Entries    []json.RawMessage `json:"entries"`
+	NextCursor string            `json:"next_cursor,omitempty"`
+}
