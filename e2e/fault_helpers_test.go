@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -242,16 +241,6 @@ func restartServer(t *testing.T, s *server, extra ...string) *server {
 
 // sqliteOf is the database file of a server on SQLite.
 func sqliteOf(s *server) string { return filepath.Join(s.data, "vcguard.db") }
-
-// postgresURL is a connection URL with the database name replaced.
-func postgresURL(base, db string) string {
-	u, err := url.Parse(base)
-	if err != nil {
-		return base
-	}
-	u.Path = "/" + db
-	return u.String()
-}
 
 // integrityCheck runs SQLite's integrity check on the database file db.
 func integrityCheck(t *testing.T, db string) string {

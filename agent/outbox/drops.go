@@ -256,23 +256,6 @@ func (o *Outbox) compactDrops() error {
 	return nil // reopened at the next drop
 }
 
-// Severity ranks events for the bound: when the outbox is full, the oldest
-// event of the lowest rank goes first.
-type severity int
-
-const (
-	// superseded: a state report (inventory, policy applied, local
-	// policies) with a newer one of its kind behind it in the spool.
-	superseded severity = iota
-	// routine: state changes the server can live without (an app that is
-	// allowed starting or stopping, a camera switched on or off).
-	routine
-	// finding: what the policy is for (a forbidden, unverified, restricted
-	// or outdated app, an enforcement, a notice shown, a camera finding),
-	// the latest state reports, and the reports of drops.
-	finding
-)
-
 // stateKind names the kinds of events of which only the newest counts.
 func stateKind(ev *vcguardv1.Event) string {
 	switch ev.GetDetail().(type) {
@@ -308,6 +291,15 @@ func IsFinding(ev *vcguardv1.Event) bool {
 
 // victim returns the index in o.pending of the event to drop: the oldest
 // superseded state report, else the oldest routine event, else the oldest.
+// The ranks, lowest (dropped first) to highest:
+//   - superseded: a state report (inventory, policy applied, local
+//     policies) with a newer one of its kind behind it in the spool;
+//   - routine: state changes the server can live without (an app that is
+//     allowed starting or stopping, a camera switched on or off);
+//   - finding: what the policy is for (a forbidden, unverified, restricted
+//     or outdated app, an enforcement, a notice shown, a camera finding),
+//     the latest state reports, and the reports of drops (IsFinding).
+//
 // Linear in the spool, which is only walked when it is full. Called with mu
 // held.
 func (o *Outbox) victim() int {

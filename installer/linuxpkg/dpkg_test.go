@@ -22,9 +22,8 @@ import (
 // import path or the directory of testdata/fakeagent.
 func buildAgent(t *testing.T, pkg, version string) string {
 	t.Helper()
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
 	out := filepath.Join(t.TempDir(), "vcguard-agent")
-	cmd := exec.Command(goTool, "build", "-trimpath", "-o", out, "-ldflags", "-X main.version="+version, pkg)
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "-ldflags", "-X main.version="+version, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)

@@ -299,10 +299,7 @@ func TestBuildWithTools(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bsdtar | gzip -d | cpio -t: %v\n%s", err, out)
 	}
-	var cpioNames []string
-	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		cpioNames = append(cpioNames, l)
-	}
+	cpioNames := strings.Split(strings.TrimSpace(string(out)), "\n")
 	var ours []string
 	for _, e := range payload {
 		ours = append(ours, e.Name)

@@ -393,11 +393,10 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		// A connection holds one mostly idle stream whose messages are a
 		// few KiB. No read buffer of gRPC's own (TLS already buffers a
 		// record), an 8 KiB write buffer instead of 32 KiB, returned to a
-		// shared pool after each flush, so that tens of thousands of
-		// connections fit (see the README's load figures).
+		// shared pool after each flush (gRPC's default), so that tens of
+		// thousands of connections fit (see the README's load figures).
 		grpc.ReadBufferSize(0),
 		grpc.WriteBufferSize(8<<10),
-		grpc.SharedWriteBuffer(true),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 30 * time.Second, PermitWithoutStream: true}),
 		// MaxConnectionAge gets ±10% jitter from gRPC; after the GOAWAY
 		// a stream has the grace period, then agents reconnect (to
