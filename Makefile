@@ -31,9 +31,10 @@ proto: ## Regenerate the Go code of every .proto in proto/ (buf.gen.yaml) with t
 	$(BUF) generate
 
 # The baseline `buf breaking` compares against: the protos of the last release.
-# There is no release tag yet, so it holds the contract as of the commit that
-# added it. Cut a release, then record its protos with
-# `make proto-baseline BASELINE_REF=<tag>` (default HEAD) and commit the file.
+# There is no release tag yet, so it holds the contract as last recorded (after
+# the gRPC AdminService was dropped, issue 13). Cut a release, then record its
+# protos with `make proto-baseline BASELINE_REF=<tag>` (default HEAD) and
+# commit the file.
 BASELINE := proto/baseline.binpb
 BASELINE_REF ?= HEAD
 
