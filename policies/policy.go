@@ -3,6 +3,7 @@ package policies
 import (
 	"embed"
 	"fmt"
+	"github.com/vcguard/vcguard/policies/groupname"
 	"net/url"
 	"regexp"
 	"sort"
@@ -220,8 +221,7 @@ type MediaRules struct {
 }
 
 var (
-	groupNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,40}$`)
-	minVersionRE     = regexp.MustCompile(`^[0-9]{1,9}(\.[0-9]{1,9}){0,7}$`)
+	minVersionRE = regexp.MustCompile(`^[0-9]{1,9}(\.[0-9]{1,9}){0,7}$`)
 )
 
 // ParsePolicy parses and validates a policy document (YAML or JSON) against
@@ -268,7 +268,7 @@ func (v validator) policy() error {
 	}
 	for _, name := range sortedKeys(p.Groups) {
 		g := p.Groups[name]
-		if !groupNamePattern.MatchString(name) {
+		if !groupname.Valid(name) {
 			return v.fail(fmt.Sprintf("%q is not a valid group name (lower case letters, digits and '-', at most 41, starting with a letter or digit)", name), "groups", name)
 		}
 		if err := v.status(g.Default, false, "groups", name, "default"); err != nil {

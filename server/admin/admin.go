@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vcguard/vcguard/policies"
+	"github.com/vcguard/vcguard/policies/groupname"
 	"github.com/vcguard/vcguard/server/auth"
 	"github.com/vcguard/vcguard/server/fanout"
 	"github.com/vcguard/vcguard/server/metrics"
@@ -114,10 +115,10 @@ func (s *Service) entry(by Actor, action, target string, detail any) (store.Audi
 // ValidateGroup checks a device group name by the policy's rule ("" is no
 // group).
 func ValidateGroup(group string) error {
-	if group == "" || policies.ValidGroupName(group) {
+	if group == "" || groupname.Valid(group) {
 		return nil
 	}
-	return fmt.Errorf("%w: group %q: a policy can only target a group named with %s", ErrInvalid, group, policies.GroupNameRule)
+	return fmt.Errorf("%w: group %q: a policy can only target a group named with %s", ErrInvalid, group, groupname.Rule)
 }
 
 func validRole(r store.Role) bool {

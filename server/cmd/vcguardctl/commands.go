@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/vcguard/vcguard/policies"
+	"github.com/vcguard/vcguard/policies/groupname"
 	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"io"
 	"net/url"
@@ -457,8 +457,8 @@ func secretsCreate(ctx context.Context, e *env, _ []string) error {
 	if e.opts.ttl < 0 {
 		return usageError("--ttl %s: must not be negative", e.opts.ttl)
 	}
-	if e.opts.group != "" && !policies.ValidGroupName(e.opts.group) {
-		return usageError("--group %q: a policy can only target a group named with %s, e.g. --group radiology", e.opts.group, policies.GroupNameRule)
+	if e.opts.group != "" && !groupname.Valid(e.opts.group) {
+		return usageError("--group %q: a policy can only target a group named with %s, e.g. --group radiology", e.opts.group, groupname.Rule)
 	}
 	req := map[string]any{"description": e.opts.description, "ttl_seconds": int64(e.opts.ttl / time.Second)}
 	if e.opts.group != "" {
