@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vcguard/vcguard/agent/statedir"
 	"github.com/vcguard/vcguard/internal/atomicfile"
 	"log/slog"
 	"maps"
@@ -33,7 +34,7 @@ import (
 )
 
 // policyFile keeps the last good signed policy in the state directory.
-const policyFile = "policy.json"
+var policyFile = statedir.Policy.Name
 
 // ProcessSource reports which processes of interest start and exit: a
 // *procwatch.Watcher, or a fake in tests.
@@ -148,7 +149,7 @@ func New(cfg Config, identity *uplink.Identity) (*Agent, error) {
 	if err := fsperm.Protect(cfg.StateDir, false); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	out, err := outbox.Open(filepath.Join(cfg.StateDir, "outbox"), cfg.OutboxMaxEvents)
+	out, err := outbox.Open(statedir.Outbox.Path(cfg.StateDir), cfg.OutboxMaxEvents)
 	if err != nil {
 		return nil, err
 	}

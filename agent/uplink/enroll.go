@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/vcguard/vcguard/agent/fsperm"
+	"github.com/vcguard/vcguard/agent/statedir"
 	"github.com/vcguard/vcguard/internal/atomicfile"
 	"os"
 	"path/filepath"
@@ -30,13 +31,13 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// Files in the agent's state directory.
-const (
-	keyFile       = "client-key.pem"
-	certFile      = "client.pem"
-	caFile        = "ca.pem"
-	identityFile  = "identity.json"
-	policyKeyFile = "policy-key.pub"
+// Files in the agent's state directory (agent/statedir names them all).
+var (
+	keyFile       = statedir.ClientKey.Name
+	certFile      = statedir.ClientCert.Name
+	caFile        = statedir.CA.Name
+	identityFile  = statedir.Identity.Name
+	policyKeyFile = statedir.PolicyKey.Name
 )
 
 // Identity is what enrollment leaves in the state directory.

@@ -3,6 +3,7 @@ package uplink
 import (
 	"errors"
 	"fmt"
+	"github.com/vcguard/vcguard/agent/statedir"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,7 @@ import (
 // `vcguard-agent enroll-secret` stores it (the MSI runs that as SYSTEM). It
 // is read when no other secret is configured and deleted after a
 // successful enrollment.
-const SecretFile = "enroll-secret"
+var SecretFile = statedir.EnrollSecret.Name
 
 // maxSecret bounds an enrollment secret; the server's are 43 characters.
 const maxSecret = 4096

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/vcguard/vcguard/agent/statedir"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"io"
@@ -21,7 +22,6 @@ import (
 	"maps"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -483,12 +483,12 @@ func statusFromState(w io.Writer, c *config, id *uplink.Identity) error {
 	fmt.Fprintf(w, "The agent is not running (no status in %s).\n", c.StatusFile)
 	fmt.Fprintf(w, "Device:      %s\nServer:      %s\nEnrolled:    %s\n", id.DeviceID, id.Server, id.Enrolled.Format("2006-01-02 15:04 MST"))
 	var sp vcguardv1.SignedPolicy
-	if data, err := os.ReadFile(filepath.Join(c.StateDir, "policy.json")); err == nil && protojson.Unmarshal(data, &sp) == nil {
+	if data, err := os.ReadFile(statedir.Policy.Path(c.StateDir)); err == nil && protojson.Unmarshal(data, &sp) == nil {
 		fmt.Fprintf(w, "Policy:      version %d from the server, published %s\n", sp.GetVersion(), sp.GetPublished().AsTime().Format("2006-01-02 15:04 MST"))
 	} else {
 		fmt.Fprintln(w, "Policy:      none received yet")
 	}
-	st, err := outbox.Inspect(filepath.Join(c.StateDir, "outbox"))
+	st, err := outbox.Inspect(statedir.Outbox.Path(c.StateDir))
 	if err != nil {
 		return err
 	}
