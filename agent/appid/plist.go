@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 the errors begin with the file name Info.plist, which is capitalised
+
 package appid
 
 import (

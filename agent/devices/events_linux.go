@@ -340,8 +340,9 @@ func (c *linuxChecker) startMonitor(ctx context.Context, s session, signal func(
 	go func() {
 		defer close(m.done)
 		if s.server == serverPipeWire {
-			err := followPWMonitor(out, signal)
-			if err != nil && !errors.Is(err, io.EOF) && mctx.Err() == nil {
+			// followPWMonitor returns only when its input ends or is not
+			// understood: an error every time, io.EOF at the end.
+			if err := followPWMonitor(out, signal); !errors.Is(err, io.EOF) && mctx.Err() == nil {
 				c.log.Debug("pw-dump --monitor output not understood; any output now means a change", "uid", s.uid, "err", err)
 				signalOnOutput(out, signal)
 			}

@@ -47,14 +47,6 @@ func newFDScanner(root string) *fdScanner {
 	}
 }
 
-func (s *fdScanner) close() {
-	s.tab.Close()
-	if s.dir != nil {
-		s.dir.Close()
-		s.dir = nil
-	}
-}
-
 // scan lists the capture devices held open by any process.
 func (s *fdScanner) scan(ctx context.Context) ([]fdHold, error) {
 	if err := s.listPIDs(); err != nil {

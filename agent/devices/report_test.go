@@ -17,12 +17,6 @@ type fakeChecker struct {
 	err  error
 }
 
-func (f *fakeChecker) set(us []Use, err error) {
-	f.mu.Lock()
-	f.uses, f.err = us, err
-	f.mu.Unlock()
-}
-
 func (f *fakeChecker) check(context.Context) ([]Use, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

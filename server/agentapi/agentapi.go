@@ -224,12 +224,6 @@ func (s *Server) Enroll(ctx context.Context, req *vcguardv1.EnrollRequest) (*vcg
 	}, nil
 }
 
-// deviceFromPeer returns the device id from the verified client certificate.
-func deviceFromPeer(ctx context.Context) (string, error) {
-	id, _, err := certFromPeer(ctx)
-	return id, err
-}
-
 // certFromPeer returns the device id and the serial number (hex, as the
 // store keeps it) of the verified client certificate.
 func certFromPeer(ctx context.Context) (deviceID, serial string, err error) {

@@ -193,11 +193,6 @@ func testDeviceFilters(t *testing.T, s *store.Store) {
 	}
 }
 
-func mediaUse(kind string, pid int32, app string) *vcguardv1.MediaUse {
-	return &vcguardv1.MediaUse{Kind: kind, Source: "pipewire", Device: "/dev/video0", Pid: pid, Process: "/usr/bin/p", AppId: app,
-		Since: timestamppb.New(at(0))}
-}
-
 func testDeviceSummaries(t *testing.T, s *store.Store) {
 	newDevice(t, s, "a", "a")
 	newDevice(t, s, "b", "b")
