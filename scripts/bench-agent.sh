@@ -12,8 +12,6 @@ procs="${PROCS:-500}"
 seconds="${SECONDS_MEASURED:-60}"
 bin="$(cd "$(dirname "$0")/.." && pwd)/bin"
 work="$(mktemp -d)"
-grpc_addr="127.0.0.1:$((20000 + RANDOM % 20000))"
-http_addr="127.0.0.1:$((40000 + RANDOM % 20000))"
 
 pids=()
 cleanup() {
@@ -24,12 +22,17 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-"$bin/vcguard-server" --data "$work/server" --grpc-addr "$grpc_addr" --http-addr "$http_addr" 2>"$work/server.log" &
+# Port 0: the OS picks free ports (a port chosen here could be taken by
+# then, it once was in 2 of 5 runs); the server logs the addresses it bound.
+"$bin/vcguard-server" --data "$work/server" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --log-format json 2>"$work/server.log" &
 pids+=($!)
+grpc_addr=""
 for _ in $(seq 1 200); do
-  [[ -s "$work/server/ca.pem" && -s "$work/server/enroll-secret" ]] && (exec 3<>"/dev/tcp/${grpc_addr%:*}/${grpc_addr##*:}") 2>/dev/null && break
+  grpc_addr=$(grep -o '"msg":"vcguard-server started".*"grpc":"[^"]*"' "$work/server.log" 2>/dev/null | grep -o '"grpc":"[^"]*"' | cut -d'"' -f4 || true)
+  [[ -n $grpc_addr && -s "$work/server/ca.pem" && -s "$work/server/enroll-secret" ]] && break
   sleep 0.1
 done
+if [[ -z $grpc_addr ]]; then echo "the server did not start:" >&2; cat "$work/server.log" >&2; exit 1; fi
 
 "$bin/vcguard-agent" run --server "$grpc_addr" --enroll-secret-file "$work/server/enroll-secret" \
   --ca-file "$work/server/ca.pem" --state-dir "$work/agent" --log-format json \
