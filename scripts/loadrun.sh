@@ -28,18 +28,19 @@ LOADGEN=${LOADGEN:-$WORK/bin/vcguard-loadgen}
 # Every connection holds a descriptor in each process.
 ulimit -n "$(ulimit -Hn)"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-grpc=127.0.0.1:$(free_port)
-http=127.0.0.1:$(free_port)
-
+# Port 0: the OS picks free ports; the server logs the addresses it bound.
 # shellcheck disable=SC2086
-"$SERVER" --data "$DATA" --db "${DB:-sqlite}" --grpc-addr "$grpc" --http-addr "$http" --log-format json \
+"$SERVER" --data "$DATA" --db "${DB:-sqlite}" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --log-format json \
   --enroll-rate-per-addr 100000/100000 --enroll-rate-per-secret 100000/100000 ${SERVER_FLAGS:-} \
   >"$WORK/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+grpc="" http=""
 for _ in $(seq 200); do
-  [[ -s $DATA/admin-token ]] && curl -fsk "https://$http/healthz" >/dev/null 2>&1 && break
+  started=$(grep -o '"msg":"vcguard-server started".*' "$WORK/server.log" 2>/dev/null || true)
+  grpc=$(grep -o '"grpc":"[^"]*"' <<<"$started" | cut -d'"' -f4 || true)
+  http=$(grep -o '"dashboard":"https://[^/"]*' <<<"$started" | cut -d/ -f3 || true)
+  [[ -n $grpc && -n $http && -s $DATA/admin-token ]] && curl -fsk "https://$http/healthz" >/dev/null 2>&1 && break
   kill -0 $server 2>/dev/null || { tail -20 "$WORK/server.log"; exit 1; }
   sleep 0.1
 done
