@@ -43,15 +43,13 @@ proto-baseline: ## Record the protos at git BASELINE_REF (default HEAD; a releas
 	$(BUF) build '.git#ref=$(BASELINE_REF)' -o $(BASELINE)
 
 .PHONY: lint
-lint: ## buf lint, buf breaking against the last release's protos (proto/baseline.binpb).
+lint: staticcheck ## staticcheck, buf lint, buf breaking against the last release's protos (proto/baseline.binpb).
 	$(BUF) lint
 	$(BUF) breaking --against $(BASELINE)
 
 # staticcheck runs once per GOOS the code builds for, and the runs are merged
 # (staticcheck -merge), so code used only in another OS's files is not
-# reported as unused. Not yet part of lint (and so of test): it still has
-# findings in packages being reworked for issue 13; add it to lint's
-# prerequisites once `make staticcheck` is clean. e2e/ runs on Linux only
+# reported as unused. Part of lint, and so of test. e2e/ runs on Linux only
 # (real servers, PipeWire, Wine), so only the linux run checks it.
 STATICCHECK_GOOS := linux darwin windows
 
