@@ -385,47 +385,5 @@ func (o *Outbox) reportDrops() {
 	o.signal()
 }
 
-// Type names an event as the server stores it (server/store.EventType,
-// which the agent may not import): app_started, app_stopped,
-// app_verdict_changed, inventory, policy_applied, local_policy,
-// app_blocked, user_notified, camera_on, microphone_off, …,
-// media_finding, events_dropped.
-func Type(ev *vcguardv1.Event) string {
-	switch d := ev.GetDetail().(type) {
-	case *vcguardv1.Event_App:
-		switch d.App.GetKind() {
-		case vcguardv1.AppEvent_KIND_STARTED:
-			return "app_started"
-		case vcguardv1.AppEvent_KIND_STOPPED:
-			return "app_stopped"
-		case vcguardv1.AppEvent_KIND_VERDICT_CHANGED:
-			return "app_verdict_changed"
-		}
-		return "app"
-	case *vcguardv1.Event_Inventory:
-		return "inventory"
-	case *vcguardv1.Event_PolicyApplied:
-		return "policy_applied"
-	case *vcguardv1.Event_LocalPolicy:
-		return "local_policy"
-	case *vcguardv1.Event_Enforcement:
-		return "app_blocked"
-	case *vcguardv1.Event_UserNotified:
-		return "user_notified"
-	case *vcguardv1.Event_Media:
-		state := "off"
-		if d.Media.GetOn() {
-			state = "on"
-		}
-		kind := d.Media.GetUse().GetKind()
-		if kind != "camera" && kind != "microphone" {
-			kind = "media"
-		}
-		return kind + "_" + state
-	case *vcguardv1.Event_MediaFinding:
-		return "media_finding"
-	case *vcguardv1.Event_EventsDropped:
-		return "events_dropped"
-	}
-	return "unknown"
-}
+// Type names an event as the server stores it (vcguardv1.EventType).
+func Type(ev *vcguardv1.Event) string { return vcguardv1.EventType(ev) }

@@ -50,42 +50,9 @@ func (s *Store) TouchDevice(ctx context.Context, id string, now time.Time) error
 	return nil
 }
 
-// EventType names an event for storage and filtering.
-func EventType(e *vcguardv1.Event) string {
-	switch d := e.GetDetail().(type) {
-	case *vcguardv1.Event_App:
-		switch d.App.GetKind() {
-		case vcguardv1.AppEvent_KIND_STARTED:
-			return "app_started"
-		case vcguardv1.AppEvent_KIND_STOPPED:
-			return "app_stopped"
-		case vcguardv1.AppEvent_KIND_VERDICT_CHANGED:
-			return "app_verdict_changed"
-		}
-		return "app"
-	case *vcguardv1.Event_Inventory:
-		return "inventory"
-	case *vcguardv1.Event_PolicyApplied:
-		return "policy_applied"
-	case *vcguardv1.Event_LocalPolicy:
-		return "local_policy"
-	case *vcguardv1.Event_Enforcement:
-		return "app_blocked"
-	case *vcguardv1.Event_UserNotified:
-		return "user_notified"
-	case *vcguardv1.Event_Media:
-		state := "off"
-		if d.Media.GetOn() {
-			state = "on"
-		}
-		return d.Media.GetUse().GetKind() + "_" + state
-	case *vcguardv1.Event_MediaFinding:
-		return "media_finding"
-	case *vcguardv1.Event_EventsDropped:
-		return "events_dropped"
-	}
-	return "unknown"
-}
+// EventType names an event for storage and filtering (vcguardv1.EventType,
+// the list the agent shares).
+func EventType(e *vcguardv1.Event) string { return vcguardv1.EventType(e) }
 
 // VerdictName is the stored and displayed name of a verdict.
 func VerdictName(v vcguardv1.Verdict) string { return string(policies.VerdictFromProto(v)) }
