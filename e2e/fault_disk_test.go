@@ -94,7 +94,9 @@ func waitLog(t *testing.T, path string, timeout time.Duration, what string, part
 // corrupted, and once space is freed every event is delivered and stored
 // exactly once.
 func TestFaultDiskFull(t *testing.T) {
-	t.Parallel()
+	// Not parallel: every agent sees every process of the machine, so
+	// another test's churn would add events after this test's agents have
+	// delivered theirs (and this churn would add to the others').
 	// The disks are the data and state directories themselves, so that
 	// the logs beside them (data-server.log, state-agent.log) stay
 	// writable.

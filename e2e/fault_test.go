@@ -73,7 +73,9 @@ func finish(t *testing.T, c *churn, db string, dirs []string, procs []*proc) {
 // send a steady stream; after each restart they reconnect and every event
 // is stored exactly once.
 func TestFaultServerKilled(t *testing.T) {
-	t.Parallel()
+	// Not parallel: every agent sees every process of the machine, so
+	// another test's churn would add events after this test's agents have
+	// delivered theirs (and this churn would add to the others').
 	s := newServer(t)
 	dirs, procs := startFaultAgents(t, s, t.TempDir(), 2)
 	c := startChurn(t, 40*time.Millisecond)
@@ -92,7 +94,9 @@ func TestFaultServerKilled(t *testing.T) {
 // and sends (a batch in flight, an append half done); after each restart it
 // goes on numbering, and every event is stored exactly once.
 func TestFaultAgentKilled(t *testing.T) {
-	t.Parallel()
+	// Not parallel: every agent sees every process of the machine, so
+	// another test's churn would add events after this test's agents have
+	// delivered theirs (and this churn would add to the others').
 	s := newServer(t)
 	dirs, procs := startFaultAgents(t, s, t.TempDir(), 1)
 	c := startChurn(t, 30*time.Millisecond)
