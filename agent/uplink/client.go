@@ -255,6 +255,12 @@ func (c *Client) stream(ctx context.Context, api vcguardv1.AgentServiceClient) e
 	}
 	for {
 		select {
+		case <-ctx.Done():
+			// The receiver may have ended on ctx without a word (it stops
+			// when ctx ends while it hands over an ack): without this case
+			// a shutdown could wait here for ever (seen: the agent did not
+			// stop within 10 s of SIGTERM).
+			return ctx.Err()
 		case err := <-recvErr:
 			return err
 		case seq := <-acks:
