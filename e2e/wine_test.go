@@ -335,7 +335,7 @@ func TestWineAgent(t *testing.T) {
 	notices := filepath.Join(tmp, "notices.log")
 	startCmd(t, "notifier", notices, w.cmd(w.exe("vcguard-agent.exe"), "notifier", "--socket", pipe, "--display", "lines"))
 	waitFor(t, 30*time.Second, "the notifier connected over the named pipe", func() bool {
-		return strings.Contains(logText(), "notify: notifier connected")
+		return strings.Contains(logText(), "ipc: notifier connected")
 	})
 
 	genuineExe := `C:\Program Files\Zoom\bin\Zoom.exe`

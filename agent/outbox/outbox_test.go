@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vcguard/vcguard/agent/outbox"
+	"github.com/vcguard/vcguard/internal/wine"
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -703,6 +704,9 @@ func TestRewriteFailures(t *testing.T) {
 	t.Parallel()
 	t.Run("drop mark", func(t *testing.T) {
 		t.Parallel()
+		if wine.Running() {
+			t.Skip("Wine: Wine 8 lets a write through a read-only handle succeed, so the injected failure never happens (see TestWineWritesThroughReadOnlyHandle)")
+		}
 		dir := t.TempDir()
 		o := open(t, dir, 2)
 		appendLabelled(t, o, dir, "a", "b")

@@ -35,3 +35,23 @@ func checkPrivate(t *testing.T, path string, _ os.FileMode) {
 		}
 	})
 }
+
+// Under Wine 8 a write through a handle opened read-only (GENERIC_READ)
+// succeeds, where Windows refuses it with ERROR_ACCESS_DENIED: the proof
+// behind the drop-mark skip in TestRewriteFailures, whose injected failure
+// is such a handle. When this fails, Wine refuses the write and the skip
+// can go.
+func TestWineWritesThroughReadOnlyHandle(t *testing.T) {
+	if !wine.Running() {
+		t.Skip("checks a Wine limitation")
+	}
+	path := filepath.Join(t.TempDir(), "ro")
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write([]byte("x")); err != nil {
+		t.Errorf("Wine refused a write through a read-only handle (%v): drop the Wine skip of TestRewriteFailures/drop_mark", err)
+	}
+}
