@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/vcguard/vcguard/agent/devices"
-	"github.com/vcguard/vcguard/agent/ipc"
+	"github.com/vcguard/vcguard/agent/localipc"
 	"github.com/vcguard/vcguard/policies"
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
 	"google.golang.org/protobuf/proto"
@@ -204,17 +204,17 @@ func (a *Agent) mediaUses() []*vcguardv1.MediaUse {
 }
 
 // IPCMedia converts the uses a notifier sees for its report to the service
-// (ipc.Client.Media), sorted. Screen casts and output monitors are left out
+// (localipc.Client.Media), sorted. Screen casts and output monitors are left out
 // (they are neither camera nor microphone), as are uses a report cannot
 // carry (an empty device, an over-long process path…); skipped counts them.
-// At most ipc.MaxMediaUses are kept.
-func IPCMedia(us []devices.Use) (ms []ipc.MediaUse, skipped int) {
+// At most localipc.MaxMediaUses are kept.
+func IPCMedia(us []devices.Use) (ms []localipc.MediaUse, skipped int) {
 	us = slices.Clone(us)
 	devices.Sort(us)
-	ms = []ipc.MediaUse{}
+	ms = []localipc.MediaUse{}
 	for _, u := range us {
-		m := ipc.MediaUse{Kind: string(u.Kind), Device: u.Device, PID: u.PID, Process: u.Process, Source: string(u.Source)}
-		if !u.IsCapture() || len(ms) == ipc.MaxMediaUses || !m.Valid() {
+		m := localipc.MediaUse{Kind: string(u.Kind), Device: u.Device, PID: u.PID, Process: u.Process, Source: string(u.Source)}
+		if !u.IsCapture() || len(ms) == localipc.MaxMediaUses || !m.Valid() {
 			skipped++
 			continue
 		}
@@ -228,7 +228,7 @@ func IPCMedia(us []devices.Use) (ms []ipc.MediaUse, skipped int) {
 
 // ReportedMedia converts a notifier's media report into uses. The uid and
 // the session come from s, which the OS vouched for, never from the report.
-func ReportedMedia(s ipc.Session, ms []ipc.MediaUse) []devices.Use {
+func ReportedMedia(s localipc.Session, ms []localipc.MediaUse) []devices.Use {
 	out := make([]devices.Use, 0, len(ms))
 	for _, m := range ms {
 		out = append(out, devices.Use{

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/vcguard/vcguard/agent/devices"
-	"github.com/vcguard/vcguard/agent/ipc"
+	"github.com/vcguard/vcguard/agent/localipc"
 )
 
 // Every source and kind of camera or microphone use the devices package
@@ -35,7 +35,7 @@ func TestIPCMedia(t *testing.T) {
 	badSource := devices.Use{Kind: devices.Camera, Device: "x", Source: "usb"}
 	longPath := devices.Use{Kind: devices.Microphone, Device: "m", Process: "/" + strings.Repeat("p", 2000), Source: devices.SourceCoreAudio}
 	got, skipped := IPCMedia([]devices.Use{mic, zoom, other, cast, badSource, longPath})
-	want := []ipc.MediaUse{
+	want := []localipc.MediaUse{
 		{Kind: "camera", Device: "FaceTime HD Camera", PID: 812, Process: "zoom.us", Source: "coremediaio"},
 		{Kind: "microphone", Device: "BuiltInMicrophoneDevice", PID: 700, Process: "Safari", Source: "coreaudio"},
 	}
@@ -45,21 +45,21 @@ func TestIPCMedia(t *testing.T) {
 	if got, _ := IPCMedia(nil); got == nil || len(got) != 0 {
 		t.Errorf("IPCMedia(nil) = %#v, want an empty list", got)
 	}
-	many := make([]devices.Use, ipc.MaxMediaUses+10)
+	many := make([]devices.Use, localipc.MaxMediaUses+10)
 	for i := range many {
 		many[i] = devices.Use{Kind: devices.Camera, Device: "c", PID: int32(i + 1), Source: devices.SourceCoreMediaIO}
 	}
-	if got, skipped := IPCMedia(many); len(got) != ipc.MaxMediaUses || skipped != 10 {
+	if got, skipped := IPCMedia(many); len(got) != localipc.MaxMediaUses || skipped != 10 {
 		t.Errorf("IPCMedia of %d uses: %d kept, %d skipped", len(many), len(got), skipped)
 	}
 
 	// Back on the service's side the session's uid is the uid.
-	uses := ReportedMedia(ipc.Session{UID: 501, Session: "console"}, want)
+	uses := ReportedMedia(localipc.Session{UID: 501, Session: "console"}, want)
 	if len(uses) != 2 || uses[0] != zoom || uses[1].UID != 501 || uses[1].Session != "501" || uses[1].Source != devices.SourceCoreAudio {
 		t.Errorf("ReportedMedia = %+v", uses)
 	}
 	// On Windows the session is the user's SID.
-	if u := ReportedMedia(ipc.Session{UID: 2, User: "S-1-5-21-1-2-3-1001"}, want[:1]); u[0].UID != 2 || u[0].Session != "S-1-5-21-1-2-3-1001" {
+	if u := ReportedMedia(localipc.Session{UID: 2, User: "S-1-5-21-1-2-3-1001"}, want[:1]); u[0].UID != 2 || u[0].Session != "S-1-5-21-1-2-3-1001" {
 		t.Errorf("ReportedMedia on Windows = %+v", u)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/vcguard/vcguard/agent/devices"
-	"github.com/vcguard/vcguard/agent/ipc"
+	"github.com/vcguard/vcguard/agent/localipc"
 	"github.com/vcguard/vcguard/agent/notify"
 )
 
@@ -50,7 +50,7 @@ func (p *mediaProbe) set(us []devices.Use) {
 
 // probe is the notifier's MediaProbe as main wires it: the devices'
 // uses, converted for the report.
-func (p *mediaProbe) probe(context.Context) ([]ipc.MediaUse, int, error) {
+func (p *mediaProbe) probe(context.Context) ([]localipc.MediaUse, int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls++
@@ -67,8 +67,8 @@ func TestNotifierMediaToWatcher(t *testing.T) {
 	t.Parallel()
 	empty := t.TempDir() // no processes and no user sessions: only reports
 	w := devices.New(devices.Config{ProcRoot: empty, RunUserDir: empty, PollInterval: time.Hour})
-	srv := &ipc.Server{ProcessOwner: func(int) (int, error) { return os.Geteuid(), nil }, OnMedia: func(s ipc.Session, ms []ipc.MediaUse) {
-		w.Report(s.ID(), s.UID, ReportedMedia(s, ms), ipc.MediaTTL)
+	srv := &localipc.Server{ProcessOwner: func(int) (int, error) { return os.Geteuid(), nil }, OnMedia: func(s localipc.Session, ms []localipc.MediaUse) {
+		w.Report(s.ID(), s.UID, ReportedMedia(s, ms), localipc.MediaTTL)
 	}}
 	path := filepath.Join(shortDir(t), "notify.sock")
 	if err := srv.Listen(path); err != nil {
@@ -166,7 +166,7 @@ func TestNotifierMediaToWatcher(t *testing.T) {
 		if len(got) != 0 {
 			t.Fatalf("emitted %+v after the notifier stopped, want none in use", got)
 		}
-	case <-time.After(ipc.MediaTTL / 3):
+	case <-time.After(localipc.MediaTTL / 3):
 		t.Fatal("the notifier's report outlived it")
 	}
 }

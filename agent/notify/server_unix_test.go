@@ -9,17 +9,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vcguard/vcguard/agent/ipc"
+	"github.com/vcguard/vcguard/agent/localipc"
 )
 
-// testServer is an ipc.Server listening in a fresh directory until the
+// testServer is an localipc.Server listening in a fresh directory until the
 // test ends.
 type testServer struct {
-	*ipc.Server
+	*localipc.Server
 	path string
 }
 
-func startServer(t *testing.T, s *ipc.Server) *testServer {
+func startServer(t *testing.T, s *localipc.Server) *testServer {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "vcg-notify-")
 	if err != nil {
@@ -49,24 +49,24 @@ func startServer(t *testing.T, s *ipc.Server) *testServer {
 // process: not another user's, and nobody when the owner is unknown.
 func TestServiceNotifiesOnlyTheOwner(t *testing.T) {
 	t.Parallel()
-	ts := startServer(t, &ipc.Server{})
+	ts := startServer(t, &localipc.Server{})
 	me := os.Geteuid()
 	owners := map[int]int{100: me, 200: me + 1}
 	svc := &Service{Server: ts.Server, Limiter: &Limiter{}, ProcessOwner: func(pid int) (int, error) {
 		uid, ok := owners[pid]
 		if !ok {
-			return 0, ipc.ErrNoOwner
+			return 0, localipc.ErrNoOwner
 		}
 		return uid, nil
 	}}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := ipc.Dial(ctx, ts.path)
+	c, err := localipc.Dial(ctx, ts.path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.Hello(ctx, ipc.Hello{UID: me, Lang: "en", Session: "console"}); err != nil {
+	if err := c.Hello(ctx, localipc.Hello{UID: me, Lang: "en", Session: "console"}); err != nil {
 		t.Fatal(err)
 	}
 	notice := func(key string, pid int) Notice {

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vcguard/vcguard/agent/ipc"
+	"github.com/vcguard/vcguard/agent/localipc"
 	"github.com/vcguard/vcguard/policies"
 )
 
@@ -19,10 +19,10 @@ import (
 // process, and to nobody else: one user learns nothing of another's
 // apps.
 type Service struct {
-	Server  *ipc.Server
+	Server  *localipc.Server
 	Limiter *Limiter
 	// ProcessOwner returns the uid (on Windows: the session id) owning a
-	// process; nil means ipc.ProcessOwner.
+	// process; nil means localipc.ProcessOwner.
 	ProcessOwner func(pid int) (int, error)
 	// Logger receives what is not told and why; nil means the Server's.
 	Logger *slog.Logger
@@ -39,7 +39,7 @@ func (s *Service) Notify(n Notice) (sessions int, limited bool) {
 	}
 	owner := s.ProcessOwner
 	if owner == nil {
-		owner = ipc.ProcessOwner
+		owner = localipc.ProcessOwner
 	}
 	uid, err := owner(n.PID)
 	if err != nil {
@@ -68,7 +68,7 @@ func (s *Service) logger() *slog.Logger {
 }
 
 // Refused returns the refusals of the service's notifier socket (see
-// ipc.Server.Refused), for `vcguard-agent status`; none without a server.
+// localipc.Server.Refused), for `vcguard-agent status`; none without a server.
 func (s *Service) Refused() map[string]uint64 {
 	if s.Server == nil {
 		return nil
@@ -81,8 +81,8 @@ func (s *Service) Refused() map[string]uint64 {
 func (s *Service) Clear(key string) { s.Limiter.Clear(key) }
 
 // ToWire converts a notice for the IPC.
-func ToWire(n Notice) ipc.Notice {
-	return ipc.Notice{
+func ToWire(n Notice) localipc.Notice {
+	return localipc.Notice{
 		Key: n.Key, AppID: n.AppID, AppName: n.AppName, Verdict: string(n.Verdict), Action: string(n.Action),
 		GraceSeconds: int(n.Grace / time.Second), Alternative: n.Alternative, AlternativeName: n.AlternativeName,
 		Note: n.Note, InfoURL: n.InfoURL, Version: n.Version, MinVersion: n.MinVersion, Facts: n.Facts,
@@ -90,7 +90,7 @@ func ToWire(n Notice) ipc.Notice {
 }
 
 // FromWire converts a notice received over the IPC.
-func FromWire(w ipc.Notice) Notice {
+func FromWire(w localipc.Notice) Notice {
 	return Notice{
 		Key: w.Key, AppID: w.AppID, AppName: w.AppName, Verdict: policies.Verdict(w.Verdict), Action: policies.Action(w.Action),
 		Grace: time.Duration(w.GraceSeconds) * time.Second, Alternative: w.Alternative, AlternativeName: w.AlternativeName,
@@ -101,7 +101,7 @@ func FromWire(w ipc.Notice) Notice {
 // NotifierConfig is what the per-user notifier runs with.
 type NotifierConfig struct {
 	// Path is the service's socket (pipe on Windows); "" for
-	// ipc.DefaultPath.
+	// localipc.DefaultPath.
 	Path string
 	// Locale is the user's locale (LC_ALL, LC_MESSAGES or LANG); the
 	// language of the messages is chosen from it.
@@ -117,11 +117,11 @@ type NotifierConfig struct {
 	// macOS, where the service may not ask), sorted, and how many uses
 	// it could not put in a report. The notifier runs it every
 	// MediaInterval while connected and reports to the service when the
-	// result changes, and at least every ipc.MediaTTL/3. A failed probe is
-	// logged and not reported: the last report fades after ipc.MediaTTL.
-	MediaProbe func(ctx context.Context) (uses []ipc.MediaUse, skipped int, err error)
+	// result changes, and at least every localipc.MediaTTL/3. A failed probe is
+	// logged and not reported: the last report fades after localipc.MediaTTL.
+	MediaProbe func(ctx context.Context) (uses []localipc.MediaUse, skipped int, err error)
 	// MediaInterval is the time between probes; 0 means 5 s. It is at
-	// most ipc.MediaTTL/3.
+	// most localipc.MediaTTL/3.
 	MediaInterval time.Duration
 }
 
@@ -135,7 +135,7 @@ func RunNotifier(ctx context.Context, cfg NotifierConfig) error {
 	if cfg.Retry <= 0 {
 		cfg.Retry = 5 * time.Second
 	}
-	uid, err := ipc.CurrentUID()
+	uid, err := localipc.CurrentUID()
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func RunNotifier(ctx context.Context, cfg NotifierConfig) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if errors.Is(err, ipc.ErrRefused) {
+		if errors.Is(err, localipc.ErrRefused) {
 			return err
 		}
 		cfg.Logger.Info("notifier: waiting for the vcguard service", "err", err, "retry", cfg.Retry)
@@ -158,12 +158,12 @@ func RunNotifier(ctx context.Context, cfg NotifierConfig) error {
 }
 
 func serveOnce(ctx context.Context, cfg NotifierConfig, uid int, lang string) error {
-	c, err := ipc.Dial(ctx, cfg.Path)
+	c, err := localipc.Dial(ctx, cfg.Path)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := c.Hello(ctx, ipc.Hello{UID: uid, Lang: lang, Session: cfg.Session}); err != nil {
+	if err := c.Hello(ctx, localipc.Hello{UID: uid, Lang: lang, Session: cfg.Session}); err != nil {
 		return fmt.Errorf("hello: %w", err)
 	}
 	cfg.Logger.Info("notifier connected", "lang", lang)
@@ -198,17 +198,17 @@ func serveOnce(ctx context.Context, cfg NotifierConfig, uid int, lang string) er
 // reportMedia runs cfg.MediaProbe every cfg.MediaInterval and sends what
 // it finds when that changed, or MediaTTL/3 after the last send, until
 // ctx ends (nil) or a send fails (its error).
-func reportMedia(ctx context.Context, c *ipc.Client, cfg NotifierConfig) error {
+func reportMedia(ctx context.Context, c *localipc.Client, cfg NotifierConfig) error {
 	interval := cfg.MediaInterval
 	if interval <= 0 {
 		interval = 5 * time.Second
 	}
-	keepAlive := ipc.MediaTTL / 3
+	keepAlive := localipc.MediaTTL / 3
 	interval = min(interval, keepAlive)
 	log := cfg.Logger.With("probe", "media")
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	var last []ipc.MediaUse
+	var last []localipc.MediaUse
 	var sent time.Time
 	lastErr, lastSkipped := "", 0
 	for {
@@ -244,10 +244,10 @@ func reportMedia(ctx context.Context, c *ipc.Client, cfg NotifierConfig) error {
 
 // sendMedia sends ms, dropping uses from the end while the frame would
 // be too large (long process paths are the only way).
-func sendMedia(c *ipc.Client, ms []ipc.MediaUse) error {
+func sendMedia(c *localipc.Client, ms []localipc.MediaUse) error {
 	for {
 		err := c.Media(ms)
-		if !errors.Is(err, ipc.ErrFrameTooLarge) || len(ms) == 0 {
+		if !errors.Is(err, localipc.ErrFrameTooLarge) || len(ms) == 0 {
 			return err
 		}
 		ms = ms[:len(ms)/2]

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vcguard/vcguard/agent/ipc"
+	"github.com/vcguard/vcguard/agent/localipc"
 )
 
 // The whole path for real: the service hands a finding to the IPC server,
@@ -22,7 +22,7 @@ func TestServiceToNotifierToDBus(t *testing.T) {
 	bus := startNotificationServer(t, addr, "body")
 	var mu sync.Mutex
 	var shown []string
-	ts := startServer(t, &ipc.Server{OnShown: func(_ ipc.Session, key string) {
+	ts := startServer(t, &localipc.Server{OnShown: func(_ localipc.Session, key string) {
 		mu.Lock()
 		shown = append(shown, key)
 		mu.Unlock()

@@ -33,7 +33,7 @@ import (
 	"github.com/vcguard/vcguard/agent/appid"
 	"github.com/vcguard/vcguard/agent/devices"
 	"github.com/vcguard/vcguard/agent/enforce"
-	"github.com/vcguard/vcguard/agent/ipc"
+	"github.com/vcguard/vcguard/agent/localipc"
 	"github.com/vcguard/vcguard/agent/notify"
 	"github.com/vcguard/vcguard/agent/outbox"
 	"github.com/vcguard/vcguard/agent/policydir"
@@ -222,8 +222,8 @@ func run(parent context.Context, c *config, opts runOptions, logger *slog.Logger
 	// The per-user notifiers connect to this socket (pipe on Windows).
 	// What a notifier sees from its session (the camera on macOS) joins
 	// what the service sees, as the session's peer uid.
-	notifiers := &ipc.Server{Logger: logger.With("component", "ipc"), OnMedia: func(s ipc.Session, ms []ipc.MediaUse) {
-		media.Report(s.ID(), s.UID, agent.ReportedMedia(s, ms), ipc.MediaTTL)
+	notifiers := &localipc.Server{Logger: logger.With("component", "ipc"), OnMedia: func(s localipc.Session, ms []localipc.MediaUse) {
+		media.Report(s.ID(), s.UID, agent.ReportedMedia(s, ms), localipc.MediaTTL)
 	}}
 	if err := notifiers.Listen(c.NotifySocket); err != nil {
 		logger.Warn("user notices are off: the notifier socket cannot be opened", "err", err)
@@ -515,9 +515,9 @@ func printDrops(w io.Writer, drops []outbox.DropCount, unreported uint64) {
 // refusalText names a notifier refusal reason in plain words.
 func refusalText(reason string) string {
 	switch reason {
-	case ipc.RefusedMediaRate:
+	case localipc.RefusedMediaRate:
 		return "too fast"
-	case ipc.RefusedMediaForeignPID:
+	case localipc.RefusedMediaForeignPID:
 		return "naming another user's process"
 	}
 	return reason
@@ -556,7 +556,7 @@ func policyDir(path string, cat *policies.Catalog) *policydir.Dir {
 // cmdNotifier runs the per-user notifier until it is stopped.
 func cmdNotifier(args []string) error {
 	fs := flag.NewFlagSet("vcguard-agent notifier", flag.ContinueOnError)
-	socket := fs.String("socket", "", "the service's notifier socket (default "+ipc.DefaultPath+")")
+	socket := fs.String("socket", "", "the service's notifier socket (default "+localipc.DefaultPath+")")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	displayName := fs.String("display", "system", "where notices go: system (the desktop's notifications) or lines (one JSON line each on standard output, where no desktop is)")
 	if err := fs.Parse(args); err != nil {

@@ -6,9 +6,9 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/vcguard/vcguard/agent/ipc"
+	"github.com/vcguard/vcguard/agent/localipc"
 )
 
 // mediaProbe is nil: elsewhere the service sees every camera and
 // microphone itself.
-func mediaProbe(*slog.Logger) func(context.Context) ([]ipc.MediaUse, int, error) { return nil }
+func mediaProbe(*slog.Logger) func(context.Context) ([]localipc.MediaUse, int, error) { return nil }

@@ -1,7 +1,7 @@
 // The local IPC between the vcguard-agent service (root / SYSTEM) and the
 // per-user notifier (`vcguard-agent notifier`, one per user session), over a
 // unix socket (Linux, macOS) or a named pipe (Windows). Go package
-// agent/ipc speaks it.
+// agent/localipc speaks it.
 //
 // Framing: every IpcFrame is preceded by its size in bytes as a varint
 // (the length-delimited form of google.golang.org/protobuf/encoding/protodelim);

@@ -1,4 +1,4 @@
-package ipc
+package localipc
 
 // The semantic check of a frame, after protobuf decoding: protobuf says a
 // field is a string of valid UTF-8 or an integer; this says how long it

@@ -1,6 +1,6 @@
 //go:build !linux && !darwin && !windows
 
-package ipc
+package localipc
 
 import (
 	"fmt"

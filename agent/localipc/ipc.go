@@ -23,7 +23,7 @@
 // camera detection: the service hands notices in (Server.Send) and gets
 // camera and microphone reports out (Server.OnMedia), which the agent
 // wires to its devices watcher.
-package ipc
+package localipc
 
 import (
 	"errors"
