@@ -31,6 +31,126 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// MediaFindingKind is what the policy finds wrong with a camera or
+// microphone use (policies.MediaFindingKind).
+type MediaFindingKind int32
+
+const (
+	MediaFindingKind_MEDIA_FINDING_KIND_UNSPECIFIED MediaFindingKind = 0
+	// A process of no catalog app uses the device.
+	MediaFindingKind_MEDIA_FINDING_KIND_UNKNOWN_APP MediaFindingKind = 1
+	// A forbidden app uses it.
+	MediaFindingKind_MEDIA_FINDING_KIND_FORBIDDEN_APP MediaFindingKind = 2
+	// A look-alike of a catalog app uses it.
+	MediaFindingKind_MEDIA_FINDING_KIND_UNVERIFIED_APP MediaFindingKind = 3
+	// The device stayed in use, with no meeting app running, for longer
+	// than the policy allows.
+	MediaFindingKind_MEDIA_FINDING_KIND_LEFT_ON MediaFindingKind = 4
+)
+
+// Enum value maps for MediaFindingKind.
+var (
+	MediaFindingKind_name = map[int32]string{
+		0: "MEDIA_FINDING_KIND_UNSPECIFIED",
+		1: "MEDIA_FINDING_KIND_UNKNOWN_APP",
+		2: "MEDIA_FINDING_KIND_FORBIDDEN_APP",
+		3: "MEDIA_FINDING_KIND_UNVERIFIED_APP",
+		4: "MEDIA_FINDING_KIND_LEFT_ON",
+	}
+	MediaFindingKind_value = map[string]int32{
+		"MEDIA_FINDING_KIND_UNSPECIFIED":    0,
+		"MEDIA_FINDING_KIND_UNKNOWN_APP":    1,
+		"MEDIA_FINDING_KIND_FORBIDDEN_APP":  2,
+		"MEDIA_FINDING_KIND_UNVERIFIED_APP": 3,
+		"MEDIA_FINDING_KIND_LEFT_ON":        4,
+	}
+)
+
+func (x MediaFindingKind) Enum() *MediaFindingKind {
+	p := new(MediaFindingKind)
+	*p = x
+	return p
+}
+
+func (x MediaFindingKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MediaFindingKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_vcguard_v1_agent_proto_enumTypes[0].Descriptor()
+}
+
+func (MediaFindingKind) Type() protoreflect.EnumType {
+	return &file_vcguard_v1_agent_proto_enumTypes[0]
+}
+
+func (x MediaFindingKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MediaFindingKind.Descriptor instead.
+func (MediaFindingKind) EnumDescriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{0}
+}
+
+// Action is what the agent does about a finding under the policy
+// (policies.Action).
+type Action int32
+
+const (
+	Action_ACTION_UNSPECIFIED Action = 0
+	// The finding is recorded only.
+	Action_ACTION_MONITOR Action = 1
+	// The finding is recorded and the user is told.
+	Action_ACTION_WARN Action = 2
+	// The user is told, and the app closed after the grace period (and on
+	// every relaunch).
+	Action_ACTION_BLOCK Action = 3
+)
+
+// Enum value maps for Action.
+var (
+	Action_name = map[int32]string{
+		0: "ACTION_UNSPECIFIED",
+		1: "ACTION_MONITOR",
+		2: "ACTION_WARN",
+		3: "ACTION_BLOCK",
+	}
+	Action_value = map[string]int32{
+		"ACTION_UNSPECIFIED": 0,
+		"ACTION_MONITOR":     1,
+		"ACTION_WARN":        2,
+		"ACTION_BLOCK":       3,
+	}
+)
+
+func (x Action) Enum() *Action {
+	p := new(Action)
+	*p = x
+	return p
+}
+
+func (x Action) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Action) Descriptor() protoreflect.EnumDescriptor {
+	return file_vcguard_v1_agent_proto_enumTypes[1].Descriptor()
+}
+
+func (Action) Type() protoreflect.EnumType {
+	return &file_vcguard_v1_agent_proto_enumTypes[1]
+}
+
+func (x Action) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Action.Descriptor instead.
+func (Action) EnumDescriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{1}
+}
+
 type Verdict int32
 
 const (
@@ -77,11 +197,11 @@ func (x Verdict) String() string {
 }
 
 func (Verdict) Descriptor() protoreflect.EnumDescriptor {
-	return file_vcguard_v1_agent_proto_enumTypes[0].Descriptor()
+	return file_vcguard_v1_agent_proto_enumTypes[2].Descriptor()
 }
 
 func (Verdict) Type() protoreflect.EnumType {
-	return &file_vcguard_v1_agent_proto_enumTypes[0]
+	return &file_vcguard_v1_agent_proto_enumTypes[2]
 }
 
 func (x Verdict) Number() protoreflect.EnumNumber {
@@ -90,7 +210,7 @@ func (x Verdict) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Verdict.Descriptor instead.
 func (Verdict) EnumDescriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{0}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{2}
 }
 
 type AppEvent_Kind int32
@@ -130,11 +250,11 @@ func (x AppEvent_Kind) String() string {
 }
 
 func (AppEvent_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_vcguard_v1_agent_proto_enumTypes[1].Descriptor()
+	return file_vcguard_v1_agent_proto_enumTypes[3].Descriptor()
 }
 
 func (AppEvent_Kind) Type() protoreflect.EnumType {
-	return &file_vcguard_v1_agent_proto_enumTypes[1]
+	return &file_vcguard_v1_agent_proto_enumTypes[3]
 }
 
 func (x AppEvent_Kind) Number() protoreflect.EnumNumber {
@@ -1238,11 +1358,23 @@ func (x *MediaEvent) GetOn() bool {
 type MediaFinding struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Use   *MediaUse              `protobuf:"bytes,1,opt,name=use,proto3" json:"use,omitempty"`
-	// forbidden_app, unverified_app, unknown_app, or left_on (in use with
-	// no meeting app running for longer than the policy allows).
+	// Deprecated: kind replaces it. forbidden_app, unverified_app,
+	// unknown_app or left_on. Still written one more release, beside kind,
+	// for servers that read only this; a server reads kind first and this
+	// only when kind is unspecified (an agent of the last release).
+	//
+	// Deprecated: Marked as deprecated in vcguard/v1/agent.proto.
 	Finding string `protobuf:"bytes,2,opt,name=finding,proto3" json:"finding,omitempty"`
-	// monitor, warn or block.
-	Action        string `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
+	// Deprecated: policy_action replaces it. monitor, warn or block. Still
+	// written one more release, beside policy_action, for servers that read
+	// only this; a server reads policy_action first.
+	//
+	// Deprecated: Marked as deprecated in vcguard/v1/agent.proto.
+	Action string `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
+	// What the policy finds wrong with the use.
+	Kind MediaFindingKind `protobuf:"varint,4,opt,name=kind,proto3,enum=vcguard.v1.MediaFindingKind" json:"kind,omitempty"`
+	// What the agent does about it under the policy.
+	PolicyAction  Action `protobuf:"varint,5,opt,name=policy_action,json=policyAction,proto3,enum=vcguard.v1.Action" json:"policy_action,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1284,6 +1416,7 @@ func (x *MediaFinding) GetUse() *MediaUse {
 	return nil
 }
 
+// Deprecated: Marked as deprecated in vcguard/v1/agent.proto.
 func (x *MediaFinding) GetFinding() string {
 	if x != nil {
 		return x.Finding
@@ -1291,11 +1424,26 @@ func (x *MediaFinding) GetFinding() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in vcguard/v1/agent.proto.
 func (x *MediaFinding) GetAction() string {
 	if x != nil {
 		return x.Action
 	}
 	return ""
+}
+
+func (x *MediaFinding) GetKind() MediaFindingKind {
+	if x != nil {
+		return x.Kind
+	}
+	return MediaFindingKind_MEDIA_FINDING_KIND_UNSPECIFIED
+}
+
+func (x *MediaFinding) GetPolicyAction() Action {
+	if x != nil {
+		return x.PolicyAction
+	}
+	return Action_ACTION_UNSPECIFIED
 }
 
 // LocalPolicy reports the drop-in policy files (MDM) the agent applies
@@ -1495,11 +1643,18 @@ type UserNotified struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	AppId   string                 `protobuf:"bytes,1,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
 	Verdict Verdict                `protobuf:"varint,2,opt,name=verdict,proto3,enum=vcguard.v1.Verdict" json:"verdict,omitempty"`
-	Action  string                 `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
+	// Deprecated: policy_action replaces it. monitor, warn or block. Still
+	// written one more release, beside policy_action, for servers that read
+	// only this; a server reads policy_action first.
+	//
+	// Deprecated: Marked as deprecated in vcguard/v1/agent.proto.
+	Action string `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
 	// Language the message was shown in.
 	Lang string `protobuf:"bytes,4,opt,name=lang,proto3" json:"lang,omitempty"`
 	// Sessions reached; 0 when no user session had a notifier running.
-	Sessions      uint32 `protobuf:"varint,5,opt,name=sessions,proto3" json:"sessions,omitempty"`
+	Sessions uint32 `protobuf:"varint,5,opt,name=sessions,proto3" json:"sessions,omitempty"`
+	// What the agent does about the finding under the policy.
+	PolicyAction  Action `protobuf:"varint,6,opt,name=policy_action,json=policyAction,proto3,enum=vcguard.v1.Action" json:"policy_action,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1548,6 +1703,7 @@ func (x *UserNotified) GetVerdict() Verdict {
 	return Verdict_VERDICT_UNSPECIFIED
 }
 
+// Deprecated: Marked as deprecated in vcguard/v1/agent.proto.
 func (x *UserNotified) GetAction() string {
 	if x != nil {
 		return x.Action
@@ -1567,6 +1723,13 @@ func (x *UserNotified) GetSessions() uint32 {
 		return x.Sessions
 	}
 	return 0
+}
+
+func (x *UserNotified) GetPolicyAction() Action {
+	if x != nil {
+		return x.PolicyAction
+	}
+	return Action_ACTION_UNSPECIFIED
 }
 
 // AppInstance is one running process of a catalog app.
@@ -1594,8 +1757,15 @@ type AppInstance struct {
 	// How the identity was established ("deb package zoom", "team id
 	// BJ4HAAB9B3") or why it could not be.
 	Identity string `protobuf:"bytes,10,opt,name=identity,proto3" json:"identity,omitempty"`
-	// What the agent does about it under the policy: monitor, warn or block.
-	Action        string `protobuf:"bytes,11,opt,name=action,proto3" json:"action,omitempty"`
+	// Deprecated: policy_action replaces it. What the agent does about it
+	// under the policy: monitor, warn or block. Still written one more
+	// release, beside policy_action, for servers that read only this; a
+	// server reads policy_action first.
+	//
+	// Deprecated: Marked as deprecated in vcguard/v1/agent.proto.
+	Action string `protobuf:"bytes,11,opt,name=action,proto3" json:"action,omitempty"`
+	// What the agent does about it under the policy.
+	PolicyAction  Action `protobuf:"varint,12,opt,name=policy_action,json=policyAction,proto3,enum=vcguard.v1.Action" json:"policy_action,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1700,11 +1870,19 @@ func (x *AppInstance) GetIdentity() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in vcguard/v1/agent.proto.
 func (x *AppInstance) GetAction() string {
 	if x != nil {
 		return x.Action
 	}
 	return ""
+}
+
+func (x *AppInstance) GetPolicyAction() Action {
+	if x != nil {
+		return x.PolicyAction
+	}
+	return Action_ACTION_UNSPECIFIED
 }
 
 type AppEvent struct {
@@ -2179,11 +2357,13 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\n" +
 	"MediaEvent\x12&\n" +
 	"\x03use\x18\x01 \x01(\v2\x14.vcguard.v1.MediaUseR\x03use\x12\x0e\n" +
-	"\x02on\x18\x02 \x01(\bR\x02on\"h\n" +
+	"\x02on\x18\x02 \x01(\bR\x02on\"\xdb\x01\n" +
 	"\fMediaFinding\x12&\n" +
-	"\x03use\x18\x01 \x01(\v2\x14.vcguard.v1.MediaUseR\x03use\x12\x18\n" +
-	"\afinding\x18\x02 \x01(\tR\afinding\x12\x16\n" +
-	"\x06action\x18\x03 \x01(\tR\x06action\"@\n" +
+	"\x03use\x18\x01 \x01(\v2\x14.vcguard.v1.MediaUseR\x03use\x12\x1c\n" +
+	"\afinding\x18\x02 \x01(\tB\x02\x18\x01R\afinding\x12\x1a\n" +
+	"\x06action\x18\x03 \x01(\tB\x02\x18\x01R\x06action\x120\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x1c.vcguard.v1.MediaFindingKindR\x04kind\x127\n" +
+	"\rpolicy_action\x18\x05 \x01(\x0e2\x12.vcguard.v1.ActionR\fpolicyAction\"@\n" +
 	"\vLocalPolicy\x121\n" +
 	"\x05files\x18\x01 \x03(\v2\x1b.vcguard.v1.LocalPolicyFileR\x05files\"g\n" +
 	"\x0fLocalPolicyFile\x12\x12\n" +
@@ -2195,13 +2375,14 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\x03app\x18\x01 \x01(\v2\x17.vcguard.v1.AppInstanceR\x03app\x12\x16\n" +
 	"\x06killed\x18\x02 \x03(\x05R\x06killed\x12\x14\n" +
 	"\x05error\x18\x03 \x01(\tR\x05error\x12\x19\n" +
-	"\bgrace_ms\x18\x04 \x01(\x03R\agraceMs\"\x9c\x01\n" +
+	"\bgrace_ms\x18\x04 \x01(\x03R\agraceMs\"\xd9\x01\n" +
 	"\fUserNotified\x12\x15\n" +
 	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12-\n" +
-	"\averdict\x18\x02 \x01(\x0e2\x13.vcguard.v1.VerdictR\averdict\x12\x16\n" +
-	"\x06action\x18\x03 \x01(\tR\x06action\x12\x12\n" +
+	"\averdict\x18\x02 \x01(\x0e2\x13.vcguard.v1.VerdictR\averdict\x12\x1a\n" +
+	"\x06action\x18\x03 \x01(\tB\x02\x18\x01R\x06action\x12\x12\n" +
 	"\x04lang\x18\x04 \x01(\tR\x04lang\x12\x1a\n" +
-	"\bsessions\x18\x05 \x01(\rR\bsessions\"\xd2\x02\n" +
+	"\bsessions\x18\x05 \x01(\rR\bsessions\x127\n" +
+	"\rpolicy_action\x18\x06 \x01(\x0e2\x12.vcguard.v1.ActionR\fpolicyAction\"\x8f\x03\n" +
 	"\vAppInstance\x12\x15\n" +
 	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x10\n" +
@@ -2213,8 +2394,9 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\aversion\x18\b \x01(\tR\aversion\x12\x1a\n" +
 	"\bverified\x18\t \x01(\bR\bverified\x12\x1a\n" +
 	"\bidentity\x18\n" +
-	" \x01(\tR\bidentity\x12\x16\n" +
-	"\x06action\x18\v \x01(\tR\x06action\"\xc0\x01\n" +
+	" \x01(\tR\bidentity\x12\x1a\n" +
+	"\x06action\x18\v \x01(\tB\x02\x18\x01R\x06action\x127\n" +
+	"\rpolicy_action\x18\f \x01(\x0e2\x12.vcguard.v1.ActionR\fpolicyAction\"\xc0\x01\n" +
 	"\bAppEvent\x12-\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x19.vcguard.v1.AppEvent.KindR\x04kind\x12)\n" +
 	"\x03app\x18\x02 \x01(\v2\x17.vcguard.v1.AppInstanceR\x03app\"Z\n" +
@@ -2240,7 +2422,18 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\aversion\x18\x01 \x01(\x04R\aversion\x12\x1a\n" +
 	"\bdocument\x18\x02 \x01(\fR\bdocument\x12\x1c\n" +
 	"\tsignature\x18\x03 \x01(\fR\tsignature\x128\n" +
-	"\tpublished\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tpublished*\xab\x01\n" +
+	"\tpublished\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tpublished*\xc7\x01\n" +
+	"\x10MediaFindingKind\x12\"\n" +
+	"\x1eMEDIA_FINDING_KIND_UNSPECIFIED\x10\x00\x12\"\n" +
+	"\x1eMEDIA_FINDING_KIND_UNKNOWN_APP\x10\x01\x12$\n" +
+	" MEDIA_FINDING_KIND_FORBIDDEN_APP\x10\x02\x12%\n" +
+	"!MEDIA_FINDING_KIND_UNVERIFIED_APP\x10\x03\x12\x1e\n" +
+	"\x1aMEDIA_FINDING_KIND_LEFT_ON\x10\x04*W\n" +
+	"\x06Action\x12\x16\n" +
+	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eACTION_MONITOR\x10\x01\x12\x0f\n" +
+	"\vACTION_WARN\x10\x02\x12\x10\n" +
+	"\fACTION_BLOCK\x10\x03*\xab\x01\n" +
 	"\aVerdict\x12\x17\n" +
 	"\x13VERDICT_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10VERDICT_APPROVED\x10\x01\x12\x16\n" +
@@ -2266,88 +2459,94 @@ func file_vcguard_v1_agent_proto_rawDescGZIP() []byte {
 	return file_vcguard_v1_agent_proto_rawDescData
 }
 
-var file_vcguard_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_vcguard_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
 var file_vcguard_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_vcguard_v1_agent_proto_goTypes = []any{
-	(Verdict)(0),                  // 0: vcguard.v1.Verdict
-	(AppEvent_Kind)(0),            // 1: vcguard.v1.AppEvent.Kind
-	(*RenewRequest)(nil),          // 2: vcguard.v1.RenewRequest
-	(*RenewResponse)(nil),         // 3: vcguard.v1.RenewResponse
-	(*EnrollRequest)(nil),         // 4: vcguard.v1.EnrollRequest
-	(*EnrollResponse)(nil),        // 5: vcguard.v1.EnrollResponse
-	(*DeviceInfo)(nil),            // 6: vcguard.v1.DeviceInfo
-	(*AgentMessage)(nil),          // 7: vcguard.v1.AgentMessage
-	(*Hello)(nil),                 // 8: vcguard.v1.Hello
-	(*Heartbeat)(nil),             // 9: vcguard.v1.Heartbeat
-	(*EventBatch)(nil),            // 10: vcguard.v1.EventBatch
-	(*Event)(nil),                 // 11: vcguard.v1.Event
-	(*EventsDropped)(nil),         // 12: vcguard.v1.EventsDropped
-	(*DroppedEvents)(nil),         // 13: vcguard.v1.DroppedEvents
-	(*MediaUse)(nil),              // 14: vcguard.v1.MediaUse
-	(*MediaEvent)(nil),            // 15: vcguard.v1.MediaEvent
-	(*MediaFinding)(nil),          // 16: vcguard.v1.MediaFinding
-	(*LocalPolicy)(nil),           // 17: vcguard.v1.LocalPolicy
-	(*LocalPolicyFile)(nil),       // 18: vcguard.v1.LocalPolicyFile
-	(*Enforcement)(nil),           // 19: vcguard.v1.Enforcement
-	(*UserNotified)(nil),          // 20: vcguard.v1.UserNotified
-	(*AppInstance)(nil),           // 21: vcguard.v1.AppInstance
-	(*AppEvent)(nil),              // 22: vcguard.v1.AppEvent
-	(*Inventory)(nil),             // 23: vcguard.v1.Inventory
-	(*PolicyApplied)(nil),         // 24: vcguard.v1.PolicyApplied
-	(*ServerMessage)(nil),         // 25: vcguard.v1.ServerMessage
-	(*Ack)(nil),                   // 26: vcguard.v1.Ack
-	(*PolicyUpdate)(nil),          // 27: vcguard.v1.PolicyUpdate
-	(*SignedPolicy)(nil),          // 28: vcguard.v1.SignedPolicy
-	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
+	(MediaFindingKind)(0),         // 0: vcguard.v1.MediaFindingKind
+	(Action)(0),                   // 1: vcguard.v1.Action
+	(Verdict)(0),                  // 2: vcguard.v1.Verdict
+	(AppEvent_Kind)(0),            // 3: vcguard.v1.AppEvent.Kind
+	(*RenewRequest)(nil),          // 4: vcguard.v1.RenewRequest
+	(*RenewResponse)(nil),         // 5: vcguard.v1.RenewResponse
+	(*EnrollRequest)(nil),         // 6: vcguard.v1.EnrollRequest
+	(*EnrollResponse)(nil),        // 7: vcguard.v1.EnrollResponse
+	(*DeviceInfo)(nil),            // 8: vcguard.v1.DeviceInfo
+	(*AgentMessage)(nil),          // 9: vcguard.v1.AgentMessage
+	(*Hello)(nil),                 // 10: vcguard.v1.Hello
+	(*Heartbeat)(nil),             // 11: vcguard.v1.Heartbeat
+	(*EventBatch)(nil),            // 12: vcguard.v1.EventBatch
+	(*Event)(nil),                 // 13: vcguard.v1.Event
+	(*EventsDropped)(nil),         // 14: vcguard.v1.EventsDropped
+	(*DroppedEvents)(nil),         // 15: vcguard.v1.DroppedEvents
+	(*MediaUse)(nil),              // 16: vcguard.v1.MediaUse
+	(*MediaEvent)(nil),            // 17: vcguard.v1.MediaEvent
+	(*MediaFinding)(nil),          // 18: vcguard.v1.MediaFinding
+	(*LocalPolicy)(nil),           // 19: vcguard.v1.LocalPolicy
+	(*LocalPolicyFile)(nil),       // 20: vcguard.v1.LocalPolicyFile
+	(*Enforcement)(nil),           // 21: vcguard.v1.Enforcement
+	(*UserNotified)(nil),          // 22: vcguard.v1.UserNotified
+	(*AppInstance)(nil),           // 23: vcguard.v1.AppInstance
+	(*AppEvent)(nil),              // 24: vcguard.v1.AppEvent
+	(*Inventory)(nil),             // 25: vcguard.v1.Inventory
+	(*PolicyApplied)(nil),         // 26: vcguard.v1.PolicyApplied
+	(*ServerMessage)(nil),         // 27: vcguard.v1.ServerMessage
+	(*Ack)(nil),                   // 28: vcguard.v1.Ack
+	(*PolicyUpdate)(nil),          // 29: vcguard.v1.PolicyUpdate
+	(*SignedPolicy)(nil),          // 30: vcguard.v1.SignedPolicy
+	(*timestamppb.Timestamp)(nil), // 31: google.protobuf.Timestamp
 }
 var file_vcguard_v1_agent_proto_depIdxs = []int32{
-	6,  // 0: vcguard.v1.EnrollRequest.device:type_name -> vcguard.v1.DeviceInfo
-	8,  // 1: vcguard.v1.AgentMessage.hello:type_name -> vcguard.v1.Hello
-	10, // 2: vcguard.v1.AgentMessage.batch:type_name -> vcguard.v1.EventBatch
-	9,  // 3: vcguard.v1.AgentMessage.heartbeat:type_name -> vcguard.v1.Heartbeat
-	6,  // 4: vcguard.v1.Hello.device:type_name -> vcguard.v1.DeviceInfo
-	29, // 5: vcguard.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
-	11, // 6: vcguard.v1.EventBatch.events:type_name -> vcguard.v1.Event
-	29, // 7: vcguard.v1.Event.time:type_name -> google.protobuf.Timestamp
-	22, // 8: vcguard.v1.Event.app:type_name -> vcguard.v1.AppEvent
-	23, // 9: vcguard.v1.Event.inventory:type_name -> vcguard.v1.Inventory
-	24, // 10: vcguard.v1.Event.policy_applied:type_name -> vcguard.v1.PolicyApplied
-	17, // 11: vcguard.v1.Event.local_policy:type_name -> vcguard.v1.LocalPolicy
-	19, // 12: vcguard.v1.Event.enforcement:type_name -> vcguard.v1.Enforcement
-	20, // 13: vcguard.v1.Event.user_notified:type_name -> vcguard.v1.UserNotified
-	15, // 14: vcguard.v1.Event.media:type_name -> vcguard.v1.MediaEvent
-	16, // 15: vcguard.v1.Event.media_finding:type_name -> vcguard.v1.MediaFinding
-	12, // 16: vcguard.v1.Event.events_dropped:type_name -> vcguard.v1.EventsDropped
-	13, // 17: vcguard.v1.EventsDropped.dropped:type_name -> vcguard.v1.DroppedEvents
-	29, // 18: vcguard.v1.DroppedEvents.oldest:type_name -> google.protobuf.Timestamp
-	29, // 19: vcguard.v1.DroppedEvents.newest:type_name -> google.protobuf.Timestamp
-	29, // 20: vcguard.v1.MediaUse.since:type_name -> google.protobuf.Timestamp
-	14, // 21: vcguard.v1.MediaEvent.use:type_name -> vcguard.v1.MediaUse
-	14, // 22: vcguard.v1.MediaFinding.use:type_name -> vcguard.v1.MediaUse
-	18, // 23: vcguard.v1.LocalPolicy.files:type_name -> vcguard.v1.LocalPolicyFile
-	21, // 24: vcguard.v1.Enforcement.app:type_name -> vcguard.v1.AppInstance
-	0,  // 25: vcguard.v1.UserNotified.verdict:type_name -> vcguard.v1.Verdict
-	29, // 26: vcguard.v1.AppInstance.started:type_name -> google.protobuf.Timestamp
-	0,  // 27: vcguard.v1.AppInstance.verdict:type_name -> vcguard.v1.Verdict
-	1,  // 28: vcguard.v1.AppEvent.kind:type_name -> vcguard.v1.AppEvent.Kind
-	21, // 29: vcguard.v1.AppEvent.app:type_name -> vcguard.v1.AppInstance
-	21, // 30: vcguard.v1.Inventory.apps:type_name -> vcguard.v1.AppInstance
-	14, // 31: vcguard.v1.Inventory.media:type_name -> vcguard.v1.MediaUse
-	26, // 32: vcguard.v1.ServerMessage.ack:type_name -> vcguard.v1.Ack
-	27, // 33: vcguard.v1.ServerMessage.policy:type_name -> vcguard.v1.PolicyUpdate
-	28, // 34: vcguard.v1.PolicyUpdate.policy:type_name -> vcguard.v1.SignedPolicy
-	29, // 35: vcguard.v1.SignedPolicy.published:type_name -> google.protobuf.Timestamp
-	4,  // 36: vcguard.v1.AgentService.Enroll:input_type -> vcguard.v1.EnrollRequest
-	7,  // 37: vcguard.v1.AgentService.Connect:input_type -> vcguard.v1.AgentMessage
-	2,  // 38: vcguard.v1.AgentService.Renew:input_type -> vcguard.v1.RenewRequest
-	5,  // 39: vcguard.v1.AgentService.Enroll:output_type -> vcguard.v1.EnrollResponse
-	25, // 40: vcguard.v1.AgentService.Connect:output_type -> vcguard.v1.ServerMessage
-	3,  // 41: vcguard.v1.AgentService.Renew:output_type -> vcguard.v1.RenewResponse
-	39, // [39:42] is the sub-list for method output_type
-	36, // [36:39] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	8,  // 0: vcguard.v1.EnrollRequest.device:type_name -> vcguard.v1.DeviceInfo
+	10, // 1: vcguard.v1.AgentMessage.hello:type_name -> vcguard.v1.Hello
+	12, // 2: vcguard.v1.AgentMessage.batch:type_name -> vcguard.v1.EventBatch
+	11, // 3: vcguard.v1.AgentMessage.heartbeat:type_name -> vcguard.v1.Heartbeat
+	8,  // 4: vcguard.v1.Hello.device:type_name -> vcguard.v1.DeviceInfo
+	31, // 5: vcguard.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
+	13, // 6: vcguard.v1.EventBatch.events:type_name -> vcguard.v1.Event
+	31, // 7: vcguard.v1.Event.time:type_name -> google.protobuf.Timestamp
+	24, // 8: vcguard.v1.Event.app:type_name -> vcguard.v1.AppEvent
+	25, // 9: vcguard.v1.Event.inventory:type_name -> vcguard.v1.Inventory
+	26, // 10: vcguard.v1.Event.policy_applied:type_name -> vcguard.v1.PolicyApplied
+	19, // 11: vcguard.v1.Event.local_policy:type_name -> vcguard.v1.LocalPolicy
+	21, // 12: vcguard.v1.Event.enforcement:type_name -> vcguard.v1.Enforcement
+	22, // 13: vcguard.v1.Event.user_notified:type_name -> vcguard.v1.UserNotified
+	17, // 14: vcguard.v1.Event.media:type_name -> vcguard.v1.MediaEvent
+	18, // 15: vcguard.v1.Event.media_finding:type_name -> vcguard.v1.MediaFinding
+	14, // 16: vcguard.v1.Event.events_dropped:type_name -> vcguard.v1.EventsDropped
+	15, // 17: vcguard.v1.EventsDropped.dropped:type_name -> vcguard.v1.DroppedEvents
+	31, // 18: vcguard.v1.DroppedEvents.oldest:type_name -> google.protobuf.Timestamp
+	31, // 19: vcguard.v1.DroppedEvents.newest:type_name -> google.protobuf.Timestamp
+	31, // 20: vcguard.v1.MediaUse.since:type_name -> google.protobuf.Timestamp
+	16, // 21: vcguard.v1.MediaEvent.use:type_name -> vcguard.v1.MediaUse
+	16, // 22: vcguard.v1.MediaFinding.use:type_name -> vcguard.v1.MediaUse
+	0,  // 23: vcguard.v1.MediaFinding.kind:type_name -> vcguard.v1.MediaFindingKind
+	1,  // 24: vcguard.v1.MediaFinding.policy_action:type_name -> vcguard.v1.Action
+	20, // 25: vcguard.v1.LocalPolicy.files:type_name -> vcguard.v1.LocalPolicyFile
+	23, // 26: vcguard.v1.Enforcement.app:type_name -> vcguard.v1.AppInstance
+	2,  // 27: vcguard.v1.UserNotified.verdict:type_name -> vcguard.v1.Verdict
+	1,  // 28: vcguard.v1.UserNotified.policy_action:type_name -> vcguard.v1.Action
+	31, // 29: vcguard.v1.AppInstance.started:type_name -> google.protobuf.Timestamp
+	2,  // 30: vcguard.v1.AppInstance.verdict:type_name -> vcguard.v1.Verdict
+	1,  // 31: vcguard.v1.AppInstance.policy_action:type_name -> vcguard.v1.Action
+	3,  // 32: vcguard.v1.AppEvent.kind:type_name -> vcguard.v1.AppEvent.Kind
+	23, // 33: vcguard.v1.AppEvent.app:type_name -> vcguard.v1.AppInstance
+	23, // 34: vcguard.v1.Inventory.apps:type_name -> vcguard.v1.AppInstance
+	16, // 35: vcguard.v1.Inventory.media:type_name -> vcguard.v1.MediaUse
+	28, // 36: vcguard.v1.ServerMessage.ack:type_name -> vcguard.v1.Ack
+	29, // 37: vcguard.v1.ServerMessage.policy:type_name -> vcguard.v1.PolicyUpdate
+	30, // 38: vcguard.v1.PolicyUpdate.policy:type_name -> vcguard.v1.SignedPolicy
+	31, // 39: vcguard.v1.SignedPolicy.published:type_name -> google.protobuf.Timestamp
+	6,  // 40: vcguard.v1.AgentService.Enroll:input_type -> vcguard.v1.EnrollRequest
+	9,  // 41: vcguard.v1.AgentService.Connect:input_type -> vcguard.v1.AgentMessage
+	4,  // 42: vcguard.v1.AgentService.Renew:input_type -> vcguard.v1.RenewRequest
+	7,  // 43: vcguard.v1.AgentService.Enroll:output_type -> vcguard.v1.EnrollResponse
+	27, // 44: vcguard.v1.AgentService.Connect:output_type -> vcguard.v1.ServerMessage
+	5,  // 45: vcguard.v1.AgentService.Renew:output_type -> vcguard.v1.RenewResponse
+	43, // [43:46] is the sub-list for method output_type
+	40, // [40:43] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_vcguard_v1_agent_proto_init() }
@@ -2380,7 +2579,7 @@ func file_vcguard_v1_agent_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vcguard_v1_agent_proto_rawDesc), len(file_vcguard_v1_agent_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      4,
 			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
