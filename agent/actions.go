@@ -9,29 +9,15 @@ import (
 	"github.com/vcguard/vcguard/agent/enforce"
 	"github.com/vcguard/vcguard/agent/notify"
 	"github.com/vcguard/vcguard/agent/procwatch"
+	"github.com/vcguard/vcguard/agent/state"
 	"github.com/vcguard/vcguard/policies"
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Enforcer closes the apps a block rule forbids (*enforce.Enforcer).
 type Enforcer interface {
 	Schedule(t enforce.Target, grace time.Duration, done func(enforce.Result))
 	Cancel(k procwatch.Key)
-}
-
-// acted is an instance with the finding the agent acted on.
-type acted struct {
-	key     procwatch.Key
-	inst    *vcguardv1.AppInstance
-	finding policies.Finding
-}
-
-// actedOn is what the agent last did about an instance.
-type actedOn struct {
-	verdict policies.Verdict
-	action  policies.Action
 }
 
 // blockResult is an enforcement result on its way into the Run loop.
@@ -41,20 +27,16 @@ type blockResult struct {
 	res   enforce.Result
 }
 
-// act carries out the action of a finding once per change of the
-// finding: warn tells the user; block tells the user and schedules the
+// act carries out the action of a new or changed finding about an
+// instance: warn tells the user; block tells the user and schedules the
 // app's closing after the grace period; anything else (monitor, an
 // approved app) cancels a pending closing. An allow-listed app is never
 // blocked: the policy refuses block for approved and restricted tools,
 // and only the instance's own process tree is a target.
-func (a *Agent) act(k procwatch.Key, inst *vcguardv1.AppInstance, f policies.Finding) {
-	now := actedOn{verdict: f.Verdict, action: f.Action}
-	if prev, ok := a.acts[k]; ok && prev == now {
-		return
-	}
-	a.acts[k] = now
+func (a *Agent) act(inst state.Instance, f policies.Finding) {
+	k := inst.Key()
 	if f.Action == policies.ActionWarn || f.Action == policies.ActionBlock {
-		a.tell(k, inst, f)
+		a.tell(inst, f)
 	}
 	if f.Action != policies.ActionBlock {
 		if a.cfg.Enforcer != nil {
@@ -63,25 +45,23 @@ func (a *Agent) act(k procwatch.Key, inst *vcguardv1.AppInstance, f policies.Fin
 		return
 	}
 	if a.cfg.Enforcer == nil {
-		a.cfg.Logger.Warn("block rule, but enforcement is off; only warned", "app", inst.GetAppId(), "pid", inst.GetPid())
+		a.cfg.Logger.Warn("block rule, but enforcement is off; only warned", "app", inst.App.ID, "pid", inst.Process.PID)
 		return
 	}
-	snapshot := proto.Clone(inst).(*vcguardv1.AppInstance)
+	snapshot := a.instanceProto(inst)
 	grace := f.BlockGrace
 	if !a.exeIdentifies(inst) {
 		// Only the process's name (comm, which any process may set) says
 		// it is the app: a python or shell that renamed itself. It is
 		// reported and the user warned, but nothing is closed.
 		a.cfg.Logger.Warn("block rule, but only the process's name says it is the app, not its executable; only warned",
-			"app", inst.GetAppId(), "pid", inst.GetPid(), "exe", inst.GetExe())
-		err := fmt.Errorf("%w: its executable %q is not %s's, only its process name is", enforce.ErrNotTarget, inst.GetExe(), inst.GetAppId())
-		if rerr := a.recordBlock(blockResult{inst: snapshot, grace: grace, res: enforce.Result{Err: err}}); rerr != nil {
-			a.cfg.Logger.Error("recording an enforcement", "err", rerr)
-		}
+			"app", inst.App.ID, "pid", inst.Process.PID, "exe", inst.Process.Exe)
+		err := fmt.Errorf("%w: its executable %q is not %s's, only its process name is", enforce.ErrNotTarget, inst.Process.Exe, inst.App.ID)
+		a.logErr("recording an enforcement", a.recordBlock(blockResult{inst: snapshot, grace: grace, res: enforce.Result{Err: err}}))
 		return
 	}
-	a.cfg.Logger.Info("app will be closed", "app", inst.GetAppId(), "pid", inst.GetPid(), "grace", grace)
-	a.cfg.Enforcer.Schedule(enforce.Target{Key: k, AppID: inst.GetAppId(), Exe: inst.GetExe()}, grace, func(r enforce.Result) {
+	a.cfg.Logger.Info("app will be closed", "app", inst.App.ID, "pid", inst.Process.PID, "grace", grace)
+	a.cfg.Enforcer.Schedule(enforce.Target{Key: k, AppID: inst.App.ID, Exe: inst.Process.Exe}, grace, func(r enforce.Result) {
 		select {
 		case a.blocked <- blockResult{inst: snapshot, grace: grace, res: r}:
 		case <-a.stopped:
@@ -96,22 +76,22 @@ func (a *Agent) act(k procwatch.Key, inst *vcguardv1.AppInstance, f policies.Fin
 // in Downloads). A process is matched to an app by its comm too (a
 // process may rename itself), which is enough to report it and to warn,
 // never to close it: any program can call itself zoom.
-func (a *Agent) exeIdentifies(inst *vcguardv1.AppInstance) bool {
-	if inst.GetVerified() {
+func (a *Agent) exeIdentifies(inst state.Instance) bool {
+	if inst.Identity.Verified {
 		return true
 	}
-	exe := strings.TrimSuffix(inst.GetExe(), " (deleted)") // Linux: a binary replaced since
+	exe := strings.TrimSuffix(inst.Process.Exe, " (deleted)") // Linux: a binary replaced since
 	if exe == "" {
 		return false
 	}
 	app, ok := a.matcher.Match(filepath.Base(exe))
-	return ok && app.ID == inst.GetAppId()
+	return ok && app.ID == inst.App.ID
 }
 
 // forget drops what was done about an instance that stopped; a relaunch
 // is a new instance and is acted on again.
 func (a *Agent) forget(k procwatch.Key) {
-	delete(a.acts, k)
+	delete(a.judged, k)
 	if a.cfg.Enforcer != nil {
 		a.cfg.Enforcer.Cancel(k)
 	}
@@ -133,7 +113,8 @@ func (a *Agent) recordBlock(b blockResult) error {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	return a.out.Append(&vcguardv1.Event{Time: timestamppb.New(at), Detail: &vcguardv1.Event_Enforcement{Enforcement: ev}})
+	a.emit(at, &vcguardv1.Event{Detail: &vcguardv1.Event_Enforcement{Enforcement: ev}})
+	return a.flush()
 }
 
 // Notifier tells the people at the keyboard (*notify.Service).
@@ -150,17 +131,14 @@ func noticeKey(k procwatch.Key) string { return fmt.Sprintf("%d/%d", k.PID, k.St
 
 // tell asks the notifier to show a finding and records that it was shown
 // (what, in which language: not to whom).
-func (a *Agent) tell(k procwatch.Key, inst *vcguardv1.AppInstance, f policies.Finding) {
+func (a *Agent) tell(inst state.Instance, f policies.Finding) {
 	if a.cfg.Notifier == nil {
 		return
 	}
 	n := notify.Notice{
-		Key: noticeKey(k), AppID: inst.GetAppId(), AppName: inst.GetName(), Verdict: f.Verdict, Action: f.Action,
+		Key: noticeKey(inst.Key()), AppID: inst.App.ID, AppName: inst.App.Name, Verdict: f.Verdict, Action: f.Action,
 		Grace: f.BlockGrace, Alternative: f.Alternative, Note: f.Note, InfoURL: f.InfoURL,
-		Version: inst.GetVersion(), MinVersion: f.MinVersion, PID: int(inst.GetPid()),
-	}
-	if app, ok := a.cfg.Catalog.App(inst.GetAppId()); ok {
-		n.Facts = app.Facts
+		Version: inst.Identity.Version, MinVersion: f.MinVersion, PID: int(inst.Process.PID), Facts: inst.App.Facts,
 	}
 	if alt, ok := a.cfg.Catalog.App(f.Alternative); ok {
 		n.AlternativeName = alt.Name
@@ -171,7 +149,5 @@ func (a *Agent) tell(k procwatch.Key, inst *vcguardv1.AppInstance, f policies.Fi
 	}
 	a.cfg.Logger.Info("user notified", "app", n.AppID, "verdict", n.Verdict, "action", n.Action, "sessions", sessions)
 	ev := &vcguardv1.UserNotified{AppId: n.AppID, Verdict: f.Verdict.Proto(), Action: string(f.Action), Sessions: uint32(sessions)}
-	if err := a.record(time.Now(), &vcguardv1.Event{Detail: &vcguardv1.Event_UserNotified{UserNotified: ev}}); err != nil {
-		a.cfg.Logger.Error("recording a notice", "err", err)
-	}
+	a.emit(time.Now(), &vcguardv1.Event{Detail: &vcguardv1.Event_UserNotified{UserNotified: ev}})
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/vcguard/vcguard/agent/notify"
 	"github.com/vcguard/vcguard/agent/outbox"
 	"github.com/vcguard/vcguard/agent/procwatch"
+	"github.com/vcguard/vcguard/agent/state"
 	"github.com/vcguard/vcguard/agent/uplink"
 	"github.com/vcguard/vcguard/policies"
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
@@ -93,11 +94,11 @@ func (f *fakeScanner) changes(filter procwatch.Filter) procwatch.Changes {
 // version 1.0; a look-alike in /tmp is unverified.
 type fakeIdentifier struct{}
 
-func (fakeIdentifier) Identify(_ context.Context, p procwatch.Process, app *policies.App) Identity {
+func (fakeIdentifier) Identify(_ context.Context, p procwatch.Process, app *policies.App) state.Identity {
 	if strings.HasPrefix(p.Exe, "/tmp/") {
-		return Identity{Detail: "not under the catalog's install paths"}
+		return state.Identity{Detail: "not under the catalog's install paths"}
 	}
-	return Identity{Version: "1.0", Verified: true, Detail: "test"}
+	return state.Identity{Version: "1.0", Verified: true, Detail: "test"}
 }
 
 // base is the boot of the fake machine; processes start after it.
@@ -149,9 +150,12 @@ func (f *fixture) agent(pub ed25519.PublicKey) *Agent {
 	}
 	f.log = new(bytes.Buffer)
 	logger := slog.New(slog.NewTextHandler(&syncWriter{w: f.log, also: f.t.Output()}, nil))
+	out, err := outbox.Open(filepath.Join(f.stateDir, "outbox"), 0)
+	if err != nil {
+		f.t.Fatal(err)
+	}
 	a, err := New(Config{
-		StateDir: f.stateDir, Catalog: f.catalog, GOOS: "linux",
-		Device:     &vcguardv1.DeviceInfo{Hostname: "laptop-17", Os: "linux"},
+		StateDir: f.stateDir, Outbox: out, Catalog: f.catalog, GOOS: "linux",
 		Identifier: fakeIdentifier{}, Logger: logger,
 	}, &uplink.Identity{DeviceID: "dev-1", Server: "vcguard.example:8443", PolicyKey: pub})
 	if err != nil {
@@ -327,8 +331,8 @@ func TestScanRecordsInventoryThenStartsAndStops(t *testing.T) {
 		"stopped jitsi-meet/200/approved/v1",
 		"stopped signal/400/forbidden/v1",
 	)
-	if len(a.running) != 0 {
-		t.Errorf("running = %v after everything stopped", a.running)
+	if a.apps.Len() != 0 || len(a.judged) != 0 {
+		t.Errorf("running = %v, judged %v after everything stopped", a.apps.Instances(), a.judged)
 	}
 }
 
@@ -396,8 +400,8 @@ func TestFailedRecordIsRetried(t *testing.T) {
 	mustScan(t, a, f.scanner)
 	wantEvents(t, newEvents(t, a, &seq), "stopped zoom/100/unlisted/v0", "started microsoft-teams-classic/200/unlisted/v0",
 		"started signal/300/unlisted/v0")
-	if len(a.pending) != 0 {
-		t.Errorf("pending = %v after everything was recorded", a.pending)
+	if len(a.queue) != 0 {
+		t.Errorf("queued = %v after everything was recorded", a.queue)
 	}
 }
 
@@ -431,8 +435,8 @@ func TestHelpersFoldIntoTheirApp(t *testing.T) {
 	f.scanner.set(proc(300, "slack", 1), fromSlack)
 	mustScan(t, a, f.scanner)
 	wantEvents(t, newEvents(t, a, &seq), "stopped zoom/100/unlisted/v0", "stopped chrome/200/unlisted/v0")
-	if len(a.helpers) != 0 {
-		t.Errorf("helpers = %v after their apps stopped", a.helpers)
+	if a.apps.Helpers() != 0 {
+		t.Errorf("%d helpers after their apps stopped", a.apps.Helpers())
 	}
 }
 
@@ -508,7 +512,7 @@ func TestApplyPolicy(t *testing.T) {
 		"verdict_changed zoom/100/forbidden/v2",
 		"policy_applied v2",
 	)
-	if a.running[proc(200, "jitsi-meet", 3).Key()].GetPolicyVersion() != 2 {
+	if a.instanceProto(mustInstance(t, a, proc(200, "jitsi-meet", 3))).GetPolicyVersion() != 2 {
 		t.Error("an app whose verdict did not change still names policy version 1")
 	}
 	goodFile := readPolicyFile(t, f.stateDir)
@@ -668,7 +672,11 @@ func TestStoredPolicyAtStart(t *testing.T) {
 func TestNewWithoutLogger(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	a, err := New(Config{StateDir: f.stateDir, Catalog: f.catalog, GOOS: "linux", Identifier: fakeIdentifier{}},
+	out, err := outbox.Open(filepath.Join(f.stateDir, "outbox"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Config{StateDir: f.stateDir, Outbox: out, Catalog: f.catalog, GOOS: "linux", Identifier: fakeIdentifier{}},
 		&uplink.Identity{PolicyKey: f.key.Public().(ed25519.PublicKey)})
 	if err != nil {
 		t.Fatal(err)
@@ -737,16 +745,17 @@ func TestAttribute(t *testing.T) {
 		}
 		return 0, os.ErrNotExist
 	}
+	a.cfg.Parent = parent
 	for _, tc := range []struct {
 		pid          int32
 		app, catName string
 	}{
 		{100, "zoom", "meeting"}, {240, "chrome", "browser"}, {210, "chrome", "browser"}, {900, "", ""}, {12345, "", ""},
 	} {
-		got := a.attribute(tc.pid, parent)
+		got, ok := a.attribute(tc.pid)
 		app, cat := "", ""
-		if got.Instance != nil {
-			app, cat = got.Instance.GetAppId(), string(got.App.Category)
+		if ok {
+			app, cat = got.App.ID, string(got.App.Category)
 		}
 		if app != tc.app || cat != tc.catName {
 			t.Errorf("attribute(%d) = %q (%q), want %q (%q)", tc.pid, app, cat, tc.app, tc.catName)
@@ -939,7 +948,7 @@ func TestMedia(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if uses := a.mediaUses(); len(uses) != 3 {
+	if uses := a.mediaProtos(); len(uses) != 3 {
 		t.Errorf("media in use = %v, want 3", uses)
 	}
 }
@@ -982,14 +991,14 @@ func TestHelperCarriesAppOn(t *testing.T) {
 	f.scanner.set(main, host)
 	mustScan(t, a, f.scanner)
 	wantEvents(t, newEvents(t, a, &seq), "stopped zoom/100/unlisted/v0", "started zoom/110/unlisted/v0")
-	if k, ok := a.helpers[120]; !ok || k != main.Key() {
+	if k, ok := a.apps.HelperOf(120); !ok || k != main.Key() {
 		t.Errorf("helper 120 belongs to %v, %v; want the new instance %v", k, ok, main.Key())
 	}
 	f.scanner.set()
 	mustScan(t, a, f.scanner)
 	wantEvents(t, newEvents(t, a, &seq), "stopped zoom/110/unlisted/v0")
-	if len(a.helpers) != 0 || len(a.helperProcs) != 0 {
-		t.Errorf("helpers left: %v %v", a.helpers, a.helperProcs)
+	if a.apps.Helpers() != 0 {
+		t.Errorf("%d helpers left", a.apps.Helpers())
 	}
 }
 
@@ -998,4 +1007,13 @@ func TestHelperCarriesAppOn(t *testing.T) {
 func quotedInLog(s string) string {
 	q := strconv.Quote(s)
 	return q[1 : len(q)-1]
+}
+
+func mustInstance(t *testing.T, a *Agent, p procwatch.Process) state.Instance {
+	t.Helper()
+	inst, ok := a.apps.Instance(p.Key())
+	if !ok {
+		t.Fatalf("no instance %v", p.Key())
+	}
+	return inst
 }

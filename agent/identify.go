@@ -6,6 +6,7 @@ import (
 
 	"github.com/vcguard/vcguard/agent/appid"
 	"github.com/vcguard/vcguard/agent/procwatch"
+	"github.com/vcguard/vcguard/agent/state"
 	"github.com/vcguard/vcguard/policies"
 )
 
@@ -18,18 +19,18 @@ type AppIdentifier struct {
 }
 
 // Identify implements Identifier.
-func (i AppIdentifier) Identify(ctx context.Context, p procwatch.Process, app *policies.App) Identity {
+func (i AppIdentifier) Identify(ctx context.Context, p procwatch.Process, app *policies.App) state.Identity {
 	if p.Exe == "" {
-		return Identity{Detail: "the executable's path cannot be read"}
+		return state.Identity{Detail: "the executable's path cannot be read"}
 	}
 	id := app.Identify[i.GOOS]
 	c := appid.Candidate{Paths: id.Paths, BundleIDs: id.BundleIDs, TeamIDs: id.TeamIDs, Publishers: id.Publishers, Packages: id.Packages}
 	info := i.Inspector.Inspect(ctx, p.PID, p.Exe, c)
 	ok, reason := appid.Verify(i.GOOS, c, info)
 	if !ok {
-		return Identity{Version: info.Version, Detail: reason}
+		return state.Identity{Version: info.Version, Detail: reason}
 	}
-	return Identity{Version: info.Version, Verified: true, Detail: describeIdentity(info)}
+	return state.Identity{Version: info.Version, Verified: true, Detail: describeIdentity(info)}
 }
 
 // describeIdentity says how an identity was proved, for the person reading the

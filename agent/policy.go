@@ -8,18 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"github.com/vcguard/vcguard/internal/atomicfile"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/vcguard/vcguard/agent/policydir"
-	"github.com/vcguard/vcguard/agent/procwatch"
 	"github.com/vcguard/vcguard/policies"
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 )
 
 // loadStoredPolicy applies the last good policy from disk, verifying it again.
@@ -57,45 +53,6 @@ func (a *Agent) verify(sp *vcguardv1.SignedPolicy) (*policies.Policy, error) {
 	return p, nil
 }
 
-// judge sets the instance's verdict under the policy in force.
-// The central policy and the local drop-ins combine to the strictest
-// finding (policies.EvaluateStrictest).
-func (a *Agent) judge(inst *vcguardv1.AppInstance) policies.Finding {
-	d := policies.Detection{AppID: inst.GetAppId(), Verified: inst.GetVerified(), Version: inst.GetVersion(), Group: a.cfg.Group}
-	ps := []*policies.Policy{a.policy}
-	for _, f := range a.local {
-		if f.Policy != nil {
-			ps = append(ps, f.Policy)
-		}
-	}
-	f := policies.EvaluateStrictest(ps, d)
-	inst.Verdict = f.Verdict.Proto()
-	inst.Action = string(f.Action)
-	inst.PolicyVersion = a.policyVersion
-	return f
-}
-
-// rejudge evaluates every running instance again under the policies in
-// force and records the verdicts that changed.
-func (a *Agent) rejudge(now time.Time) error {
-	keys := slices.SortedFunc(maps.Keys(a.running), procwatch.CompareKeys)
-	for _, k := range keys {
-		// Judge a copy: the instance changes only once its change is
-		// recorded, so a failed record is found again by the next re-judge.
-		inst := proto.Clone(a.running[k]).(*vcguardv1.AppInstance)
-		before, beforeAction := a.running[k].GetVerdict(), a.running[k].GetAction()
-		f := a.judge(inst)
-		if inst.GetVerdict() != before || inst.GetAction() != beforeAction {
-			if err := a.record(now, appEvent(vcguardv1.AppEvent_KIND_VERDICT_CHANGED, inst)); err != nil {
-				return err
-			}
-		}
-		a.running[k] = inst
-		a.act(k, inst, f)
-	}
-	return nil
-}
-
 // applyLocal takes a new state of the local policy directory: records it
 // (the server sees which drop-ins apply, and which are refused) and judges
 // what runs again.
@@ -115,10 +72,9 @@ func (a *Agent) applyLocal(files []policydir.File) error {
 	}
 	a.cfg.Logger.Info("local policy", "files", len(files))
 	now := time.Now()
-	if err := a.record(now, &vcguardv1.Event{Detail: &vcguardv1.Event_LocalPolicy{LocalPolicy: ev}}); err != nil {
-		return err
-	}
-	return a.rejudge(now)
+	a.emit(now, &vcguardv1.Event{Detail: &vcguardv1.Event_LocalPolicy{LocalPolicy: ev}})
+	a.rejudge(now)
+	return a.flush()
 }
 
 // applyPolicy verifies a pushed policy, refuses replays of older versions,
@@ -126,6 +82,10 @@ func (a *Agent) applyLocal(files []policydir.File) error {
 func (a *Agent) applyPolicy(sp *vcguardv1.SignedPolicy) error {
 	if sp.GetVersion() <= a.policyVersion {
 		if sp.GetVersion() == a.policyVersion {
+			// Sent again (a reconnect): record what still waits.
+			if err := a.flush(); err != nil {
+				return err
+			}
 			return a.reportPolicy()
 		}
 		return fmt.Errorf("version %d is older than the applied version %d (replay refused)", sp.GetVersion(), a.policyVersion)
@@ -149,19 +109,14 @@ func (a *Agent) applyPolicy(sp *vcguardv1.SignedPolicy) error {
 }
 
 // reportPolicy judges what runs under the policy in force and records
-// that it applies; until that is recorded, it is retried (the retry
-// ticker, or the server sending the same version again).
+// that it applies, once per policy.
 func (a *Agent) reportPolicy() error {
 	if !a.policyUnreported {
 		return nil
 	}
 	now := time.Now()
-	if err := a.rejudge(now); err != nil {
-		return err
-	}
-	if err := a.record(now, &vcguardv1.Event{Detail: &vcguardv1.Event_PolicyApplied{PolicyApplied: &vcguardv1.PolicyApplied{Version: a.policyVersion}}}); err != nil {
-		return err
-	}
+	a.rejudge(now)
+	a.emit(now, &vcguardv1.Event{Detail: &vcguardv1.Event_PolicyApplied{PolicyApplied: &vcguardv1.PolicyApplied{Version: a.policyVersion}}})
 	a.policyUnreported = false
-	return nil
+	return a.flush()
 }

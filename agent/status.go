@@ -4,16 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/vcguard/vcguard/internal/atomicfile"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/vcguard/vcguard/agent/fsperm"
 	"github.com/vcguard/vcguard/agent/outbox"
-	"github.com/vcguard/vcguard/agent/procwatch"
-	"github.com/vcguard/vcguard/policies"
 )
 
 // Status is what the agent shows the person at the keyboard: the policy in
@@ -116,15 +112,19 @@ func (a *Agent) writeStatus() {
 		}
 		st.Policy.Local = append(st.Policy.Local, l)
 	}
-	for _, k := range slices.SortedFunc(maps.Keys(a.running), procwatch.CompareKeys) {
-		inst := a.running[k]
+	for _, inst := range a.apps.Instances() {
+		j := a.judged[inst.Key()]
 		st.Apps = append(st.Apps, StatusApp{
-			AppID: inst.GetAppId(), Name: inst.GetName(), PID: inst.GetPid(), Exe: inst.GetExe(), Version: inst.GetVersion(),
-			Verified: inst.GetVerified(), Identity: inst.GetIdentity(), Verdict: string(policies.VerdictFromProto(inst.GetVerdict())), Action: inst.GetAction(),
+			AppID: inst.App.ID, Name: inst.App.Name, PID: inst.Process.PID, Exe: inst.Process.Exe, Version: inst.Identity.Version,
+			Verified: inst.Identity.Verified, Identity: inst.Identity.Detail, Verdict: string(j.finding.Verdict), Action: string(j.finding.Action),
 		})
 	}
-	for _, m := range a.mediaUses() {
-		st.Media = append(st.Media, StatusMedia{Kind: m.GetKind(), PID: m.GetPid(), Process: m.GetProcess(), AppID: m.GetAppId(), Device: m.GetDevice()})
+	for _, u := range a.media.Uses() {
+		m := StatusMedia{Kind: string(u.Kind), PID: u.PID, Process: u.Process, Device: u.Device}
+		if u.App != nil {
+			m.AppID = u.App.ID
+		}
+		st.Media = append(st.Media, m)
 	}
 	ost := a.out.Stats()
 	st.PendingEvents = ost.Pending

@@ -14,9 +14,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/vcguard/vcguard/agent/statedir"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"io"
 	"log/slog"
 	"maps"
@@ -33,14 +30,18 @@ import (
 	"github.com/vcguard/vcguard/agent/appid"
 	"github.com/vcguard/vcguard/agent/devices"
 	"github.com/vcguard/vcguard/agent/enforce"
+	"github.com/vcguard/vcguard/agent/fsperm"
 	"github.com/vcguard/vcguard/agent/localipc"
 	"github.com/vcguard/vcguard/agent/notify"
 	"github.com/vcguard/vcguard/agent/outbox"
 	"github.com/vcguard/vcguard/agent/policydir"
 	"github.com/vcguard/vcguard/agent/procwatch"
+	"github.com/vcguard/vcguard/agent/statedir"
 	"github.com/vcguard/vcguard/agent/uplink"
 	"github.com/vcguard/vcguard/policies"
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -210,14 +211,23 @@ func run(parent context.Context, c *config, opts runOptions, logger *slog.Logger
 	watcher := procwatch.New(procwatch.Config{
 		Filter: matcher.Interesting, PollInterval: c.ScanInterval, Logger: logger.With("component", "procwatch"),
 	})
+	// The state directory (device key, outbox, policy) is the agent's
+	// alone; on Windows that takes a protected access list.
+	if err := fsperm.Protect(c.StateDir, false); err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	out, err := outbox.Open(statedir.Outbox.Path(c.StateDir), opts.outboxMaxEvents)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
 	acfg := agent.Config{
-		StateDir: c.StateDir, Device: deviceInfo(), Catalog: cat, GOOS: runtime.GOOS,
+		StateDir: c.StateDir, Outbox: out, Catalog: cat, GOOS: runtime.GOOS,
 		Processes: watcher, Identifier: agent.AppIdentifier{GOOS: runtime.GOOS, Inspector: appid.NewInspector("")},
 		PolicyDir: policyDir(c.PolicyDir, cat), StatusFile: c.StatusFile,
-		Group:           id.Group, // from the enrollment secret
-		Devices:         media,
-		Logger:          logger,
-		OutboxMaxEvents: opts.outboxMaxEvents,
+		Group:   id.Group, // from the enrollment secret
+		Devices: media,
+		Logger:  logger,
 	}
 	// The per-user notifiers connect to this socket (pipe on Windows).
 	// What a notifier sees from its session (the camera on macOS) joins
@@ -249,8 +259,32 @@ func run(parent context.Context, c *config, opts runOptions, logger *slog.Logger
 		debug.SetGCPercent(50)
 	}
 	debug.FreeOSMemory()
+	client := &uplink.Client{
+		StateDir: c.StateDir, Identity: id, Outbox: out, Logger: logger.With("component", "uplink"),
+		Hello: a.Hello(deviceInfo()), OnPolicy: a.OnPolicy,
+	}
 	logger.Info("vcguard-agent running", "version", version, "device", id.DeviceID, "server", id.Server, "state", c.StateDir)
-	return a.Run(ctx)
+	return runBoth(ctx, a.Run, client.Run)
+}
+
+// runBoth runs the agent's pipeline and its uplink until ctx ends or
+// either fails; the first error ends both, and both have ended when it
+// returns (so the outbox they share may be closed).
+func runBoth(ctx context.Context, runs ...func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(runs))
+	for _, run := range runs {
+		go func() { errs <- run(ctx) }()
+	}
+	var first error
+	for range runs {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+		cancel()
+	}
+	return first
 }
 
 // enrollRetrying enrolls, trying again with a growing wait (first, up to

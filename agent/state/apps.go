@@ -1,0 +1,278 @@
+// Package state is the agent's picture of what runs and what is in use:
+// the instances of catalog apps with their helper processes, and the
+// cameras and microphones in use with the app each use belongs to. It is
+// pure: process and device changes go in, typed deltas come out; it does
+// no I/O, reads no clock and knows no wire format, so every rule is
+// table-tested. What needs I/O (identifying an executable, walking a
+// process's ancestry) is done by the caller and handed in.
+package state
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+
+	"github.com/vcguard/vcguard/agent/procwatch"
+	"github.com/vcguard/vcguard/policies"
+)
+
+// Identity is what was established about an instance's executable.
+type Identity struct {
+	// Version of the app, "" when none could be read.
+	Version string
+	// Verified is set when the executable's signature, bundle, publisher
+	// or owning package proves the genuine app.
+	Verified bool
+	// Detail says how it was verified, or why not.
+	Detail string
+}
+
+// Instance is one running app: a process of a catalog app whose parent is
+// not a process of the same app.
+type Instance struct {
+	Process procwatch.Process
+	App     *policies.App
+	// Identity is the zero Identity until the caller sets it (SetIdentity).
+	Identity Identity
+	// CarriedOn is set when the instance was a helper that outlived the
+	// app's first process (a launcher that exited).
+	CarriedOn bool
+}
+
+// Key identifies the instance.
+func (i Instance) Key() procwatch.Key { return i.Process.Key() }
+
+// AppDelta is what one process report changed.
+type AppDelta struct {
+	// Inventory is set for the first report: Started is then every
+	// instance that runs, and nothing stopped.
+	Inventory bool
+	// Stopped are the instances that exited, in the report's exit order.
+	Stopped []Instance
+	// Started are the new instances: the ones carried on by a helper
+	// first, then those that started, each group in start order.
+	Started []Instance
+}
+
+// Empty reports whether the report changed no instance (an inventory is
+// never empty: it is the news that nothing runs).
+func (d AppDelta) Empty() bool { return !d.Inventory && len(d.Started) == 0 && len(d.Stopped) == 0 }
+
+// helper is a process of an app that is not its instance (a renderer, a
+// meeting host), with the instance it belongs to.
+type helper struct {
+	owner procwatch.Key
+	proc  procwatch.Process
+}
+
+// Apps are the app instances that run and their helpers. The zero value is
+// not usable; call NewApps.
+type Apps struct {
+	matcher     *policies.Matcher
+	running     map[procwatch.Key]*Instance
+	helpers     map[int32]helper
+	inventoried bool
+}
+
+// NewApps returns an empty state that recognises apps with m.
+func NewApps(m *policies.Matcher) *Apps {
+	return &Apps{matcher: m, running: map[procwatch.Key]*Instance{}, helpers: map[int32]helper{}}
+}
+
+// Inventoried reports whether the first report was applied.
+func (s *Apps) Inventoried() bool { return s.inventoried }
+
+// Len is the number of instances.
+func (s *Apps) Len() int { return len(s.running) }
+
+// Instance returns the instance with key k.
+func (s *Apps) Instance(k procwatch.Key) (Instance, bool) {
+	if inst, ok := s.running[k]; ok {
+		return *inst, true
+	}
+	return Instance{}, false
+}
+
+// Instances returns every instance, by key.
+func (s *Apps) Instances() []Instance {
+	out := make([]Instance, 0, len(s.running))
+	for _, k := range slices.SortedFunc(maps.Keys(s.running), procwatch.CompareKeys) {
+		out = append(out, *s.running[k])
+	}
+	return out
+}
+
+// HelperOf returns the instance a helper process belongs to.
+func (s *Apps) HelperOf(pid int32) (procwatch.Key, bool) {
+	h, ok := s.helpers[pid]
+	return h.owner, ok
+}
+
+// Helpers is the number of helper processes.
+func (s *Apps) Helpers() int { return len(s.helpers) }
+
+// SetIdentity records what was established about an instance's
+// executable; it reports false when no such instance runs (it stopped
+// meanwhile).
+func (s *Apps) SetIdentity(k procwatch.Key, id Identity) bool {
+	inst, ok := s.running[k]
+	if ok {
+		inst.Identity = id
+	}
+	return ok
+}
+
+// MeetingRunning reports whether an instance of a meeting app (not a
+// browser) runs.
+func (s *Apps) MeetingRunning() bool {
+	for _, inst := range s.running {
+		if inst.App.Category == policies.CategoryMeeting {
+			return true
+		}
+	}
+	return false
+}
+
+// Attribute returns the instance a process belongs to, given its ancestry:
+// the process's PID, its parent's, and so on up. The process belongs to
+// the first of them that is an instance or one of its helpers (a browser's
+// camera runs in a utility process its renderer started).
+func (s *Apps) Attribute(ancestry []int32) (Instance, bool) {
+	for _, pid := range ancestry {
+		if pid <= 1 {
+			break
+		}
+		if h, ok := s.helpers[pid]; ok {
+			if inst, ok := s.running[h.owner]; ok {
+				return *inst, true
+			}
+		}
+		if inst, ok := s.byPID(pid); ok {
+			return *inst, true
+		}
+	}
+	return Instance{}, false
+}
+
+func (s *Apps) byPID(pid int32) (*Instance, bool) {
+	for k, inst := range s.running {
+		if k.PID == pid {
+			return inst, true
+		}
+	}
+	return nil, false
+}
+
+// match returns the catalog app a process belongs to.
+func (s *Apps) match(p procwatch.Process) (*policies.App, bool) {
+	return s.matcher.MatchProcess(p.Name, p.ShortName, p.Exe != "")
+}
+
+// owner returns the instance a process with parent ppid of app belongs to,
+// if its parent is that app's instance or one of its helpers.
+func (s *Apps) owner(ppid int32, app *policies.App) (procwatch.Key, bool) {
+	if h, ok := s.helpers[ppid]; ok {
+		if inst, ok := s.running[h.owner]; ok && inst.App.ID == app.ID {
+			return h.owner, true
+		}
+	}
+	if inst, ok := s.byPID(ppid); ok && inst.App.ID == app.ID {
+		return inst.Key(), true
+	}
+	return procwatch.Key{}, false
+}
+
+// byStart orders processes by start time, then PID: parents start before
+// their children, so a helper's parent is known when the helper is looked
+// at.
+func byStart(x, y procwatch.Process) int {
+	return cmp.Or(x.Started.Compare(y.Started), cmp.Compare(x.PID, y.PID))
+}
+
+// Apply takes a process report and returns what it changed. The first
+// report is the inventory. Later ones stop the instances that exited (a
+// helper's exit stops nothing), carry an app on with the oldest helper
+// that outlived its instance, and start an instance for every new process
+// of an app whose parent is not that app.
+func (s *Apps) Apply(ch procwatch.Changes) AppDelta {
+	started := slices.Clone(ch.Started)
+	slices.SortStableFunc(started, byStart)
+	if !s.inventoried {
+		// Nothing is known to run before the inventory: everything
+		// reported has started, and the inventory is all of it.
+		s.inventoried = true
+		d := AppDelta{Inventory: true}
+		for _, p := range started {
+			if inst, ok := s.add(p); ok {
+				d.Started = append(d.Started, inst)
+			}
+		}
+		return d
+	}
+	var d AppDelta
+	var orphans []procwatch.Process
+	exited := make(map[procwatch.Key]bool, len(ch.Exited))
+	for _, p := range ch.Exited {
+		exited[p.Key()] = true
+		if inst, ok := s.running[p.Key()]; ok {
+			d.Stopped = append(d.Stopped, *inst)
+			delete(s.running, p.Key())
+			for pid, h := range s.helpers {
+				if h.owner == p.Key() {
+					orphans = append(orphans, h.proc)
+					delete(s.helpers, pid)
+				}
+			}
+		} else if h, ok := s.helpers[p.PID]; ok && h.owner.PID != p.PID {
+			delete(s.helpers, p.PID)
+		}
+	}
+	// Helpers that outlive their app's first process (a launcher that
+	// exits, an app that daemonises) carry the app on: the oldest becomes
+	// the instance, the others its helpers.
+	orphans = slices.DeleteFunc(orphans, func(p procwatch.Process) bool { return exited[p.Key()] || p.PID == 0 })
+	slices.SortFunc(orphans, byStart)
+	promoted := map[string]procwatch.Key{}
+	for _, p := range orphans {
+		app, ok := s.match(p)
+		if !ok {
+			continue
+		}
+		if k, ok := promoted[app.ID]; ok {
+			s.helpers[p.PID] = helper{owner: k, proc: p}
+			continue
+		}
+		inst := &Instance{Process: p, App: app, CarriedOn: true}
+		s.running[p.Key()] = inst
+		promoted[app.ID] = p.Key()
+		d.Started = append(d.Started, *inst)
+	}
+	for _, p := range started {
+		if _, known := s.running[p.Key()]; known {
+			continue
+		}
+		if _, known := s.helpers[p.PID]; known {
+			continue
+		}
+		if inst, ok := s.add(p); ok {
+			d.Started = append(d.Started, inst)
+		}
+	}
+	return d
+}
+
+// add records a started process of an app: a helper of the instance its
+// parent belongs to, or a new instance (returned).
+func (s *Apps) add(p procwatch.Process) (Instance, bool) {
+	app, ok := s.match(p)
+	if !ok {
+		return Instance{}, false
+	}
+	if k, ok := s.owner(p.PPID, app); ok {
+		s.helpers[p.PID] = helper{owner: k, proc: p}
+		return Instance{}, false
+	}
+	inst := &Instance{Process: p, App: app}
+	s.running[p.Key()] = inst
+	return *inst, true
+}
