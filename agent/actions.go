@@ -148,6 +148,6 @@ func (a *Agent) tell(inst state.Instance, f policies.Finding) {
 		return
 	}
 	a.cfg.Logger.Info("user notified", "app", n.AppID, "verdict", n.Verdict, "action", n.Action, "sessions", sessions)
-	ev := &vcguardv1.UserNotified{AppId: n.AppID, Verdict: f.Verdict.Proto(), Action: string(f.Action), Sessions: uint32(sessions)}
+	ev := &vcguardv1.UserNotified{AppId: n.AppID, Verdict: f.Verdict.Proto(), PolicyAction: f.Action.Proto(), Sessions: uint32(sessions)}
 	a.emit(time.Now(), &vcguardv1.Event{Detail: &vcguardv1.Event_UserNotified{UserNotified: ev}})
 }

@@ -297,7 +297,7 @@ func TestScanRecordsInventoryThenStartsAndStops(t *testing.T) {
 	wantZoom := &vcguardv1.AppInstance{
 		AppId: "zoom", Name: "Zoom Workplace", Pid: 100, Started: timestamppb.New(zoom.Started),
 		Exe: "/opt/zoom/zoom", Verdict: vcguardv1.Verdict_VERDICT_RESTRICTED, PolicyVersion: 1,
-		Version: "1.0", Verified: true, Identity: "test", Action: "warn",
+		Version: "1.0", Verified: true, Identity: "test", Action: "warn", PolicyAction: vcguardv1.Action_ACTION_WARN,
 	}
 	if !proto.Equal(inv[1], wantZoom) {
 		t.Errorf("inventory instance:\n  got  %v\n  want %v", inv[1], wantZoom)

@@ -67,7 +67,7 @@ func (a *Agent) mediaFindings(now time.Time) error {
 			}
 			reported[f.Kind] = true
 			a.cfg.Logger.Warn("camera/microphone finding", "finding", f.Kind, "kind", u.Kind, "pid", u.PID, "app", subject.AppID, "action", f.Action)
-			ev := &vcguardv1.MediaFinding{Use: mediaProto(u), Finding: string(f.Kind), Action: string(f.Action)}
+			ev := &vcguardv1.MediaFinding{Use: mediaProto(u), Kind: f.Kind.Proto(), PolicyAction: f.Action.Proto()}
 			a.emit(now, &vcguardv1.Event{Detail: &vcguardv1.Event_MediaFinding{MediaFinding: ev}})
 		}
 	}

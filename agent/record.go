@@ -8,13 +8,17 @@ import (
 	"time"
 
 	"github.com/vcguard/vcguard/agent/state"
+	"github.com/vcguard/vcguard/policies"
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// emit queues an event that happened at at; flush records it.
+// emit queues an event that happened at at; flush records it. The typed
+// fields (actions, findings) are written with the deprecated strings
+// beside them for servers of the last release.
 func (a *Agent) emit(at time.Time, ev *vcguardv1.Event) {
 	ev.Time = timestamppb.New(at)
+	policies.FillDeprecated(ev)
 	if len(a.queue) >= maxQueued {
 		a.queue[0] = nil
 		a.queue = a.queue[1:]
@@ -52,7 +56,7 @@ func (a *Agent) instanceProto(inst state.Instance) *vcguardv1.AppInstance {
 	return &vcguardv1.AppInstance{
 		AppId: inst.App.ID, Name: inst.App.Name, Pid: inst.Process.PID, Started: timestamppb.New(inst.Process.Started), Exe: inst.Process.Exe,
 		Version: inst.Identity.Version, Verified: inst.Identity.Verified, Identity: inst.Identity.Detail,
-		Verdict: j.finding.Verdict.Proto(), Action: string(j.finding.Action), PolicyVersion: j.policyVersion,
+		Verdict: j.finding.Verdict.Proto(), PolicyAction: j.finding.Action.Proto(), PolicyVersion: j.policyVersion,
 	}
 }
 

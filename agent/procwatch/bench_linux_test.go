@@ -244,11 +244,20 @@ func TestSyntheticTable(t *testing.T) {
 // BenchmarkDetectionLatency measures, with the real proc connector, the
 // time from starting a process (just before fork and exec) to the
 // watcher's report of it, over real processes; p50 and p99 are the
-// metrics (goal: p99 < 50 ms).
+// metrics (goal, issue 13: p99 within 5 ms with a background load of
+// 1,000 exec/s). It runs idle (load=0) and under that load (load=1000,
+// ExecLoads), so the two compare in one run; bg-exec/s is the rate the
+// load achieved.
 func BenchmarkDetectionLatency(b *testing.B) {
 	if os.Geteuid() != 0 {
 		b.Skip("the proc connector needs root")
 	}
+	for _, load := range procwatch.ExecLoads() {
+		b.Run(fmt.Sprintf("load=%d", load), func(b *testing.B) { detectionLatency(b, load) })
+	}
+}
+
+func detectionLatency(b *testing.B, load int) {
 	const name = "vcglatency"
 	_, exe := startAs(b, name)
 	reports := make(chan int32, 64)
@@ -256,14 +265,23 @@ func BenchmarkDetectionLatency(b *testing.B) {
 	done := make(chan error, 1)
 	w := procwatch.New(procwatch.Config{Filter: only(name)})
 	ready := make(chan struct{})
+	first := true
 	go func() {
 		done <- w.Run(ctx, func(c procwatch.Changes) {
-			if c.Full {
+			if first {
+				first = false
 				close(ready)
 				return
 			}
+			// Every later report, a rescan's too: under load the kernel may
+			// drop events, and the watcher then finds the process by a
+			// rescan (a Full report listing every match).
 			for _, p := range c.Started {
-				reports <- p.PID
+				select {
+				case reports <- p.PID:
+				case <-ctx.Done():
+					return
+				}
 			}
 		})
 	}()
@@ -274,6 +292,7 @@ func BenchmarkDetectionLatency(b *testing.B) {
 		}
 	}()
 	<-ready
+	stopLoad := procwatch.StartExecLoad(b, load)
 	var lat []time.Duration
 	for b.Loop() {
 		cmd := exec.Command(exe, "600")
@@ -281,15 +300,25 @@ func BenchmarkDetectionLatency(b *testing.B) {
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)
 		}
-		for pid := range reports {
-			if pid == int32(cmd.Process.Pid) {
-				break
+		timeout := time.After(10 * time.Second)
+	wait:
+		for {
+			select {
+			case pid := <-reports:
+				if pid == int32(cmd.Process.Pid) {
+					break wait
+				}
+			case <-timeout:
+				cmd.Process.Kill()
+				cmd.Wait()
+				b.Fatalf("the watcher did not report pid %d within 10 s", cmd.Process.Pid)
 			}
 		}
 		lat = append(lat, time.Since(t0))
 		cmd.Process.Kill()
 		cmd.Wait()
 	}
+	stopLoad()
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")

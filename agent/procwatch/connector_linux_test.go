@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -618,8 +619,15 @@ func copyExecutable(t *testing.T, src, dst string) {
 // the exec event of the new process is read, at the median and the 99th
 // percentile. start-p50-ms, the median time cmd.Start itself takes, is
 // the baseline: the event cannot come before the exec, which Start
-// awaits.
+// awaits. It runs idle (load=0) and with a background load of 1,000
+// exec/s (load=1000, ExecLoads); bg-exec/s is the rate the load achieved.
 func BenchmarkConnectorExecLatency(b *testing.B) {
+	for _, load := range ExecLoads() {
+		b.Run(fmt.Sprintf("load=%d", load), func(b *testing.B) { connectorExecLatency(b, load) })
+	}
+}
+
+func connectorExecLatency(b *testing.B, load int) {
 	c := openTestConnector(b)
 	type arrival struct {
 		pid int32
@@ -627,6 +635,7 @@ func BenchmarkConnectorExecLatency(b *testing.B) {
 	}
 	execs := make(chan arrival, 4096)
 	stop, done := make(chan struct{}), make(chan struct{})
+	var overruns atomic.Int64
 	go func() {
 		defer close(done)
 		buf := make([]procEvent, 0, 64)
@@ -634,6 +643,7 @@ func BenchmarkConnectorExecLatency(b *testing.B) {
 			evs, err := c.read(buf)
 			now := time.Now()
 			if errors.Is(err, errOverrun) {
+				overruns.Add(1)
 				continue
 			}
 			if err != nil {
@@ -657,6 +667,7 @@ func BenchmarkConnectorExecLatency(b *testing.B) {
 		<-done
 	})
 
+	stopLoad := StartExecLoad(b, load)
 	var lat, start []time.Duration
 	for b.Loop() {
 		cmd := exec.Command("/bin/true")
@@ -676,10 +687,15 @@ func BenchmarkConnectorExecLatency(b *testing.B) {
 					break wait
 				}
 			case <-timeout:
-				b.Fatalf("no exec event for pid %d within %v", pid, connectorWait)
+				cmd.Wait()
+				b.Fatalf("no exec event for pid %d within %v (the kernel dropped events %d times)", pid, connectorWait, overruns.Load())
 			}
 		}
 		cmd.Wait()
+	}
+	stopLoad()
+	if n := overruns.Load(); n > 0 {
+		b.Logf("the kernel dropped exec events %d times (ENOBUFS)", n)
 	}
 	b.ReportMetric(percentileMs(lat, 0.50), "p50-ms")
 	b.ReportMetric(percentileMs(lat, 0.99), "p99-ms")
