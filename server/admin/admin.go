@@ -8,7 +8,6 @@
 package admin
 
 import (
-	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
@@ -82,7 +81,28 @@ func (s *Service) logger() *slog.Logger {
 var ErrInvalid = errors.New("invalid input")
 
 // ErrLastAdmin refuses to disable the last enabled account of role admin.
-var ErrLastAdmin = errors.New("this is the last enabled admin account; add another admin first")
+var ErrLastAdmin = store.ErrLastAdmin
+
+// ErrNotFound is returned for a record that does not exist (a device,
+// policy version, secret, token, account or session).
+var ErrNotFound = store.ErrNotFound
+
+// ErrExists refuses a record whose unique key is taken (an account's
+// username).
+var ErrExists = store.ErrExists
+
+// Role is what an account or API token may do.
+type Role = store.Role
+
+// The roles.
+const (
+	// RoleAdmin reads and acts.
+	RoleAdmin = store.RoleAdmin
+	// RoleAnalyst reads the fleet.
+	RoleAnalyst = store.RoleAnalyst
+	// RoleAuditor reads the audit log only.
+	RoleAuditor = store.RoleAuditor
+)
 
 // Actor is who makes a change and from where, for the audit log: an
 // admin's username, "token:ID" for an API token, or "system" (first start,
@@ -130,14 +150,4 @@ func optTime(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
-}
-
-// EndSession ends a dashboard session (a logout), recorded in the audit
-// log in the same transaction.
-func (s *Service) EndSession(ctx context.Context, by Actor, hash []byte) error {
-	e, err := s.entry(by, "logout", "admin:"+by.Subject, nil)
-	if err != nil {
-		return err
-	}
-	return s.Store.DeleteSession(ctx, hash, e)
 }

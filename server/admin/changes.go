@@ -2,8 +2,8 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/vcguard/vcguard/policies"
@@ -246,32 +246,24 @@ func (s *Service) ResetAdminPassword(ctx context.Context, by Actor, username str
 }
 
 // DisableAdmin disables an account and ends its sessions at once; the last
-// enabled account of role admin is not disabled (ErrLastAdmin).
+// enabled account of role admin is not disabled (ErrLastAdmin). The check
+// is made in the store transaction that disables, so two concurrent
+// disables of the last two admins, on one replica or two, cannot both
+// pass.
 func (s *Service) DisableAdmin(ctx context.Context, by Actor, username string) (store.Admin, error) {
 	adm, err := s.Store.AdminByUsername(ctx, username)
 	if err != nil {
 		return adm, err
 	}
-	if adm.Role == store.RoleAdmin && adm.Enabled() {
-		all, err := s.Store.Admins(ctx)
-		if err != nil {
-			return adm, err
-		}
-		others := slices.ContainsFunc(all, func(o store.Admin) bool {
-			return o.Username != adm.Username && o.Role == store.RoleAdmin && o.Enabled()
-		})
-		if !others {
-			return adm, ErrLastAdmin
-		}
-	}
 	e, err := s.entry(by, "admin_disable", "admin:"+adm.Username, nil)
 	if err != nil {
 		return adm, err
 	}
-	if err := s.Store.DisableAdmin(ctx, adm.Username, s.Now(), e); err != nil {
-		return adm, err
+	out, err := s.Store.DisableAdminKeepingOne(ctx, adm.Username, s.Now(), e)
+	if errors.Is(err, ErrLastAdmin) {
+		return adm, ErrLastAdmin
 	}
-	return s.Store.AdminByUsername(ctx, adm.Username)
+	return out, err
 }
 
 // EnableAdmin enables a disabled account again.

@@ -107,33 +107,89 @@ func (s *Store) Admins(ctx context.Context) ([]Admin, error) {
 func (s *Store) updateAdmin(ctx context.Context, what, username string, endSessions bool, audit *AuditEntry,
 	query string, args ...any) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, query, args...)
-		if err != nil {
-			return fmt.Errorf("%s %s: %w", what, username, err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("%s %s: %w", what, username, err)
-		} else if n == 0 {
-			return fmt.Errorf("admin %s: %w", username, ErrNotFound)
-		}
-		if endSessions {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE subject = $1`, username); err != nil {
-				return fmt.Errorf("%s %s: end sessions: %w", what, username, err)
-			}
-		}
-		if audit != nil {
-			return appendAudit(ctx, tx, *audit)
-		}
-		return nil
+		return updateAdminTx(ctx, tx, what, username, endSessions, audit, query, args...)
 	})
 }
+
+// updateAdminTx is updateAdmin inside a transaction of the caller's.
+func updateAdminTx(ctx context.Context, tx *sql.Tx, what, username string, endSessions bool, audit *AuditEntry,
+	query string, args ...any) error {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", what, username, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("%s %s: %w", what, username, err)
+	} else if n == 0 {
+		return fmt.Errorf("admin %s: %w", username, ErrNotFound)
+	}
+	if endSessions {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE subject = $1`, username); err != nil {
+			return fmt.Errorf("%s %s: end sessions: %w", what, username, err)
+		}
+	}
+	if audit != nil {
+		return appendAudit(ctx, tx, *audit)
+	}
+	return nil
+}
+
+// disableQuery disables an account; disabling twice keeps the first time.
+const disableQuery = `UPDATE admins SET disabled_at = CASE WHEN disabled_at = 0 THEN $1 ELSE disabled_at END WHERE username = $2`
 
 // DisableAdmin disables an account (disabling twice keeps the first time),
 // ends its sessions at once and records audit, in one transaction.
 func (s *Store) DisableAdmin(ctx context.Context, username string, now time.Time, audit AuditEntry) error {
-	return s.updateAdmin(ctx, "disable admin", username, true, &audit,
-		`UPDATE admins SET disabled_at = CASE WHEN disabled_at = 0 THEN $1 ELSE disabled_at END WHERE username = $2`,
-		micros(now), username)
+	return s.updateAdmin(ctx, "disable admin", username, true, &audit, disableQuery, micros(now), username)
+}
+
+// ErrLastAdmin refuses to disable the last enabled account of role admin.
+var ErrLastAdmin = errors.New("this is the last enabled admin account; add another admin first")
+
+// DisableAdminKeepingOne is DisableAdmin unless the account is the last
+// enabled one of role admin: then it changes nothing and returns
+// ErrLastAdmin. It returns the account as the change left it.
+//
+// The check is made inside the transaction that disables. On PostgreSQL
+// that transaction first locks every enabled admin row (in username order,
+// so two such transactions cannot deadlock): a concurrent disable, on this
+// replica or another, waits for it and then counts without the account it
+// disabled, so two disables of the last two admins cannot both pass. On
+// SQLite the write transaction holds the database's write lock from BEGIN.
+func (s *Store) DisableAdminKeepingOne(ctx context.Context, username string, now time.Time, audit AuditEntry) (Admin, error) {
+	var out Admin
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT username FROM admins WHERE role = $1 AND disabled_at = 0 ORDER BY username`+s.forUpdate(),
+			string(RoleAdmin))
+		if err != nil {
+			return fmt.Errorf("disable admin %s: count enabled admins: %w", username, err)
+		}
+		var enabled []string
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				rows.Close()
+				return fmt.Errorf("disable admin %s: count enabled admins: %w", username, err)
+			}
+			enabled = append(enabled, name)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("disable admin %s: count enabled admins: %w", username, err)
+		}
+		if len(enabled) == 1 && enabled[0] == username {
+			return fmt.Errorf("disable admin %s: %w", username, ErrLastAdmin)
+		}
+		if err := updateAdminTx(ctx, tx, "disable admin", username, true, &audit, disableQuery, micros(now), username); err != nil {
+			return err
+		}
+		out, err = scanAdmin(tx.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admins WHERE username = $1`, username))
+		if err != nil {
+			return fmt.Errorf("disable admin %s: %w", username, err)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // EnableAdmin enables a disabled account again and records audit, in one

@@ -1,0 +1,48 @@
+package admin
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/vcguard/vcguard/server/auth"
+	"github.com/vcguard/vcguard/server/store"
+)
+
+// Session is a dashboard login; the store keeps only its hash, so any
+// replica can serve it.
+type Session = store.Session
+
+// NewLogin returns the login checks of the dashboard over the service's
+// accounts, with the default limits, the service's clock and its password
+// hashing parameters.
+func (s *Service) NewLogin(logger *slog.Logger) *auth.Login {
+	login := auth.NewLogin(s.Store, logger)
+	login.Now = s.Clock
+	if s.PasswordHashing != (auth.Argon2Params{}) {
+		login.DummyArgon2 = s.PasswordHashing
+	}
+	return login
+}
+
+// Session finds the session whose token hashes to hash and that has not
+// expired at now; ErrNotFound if there is none.
+func (s *Service) Session(ctx context.Context, hash []byte, now time.Time) (Session, error) {
+	return s.Store.SessionByHash(ctx, hash, now)
+}
+
+// StartSession stores the session of a successful login (and drops expired
+// ones).
+func (s *Service) StartSession(ctx context.Context, sess Session) error {
+	return s.Store.CreateSession(ctx, sess)
+}
+
+// EndSession ends a dashboard session (a logout), recorded in the audit
+// log in the same transaction.
+func (s *Service) EndSession(ctx context.Context, by Actor, hash []byte) error {
+	e, err := s.entry(by, "logout", "admin:"+by.Subject, nil)
+	if err != nil {
+		return err
+	}
+	return s.Store.DeleteSession(ctx, hash, e)
+}
