@@ -24,6 +24,7 @@ const (
 	kinfoComm      = 243 // kp_proc.p_comm, [MAXCOMLEN+1]byte
 	kinfoCommLen   = 17
 	kinfoRUID      = 392 // kp_eproc.e_pcred.p_ruid, uint32
+	kinfoEUID      = 420 // kp_eproc.e_ucred.cr_uid, uint32
 	kinfoPPID      = 560 // kp_eproc.e_ppid, int32
 )
 
@@ -36,6 +37,7 @@ type kinfo struct {
 	Entry
 	Zombie bool
 	RUID   uint32
+	EUID   uint32
 }
 
 // decodeKinfo decodes one kinfo_proc record.
@@ -58,6 +60,7 @@ func decodeKinfo(b []byte) (kinfo, error) {
 		},
 		Zombie: b[kinfoStat] == sZomb,
 		RUID:   le.Uint32(b[kinfoRUID:]),
+		EUID:   le.Uint32(b[kinfoEUID:]),
 	}, nil
 }
 

@@ -163,6 +163,7 @@ func kinfoRecord(pid, ppid int32, stat byte, sec int64, usec int32, comm string,
 	le.PutUint32(b[kinfoPID:], uint32(pid))
 	copy(b[kinfoComm:kinfoComm+kinfoCommLen-1], comm)
 	le.PutUint32(b[kinfoRUID:], ruid)
+	le.PutUint32(b[kinfoEUID:], ruid+1000) // a set-uid process: another effective uid
 	le.PutUint32(b[kinfoPPID:], uint32(ppid))
 	return b
 }
@@ -190,8 +191,8 @@ func TestDecodeKinfoList(t *testing.T) {
 		t.Errorf("DarwinStartTime = %d ms, want 1700000123450", ms)
 	}
 	k, err := decodeKinfo(all[2*kinfoSize:])
-	if err != nil || k.RUID != 501 || k.Zombie {
-		t.Errorf("decodeKinfo = %+v, %v; want ruid 501, not a zombie", k, err)
+	if err != nil || k.RUID != 501 || k.EUID != 1501 || k.Zombie {
+		t.Errorf("decodeKinfo = %+v, %v; want ruid 501, euid 1501, not a zombie", k, err)
 	}
 	if _, err := decodeKinfoList(all[:kinfoSize+1]); err == nil {
 		t.Error("decodeKinfoList of a partial record: no error")

@@ -90,21 +90,29 @@ func ParseBootTime(b []byte) (int64, error) {
 
 // ParseStatusUID reads the real UID from the Uid line of /proc/PID/status.
 func ParseStatusUID(status []byte) (int, bool) {
+	uid, _, ok := ParseStatusUIDs(status)
+	return uid, ok
+}
+
+// ParseStatusUIDs reads the real and the effective UID from the Uid line
+// of /proc/PID/status ("Uid: real effective saved filesystem").
+func ParseStatusUIDs(status []byte) (uid, euid int, ok bool) {
 	for len(status) > 0 {
 		line, rest, _ := bytes.Cut(status, []byte("\n"))
 		status = rest
-		v, ok := bytes.CutPrefix(line, []byte("Uid:"))
-		if !ok {
+		v, found := bytes.CutPrefix(line, []byte("Uid:"))
+		if !found {
 			continue
 		}
 		f := bytes.Fields(v)
-		if len(f) == 0 {
-			return 0, false
+		if len(f) < 2 {
+			return 0, 0, false
 		}
-		uid, err := strconv.Atoi(string(f[0]))
-		return uid, err == nil && uid >= 0
+		uid, err1 := strconv.Atoi(string(f[0]))
+		euid, err2 := strconv.Atoi(string(f[1]))
+		return uid, euid, err1 == nil && err2 == nil && uid >= 0 && euid >= 0
 	}
-	return 0, false
+	return 0, 0, false
 }
 
 // ParsePIDName returns the PID a /proc entry name stands for, or false

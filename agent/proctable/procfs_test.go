@@ -97,7 +97,10 @@ func TestParseStatusUID(t *testing.T) {
 	if uid, ok := ParseStatusUID([]byte(status)); !ok || uid != 1000 {
 		t.Errorf("ParseStatusUID = %d, %v; want 1000 (the real UID)", uid, ok)
 	}
-	for _, bad := range []string{"", "Name:\tx\n", "Uid:\n", "Uid:\tabc\t0\n", "Uid:\t-1\n"} {
+	if uid, euid, ok := ParseStatusUIDs([]byte(status)); !ok || uid != 1000 || euid != 1001 {
+		t.Errorf("ParseStatusUIDs = %d, %d, %v; want 1000, 1001 (real, effective)", uid, euid, ok)
+	}
+	for _, bad := range []string{"", "Name:\tx\n", "Uid:\n", "Uid:\tabc\t0\n", "Uid:\t-1\t0\n", "Uid:\t0\t-1\n", "Uid:\t1000\n"} {
 		if uid, ok := ParseStatusUID([]byte(bad)); ok {
 			t.Errorf("ParseStatusUID(%q) = %d, true; want false", bad, uid)
 		}

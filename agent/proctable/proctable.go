@@ -51,8 +51,14 @@ type Process struct {
 type Owner struct {
 	// UID is the real user ID on Linux and macOS; -1 on Windows.
 	UID int
+	// EUID is the effective user ID on Linux and macOS (whose rights the
+	// process has); -1 on Windows.
+	EUID int
 	// SID is the user SID of the process's token on Windows; "" elsewhere.
 	SID string
+	// Session is the terminal-services session on Windows (the desktop
+	// the process belongs to); -1 elsewhere.
+	Session int
 }
 
 // Config is what a Table reads from. The zero value reads the live system.

@@ -28,6 +28,8 @@ const (
 	_ = uintptr(kinfoPPID - unsafe.Offsetof(kp.Eproc) - unsafe.Offsetof(kp.Eproc.Ppid))
 	_ = uintptr(unsafe.Offsetof(kp.Eproc) + unsafe.Offsetof(kp.Eproc.Pcred) + unsafe.Offsetof(kp.Eproc.Pcred.P_ruid) - kinfoRUID)
 	_ = uintptr(kinfoRUID - unsafe.Offsetof(kp.Eproc) - unsafe.Offsetof(kp.Eproc.Pcred) - unsafe.Offsetof(kp.Eproc.Pcred.P_ruid))
+	_ = uintptr(unsafe.Offsetof(kp.Eproc) + unsafe.Offsetof(kp.Eproc.Ucred) + unsafe.Offsetof(kp.Eproc.Ucred.Uid) - kinfoEUID)
+	_ = uintptr(kinfoEUID - unsafe.Offsetof(kp.Eproc) - unsafe.Offsetof(kp.Eproc.Ucred) - unsafe.Offsetof(kp.Eproc.Ucred.Uid))
 )
 
 // osTable reads the process table with sysctl kern.proc.*. macOS has no
@@ -114,7 +116,7 @@ func (*osTable) appendComm(dst []byte, pid int32) ([]byte, error) {
 
 func (*osTable) owner(pid int32) (Owner, error) {
 	k, err := lookup(pid)
-	return Owner{UID: int(k.RUID)}, err
+	return Owner{UID: int(k.RUID), EUID: int(k.EUID), Session: -1}, err
 }
 
 func (*osTable) time(start int64) (time.Time, error) { return DarwinStartTime(start), nil }

@@ -241,11 +241,11 @@ func (t *osTable) owner(pid int32) (Owner, error) {
 	if err != nil {
 		return Owner{}, fmt.Errorf("pid %d: %w", pid, err)
 	}
-	uid, ok := ParseStatusUID(b)
+	uid, euid, ok := ParseStatusUIDs(b)
 	if !ok {
 		return Owner{}, fmt.Errorf("pid %d: status has no Uid line", pid)
 	}
-	return Owner{UID: uid}, nil
+	return Owner{UID: uid, EUID: euid, Session: -1}, nil
 }
 
 func (t *osTable) time(start int64) (time.Time, error) {

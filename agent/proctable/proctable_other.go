@@ -27,7 +27,9 @@ func (*osTable) stat(int32) (Process, error)                  { return Process{}
 func (*osTable) startOf(int32) (ID, error)                    { return ID{}, errNotImplemented }
 func (*osTable) parent(int32) (int32, error)                  { return 0, errNotImplemented }
 func (*osTable) exe(int32) (string, error)                    { return "", errNotImplemented }
-func (*osTable) owner(int32) (Owner, error)                   { return Owner{UID: -1}, errNotImplemented }
+func (*osTable) owner(int32) (Owner, error) {
+	return Owner{UID: -1, EUID: -1, Session: -1}, errNotImplemented
+}
 func (*osTable) time(int64) (time.Time, error)                { return time.Time{}, errNotImplemented }
 func (*osTable) open(int32) (*Handle, error)                  { return nil, errNotImplemented }
 func (*osTable) wait(hs []*Handle, _ time.Duration) []*Handle { return hs }

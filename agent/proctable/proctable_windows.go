@@ -216,23 +216,30 @@ func imagePath(h windows.Handle) (string, error) {
 	}
 }
 
-// owner reads the user SID of the process's token.
+// owner reads the process's session and the user SID of its token.
 func (*osTable) owner(pid int32) (Owner, error) {
+	o := Owner{UID: -1, EUID: -1, Session: -1}
+	// The session stays -1 when it cannot be read; the SID may still be.
+	var session uint32
+	if windows.ProcessIdToSessionId(uint32(pid), &session) == nil {
+		o.Session = int(session)
+	}
 	h, err := openQuery(pid)
 	if err != nil {
-		return Owner{UID: -1}, err
+		return o, err
 	}
 	defer windows.CloseHandle(h)
 	var tok windows.Token
 	if err := windows.OpenProcessToken(h, windows.TOKEN_QUERY, &tok); err != nil {
-		return Owner{UID: -1}, fmt.Errorf("pid %d: OpenProcessToken: %w", pid, err)
+		return o, fmt.Errorf("pid %d: OpenProcessToken: %w", pid, err)
 	}
 	defer tok.Close()
 	tu, err := tok.GetTokenUser()
 	if err != nil {
-		return Owner{UID: -1}, fmt.Errorf("pid %d: GetTokenUser: %w", pid, err)
+		return o, fmt.Errorf("pid %d: GetTokenUser: %w", pid, err)
 	}
-	return Owner{UID: -1, SID: tu.User.Sid.String()}, nil
+	o.SID = tu.User.Sid.String()
+	return o, nil
 }
 
 // osHandle is a process handle with the rights to end the process.
