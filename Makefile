@@ -103,11 +103,11 @@ test-windows: ## Run every package's tests for windows/amd64 under Wine, and the
 	GO=$(GO) scripts/test-windows.sh
 
 .PHONY: bench-agent
-bench-agent: build ## Measure the real agent idle with 500 processes for 60 s (RSS, CPU); PROCS= and SECONDS_MEASURED= override.
-	scripts/bench-agent.sh
+bench-agent: build ## Measure the real agent idle with 500 processes and a background load of 100 exec/s for 60 s (RSS, CPU, achieved exec/s); PROCS=, EXECS_PER_SEC= (0: no load) and SECONDS_MEASURED= override.
+	GO=$(GO) scripts/bench-agent.sh
 
 .PHONY: bench
-bench: ## Run the Go benchmarks of the agent's hot paths (scan vs. floor, outbox, detection latency).
+bench: ## Run the Go benchmarks of the agent's hot paths (scan vs. floor, outbox, detection latency idle and under 1,000 exec/s: load=0, load=1000).
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./agent/procwatch/ ./agent/outbox/
 
 .PHONY: clean
