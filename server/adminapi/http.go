@@ -1,24 +1,19 @@
 package adminapi
 
 import (
-	"cmp"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"io"
 	"net/http"
-	"path"
 	"strconv"
 	"time"
 
-	"github.com/aymanbagabas/go-udiff"
 	"github.com/vcguard/vcguard/server/admin"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"github.com/vcguard/vcguard/server/auth"
 	"github.com/vcguard/vcguard/server/metrics"
 	"github.com/vcguard/vcguard/server/store"
-	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // Route is one JSON API route.
@@ -26,16 +21,16 @@ type Route struct {
 	// Pattern is the http.ServeMux pattern, e.g. "GET /api/v1/devices/{id}".
 	Pattern string
 	// Roles may call the route; a token of another role gets 403.
-	Roles  []store.Role
+	Roles  []admin.Role
 	handle handlerFunc
 }
 
 // Routes lists every JSON API route; Register adds exactly these, so a test
 // that walks the list covers every route.
 func (a *API) Routes() []Route {
-	read := []store.Role{store.RoleAdmin, store.RoleAnalyst}
-	write := []store.Role{store.RoleAdmin}
-	audit := []store.Role{store.RoleAdmin, store.RoleAuditor}
+	read := []admin.Role{admin.RoleAdmin, admin.RoleAnalyst}
+	write := []admin.Role{admin.RoleAdmin}
+	audit := []admin.Role{admin.RoleAdmin, admin.RoleAuditor}
 	return []Route{
 		{"GET /api/v1/devices", read, a.listDevices},
 		{"GET /api/v1/devices/{id}", read, a.getDevice},
@@ -79,7 +74,7 @@ type httpError struct {
 
 func (e *httpError) Error() string { return e.msg }
 
-func (a *API) authed(roles []store.Role, h handlerFunc) http.Handler {
+func (a *API) authed(roles []admin.Role, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.Tokens.CheckRequest(r)
 		if errors.Is(err, auth.ErrUnauthenticated) {
@@ -107,7 +102,7 @@ func (a *API) authed(roles []store.Role, h handlerFunc) http.Handler {
 				writeError(w, he.status, he.msg)
 			case errors.Is(err, admin.ErrInvalid):
 				writeError(w, http.StatusBadRequest, err.Error())
-			case errors.Is(err, store.ErrNotFound):
+			case errors.Is(err, admin.ErrNotFound):
 				writeError(w, http.StatusNotFound, err.Error())
 			default:
 				a.Logger.Error("admin API", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -129,34 +124,6 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	_ = writeJSON(w, status, map[string]string{"error": msg})
 }
 
-// DeviceView converts a stored device for the JSON API and the dashboard.
-func (a *API) DeviceView(d store.Device) apitypes.Device {
-	out := apitypes.Device{
-		ID: d.ID, Hostname: d.Hostname, OS: d.OS, OSVersion: d.OSVersion, Arch: d.Arch, AgentVersion: d.AgentVersion,
-		Enrolled: d.Enrolled, LastSeen: d.LastSeen, Online: d.Online(a.Admin.Now(), a.Admin.Stale()),
-		PolicyVersion: d.PolicyVersion, Group: d.Group, Apps: []apitypes.App{}, Media: []apitypes.Media{},
-		AppsTotal: d.AppsTotal, AppsTruncated: d.AppsTruncated(), MediaTotal: d.MediaTotal, MediaTruncated: d.MediaTruncated(),
-	}
-	if !d.Revoked.IsZero() {
-		revoked := d.Revoked
-		out.Revoked = &revoked
-	}
-	for _, m := range d.Media {
-		out.Media = append(out.Media, apitypes.Media{Kind: m.Kind, PID: m.PID, Process: m.Process, AppID: m.AppID, Category: m.Category,
-			Device: m.Device, Source: m.Source, Session: m.Session, Since: m.Since})
-	}
-	for _, app := range d.Apps {
-		j := apitypes.App{AppID: app.AppID, Name: app.Name, PID: app.PID, Running: app.Running, Verdict: app.Verdict,
-			Exe: app.Exe, Version: cmp.Or(app.Version, "unknown"), Verified: app.Verified, Identity: app.Identity, Started: app.Started}
-		if !app.Stopped.IsZero() {
-			stopped := app.Stopped
-			j.Stopped = &stopped
-		}
-		out.Apps = append(out.Apps, j)
-	}
-	return out
-}
-
 // listDevices answers one page of devices (see DeviceQueryFrom), as
 // summaries without their app and media rows.
 func (a *API) listDevices(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
@@ -165,23 +132,9 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request, _ auth.Princip
 	return a.listDevicesPage(w, r)
 }
 
-// DeviceDetail loads one device (apps and media capped) with its count of
-// stored events.
-func (a *API) DeviceDetail(ctx context.Context, id string) (apitypes.Device, error) {
-	d, err := a.Admin.Store.Device(ctx, id)
-	if err != nil {
-		return apitypes.Device{}, err
-	}
-	out := a.DeviceView(d)
-	if out.EventsStored, err = a.Admin.Store.EventCount(ctx, id); err != nil {
-		return out, err
-	}
-	return out, nil
-}
-
 func (a *API) getDevice(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
 	storeDone := a.Admin.Metrics.StoreTimer(metrics.OpGetDevice)
-	d, err := a.DeviceDetail(r.Context(), r.PathValue("id"))
+	d, err := a.Admin.Device(r.Context(), r.PathValue("id"))
 	storeDone()
 	if err != nil {
 		return err
@@ -189,86 +142,34 @@ func (a *API) getDevice(w http.ResponseWriter, r *http.Request, _ auth.Principal
 	return writeJSON(w, http.StatusOK, d)
 }
 
-// EventView converts a stored event.
-func EventView(e store.StoredEvent) apitypes.Event {
-	out := apitypes.Event{Type: e.Type, DeviceID: e.DeviceID, Seq: e.Seq, Time: e.Time, Received: e.Received}
-	app := e.Event.GetApp().GetApp()
-	if app == nil {
-		app = e.Event.GetEnforcement().GetApp()
-	}
-	if app != nil {
-		out.PID, out.Process, out.AppID = app.GetPid(), path.Base(app.GetExe()), app.GetAppId()
-	}
-	if n := e.Event.GetUserNotified(); n != nil {
-		out.AppID = n.GetAppId()
-	}
-	use := e.Event.GetMedia().GetUse()
-	if use == nil {
-		use = e.Event.GetMediaFinding().GetUse()
-	}
-	if use != nil {
-		out.PID, out.Process, out.AppID = use.GetPid(), path.Base(use.GetProcess()), use.GetAppId()
-		if use.GetProcess() == "" {
-			out.Process = ""
-		}
-	}
-	detail, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(e.Event)
-	if err != nil {
-		detail = []byte("null")
-	}
-	if len(detail) > MaxEventDetailBytes {
-		detail, out.DetailTruncated = []byte("null"), true
-	}
-	out.Detail = detail
-	return out
-}
+// EventView is a stored event as the JSON API answers it (the admin
+// service's view, for tests that compare with the API's events).
+func EventView(e store.StoredEvent) apitypes.Event { return admin.EventView(e) }
 
 // listEvents answers one page of events, newest first (see
-// EventFilterFrom), capped in rows and bytes.
+// EventQueryFrom), capped in rows and bytes.
 func (a *API) listEvents(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
 	storeDone := a.Admin.Metrics.StoreTimer(metrics.OpListEvents)
 	defer storeDone()
 	return a.listEventsPage(w, r)
 }
 
-func policyView(p store.PolicyVersion, withDocument bool) apitypes.Policy {
-	out := apitypes.Policy{Version: p.Version, Name: p.Name, Published: p.Published, PublishedBy: p.PublishedBy}
-	if withDocument {
-		out.Document = string(p.Document)
-	}
-	return out
-}
-
 func (a *API) listPolicies(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
 	storeDone := a.Admin.Metrics.StoreTimer(metrics.OpListPolicies)
-	ps, err := a.Admin.Store.Policies(r.Context())
+	ps, err := a.Admin.Policies(r.Context())
 	storeDone()
 	if err != nil {
 		return err
 	}
-	out := make([]apitypes.Policy, 0, len(ps))
-	for _, p := range ps {
-		out = append(out, policyView(p, false))
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return writeJSON(w, http.StatusOK, ps)
 }
 
 func (a *API) getPolicy(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	var p store.PolicyVersion
-	var err error
-	if v := r.PathValue("version"); v == "current" {
-		p, err = a.Admin.Store.CurrentPolicy(r.Context())
-	} else {
-		n, perr := strconv.ParseUint(v, 10, 64)
-		if perr != nil {
-			return &httpError{http.StatusBadRequest, "policy version must be a number or 'current'"}
-		}
-		p, err = a.Admin.Store.Policy(r.Context(), n)
-	}
+	p, err := a.policyVersionParam(r, "version")
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, policyView(p, true))
+	return writeJSON(w, http.StatusOK, p)
 }
 
 func (a *API) publishPolicy(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -280,23 +181,24 @@ func (a *API) publishPolicy(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, policyView(v, true))
+	return writeJSON(w, http.StatusCreated, admin.PolicyView(v, true))
 }
 
-// policyVersionParam reads the {version} path value: a number or "current".
-func (a *API) policyVersionParam(r *http.Request, name string) (store.PolicyVersion, error) {
+// policyVersionParam reads the {version} path value (or, for another
+// name, that query parameter): a number or "current".
+func (a *API) policyVersionParam(r *http.Request, name string) (apitypes.Policy, error) {
 	v := r.PathValue(name)
 	if name != "version" {
 		v = r.URL.Query().Get(name)
 	}
 	if v == "current" {
-		return a.Admin.Store.CurrentPolicy(r.Context())
+		return a.Admin.CurrentPolicy(r.Context())
 	}
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil {
-		return store.PolicyVersion{}, &httpError{http.StatusBadRequest, fmt.Sprintf("%s %q: want a policy version number or 'current'", name, v)}
+		return apitypes.Policy{}, &httpError{http.StatusBadRequest, fmt.Sprintf("%s %q: want a policy version number or 'current'", name, v)}
 	}
-	return a.Admin.Store.Policy(r.Context(), n)
+	return a.Admin.Policy(r.Context(), n)
 }
 
 // validatePolicy checks a document as publishing would, without publishing
@@ -320,29 +222,17 @@ func (a *API) diffPolicy(w http.ResponseWriter, r *http.Request, _ auth.Principa
 	if err != nil {
 		return err
 	}
-	var from store.PolicyVersion
+	var from apitypes.Policy
 	if r.URL.Query().Get("against") != "" {
 		if from, err = a.policyVersionParam(r, "against"); err != nil {
 			return err
 		}
 	} else if to.Version > 1 {
-		if from, err = a.Admin.Store.Policy(r.Context(), to.Version-1); err != nil {
+		if from, err = a.Admin.Policy(r.Context(), to.Version-1); err != nil {
 			return err
 		}
 	}
-	return writeJSON(w, http.StatusOK, apitypes.PolicyDiff{From: from.Version, To: to.Version, Diff: PolicyDiff(from, to)})
-}
-
-// PolicyDiff is the unified diff of two policy documents, labelled with
-// their versions.
-func PolicyDiff(from, to store.PolicyVersion) string {
-	label := func(p store.PolicyVersion) string {
-		if p.Version == 0 {
-			return "no policy"
-		}
-		return fmt.Sprintf("version %d (%s)", p.Version, p.Name)
-	}
-	return udiff.Unified(label(from), label(to), string(from.Document), string(to.Document))
+	return writeJSON(w, http.StatusOK, apitypes.PolicyDiff{From: from.Version, To: to.Version, Diff: admin.PolicyDiff(from, to)})
 }
 
 // rollbackPolicy publishes the document of an earlier version again, as a
@@ -357,28 +247,17 @@ func (a *API) rollbackPolicy(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, policyView(v, true))
-}
-
-func secretView(e store.EnrollmentSecret) apitypes.Secret {
-	out := apitypes.Secret{ID: e.ID, Description: e.Description, Created: e.Created, Group: e.Group}
-	if !e.Expires.IsZero() {
-		out.Expires = &e.Expires
-	}
-	if !e.Revoked.IsZero() {
-		out.Revoked = &e.Revoked
-	}
-	return out
+	return writeJSON(w, http.StatusCreated, admin.PolicyView(v, true))
 }
 
 func (a *API) listSecrets(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	secrets, err := a.Admin.Store.EnrollmentSecrets(r.Context())
+	secrets, err := a.Admin.EnrollmentSecrets(r.Context())
 	if err != nil {
 		return err
 	}
 	out := make([]apitypes.Secret, 0, len(secrets))
 	for _, e := range secrets {
-		out = append(out, secretView(e))
+		out = append(out, e.Secret)
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -398,7 +277,7 @@ func (a *API) createSecret(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	out := secretView(e)
+	out := admin.SecretView(e)
 	out.Value = value
 	return writeJSON(w, http.StatusCreated, out)
 }
@@ -408,7 +287,7 @@ func (a *API) revokeSecret(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, secretView(e))
+	return writeJSON(w, http.StatusOK, admin.SecretView(e))
 }
 
 // revokeDevice cuts a device off: its stream ends at once on every
@@ -418,7 +297,7 @@ func (a *API) revokeDevice(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	out, err := a.DeviceDetail(r.Context(), d.ID)
+	out, err := a.Admin.Device(r.Context(), d.ID)
 	if err != nil {
 		return err
 	}

@@ -3,47 +3,42 @@ package adminapi
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
-	"github.com/vcguard/vcguard/server/store"
+	"github.com/vcguard/vcguard/server/admin"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 )
 
 // Bounds of the JSON API's lists. Every list takes ?limit= (1 to its
-// maximum) and ?cursor= (the next_cursor of the page before) and answers
-// {"<items>": [...], "next_cursor": "..."}, next_cursor left out on the
-// last page.
+// maximum, which the admin service sets) and ?cursor= (the next_cursor of
+// the page before) and answers {"<items>": [...], "next_cursor": "..."},
+// next_cursor left out on the last page.
 const (
 	// MaxResponseBytes caps a list response: the page ends before the item
 	// that would cross it (a page holds at least one item).
 	MaxResponseBytes = 8 << 20
 	// MaxEventDetailBytes caps the detail of one event in a list; a larger
 	// one is left out (detail null, detail_truncated true).
-	MaxEventDetailBytes = 256 << 10
+	MaxEventDetailBytes = admin.MaxEventDetailBytes
 	// DefaultAuditLimit is the audit page size when none is asked for.
-	DefaultAuditLimit = 100
+	DefaultAuditLimit = admin.DefaultAuditLimit
 )
 
-// pageLimit reads ?limit=: def when absent, else 1 to most.
+// pageLimit reads ?limit=: 0 (the admin service's default) when absent,
+// else a number from 1; the admin service refuses one above most.
 func pageLimit(q url.Values, def, most int) (int, error) {
 	s := q.Get("limit")
 	if s == "" {
-		return def, nil
+		return 0, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > most {
+	if err != nil || n < 1 {
 		return 0, &httpError{http.StatusBadRequest, fmt.Sprintf(
 			"limit %q: must be a number from 1 to %d (default %d); page through more with cursor=<next_cursor>", s, most, def)}
 	}
 	return n, nil
-}
-
-// badCursor answers a cursor the server did not hand out.
-func badCursor(err error) error {
-	return &httpError{http.StatusBadRequest, "cursor: " + err.Error() + "; pass the next_cursor of the previous page, or none for the first"}
 }
 
 // encodeCapped encodes items one by one until the next would take the
@@ -66,156 +61,107 @@ func encodeCapped[T any](items []T, maxBytes int) ([]json.RawMessage, error) {
 	return out, nil
 }
 
-// DeviceSummaryView converts a device of a page.
-func (a *API) DeviceSummaryView(d store.DeviceSummary) apitypes.DeviceSummary {
-	now := a.Admin.Now()
-	out := apitypes.DeviceSummary{
-		ID: d.ID, Hostname: d.Hostname, OS: d.OS, OSVersion: d.OSVersion, Arch: d.Arch, AgentVersion: d.AgentVersion,
-		Enrolled: d.Enrolled, LastSeen: d.LastSeen, Online: d.Online(now, a.Admin.Stale()), Stale: now.Sub(d.LastSeen) >= a.Admin.Stale(),
-		PolicyVersion: d.PolicyVersion, Group: d.Group, RunningApps: d.RunningApps, MediaInUse: d.MediaInUse,
-		WorstVerdict: d.WorstVerdict, Running: make([]apitypes.RunningApp, 0, len(d.Running)),
-	}
-	if !d.Revoked.IsZero() {
-		revoked := d.Revoked
-		out.Revoked = &revoked
-	}
-	for _, r := range d.Running {
-		out.Running = append(out.Running, apitypes.RunningApp{AppID: r.AppID, Name: r.Name, Verdict: r.Verdict, Instances: r.Instances})
-	}
-	return out
-}
-
 // DeviceQueryFrom reads a device filter and page from a query string:
 // q (part of hostname or id), os, group, verdict (of a running app),
 // status (online, offline, stale), limit and cursor (forward) or before
-// (backward, for the dashboard's previous links).
-func (a *API) DeviceQueryFrom(q url.Values) (store.DeviceQuery, error) {
-	dq := store.DeviceQuery{Q: strings.TrimSpace(q.Get("q")), OS: q.Get("os"), Group: q.Get("group"), Verdict: q.Get("verdict"),
-		Status: q.Get("status"), Now: a.Admin.Now(), StaleAfter: a.Admin.Stale()}
-	switch dq.Status {
-	case "", "online", "offline", "stale":
-	default:
-		return dq, &httpError{http.StatusBadRequest, fmt.Sprintf("status %q: want online, offline or stale", dq.Status)}
-	}
+// (backward, for the dashboard's previous links). The admin service
+// checks the values.
+func DeviceQueryFrom(q url.Values) (admin.DeviceQuery, error) {
+	dq := admin.DeviceQuery{Q: q.Get("q"), OS: q.Get("os"), Group: q.Get("group"), Verdict: q.Get("verdict"),
+		Status: q.Get("status"), Cursor: q.Get("cursor"), Before: q.Get("before")}
 	var err error
-	if dq.Limit, err = pageLimit(q, store.DefaultDeviceLimit, store.MaxDeviceLimit); err != nil {
-		return dq, err
-	}
-	if c := q.Get("cursor"); c != "" {
-		k, err := store.ParseDeviceKey(c)
-		if err != nil {
-			return dq, badCursor(err)
-		}
-		dq.After = &k
-	}
-	if c := q.Get("before"); c != "" {
-		k, err := store.ParseDeviceKey(c)
-		if err != nil {
-			return dq, badCursor(err)
-		}
-		dq.Before, dq.After = &k, nil
-	}
-	return dq, nil
+	dq.Limit, err = pageLimit(q, admin.DefaultDeviceLimit, admin.MaxDeviceLimit)
+	return dq, err
 }
 
 func (a *API) listDevicesPage(w http.ResponseWriter, r *http.Request) error {
-	dq, err := a.DeviceQueryFrom(r.URL.Query())
+	dq, err := DeviceQueryFrom(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	if dq.Before != nil {
+	if dq.Before != "" {
 		return &httpError{http.StatusBadRequest, "before: the API pages forward only; pass cursor=<next_cursor>"}
 	}
-	page, err := a.Admin.Store.ListDevices(r.Context(), dq)
+	page, err := a.Admin.Devices(r.Context(), dq)
 	if err != nil {
 		return err
 	}
-	views := make([]apitypes.DeviceSummary, 0, len(page.Devices))
-	for _, d := range page.Devices {
-		views = append(views, a.DeviceSummaryView(d))
-	}
-	enc, err := encodeCapped(views, MaxResponseBytes)
+	enc, err := encodeCapped(page.Devices, MaxResponseBytes)
 	if err != nil {
 		return err
 	}
-	out := apitypes.DevicePage{Devices: enc}
-	if len(enc) < len(views) {
-		last := page.Devices[len(enc)-1]
-		out.NextCursor = store.DeviceKey{Hostname: last.Hostname, ID: last.ID}.String()
-	} else if page.Next != nil {
-		out.NextCursor = page.Next.String()
+	out := apitypes.DevicePage{Devices: enc, NextCursor: page.Next}
+	if len(enc) < len(page.Devices) {
+		out.NextCursor = admin.DeviceCursor(page.Devices[len(enc)-1])
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
 
-// EventFilterFrom reads ?device=&type=&limit=&cursor= of an event list.
-func EventFilterFrom(q url.Values) (store.EventFilter, error) {
-	f := store.EventFilter{DeviceID: q.Get("device"), Type: q.Get("type")}
+// EventQueryFrom reads ?device=&type=&limit=&cursor= of an event list.
+func EventQueryFrom(q url.Values) (admin.EventQuery, error) {
+	f := admin.EventQuery{DeviceID: q.Get("device"), Type: q.Get("type"), Cursor: q.Get("cursor")}
 	var err error
-	if f.Limit, err = pageLimit(q, store.DefaultEventLimit, store.MaxEventLimit); err != nil {
-		return f, err
-	}
-	if c := q.Get("cursor"); c != "" {
-		k, err := store.ParseEventKey(c)
-		if err != nil {
-			return f, badCursor(err)
-		}
-		f.Before = &k
-	}
-	return f, nil
+	f.Limit, err = pageLimit(q, admin.DefaultEventLimit, admin.MaxEventLimit)
+	return f, err
 }
 
 func (a *API) listEventsPage(w http.ResponseWriter, r *http.Request) error {
-	f, err := EventFilterFrom(r.URL.Query())
+	f, err := EventQueryFrom(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	page, err := a.Admin.Store.ListEvents(r.Context(), f)
+	page, err := a.Admin.Events(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	views := make([]apitypes.Event, 0, len(page.Events))
-	for _, e := range page.Events {
-		views = append(views, EventView(e))
-	}
-	enc, err := encodeCapped(views, MaxResponseBytes)
+	enc, err := encodeCapped(page.Events, MaxResponseBytes)
 	if err != nil {
 		return err
 	}
-	out := apitypes.EventPage{Events: enc}
-	if len(enc) < len(views) {
-		last := page.Events[len(enc)-1]
-		out.NextCursor = store.EventKey{Time: last.Time, DeviceID: last.DeviceID, Seq: last.Seq}.String()
-	} else if page.Next != nil {
-		out.NextCursor = page.Next.String()
+	out := apitypes.EventPage{Events: enc, NextCursor: page.Next}
+	if len(enc) < len(page.Events) {
+		out.NextCursor = admin.EventCursor(page.Events[len(enc)-1])
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
 
+// AuditQueryFrom reads ?actor=&action=&limit=&cursor= (limit 1 to 1000,
+// default 100; cursor is the next_cursor of the page before, the id below
+// which to go on; before= is its older name).
+func AuditQueryFrom(q url.Values) (admin.AuditQuery, error) {
+	f := admin.AuditQuery{Actor: q.Get("actor"), Action: q.Get("action")}
+	for _, name := range []string{"before", "cursor"} {
+		s := q.Get(name)
+		if s == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 1 {
+			return f, &httpError{http.StatusBadRequest, name + " " + strconv.Quote(s) + ": must be the next_cursor of the previous page (an audit entry id)"}
+		}
+		f.Before = n
+	}
+	var err error
+	f.Limit, err = pageLimit(q, admin.DefaultAuditLimit, admin.MaxAuditLimit)
+	return f, err
+}
+
 func (a *API) listAuditPage(w http.ResponseWriter, r *http.Request) error {
-	f, err := AuditFilterFromQuery(r.URL.Query())
+	f, err := AuditQueryFrom(r.URL.Query())
 	if err != nil {
 		return err
 	}
-	limit := f.Limit
-	f.Limit = limit + 1
-	entries, err := a.Admin.Store.AuditLog(r.Context(), f)
+	page, err := a.Admin.AuditLog(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	more := len(entries) > limit
-	entries = entries[:min(len(entries), limit)]
-	views := make([]apitypes.AuditEntry, 0, len(entries))
-	for _, e := range entries {
-		views = append(views, AuditView(e))
-	}
-	enc, err := encodeCapped(views, MaxResponseBytes)
+	enc, err := encodeCapped(page.Entries, MaxResponseBytes)
 	if err != nil {
 		return err
 	}
 	out := apitypes.AuditPage{Entries: enc}
-	if len(enc) < len(views) || more {
-		out.NextCursor = strconv.FormatInt(entries[len(enc)-1].ID, 10)
+	if len(enc) < len(page.Entries) || page.Next != 0 {
+		out.NextCursor = strconv.FormatInt(page.Entries[len(enc)-1].ID, 10)
 	}
 	return writeJSON(w, http.StatusOK, out)
 }

@@ -2,42 +2,35 @@ package dashboard
 
 import (
 	"errors"
-	"github.com/vcguard/vcguard/server/admin"
-	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"net/http"
 	"strings"
 
-	"github.com/vcguard/vcguard/server/adminapi"
-	"github.com/vcguard/vcguard/server/store"
+	"github.com/vcguard/vcguard/server/admin"
 )
 
-func (d *Dashboard) adminsPage(w http.ResponseWriter, r *http.Request, s *store.Session, status int, created *admin.NewAdmin, msg string) {
-	list, err := d.API.Admin.Store.Admins(r.Context())
+func (d *Dashboard) adminsPage(w http.ResponseWriter, r *http.Request, s *admin.Session, status int, created *admin.NewAdmin, msg string) {
+	list, err := d.svc().Admins(r.Context())
 	if err != nil {
 		d.serverError(w, "admins page", err)
 		return
 	}
-	views := make([]apitypes.Admin, 0, len(list))
-	for _, a := range list {
-		views = append(views, adminapi.AdminView(a))
-	}
 	d.render(w, status, "admins.html", page{Title: "Administrators", Session: s, CSRF: s.CSRF, Error: msg,
-		Data: map[string]any{"Admins": views, "Created": created, "Roles": []store.Role{store.RoleAdmin, store.RoleAnalyst, store.RoleAuditor}}})
+		Data: map[string]any{"Admins": list, "Created": created, "Roles": []admin.Role{admin.RoleAdmin, admin.RoleAnalyst, admin.RoleAuditor}}})
 }
 
-func (d *Dashboard) admins(w http.ResponseWriter, r *http.Request, s *store.Session) {
+func (d *Dashboard) admins(w http.ResponseWriter, r *http.Request, s *admin.Session) {
 	d.adminsPage(w, r, s, http.StatusOK, nil, "")
 }
 
 // createAdmin adds an account and shows its password and otpauth URL once.
-func (d *Dashboard) createAdmin(w http.ResponseWriter, r *http.Request, s *store.Session) {
-	created, err := d.API.Admin.CreateAdmin(r.Context(), actor(r, s), r.PostForm.Get("username"), store.Role(r.PostForm.Get("role")))
+func (d *Dashboard) createAdmin(w http.ResponseWriter, r *http.Request, s *admin.Session) {
+	created, err := d.svc().CreateAdmin(r.Context(), actor(r, s), r.PostForm.Get("username"), admin.Role(r.PostForm.Get("role")))
 	switch {
-	case errors.Is(err, store.ErrExists):
+	case errors.Is(err, admin.ErrExists):
 		d.adminsPage(w, r, s, http.StatusConflict, nil, "An account of that name exists already.")
 		return
 	case errors.Is(err, admin.ErrInvalid):
-		d.adminsPage(w, r, s, http.StatusBadRequest, nil, strings.TrimPrefix(err.Error(), admin.ErrInvalid.Error()+": "))
+		d.adminsPage(w, r, s, http.StatusBadRequest, nil, invalidMessage(err))
 		return
 	case err != nil:
 		d.serverError(w, "create admin", err)
@@ -46,13 +39,13 @@ func (d *Dashboard) createAdmin(w http.ResponseWriter, r *http.Request, s *store
 	d.adminsPage(w, r, s, http.StatusOK, &created, "")
 }
 
-func (d *Dashboard) disableAdmin(w http.ResponseWriter, r *http.Request, s *store.Session) {
-	_, err := d.API.Admin.DisableAdmin(r.Context(), actor(r, s), r.PathValue("username"))
+func (d *Dashboard) disableAdmin(w http.ResponseWriter, r *http.Request, s *admin.Session) {
+	_, err := d.svc().DisableAdmin(r.Context(), actor(r, s), r.PathValue("username"))
 	switch {
 	case errors.Is(err, admin.ErrLastAdmin):
 		d.adminsPage(w, r, s, http.StatusConflict, nil, err.Error())
 		return
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, admin.ErrNotFound):
 		http.NotFound(w, r)
 		return
 	case err != nil:
@@ -62,10 +55,10 @@ func (d *Dashboard) disableAdmin(w http.ResponseWriter, r *http.Request, s *stor
 	http.Redirect(w, r, "/admins", http.StatusSeeOther)
 }
 
-func (d *Dashboard) enableAdmin(w http.ResponseWriter, r *http.Request, s *store.Session) {
-	_, err := d.API.Admin.EnableAdmin(r.Context(), actor(r, s), r.PathValue("username"))
+func (d *Dashboard) enableAdmin(w http.ResponseWriter, r *http.Request, s *admin.Session) {
+	_, err := d.svc().EnableAdmin(r.Context(), actor(r, s), r.PathValue("username"))
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, admin.ErrNotFound):
 		http.NotFound(w, r)
 		return
 	case err != nil:
@@ -73,4 +66,10 @@ func (d *Dashboard) enableAdmin(w http.ResponseWriter, r *http.Request, s *store
 		return
 	}
 	http.Redirect(w, r, "/admins", http.StatusSeeOther)
+}
+
+// invalidMessage is the message of an admin.ErrInvalid error without its
+// prefix, for a person at the form.
+func invalidMessage(err error) string {
+	return strings.TrimPrefix(err.Error(), admin.ErrInvalid.Error()+": ")
 }

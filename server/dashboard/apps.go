@@ -7,11 +7,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vcguard/vcguard/server/store"
+	"github.com/vcguard/vcguard/server/admin"
 )
 
 // appRow is one catalog tool in the apps inventory, counted in SQL.
-type appRow struct{ store.AppInventory }
+type appRow struct{ admin.AppInventory }
 
 // VerdictList is Verdicts in a stable order, e.g. "forbidden: 2".
 func (a appRow) VerdictList() []string {
@@ -22,14 +22,14 @@ func (a appRow) VerdictList() []string {
 	return out
 }
 
-// inventory reads the apps inventory (at most store.MaxInventoryApps apps)
-// and the number of devices.
+// inventory reads the apps inventory (bounded by the admin service) and
+// the number of devices.
 func (d *Dashboard) inventory(r *http.Request) ([]appRow, int, error) {
-	inv, err := d.API.Admin.Store.Inventory(r.Context())
+	inv, err := d.svc().Inventory(r.Context())
 	if err != nil {
 		return nil, 0, err
 	}
-	c, err := d.API.Admin.Store.CountFleet(r.Context(), d.now(), d.staleAfter())
+	c, err := d.svc().CountFleet(r.Context())
 	if err != nil {
 		return nil, 0, err
 	}
@@ -40,7 +40,7 @@ func (d *Dashboard) inventory(r *http.Request) ([]appRow, int, error) {
 	return out, c.Total, nil
 }
 
-func (d *Dashboard) apps(w http.ResponseWriter, r *http.Request, s *store.Session) {
+func (d *Dashboard) apps(w http.ResponseWriter, r *http.Request, s *admin.Session) {
 	rows, devices, err := d.inventory(r)
 	if err != nil {
 		d.serverError(w, "apps page", err)
@@ -50,7 +50,7 @@ func (d *Dashboard) apps(w http.ResponseWriter, r *http.Request, s *store.Sessio
 		Data: map[string]any{"Apps": rows, "Devices": devices}})
 }
 
-func (d *Dashboard) appsCSV(w http.ResponseWriter, r *http.Request, s *store.Session) {
+func (d *Dashboard) appsCSV(w http.ResponseWriter, r *http.Request, s *admin.Session) {
 	inv, _, err := d.inventory(r)
 	if err != nil {
 		d.serverError(w, "apps export", err)

@@ -11,7 +11,6 @@ import (
 	"embed"
 	"encoding/base64"
 	"errors"
-	"github.com/vcguard/vcguard/server/admin"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -20,9 +19,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/adminapi"
 	"github.com/vcguard/vcguard/server/auth"
-	"github.com/vcguard/vcguard/server/store"
 )
 
 //go:embed templates/*.html
@@ -43,7 +42,8 @@ const (
 	maxFormSize = 4 << 20
 )
 
-// Dashboard serves the HTML pages.
+// Dashboard serves the HTML pages. It reads and changes everything
+// through the admin service (API.Admin), never the store itself.
 type Dashboard struct {
 	API    *adminapi.API
 	Logger *slog.Logger
@@ -74,12 +74,7 @@ func New(api *adminapi.API, logger *slog.Logger) (*Dashboard, error) {
 	if err != nil {
 		return nil, err
 	}
-	login := auth.NewLogin(api.Admin.Store, logger)
-	login.Now = api.Admin.Clock
-	if api.Admin.PasswordHashing != (auth.Argon2Params{}) {
-		login.DummyArgon2 = api.Admin.PasswordHashing
-	}
-	return &Dashboard{API: api, Logger: logger, Login: login, tmpl: tmpl}, nil
+	return &Dashboard{API: api, Logger: logger, Login: api.Admin.NewLogin(logger), tmpl: tmpl}, nil
 }
 
 // Route is one dashboard route.
@@ -92,7 +87,7 @@ type Route struct {
 	// files and the login form, whose POST checks the login form's own
 	// CSRF token.
 	Session bool
-	Roles   []store.Role
+	Roles   []admin.Role
 	public  http.Handler
 	session sessionHandler
 }
@@ -101,10 +96,10 @@ type Route struct {
 // that walks the list covers every route.
 func (d *Dashboard) Routes() []Route {
 	static, _ := fs.Sub(staticFS, "static")
-	anyone := []store.Role{store.RoleAdmin, store.RoleAnalyst, store.RoleAuditor}
-	fleet := []store.Role{store.RoleAdmin, store.RoleAnalyst}
-	audit := []store.Role{store.RoleAdmin, store.RoleAuditor}
-	admin := []store.Role{store.RoleAdmin}
+	anyone := []admin.Role{admin.RoleAdmin, admin.RoleAnalyst, admin.RoleAuditor}
+	fleet := []admin.Role{admin.RoleAdmin, admin.RoleAnalyst}
+	audit := []admin.Role{admin.RoleAdmin, admin.RoleAuditor}
+	admins := []admin.Role{admin.RoleAdmin}
 	return []Route{
 		{Pattern: "GET /static/", public: http.StripPrefix("/static/", http.FileServerFS(static))},
 		{Pattern: "GET /login", public: http.HandlerFunc(d.loginForm)},
@@ -115,22 +110,22 @@ func (d *Dashboard) Routes() []Route {
 		{Pattern: "GET /devices", Session: true, Roles: fleet, session: d.devices},
 		{Pattern: "GET /devices.csv", Session: true, Roles: fleet, session: d.devicesCSV},
 		{Pattern: "GET /devices/{id}", Session: true, Roles: fleet, session: d.device},
-		{Pattern: "POST /devices/{id}/revoke", Session: true, Roles: admin, session: d.revokeDevice},
+		{Pattern: "POST /devices/{id}/revoke", Session: true, Roles: admins, session: d.revokeDevice},
 		{Pattern: "GET /apps", Session: true, Roles: fleet, session: d.apps},
 		{Pattern: "GET /apps.csv", Session: true, Roles: fleet, session: d.appsCSV},
 		{Pattern: "GET /policies", Session: true, Roles: fleet, session: d.policies},
 		{Pattern: "GET /policies/{version}", Session: true, Roles: fleet, session: d.policy},
-		{Pattern: "POST /policies", Session: true, Roles: admin, session: d.publishPolicy},
-		{Pattern: "POST /policies/validate", Session: true, Roles: admin, session: d.validatePolicy},
-		{Pattern: "POST /policies/diff", Session: true, Roles: admin, session: d.diffPolicy},
-		{Pattern: "POST /policies/{version}/rollback", Session: true, Roles: admin, session: d.rollbackPolicy},
-		{Pattern: "GET /secrets", Session: true, Roles: admin, session: d.secrets},
-		{Pattern: "POST /secrets", Session: true, Roles: admin, session: d.createSecret},
-		{Pattern: "POST /secrets/{secret}/revoke", Session: true, Roles: admin, session: d.revokeSecret},
-		{Pattern: "GET /admins", Session: true, Roles: admin, session: d.admins},
-		{Pattern: "POST /admins", Session: true, Roles: admin, session: d.createAdmin},
-		{Pattern: "POST /admins/{username}/disable", Session: true, Roles: admin, session: d.disableAdmin},
-		{Pattern: "POST /admins/{username}/enable", Session: true, Roles: admin, session: d.enableAdmin},
+		{Pattern: "POST /policies", Session: true, Roles: admins, session: d.publishPolicy},
+		{Pattern: "POST /policies/validate", Session: true, Roles: admins, session: d.validatePolicy},
+		{Pattern: "POST /policies/diff", Session: true, Roles: admins, session: d.diffPolicy},
+		{Pattern: "POST /policies/{version}/rollback", Session: true, Roles: admins, session: d.rollbackPolicy},
+		{Pattern: "GET /secrets", Session: true, Roles: admins, session: d.secrets},
+		{Pattern: "POST /secrets", Session: true, Roles: admins, session: d.createSecret},
+		{Pattern: "POST /secrets/{secret}/revoke", Session: true, Roles: admins, session: d.revokeSecret},
+		{Pattern: "GET /admins", Session: true, Roles: admins, session: d.admins},
+		{Pattern: "POST /admins", Session: true, Roles: admins, session: d.createAdmin},
+		{Pattern: "POST /admins/{username}/disable", Session: true, Roles: admins, session: d.disableAdmin},
+		{Pattern: "POST /admins/{username}/enable", Session: true, Roles: admins, session: d.enableAdmin},
 		{Pattern: "GET /audit", Session: true, Roles: audit, session: d.audit},
 	}
 }
@@ -170,7 +165,7 @@ func randomToken() string {
 
 type page struct {
 	Title   string
-	Session *store.Session
+	Session *admin.Session
 	Error   string
 	// Notice is a message about an action that succeeded.
 	Notice  string
@@ -180,23 +175,10 @@ type page struct {
 }
 
 // IsAdmin reports whether the page's viewer may act (not just read).
-func (p page) IsAdmin() bool { return p.Session != nil && p.Session.Role == store.RoleAdmin }
+func (p page) IsAdmin() bool { return p.Session != nil && p.Session.Role == admin.RoleAdmin }
 
-func (d *Dashboard) now() time.Time {
-	if d.API.Admin.Clock != nil {
-		return d.API.Admin.Clock()
-	}
-	return time.Now()
-}
-
-// staleAfter is how long a device may stay silent before it is stale (and
-// offline).
-func (d *Dashboard) staleAfter() time.Duration {
-	if d.API.Admin.StaleAfter > 0 {
-		return d.API.Admin.StaleAfter
-	}
-	return admin.DefaultStaleAfter
-}
+// svc is the admin service every page reads and acts through.
+func (d *Dashboard) svc() *admin.Service { return d.API.Admin }
 
 // serverError logs err and answers 500.
 func (d *Dashboard) serverError(w http.ResponseWriter, what string, err error) {
@@ -205,7 +187,7 @@ func (d *Dashboard) serverError(w http.ResponseWriter, what string, err error) {
 }
 
 // actor is the session's administrator, for the audit log.
-func actor(r *http.Request, s *store.Session) admin.Actor {
+func actor(r *http.Request, s *admin.Session) admin.Actor {
 	return admin.Actor{Subject: s.Subject, RemoteAddr: auth.RemoteHost(r.RemoteAddr)}
 }
 
@@ -233,19 +215,19 @@ func equal(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-type sessionHandler func(w http.ResponseWriter, r *http.Request, s *store.Session)
+type sessionHandler func(w http.ResponseWriter, r *http.Request, s *admin.Session)
 
 // authed requires a session of one of roles; unsafe methods also require
 // its CSRF token.
-func (d *Dashboard) authed(roles []store.Role, h sessionHandler) http.Handler {
+func (d *Dashboard) authed(roles []admin.Role, h sessionHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(sessionCookie)
 		if err != nil {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
-		sess, err := d.API.Admin.Store.SessionByHash(r.Context(), auth.Hash(c.Value), time.Now())
-		if errors.Is(err, store.ErrNotFound) {
+		sess, err := d.svc().Session(r.Context(), auth.Hash(c.Value), time.Now())
+		if errors.Is(err, admin.ErrNotFound) {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
@@ -269,8 +251,8 @@ func (d *Dashboard) authed(roles []store.Role, h sessionHandler) http.Handler {
 	})
 }
 
-func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request, s *store.Session) {
-	if err := d.API.Admin.EndSession(r.Context(), actor(r, s), s.Hash); err != nil {
+func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request, s *admin.Session) {
+	if err := d.svc().EndSession(r.Context(), actor(r, s), s.Hash); err != nil {
 		d.Logger.Error("logout", "err", err)
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true})

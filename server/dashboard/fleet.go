@@ -4,21 +4,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/vcguard/vcguard/policies"
-	"github.com/vcguard/vcguard/server/store"
+	"github.com/vcguard/vcguard/server/admin"
+	"github.com/vcguard/vcguard/server/adminapi"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 )
 
 // chartDays is how many days the overview's charts and counts cover.
 const chartDays = 14
-
-// maxChartEvents bounds the events read to draw the detections chart.
-const maxChartEvents = 200000
 
 // pageLimit is how many devices the devices page and live.json show at
 // once; maxLiveMedia how many media uses the overview lists.
@@ -45,33 +43,27 @@ func flaggedVerdict(v string) bool {
 	return false
 }
 
-// unapprovedVerdict reports whether verdict v is neither approved nor
-// restricted (allowed with conditions): what the charts count.
-func unapprovedVerdict(v string) bool {
-	return v != string(policies.VerdictApproved) && v != string(policies.VerdictRestricted)
-}
-
 // verdicts are the verdicts a device filter offers.
 var verdicts = []string{string(policies.VerdictApproved), string(policies.VerdictRestricted), string(policies.VerdictForbidden),
 	string(policies.VerdictUnverified), string(policies.VerdictOutdated), string(policies.VerdictUnlisted)}
 
 // fleetPage reads one page of devices as the request's query selects it
 // (filter, limit, cursor or before).
-func (d *Dashboard) fleetPage(r *http.Request, limit int) (store.DeviceQuery, []fleetDevice, store.DevicePage, error) {
-	q, err := d.API.DeviceQueryFrom(r.URL.Query())
+func (d *Dashboard) fleetPage(r *http.Request, limit int) (admin.DeviceQuery, []fleetDevice, admin.DevicePage, error) {
+	q, err := adminapi.DeviceQueryFrom(r.URL.Query())
 	if err != nil {
-		return q, nil, store.DevicePage{}, err
+		return q, nil, admin.DevicePage{}, err
 	}
-	if r.URL.Query().Get("limit") == "" {
+	if q.Limit == 0 {
 		q.Limit = limit
 	}
-	page, err := d.API.Admin.Store.ListDevices(r.Context(), q)
+	page, err := d.svc().Devices(r.Context(), q)
 	if err != nil {
 		return q, nil, page, err
 	}
 	out := make([]fleetDevice, 0, len(page.Devices))
 	for _, dev := range page.Devices {
-		out = append(out, fleetDevice{DeviceSummary: d.API.DeviceSummaryView(dev), Flagged: flaggedVerdict(dev.WorstVerdict)})
+		out = append(out, fleetDevice{DeviceSummary: dev, Flagged: flaggedVerdict(dev.WorstVerdict)})
 	}
 	return q, out, page, nil
 }
@@ -90,7 +82,7 @@ type counters struct {
 
 // countFleet counts the fleet in SQL.
 func (d *Dashboard) countFleet(r *http.Request) (counters, error) {
-	fc, err := d.API.Admin.Store.CountFleet(r.Context(), d.now(), d.staleAfter())
+	fc, err := d.svc().CountFleet(r.Context())
 	if err != nil {
 		return counters{}, err
 	}
@@ -192,79 +184,69 @@ func dayChart(now time.Time, times []time.Time) chart {
 	return c
 }
 
-// unapprovedMedia is a camera or microphone in use now by a process that
-// is not an approved app.
-type unapprovedMedia struct {
-	DeviceID, Hostname string
-	apitypes.Media
-	Verdict string
-}
-
-func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, s *store.Session) {
+func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, s *admin.Session) {
 	ctx := r.Context()
 	c, err := d.countFleet(r)
 	if err != nil {
 		d.serverError(w, "overview", err)
 		return
 	}
-	now := d.now()
+	now := d.svc().Now()
 	since := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -(chartDays - 1))
-	// The chart counts starts one at a time; no event is held.
-	var detections []time.Time
-	err = d.API.Admin.Store.EachEventSince(ctx, "app_started", since, maxChartEvents, func(e store.StoredEvent) error {
-		if unapprovedVerdict(store.VerdictName(e.Event.GetApp().GetApp().GetVerdict())) {
-			detections = append(detections, e.Time)
-		}
-		return nil
-	})
+	detections, err := d.svc().UnapprovedStarts(ctx, since)
 	if err != nil {
 		d.serverError(w, "overview", err)
 		return
 	}
-	findings, err := d.API.Admin.Store.CountEventsSince(ctx, "media_finding", since)
+	findings, err := d.svc().CountEventsSince(ctx, "media_finding", since)
 	if err != nil {
 		d.serverError(w, "overview", err)
 		return
 	}
-	uses, err := d.API.Admin.Store.UnapprovedMedia(ctx, maxLiveMedia)
+	media, err := d.svc().UnapprovedMedia(ctx, maxLiveMedia)
 	if err != nil {
 		d.serverError(w, "overview", err)
 		return
 	}
-	media := make([]unapprovedMedia, 0, len(uses))
-	for _, u := range uses {
-		verdict := u.Verdict
+	for i, u := range media {
 		switch {
 		case u.AppID == "":
-			verdict = "not a catalog app"
-		case verdict == "":
-			verdict = string(policies.VerdictUnlisted)
+			media[i].Verdict = "not a catalog app"
+		case u.Verdict == "":
+			media[i].Verdict = string(policies.VerdictUnlisted)
 		}
-		media = append(media, unapprovedMedia{DeviceID: u.DeviceID, Hostname: u.Hostname, Verdict: verdict,
-			Media: apitypes.Media{Kind: u.Kind, PID: u.PID, Process: u.Process, AppID: u.AppID, Category: u.Category,
-				Device: u.Device, Source: u.Source, Session: u.Session, Since: u.Since}})
 	}
-	var policy *store.PolicyVersion
-	if p, err := d.API.Admin.Store.CurrentPolicy(ctx); err == nil {
-		policy = &p
-	}
+	policy := d.currentPolicy(r)
 	d.render(w, http.StatusOK, "overview.html", page{Title: "Overview", Session: s, CSRF: s.CSRF, Refresh: refreshSeconds,
 		Data: map[string]any{"Counters": c, "Chart": dayChart(now, detections), "Since": since,
 			"MediaFindings": findings, "Media": media, "MediaCapped": len(media) == maxLiveMedia, "Policy": policy,
-			"StaleAfter": d.staleAfter().String()}})
+			"StaleAfter": d.svc().Stale().String()}})
+}
+
+// currentPolicy is the policy in force, nil before the first (or when it
+// cannot be read: the pages show "no policy" then).
+func (d *Dashboard) currentPolicy(r *http.Request) *apitypes.Policy {
+	p, err := d.svc().CurrentPolicy(r.Context())
+	if err != nil {
+		return nil
+	}
+	return &p
 }
 
 // badQuery answers a filter or cursor the server cannot use.
 func (d *Dashboard) badQuery(w http.ResponseWriter, what string, err error) {
 	var he interface{ StatusCode() int }
-	if errors.As(err, &he) {
+	switch {
+	case errors.As(err, &he):
 		http.Error(w, err.Error(), he.StatusCode())
-		return
+	case errors.Is(err, admin.ErrInvalid):
+		http.Error(w, invalidMessage(err), http.StatusBadRequest)
+	default:
+		d.serverError(w, what, err)
 	}
-	d.serverError(w, what, err)
 }
 
-func (d *Dashboard) devices(w http.ResponseWriter, r *http.Request, s *store.Session) {
+func (d *Dashboard) devices(w http.ResponseWriter, r *http.Request, s *admin.Session) {
 	q, shown, pg, err := d.fleetPage(r, pageLimit)
 	if err != nil {
 		d.badQuery(w, "devices page", err)
@@ -275,27 +257,24 @@ func (d *Dashboard) devices(w http.ResponseWriter, r *http.Request, s *store.Ses
 		d.serverError(w, "devices page", err)
 		return
 	}
-	matching, err := d.API.Admin.Store.CountDevices(r.Context(), q)
+	matching, err := d.svc().CountDevices(r.Context(), q)
 	if err != nil {
 		d.serverError(w, "devices page", err)
 		return
 	}
-	facets, err := d.API.Admin.Store.Facets(r.Context())
+	facets, err := d.svc().Facets(r.Context())
 	if err != nil {
 		d.serverError(w, "devices page", err)
 		return
 	}
-	var policy *store.PolicyVersion
-	if p, err := d.API.Admin.Store.CurrentPolicy(r.Context()); err == nil {
-		policy = &p
-	}
+	policy := d.currentPolicy(r)
 	f := deviceFilterFrom(r.URL.Query())
 	var next, prev string
-	if pg.Next != nil {
-		next = f.PageQuery("cursor", pg.Next.String())
+	if pg.Next != "" {
+		next = f.PageQuery("cursor", pg.Next)
 	}
-	if pg.Prev != nil {
-		prev = f.PageQuery("before", pg.Prev.String())
+	if pg.Prev != "" {
+		prev = f.PageQuery("before", pg.Prev)
 	}
 	d.render(w, http.StatusOK, "devices.html", page{Title: "Devices", Session: s, CSRF: s.CSRF, Refresh: refreshSeconds,
 		Data: map[string]any{"Devices": shown, "Counters": c, "Shown": matching, "OnPage": len(shown), "Filter": f,
@@ -315,7 +294,7 @@ type liveJSON struct {
 
 // live answers the dashboard script's poll, filtered and paged as /devices
 // is: counts from SQL and one bounded page.
-func (d *Dashboard) live(w http.ResponseWriter, r *http.Request, s *store.Session) {
+func (d *Dashboard) live(w http.ResponseWriter, r *http.Request, s *admin.Session) {
 	q, shown, pg, err := d.fleetPage(r, pageLimit)
 	if err != nil {
 		d.badQuery(w, "live", err)
@@ -326,15 +305,12 @@ func (d *Dashboard) live(w http.ResponseWriter, r *http.Request, s *store.Sessio
 		d.serverError(w, "live", err)
 		return
 	}
-	matching, err := d.API.Admin.Store.CountDevices(r.Context(), q)
+	matching, err := d.svc().CountDevices(r.Context(), q)
 	if err != nil {
 		d.serverError(w, "live", err)
 		return
 	}
-	out := liveJSON{Counters: c, Devices: shown, Shown: matching}
-	if pg.Next != nil {
-		out.NextCursor = pg.Next.String()
-	}
+	out := liveJSON{Counters: c, Devices: shown, Shown: matching, NextCursor: pg.Next}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	if err := json.NewEncoder(w).Encode(out); err != nil {
@@ -344,27 +320,27 @@ func (d *Dashboard) live(w http.ResponseWriter, r *http.Request, s *store.Sessio
 
 // devicesCSV streams the devices the filter selects, a page of 1,000 at a
 // time: memory stays bounded however big the fleet.
-func (d *Dashboard) devicesCSV(w http.ResponseWriter, r *http.Request, s *store.Session) {
-	q, err := d.API.DeviceQueryFrom(r.URL.Query())
+func (d *Dashboard) devicesCSV(w http.ResponseWriter, r *http.Request, s *admin.Session) {
+	q, err := adminapi.DeviceQueryFrom(r.URL.Query())
 	if err != nil {
 		d.badQuery(w, "devices export", err)
 		return
 	}
-	q.Limit, q.After, q.Before = store.MaxDeviceLimit, nil, nil
+	q.Limit, q.Cursor, q.Before = admin.MaxDeviceLimit, "", ""
+	// The first page is read before the header is sent, so a filter the
+	// service refuses is answered as such.
+	pg, err := d.svc().Devices(r.Context(), q)
+	if err != nil {
+		d.badQuery(w, "devices export", err)
+		return
+	}
 	cw := d.startCSV(w, "devices.csv")
 	if !cw.row("id", "hostname", "os", "os_version", "arch", "group", "agent_version", "status", "last_seen", "enrolled",
 		"revoked", "policy_version", "running_apps", "media_in_use") {
 		return
 	}
 	for {
-		pg, err := d.API.Admin.Store.ListDevices(r.Context(), q)
-		if err != nil {
-			// The header is sent: all that can be done is to stop.
-			d.Logger.Error("devices export", "err", err)
-			return
-		}
-		for _, sum := range pg.Devices {
-			dev := d.API.DeviceSummaryView(sum)
+		for _, dev := range pg.Devices {
 			status := "offline"
 			switch {
 			case dev.Revoked != nil:
@@ -378,7 +354,7 @@ func (d *Dashboard) devicesCSV(w http.ResponseWriter, r *http.Request, s *store.
 			for _, a := range dev.Running {
 				apps = append(apps, fmt.Sprintf("%s (%s)", a.AppID, a.Verdict))
 			}
-			if more := dev.RunningApps - len(dev.Running); len(dev.Running) == store.MaxRunningSummary && more > 0 {
+			if more := dev.RunningApps - len(dev.Running); len(dev.Running) == admin.MaxRunningSummary && more > 0 {
 				apps = append(apps, "…")
 			}
 			revoked := ""
@@ -391,10 +367,15 @@ func (d *Dashboard) devicesCSV(w http.ResponseWriter, r *http.Request, s *store.
 				return
 			}
 		}
-		if pg.Next == nil {
+		if pg.Next == "" {
 			break
 		}
-		q.After = pg.Next
+		q.Cursor = pg.Next
+		if pg, err = d.svc().Devices(r.Context(), q); err != nil {
+			// The header is sent: all that can be done is to stop.
+			d.Logger.Error("devices export", "err", err)
+			return
+		}
 	}
 	cw.end()
 }

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/auth"
-	"github.com/vcguard/vcguard/server/store"
 )
 
 // loginFields is a parsed login form. All three credentials are required.
@@ -78,14 +78,14 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		// used to probe without tripping the lockout.
 		attempt.Code = "-"
 	}
-	admin, err := d.Login.Authenticate(r.Context(), attempt)
+	acct, err := d.Login.Authenticate(r.Context(), attempt)
 	var locked *auth.LockedError
 	var busy *auth.BusyError
 	switch {
 	case errors.As(err, &busy):
 		// Refused before any check, so nothing was counted: the client
 		// may simply try again.
-		d.API.Admin.Metrics.Refused("login_busy")
+		d.svc().Metrics.Refused("login_busy")
 		w.Header().Set("Retry-After", strconv.Itoa(auth.RetrySeconds(busy.RetryAfter)))
 		d.renderLogin(w, http.StatusTooManyRequests, "The server is busy checking other logins. Please try again in "+
 			strconv.Itoa(auth.RetrySeconds(busy.RetryAfter))+" seconds.")
@@ -114,24 +114,24 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	}
 	id := randomToken()
 	now := time.Now().UTC()
-	sess := store.Session{Hash: auth.Hash(id), Subject: admin.Username, Role: admin.Role, CSRF: randomToken(), Created: now, Expires: now.Add(sessionLifetime)}
-	if err := d.API.Admin.Store.CreateSession(r.Context(), sess); err != nil {
+	sess := admin.Session{Hash: auth.Hash(id), Subject: acct.Username, Role: acct.Role, CSRF: randomToken(), Created: now, Expires: now.Add(sessionLifetime)}
+	if err := d.svc().StartSession(r.Context(), sess); err != nil {
 		d.Logger.Error("login", "err", err)
 		d.renderLogin(w, http.StatusInternalServerError, "Server error; see the server log.")
 		return
 	}
-	d.Logger.Info("dashboard login", "username", admin.Username, "role", admin.Role, "remote", auth.RemoteHost(r.RemoteAddr))
+	d.Logger.Info("dashboard login", "username", acct.Username, "role", acct.Role, "remote", auth.RemoteHost(r.RemoteAddr))
 	// The login form's CSRF cookie has done its work.
 	http.SetCookie(w, &http.Cookie{Name: loginCSRFCookie, Value: "", Path: "/login", MaxAge: -1, HttpOnly: true, Secure: true,
 		SameSite: http.SameSiteStrictMode})
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: true,
 		SameSite: http.SameSiteStrictMode, Expires: sess.Expires})
-	http.Redirect(w, r, homeOf(admin.Role), http.StatusSeeOther)
+	http.Redirect(w, r, homeOf(acct.Role), http.StatusSeeOther)
 }
 
 // homeOf is the first page a role may open.
-func homeOf(role store.Role) string {
-	if role == store.RoleAuditor {
+func homeOf(role admin.Role) string {
+	if role == admin.RoleAuditor {
 		return "/audit"
 	}
 	return "/"

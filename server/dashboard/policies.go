@@ -3,14 +3,12 @@ package dashboard
 import (
 	"errors"
 	"fmt"
-	"github.com/vcguard/vcguard/server/admin"
 	"net/http"
 	"strconv"
 	"strings"
 
-	"github.com/vcguard/vcguard/policies"
-	"github.com/vcguard/vcguard/server/adminapi"
-	"github.com/vcguard/vcguard/server/store"
+	"github.com/vcguard/vcguard/server/admin"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 )
 
 // diffLine is one line of a unified diff with its kind for styling:
@@ -52,30 +50,30 @@ type editor struct {
 }
 
 // policiesPage renders the history and the editor; status is the HTTP status.
-func (d *Dashboard) policiesPage(w http.ResponseWriter, r *http.Request, s *store.Session, status int, ed *editor, notice string) {
-	history, err := d.API.Admin.Store.Policies(r.Context())
+func (d *Dashboard) policiesPage(w http.ResponseWriter, r *http.Request, s *admin.Session, status int, ed *editor, notice string) {
+	history, err := d.svc().Policies(r.Context())
 	if err != nil {
 		d.serverError(w, "policies page", err)
 		return
 	}
-	var current *store.PolicyVersion
-	if p, err := d.API.Admin.Store.CurrentPolicy(r.Context()); err == nil {
+	var current *apitypes.Policy
+	if p, err := d.svc().CurrentPolicy(r.Context()); err == nil {
 		current = &p
-	} else if !errors.Is(err, store.ErrNotFound) {
+	} else if !errors.Is(err, admin.ErrNotFound) {
 		d.serverError(w, "policies page", err)
 		return
 	}
 	if ed == nil {
 		ed = &editor{}
 		if current != nil {
-			ed.Document = string(current.Document)
+			ed.Document = current.Document
 		}
 	}
 	d.render(w, status, "policies.html", page{Title: "Policies", Session: s, CSRF: s.CSRF, Notice: notice,
 		Data: map[string]any{"History": history, "Current": current, "Editor": ed}})
 }
 
-func (d *Dashboard) policies(w http.ResponseWriter, r *http.Request, s *store.Session) {
+func (d *Dashboard) policies(w http.ResponseWriter, r *http.Request, s *admin.Session) {
 	notice := ""
 	if v := r.URL.Query().Get("published"); v != "" {
 		if n, err := strconv.ParseUint(v, 10, 64); err == nil {
@@ -86,14 +84,14 @@ func (d *Dashboard) policies(w http.ResponseWriter, r *http.Request, s *store.Se
 }
 
 // policy shows one version and its diff against the version before it.
-func (d *Dashboard) policy(w http.ResponseWriter, r *http.Request, s *store.Session) {
+func (d *Dashboard) policy(w http.ResponseWriter, r *http.Request, s *admin.Session) {
 	n, err := strconv.ParseUint(r.PathValue("version"), 10, 64)
 	if err != nil {
 		http.Error(w, "policy version must be a number", http.StatusBadRequest)
 		return
 	}
-	p, err := d.API.Admin.Store.Policy(r.Context(), n)
-	if errors.Is(err, store.ErrNotFound) {
+	p, err := d.svc().Policy(r.Context(), n)
+	if errors.Is(err, admin.ErrNotFound) {
 		http.NotFound(w, r)
 		return
 	}
@@ -101,19 +99,19 @@ func (d *Dashboard) policy(w http.ResponseWriter, r *http.Request, s *store.Sess
 		d.serverError(w, "policy page", err)
 		return
 	}
-	var prev store.PolicyVersion
+	var prev apitypes.Policy
 	if n > 1 {
-		if prev, err = d.API.Admin.Store.Policy(r.Context(), n-1); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if prev, err = d.svc().Policy(r.Context(), n-1); err != nil && !errors.Is(err, admin.ErrNotFound) {
 			d.serverError(w, "policy page", err)
 			return
 		}
 	}
 	var current uint64
-	if c, err := d.API.Admin.Store.CurrentPolicy(r.Context()); err == nil {
+	if c := d.currentPolicy(r); c != nil {
 		current = c.Version
 	}
 	d.render(w, http.StatusOK, "policy.html", page{Title: fmt.Sprintf("Policy version %d", p.Version), Session: s, CSRF: s.CSRF,
-		Data: map[string]any{"Policy": p, "Diff": diffLines(adminapi.PolicyDiff(prev, p)), "Current": current}})
+		Data: map[string]any{"Policy": p, "Diff": diffLines(admin.PolicyDiff(prev, p)), "Current": current}})
 }
 
 // formDocument is the editor's policy document with the CRLF line ends
@@ -133,11 +131,11 @@ func problems(err error) []string {
 	return out
 }
 
-func (d *Dashboard) validatePolicy(w http.ResponseWriter, r *http.Request, s *store.Session) {
+func (d *Dashboard) validatePolicy(w http.ResponseWriter, r *http.Request, s *admin.Session) {
 	ed := &editor{Document: formDocument(r)}
-	p, err := policies.ParsePolicy("policy", []byte(ed.Document), d.API.Admin.Catalog)
+	p, err := d.svc().ValidatePolicy([]byte(ed.Document))
 	if err != nil {
-		ed.Problems = problems(err)
+		ed.Problems = problems(errors.New(invalidMessage(err)))
 		d.policiesPage(w, r, s, http.StatusUnprocessableEntity, ed, "")
 		return
 	}
@@ -145,23 +143,22 @@ func (d *Dashboard) validatePolicy(w http.ResponseWriter, r *http.Request, s *st
 	d.policiesPage(w, r, s, http.StatusOK, ed, "")
 }
 
-func (d *Dashboard) diffPolicy(w http.ResponseWriter, r *http.Request, s *store.Session) {
+func (d *Dashboard) diffPolicy(w http.ResponseWriter, r *http.Request, s *admin.Session) {
 	ed := &editor{Document: formDocument(r), DiffDone: true}
-	current, err := d.API.Admin.Store.CurrentPolicy(r.Context())
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	current, err := d.svc().CurrentPolicy(r.Context())
+	if err != nil && !errors.Is(err, admin.ErrNotFound) {
 		d.serverError(w, "policy diff", err)
 		return
 	}
-	ed.Diff = diffLines(adminapi.PolicyDiff(current, store.PolicyVersion{Version: current.Version + 1, Name: "editor",
-		Document: []byte(ed.Document)}))
+	ed.Diff = diffLines(admin.PolicyDiff(current, apitypes.Policy{Version: current.Version + 1, Name: "editor", Document: ed.Document}))
 	d.policiesPage(w, r, s, http.StatusOK, ed, "")
 }
 
-func (d *Dashboard) publishPolicy(w http.ResponseWriter, r *http.Request, s *store.Session) {
+func (d *Dashboard) publishPolicy(w http.ResponseWriter, r *http.Request, s *admin.Session) {
 	doc := formDocument(r)
-	v, err := d.API.Admin.PublishPolicy(r.Context(), actor(r, s), []byte(doc))
+	v, err := d.svc().PublishPolicy(r.Context(), actor(r, s), []byte(doc))
 	if errors.Is(err, admin.ErrInvalid) {
-		ed := &editor{Document: doc, Problems: problems(errors.New(strings.TrimPrefix(err.Error(), admin.ErrInvalid.Error()+": ")))}
+		ed := &editor{Document: doc, Problems: problems(errors.New(invalidMessage(err)))}
 		d.policiesPage(w, r, s, http.StatusUnprocessableEntity, ed, "")
 		return
 	}
@@ -174,14 +171,14 @@ func (d *Dashboard) publishPolicy(w http.ResponseWriter, r *http.Request, s *sto
 
 // rollbackPolicy publishes an earlier version's document again, as a new
 // version (agents refuse older version numbers).
-func (d *Dashboard) rollbackPolicy(w http.ResponseWriter, r *http.Request, s *store.Session) {
+func (d *Dashboard) rollbackPolicy(w http.ResponseWriter, r *http.Request, s *admin.Session) {
 	n, err := strconv.ParseUint(r.PathValue("version"), 10, 64)
 	if err != nil {
 		http.Error(w, "policy version must be a number", http.StatusBadRequest)
 		return
 	}
-	old, err := d.API.Admin.Store.Policy(r.Context(), n)
-	if errors.Is(err, store.ErrNotFound) {
+	old, err := d.svc().Policy(r.Context(), n)
+	if errors.Is(err, admin.ErrNotFound) {
 		http.NotFound(w, r)
 		return
 	}
@@ -189,11 +186,11 @@ func (d *Dashboard) rollbackPolicy(w http.ResponseWriter, r *http.Request, s *st
 		d.serverError(w, "roll back policy", err)
 		return
 	}
-	v, err := d.API.Admin.RollbackPolicy(r.Context(), actor(r, s), old.Version)
+	v, err := d.svc().RollbackPolicy(r.Context(), actor(r, s), old.Version)
 	if errors.Is(err, admin.ErrInvalid) {
 		// The old document no longer validates (the catalog changed):
 		// show why, with the document in the editor to fix.
-		ed := &editor{Document: string(old.Document), Problems: problems(errors.New(strings.TrimPrefix(err.Error(), admin.ErrInvalid.Error()+": ")))}
+		ed := &editor{Document: old.Document, Problems: problems(errors.New(invalidMessage(err)))}
 		d.policiesPage(w, r, s, http.StatusUnprocessableEntity, ed, "")
 		return
 	}

@@ -3,13 +3,12 @@ package dashboard
 import (
 	"errors"
 	"fmt"
-	"github.com/vcguard/vcguard/server/admin"
-	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/vcguard/vcguard/server/store"
+	"github.com/vcguard/vcguard/server/admin"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 )
 
 // maxDescriptionLen bounds an enrollment secret's description.
@@ -21,26 +20,17 @@ type createdSecret struct {
 	Value string
 }
 
-func (d *Dashboard) secretsPage(w http.ResponseWriter, r *http.Request, s *store.Session, status int, created *createdSecret, msg string) {
-	list, err := d.API.Admin.Store.EnrollmentSecrets(r.Context())
+func (d *Dashboard) secretsPage(w http.ResponseWriter, r *http.Request, s *admin.Session, status int, created *createdSecret, msg string) {
+	list, err := d.svc().EnrollmentSecrets(r.Context())
 	if err != nil {
 		d.serverError(w, "secrets page", err)
 		return
 	}
-	now := d.now()
-	type row struct {
-		store.EnrollmentSecret
-		Usable bool
-	}
-	rows := make([]row, 0, len(list))
-	for _, e := range list {
-		rows = append(rows, row{EnrollmentSecret: e, Usable: e.Usable(now)})
-	}
 	d.render(w, status, "secrets.html", page{Title: "Enrollment secrets", Session: s, CSRF: s.CSRF, Error: msg,
-		Data: map[string]any{"Secrets": rows, "Created": created}})
+		Data: map[string]any{"Secrets": list, "Created": created}})
 }
 
-func (d *Dashboard) secrets(w http.ResponseWriter, r *http.Request, s *store.Session) {
+func (d *Dashboard) secrets(w http.ResponseWriter, r *http.Request, s *admin.Session) {
 	d.secretsPage(w, r, s, http.StatusOK, nil, "")
 }
 
@@ -65,7 +55,7 @@ func parseTTL(s string) (time.Duration, error) {
 	return ttl, nil
 }
 
-func (d *Dashboard) createSecret(w http.ResponseWriter, r *http.Request, s *store.Session) {
+func (d *Dashboard) createSecret(w http.ResponseWriter, r *http.Request, s *admin.Session) {
 	desc := strings.TrimSpace(r.PostForm.Get("description"))
 	if desc == "" || len(desc) > maxDescriptionLen {
 		d.secretsPage(w, r, s, http.StatusBadRequest, nil, fmt.Sprintf("Describe the secret (at most %d characters), e.g. who uses it.", maxDescriptionLen))
@@ -76,26 +66,21 @@ func (d *Dashboard) createSecret(w http.ResponseWriter, r *http.Request, s *stor
 		d.secretsPage(w, r, s, http.StatusBadRequest, nil, err.Error())
 		return
 	}
-	e, value, err := d.API.Admin.CreateEnrollmentSecret(r.Context(), actor(r, s), desc, strings.TrimSpace(r.PostForm.Get("group")), ttl)
+	e, value, err := d.svc().CreateEnrollmentSecret(r.Context(), actor(r, s), desc, strings.TrimSpace(r.PostForm.Get("group")), ttl)
 	if errors.Is(err, admin.ErrInvalid) {
-		d.secretsPage(w, r, s, http.StatusBadRequest, nil, strings.TrimPrefix(err.Error(), admin.ErrInvalid.Error()+": "))
+		d.secretsPage(w, r, s, http.StatusBadRequest, nil, invalidMessage(err))
 		return
 	}
 	if err != nil {
 		d.serverError(w, "create enrollment secret", err)
 		return
 	}
-	var expires *time.Time
-	if !e.Expires.IsZero() {
-		expires = &e.Expires
-	}
-	d.secretsPage(w, r, s, http.StatusOK, &createdSecret{Secret: apitypes.Secret{ID: e.ID, Description: e.Description,
-		Created: e.Created, Expires: expires, Group: e.Group}, Value: value}, "")
+	d.secretsPage(w, r, s, http.StatusOK, &createdSecret{Secret: admin.SecretView(e), Value: value}, "")
 }
 
-func (d *Dashboard) revokeSecret(w http.ResponseWriter, r *http.Request, s *store.Session) {
-	_, err := d.API.Admin.RevokeEnrollmentSecret(r.Context(), actor(r, s), r.PathValue("secret"))
-	if errors.Is(err, store.ErrNotFound) {
+func (d *Dashboard) revokeSecret(w http.ResponseWriter, r *http.Request, s *admin.Session) {
+	_, err := d.svc().RevokeEnrollmentSecret(r.Context(), actor(r, s), r.PathValue("secret"))
+	if errors.Is(err, admin.ErrNotFound) {
 		http.NotFound(w, r)
 		return
 	}

@@ -1,0 +1,427 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vcguard/vcguard/policies"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
+	"github.com/vcguard/vcguard/server/store"
+)
+
+// The reads of the admin service: what the JSON API and the dashboard
+// show, in the forms of package apitypes, with one set of limits. Every
+// list is bounded: a page of at most its maximum (the default when the
+// limit is 0), continued with the cursor handed out with the page before.
+
+// Bounds of the lists.
+const (
+	// DefaultDeviceLimit and MaxDeviceLimit bound a page of devices.
+	DefaultDeviceLimit = store.DefaultDeviceLimit
+	MaxDeviceLimit     = store.MaxDeviceLimit
+	// DefaultEventLimit and MaxEventLimit bound a page of events.
+	DefaultEventLimit = store.DefaultEventLimit
+	MaxEventLimit     = store.MaxEventLimit
+	// MaxEventBytes bounds the stored event payloads one page loads.
+	MaxEventBytes = store.DefaultEventBytes
+	// DefaultAuditLimit and MaxAuditLimit bound a page of the audit log.
+	DefaultAuditLimit = 100
+	MaxAuditLimit     = store.MaxAuditLimit
+	// MaxRunningSummary is how many distinct running apps a device
+	// summary names (RunningApps counts them all).
+	MaxRunningSummary = store.MaxRunningSummary
+	// MaxMediaUses bounds UnapprovedMedia.
+	MaxMediaUses = 1000
+	// MaxStartsCounted bounds the app starts UnapprovedStarts reads.
+	MaxStartsCounted = 200000
+)
+
+// pageLimit checks a page size: 0 is def, else 1 to most.
+func pageLimit(n, def, most int) (int, error) {
+	if n == 0 {
+		return def, nil
+	}
+	if n < 1 || n > most {
+		return 0, fmt.Errorf("%w: limit %d: must be a number from 1 to %d (default %d); page through more with cursor=<next_cursor>",
+			ErrInvalid, n, most, def)
+	}
+	return n, nil
+}
+
+// badCursor refuses a cursor this server did not hand out.
+func badCursor(name string, err error) error {
+	return fmt.Errorf("%w: %s: %w; pass the next_cursor of the previous page, or none for the first", ErrInvalid, name, err)
+}
+
+// DeviceQuery selects a page of devices; zero fields match everything.
+type DeviceQuery struct {
+	// Q matches part of the hostname or id, ignoring case.
+	Q, OS, Group string
+	// Verdict selects devices running an app with this verdict.
+	Verdict string
+	// Status is "online", "offline", "stale" or "" (any).
+	Status string
+	// Limit is the page size: 0 for DefaultDeviceLimit, at most
+	// MaxDeviceLimit.
+	Limit int
+	// Cursor starts the page after a page's Next; Before ends it before
+	// a page's Prev (the page before). Before wins when both are set.
+	Cursor, Before string
+}
+
+// DevicePage is a page of devices ordered by hostname and id.
+type DevicePage struct {
+	Devices []apitypes.DeviceSummary
+	// Next is the Cursor of the following page, "" on the last; Prev the
+	// Before of the previous page, "" on the first.
+	Next, Prev string
+}
+
+// DeviceCursor is the Cursor of the page after device d, for a page cut
+// short (the JSON API ends a page at its byte budget).
+func DeviceCursor(d apitypes.DeviceSummary) string {
+	return store.DeviceKey{Hostname: d.Hostname, ID: d.ID}.String()
+}
+
+func (s *Service) deviceQuery(q DeviceQuery) (store.DeviceQuery, error) {
+	dq := store.DeviceQuery{Q: strings.TrimSpace(q.Q), OS: q.OS, Group: q.Group, Verdict: q.Verdict, Status: q.Status,
+		Now: s.Now(), StaleAfter: s.Stale()}
+	switch dq.Status {
+	case "", "online", "offline", "stale":
+	default:
+		return dq, fmt.Errorf("%w: status %q: want online, offline or stale", ErrInvalid, dq.Status)
+	}
+	var err error
+	if dq.Limit, err = pageLimit(q.Limit, DefaultDeviceLimit, MaxDeviceLimit); err != nil {
+		return dq, err
+	}
+	if q.Before != "" {
+		k, err := store.ParseDeviceKey(q.Before)
+		if err != nil {
+			return dq, badCursor("before", err)
+		}
+		dq.Before = &k
+	} else if q.Cursor != "" {
+		k, err := store.ParseDeviceKey(q.Cursor)
+		if err != nil {
+			return dq, badCursor("cursor", err)
+		}
+		dq.After = &k
+	}
+	return dq, nil
+}
+
+// Devices reads one page of devices, as summaries without their app and
+// media rows.
+func (s *Service) Devices(ctx context.Context, q DeviceQuery) (DevicePage, error) {
+	dq, err := s.deviceQuery(q)
+	if err != nil {
+		return DevicePage{}, err
+	}
+	page, err := s.Store.ListDevices(ctx, dq)
+	if err != nil {
+		return DevicePage{}, err
+	}
+	out := DevicePage{Devices: make([]apitypes.DeviceSummary, 0, len(page.Devices))}
+	for _, d := range page.Devices {
+		out.Devices = append(out.Devices, s.DeviceSummaryView(d))
+	}
+	if page.Next != nil {
+		out.Next = page.Next.String()
+	}
+	if page.Prev != nil {
+		out.Prev = page.Prev.String()
+	}
+	return out, nil
+}
+
+// CountDevices counts the devices q's filter selects, on any page.
+func (s *Service) CountDevices(ctx context.Context, q DeviceQuery) (int, error) {
+	q.Limit, q.Cursor, q.Before = 0, "", ""
+	dq, err := s.deviceQuery(q)
+	if err != nil {
+		return 0, err
+	}
+	return s.Store.CountDevices(ctx, dq)
+}
+
+// Device reads one device with its apps and media (capped, the totals
+// counted) and its number of stored events.
+func (s *Service) Device(ctx context.Context, id string) (apitypes.Device, error) {
+	d, err := s.Store.Device(ctx, id)
+	if err != nil {
+		return apitypes.Device{}, err
+	}
+	out := s.DeviceView(d)
+	if out.EventsStored, err = s.Store.EventCount(ctx, id); err != nil {
+		return apitypes.Device{}, err
+	}
+	return out, nil
+}
+
+// DeviceRecord reads one device's record only: no apps, media or event
+// count.
+func (s *Service) DeviceRecord(ctx context.Context, id string) (apitypes.Device, error) {
+	d, err := s.Store.DeviceRecord(ctx, id)
+	if err != nil {
+		return apitypes.Device{}, err
+	}
+	return s.DeviceView(d), nil
+}
+
+// FleetCounts are the fleet's headline numbers.
+type FleetCounts = store.FleetCounts
+
+// CountFleet counts the devices, online, stale and compliant now.
+func (s *Service) CountFleet(ctx context.Context) (FleetCounts, error) {
+	return s.Store.CountFleet(ctx, s.Now(), s.Stale())
+}
+
+// DeviceFacets are the values a device filter offers.
+type DeviceFacets = store.DeviceFacets
+
+// Facets lists the fleet's operating systems and groups (at most 200 of
+// each).
+func (s *Service) Facets(ctx context.Context) (DeviceFacets, error) {
+	return s.Store.Facets(ctx)
+}
+
+// AppInventory is one catalog tool across the fleet.
+type AppInventory = store.AppInventory
+
+// Inventory aggregates the apps of every device, by app (at most
+// store.MaxInventoryApps, those on most devices first).
+func (s *Service) Inventory(ctx context.Context) ([]AppInventory, error) {
+	return s.Store.Inventory(ctx)
+}
+
+// EventQuery selects a page of events, newest first.
+type EventQuery struct {
+	DeviceID string // "": every device
+	Type     string // "": every type
+	// Limit is the page size: 0 for DefaultEventLimit, at most
+	// MaxEventLimit.
+	Limit int
+	// Cursor starts the page after a page's Next.
+	Cursor string
+	// MaxBytes caps the stored payloads the page loads: 0 for
+	// MaxEventBytes, at most that.
+	MaxBytes int
+}
+
+// EventPage is a page of events, newest first.
+type EventPage struct {
+	Events []apitypes.Event
+	// Next is the Cursor of the following (older) page; "" on the last.
+	Next string
+}
+
+// EventCursor is the Cursor of the page after event e, for a page cut
+// short.
+func EventCursor(e apitypes.Event) string {
+	return store.EventKey{Time: e.Time, DeviceID: e.DeviceID, Seq: e.Seq}.String()
+}
+
+// Events reads one page of events.
+func (s *Service) Events(ctx context.Context, q EventQuery) (EventPage, error) {
+	f := store.EventFilter{DeviceID: q.DeviceID, Type: q.Type, MaxBytes: min(max(q.MaxBytes, 0), MaxEventBytes)}
+	var err error
+	if f.Limit, err = pageLimit(q.Limit, DefaultEventLimit, MaxEventLimit); err != nil {
+		return EventPage{}, err
+	}
+	if q.Cursor != "" {
+		k, err := store.ParseEventKey(q.Cursor)
+		if err != nil {
+			return EventPage{}, badCursor("cursor", err)
+		}
+		f.Before = &k
+	}
+	page, err := s.Store.ListEvents(ctx, f)
+	if err != nil {
+		return EventPage{}, err
+	}
+	out := EventPage{Events: make([]apitypes.Event, 0, len(page.Events))}
+	for _, e := range page.Events {
+		out.Events = append(out.Events, EventView(e))
+	}
+	if page.Next != nil {
+		out.Next = page.Next.String()
+	}
+	return out, nil
+}
+
+// unapprovedVerdict reports whether verdict v is neither approved nor
+// restricted (allowed with conditions).
+func unapprovedVerdict(v string) bool {
+	return v != string(policies.VerdictApproved) && v != string(policies.VerdictRestricted)
+}
+
+// UnapprovedStarts returns when apps whose verdict was neither approved nor
+// restricted started, at or after since: oldest first, reading at most
+// MaxStartsCounted starts. No event is held while they are read.
+func (s *Service) UnapprovedStarts(ctx context.Context, since time.Time) ([]time.Time, error) {
+	var out []time.Time
+	err := s.Store.EachEventSince(ctx, "app_started", since, MaxStartsCounted, func(e store.StoredEvent) error {
+		if unapprovedVerdict(store.VerdictName(e.Event.GetApp().GetApp().GetVerdict())) {
+			out = append(out, e.Time)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// CountEventsSince counts the events of type typ at or after since.
+func (s *Service) CountEventsSince(ctx context.Context, typ string, since time.Time) (int, error) {
+	return s.Store.CountEventsSince(ctx, typ, since)
+}
+
+// MediaUse is a camera or microphone in use, with its device and the
+// verdict of the app using it ("" when it names no running app).
+type MediaUse struct {
+	DeviceID, Hostname string
+	apitypes.Media
+	Verdict string
+}
+
+// UnapprovedMedia lists at most limit (1 to MaxMediaUses) cameras and
+// microphones in use now by a process that is not an approved or
+// restricted app, newest first.
+func (s *Service) UnapprovedMedia(ctx context.Context, limit int) ([]MediaUse, error) {
+	if limit < 1 || limit > MaxMediaUses {
+		return nil, fmt.Errorf("%w: limit %d: must be from 1 to %d", ErrInvalid, limit, MaxMediaUses)
+	}
+	uses, err := s.Store.UnapprovedMedia(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]MediaUse, 0, len(uses))
+	for _, u := range uses {
+		out = append(out, MediaUse{DeviceID: u.DeviceID, Hostname: u.Hostname, Media: mediaView(u.DeviceMedia), Verdict: u.Verdict})
+	}
+	return out, nil
+}
+
+// Policies lists every policy version, without documents.
+func (s *Service) Policies(ctx context.Context) ([]apitypes.Policy, error) {
+	ps, err := s.Store.Policies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]apitypes.Policy, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, PolicyView(p, false))
+	}
+	return out, nil
+}
+
+// Policy reads one version with its document.
+func (s *Service) Policy(ctx context.Context, version uint64) (apitypes.Policy, error) {
+	p, err := s.Store.Policy(ctx, version)
+	if err != nil {
+		return apitypes.Policy{}, err
+	}
+	return PolicyView(p, true), nil
+}
+
+// CurrentPolicy reads the version in force with its document; ErrNotFound
+// before the first is published.
+func (s *Service) CurrentPolicy(ctx context.Context) (apitypes.Policy, error) {
+	p, err := s.Store.CurrentPolicy(ctx)
+	if err != nil {
+		return apitypes.Policy{}, err
+	}
+	return PolicyView(p, true), nil
+}
+
+// Secret is an enrollment secret in a list, with whether it may enroll a
+// device now.
+type Secret struct {
+	apitypes.Secret
+	Usable bool
+}
+
+// EnrollmentSecrets lists the enrollment secrets (never their values).
+func (s *Service) EnrollmentSecrets(ctx context.Context) ([]Secret, error) {
+	list, err := s.Store.EnrollmentSecrets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	out := make([]Secret, 0, len(list))
+	for _, e := range list {
+		out = append(out, Secret{Secret: SecretView(e), Usable: e.Usable(now)})
+	}
+	return out, nil
+}
+
+// APITokens lists the API tokens (never their values).
+func (s *Service) APITokens(ctx context.Context) ([]apitypes.Token, error) {
+	list, err := s.Store.APITokens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]apitypes.Token, 0, len(list))
+	for _, t := range list {
+		out = append(out, TokenView(t))
+	}
+	return out, nil
+}
+
+// Admins lists the accounts by username.
+func (s *Service) Admins(ctx context.Context) ([]apitypes.Admin, error) {
+	list, err := s.Store.Admins(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]apitypes.Admin, 0, len(list))
+	for _, a := range list {
+		out = append(out, AdminView(a))
+	}
+	return out, nil
+}
+
+// AuditQuery selects a page of the audit log, newest first; zero fields
+// match everything.
+type AuditQuery struct {
+	Actor, Action string
+	// Limit is the page size: 0 for DefaultAuditLimit, at most
+	// MaxAuditLimit.
+	Limit int
+	// Before starts the page below this entry id (a page's Next).
+	Before int64
+}
+
+// AuditPage is a page of the audit log, newest first.
+type AuditPage struct {
+	Entries []apitypes.AuditEntry
+	// Next is the Before of the following (older) page; 0 on the last.
+	Next int64
+}
+
+// AuditLog reads one page of the audit log.
+func (s *Service) AuditLog(ctx context.Context, q AuditQuery) (AuditPage, error) {
+	limit, err := pageLimit(q.Limit, DefaultAuditLimit, MaxAuditLimit)
+	if err != nil {
+		return AuditPage{}, err
+	}
+	if q.Before < 0 {
+		return AuditPage{}, fmt.Errorf("%w: before %d: want the id of an audit entry", ErrInvalid, q.Before)
+	}
+	// One more tells whether older entries follow.
+	entries, err := s.Store.AuditLog(ctx, store.AuditFilter{Actor: q.Actor, Action: q.Action, Before: q.Before, Limit: limit + 1})
+	if err != nil {
+		return AuditPage{}, err
+	}
+	var out AuditPage
+	if len(entries) > limit {
+		entries = entries[:limit]
+		out.Next = entries[limit-1].ID
+	}
+	out.Entries = make([]apitypes.AuditEntry, 0, len(entries))
+	for _, e := range entries {
+		out.Entries = append(out.Entries, AuditView(e))
+	}
+	return out, nil
+}
