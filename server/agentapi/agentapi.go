@@ -506,6 +506,8 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 			if err := checkOrder(events); err != nil {
 				return status.Errorf(codes.InvalidArgument, "batch: %v", err)
 			}
+			// Before the budgets, which then measure the events as stored.
+			s.resolveEvents(deviceID, events, stored)
 			if err := s.admitBatch(deviceID, events, stored, throttle); err != nil {
 				return err
 			}

@@ -28,8 +28,9 @@ const (
 var RefusalReasons = []string{"conns_total", "conns_per_addr", "enroll_rate_addr", "enroll_rate_secret",
 	// Per-device budgets of the agent stream (server/agentapi): a batch
 	// slowed to the device's event rate, a batch refused over its daily
-	// bytes, an event stored with texts or lists cut.
-	"device_event_rate", "device_bytes_day", "event_truncated",
+	// bytes, an event stored with texts or lists cut, an event stored with
+	// a typed value (an action, a finding) this server does not know.
+	"device_event_rate", "device_bytes_day", "event_truncated", "event_unknown_value",
 	// Per-device row caps of the store (server/store, Store.Refused).
 	"device_running_apps", "device_media_rows",
 	// A dashboard login refused at once because the password checks are

@@ -179,7 +179,7 @@ func floodBatch(mode int, seq uint64, now time.Time) []*vcguardv1.Event {
 		case floodAppStarted:
 			ev.Detail = &vcguardv1.Event_App{App: &vcguardv1.AppEvent{Kind: vcguardv1.AppEvent_KIND_STARTED, App: &vcguardv1.AppInstance{
 				AppId: "zoom", Name: "Zoom", Pid: pid, Started: ts, Exe: "/opt/zoom/zoom", Verdict: vcguardv1.Verdict_VERDICT_APPROVED,
-				Version: "6.2.11", Verified: true, Identity: "deb package zoom", Action: "monitor"}}}
+				Version: "6.2.11", Verified: true, Identity: "deb package zoom", PolicyAction: vcguardv1.Action_ACTION_MONITOR}}}
 		case floodCameraOn:
 			ev.Detail = &vcguardv1.Event_Media{Media: &vcguardv1.MediaEvent{On: true, Use: &vcguardv1.MediaUse{
 				Kind: "camera", Device: "/dev/video0", Pid: pid, Process: "zoom", AppId: "zoom", Category: "meeting",
@@ -200,7 +200,7 @@ func paddedApps(pid int32, ts *timestamppb.Timestamp) []*vcguardv1.AppInstance {
 	apps := make([]*vcguardv1.AppInstance, padApps)
 	for i := range apps {
 		apps[i] = &vcguardv1.AppInstance{AppId: "zoom", Name: padText, Pid: pid + int32(i), Started: ts, Exe: padText,
-			Verdict: vcguardv1.Verdict_VERDICT_UNLISTED, Version: padText, Identity: padText, Action: "monitor"}
+			Verdict: vcguardv1.Verdict_VERDICT_UNLISTED, Version: padText, Identity: padText, PolicyAction: vcguardv1.Action_ACTION_MONITOR}
 	}
 	return apps
 }

@@ -36,7 +36,7 @@ func eventFor(seq uint64, base, now time.Time, policyVersion uint64) *vcguardv1.
 	inst := &vcguardv1.AppInstance{
 		AppId: app.id, Name: app.name, Pid: pid, Started: timestamppb.New(started), Exe: app.exe,
 		Verdict: vcguardv1.Verdict_VERDICT_APPROVED, PolicyVersion: policyVersion, Version: app.version,
-		Verified: true, Identity: app.identity, Action: "monitor",
+		Verified: true, Identity: app.identity, PolicyAction: vcguardv1.Action_ACTION_MONITOR,
 	}
 	ev := &vcguardv1.Event{Seq: seq, Time: timestamppb.New(now)}
 	media := func(kind, device string, on bool) *vcguardv1.Event_Media {
