@@ -85,11 +85,11 @@ type Notice struct {
 	AppID string
 	// AppName is the app's display name.
 	AppName string
-	// Verdict is the policy verdict ("forbidden", "restricted",
-	// "outdated", …). Required.
-	Verdict string
-	// Action is what the agent does ("warn", "block", …). Required.
-	Action string
+	// Verdict is the policy verdict (forbidden, restricted, outdated,
+	// …). Required.
+	Verdict policies.Verdict
+	// Action is what the agent does (warn, block, …). Required.
+	Action policies.Action
 	// GraceSeconds is the time before a blocked app is closed.
 	GraceSeconds int
 	// Alternative is the catalog id of the app to use instead.

@@ -58,8 +58,8 @@ var rules = map[protoreflect.FullName]rule{
 	"vcguard.v1.IpcNotice.key":              {max: lenKey, required: true},
 	"vcguard.v1.IpcNotice.app_id":           {max: lenID, required: true},
 	"vcguard.v1.IpcNotice.app_name":         {max: lenName},
-	"vcguard.v1.IpcNotice.verdict":          {max: 32, required: true},
-	"vcguard.v1.IpcNotice.action":           {max: 32, required: true},
+	"vcguard.v1.IpcNotice.policy_verdict":   {required: true},
+	"vcguard.v1.IpcNotice.policy_action":    {required: true},
 	"vcguard.v1.IpcNotice.grace_seconds":    {maxUint: maxGrace},
 	"vcguard.v1.IpcNotice.alternative":      {max: lenID},
 	"vcguard.v1.IpcNotice.alternative_name": {max: lenName},
@@ -128,12 +128,6 @@ func validateFrame(pb *vcguardv1.IpcFrame) error {
 		}
 	case *vcguardv1.IpcFrame_Notice:
 		n := b.Notice
-		if err := checkWord("notice.verdict", n.Verdict); err != nil {
-			return err
-		}
-		if err := checkWord("notice.action", n.Action); err != nil {
-			return err
-		}
 		if n.InfoUrl != "" {
 			if err := checkURL("notice.info_url", n.InfoUrl); err != nil {
 				return err
@@ -245,17 +239,6 @@ func checkText(field, v string, r rule) error {
 		}
 		if unicode.IsControl(c) || c == utf8.RuneError || c == '\u2028' || c == '\u2029' {
 			return fieldError(field, "control character %q not allowed", c)
-		}
-	}
-	return nil
-}
-
-// checkWord checks an identifier such as a verdict or action: lower-case
-// letters, digits, '_' and '-', starting with a letter.
-func checkWord(field, v string) error {
-	for i, r := range v {
-		if !(r >= 'a' && r <= 'z' || i > 0 && (r >= '0' && r <= '9' || r == '_' || r == '-')) {
-			return fieldError(field, "%q is not a lower-case identifier", v)
 		}
 	}
 	return nil

@@ -116,10 +116,12 @@ func frameToProto(f Frame) (*vcguardv1.IpcFrame, error) {
 }
 
 // noticeToProto wraps n in a frame (negative grace seconds become 0; the
-// callers that care check them first).
+// callers that care check them first). A verdict or action that is none
+// of package policies' becomes the unspecified value, which validation
+// refuses.
 func noticeToProto(n Notice) *vcguardv1.IpcFrame {
 	return &vcguardv1.IpcFrame{Body: &vcguardv1.IpcFrame_Notice{Notice: &vcguardv1.IpcNotice{
-		Key: n.Key, AppId: n.AppID, AppName: n.AppName, Verdict: n.Verdict, Action: n.Action,
+		Key: n.Key, AppId: n.AppID, AppName: n.AppName, PolicyVerdict: n.Verdict.Proto(), PolicyAction: n.Action.Proto(),
 		GraceSeconds: uint32(max(0, min(n.GraceSeconds, math.MaxUint32))), Alternative: n.Alternative, AlternativeName: n.AlternativeName,
 		Note: n.Note, InfoUrl: n.InfoURL, Version: n.Version, MinVersion: n.MinVersion, Facts: factsToProto(n.Facts),
 	}}}
@@ -127,7 +129,8 @@ func noticeToProto(n Notice) *vcguardv1.IpcFrame {
 
 func noticeFromProto(pb *vcguardv1.IpcNotice) Notice {
 	return Notice{
-		Key: pb.Key, AppID: pb.AppId, AppName: pb.AppName, Verdict: pb.Verdict, Action: pb.Action,
+		Key: pb.Key, AppID: pb.AppId, AppName: pb.AppName,
+		Verdict: policies.VerdictFromProto(pb.PolicyVerdict), Action: policies.ActionFromProto(pb.PolicyAction),
 		GraceSeconds: int(pb.GraceSeconds), Alternative: pb.Alternative, AlternativeName: pb.AlternativeName,
 		Note: pb.Note, InfoURL: pb.InfoUrl, Version: pb.Version, MinVersion: pb.MinVersion, Facts: factsFromProto(pb.Facts),
 	}

@@ -117,7 +117,7 @@ func unknownField(num protowire.Number) []byte {
 }
 
 func noticeFrame(edit func(n *vcguardv1.IpcNotice)) *vcguardv1.IpcFrame {
-	n := &vcguardv1.IpcNotice{Key: "k", AppId: "zoom", Verdict: "forbidden", Action: "warn"}
+	n := &vcguardv1.IpcNotice{Key: "k", AppId: "zoom", PolicyVerdict: vcguardv1.Verdict_VERDICT_FORBIDDEN, PolicyAction: vcguardv1.Action_ACTION_WARN}
 	edit(n)
 	return &vcguardv1.IpcFrame{Body: &vcguardv1.IpcFrame_Notice{Notice: n}}
 }
@@ -165,7 +165,15 @@ func TestIPCDecodeFrameErrors(t *testing.T) {
 		{"hello unknown field", raw(helloFrame(1, "nl", ""))[:0:0], ""}, // replaced below
 		{"shown empty key", raw(&vcguardv1.IpcFrame{Body: &vcguardv1.IpcFrame_Shown{Shown: &vcguardv1.IpcShown{}}}), "field shown.key: missing or empty"},
 		{"notice no app", raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.AppId = "" })), "field notice.app_id: missing or empty"},
-		{"notice bad verdict", raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.Verdict = "Forbidden!" })), `field notice.verdict: "Forbidden!" is not a lower-case identifier`},
+		{"notice no verdict", raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.PolicyVerdict = 0 })), "field notice.policy_verdict: missing or unspecified"},
+		{"notice bad verdict", raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.PolicyVerdict = 42 })), "field notice.policy_verdict: 42 is not a Verdict"},
+		{"notice no action", raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.PolicyAction = 0 })), "field notice.policy_action: missing or unspecified"},
+		{"notice bad action", raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.PolicyAction = 7 })), "field notice.policy_action: 7 is not a Action"},
+		// The strings the enums replaced are gone: a peer that sends them
+		// is not this binary.
+		{"notice old verdict string", protowire.AppendBytes(protowire.AppendTag(nil, 4, protowire.BytesType),
+			protowire.AppendString(protowire.AppendTag(raw(noticeFrame(func(*vcguardv1.IpcNotice) {}))[2:], 4, protowire.BytesType), "forbidden")),
+			"field notice.4: unknown field number 4 in IpcNotice"},
 		{"notice grace", raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.GraceSeconds = 86401 })), "field notice.grace_seconds: 86401 is out of range"},
 		{"notice file url", raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.InfoUrl = "file:///etc/passwd" })), `field notice.info_url: scheme "file" not allowed, want http or https`},
 		{"notice js url", raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.InfoUrl = "javascript:alert(1)" })), `field notice.info_url: scheme "javascript" not allowed`},
@@ -246,6 +254,9 @@ func TestIPCEncodeFrameValidates(t *testing.T) {
 		{Type: FrameHello, Hello: Hello{UID: 1 << 32, Lang: "en"}},
 		{Type: FrameHello, Hello: Hello{UID: 1, Lang: ""}},
 		{Type: FrameNotice, Notice: Notice{Key: "k", AppID: "a", Verdict: "forbidden"}},
+		{Type: FrameNotice, Notice: Notice{Key: "k", AppID: "a", Action: "warn"}},
+		{Type: FrameNotice, Notice: Notice{Key: "k", AppID: "a", Verdict: "from-the-future", Action: "warn"}},
+		{Type: FrameNotice, Notice: Notice{Key: "k", AppID: "a", Verdict: "forbidden", Action: "quarantine"}},
 		{Type: FrameNotice, Notice: Notice{Key: "k", AppID: "a", Verdict: "forbidden", Action: "warn", GraceSeconds: -1}},
 		{Type: FrameShown},
 		{Type: FrameMedia, Media: []MediaUse{{Kind: "camera", Device: "c", Source: "usb"}}},

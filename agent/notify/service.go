@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/vcguard/vcguard/agent/localipc"
-	"github.com/vcguard/vcguard/policies"
 )
 
 // Service is the system service's side: it decides whether a notice is
@@ -83,7 +82,7 @@ func (s *Service) Clear(key string) { s.Limiter.Clear(key) }
 // ToWire converts a notice for the IPC.
 func ToWire(n Notice) localipc.Notice {
 	return localipc.Notice{
-		Key: n.Key, AppID: n.AppID, AppName: n.AppName, Verdict: string(n.Verdict), Action: string(n.Action),
+		Key: n.Key, AppID: n.AppID, AppName: n.AppName, Verdict: n.Verdict, Action: n.Action,
 		GraceSeconds: int(n.Grace / time.Second), Alternative: n.Alternative, AlternativeName: n.AlternativeName,
 		Note: n.Note, InfoURL: n.InfoURL, Version: n.Version, MinVersion: n.MinVersion, Facts: n.Facts,
 	}
@@ -92,7 +91,7 @@ func ToWire(n Notice) localipc.Notice {
 // FromWire converts a notice received over the IPC.
 func FromWire(w localipc.Notice) Notice {
 	return Notice{
-		Key: w.Key, AppID: w.AppID, AppName: w.AppName, Verdict: policies.Verdict(w.Verdict), Action: policies.Action(w.Action),
+		Key: w.Key, AppID: w.AppID, AppName: w.AppName, Verdict: w.Verdict, Action: w.Action,
 		Grace: time.Duration(w.GraceSeconds) * time.Second, Alternative: w.Alternative, AlternativeName: w.AlternativeName,
 		Note: w.Note, InfoURL: w.InfoURL, Version: w.Version, MinVersion: w.MinVersion, Facts: w.Facts,
 	}

@@ -567,9 +567,9 @@ type IpcNotice struct {
 	AppId   string `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
 	AppName string `protobuf:"bytes,3,opt,name=app_name,json=appName,proto3" json:"app_name,omitempty"`
 	// The policy verdict (forbidden, restricted, outdated, ...); required.
-	Verdict string `protobuf:"bytes,4,opt,name=verdict,proto3" json:"verdict,omitempty"`
+	PolicyVerdict Verdict `protobuf:"varint,14,opt,name=policy_verdict,json=policyVerdict,proto3,enum=vcguard.v1.Verdict" json:"policy_verdict,omitempty"`
 	// What the agent does (warn, block, ...); required.
-	Action string `protobuf:"bytes,5,opt,name=action,proto3" json:"action,omitempty"`
+	PolicyAction Action `protobuf:"varint,15,opt,name=policy_action,json=policyAction,proto3,enum=vcguard.v1.Action" json:"policy_action,omitempty"`
 	// The time before a blocked app is closed; at most a day.
 	GraceSeconds uint32 `protobuf:"varint,6,opt,name=grace_seconds,json=graceSeconds,proto3" json:"grace_seconds,omitempty"`
 	// The catalog id and name of the app to use instead.
@@ -639,18 +639,18 @@ func (x *IpcNotice) GetAppName() string {
 	return ""
 }
 
-func (x *IpcNotice) GetVerdict() string {
+func (x *IpcNotice) GetPolicyVerdict() Verdict {
 	if x != nil {
-		return x.Verdict
+		return x.PolicyVerdict
 	}
-	return ""
+	return Verdict_VERDICT_UNSPECIFIED
 }
 
-func (x *IpcNotice) GetAction() string {
+func (x *IpcNotice) GetPolicyAction() Action {
 	if x != nil {
-		return x.Action
+		return x.PolicyAction
 	}
-	return ""
+	return Action_ACTION_UNSPECIFIED
 }
 
 func (x *IpcNotice) GetGraceSeconds() uint32 {
@@ -1127,7 +1127,7 @@ var File_vcguard_v1_ipc_proto protoreflect.FileDescriptor
 const file_vcguard_v1_ipc_proto_rawDesc = "" +
 	"\n" +
 	"\x14vcguard/v1/ipc.proto\x12\n" +
-	"vcguard.v1\"\xe0\x02\n" +
+	"vcguard.v1\x1a\x16vcguard/v1/agent.proto\"\xe0\x02\n" +
 	"\bIpcFrame\x12,\n" +
 	"\x05hello\x18\x01 \x01(\v2\x14.vcguard.v1.IpcHelloH\x00R\x05hello\x122\n" +
 	"\awelcome\x18\x02 \x01(\v2\x16.vcguard.v1.IpcWelcomeH\x00R\awelcome\x122\n" +
@@ -1148,13 +1148,13 @@ const file_vcguard_v1_ipc_proto_rawDesc = "" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\"\t\n" +
 	"\aIpcPing\"\x1c\n" +
 	"\bIpcShown\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\tR\x03key\"\x89\x03\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\"\xe9\x03\n" +
 	"\tIpcNotice\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x19\n" +
-	"\bapp_name\x18\x03 \x01(\tR\aappName\x12\x18\n" +
-	"\averdict\x18\x04 \x01(\tR\averdict\x12\x16\n" +
-	"\x06action\x18\x05 \x01(\tR\x06action\x12#\n" +
+	"\bapp_name\x18\x03 \x01(\tR\aappName\x12:\n" +
+	"\x0epolicy_verdict\x18\x0e \x01(\x0e2\x13.vcguard.v1.VerdictR\rpolicyVerdict\x127\n" +
+	"\rpolicy_action\x18\x0f \x01(\x0e2\x12.vcguard.v1.ActionR\fpolicyAction\x12#\n" +
 	"\rgrace_seconds\x18\x06 \x01(\rR\fgraceSeconds\x12 \n" +
 	"\valternative\x18\a \x01(\tR\valternative\x12)\n" +
 	"\x10alternative_name\x18\b \x01(\tR\x0falternativeName\x12\x12\n" +
@@ -1164,7 +1164,7 @@ const file_vcguard_v1_ipc_proto_rawDesc = "" +
 	"\aversion\x18\v \x01(\tR\aversion\x12\x1f\n" +
 	"\vmin_version\x18\f \x01(\tR\n" +
 	"minVersion\x12*\n" +
-	"\x05facts\x18\r \x01(\v2\x14.vcguard.v1.IpcFactsR\x05facts\"\xae\x02\n" +
+	"\x05facts\x18\r \x01(\v2\x14.vcguard.v1.IpcFactsR\x05factsJ\x04\b\x04\x10\x05J\x04\b\x05\x10\x06R\averdictR\x06action\"\xae\x02\n" +
 	"\bIpcFacts\x12+\n" +
 	"\x04e2ee\x18\x01 \x01(\v2\x17.vcguard.v1.IpcTextFactR\x04e2ee\x12<\n" +
 	"\rdata_location\x18\x02 \x01(\v2\x17.vcguard.v1.IpcTextFactR\fdataLocation\x12<\n" +
@@ -1239,6 +1239,8 @@ var file_vcguard_v1_ipc_proto_goTypes = []any{
 	(*IpcListFact)(nil), // 12: vcguard.v1.IpcListFact
 	(*IpcMedia)(nil),    // 13: vcguard.v1.IpcMedia
 	(*IpcMediaUse)(nil), // 14: vcguard.v1.IpcMediaUse
+	(Verdict)(0),        // 15: vcguard.v1.Verdict
+	(Action)(0),         // 16: vcguard.v1.Action
 }
 var file_vcguard_v1_ipc_proto_depIdxs = []int32{
 	3,  // 0: vcguard.v1.IpcFrame.hello:type_name -> vcguard.v1.IpcHello
@@ -1248,20 +1250,22 @@ var file_vcguard_v1_ipc_proto_depIdxs = []int32{
 	6,  // 4: vcguard.v1.IpcFrame.ping:type_name -> vcguard.v1.IpcPing
 	7,  // 5: vcguard.v1.IpcFrame.shown:type_name -> vcguard.v1.IpcShown
 	13, // 6: vcguard.v1.IpcFrame.media:type_name -> vcguard.v1.IpcMedia
-	9,  // 7: vcguard.v1.IpcNotice.facts:type_name -> vcguard.v1.IpcFacts
-	10, // 8: vcguard.v1.IpcFacts.e2ee:type_name -> vcguard.v1.IpcTextFact
-	10, // 9: vcguard.v1.IpcFacts.data_location:type_name -> vcguard.v1.IpcTextFact
-	11, // 10: vcguard.v1.IpcFacts.self_hostable:type_name -> vcguard.v1.IpcBoolFact
-	10, // 11: vcguard.v1.IpcFacts.open_source:type_name -> vcguard.v1.IpcTextFact
-	12, // 12: vcguard.v1.IpcFacts.certifications:type_name -> vcguard.v1.IpcListFact
-	14, // 13: vcguard.v1.IpcMedia.uses:type_name -> vcguard.v1.IpcMediaUse
-	0,  // 14: vcguard.v1.IpcMediaUse.kind:type_name -> vcguard.v1.IpcMediaKind
-	1,  // 15: vcguard.v1.IpcMediaUse.source:type_name -> vcguard.v1.IpcMediaSource
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	15, // 7: vcguard.v1.IpcNotice.policy_verdict:type_name -> vcguard.v1.Verdict
+	16, // 8: vcguard.v1.IpcNotice.policy_action:type_name -> vcguard.v1.Action
+	9,  // 9: vcguard.v1.IpcNotice.facts:type_name -> vcguard.v1.IpcFacts
+	10, // 10: vcguard.v1.IpcFacts.e2ee:type_name -> vcguard.v1.IpcTextFact
+	10, // 11: vcguard.v1.IpcFacts.data_location:type_name -> vcguard.v1.IpcTextFact
+	11, // 12: vcguard.v1.IpcFacts.self_hostable:type_name -> vcguard.v1.IpcBoolFact
+	10, // 13: vcguard.v1.IpcFacts.open_source:type_name -> vcguard.v1.IpcTextFact
+	12, // 14: vcguard.v1.IpcFacts.certifications:type_name -> vcguard.v1.IpcListFact
+	14, // 15: vcguard.v1.IpcMedia.uses:type_name -> vcguard.v1.IpcMediaUse
+	0,  // 16: vcguard.v1.IpcMediaUse.kind:type_name -> vcguard.v1.IpcMediaKind
+	1,  // 17: vcguard.v1.IpcMediaUse.source:type_name -> vcguard.v1.IpcMediaSource
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_vcguard_v1_ipc_proto_init() }
@@ -1269,6 +1273,7 @@ func file_vcguard_v1_ipc_proto_init() {
 	if File_vcguard_v1_ipc_proto != nil {
 		return
 	}
+	file_vcguard_v1_agent_proto_init()
 	file_vcguard_v1_ipc_proto_msgTypes[0].OneofWrappers = []any{
 		(*IpcFrame_Hello)(nil),
 		(*IpcFrame_Welcome)(nil),
