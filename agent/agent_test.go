@@ -217,7 +217,7 @@ func describe(evs []*vcguardv1.Event) []string {
 			out = append(out, fmt.Sprintf("policy_applied v%d", d.PolicyApplied.GetVersion()))
 		case *vcguardv1.Event_UserNotified:
 			n := d.UserNotified
-			out = append(out, fmt.Sprintf("user_notified %s %s %s", n.GetAppId(), policies.VerdictFromProto(n.GetVerdict()), n.GetAction()))
+			out = append(out, fmt.Sprintf("user_notified %s %s %s", n.GetAppId(), policies.VerdictFromProto(n.GetVerdict()), policies.ActionFromProto(n.GetPolicyAction())))
 		case *vcguardv1.Event_Enforcement:
 			e := d.Enforcement
 			out = append(out, fmt.Sprintf("app_blocked %s/%d killed %v", e.GetApp().GetAppId(), e.GetApp().GetPid(), e.GetKilled()))
@@ -297,7 +297,9 @@ func TestScanRecordsInventoryThenStartsAndStops(t *testing.T) {
 	wantZoom := &vcguardv1.AppInstance{
 		AppId: "zoom", Name: "Zoom Workplace", Pid: 100, Started: timestamppb.New(zoom.Started),
 		Exe: "/opt/zoom/zoom", Verdict: vcguardv1.Verdict_VERDICT_RESTRICTED, PolicyVersion: 1,
-		Version: "1.0", Verified: true, Identity: "test", Action: "warn", PolicyAction: vcguardv1.Action_ACTION_WARN,
+		Version: "1.0", Verified: true, Identity: "test", PolicyAction: vcguardv1.Action_ACTION_WARN,
+		//lint:ignore SA1019 the agent writes the deprecated string beside policy_action one more release (policies.FillDeprecated)
+		Action: "warn",
 	}
 	if !proto.Equal(inv[1], wantZoom) {
 		t.Errorf("inventory instance:\n  got  %v\n  want %v", inv[1], wantZoom)
@@ -901,8 +903,8 @@ func TestMedia(t *testing.T) {
 			got = append(got, fmt.Sprintf("on=%v %s %d %s/%s %s", d.Media.GetOn(), d.Media.GetUse().GetKind(), d.Media.GetUse().GetPid(),
 				d.Media.GetUse().GetAppId(), d.Media.GetUse().GetCategory(), d.Media.GetUse().GetSession()))
 		case *vcguardv1.Event_MediaFinding:
-			got = append(got, fmt.Sprintf("finding %s %d %s %s", d.MediaFinding.GetFinding(), d.MediaFinding.GetUse().GetPid(),
-				d.MediaFinding.GetUse().GetAppId(), d.MediaFinding.GetAction()))
+			got = append(got, fmt.Sprintf("finding %s %d %s %s", policies.MediaFindingKindFromProto(d.MediaFinding.GetKind()), d.MediaFinding.GetUse().GetPid(),
+				d.MediaFinding.GetUse().GetAppId(), policies.ActionFromProto(d.MediaFinding.GetPolicyAction())))
 		}
 	}
 	want := []string{
@@ -934,7 +936,7 @@ func TestMedia(t *testing.T) {
 		case *vcguardv1.Event_Media:
 			got = append(got, fmt.Sprintf("on=%v %d", d.Media.GetOn(), d.Media.GetUse().GetPid()))
 		case *vcguardv1.Event_MediaFinding:
-			got = append(got, fmt.Sprintf("finding %s %d %s", d.MediaFinding.GetFinding(), d.MediaFinding.GetUse().GetPid(), d.MediaFinding.GetAction()))
+			got = append(got, fmt.Sprintf("finding %s %d %s", policies.MediaFindingKindFromProto(d.MediaFinding.GetKind()), d.MediaFinding.GetUse().GetPid(), policies.ActionFromProto(d.MediaFinding.GetPolicyAction())))
 		}
 	}
 	want = []string{

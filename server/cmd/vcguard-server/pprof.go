@@ -1,25 +1,5 @@
-//go:build pprof
-
-// Profiling endpoints for load measurements only (docs/load.md): a server
-// built with -tags pprof serves net/http/pprof on the loopback address in
-// VCGUARD_PPROF_ADDR. Release builds do not contain this file.
 package main
 
-import (
-	"log"
-	"net"
-	"net/http"
-	_ "net/http/pprof" // registers /debug/pprof/ on http.DefaultServeMux
-	"os"
-)
-
-func init() {
-	addr := os.Getenv("VCGUARD_PPROF_ADDR")
-	if addr == "" {
-		return
-	}
-	if host, _, err := net.SplitHostPort(addr); err != nil || !net.ParseIP(host).IsLoopback() {
-		log.Fatalf("VCGUARD_PPROF_ADDR %q: want a loopback HOST:PORT such as 127.0.0.1:6060", addr)
-	}
-	go func() { log.Println(http.ListenAndServe(addr, nil)) }()
-}
+// Built with -tags pprof, the server serves the Go profiler on
+// VCGUARD_PPROF_ADDR (docs/load.md); without the tag this imports nothing.
+import _ "github.com/vcguard/vcguard/internal/pprofserve"
