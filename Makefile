@@ -107,8 +107,8 @@ bench-agent: build ## Measure the real agent idle with 500 processes and a backg
 	GO=$(GO) scripts/bench-agent.sh
 
 .PHONY: bench
-bench: ## Run the Go benchmarks of the agent's hot paths (scan vs. floor, outbox, detection latency idle and under 1,000 exec/s: load=0, load=1000).
-	$(GO) test -run '^$$' -bench . -benchtime 200x ./agent/procwatch/ ./agent/outbox/
+bench: ## Run the Go benchmarks of the agent's hot paths (scan vs. floor, outbox, detection latency and the whole agent's exec -> finding, idle and under 1,000 exec/s: load=0, load=1000).
+	$(GO) test -run '^$$' -bench . -benchtime 200x ./agent/procwatch/ ./agent/outbox/ ./agent/
 
 .PHONY: clean
 clean:

@@ -1,109 +1,23 @@
 package procwatch
 
 import (
-	"context"
-	"os"
-	"os/exec"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/vcguard/vcguard/internal/execload"
 )
 
-// The latency benchmarks run twice: idle, and while a background load
-// starts 1,000 short processes a second (issue 13: exec -> detection p99
-// within 5 ms under that load). The load runs in another process, this
-// test binary re-executed (TestExecLoadProcess), so that its forks do not
-// contend with the measured process's own for the fork lock of the Go
-// runtime in this one: only the kernel, the CPUs and the watcher are
-// shared, as with a real load.
-
-// envExecLoad carries the load's rate to the re-executed test binary.
-const envExecLoad = "VCGUARD_PROCWATCH_EXECLOAD"
+// TestExecLoadProcess is not a test: it is the background exec load of
+// the latency benchmarks (StartExecLoad), run only in the test binary
+// they start (execload.RunChild).
+func TestExecLoadProcess(t *testing.T) { execload.RunChild(t) }
 
 // ExecLoads are the background loads, in exec/s, the latency benchmarks
-// run under: their sub-benchmarks are named load=N.
-func ExecLoads() []int { return []int{0, 1000} }
+// run under (execload.BenchLoads).
+func ExecLoads() []int { return execload.BenchLoads() }
 
-// TestExecLoadProcess is not a test: it is the background exec load of the
-// benchmarks (StartExecLoad), run only in the test binary that they start
-// with envExecLoad set. It ends when its standard input does.
-func TestExecLoadProcess(t *testing.T) {
-	v := os.Getenv(envExecLoad)
-	if v == "" {
-		t.Skip("the benchmarks' background exec load; runs only when they start it")
-	}
-	rate, err := strconv.Atoi(v)
-	if err != nil {
-		t.Fatalf("%s=%q: %v", envExecLoad, v, err)
-	}
-	if err := execload.Serve(context.Background(), execload.Config{Rate: rate}, os.Stdin, os.Stdout, 0); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// execLoadWarmup is how long the load runs before the measurement, past
-// the start of its process.
-const execLoadWarmup = 200 * time.Millisecond
-
-// StartExecLoad starts a background load of rate processes a second
-// (/bin/true, at most 4 in flight) in another process, lets it run for
-// execLoadWarmup, and returns the function that stops it and reports the
-// rate it achieved from StartExecLoad's return to the stop as the
-// bg-exec/s metric; call that right after the measured loop. A rate of 0
-// starts nothing and reports 0, so that every sub-benchmark has the metric.
+// StartExecLoad starts the background load of a latency benchmark
+// (execload.StartBackground) in this test binary.
 func StartExecLoad(b *testing.B, rate int) (stop func()) {
 	b.Helper()
-	if rate == 0 {
-		return func() { b.ReportMetric(0, "bg-exec/s") }
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.Command(exe, "-test.run=^TestExecLoadProcess$")
-	cmd.Env = append(os.Environ(), envExecLoad+"="+strconv.Itoa(rate))
-	cmd.Stderr = os.Stderr
-	p, err := execload.Spawn(ctx, cmd)
-	if err != nil {
-		b.Fatal(err)
-	}
-	stopped := false
-	end := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		r, err := p.Stop()
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("background exec load over its life: %v", r)
-		if r.Err != nil {
-			b.Logf("background exec load: %d starts failed, the first: %v", r.Failed, r.Err)
-		}
-	}
-	// A benchmark that fails before its stop still ends the load.
-	b.Cleanup(end)
-	time.Sleep(execLoadWarmup)
-	from, err := p.Snapshot(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return func() {
-		if stopped {
-			return
-		}
-		to, err := p.Snapshot(context.Background())
-		if err != nil {
-			b.Fatal(err)
-		}
-		end()
-		// The achieved rate during the measurement, whatever was asked: a
-		// machine that cannot keep up shows it here (and in skipped).
-		b.ReportMetric(float64(to.Started-from.Started)/(to.Elapsed-from.Elapsed).Seconds(), "bg-exec/s")
-	}
+	return execload.StartBackground(b, rate, "TestExecLoadProcess")
 }

@@ -1,0 +1,178 @@
+package agent
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vcguard/vcguard/agent/appid"
+	"github.com/vcguard/vcguard/agent/notify"
+	"github.com/vcguard/vcguard/agent/outbox"
+	"github.com/vcguard/vcguard/agent/procwatch"
+	"github.com/vcguard/vcguard/agent/uplink"
+	"github.com/vcguard/vcguard/internal/execload"
+	"github.com/vcguard/vcguard/policies"
+	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
+)
+
+// pidNotifier is the notifier of the benchmark: it hands the PID of every
+// notice on, the moment the agent acts on a finding.
+type pidNotifier chan int
+
+func (n pidNotifier) Notify(no notify.Notice) (int, bool) {
+	select {
+	case n <- no.PID:
+	default:
+	}
+	return 1, false
+}
+func (pidNotifier) Clear(string) {}
+
+// BenchmarkExecToFinding measures the whole agent, from starting a process
+// of a catalog app (just before fork and exec) to the agent acting on its
+// finding (finding-*: the warning handed to the notifier) and to the
+// event recorded durably in the outbox (recorded-*: after its fsync):
+// the real proc connector, the real identification of the executable
+// (package appid) and the real outbox. Goal (issue 13): finding p99 ≤ 5 ms
+// while a background load execs 1,000 short processes a second; it runs
+// idle (load=0) and under that load (load=1000) so the two compare in one
+// run, and bg-exec/s is the rate the load achieved.
+func BenchmarkExecToFinding(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("the proc connector needs root")
+	}
+	for _, load := range execload.BenchLoads() {
+		b.Run(fmt.Sprintf("load=%d", load), func(b *testing.B) { execToFinding(b, load) })
+	}
+}
+
+func execToFinding(b *testing.B, load int) {
+	dir := b.TempDir()
+	// A copy of sleep named like a catalog app: its comm and its
+	// executable's base name are "zoom", its path no install path, so it
+	// is identified (and found unverified) for real.
+	exe := filepath.Join(dir, "zoom")
+	copyFile(b, "/bin/sleep", exe)
+	cat, err := policies.EmbeddedCatalog()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := outbox.Open(filepath.Join(dir, "outbox"), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer out.Close()
+	matcher := cat.Matcher("linux")
+	notices := make(pidNotifier, 64)
+	w := procwatch.New(procwatch.Config{Filter: matcher.Interesting, Logger: slog.New(slog.DiscardHandler)})
+	a, err := New(Config{
+		StateDir: dir, Outbox: out, Catalog: cat, GOOS: "linux", Processes: w, Notifier: notices,
+		Identifier: AppIdentifier{GOOS: "linux", Inspector: appid.NewInspector("")}, Logger: slog.New(slog.DiscardHandler),
+	}, &uplink.Identity{PolicyKey: ed25519.PublicKey(make([]byte, ed25519.PublicKeySize))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Without a policy an unverified app is warned about: every start is
+	// a finding the agent acts on.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+	}()
+	var seq uint64
+	waitEvent(b, out, &seq, func(ev *vcguardv1.Event) bool { return ev.GetInventory() != nil })
+	stopLoad := execload.StartBackground(b, load, "TestExecLoadProcess")
+	var found, recorded []time.Duration
+	for b.Loop() {
+		cmd := exec.Command(exe, "600")
+		t0 := time.Now()
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		pid := cmd.Process.Pid
+	notice:
+		for {
+			select {
+			case got := <-notices:
+				if got == pid {
+					found = append(found, time.Since(t0))
+					break notice
+				}
+			case <-time.After(10 * time.Second):
+				b.Fatalf("no notice about pid %d within 10 s", pid)
+			}
+		}
+		waitEvent(b, out, &seq, func(ev *vcguardv1.Event) bool {
+			return ev.GetApp().GetKind() == vcguardv1.AppEvent_KIND_STARTED && ev.GetApp().GetApp().GetPid() == int32(pid)
+		})
+		recorded = append(recorded, time.Since(t0))
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+	stopLoad()
+	report(b, "finding", found)
+	report(b, "recorded", recorded)
+}
+
+// waitEvent waits until the outbox holds an event after *seq that want
+// accepts, and moves *seq past it.
+func waitEvent(b *testing.B, out *outbox.Outbox, seq *uint64, want func(*vcguardv1.Event) bool) {
+	b.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		for _, ev := range out.Pending(*seq, 1000) {
+			*seq = ev.GetSeq()
+			if want(ev) {
+				return
+			}
+		}
+		select {
+		case <-out.Notify():
+		case <-time.After(50 * time.Millisecond):
+		case <-deadline:
+			b.Fatal("the awaited event was not recorded within 10 s")
+		}
+	}
+}
+
+func report(b *testing.B, name string, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(lat[len(lat)/2]), name+"-p50-ms")
+	b.ReportMetric(ms(lat[len(lat)*99/100]), name+"-p99-ms")
+	b.ReportMetric(ms(lat[len(lat)-1]), name+"-max-ms")
+}
+
+func copyFile(b *testing.B, from, to string) {
+	b.Helper()
+	in, err := os.Open(from)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close()
+	f, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := io.Copy(f, in); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
