@@ -79,6 +79,9 @@ sleep 10 # enrollment, the first scan, the inventory sent
 mode=$(grep -o '"mode":"[a-z]*"' "$work/agent.log" | head -1 | cut -d'"' -f4 || true)
 if ! kill -0 "$agent" 2>/dev/null; then echo "the agent did not start:" >&2; cat "$work/agent.log" >&2; exit 1; fi
 ticks() { awk '{print $14 + $15}' "/proc/$agent/stat"; }
+# User and system time apart: system time is the kernel's work for the
+# agent (its syscalls), user time its own code and the Go runtime.
+user_ticks() { awk '{print $14}' "/proc/$agent/stat"; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$agent/status"; }
 hz=$(getconf CLK_TCK)
 
@@ -87,6 +90,7 @@ if (( execs > 0 )) && [[ -z $(load_progress) ]]; then
 fi
 
 t0=$(ticks)
+u0=$(user_ticks)
 load0=$( (( execs > 0 )) && load_progress || echo "0 0 0 0")
 max_rss=0
 for _ in $(seq 1 "$seconds"); do
@@ -95,9 +99,10 @@ for _ in $(seq 1 "$seconds"); do
   (( r > max_rss )) && max_rss=$r
 done
 t1=$(ticks)
+u1=$(user_ticks)
 load1=$( (( execs > 0 )) && load_progress || echo "0 0 0 0")
 
-awk -v t0="$t0" -v t1="$t1" -v hz="$hz" -v s="$seconds" -v rss="$(rss_kib)" -v max="$max_rss" \
+awk -v t0="$t0" -v t1="$t1" -v u0="$u0" -v u1="$u1" -v hz="$hz" -v s="$seconds" -v rss="$(rss_kib)" -v max="$max_rss" \
   -v n="$(ls -d /proc/[0-9]* | wc -l)" -v mode="${mode:-unknown}" -v execs="$execs" \
   -v load0="$load0" -v load1="$load1" 'BEGIN {
   cpu = (t1 - t0) / hz / s * 100
@@ -105,6 +110,6 @@ awk -v t0="$t0" -v t1="$t1" -v hz="$hz" -v s="$seconds" -v rss="$(rss_kib)" -v m
   rate = (b[2] > a[2]) ? (b[1] - a[1]) / (b[2] - a[2]) : 0
   printf "vcguard-agent idle, %d processes, %d s, process source: %s\n", n, s, mode
   printf "  load: %.1f exec/s achieved of %d asked (EXECS_PER_SEC; %d slots skipped, %d starts failed)\n", rate, execs, b[3] - a[3], b[4] - a[4]
-  printf "  CPU: %.3f %% of one core (goal <= 0.1 %%)\n", cpu
+  printf "  CPU: %.3f %% of one core (goal <= 0.1 %%; user %.3f %%, system %.3f %%)\n", cpu, (u1 - u0) / hz / s * 100, cpu - (u1 - u0) / hz / s * 100
   printf "  RSS: %.1f MiB now, %.1f MiB at most (goal <= 16 MiB)\n", rss / 1024, max / 1024
 }'
