@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -183,24 +184,48 @@ func (o *osWatcher) run(ctx context.Context, emit func(Changes)) error {
 	}
 	log.Info("following process events", "mode", ModeEvents, "rescan", o.w.cfg.RescanInterval)
 
-	type batch struct {
-		evs []procEvent
-		err error
-	}
-	batches := make(chan batch, 16)
+	// The reader handles the events itself, under mu: handing each batch
+	// to another goroutine cost a second wake-up per event (a channel
+	// send, often another OS thread woken), which was most of the agent's
+	// CPU under a load of short processes. The rescans take mu too, so
+	// the watcher's state and emit are used by one goroutine at a time.
+	var mu sync.Mutex
+	failed := make(chan error, 1)
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
 		buf := make([]procEvent, 0, 64)
 		for {
 			evs, err := conn.read(buf)
-			b := batch{evs: append([]procEvent(nil), evs...), err: err}
-			select {
-			case batches <- b:
-			case <-ctx.Done():
+			if err != nil && !errors.Is(err, errOverrun) {
+				failed <- err
 				return
 			}
-			if err != nil && !errors.Is(err, errOverrun) {
+			mu.Lock()
+			var ch Changes
+			for _, ev := range evs {
+				switch ev.Kind {
+				case procExec:
+					o.onExec(&ch, ev.PID)
+				case procExit:
+					o.w.exited(&ch, ev.PID)
+				}
+			}
+			ch.finish()
+			if !ch.Empty() {
+				emit(ch)
+			}
+			var rerr error
+			if err != nil { // errOverrun
+				log.Warn("the kernel dropped process events; rescanning")
+				rerr = o.rescan(ctx, emit)
+			}
+			mu.Unlock()
+			if rerr != nil {
+				failed <- rerr
+				return
+			}
+			if ctx.Err() != nil {
 				return
 			}
 		}
@@ -214,37 +239,20 @@ func (o *osWatcher) run(ctx context.Context, emit func(Changes)) error {
 		case <-ctx.Done():
 			return nil
 		case <-rescan.C:
-			if err := o.rescan(ctx, emit); err != nil {
+			mu.Lock()
+			err := o.rescan(ctx, emit)
+			mu.Unlock()
+			if err != nil {
 				return err
 			}
-		case b := <-batches:
-			var ch Changes
-			for _, ev := range b.evs {
-				switch ev.Kind {
-				case procExec:
-					o.onExec(&ch, ev.PID)
-				case procExit:
-					o.w.exited(&ch, ev.PID)
-				}
+		case err := <-failed:
+			if ctx.Err() != nil {
+				return nil
 			}
-			ch.finish()
-			if !ch.Empty() {
-				emit(ch)
-			}
-			switch {
-			case b.err == nil:
-			case errors.Is(b.err, errOverrun):
-				log.Warn("the kernel dropped process events; rescanning")
-				if err := o.rescan(ctx, emit); err != nil {
-					return err
-				}
-			default:
-				if ctx.Err() != nil {
-					return nil
-				}
-				log.Warn("process events failed; polling", "err", b.err)
-				return o.pollLoop(ctx, emit)
-			}
+			conn.Close()
+			<-readerDone
+			log.Warn("process events failed; polling", "err", err)
+			return o.pollLoop(ctx, emit)
 		}
 	}
 }
