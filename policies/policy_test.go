@@ -297,46 +297,8 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
-// The European default example judges the whole catalog as documented.
-func TestEvaluateEUDefault(t *testing.T) {
-	t.Parallel()
-	cat := embeddedCatalog(t)
-	doc, err := policies.ExamplePolicy("eu-default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := policies.ParsePolicy("eu-default.yaml", doc, cat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]policies.Verdict{
-		"jitsi-meet":      policies.VerdictApproved,
-		"webex":           policies.VerdictRestricted,
-		"microsoft-teams": policies.VerdictRestricted,
-		"zoom":            policies.VerdictRestricted,
-		"gotomeeting":     policies.VerdictForbidden,
-		"skype":           policies.VerdictForbidden,
-		"signal":          policies.VerdictForbidden,
-		// By the rule: end-to-end encrypted and processed in the EU or
-		// self-hosted.
-		"element": policies.VerdictApproved,
-		"tixeo":   policies.VerdictApproved,
-		"wire":    policies.VerdictApproved,
-	}
-	for _, a := range cat.Apps() {
-		f := policies.Evaluate(p, policies.Detection{AppID: a.ID, Verified: true})
-		w, ok := want[a.ID]
-		if !ok {
-			w = policies.VerdictUnlisted
-		}
-		if f.Verdict != w {
-			t.Errorf("%s: verdict %s, want %s", a.ID, f.Verdict, w)
-		}
-		if f.Verdict == policies.VerdictForbidden && f.Alternative != "jitsi-meet" {
-			t.Errorf("%s: forbidden without the jitsi-meet alternative (%q)", a.ID, f.Alternative)
-		}
-	}
-}
+// The examples judge the whole catalog as exampleVerdicts says
+// (TestExamplePoliciesJudgeWholeCatalog in examples_verdicts_test.go).
 
 func TestParsePolicyErrorIsFieldError(t *testing.T) {
 	t.Parallel()
@@ -697,7 +659,8 @@ func TestExamplePolicyVerdicts(t *testing.T) {
 		{"eu-default", policies.Detection{AppID: "microsoft-teams", Verified: true, Version: "25007.214.3386.3283"}, want{policies.VerdictRestricted, policies.ActionWarn}},
 		{"eu-default", policies.Detection{AppID: "microsoft-teams", Verified: true, Version: "24243.1309.3132.617"}, want{policies.VerdictOutdated, policies.ActionWarn}},
 		{"eu-default", policies.Detection{AppID: "skype", Verified: true}, want{policies.VerdictForbidden, policies.ActionWarn}},
-		{"eu-default", policies.Detection{AppID: "whatsapp", Verified: true}, want{policies.VerdictUnlisted, policies.ActionMonitor}},
+		{"eu-default", policies.Detection{AppID: "whatsapp", Verified: true}, want{policies.VerdictForbidden, policies.ActionWarn}},
+		{"eu-default", policies.Detection{AppID: "chrome", Verified: true}, want{policies.VerdictApproved, policies.ActionMonitor}},
 		{"eu-default", policies.Detection{AppID: "zoom"}, want{policies.VerdictUnverified, policies.ActionWarn}},
 		{"self-hosted-only", policies.Detection{AppID: "jitsi-meet", Verified: true}, want{policies.VerdictApproved, policies.ActionMonitor}},
 		{"self-hosted-only", policies.Detection{AppID: "nextcloud-talk", Verified: true}, want{policies.VerdictApproved, policies.ActionMonitor}},
