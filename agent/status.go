@@ -3,25 +3,37 @@ package agent
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/vcguard/vcguard/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/vcguard/vcguard/agent/fsperm"
 	"github.com/vcguard/vcguard/agent/outbox"
+	"github.com/vcguard/vcguard/internal/atomicfile"
 )
 
 // Status is what the agent shows the person at the keyboard: the policy in
 // force and where it comes from, what the agent sees, and what it reports.
 // The agent rewrites it (world-readable, it holds nothing the device's
 // user may not see) whenever any of it changes; `vcguard-agent status`
-// prints it.
+// prints it. The file says which agent wrote it (Writer, Device, Server)
+// and whether that agent still runs: State is "stopped" once it stopped
+// cleanly (WriteStopped), and a "running" file whose writer is gone (a
+// crash, kill -9, power lost) is told apart by Status.Check.
 type Status struct {
 	Updated time.Time `json:"updated"`
-	Device  string    `json:"device"`
-	Server  string    `json:"server"`
-	Policy  struct {
+	// State is StateRunning while the agent runs, StateStopped once it
+	// stopped; "" in files of agents older than this field.
+	State string `json:"state,omitempty"`
+	// Stopped is when the agent stopped, and StopError why, when an
+	// error stopped it.
+	Stopped   time.Time `json:"stopped,omitzero"`
+	StopError string    `json:"stop_error,omitempty"`
+	// Writer is the agent process that wrote the file.
+	Writer StatusWriter `json:"writer,omitzero"`
+	Device string       `json:"device"`
+	Server string       `json:"server"`
+	Policy struct {
 		// Version and Name of the central policy; 0 when none arrived.
 		Version uint64 `json:"version"`
 		Name    string `json:"name"`
@@ -89,8 +101,19 @@ func (a *Agent) writeStatus() {
 	if a.cfg.StatusFile == "" {
 		return
 	}
+	a.saveStatus(a.status())
+}
+
+// status is what the status file shows now.
+func (a *Agent) status() Status {
 	var st Status
 	st.Updated = time.Now().UTC()
+	st.State = StateRunning
+	st.Writer = thisProcess()
+	st.Writer.StateDir = a.cfg.StateDir
+	if abs, err := filepath.Abs(a.cfg.StateDir); err == nil {
+		st.Writer.StateDir = abs
+	}
 	st.Device, st.Server = a.identity.DeviceID, a.identity.Server
 	st.Policy.Version = a.policyVersion
 	if a.policy != nil {
@@ -132,6 +155,11 @@ func (a *Agent) writeStatus() {
 	st.NotifierRefused = a.notifierRefused()
 	a.statusShown = a.statusCounters()
 	st.Reported = reportedFields
+	return st
+}
+
+// saveStatus writes st to the status file.
+func (a *Agent) saveStatus(st Status) {
 	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return

@@ -262,7 +262,17 @@ func run(parent context.Context, c *config, opts runOptions, logger *slog.Logger
 		Hello: a.Hello(deviceInfo()), OnPolicy: a.OnPolicy,
 	}
 	logger.Info("vcguard-agent running", "version", version, "device", id.DeviceID, "server", id.Server, "state", c.StateDir)
-	return runBoth(ctx, a.Run, client.Run)
+	err = runBoth(ctx, a.Run, client.Run)
+	// The status file says the agent stopped, and why when it was not
+	// asked to, so that `status` does not show a stopped agent's apps.
+	cause := err
+	if parent.Err() != nil {
+		cause = nil
+	}
+	if serr := a.WriteStopped(cause); serr != nil {
+		logger.Warn("status file not marked stopped", "err", serr)
+	}
+	return err
 }
 
 // runBoth runs the agent's pipeline and its uplink until ctx ends or
