@@ -241,6 +241,15 @@ func (a *Agent) Run(parent context.Context) error {
 	defer mediaTick.Stop()
 	retry := time.NewTicker(a.cfg.RetryInterval)
 	defer retry.Stop()
+	// held fires when a possible launcher is due to be judged.
+	held := time.NewTimer(time.Hour)
+	held.Stop()
+	defer held.Stop()
+	armHeld := func() {
+		if due, ok := a.apps.NextDue(); ok {
+			held.Reset(max(time.Until(due), 0))
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -252,10 +261,15 @@ func (a *Agent) Run(parent context.Context) error {
 			procsDone = nil // it ended because ctx did
 		case ch := <-changes:
 			a.logErr("recording process changes; will retry", a.handle(ctx, ch))
+			armHeld()
 			if a.mediaDeferred && a.apps.Inventoried() {
 				a.mediaDeferred = false
 				a.logErr("recording camera/microphone use", a.handleMedia(a.deferredMedia, time.Now()))
 			}
+			a.writeStatus()
+		case <-held.C:
+			a.logErr("recording process changes; will retry", a.judgeHeld(ctx))
+			armHeld()
 			a.writeStatus()
 		case <-retry.C:
 			a.logErr("recording events; will retry", a.flush())

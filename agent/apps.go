@@ -21,8 +21,20 @@ func (a *Agent) handle(ctx context.Context, ch procwatch.Changes) error {
 	if ch.Empty() && !ch.Full {
 		return a.flush()
 	}
-	d := a.apps.Apply(ch)
 	now := time.Now()
+	return a.applyApps(ctx, now, a.apps.Apply(ch, now))
+}
+
+// judgeHeld judges the possible launchers that have been held long
+// enough (state.LauncherWait) and did not exec the app meanwhile.
+func (a *Agent) judgeHeld(ctx context.Context) error {
+	now := time.Now()
+	return a.applyApps(ctx, now, a.apps.Due(now))
+}
+
+// applyApps takes what changed among the app instances the rest of the
+// way: identification, judgement, events, actions.
+func (a *Agent) applyApps(ctx context.Context, now time.Time, d state.AppDelta) error {
 	for _, inst := range d.Stopped {
 		a.cfg.Logger.Info("app stopped", "app", inst.App.ID, "pid", inst.Process.PID)
 		a.emit(now, appEvent(vcguardv1.AppEvent_KIND_STOPPED, a.instanceProto(inst)))

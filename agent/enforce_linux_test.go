@@ -103,6 +103,16 @@ func TestBlockActsOnlyWhenTheExecutableIsTheApp(t *testing.T) {
 	if err := a.handle(context.Background(), ch); err != nil {
 		t.Fatal(err)
 	}
+	// The renamed shell may be a launcher about to exec zoom: it is held
+	// until it has lived state.LauncherWait (Run's timer calls judgeHeld).
+	if a.apps.Held() != 1 {
+		t.Errorf("%d processes held, want the renamed one", a.apps.Held())
+	}
+	due, _ := a.apps.NextDue()
+	time.Sleep(time.Until(due))
+	if err := a.judgeHeld(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case b := <-a.blocked:
 		if b.inst.GetPid() != int32(lookAlike.Process.Pid) || b.res.Err != nil {

@@ -11,7 +11,9 @@ import (
 	"cmp"
 	"maps"
 	"slices"
+	"time"
 
+	"github.com/vcguard/vcguard/agent/proctable"
 	"github.com/vcguard/vcguard/agent/procwatch"
 	"github.com/vcguard/vcguard/policies"
 )
@@ -58,6 +60,21 @@ type AppDelta struct {
 // never empty: it is the news that nothing runs).
 func (d AppDelta) Empty() bool { return !d.Inventory && len(d.Started) == 0 && len(d.Stopped) == 0 }
 
+// LauncherWait is how long a process that only its name ties to an app
+// (its executable is not one of the app's: a shell running the app's
+// start script, env, a symlink to a wrapper) is held before it is judged,
+// counted from its start. A launcher execs the app within that time: the
+// same process, now the app's executable, is then the instance, judged
+// once, with no stop and start for one PID and no warning about the
+// shell. One that lives on is judged as what it is (a renamed process).
+const LauncherWait = 500 * time.Millisecond
+
+// held is a process that may be a launcher, not judged yet.
+type held struct {
+	proc procwatch.Process
+	app  *policies.App
+}
+
 // helper is a process of an app that is not its instance (a renderer, a
 // meeting host), with the instance it belongs to.
 type helper struct {
@@ -71,12 +88,13 @@ type Apps struct {
 	matcher     *policies.Matcher
 	running     map[procwatch.Key]*Instance
 	helpers     map[int32]helper
+	held        map[procwatch.Key]held
 	inventoried bool
 }
 
 // NewApps returns an empty state that recognises apps with m.
 func NewApps(m *policies.Matcher) *Apps {
-	return &Apps{matcher: m, running: map[procwatch.Key]*Instance{}, helpers: map[int32]helper{}}
+	return &Apps{matcher: m, running: map[procwatch.Key]*Instance{}, helpers: map[int32]helper{}, held: map[procwatch.Key]held{}}
 }
 
 // Inventoried reports whether the first report was applied.
@@ -189,12 +207,14 @@ func byStart(x, y procwatch.Process) int {
 	return cmp.Or(x.Started.Compare(y.Started), cmp.Compare(x.PID, y.PID))
 }
 
-// Apply takes a process report and returns what it changed. The first
-// report is the inventory. Later ones stop the instances that exited (a
-// helper's exit stops nothing), carry an app on with the oldest helper
-// that outlived its instance, and start an instance for every new process
-// of an app whose parent is not that app.
-func (s *Apps) Apply(ch procwatch.Changes) AppDelta {
+// Apply takes a process report, received at now, and returns what it
+// changed. The first report is the inventory. Later ones stop the
+// instances that exited (a helper's exit stops nothing, nor does a held
+// launcher's), carry an app on with the oldest helper that outlived its
+// instance, and start an instance for every new process of an app whose
+// parent is not that app, except a possible launcher younger than
+// LauncherWait, which is held (see Due).
+func (s *Apps) Apply(ch procwatch.Changes, now time.Time) AppDelta {
 	started := slices.Clone(ch.Started)
 	slices.SortStableFunc(started, byStart)
 	if !s.inventoried {
@@ -203,7 +223,7 @@ func (s *Apps) Apply(ch procwatch.Changes) AppDelta {
 		s.inventoried = true
 		d := AppDelta{Inventory: true}
 		for _, p := range started {
-			if inst, ok := s.add(p); ok {
+			if inst, ok := s.add(p, now); ok {
 				d.Started = append(d.Started, inst)
 			}
 		}
@@ -214,6 +234,12 @@ func (s *Apps) Apply(ch procwatch.Changes) AppDelta {
 	exited := make(map[procwatch.Key]bool, len(ch.Exited))
 	for _, p := range ch.Exited {
 		exited[p.Key()] = true
+		if h, ok := s.held[p.Key()]; ok && proctable.SameExe(h.proc.Exe, p.Exe) {
+			// A launcher that exec'd (it comes back as started, the same
+			// key) or exited: never judged, nothing to report.
+			delete(s.held, p.Key())
+			continue
+		}
 		if inst, ok := s.running[p.Key()]; ok {
 			d.Stopped = append(d.Stopped, *inst)
 			delete(s.running, p.Key())
@@ -254,7 +280,10 @@ func (s *Apps) Apply(ch procwatch.Changes) AppDelta {
 		if _, known := s.helpers[p.PID]; known {
 			continue
 		}
-		if inst, ok := s.add(p); ok {
+		if h, known := s.held[p.Key()]; known && proctable.SameExe(h.proc.Exe, p.Exe) {
+			continue
+		}
+		if inst, ok := s.add(p, now); ok {
 			d.Started = append(d.Started, inst)
 		}
 	}
@@ -262,8 +291,9 @@ func (s *Apps) Apply(ch procwatch.Changes) AppDelta {
 }
 
 // add records a started process of an app: a helper of the instance its
-// parent belongs to, or a new instance (returned).
-func (s *Apps) add(p procwatch.Process) (Instance, bool) {
+// parent belongs to, a possible launcher held for now, or a new instance
+// (returned).
+func (s *Apps) add(p procwatch.Process, now time.Time) (Instance, bool) {
 	app, ok := s.match(p)
 	if !ok {
 		return Instance{}, false
@@ -272,7 +302,75 @@ func (s *Apps) add(p procwatch.Process) (Instance, bool) {
 		s.helpers[p.PID] = helper{owner: k, proc: p}
 		return Instance{}, false
 	}
+	if s.mayLaunch(p, app) && now.Sub(p.Started) < LauncherWait {
+		s.held[p.Key()] = held{proc: p, app: app}
+		return Instance{}, false
+	}
 	inst := &Instance{Process: p, App: app}
 	s.running[p.Key()] = inst
 	return *inst, true
+}
+
+// mayLaunch reports whether p of app may be the app's launcher: only its
+// name says it is the app, while its executable, which the OS could read,
+// is no executable of the app's.
+func (s *Apps) mayLaunch(p procwatch.Process, app *policies.App) bool {
+	if p.Exe == "" {
+		return false
+	}
+	byExe, ok := s.matcher.Match(p.Name)
+	return !ok || byExe.ID != app.ID
+}
+
+// Held is the number of possible launchers waiting to be judged.
+func (s *Apps) Held() int { return len(s.held) }
+
+// NextDue returns when the first held process is due (Due), and false
+// when none is held.
+func (s *Apps) NextDue() (time.Time, bool) {
+	var first time.Time
+	for _, h := range s.held {
+		if due := h.proc.Started.Add(LauncherWait); first.IsZero() || due.Before(first) {
+			first = due
+		}
+	}
+	return first, !first.IsZero()
+}
+
+// Due judges the held processes that have lived LauncherWait by now. One
+// whose child of the same app runs as an instance launched it without
+// exec (a wrapper script that waits for the app): it is the launcher,
+// not an app, and is dropped. The others start as instances, returned.
+func (s *Apps) Due(now time.Time) AppDelta {
+	var d AppDelta
+	keys := slices.SortedFunc(maps.Keys(s.held), procwatch.CompareKeys)
+	for _, k := range keys {
+		h := s.held[k]
+		if now.Sub(h.proc.Started) < LauncherWait {
+			continue
+		}
+		delete(s.held, k)
+		if s.launched(h) {
+			continue
+		}
+		if k, ok := s.owner(h.proc.PPID, h.app); ok {
+			s.helpers[h.proc.PID] = helper{owner: k, proc: h.proc}
+			continue
+		}
+		inst := &Instance{Process: h.proc, App: h.app}
+		s.running[k] = inst
+		d.Started = append(d.Started, *inst)
+	}
+	return d
+}
+
+// launched reports whether a child of the held process runs as an
+// instance of the same app.
+func (s *Apps) launched(h held) bool {
+	for _, inst := range s.running {
+		if inst.Process.PPID == h.proc.PID && inst.App.ID == h.app.ID {
+			return true
+		}
+	}
+	return false
 }

@@ -12,6 +12,10 @@ import (
 
 var base = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 
+// late is a report's time long after every process started: none is held
+// as a possible launcher.
+var late = base.Add(time.Hour)
+
 func proc(pid int32, name string, startedSec int) procwatch.Process {
 	return procwatch.Process{
 		PID: pid, PPID: 1, Name: name, ShortName: procwatch.TruncateComm(name),
@@ -111,7 +115,7 @@ func TestAppsApply(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := NewApps(matcher(t))
 			for i, st := range tc.steps {
-				d := s.Apply(st.ch)
+				d := s.Apply(st.ch, late)
 				if got := describe(d); !slices.Equal(got, st.want) {
 					t.Errorf("step %d: delta %q, want %q", i, got, st.want)
 				}
@@ -144,11 +148,11 @@ func TestAppsHelperOwner(t *testing.T) {
 	launcher := proc(100, "zoom", 1)
 	main := child(launcher, 110, "zoom", 2)
 	host := child(launcher, 120, "ZoomWebviewHost", 3)
-	s.Apply(procwatch.Changes{Full: true, Started: []procwatch.Process{launcher, main, host}})
+	s.Apply(procwatch.Changes{Full: true, Started: []procwatch.Process{launcher, main, host}}, late)
 	if k, ok := s.HelperOf(120); !ok || k != launcher.Key() {
 		t.Errorf("helper 120 belongs to %v %v, want %v", k, ok, launcher.Key())
 	}
-	s.Apply(procwatch.Changes{Exited: []procwatch.Process{launcher}})
+	s.Apply(procwatch.Changes{Exited: []procwatch.Process{launcher}}, late)
 	if k, ok := s.HelperOf(120); !ok || k != main.Key() {
 		t.Errorf("after the launcher exited helper 120 belongs to %v %v, want the new instance %v", k, ok, main.Key())
 	}
@@ -158,11 +162,11 @@ func TestAppsIdentityAndMeeting(t *testing.T) {
 	t.Parallel()
 	s := NewApps(matcher(t))
 	chrome, zoom := proc(200, "chrome", 1), proc(100, "zoom", 2)
-	s.Apply(procwatch.Changes{Full: true, Started: []procwatch.Process{chrome}})
+	s.Apply(procwatch.Changes{Full: true, Started: []procwatch.Process{chrome}}, late)
 	if s.MeetingRunning() {
 		t.Error("a browser alone is a meeting app running")
 	}
-	s.Apply(procwatch.Changes{Started: []procwatch.Process{zoom}})
+	s.Apply(procwatch.Changes{Started: []procwatch.Process{zoom}}, late)
 	if !s.MeetingRunning() {
 		t.Error("zoom runs, but no meeting app")
 	}
@@ -184,7 +188,7 @@ func TestAttribute(t *testing.T) {
 	zoom := proc(100, "zoom", 1)
 	chrome := proc(200, "chrome", 2)
 	renderer := child(chrome, 210, "chrome", 3)
-	s.Apply(procwatch.Changes{Full: true, Started: []procwatch.Process{zoom, chrome, renderer}})
+	s.Apply(procwatch.Changes{Full: true, Started: []procwatch.Process{zoom, chrome, renderer}}, late)
 	for _, tc := range []struct {
 		ancestry []int32
 		want     string
