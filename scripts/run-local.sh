@@ -35,6 +35,10 @@ fi
   --policy-dir "$data/agent-policy.d" --status-file "$data/agent-status.json" \
   --notify-socket "$data/notify/notify.sock" 2> >(sed -u 's/^/[agent]  /' >&2) &
 pids+=($!)
+# This agent's own status: without these flags `vcguard-agent status` reads
+# the installed agent's (/var/lib/vcguard, /run/vcguard/status.json).
+status_cmd="$(printf '%q ' "$bin/vcguard-agent" status --state-dir "$data/agent" --status-file "$data/agent-status.json")"
+status_cmd="${status_cmd% }"
 
 cat <<MSG
 
@@ -44,6 +48,7 @@ cat <<MSG
   (enrol its otpauth:// URL in an authenticator app; two-factor login is mandatory)
   are in $data/initial-admin.txt (created on the first start, owner-only).
   The certificate is issued by vcguard's own CA ($data/ca.pem): trust it, or accept the browser warning.
+  This agent: $status_cmd
   JSON API:   curl --cacert $data/ca.pem -H "Authorization: Bearer \$(cat $data/admin-token)" https://$http_addr/api/v1/devices
 
   Press Ctrl-C to stop.

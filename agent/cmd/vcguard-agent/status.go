@@ -36,6 +36,15 @@ func cmdStatus(args []string, w io.Writer) error {
 		fmt.Fprintf(w, "Service:     %s %s\n", serviceName, st)
 	}
 	printConfigSources(w, c)
+	table := proctable.New(proctable.Config{})
+	defer table.Close()
+	return showStatus(w, c, table.StartOf, time.Now(), time.Local)
+}
+
+// showStatus shows the status of the agent c configures: its status file
+// when that is the agent's, told whether its writer runs by startOf, else
+// what its state directory holds. Times show in loc, their age from now.
+func showStatus(w io.Writer, c *config, startOf agent.StartOf, now time.Time, loc *time.Location) error {
 	// The running agent's status file is readable by everyone; the state
 	// directory only by root.
 	id, idErr := uplink.LoadIdentity(c.StateDir)
@@ -50,10 +59,8 @@ func cmdStatus(args []string, w io.Writer) error {
 			printOtherAgent(w, c, st, why)
 			break
 		}
-		table := proctable.New(proctable.Config{})
-		defer table.Close()
-		live, liveErr := st.Check(table.StartOf)
-		return printStatus(w, statusView{Path: c.StatusFile, St: st, Live: live, LiveErr: liveErr, Now: time.Now(), Loc: time.Local})
+		live, liveErr := st.Check(startOf)
+		return printStatus(w, statusView{Path: c.StatusFile, St: st, Live: live, LiveErr: liveErr, Now: now, Loc: loc})
 	}
 	switch {
 	case errors.Is(idErr, uplink.ErrNotEnrolled):
