@@ -118,9 +118,29 @@ func deprecated(f protoreflect.FieldDescriptor) bool {
 	return ok && opts.GetDeprecated()
 }
 
+// enumValues are the values an enum field may carry, in lower case without
+// the enum's prefix ("left_on" for MEDIA_FINDING_KIND_LEFT_ON), the
+// unspecified zero value left out; nil for a field of another kind.
+func enumValues(f protoreflect.FieldDescriptor) []string {
+	ed := f.Enum()
+	if ed == nil {
+		return nil
+	}
+	vs := ed.Values()
+	prefix, _ := strings.CutSuffix(string(vs.ByNumber(0).Name()), "UNSPECIFIED")
+	var names []string
+	for i := range vs.Len() {
+		if v := vs.Get(i); v.Number() != 0 {
+			names = append(names, strings.ToLower(strings.TrimPrefix(string(v.Name()), prefix)))
+		}
+	}
+	return names
+}
+
 // TestPrivacyInventoryListsEveryAgentField fails when a field the agent
 // sends has no row in docs/privacy.md, when a deprecated field's row does
-// not say it is deprecated, and when a row names a field of a sent
+// not say it is deprecated, when an enum field's row leaves out a value it
+// may carry (a new finding kind is new information), and when a row names a field of a sent
 // message that no longer exists. A new field cannot be added to the
 // protocol without its entry.
 func TestPrivacyInventoryListsEveryAgentField(t *testing.T) {
@@ -140,6 +160,11 @@ func TestPrivacyInventoryListsEveryAgentField(t *testing.T) {
 		}
 		if deprecated(f) && !strings.Contains(strings.ToLower(e.line), "deprecated") {
 			t.Errorf("docs/%s:%d: %s is deprecated in the protocol; its row must say so", privacyDoc, e.n, key)
+		}
+		for _, v := range enumValues(f) {
+			if !strings.Contains(strings.ToLower(e.line), v) && !strings.Contains(strings.ToLower(e.line), strings.ReplaceAll(v, "_", " ")) {
+				t.Errorf("docs/%s:%d: the row of %s does not name the value %q it may carry", privacyDoc, e.n, key, v)
+			}
 		}
 	}
 	for key, e := range refs {
