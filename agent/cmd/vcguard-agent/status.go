@@ -179,7 +179,7 @@ func printStatus(w io.Writer, v statusView) error {
 		}
 		fmt.Fprintf(w, "Agent:       NOT RUNNING since %s: %s\n             it was %s\n", at(st.Stopped), how, writer)
 	case agent.AgentGone:
-		fmt.Fprintf(w, "Agent:       NOT RUNNING since %s or later: it ended without stopping cleanly (crashed, killed, or the machine went down); the status below is from its last update\n             it was %s\n", at(st.Updated), writer)
+		fmt.Fprintf(w, "Agent:       NOT RUNNING since %s or later: it ended without stopping cleanly (crashed, killed, or the machine went down); what follows is from its last update\n             it was %s\n", at(st.Updated), writer)
 	default:
 		running = true // as far as anyone can tell: show what it said
 		if st.Writer.PID > 0 {
