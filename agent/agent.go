@@ -114,7 +114,12 @@ type Agent struct {
 	judged map[procwatch.Key]judgement
 	// mediaReported are the findings recorded for each device use.
 	mediaReported map[string]map[policies.MediaFindingKind]bool
-	mediaCh       chan []devices.Use
+	// lastUse is when each instance's last camera or microphone use
+	// ended, while it runs on unused; leftRunning are those reported as
+	// left running.
+	lastUse     map[procwatch.Key]time.Time
+	leftRunning map[procwatch.Key]bool
+	mediaCh     chan []devices.Use
 	// deferredMedia is the latest device report that came before the
 	// first process report.
 	deferredMedia []devices.Use
@@ -161,6 +166,7 @@ func New(cfg Config, identity *uplink.Identity) (*Agent, error) {
 		policyCh: make(chan *vcguardv1.SignedPolicy, 4), localCh: make(chan []policydir.File, 4),
 		apps: state.NewApps(matcher), media: state.NewMedia(), judged: map[procwatch.Key]judgement{},
 		mediaReported: map[string]map[policies.MediaFindingKind]bool{}, mediaCh: make(chan []devices.Use, 8),
+		lastUse: map[procwatch.Key]time.Time{}, leftRunning: map[procwatch.Key]bool{},
 		blocked: make(chan blockResult, 16), stopped: make(chan struct{}),
 	}
 	if cfg.PolicyDir != nil {
@@ -290,7 +296,7 @@ func (a *Agent) Run(parent context.Context) error {
 			a.logErr("recording camera/microphone use", a.handleMedia(us, time.Now()))
 			a.writeStatus()
 		case <-mediaTick.C:
-			if a.media.Len() > 0 {
+			if a.media.Len() > 0 || len(a.lastUse) > 0 {
 				a.logErr("recording camera/microphone findings", a.mediaFindings(time.Now()))
 			}
 		case b := <-a.blocked:

@@ -1,14 +1,17 @@
 package agent
 
 import (
+	"maps"
 	"slices"
 	"time"
 
 	"github.com/vcguard/vcguard/agent/devices"
 	"github.com/vcguard/vcguard/agent/localipc"
+	"github.com/vcguard/vcguard/agent/procwatch"
 	"github.com/vcguard/vcguard/agent/state"
 	"github.com/vcguard/vcguard/policies"
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // handleMedia takes the complete set of uses now: new ones are attributed
@@ -28,15 +31,22 @@ func (a *Agent) handleMedia(uses []devices.Use, now time.Time) error {
 	}
 	d := a.media.Apply(current)
 	for _, u := range d.On {
+		if inst, ok := a.apps.Attribute(u.Ancestry); ok && u.IsCapture() {
+			delete(a.lastUse, inst.Key())
+			delete(a.leftRunning, inst.Key())
+		}
 		msg := mediaProto(u)
-		a.cfg.Logger.Info("device in use", "kind", u.Kind, "pid", u.PID, "process", u.Process, "app", msg.GetAppId(), "source", u.Source)
+		a.cfg.Logger.Info("device in use", "kind", u.Reported(), "pid", u.PID, "process", u.Process, "app", msg.GetAppId(), "source", u.Source)
 		a.emit(now, &vcguardv1.Event{Detail: &vcguardv1.Event_Media{Media: &vcguardv1.MediaEvent{Use: msg, On: true}}})
 	}
 	for _, u := range d.Off {
 		msg := mediaProto(u)
-		a.cfg.Logger.Info("device released", "kind", u.Kind, "pid", u.PID, "app", msg.GetAppId())
+		a.cfg.Logger.Info("device released", "kind", u.Reported(), "pid", u.PID, "app", msg.GetAppId())
 		a.emit(now, &vcguardv1.Event{Detail: &vcguardv1.Event_Media{Media: &vcguardv1.MediaEvent{Use: msg, On: false}}})
 		delete(a.mediaReported, u.Key())
+		if inst, ok := a.apps.Attribute(u.Ancestry); ok && u.IsCapture() && inst.App.Category == policies.CategoryMeeting {
+			a.lastUse[inst.Key()] = now
+		}
 	}
 	return a.mediaFindings(now)
 }
@@ -49,7 +59,7 @@ func (a *Agent) mediaFindings(now time.Time) error {
 	rules := policies.MediaRulesInForce(a.policies())
 	meeting := a.apps.MeetingRunning()
 	for _, u := range a.media.Uses() {
-		subject := policies.MediaSubject{Capture: u.IsCapture(), Since: u.Since}
+		subject := policies.MediaSubject{Capture: u.IsCapture(), Screen: u.ScreenShare, Output: u.Monitor, Since: u.Since}
 		if u.App != nil {
 			subject.AppID, subject.Category = u.App.ID, u.App.Category
 			if inst, ok := a.apps.Attribute(u.Ancestry); ok {
@@ -66,12 +76,44 @@ func (a *Agent) mediaFindings(now time.Time) error {
 				a.mediaReported[u.Key()] = reported
 			}
 			reported[f.Kind] = true
-			a.cfg.Logger.Warn("camera/microphone finding", "finding", f.Kind, "kind", u.Kind, "pid", u.PID, "app", subject.AppID, "action", f.Action)
+			a.cfg.Logger.Warn("camera/microphone finding", "finding", f.Kind, "kind", u.Reported(), "pid", u.PID, "app", subject.AppID, "action", f.Action)
 			ev := &vcguardv1.MediaFinding{Use: mediaProto(u), Kind: f.Kind.Proto(), PolicyAction: f.Action.Proto()}
 			a.emit(now, &vcguardv1.Event{Detail: &vcguardv1.Event_MediaFinding{MediaFinding: ev}})
 		}
 	}
+	a.leftRunningFindings(rules, now)
 	return a.flush()
+}
+
+// leftRunningFindings records, once per idle period, the meeting apps
+// still running longer than the policy allows after their last camera or
+// microphone use (policies.MediaInForce.EvaluateLeftRunning).
+func (a *Agent) leftRunningFindings(rules policies.MediaInForce, now time.Time) {
+	if len(a.lastUse) == 0 {
+		return
+	}
+	inUse := map[procwatch.Key]bool{}
+	for _, u := range a.media.Uses() {
+		if inst, ok := a.apps.Attribute(u.Ancestry); ok && u.IsCapture() {
+			inUse[inst.Key()] = true
+		}
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(a.lastUse), procwatch.CompareKeys) {
+		inst, ok := a.apps.Instance(k)
+		if !ok || a.leftRunning[k] {
+			continue
+		}
+		f, ok := rules.EvaluateLeftRunning(a.lastUse[k], inUse[k], now)
+		if !ok {
+			continue
+		}
+		a.leftRunning[k] = true
+		a.cfg.Logger.Warn("meeting app left running", "app", inst.App.ID, "pid", inst.Process.PID, "last_use", a.lastUse[k])
+		use := &vcguardv1.MediaUse{Pid: inst.Process.PID, Process: inst.Process.Exe, AppId: inst.App.ID, Category: string(inst.App.Category),
+			Since: timestamppb.New(a.lastUse[k])}
+		ev := &vcguardv1.MediaFinding{Use: use, Kind: f.Kind.Proto(), PolicyAction: f.Action.Proto()}
+		a.emit(now, &vcguardv1.Event{Detail: &vcguardv1.Event_MediaFinding{MediaFinding: ev}})
+	}
 }
 
 // IPCMedia converts the uses a notifier sees for its report to the service

@@ -63,7 +63,7 @@ func (a *Agent) instanceProto(inst state.Instance) *vcguardv1.AppInstance {
 // mediaProto is the report of a device use, with the app it belongs to.
 func mediaProto(u state.Use) *vcguardv1.MediaUse {
 	msg := &vcguardv1.MediaUse{
-		Kind: string(u.Kind), Device: u.Device, Pid: u.PID, Process: u.Process, Source: string(u.Source),
+		Kind: string(u.Reported()), Device: u.Device, Pid: u.PID, Process: u.Process, Source: string(u.Source),
 		Session: u.SessionName(), Since: timestamppb.New(u.Since),
 	}
 	if u.App != nil {

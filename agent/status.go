@@ -143,7 +143,7 @@ func (a *Agent) status() Status {
 		})
 	}
 	for _, u := range a.media.Uses() {
-		m := StatusMedia{Kind: string(u.Kind), PID: u.PID, Process: u.Process, Device: u.Device}
+		m := StatusMedia{Kind: string(u.Reported()), PID: u.PID, Process: u.Process, Device: u.Device}
 		if u.App != nil {
 			m.AppID = u.App.ID
 		}

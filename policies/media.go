@@ -16,16 +16,27 @@ const (
 	// MediaLeftOn: the device stayed in use, with no meeting app running,
 	// for longer than the policy's idle time.
 	MediaLeftOn MediaFindingKind = "left_on"
+	// MediaScreenShare: a process shares the screen (a screen cast).
+	MediaScreenShare MediaFindingKind = "screen_share"
+	// MediaOutputRecording: a process records what the computer plays
+	// (an output's monitor source): the other side of a call.
+	MediaOutputRecording MediaFindingKind = "output_recording"
+	// MediaLeftRunning: a meeting app still runs longer than the policy
+	// allows after its last camera or microphone use: the meeting is
+	// over, the app was not closed.
+	MediaLeftRunning MediaFindingKind = "left_running"
 )
 
 // MediaFindingKinds lists every kind, in a stable order.
-var MediaFindingKinds = []MediaFindingKind{MediaUnknownApp, MediaForbiddenApp, MediaUnverifiedApp, MediaLeftOn}
+var MediaFindingKinds = []MediaFindingKind{MediaUnknownApp, MediaForbiddenApp, MediaUnverifiedApp, MediaLeftOn, MediaScreenShare, MediaOutputRecording, MediaLeftRunning}
 
 // MediaSubject is what the evaluator knows of one device use.
 type MediaSubject struct {
-	// Capture is set for a camera or a microphone; screen casts and
-	// output monitors are neither and have no findings.
+	// Capture is set for a camera or a microphone.
 	Capture bool
+	// Screen is set for a screen cast, Output for a recording of what the
+	// computer plays; neither is a camera or a microphone.
+	Screen, Output bool
 	// AppID is the catalog app the process belongs to, "" for none.
 	AppID string
 	// Category is the app's category ("" when AppID is): a browser's use
@@ -49,9 +60,13 @@ type MediaFinding struct {
 // strongest action of any, the shortest idle time any sets.
 type MediaInForce struct {
 	ForbiddenApps, UnverifiedApps, UnknownApps Action
+	ScreenShare, OutputRecording               Action
 	// Idle is how long a device may stay on with no meeting app; 0: no
 	// limit.
 	Idle time.Duration
+	// LeftRunning is how long a meeting app may run on after its last
+	// camera or microphone use; 0: no limit.
+	LeftRunning time.Duration
 }
 
 // MediaRulesInForce combines the media rules of ps (nil policies and
@@ -59,6 +74,7 @@ type MediaInForce struct {
 func MediaRulesInForce(ps []*Policy) MediaInForce {
 	m := MediaInForce{
 		ForbiddenApps: DefaultMediaForbiddenAction, UnverifiedApps: DefaultMediaUnverifiedAction, UnknownApps: DefaultMediaUnknownAction,
+		ScreenShare: DefaultScreenShareAction, OutputRecording: DefaultOutputRecordingAction,
 	}
 	stronger := func(cur, a Action) Action {
 		if actionRank[a] > actionRank[cur] {
@@ -74,11 +90,20 @@ func MediaRulesInForce(ps []*Policy) MediaInForce {
 		m.ForbiddenApps = stronger(m.ForbiddenApps, r.ForbiddenApps)
 		m.UnverifiedApps = stronger(m.UnverifiedApps, r.UnverifiedApps)
 		m.UnknownApps = stronger(m.UnknownApps, r.UnknownApps)
-		if d := time.Duration(r.IdleMinutes) * time.Minute; d > 0 && (m.Idle == 0 || d < m.Idle) {
-			m.Idle = d
-		}
+		m.ScreenShare = stronger(m.ScreenShare, r.ScreenShare)
+		m.OutputRecording = stronger(m.OutputRecording, r.OutputRecording)
+		m.Idle = shortest(m.Idle, time.Duration(r.IdleMinutes)*time.Minute)
+		m.LeftRunning = shortest(m.LeftRunning, time.Duration(r.LeftRunningMinutes)*time.Minute)
 	}
 	return m
+}
+
+// shortest returns the shorter of two limits, 0 being none.
+func shortest(cur, d time.Duration) time.Duration {
+	if d > 0 && (cur == 0 || d < cur) {
+		return d
+	}
+	return cur
 }
 
 // Evaluate returns the findings of one use at now: who uses the device
@@ -87,7 +112,12 @@ func MediaRulesInForce(ps []*Policy) MediaInForce {
 // device on during a meeting is not left on, nor is one a browser uses
 // (a call in a web page).
 func (m MediaInForce) Evaluate(u MediaSubject, meeting bool, now time.Time) []MediaFinding {
-	if !u.Capture {
+	switch {
+	case u.Screen:
+		return []MediaFinding{{MediaScreenShare, m.ScreenShare}}
+	case u.Output:
+		return []MediaFinding{{MediaOutputRecording, m.OutputRecording}}
+	case !u.Capture:
 		return nil
 	}
 	var out []MediaFinding
@@ -103,4 +133,14 @@ func (m MediaInForce) Evaluate(u MediaSubject, meeting bool, now time.Time) []Me
 		out = append(out, MediaFinding{MediaLeftOn, ActionWarn})
 	}
 	return out
+}
+
+// EvaluateLeftRunning says whether a meeting app that last used the camera
+// or microphone at lastUse, and uses neither now, has been left running at
+// now: a warning, so the employee closes it.
+func (m MediaInForce) EvaluateLeftRunning(lastUse time.Time, inUse bool, now time.Time) (MediaFinding, bool) {
+	if m.LeftRunning <= 0 || inUse || lastUse.IsZero() || now.Sub(lastUse) < m.LeftRunning {
+		return MediaFinding{}, false
+	}
+	return MediaFinding{MediaLeftRunning, ActionWarn}, true
 }

@@ -69,6 +69,10 @@ const (
 	DefaultMediaForbiddenAction  = ActionWarn
 	DefaultMediaUnverifiedAction = ActionWarn
 	DefaultMediaUnknownAction    = ActionMonitor
+	// DefaultScreenShareAction and DefaultOutputRecordingAction record a
+	// screen cast and a recording of the output, telling nobody.
+	DefaultScreenShareAction     = ActionMonitor
+	DefaultOutputRecordingAction = ActionMonitor
 )
 
 // Bounds of the durations a policy may set.
@@ -218,6 +222,16 @@ type MediaRules struct {
 	// IdleMinutes is how long a device may stay open unused before it is
 	// reported; 0 turns the check off.
 	IdleMinutes int `yaml:"idle_minutes,omitempty" json:"idle_minutes,omitempty"`
+	// ScreenShare: a process shares the screen (a screen cast); never
+	// block, it is the employee's own choice to show their screen.
+	ScreenShare Action `yaml:"screen_share,omitempty" json:"screen_share,omitempty"`
+	// OutputRecording: a process records what the computer plays (the
+	// other participants of a call); never block, as for unknown apps.
+	OutputRecording Action `yaml:"output_recording,omitempty" json:"output_recording,omitempty"`
+	// LeftRunningMinutes is how long a meeting app may keep running after
+	// its last camera or microphone use before the employee is reminded to
+	// close it; 0 turns the check off.
+	LeftRunningMinutes int `yaml:"left_running_minutes,omitempty" json:"left_running_minutes,omitempty"`
 }
 
 var (
@@ -455,6 +469,24 @@ func (v validator) media(m *MediaRules) error {
 	}
 	if m.IdleMinutes < 0 || m.IdleMinutes > maxIdleMinutes {
 		return v.fail(fmt.Sprintf("%d is not between 0 (off) and %d minutes", m.IdleMinutes, maxIdleMinutes), "media", "idle_minutes")
+	}
+	for _, f := range []struct {
+		a     Action
+		field string
+		why   string
+	}{
+		{m.ScreenShare, "screen_share", "sharing the screen is the employee's own choice"},
+		{m.OutputRecording, "output_recording", "the recording process may be anything"},
+	} {
+		if f.a == ActionBlock {
+			return v.fail(fmt.Sprintf("block is not allowed here (%s); use warn or monitor", f.why), "media", f.field)
+		}
+		if err := v.action(f.a, false, "media", f.field); err != nil {
+			return err
+		}
+	}
+	if m.LeftRunningMinutes < 0 || m.LeftRunningMinutes > maxIdleMinutes {
+		return v.fail(fmt.Sprintf("%d is not between 0 (off) and %d minutes", m.LeftRunningMinutes, maxIdleMinutes), "media", "left_running_minutes")
 	}
 	return nil
 }

@@ -41,10 +41,13 @@ func ActionFromProto(p vcguardv1.Action) Action {
 // mediaFindingWire pairs each kind of camera or microphone finding with
 // its value in the wire contract.
 var mediaFindingWire = map[MediaFindingKind]vcguardv1.MediaFindingKind{
-	MediaUnknownApp:    vcguardv1.MediaFindingKind_MEDIA_FINDING_KIND_UNKNOWN_APP,
-	MediaForbiddenApp:  vcguardv1.MediaFindingKind_MEDIA_FINDING_KIND_FORBIDDEN_APP,
-	MediaUnverifiedApp: vcguardv1.MediaFindingKind_MEDIA_FINDING_KIND_UNVERIFIED_APP,
-	MediaLeftOn:        vcguardv1.MediaFindingKind_MEDIA_FINDING_KIND_LEFT_ON,
+	MediaUnknownApp:      vcguardv1.MediaFindingKind_MEDIA_FINDING_KIND_UNKNOWN_APP,
+	MediaForbiddenApp:    vcguardv1.MediaFindingKind_MEDIA_FINDING_KIND_FORBIDDEN_APP,
+	MediaUnverifiedApp:   vcguardv1.MediaFindingKind_MEDIA_FINDING_KIND_UNVERIFIED_APP,
+	MediaLeftOn:          vcguardv1.MediaFindingKind_MEDIA_FINDING_KIND_LEFT_ON,
+	MediaScreenShare:     vcguardv1.MediaFindingKind_MEDIA_FINDING_KIND_SCREEN_SHARE,
+	MediaOutputRecording: vcguardv1.MediaFindingKind_MEDIA_FINDING_KIND_OUTPUT_RECORDING,
+	MediaLeftRunning:     vcguardv1.MediaFindingKind_MEDIA_FINDING_KIND_LEFT_RUNNING,
 }
 
 // Proto returns the kind's value in the wire contract,

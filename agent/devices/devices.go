@@ -23,6 +23,12 @@ type Kind string
 const (
 	Camera     Kind = "camera"
 	Microphone Kind = "microphone"
+	// Screen is a screen cast (Use.ScreenShare) as reported: its own
+	// kind, never a camera.
+	Screen Kind = "screen"
+	// OutputAudio is a recording of what the computer plays (Use.Monitor)
+	// as reported: never a microphone.
+	OutputAudio Kind = "output_audio"
 )
 
 // Source says where a use was seen.
@@ -64,6 +70,18 @@ type Use struct {
 // IsCapture reports whether the use is a real camera or microphone
 // capture, not a screen cast or an output monitor.
 func (u Use) IsCapture() bool { return !u.ScreenShare && !u.Monitor }
+
+// Reported is the kind the use is reported as: Screen for a screen cast,
+// OutputAudio for a recording of an output, else its Kind.
+func (u Use) Reported() Kind {
+	switch {
+	case u.ScreenShare:
+		return Screen
+	case u.Monitor:
+		return OutputAudio
+	}
+	return u.Kind
+}
 
 // Key identifies a use across checks.
 func (u Use) Key() string {

@@ -3,11 +3,13 @@ package vcguardv1
 // EventType names an event as the server stores and filters it and as the
 // agent counts what its outbox dropped: app_started, app_stopped,
 // app_verdict_changed, inventory, policy_applied, local_policy,
-// app_blocked, user_notified, camera_on, microphone_off, …, media_finding,
-// events_dropped; "unknown" for a detail this version does not know.
+// app_blocked, user_notified, camera_on, microphone_off, screen_on,
+// output_audio_off, …, media_finding, events_dropped; "unknown" for a
+// detail this version does not know.
 // Written by hand beside the generated code, so the agent and the server
-// share one list. A media kind other than camera or microphone names
-// "media_on"/"media_off", so an agent cannot invent type names.
+// share one list. A media kind other than camera, microphone, screen or
+// output_audio names "media_on"/"media_off", so an agent cannot invent type
+// names.
 func EventType(e *Event) string {
 	switch d := e.GetDetail().(type) {
 	case *Event_App:
@@ -36,7 +38,9 @@ func EventType(e *Event) string {
 			state = "on"
 		}
 		kind := d.Media.GetUse().GetKind()
-		if kind != "camera" && kind != "microphone" {
+		switch kind {
+		case "camera", "microphone", "screen", "output_audio":
+		default:
 			kind = "media"
 		}
 		return kind + "_" + state
