@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vcguard/vcguard/policies"
+	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
 	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"github.com/vcguard/vcguard/server/store"
 )
@@ -34,8 +35,9 @@ const (
 	MaxRunningSummary = store.MaxRunningSummary
 	// MaxMediaUses bounds UnapprovedMedia.
 	MaxMediaUses = 1000
-	// MaxStartsCounted bounds the app starts UnapprovedStarts reads.
-	MaxStartsCounted = 200000
+	// MaxEventsCounted bounds the app starts and camera and microphone
+	// events Detections reads.
+	MaxEventsCounted = 200000
 )
 
 // pageLimit checks a page size: 0 is def, else 1 to most.
@@ -252,24 +254,85 @@ func (s *Service) Events(ctx context.Context, q EventQuery) (EventPage, error) {
 	return out, nil
 }
 
-// unapprovedVerdict reports whether verdict v is neither approved nor
-// restricted (allowed with conditions).
-func unapprovedVerdict(v string) bool {
-	return v != string(policies.VerdictApproved) && v != string(policies.VerdictRestricted)
-}
-
-// UnapprovedStarts returns when apps whose verdict was neither approved nor
-// restricted started, at or after since: oldest first, reading at most
-// MaxStartsCounted starts. No event is held while they are read.
-func (s *Service) UnapprovedStarts(ctx context.Context, since time.Time) ([]time.Time, error) {
+// Detections returns when something needing IT's attention happened, at or
+// after since, oldest first: what the overview's chart counts. They are
+//   - starts of apps judged forbidden, unverified or outdated;
+//   - starts of unlisted apps other than browsers (catalog category
+//     meeting, or an app this server's catalog does not know);
+//   - browsers taking a camera or microphone (a call in the browser): once
+//     per browser and device while any of its processes holds one, so a
+//     call that opens the camera and the microphone counts once.
+//
+// A browser merely starting is not counted unless its verdict is one of
+// the first three: browsers start all day. Approved and restricted apps
+// are not counted. A camera or microphone taken before since is not
+// known, so a call that began before since counts at its first take
+// after. It reads at most MaxEventsCounted events and holds none of them.
+func (s *Service) Detections(ctx context.Context, since time.Time) ([]time.Time, error) {
+	type useKey struct {
+		device, kind, source, path string
+		pid                        int32
+	}
+	type browserKey struct{ device, app string }
+	uses := map[useKey]browserKey{} // the browsers' camera and microphone uses that are on
+	held := map[browserKey]int{}    // how many uses each browser holds
 	var out []time.Time
-	err := s.Store.EachEventSince(ctx, "app_started", since, MaxStartsCounted, func(e store.StoredEvent) error {
-		if unapprovedVerdict(store.VerdictName(e.Event.GetApp().GetApp().GetVerdict())) {
+	types := []string{"app_started", "camera_on", "camera_off", "microphone_on", "microphone_off"}
+	err := s.Store.EachEventOfTypesSince(ctx, types, since, MaxEventsCounted, func(e store.StoredEvent) error {
+		if app := e.Event.GetApp().GetApp(); app != nil {
+			if s.startCounts(app) {
+				out = append(out, e.Time)
+			}
+			return nil
+		}
+		m := e.Event.GetMedia()
+		u := m.GetUse()
+		k := useKey{e.DeviceID, u.GetKind(), u.GetSource(), u.GetDevice(), u.GetPid()}
+		if !m.GetOn() {
+			if b, ok := uses[k]; ok {
+				delete(uses, k)
+				if held[b]--; held[b] <= 0 {
+					delete(held, b)
+				}
+			}
+			return nil
+		}
+		if _, ok := uses[k]; ok || u.GetAppId() == "" || !s.isBrowser(u.GetAppId(), u.GetCategory()) {
+			return nil
+		}
+		b := browserKey{e.DeviceID, u.GetAppId()}
+		if held[b] == 0 {
 			out = append(out, e.Time)
 		}
+		uses[k] = b
+		held[b]++
 		return nil
 	})
 	return out, err
+}
+
+// startCounts reports whether the start of app is one Detections counts.
+func (s *Service) startCounts(app *vcguardv1.AppInstance) bool {
+	switch policies.VerdictFromProto(app.GetVerdict()) {
+	case policies.VerdictForbidden, policies.VerdictUnverified, policies.VerdictOutdated:
+		return true
+	case policies.VerdictUnlisted:
+		return !s.isBrowser(app.GetAppId(), "")
+	}
+	return false
+}
+
+// isBrowser reports whether app id is a browser: by the category the agent
+// sent, else by this server's catalog.
+func (s *Service) isBrowser(id, category string) bool {
+	if category != "" {
+		return category == string(policies.CategoryBrowser)
+	}
+	if s.Catalog == nil {
+		return false
+	}
+	app, ok := s.Catalog.App(id)
+	return ok && app.Category == policies.CategoryBrowser
 }
 
 // CountEventsSince counts the events of type typ at or after since.

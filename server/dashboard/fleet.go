@@ -193,7 +193,7 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, s *admin.Se
 	}
 	now := d.svc().Now()
 	since := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -(chartDays - 1))
-	detections, err := d.svc().UnapprovedStarts(ctx, since)
+	detections, err := d.svc().Detections(ctx, since)
 	if err != nil {
 		d.serverError(w, "overview", err)
 		return
