@@ -92,6 +92,8 @@ func (a *Agent) exeIdentifies(inst state.Instance) bool {
 // is a new instance and is acted on again.
 func (a *Agent) forget(k procwatch.Key) {
 	delete(a.judged, k)
+	delete(a.lastUse, k)
+	delete(a.leftRunning, k)
 	if a.cfg.Enforcer != nil {
 		a.cfg.Enforcer.Cancel(k)
 	}
@@ -119,9 +121,17 @@ func (a *Agent) recordBlock(b blockResult) error {
 
 // Notifier tells the people at the keyboard (*notify.Service).
 type Notifier interface {
-	// Notify hands a notice to the user sessions; it returns how many it
-	// reached and whether it was held back as a repeat.
-	Notify(n notify.Notice) (sessions int, limited bool)
+	// Notify hands a notice to the user sessions and returns at once;
+	// limited reports that it was held back as a repeat (nothing is
+	// recorded). What became of a notice not held back arrives later on
+	// Delivered.
+	Notify(n notify.Notice) (limited bool)
+	// Delivered carries what became of each notice, once the notifiers
+	// answered or the wait for them ended (a few seconds): the sessions
+	// that displayed it and why the others did not; also the notices in
+	// force shown to a notifier that connected later. The Run loop reads
+	// it (deliveries) and records each with recordDelivery.
+	Delivered() <-chan notify.Delivery
 	// Clear forgets a finding that went away.
 	Clear(key string)
 }
@@ -129,8 +139,9 @@ type Notifier interface {
 // noticeKey identifies the notices about one app instance.
 func noticeKey(k procwatch.Key) string { return fmt.Sprintf("%d/%d", k.PID, k.Started) }
 
-// tell asks the notifier to show a finding and records that it was shown
-// (what, in which language: not to whom).
+// tell hands a finding to the notifier. It does not wait for the
+// notifiers: what became of the notice is recorded when it arrives on
+// deliveries (recordDelivery).
 func (a *Agent) tell(inst state.Instance, f policies.Finding) {
 	if a.cfg.Notifier == nil {
 		return
@@ -143,11 +154,39 @@ func (a *Agent) tell(inst state.Instance, f policies.Finding) {
 	if alt, ok := a.cfg.Catalog.App(f.Alternative); ok {
 		n.AlternativeName = alt.Name
 	}
-	sessions, limited := a.cfg.Notifier.Notify(n)
-	if limited {
-		return
+	a.cfg.Notifier.Notify(n)
+}
+
+// deliveries is the channel on which the notifier reports what became of
+// the notices (Notifier.Delivered); nil, which never delivers, without a
+// notifier. The Run loop selects on it.
+func (a *Agent) deliveries() <-chan notify.Delivery {
+	if a.cfg.Notifier == nil {
+		return nil
 	}
-	a.cfg.Logger.Info("user notified", "app", n.AppID, "verdict", n.Verdict, "action", n.Action, "sessions", sessions)
-	ev := &vcguardv1.UserNotified{AppId: n.AppID, Verdict: f.Verdict.Proto(), PolicyAction: f.Action.Proto(), Sessions: uint32(sessions)}
-	a.emit(time.Now(), &vcguardv1.Event{Detail: &vcguardv1.Event_UserNotified{UserNotified: ev}})
+	return a.cfg.Notifier.Delivered()
+}
+
+// recordDelivery records what became of a notice (in the Run loop):
+// user_notified with the sessions that displayed it (0 when none did)
+// and why the others did not; what, and in which language, not to whom.
+func (a *Agent) recordDelivery(d notify.Delivery) error {
+	n := d.Notice
+	log := a.cfg.Logger.With("app", n.AppID, "verdict", n.Verdict, "action", n.Action, "sessions", d.Sessions)
+	if d.Replayed {
+		log = log.With("replayed", true)
+	}
+	if d.Sessions > 0 {
+		log.Info("user notified", "lang", d.Lang, "failures", len(d.Failures))
+	} else {
+		log.Warn("user not notified", "failures", d.Failures)
+	}
+	ev := &vcguardv1.UserNotified{AppId: n.AppID, Verdict: n.Verdict.Proto(), PolicyAction: n.Action.Proto(),
+		Sessions: uint32(d.Sessions), Lang: d.Lang, Failures: d.Failures, Replayed: d.Replayed}
+	at := d.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	a.emit(at, &vcguardv1.Event{Detail: &vcguardv1.Event_UserNotified{UserNotified: ev}})
+	return a.flush()
 }

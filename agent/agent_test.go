@@ -780,21 +780,40 @@ func (f *fakeEnforcer) Schedule(t enforce.Target, grace time.Duration, done func
 func (f *fakeEnforcer) Cancel(k procwatch.Key) { f.cancelled = append(f.cancelled, k) }
 
 type fakeNotifier struct {
-	told    []notify.Notice
-	cleared []string
-	seen    map[string]string
+	told      []notify.Notice
+	cleared   []string
+	seen      map[string]string
+	delivered chan notify.Delivery // each notice told, displayed by one session
 }
 
-func (f *fakeNotifier) Notify(n notify.Notice) (int, bool) {
+func (f *fakeNotifier) Notify(n notify.Notice) bool {
 	state := string(n.Verdict) + "/" + string(n.Action)
 	if f.seen[n.Key] == state {
-		return 0, true
+		return true
 	}
 	f.seen[n.Key] = state
 	f.told = append(f.told, n)
-	return 1, false
+	f.delivered <- notify.Delivery{Notice: n, At: base, Sessions: 1, Lang: "en"}
+	return false
 }
-func (f *fakeNotifier) Clear(key string) { f.cleared = append(f.cleared, key); delete(f.seen, key) }
+func (f *fakeNotifier) Delivered() <-chan notify.Delivery { return f.delivered }
+func (f *fakeNotifier) Clear(key string)                  { f.cleared = append(f.cleared, key); delete(f.seen, key) }
+
+// recordDeliveries records the outcomes the notifier reported, as the Run
+// loop does.
+func recordDeliveries(t *testing.T, a *Agent) {
+	t.Helper()
+	for {
+		select {
+		case d := <-a.deliveries():
+			if err := a.recordDelivery(d); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			return
+		}
+	}
+}
 
 // Findings are acted on once per change: warn tells the user, block tells
 // and schedules the closing, a change to an allowed verdict cancels it, a
@@ -804,7 +823,7 @@ func TestActions(t *testing.T) {
 	f := newFixture(t)
 	a := f.agent(nil)
 	enf := &fakeEnforcer{scheduled: map[procwatch.Key]time.Duration{}, done: map[procwatch.Key]func(enforce.Result){}}
-	ntf := &fakeNotifier{seen: map[string]string{}}
+	ntf := &fakeNotifier{seen: map[string]string{}, delivered: make(chan notify.Delivery, 16)}
 	a.cfg.Enforcer, a.cfg.Notifier = enf, ntf
 	var seq uint64
 	block := "name: Block\napps:\n  zoom: {status: forbidden, alternative: jitsi-meet}\n  jitsi-meet: {status: approved}\n  slack: {status: restricted, note: Internal only.}\nactions: {forbidden: block, block_grace: 90s}\n"
@@ -821,6 +840,7 @@ func TestActions(t *testing.T) {
 		ntf.told[0].AlternativeName != "Jitsi Meet (desktop app)" || ntf.told[0].Facts == nil || ntf.told[1].AppID != "slack" || ntf.told[1].Note != "Internal only." {
 		t.Fatalf("told = %+v; want zoom (block, with the alternative's name and facts) and slack (restricted, its note)", ntf.told)
 	}
+	recordDeliveries(t, a)
 	evs := newEvents(t, a, &seq)
 	if !slices.Contains(evs, "user_notified zoom forbidden block") || !slices.Contains(evs, "user_notified slack restricted warn") {
 		t.Errorf("events %v; want the notices recorded", evs)
@@ -831,6 +851,7 @@ func TestActions(t *testing.T) {
 	if len(ntf.told) != 2 || len(enf.scheduled) != 1 {
 		t.Errorf("re-judging unchanged findings acted again: told %d, scheduled %d", len(ntf.told), len(enf.scheduled))
 	}
+	recordDeliveries(t, a)
 	newEvents(t, a, &seq)
 
 	// The closing is recorded.

@@ -27,14 +27,15 @@ import (
 // notice on, the moment the agent acts on a finding.
 type pidNotifier chan int
 
-func (n pidNotifier) Notify(no notify.Notice) (int, bool) {
+func (n pidNotifier) Notify(no notify.Notice) bool {
 	select {
 	case n <- no.PID:
 	default:
 	}
-	return 1, false
+	return false
 }
-func (pidNotifier) Clear(string) {}
+func (pidNotifier) Delivered() <-chan notify.Delivery { return nil }
+func (pidNotifier) Clear(string)                      {}
 
 // BenchmarkExecToFinding measures the whole agent, from starting a process
 // of a catalog app (just before fork and exec) to the agent acting on its

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Client is the notifier's side of the connection. Next and Hello may
@@ -82,9 +85,43 @@ func (c *Client) Next(ctx context.Context) (Notice, error) {
 	}
 }
 
-// Ack tells the service that the notice with key was shown.
+// Ack tells the service that the notice with key was displayed.
 func (c *Client) Ack(key string) error {
 	return c.send(Frame{Type: FrameShown, Key: key})
+}
+
+// NotShown tells the service that the notice with key could not be
+// displayed, and why. The reason is made one line of at most
+// MaxNotShownReason bytes (an empty one becomes "unknown error").
+func (c *Client) NotShown(key, reason string) error {
+	return c.send(Frame{Type: FrameNotShown, Key: key, Reason: OneLine(reason, MaxNotShownReason)})
+}
+
+// OneLine makes s one line of valid UTF-8 of at most max bytes, without
+// control characters (each run of them becomes a space), cut at a
+// character boundary; "" becomes "unknown error".
+func OneLine(s string, max int) string {
+	var b strings.Builder
+	space := false
+	for _, r := range strings.ToValidUTF8(s, "?") {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError {
+			space = true
+			continue
+		}
+		sep := space && b.Len() > 0
+		space = false
+		if n := utf8.RuneLen(r); sep && b.Len()+1+n > max || b.Len()+n > max {
+			break
+		}
+		if sep {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	if b.Len() == 0 {
+		return "unknown error"
+	}
+	return b.String()
 }
 
 // Media reports the cameras and microphones in use as this session sees

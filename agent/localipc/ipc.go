@@ -34,19 +34,25 @@ import (
 	"github.com/vcguard/vcguard/policies"
 )
 
+// MaxNotShownReason is the longest reason, in bytes, a notifier gives
+// for a notice it could not display.
+const MaxNotShownReason = 512
+
 // MaxFrameSize is the largest frame, in bytes without its size prefix,
 // that either side sends or accepts.
 const MaxFrameSize = 64 << 10
 
 // Frame types.
 const (
-	FrameHello   = "hello"   // notifier → service: who is connecting
-	FrameShown   = "shown"   // notifier → service: a notice was shown
-	FrameWelcome = "welcome" // service → notifier: hello accepted
-	FrameRefused = "refused" // service → notifier: hello refused, with a reason
-	FrameNotice  = "notice"  // service → notifier: a notice to show
-	FramePing    = "ping"    // service → notifier: liveness
-	FrameMedia   = "media"   // notifier → service: cameras and microphones in use
+	FrameHello = "hello" // notifier → service: who is connecting
+	FrameShown = "shown" // notifier → service: a notice was displayed
+	// FrameNotShown: notifier → service: a notice could not be displayed, and why.
+	FrameNotShown = "not_shown"
+	FrameWelcome  = "welcome" // service → notifier: hello accepted
+	FrameRefused  = "refused" // service → notifier: hello refused, with a reason
+	FrameNotice   = "notice"  // service → notifier: a notice to show
+	FramePing     = "ping"    // service → notifier: liveness
+	FrameMedia    = "media"   // notifier → service: cameras and microphones in use
 )
 
 // Errors. They are wrapped with the details; test with errors.Is.
@@ -174,8 +180,8 @@ type Frame struct {
 	Type   string
 	Hello  Hello      // FrameHello
 	Notice Notice     // FrameNotice
-	Key    string     // FrameShown
-	Reason string     // FrameRefused
+	Key    string     // FrameShown, FrameNotShown
+	Reason string     // FrameRefused, FrameNotShown
 	Media  []MediaUse // FrameMedia; decoded as a non-nil list
 }
 

@@ -55,6 +55,8 @@ var rules = map[protoreflect.FullName]rule{
 	"vcguard.v1.IpcHello.session":           {max: 128},
 	"vcguard.v1.IpcRefused.reason":          {max: 1024, required: true},
 	"vcguard.v1.IpcShown.key":               {max: lenKey, required: true},
+	"vcguard.v1.IpcNotShown.key":            {max: lenKey, required: true},
+	"vcguard.v1.IpcNotShown.reason":         {max: MaxNotShownReason, required: true},
 	"vcguard.v1.IpcNotice.key":              {max: lenKey, required: true},
 	"vcguard.v1.IpcNotice.app_id":           {max: lenID, required: true},
 	"vcguard.v1.IpcNotice.app_name":         {max: lenName},
@@ -98,6 +100,7 @@ var rules = map[protoreflect.FullName]rule{
 	"vcguard.v1.IpcFrame.ping":              {},
 	"vcguard.v1.IpcFrame.shown":             {},
 	"vcguard.v1.IpcFrame.media":             {},
+	"vcguard.v1.IpcFrame.not_shown":         {},
 }
 
 type fieldErr struct{ field, problem string }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,6 +36,10 @@ const (
 	// ipcLogEvery: of the refusals of one reason, the first and then every
 	// ipcLogEvery-th are logged (all are counted, see Server.Refused).
 	ipcLogEvery = 100
+	// ipcMaxUnanswered bounds the notices one connection may leave
+	// unanswered: beyond it the oldest is forgotten (a Deliver waiting
+	// for it counts it as not shown).
+	ipcMaxUnanswered = 64
 )
 
 // Reasons a media frame or a use in it is refused (Server.Refused).
@@ -44,6 +49,9 @@ const (
 	// RefusedMediaForeignPID: a use named a process that is not the
 	// connecting user's (or that does not exist).
 	RefusedMediaForeignPID = "media_foreign_pid"
+	// RefusedAnswerUnsent: a notifier answered (shown, not_shown) more
+	// notices than it was sent; its connection is closed.
+	RefusedAnswerUnsent = "answer_unsent"
 )
 
 // mediaBucket is the media frame budget of one user (token bucket): it
@@ -82,6 +90,50 @@ type serverConn struct {
 	// media: the connection reported media (OnMedia is told when it
 	// ends).
 	media bool
+	// sent counts the notices written to the connection; answers (its
+	// goroutine's alone) the shown and not_shown frames it sent back.
+	sent    atomic.Int64
+	answers int64
+	// unanswered are the notices written to the connection and not
+	// answered yet, oldest first (guarded by Server.mu): the notifier
+	// answers them in order.
+	unanswered []*pending
+	// nmu keeps the order of unanswered that of the notices written.
+	nmu sync.Mutex
+}
+
+// pending is a notice written to a notifier and not answered yet.
+type pending struct {
+	key string
+	// ch receives the answer when Deliver waits for one (nil for Send);
+	// done is set once it did, or once the wait ended.
+	ch   chan answer
+	done bool
+}
+
+// resolve hands a to the wait for p, if any still waits (under Server.mu).
+func (p *pending) resolve(a answer) {
+	if p.ch != nil && !p.done {
+		p.ch <- a // buffered: one answer per wait
+	}
+	p.done = true
+}
+
+// answer is a notifier's answer to a notice.
+type answer struct {
+	shown  bool
+	reason string
+}
+
+// Result is what became of a notice in one session (Server.Deliver).
+type Result struct {
+	Session Session
+	// Shown is set when the session's notifier reported that it displayed
+	// the notice.
+	Shown bool
+	// Reason says why it was not displayed: the notifier's report, no
+	// answer within the wait, the connection failing.
+	Reason string
 }
 
 // allowMedia spends one media frame from the budget of the connection's
@@ -158,10 +210,15 @@ type peerInfo struct {
 type Server struct {
 	// Logger receives connection events; nil discards them.
 	Logger *slog.Logger
-	// OnShown, if set, is called when a notifier acknowledges a notice. It
-	// runs on the connection's goroutine: it must not block for long. It
-	// may call Send.
+	// OnShown, if set, is called when a notifier reports that it
+	// displayed a notice. It runs on the connection's goroutine: it must
+	// not block for long. It may call Send.
 	OnShown func(s Session, key string)
+	// OnConnect, if set, is called when a notifier has been welcomed, on
+	// the connection's goroutine before it reads the notifier's frames:
+	// it must not block (start a goroutine to Deliver to it). See also
+	// AddConnectHook.
+	OnConnect func(s Session)
 	// OnMedia, if set, is called with the cameras and microphones in use
 	// that a notifier reports from its session (validated, at most
 	// MaxMediaUses), and with nil when that notifier disconnects, so its
@@ -195,6 +252,16 @@ type Server struct {
 	// its connections (reconnecting does not refill it).
 	mediaBuckets map[int]*mediaBucket
 	refusals     map[string]uint64
+	connectHooks []func(Session)
+}
+
+// AddConnectHook adds fn to the functions called, like OnConnect, when a
+// notifier has been welcomed. Unlike OnConnect it may be called while the
+// server runs: a notifier welcomed before does not see it.
+func (s *Server) AddConnectHook(fn func(Session)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.connectHooks = append(s.connectHooks, fn)
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -375,6 +442,10 @@ func (s *Server) handle(sc *serverConn) {
 		if registered {
 			delete(s.sessions, sc.key)
 		}
+		for _, p := range sc.unanswered {
+			p.resolve(answer{reason: "the notifier disconnected before it answered"})
+		}
+		sc.unanswered = nil
 		s.mu.Unlock()
 		if registered {
 			log.Info("ipc: notifier disconnected", "uid", sc.session.UID, "session", sc.session.Session)
@@ -447,6 +518,15 @@ func (s *Server) handle(sc *serverConn) {
 		return
 	}
 	log.Info("ipc: notifier connected", "uid", peer.UID, "session", f.Hello.Session, "lang", f.Hello.Lang)
+	s.mu.Lock()
+	hooks := slices.Clone(s.connectHooks)
+	s.mu.Unlock()
+	if s.OnConnect != nil {
+		hooks = append(hooks, s.OnConnect)
+	}
+	for _, fn := range hooks {
+		fn(sc.session)
+	}
 
 	for {
 		line, err := sc.r.next()
@@ -462,8 +542,17 @@ func (s *Server) handle(sc *serverConn) {
 			return
 		}
 		switch f.Type {
-		case FrameShown:
-			if s.OnShown != nil {
+		case FrameShown, FrameNotShown:
+			// A notifier answers each notice once: an answer to more
+			// notices than it was sent is a forgery or a bug.
+			if sc.answers++; sc.answers > sc.sent.Load() {
+				if logIt, total := s.refused(RefusedAnswerUnsent, 1); logIt {
+					log.Warn("ipc: notifier answered more notices than it was sent; closing", "key", f.Key, "refused_total", total)
+				}
+				return
+			}
+			s.answer(sc, f.Key, answer{shown: f.Type == FrameShown, reason: f.Reason})
+			if f.Type == FrameShown && s.OnShown != nil {
 				s.OnShown(sc.session, f.Key)
 			}
 		case FrameMedia:
@@ -515,28 +604,32 @@ func (s *Server) pingLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		for _, sc := range s.targets(func(sessionKey) bool { return true }) {
-			s.deliver(sc, line)
+		for _, sc := range s.targets(func(*serverConn) bool { return true }) {
+			s.write(sc, line)
 		}
 	}
 }
 
-// targets returns the registered connections that match.
-func (s *Server) targets(match func(sessionKey) bool) []*serverConn {
+// targets returns the registered connections that match, ordered by uid
+// and session.
+func (s *Server) targets(match func(*serverConn) bool) []*serverConn {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []*serverConn
-	for k, sc := range s.sessions {
-		if match(k) {
+	for _, sc := range s.sessions {
+		if match(sc) {
 			out = append(out, sc)
 		}
 	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b *serverConn) int {
+		return cmp.Or(cmp.Compare(a.key.uid, b.key.uid), cmp.Compare(a.key.session, b.key.session))
+	})
 	return out
 }
 
-// deliver writes a frame to one session; on failure it closes the
+// write writes a frame to one session; on failure it closes the
 // connection (its goroutine then unregisters it).
-func (s *Server) deliver(sc *serverConn, line []byte) error {
+func (s *Server) write(sc *serverConn, line []byte) error {
 	if err := sc.write(line, s.writeTimeout()); err != nil {
 		s.logger().Warn("ipc: write to notifier failed; closing", "uid", sc.session.UID, "session", sc.session.Session, "error", err)
 		sc.c.Close()
@@ -547,19 +640,20 @@ func (s *Server) deliver(sc *serverConn, line []byte) error {
 
 // Send delivers n to every connected session of the user uid. It fails
 // with ErrNoSession when none is connected, and with the write errors
-// when no session got it.
+// when no session got it. It does not wait for the notifiers' answers:
+// Deliver does.
 func (s *Server) Send(uid int, n Notice) error {
-	return s.send(n, fmt.Sprintf("uid %d", uid), func(k sessionKey) bool { return k.uid == uid })
+	return s.send(n, fmt.Sprintf("uid %d", uid), func(sc *serverConn) bool { return sc.key.uid == uid })
 }
 
 // Broadcast delivers n to every connected session. It fails with
 // ErrNoSession when none is connected, and with the write errors when no
 // session got it.
 func (s *Server) Broadcast(n Notice) error {
-	return s.send(n, "any user", func(sessionKey) bool { return true })
+	return s.send(n, "any user", func(*serverConn) bool { return true })
 }
 
-func (s *Server) send(n Notice, who string, match func(sessionKey) bool) error {
+func (s *Server) send(n Notice, who string, match func(*serverConn) bool) error {
 	line, err := EncodeFrame(Frame{Type: FrameNotice, Notice: n})
 	if err != nil {
 		return fmt.Errorf("ipc: send to %s: %w", who, err)
@@ -570,7 +664,7 @@ func (s *Server) send(n Notice, who string, match func(sessionKey) bool) error {
 	}
 	var errs []error
 	for _, sc := range targets {
-		if err := s.deliver(sc, line); err != nil {
+		if _, err := s.writeNotice(sc, line, n.Key, false); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -592,4 +686,128 @@ func (s *Server) Sessions() []Session {
 		return cmp.Or(cmp.Compare(a.UID, b.UID), cmp.Compare(a.Session, b.Session))
 	})
 	return out
+}
+
+// Deliver sends n to every connected session of the user uid and waits,
+// at most wait, for each session's answer: displayed, or not and why. It
+// returns one Result per session it was sent to, ordered by session, and
+// fails with ErrNoSession when none is connected (or ErrBadFrame for a
+// notice that cannot be sent). When ctx ends the sessions that have not
+// answered count as not shown. The notifiers answer in the order they
+// were sent notices; a late answer is not taken for a later notice's.
+func (s *Server) Deliver(ctx context.Context, uid int, n Notice, wait time.Duration) ([]Result, error) {
+	return s.deliver(ctx, n, wait, fmt.Sprintf("uid %d", uid), func(sc *serverConn) bool { return sc.key.uid == uid })
+}
+
+// DeliverSession is Deliver to one session: the connection of sess (as
+// OnConnect or Sessions gave it), not a later one of the same login
+// session.
+func (s *Server) DeliverSession(ctx context.Context, sess Session, n Notice, wait time.Duration) ([]Result, error) {
+	return s.deliver(ctx, n, wait, fmt.Sprintf("uid %d session %q", sess.UID, sess.Session), func(sc *serverConn) bool {
+		return sc.key == sessionKey{uid: sess.UID, session: sess.Session} && sc.session.Since.Equal(sess.Since)
+	})
+}
+
+func (s *Server) deliver(ctx context.Context, n Notice, wait time.Duration, who string, match func(*serverConn) bool) ([]Result, error) {
+	line, err := EncodeFrame(Frame{Type: FrameNotice, Notice: n})
+	if err != nil {
+		return nil, fmt.Errorf("ipc: deliver to %s: %w", who, err)
+	}
+	targets := s.targets(match)
+	if len(targets) == 0 {
+		return nil, fmt.Errorf("ipc: deliver to %s: %w", who, ErrNoSession)
+	}
+	results := make([]Result, len(targets))
+	waits := make([]*pending, len(targets))
+	for i, sc := range targets {
+		results[i].Session = sc.session
+		p, err := s.writeNotice(sc, line, n.Key, true)
+		if err != nil {
+			results[i].Reason = OneLine("sending to the notifier failed: "+err.Error(), MaxNotShownReason)
+			continue
+		}
+		waits[i] = p
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	over := ""
+	for i, p := range waits {
+		if p == nil {
+			continue
+		}
+		var a answer
+		got := false
+		if over == "" {
+			select {
+			case a = <-p.ch:
+				got = true
+			case <-timer.C:
+				over = fmt.Sprintf("no answer from the notifier within %s", wait)
+			case <-ctx.Done():
+				over = "the service stopped waiting before the notifier answered"
+			}
+		}
+		if !got {
+			if s.expire(p) {
+				results[i].Reason = over
+				continue
+			}
+			a = <-p.ch // answered meanwhile
+		}
+		results[i].Shown, results[i].Reason = a.shown, a.reason
+	}
+	return results, nil
+}
+
+// writeNotice records the notice key as unanswered on sc (with a wait for
+// its answer when wait is set) and writes it. Beyond ipcMaxUnanswered
+// the oldest unanswered notice is forgotten.
+func (s *Server) writeNotice(sc *serverConn, line []byte, key string, wait bool) (*pending, error) {
+	p := &pending{key: key}
+	if wait {
+		p.ch = make(chan answer, 1)
+	}
+	sc.nmu.Lock()
+	defer sc.nmu.Unlock()
+	s.mu.Lock()
+	sc.unanswered = append(sc.unanswered, p)
+	if len(sc.unanswered) > ipcMaxUnanswered {
+		sc.unanswered[0].resolve(answer{reason: fmt.Sprintf("the notifier left %d later notices unanswered", ipcMaxUnanswered)})
+		sc.unanswered = slices.Delete(sc.unanswered, 0, 1)
+	}
+	s.mu.Unlock()
+	sc.sent.Add(1)
+	if err := s.write(sc, line); err != nil {
+		s.mu.Lock()
+		p.done = true // the connection is closed: nothing will answer
+		s.mu.Unlock()
+		return nil, err
+	}
+	return p, nil
+}
+
+// expire ends the wait for p; false when it was answered (or ended with
+// the connection) meanwhile, and its answer is in p.ch. The notice stays
+// unanswered: the notifier's late answer is matched to it and dropped.
+func (s *Server) expire(p *pending) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p.done {
+		return false
+	}
+	p.done = true
+	return true
+}
+
+// answer hands a notifier's answer to the oldest notice it has not
+// answered. The notifier answers in order: an answer about another key
+// is about a notice already forgotten (ipcMaxUnanswered) and is dropped.
+func (s *Server) answer(sc *serverConn, key string, a answer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(sc.unanswered) == 0 || sc.unanswered[0].key != key {
+		return
+	}
+	sc.unanswered[0].resolve(a)
+	sc.unanswered = slices.Delete(sc.unanswered, 0, 1)
 }

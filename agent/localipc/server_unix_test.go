@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -839,5 +840,133 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s\n%s", what, buf[:runtime.Stack(buf, true)])
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Deliver waits for each session's answer: shown, not shown with the
+// notifier's reason, no answer within the wait, or the notifier gone.
+func TestIPCDeliverAnswers(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, &Server{})
+	uid := os.Geteuid()
+	ctx := testContext(t)
+	a, b := connect(t, srv.path, "a"), connect(t, srv.path, "b")
+	answer := func(c *Client, shown bool, reason string) {
+		go func() {
+			n, err := c.Next(ctx)
+			if err != nil {
+				t.Errorf("Next: %v", err)
+				return
+			}
+			if shown {
+				err = c.Ack(n.Key)
+			} else if reason != "" {
+				err = c.NotShown(n.Key, reason)
+			}
+			if err != nil {
+				t.Errorf("answer: %v", err)
+			}
+		}()
+	}
+	answer(a, true, "")
+	answer(b, false, "no notification daemon")
+	res, err := srv.Deliver(ctx, uid, testNotice(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 || res[0].Session.Session != "a" || !res[0].Shown || res[1].Session.Session != "b" || res[1].Shown || res[1].Reason != "no notification daemon" {
+		t.Errorf("Deliver = %+v; want a shown, b not shown with its reason", res)
+	}
+
+	// b does not answer: it counts as not shown after the wait; its late
+	// answer is ignored.
+	answer(a, true, "")
+	answer(b, false, "")
+	start := time.Now()
+	res, err = srv.Deliver(ctx, uid, testNotice(), 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("Deliver took %s with a 300ms wait", took)
+	}
+	if len(res) != 2 || !res[0].Shown || res[1].Shown || res[1].Reason != "no answer from the notifier within 300ms" {
+		t.Errorf("Deliver = %+v; want b unanswered", res)
+	}
+	if err := b.Ack(testNotice().Key); err != nil {
+		t.Fatal(err)
+	}
+
+	// DeliverSession reaches that connection alone; a notifier that hangs
+	// up before answering is not counted.
+	var sb Session
+	for _, s := range srv.Sessions() {
+		if s.Session == "b" {
+			sb = s
+		}
+	}
+	go func() {
+		if _, err := b.Next(ctx); err == nil {
+			b.Close()
+		}
+	}()
+	res, err = srv.DeliverSession(ctx, sb, testNotice(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || res[0].Shown || res[0].Reason != "the notifier disconnected before it answered" {
+		t.Errorf("DeliverSession = %+v; want b gone before answering", res)
+	}
+	if _, err := srv.Deliver(ctx, uid+1, testNotice(), time.Second); !errors.Is(err, ErrNoSession) {
+		t.Errorf("Deliver to a user without notifier: %v, want ErrNoSession", err)
+	}
+}
+
+// A notifier may answer only the notices it was sent: an answer beyond
+// them closes its connection, and is counted.
+func TestIPCAnswerUnsentRefused(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, &Server{})
+	c := connect(t, srv.path, "s")
+	ctx := testContext(t)
+	if err := srv.Send(os.Geteuid(), testNotice()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Ack(testNotice().Key); err != nil { // answers the one it got
+		t.Fatal(err)
+	}
+	if err := c.NotShown("forged", "never sent"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Next(ctx); !errors.Is(err, ErrServiceGone) {
+		t.Errorf("Next after a forged answer: %v, want the service to hang up", err)
+	}
+	if got := srv.Refused()[RefusedAnswerUnsent]; got != 1 {
+		t.Errorf("Refused()[%s] = %d, want 1", RefusedAnswerUnsent, got)
+	}
+}
+
+// OnConnect and the connect hooks learn of each welcomed notifier.
+func TestIPCConnectHooks(t *testing.T) {
+	t.Parallel()
+	got := make(chan string, 4)
+	srv := startServer(t, &Server{OnConnect: func(s Session) { got <- "field " + s.Session }})
+	srv.AddConnectHook(func(s Session) { got <- "hook " + s.Session })
+	connect(t, srv.path, "s1")
+	var seen []string
+	for range 2 {
+		select {
+		case s := <-got:
+			seen = append(seen, s)
+		case <-time.After(10 * time.Second):
+			t.Fatal("a connect hook was not called")
+		}
+	}
+	slices.Sort(seen)
+	if !slices.Equal(seen, []string{"field s1", "hook s1"}) {
+		t.Errorf("hooks saw %v", seen)
 	}
 }

@@ -73,6 +73,8 @@ func frameType(pb *vcguardv1.IpcFrame) string {
 		return FrameShown
 	case *vcguardv1.IpcFrame_Media:
 		return FrameMedia
+	case *vcguardv1.IpcFrame_NotShown:
+		return FrameNotShown
 	}
 	return "empty"
 }
@@ -100,6 +102,8 @@ func frameToProto(f Frame) (*vcguardv1.IpcFrame, error) {
 		pb.Body = &vcguardv1.IpcFrame_Ping{Ping: &vcguardv1.IpcPing{}}
 	case FrameShown:
 		pb.Body = &vcguardv1.IpcFrame_Shown{Shown: &vcguardv1.IpcShown{Key: f.Key}}
+	case FrameNotShown:
+		pb.Body = &vcguardv1.IpcFrame_NotShown{NotShown: &vcguardv1.IpcNotShown{Key: f.Key, Reason: f.Reason}}
 	case FrameMedia:
 		for i, m := range f.Media {
 			if m.PID < 0 {
@@ -162,6 +166,8 @@ func frameFromProto(pb *vcguardv1.IpcFrame) Frame {
 		f.Notice = noticeFromProto(b.Notice)
 	case *vcguardv1.IpcFrame_Shown:
 		f.Key = b.Shown.Key
+	case *vcguardv1.IpcFrame_NotShown:
+		f.Key, f.Reason = b.NotShown.Key, b.NotShown.Reason
 	case *vcguardv1.IpcFrame_Media:
 		f.Media = make([]MediaUse, 0, len(b.Media.Uses))
 		for _, u := range b.Media.Uses {

@@ -49,6 +49,7 @@ func TestIPCEncodeDecodeRoundTrip(t *testing.T) {
 		{Type: FrameWelcome},
 		{Type: FrameRefused, Reason: "hello claims uid 0"},
 		{Type: FrameShown, Key: "zoom/forbidden"},
+		{Type: FrameNotShown, Key: "zoom/forbidden", Reason: "org.freedesktop.Notifications was not provided"},
 		{Type: FrameMedia, Media: testMedia()},
 		{Type: FrameMedia, Media: []MediaUse{}},
 		{Type: FrameMedia, Media: []MediaUse{{Kind: "camera", Device: "<cam & co>", PID: 1<<31 - 1, Process: `C:\Program Files\"x"`, Source: "consentstore"}}},
@@ -164,6 +165,9 @@ func TestIPCDecodeFrameErrors(t *testing.T) {
 		{"hello bad session", raw(helloFrame(1, "nl", "a b")), `field hello.session: character ' ' not allowed`},
 		{"hello unknown field", raw(helloFrame(1, "nl", ""))[:0:0], ""}, // replaced below
 		{"shown empty key", raw(&vcguardv1.IpcFrame{Body: &vcguardv1.IpcFrame_Shown{Shown: &vcguardv1.IpcShown{}}}), "field shown.key: missing or empty"},
+		{"not shown without reason", raw(&vcguardv1.IpcFrame{Body: &vcguardv1.IpcFrame_NotShown{NotShown: &vcguardv1.IpcNotShown{Key: "k"}}}), "field not_shown.reason: missing or empty"},
+		{"not shown reason too long", raw(&vcguardv1.IpcFrame{Body: &vcguardv1.IpcFrame_NotShown{NotShown: &vcguardv1.IpcNotShown{Key: "k", Reason: strings.Repeat("x", MaxNotShownReason+1)}}}), "field not_shown.reason: 513 bytes, at most 512 allowed"},
+		{"not shown reason two lines", raw(&vcguardv1.IpcFrame{Body: &vcguardv1.IpcFrame_NotShown{NotShown: &vcguardv1.IpcNotShown{Key: "k", Reason: "a\nb"}}}), `field not_shown.reason: control character '\n' not allowed`},
 		{"notice no app", raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.AppId = "" })), "field notice.app_id: missing or empty"},
 		{"notice no verdict", raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.PolicyVerdict = 0 })), "field notice.policy_verdict: missing or unspecified"},
 		{"notice bad verdict", raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.PolicyVerdict = 42 })), "field notice.policy_verdict: 42 is not a Verdict"},
@@ -259,6 +263,8 @@ func TestIPCEncodeFrameValidates(t *testing.T) {
 		{Type: FrameNotice, Notice: Notice{Key: "k", AppID: "a", Verdict: "forbidden", Action: "quarantine"}},
 		{Type: FrameNotice, Notice: Notice{Key: "k", AppID: "a", Verdict: "forbidden", Action: "warn", GraceSeconds: -1}},
 		{Type: FrameShown},
+		{Type: FrameNotShown, Key: "k"},
+		{Type: FrameNotShown, Reason: "r"},
 		{Type: FrameMedia, Media: []MediaUse{{Kind: "camera", Device: "c", Source: "usb"}}},
 		{Type: FrameMedia, Media: []MediaUse{{Kind: "webcam", Device: "c", Source: "v4l2"}}},
 		{Type: FrameMedia, Media: []MediaUse{{Kind: "camera", Device: "c", PID: -1, Source: "v4l2"}}},
@@ -449,5 +455,26 @@ func TestIPCMediaFrameSize(t *testing.T) {
 	}
 	if _, err := EncodeFrame(Frame{Type: FrameMedia, Media: ms}); !errors.Is(err, ErrFrameTooLarge) {
 		t.Errorf("EncodeFrame of %d long uses: err = %v, want ErrFrameTooLarge", len(ms), err)
+	}
+}
+
+// OneLine makes any reason fit a not_shown frame.
+func TestOneLine(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"", "unknown error"},
+		{"\n\t", "unknown error"},
+		{"dbus: org.freedesktop.Notifications\nwas not provided", "dbus: org.freedesktop.Notifications was not provided"},
+		{"a\x00\x01b\u2028c", "a b c"},
+		{"bad \xff utf8", "bad ? utf8"},
+		{strings.Repeat("é", 300), strings.Repeat("é", MaxNotShownReason/2)},
+	} {
+		got := OneLine(tc.in, MaxNotShownReason)
+		if got != tc.want {
+			t.Errorf("OneLine(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if _, err := EncodeFrame(Frame{Type: FrameNotShown, Key: "k", Reason: got}); err != nil {
+			t.Errorf("OneLine(%q) = %q does not encode: %v", tc.in, got, err)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,8 +46,21 @@ func startServer(t *testing.T, s *localipc.Server) *testServer {
 	return &testServer{Server: s, path: path}
 }
 
+// nextDelivery returns the next outcome the service reports.
+func nextDelivery(t *testing.T, svc *Service) Delivery {
+	t.Helper()
+	select {
+	case d := <-svc.Delivered():
+		return d
+	case <-time.After(10 * time.Second):
+		t.Fatal("timed out waiting for the outcome of a notice")
+		return Delivery{}
+	}
+}
+
 // Service.Notify tells only the sessions of the user owning the app's
-// process: not another user's, and nobody when the owner is unknown.
+// process: not another user's, and nobody when the owner is unknown; what
+// became of each notice is reported, with the reason when nobody saw it.
 func TestServiceNotifiesOnlyTheOwner(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, &localipc.Server{})
@@ -59,6 +73,7 @@ func TestServiceNotifiesOnlyTheOwner(t *testing.T) {
 		}
 		return uid, nil
 	}}
+	defer svc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := localipc.Dial(ctx, ts.path)
@@ -72,22 +87,73 @@ func TestServiceNotifiesOnlyTheOwner(t *testing.T) {
 	notice := func(key string, pid int) Notice {
 		return Notice{Key: key, AppID: "zoom", Verdict: "forbidden", Action: "warn", PID: pid}
 	}
-	if n, limited := svc.Notify(notice("other-user", 200)); n != 0 || limited {
-		t.Errorf("Notify about another user's app reached %d sessions (limited %v), want 0", n, limited)
+	if limited := svc.Notify(notice("other-user", 200)); limited {
+		t.Error("Notify about another user's app was held back")
 	}
-	if n, _ := svc.Notify(notice("gone", 300)); n != 0 {
-		t.Errorf("Notify about a process without owner reached %d sessions, want 0", n)
+	if d := nextDelivery(t, svc); d.Sessions != 0 || len(d.Failures) != 1 || !strings.Contains(d.Failures[0], "no notifier is running") {
+		t.Errorf("another user's app: %+v; want 0 sessions, no notifier running for that user", d)
 	}
-	if n, _ := svc.Notify(notice("mine", 100)); n != 1 {
-		t.Errorf("Notify about my app reached %d sessions, want 1", n)
+	svc.Notify(notice("gone", 300))
+	if d := nextDelivery(t, svc); d.Sessions != 0 || len(d.Failures) != 1 || !strings.Contains(d.Failures[0], "user is unknown") {
+		t.Errorf("a process without owner: %+v; want 0 sessions, the owner unknown", d)
 	}
-	if got, err := c.Next(ctx); err != nil || got.Key != "mine" {
-		t.Errorf("the session got %+v, %v; want only the notice about its own app", got, err)
+	svc.Notify(notice("mine", 100))
+	got, err := c.Next(ctx)
+	if err != nil || got.Key != "mine" {
+		t.Fatalf("the session got %+v, %v; want only the notice about its own app", got, err)
+	}
+	if err := c.Ack(got.Key); err != nil {
+		t.Fatal(err)
+	}
+	if d := nextDelivery(t, svc); d.Notice.Key != "mine" || d.Sessions != 1 || d.Lang != "en" || len(d.Failures) != 0 || d.Replayed {
+		t.Errorf("my app: %+v; want displayed by 1 session in en", d)
 	}
 	if r := svc.Refused(); len(r) != 0 {
 		t.Errorf("Refused() = %v with nothing refused", r)
 	}
 	if r := (&Service{}).Refused(); r != nil {
 		t.Errorf("Refused() without a server = %v", r)
+	}
+}
+
+// A notifier that does not answer in time, and one that reports a failed
+// display: both are recorded as not shown, with the reason.
+func TestServiceRecordsUnansweredAndFailed(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, &localipc.Server{})
+	svc := &Service{Server: ts.Server, Limiter: &Limiter{}, AnswerWait: 200 * time.Millisecond,
+		ProcessOwner: func(int) (int, error) { return os.Geteuid(), nil }}
+	defer svc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := localipc.Dial(ctx, ts.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello(ctx, localipc.Hello{UID: os.Geteuid(), Lang: "de", Session: "2"}); err != nil {
+		t.Fatal(err)
+	}
+	svc.Notify(Notice{Key: "silent", AppID: "zoom", Verdict: "forbidden", Action: "warn", PID: 1})
+	if _, err := c.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := nextDelivery(t, svc); d.Sessions != 0 || len(d.Failures) != 1 || !strings.Contains(d.Failures[0], `session "2": no answer from the notifier within 200ms`) {
+		t.Errorf("unanswered: %+v; want 0 sessions, no answer within 200ms", d)
+	}
+	// A late answer to it is ignored, not counted for the next notice.
+	if err := c.Ack("silent"); err != nil {
+		t.Fatal(err)
+	}
+	svc.Notify(Notice{Key: "failed", AppID: "zoom", Verdict: "forbidden", Action: "warn", PID: 1})
+	n, err := c.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.NotShown(n.Key, "the desktop said no\nsecond line"); err != nil {
+		t.Fatal(err)
+	}
+	if d := nextDelivery(t, svc); d.Sessions != 0 || len(d.Failures) != 1 || d.Failures[0] != `session "2": the desktop said no second line` {
+		t.Errorf("failed: %+v; want 0 sessions and the notifier's reason", d)
 	}
 }

@@ -46,6 +46,15 @@ const (
 	// The device stayed in use, with no meeting app running, for longer
 	// than the policy allows.
 	MediaFindingKind_MEDIA_FINDING_KIND_LEFT_ON MediaFindingKind = 4
+	// A process shares the screen (a screen cast; MediaUse.kind "screen").
+	MediaFindingKind_MEDIA_FINDING_KIND_SCREEN_SHARE MediaFindingKind = 5
+	// A process records what the computer plays (an output's monitor
+	// source; MediaUse.kind "output_audio"): the other side of a call.
+	MediaFindingKind_MEDIA_FINDING_KIND_OUTPUT_RECORDING MediaFindingKind = 6
+	// A meeting app still runs longer than the policy allows after its last
+	// camera or microphone use (MediaUse names the app's process and
+	// app_id, with no kind or device).
+	MediaFindingKind_MEDIA_FINDING_KIND_LEFT_RUNNING MediaFindingKind = 7
 )
 
 // Enum value maps for MediaFindingKind.
@@ -56,13 +65,19 @@ var (
 		2: "MEDIA_FINDING_KIND_FORBIDDEN_APP",
 		3: "MEDIA_FINDING_KIND_UNVERIFIED_APP",
 		4: "MEDIA_FINDING_KIND_LEFT_ON",
+		5: "MEDIA_FINDING_KIND_SCREEN_SHARE",
+		6: "MEDIA_FINDING_KIND_OUTPUT_RECORDING",
+		7: "MEDIA_FINDING_KIND_LEFT_RUNNING",
 	}
 	MediaFindingKind_value = map[string]int32{
-		"MEDIA_FINDING_KIND_UNSPECIFIED":    0,
-		"MEDIA_FINDING_KIND_UNKNOWN_APP":    1,
-		"MEDIA_FINDING_KIND_FORBIDDEN_APP":  2,
-		"MEDIA_FINDING_KIND_UNVERIFIED_APP": 3,
-		"MEDIA_FINDING_KIND_LEFT_ON":        4,
+		"MEDIA_FINDING_KIND_UNSPECIFIED":      0,
+		"MEDIA_FINDING_KIND_UNKNOWN_APP":      1,
+		"MEDIA_FINDING_KIND_FORBIDDEN_APP":    2,
+		"MEDIA_FINDING_KIND_UNVERIFIED_APP":   3,
+		"MEDIA_FINDING_KIND_LEFT_ON":          4,
+		"MEDIA_FINDING_KIND_SCREEN_SHARE":     5,
+		"MEDIA_FINDING_KIND_OUTPUT_RECORDING": 6,
+		"MEDIA_FINDING_KIND_LEFT_RUNNING":     7,
 	}
 )
 
@@ -1186,7 +1201,9 @@ func (x *DroppedEvents) GetNewest() *timestamppb.Timestamp {
 // MediaUse is a camera or microphone in use by one process.
 type MediaUse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// "camera" or "microphone".
+	// "camera", "microphone", "screen" (a screen cast, never "camera") or
+	// "output_audio" (a recording of what the computer plays, never
+	// "microphone").
 	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
 	// The device (node path, sound-server source, consent-store key).
 	Device string `protobuf:"bytes,2,opt,name=device,proto3" json:"device,omitempty"`
@@ -1651,10 +1668,21 @@ type UserNotified struct {
 	Action string `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
 	// Language the message was shown in.
 	Lang string `protobuf:"bytes,4,opt,name=lang,proto3" json:"lang,omitempty"`
-	// Sessions reached; 0 when no user session had a notifier running.
+	// User sessions whose notifier displayed the notice (it answered that
+	// the desktop showed it); 0 when none did: failures says why.
 	Sessions uint32 `protobuf:"varint,5,opt,name=sessions,proto3" json:"sessions,omitempty"`
 	// What the agent does about the finding under the policy.
-	PolicyAction  Action `protobuf:"varint,6,opt,name=policy_action,json=policyAction,proto3,enum=vcguard.v1.Action" json:"policy_action,omitempty"`
+	PolicyAction Action `protobuf:"varint,6,opt,name=policy_action,json=policyAction,proto3,enum=vcguard.v1.Action" json:"policy_action,omitempty"`
+	// Why the notice was not displayed, one entry per session that did not
+	// display it ("session 2: the desktop notification service
+	// org.freedesktop.Notifications was not provided"), or a single entry
+	// when no session had a notifier running. Empty when every session it
+	// was sent to displayed it. At most 8 entries of at most 512 bytes.
+	Failures []string `protobuf:"bytes,7,rep,name=failures,proto3" json:"failures,omitempty"`
+	// Set when the notice was shown again to a notifier that connected while
+	// the finding was in force (a login after the finding, a notifier
+	// restart), not for a new or changed finding.
+	Replayed      bool `protobuf:"varint,8,opt,name=replayed,proto3" json:"replayed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1730,6 +1758,20 @@ func (x *UserNotified) GetPolicyAction() Action {
 		return x.PolicyAction
 	}
 	return Action_ACTION_UNSPECIFIED
+}
+
+func (x *UserNotified) GetFailures() []string {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
+func (x *UserNotified) GetReplayed() bool {
+	if x != nil {
+		return x.Replayed
+	}
+	return false
 }
 
 // AppInstance is one running process of a catalog app.
@@ -2375,14 +2417,16 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\x03app\x18\x01 \x01(\v2\x17.vcguard.v1.AppInstanceR\x03app\x12\x16\n" +
 	"\x06killed\x18\x02 \x03(\x05R\x06killed\x12\x14\n" +
 	"\x05error\x18\x03 \x01(\tR\x05error\x12\x19\n" +
-	"\bgrace_ms\x18\x04 \x01(\x03R\agraceMs\"\xd9\x01\n" +
+	"\bgrace_ms\x18\x04 \x01(\x03R\agraceMs\"\x91\x02\n" +
 	"\fUserNotified\x12\x15\n" +
 	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12-\n" +
 	"\averdict\x18\x02 \x01(\x0e2\x13.vcguard.v1.VerdictR\averdict\x12\x1a\n" +
 	"\x06action\x18\x03 \x01(\tB\x02\x18\x01R\x06action\x12\x12\n" +
 	"\x04lang\x18\x04 \x01(\tR\x04lang\x12\x1a\n" +
 	"\bsessions\x18\x05 \x01(\rR\bsessions\x127\n" +
-	"\rpolicy_action\x18\x06 \x01(\x0e2\x12.vcguard.v1.ActionR\fpolicyAction\"\x8f\x03\n" +
+	"\rpolicy_action\x18\x06 \x01(\x0e2\x12.vcguard.v1.ActionR\fpolicyAction\x12\x1a\n" +
+	"\bfailures\x18\a \x03(\tR\bfailures\x12\x1a\n" +
+	"\breplayed\x18\b \x01(\bR\breplayed\"\x8f\x03\n" +
 	"\vAppInstance\x12\x15\n" +
 	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x10\n" +
@@ -2422,13 +2466,16 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\aversion\x18\x01 \x01(\x04R\aversion\x12\x1a\n" +
 	"\bdocument\x18\x02 \x01(\fR\bdocument\x12\x1c\n" +
 	"\tsignature\x18\x03 \x01(\fR\tsignature\x128\n" +
-	"\tpublished\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tpublished*\xc7\x01\n" +
+	"\tpublished\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tpublished*\xba\x02\n" +
 	"\x10MediaFindingKind\x12\"\n" +
 	"\x1eMEDIA_FINDING_KIND_UNSPECIFIED\x10\x00\x12\"\n" +
 	"\x1eMEDIA_FINDING_KIND_UNKNOWN_APP\x10\x01\x12$\n" +
 	" MEDIA_FINDING_KIND_FORBIDDEN_APP\x10\x02\x12%\n" +
 	"!MEDIA_FINDING_KIND_UNVERIFIED_APP\x10\x03\x12\x1e\n" +
-	"\x1aMEDIA_FINDING_KIND_LEFT_ON\x10\x04*W\n" +
+	"\x1aMEDIA_FINDING_KIND_LEFT_ON\x10\x04\x12#\n" +
+	"\x1fMEDIA_FINDING_KIND_SCREEN_SHARE\x10\x05\x12'\n" +
+	"#MEDIA_FINDING_KIND_OUTPUT_RECORDING\x10\x06\x12#\n" +
+	"\x1fMEDIA_FINDING_KIND_LEFT_RUNNING\x10\a*W\n" +
 	"\x06Action\x12\x16\n" +
 	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eACTION_MONITOR\x10\x01\x12\x0f\n" +

@@ -15,7 +15,8 @@
 //	                    refused  with a reason, and the service hangs up
 //	service → notifier  notice   a notice to show
 //	                    ping     liveness; nothing to do
-//	notifier → service  shown    acknowledgement of a notice
+//	notifier → service  shown    the notice with this key was displayed
+//	                    not_shown  it could not be displayed, and why
 //	notifier → service  media    cameras and microphones in use as the
 //	                             session sees them
 //
@@ -174,6 +175,7 @@ type IpcFrame struct {
 	//	*IpcFrame_Ping
 	//	*IpcFrame_Shown
 	//	*IpcFrame_Media
+	//	*IpcFrame_NotShown
 	Body          isIpcFrame_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -279,6 +281,15 @@ func (x *IpcFrame) GetMedia() *IpcMedia {
 	return nil
 }
 
+func (x *IpcFrame) GetNotShown() *IpcNotShown {
+	if x != nil {
+		if x, ok := x.Body.(*IpcFrame_NotShown); ok {
+			return x.NotShown
+		}
+	}
+	return nil
+}
+
 type isIpcFrame_Body interface {
 	isIpcFrame_Body()
 }
@@ -311,6 +322,10 @@ type IpcFrame_Media struct {
 	Media *IpcMedia `protobuf:"bytes,7,opt,name=media,proto3,oneof"`
 }
 
+type IpcFrame_NotShown struct {
+	NotShown *IpcNotShown `protobuf:"bytes,8,opt,name=not_shown,json=notShown,proto3,oneof"`
+}
+
 func (*IpcFrame_Hello) isIpcFrame_Body() {}
 
 func (*IpcFrame_Welcome) isIpcFrame_Body() {}
@@ -324,6 +339,8 @@ func (*IpcFrame_Ping) isIpcFrame_Body() {}
 func (*IpcFrame_Shown) isIpcFrame_Body() {}
 
 func (*IpcFrame_Media) isIpcFrame_Body() {}
+
+func (*IpcFrame_NotShown) isIpcFrame_Body() {}
 
 // IpcHello introduces a notifier. The uid must be the one the OS reports
 // for the connecting process (peer credentials); on Windows it is the
@@ -512,7 +529,9 @@ func (*IpcPing) Descriptor() ([]byte, []int) {
 	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{4}
 }
 
-// IpcShown acknowledges the notice with this key.
+// IpcShown reports that the notice with this key was displayed. The
+// notifier answers every notice with shown or not_shown; the service
+// counts a notice as delivered to a session only on shown.
 type IpcShown struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
@@ -557,6 +576,63 @@ func (x *IpcShown) GetKey() string {
 	return ""
 }
 
+// IpcNotShown reports that the notice with this key could not be
+// displayed (no desktop notification service, the display failed or
+// timed out), and why.
+type IpcNotShown struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Key   string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// What went wrong, as the display reported it; required, at most 512
+	// bytes, one line.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IpcNotShown) Reset() {
+	*x = IpcNotShown{}
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IpcNotShown) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IpcNotShown) ProtoMessage() {}
+
+func (x *IpcNotShown) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IpcNotShown.ProtoReflect.Descriptor instead.
+func (*IpcNotShown) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *IpcNotShown) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *IpcNotShown) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // IpcNotice is what was found and what to tell the user: identifiers and
 // facts, not sentences; the notifier words them in the user's language.
 type IpcNotice struct {
@@ -590,7 +666,7 @@ type IpcNotice struct {
 
 func (x *IpcNotice) Reset() {
 	*x = IpcNotice{}
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[6]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -602,7 +678,7 @@ func (x *IpcNotice) String() string {
 func (*IpcNotice) ProtoMessage() {}
 
 func (x *IpcNotice) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[6]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -615,7 +691,7 @@ func (x *IpcNotice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IpcNotice.ProtoReflect.Descriptor instead.
 func (*IpcNotice) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{6}
+	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *IpcNotice) GetKey() string {
@@ -724,7 +800,7 @@ type IpcFacts struct {
 
 func (x *IpcFacts) Reset() {
 	*x = IpcFacts{}
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[7]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -736,7 +812,7 @@ func (x *IpcFacts) String() string {
 func (*IpcFacts) ProtoMessage() {}
 
 func (x *IpcFacts) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[7]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -749,7 +825,7 @@ func (x *IpcFacts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IpcFacts.ProtoReflect.Descriptor instead.
 func (*IpcFacts) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{7}
+	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *IpcFacts) GetE2Ee() *IpcTextFact {
@@ -800,7 +876,7 @@ type IpcTextFact struct {
 
 func (x *IpcTextFact) Reset() {
 	*x = IpcTextFact{}
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[8]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -812,7 +888,7 @@ func (x *IpcTextFact) String() string {
 func (*IpcTextFact) ProtoMessage() {}
 
 func (x *IpcTextFact) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[8]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -825,7 +901,7 @@ func (x *IpcTextFact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IpcTextFact.ProtoReflect.Descriptor instead.
 func (*IpcTextFact) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{8}
+	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *IpcTextFact) GetValue() string {
@@ -869,7 +945,7 @@ type IpcBoolFact struct {
 
 func (x *IpcBoolFact) Reset() {
 	*x = IpcBoolFact{}
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[9]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -881,7 +957,7 @@ func (x *IpcBoolFact) String() string {
 func (*IpcBoolFact) ProtoMessage() {}
 
 func (x *IpcBoolFact) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[9]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -894,7 +970,7 @@ func (x *IpcBoolFact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IpcBoolFact.ProtoReflect.Descriptor instead.
 func (*IpcBoolFact) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{9}
+	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *IpcBoolFact) GetValue() bool {
@@ -938,7 +1014,7 @@ type IpcListFact struct {
 
 func (x *IpcListFact) Reset() {
 	*x = IpcListFact{}
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[10]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -950,7 +1026,7 @@ func (x *IpcListFact) String() string {
 func (*IpcListFact) ProtoMessage() {}
 
 func (x *IpcListFact) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[10]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -963,7 +1039,7 @@ func (x *IpcListFact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IpcListFact.ProtoReflect.Descriptor instead.
 func (*IpcListFact) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{10}
+	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *IpcListFact) GetValue() []string {
@@ -1007,7 +1083,7 @@ type IpcMedia struct {
 
 func (x *IpcMedia) Reset() {
 	*x = IpcMedia{}
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[11]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1019,7 +1095,7 @@ func (x *IpcMedia) String() string {
 func (*IpcMedia) ProtoMessage() {}
 
 func (x *IpcMedia) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[11]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1032,7 +1108,7 @@ func (x *IpcMedia) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IpcMedia.ProtoReflect.Descriptor instead.
 func (*IpcMedia) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{11}
+	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *IpcMedia) GetUses() []*IpcMediaUse {
@@ -1059,7 +1135,7 @@ type IpcMediaUse struct {
 
 func (x *IpcMediaUse) Reset() {
 	*x = IpcMediaUse{}
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[12]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1071,7 +1147,7 @@ func (x *IpcMediaUse) String() string {
 func (*IpcMediaUse) ProtoMessage() {}
 
 func (x *IpcMediaUse) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[12]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1084,7 +1160,7 @@ func (x *IpcMediaUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IpcMediaUse.ProtoReflect.Descriptor instead.
 func (*IpcMediaUse) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{12}
+	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *IpcMediaUse) GetKind() IpcMediaKind {
@@ -1127,7 +1203,7 @@ var File_vcguard_v1_ipc_proto protoreflect.FileDescriptor
 const file_vcguard_v1_ipc_proto_rawDesc = "" +
 	"\n" +
 	"\x14vcguard/v1/ipc.proto\x12\n" +
-	"vcguard.v1\x1a\x16vcguard/v1/agent.proto\"\xe0\x02\n" +
+	"vcguard.v1\x1a\x16vcguard/v1/agent.proto\"\x98\x03\n" +
 	"\bIpcFrame\x12,\n" +
 	"\x05hello\x18\x01 \x01(\v2\x14.vcguard.v1.IpcHelloH\x00R\x05hello\x122\n" +
 	"\awelcome\x18\x02 \x01(\v2\x16.vcguard.v1.IpcWelcomeH\x00R\awelcome\x122\n" +
@@ -1135,7 +1211,8 @@ const file_vcguard_v1_ipc_proto_rawDesc = "" +
 	"\x06notice\x18\x04 \x01(\v2\x15.vcguard.v1.IpcNoticeH\x00R\x06notice\x12)\n" +
 	"\x04ping\x18\x05 \x01(\v2\x13.vcguard.v1.IpcPingH\x00R\x04ping\x12,\n" +
 	"\x05shown\x18\x06 \x01(\v2\x14.vcguard.v1.IpcShownH\x00R\x05shown\x12,\n" +
-	"\x05media\x18\a \x01(\v2\x14.vcguard.v1.IpcMediaH\x00R\x05mediaB\x06\n" +
+	"\x05media\x18\a \x01(\v2\x14.vcguard.v1.IpcMediaH\x00R\x05media\x126\n" +
+	"\tnot_shown\x18\b \x01(\v2\x17.vcguard.v1.IpcNotShownH\x00R\bnotShownB\x06\n" +
 	"\x04body\"J\n" +
 	"\bIpcHello\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\rR\x03uid\x12\x12\n" +
@@ -1148,7 +1225,10 @@ const file_vcguard_v1_ipc_proto_rawDesc = "" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\"\t\n" +
 	"\aIpcPing\"\x1c\n" +
 	"\bIpcShown\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\tR\x03key\"\xe9\x03\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\"7\n" +
+	"\vIpcNotShown\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xe9\x03\n" +
 	"\tIpcNotice\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x19\n" +
@@ -1222,7 +1302,7 @@ func file_vcguard_v1_ipc_proto_rawDescGZIP() []byte {
 }
 
 var file_vcguard_v1_ipc_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vcguard_v1_ipc_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_vcguard_v1_ipc_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_vcguard_v1_ipc_proto_goTypes = []any{
 	(IpcMediaKind)(0),   // 0: vcguard.v1.IpcMediaKind
 	(IpcMediaSource)(0), // 1: vcguard.v1.IpcMediaSource
@@ -1232,40 +1312,42 @@ var file_vcguard_v1_ipc_proto_goTypes = []any{
 	(*IpcRefused)(nil),  // 5: vcguard.v1.IpcRefused
 	(*IpcPing)(nil),     // 6: vcguard.v1.IpcPing
 	(*IpcShown)(nil),    // 7: vcguard.v1.IpcShown
-	(*IpcNotice)(nil),   // 8: vcguard.v1.IpcNotice
-	(*IpcFacts)(nil),    // 9: vcguard.v1.IpcFacts
-	(*IpcTextFact)(nil), // 10: vcguard.v1.IpcTextFact
-	(*IpcBoolFact)(nil), // 11: vcguard.v1.IpcBoolFact
-	(*IpcListFact)(nil), // 12: vcguard.v1.IpcListFact
-	(*IpcMedia)(nil),    // 13: vcguard.v1.IpcMedia
-	(*IpcMediaUse)(nil), // 14: vcguard.v1.IpcMediaUse
-	(Verdict)(0),        // 15: vcguard.v1.Verdict
-	(Action)(0),         // 16: vcguard.v1.Action
+	(*IpcNotShown)(nil), // 8: vcguard.v1.IpcNotShown
+	(*IpcNotice)(nil),   // 9: vcguard.v1.IpcNotice
+	(*IpcFacts)(nil),    // 10: vcguard.v1.IpcFacts
+	(*IpcTextFact)(nil), // 11: vcguard.v1.IpcTextFact
+	(*IpcBoolFact)(nil), // 12: vcguard.v1.IpcBoolFact
+	(*IpcListFact)(nil), // 13: vcguard.v1.IpcListFact
+	(*IpcMedia)(nil),    // 14: vcguard.v1.IpcMedia
+	(*IpcMediaUse)(nil), // 15: vcguard.v1.IpcMediaUse
+	(Verdict)(0),        // 16: vcguard.v1.Verdict
+	(Action)(0),         // 17: vcguard.v1.Action
 }
 var file_vcguard_v1_ipc_proto_depIdxs = []int32{
 	3,  // 0: vcguard.v1.IpcFrame.hello:type_name -> vcguard.v1.IpcHello
 	4,  // 1: vcguard.v1.IpcFrame.welcome:type_name -> vcguard.v1.IpcWelcome
 	5,  // 2: vcguard.v1.IpcFrame.refused:type_name -> vcguard.v1.IpcRefused
-	8,  // 3: vcguard.v1.IpcFrame.notice:type_name -> vcguard.v1.IpcNotice
+	9,  // 3: vcguard.v1.IpcFrame.notice:type_name -> vcguard.v1.IpcNotice
 	6,  // 4: vcguard.v1.IpcFrame.ping:type_name -> vcguard.v1.IpcPing
 	7,  // 5: vcguard.v1.IpcFrame.shown:type_name -> vcguard.v1.IpcShown
-	13, // 6: vcguard.v1.IpcFrame.media:type_name -> vcguard.v1.IpcMedia
-	15, // 7: vcguard.v1.IpcNotice.policy_verdict:type_name -> vcguard.v1.Verdict
-	16, // 8: vcguard.v1.IpcNotice.policy_action:type_name -> vcguard.v1.Action
-	9,  // 9: vcguard.v1.IpcNotice.facts:type_name -> vcguard.v1.IpcFacts
-	10, // 10: vcguard.v1.IpcFacts.e2ee:type_name -> vcguard.v1.IpcTextFact
-	10, // 11: vcguard.v1.IpcFacts.data_location:type_name -> vcguard.v1.IpcTextFact
-	11, // 12: vcguard.v1.IpcFacts.self_hostable:type_name -> vcguard.v1.IpcBoolFact
-	10, // 13: vcguard.v1.IpcFacts.open_source:type_name -> vcguard.v1.IpcTextFact
-	12, // 14: vcguard.v1.IpcFacts.certifications:type_name -> vcguard.v1.IpcListFact
-	14, // 15: vcguard.v1.IpcMedia.uses:type_name -> vcguard.v1.IpcMediaUse
-	0,  // 16: vcguard.v1.IpcMediaUse.kind:type_name -> vcguard.v1.IpcMediaKind
-	1,  // 17: vcguard.v1.IpcMediaUse.source:type_name -> vcguard.v1.IpcMediaSource
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	14, // 6: vcguard.v1.IpcFrame.media:type_name -> vcguard.v1.IpcMedia
+	8,  // 7: vcguard.v1.IpcFrame.not_shown:type_name -> vcguard.v1.IpcNotShown
+	16, // 8: vcguard.v1.IpcNotice.policy_verdict:type_name -> vcguard.v1.Verdict
+	17, // 9: vcguard.v1.IpcNotice.policy_action:type_name -> vcguard.v1.Action
+	10, // 10: vcguard.v1.IpcNotice.facts:type_name -> vcguard.v1.IpcFacts
+	11, // 11: vcguard.v1.IpcFacts.e2ee:type_name -> vcguard.v1.IpcTextFact
+	11, // 12: vcguard.v1.IpcFacts.data_location:type_name -> vcguard.v1.IpcTextFact
+	12, // 13: vcguard.v1.IpcFacts.self_hostable:type_name -> vcguard.v1.IpcBoolFact
+	11, // 14: vcguard.v1.IpcFacts.open_source:type_name -> vcguard.v1.IpcTextFact
+	13, // 15: vcguard.v1.IpcFacts.certifications:type_name -> vcguard.v1.IpcListFact
+	15, // 16: vcguard.v1.IpcMedia.uses:type_name -> vcguard.v1.IpcMediaUse
+	0,  // 17: vcguard.v1.IpcMediaUse.kind:type_name -> vcguard.v1.IpcMediaKind
+	1,  // 18: vcguard.v1.IpcMediaUse.source:type_name -> vcguard.v1.IpcMediaSource
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_vcguard_v1_ipc_proto_init() }
@@ -1282,6 +1364,7 @@ func file_vcguard_v1_ipc_proto_init() {
 		(*IpcFrame_Ping)(nil),
 		(*IpcFrame_Shown)(nil),
 		(*IpcFrame_Media)(nil),
+		(*IpcFrame_NotShown)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1289,7 +1372,7 @@ func file_vcguard_v1_ipc_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vcguard_v1_ipc_proto_rawDesc), len(file_vcguard_v1_ipc_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
