@@ -166,7 +166,7 @@ func TestStatusHelperProcess(t *testing.T) {
 	go a.Run(context.Background())
 	waitStatus(t, path)
 	fmt.Println("ready")
-	select {} // until killed
+	time.Sleep(10 * time.Minute) // until killed (a bare select{} is a deadlock the runtime ends)
 }
 
 // A real agent process writes its status and is killed: the file still

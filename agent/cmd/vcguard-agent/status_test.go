@@ -241,7 +241,7 @@ func TestStatusHelperProcess(t *testing.T) {
 		t.Skip("a helper process of TestStatusOfKilledProcess")
 	}
 	fmt.Println("ready")
-	select {} // until killed
+	time.Sleep(10 * time.Minute) // until killed (a bare select{} is a deadlock the runtime ends)
 }
 
 // A status file written by a real process reads as running while the
