@@ -71,8 +71,12 @@ func EventView(e store.StoredEvent) apitypes.Event {
 	if app != nil {
 		out.PID, out.Process, out.AppID = app.GetPid(), path.Base(app.GetExe()), app.GetAppId()
 	}
+	opts := protojson.MarshalOptions{UseProtoNames: true}
 	if n := e.Event.GetUserNotified(); n != nil {
 		out.AppID = n.GetAppId()
+		// "sessions": 0 (nobody saw the notice) and an empty failures
+		// list are facts, not absent values: shown, not left out.
+		opts.EmitDefaultValues = true
 	}
 	use := e.Event.GetMedia().GetUse()
 	if use == nil {
@@ -84,7 +88,7 @@ func EventView(e store.StoredEvent) apitypes.Event {
 			out.Process = ""
 		}
 	}
-	detail, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(e.Event)
+	detail, err := opts.Marshal(e.Event)
 	if err != nil {
 		detail = []byte("null")
 	}

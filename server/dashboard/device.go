@@ -1,11 +1,15 @@
 package dashboard
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/vcguard/vcguard/server/admin"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 )
 
 // maxRecentEventBytes bounds the stored events the device page loads.
@@ -32,7 +36,7 @@ func (d *Dashboard) device(w http.ResponseWriter, r *http.Request, s *admin.Sess
 		notice = "The device is revoked: its connection was cut and it can no longer connect or renew its certificate."
 	}
 	d.render(w, http.StatusOK, "device.html", page{Title: dev.Hostname, Session: s, CSRF: s.CSRF, Refresh: refreshSeconds, Notice: notice,
-		Data: map[string]any{"Device": dev, "Stale": d.svc().Now().Sub(dev.LastSeen) >= d.svc().Stale(), "Events": events.Events,
+		Data: map[string]any{"Device": dev, "Stale": d.svc().Now().Sub(dev.LastSeen) >= d.svc().Stale(), "Events": timeline(events.Events),
 			"EventsStored": dev.EventsStored}})
 }
 
@@ -60,4 +64,71 @@ func (d *Dashboard) revokeDevice(w http.ResponseWriter, r *http.Request, s *admi
 		}
 	}
 	http.Redirect(w, r, "/devices/"+url.PathEscape(dev.ID)+"?revoked=1", http.StatusSeeOther)
+}
+
+// timelineEvent is an event of the device page, with who was told what
+// when it is a notice.
+type timelineEvent struct {
+	apitypes.Event
+	// Told is, for user_notified, the notice and who saw it ("forbidden,
+	// warn: displayed in 1 session (de)") or why nobody did ("not
+	// displayed: …"); "" for other events.
+	Told string
+}
+
+func timeline(evs []apitypes.Event) []timelineEvent {
+	out := make([]timelineEvent, 0, len(evs))
+	for _, e := range evs {
+		te := timelineEvent{Event: e}
+		if e.Type == "user_notified" {
+			te.Told = toldText(e.Detail)
+		}
+		out = append(out, te)
+	}
+	return out
+}
+
+// toldText says in words what a user_notified event's detail (protobuf
+// JSON with proto names) records.
+func toldText(detail json.RawMessage) string {
+	var d struct {
+		UserNotified struct {
+			Verdict      string   `json:"verdict"`
+			PolicyAction string   `json:"policy_action"`
+			Lang         string   `json:"lang"`
+			Sessions     uint32   `json:"sessions"`
+			Failures     []string `json:"failures"`
+			Replayed     bool     `json:"replayed"`
+		} `json:"user_notified"`
+	}
+	if err := json.Unmarshal(detail, &d); err != nil {
+		return ""
+	}
+	n := d.UserNotified
+	var b strings.Builder
+	what := strings.Trim(strings.ToLower(strings.TrimPrefix(n.Verdict, "VERDICT_"))+", "+strings.ToLower(strings.TrimPrefix(n.PolicyAction, "ACTION_")), ", ")
+	if what != "" {
+		b.WriteString(what + ": ")
+	}
+	switch {
+	case n.Sessions == 0:
+		b.WriteString("not displayed")
+	case n.Sessions == 1:
+		b.WriteString("displayed in 1 session")
+	default:
+		fmt.Fprintf(&b, "displayed in %d sessions", n.Sessions)
+	}
+	if n.Sessions > 0 && n.Lang != "" {
+		b.WriteString(" (" + n.Lang + ")")
+	}
+	if n.Replayed {
+		b.WriteString(", shown again to a notifier that started later")
+	}
+	if len(n.Failures) > 0 {
+		if n.Sessions > 0 {
+			b.WriteString("; not displayed")
+		}
+		b.WriteString(": " + strings.Join(n.Failures, "; "))
+	}
+	return b.String()
 }
