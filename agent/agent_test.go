@@ -889,7 +889,7 @@ func TestActions(t *testing.T) {
 // Camera and microphone uses are attributed to the app instance (or
 // browser) the process descends from, recorded on and off, and judged:
 // a forbidden app, a process of no catalog app, a device left on without
-// a meeting app; screen casts and output monitors are not findings.
+// a meeting app; a screen cast is reported as a screen, never a camera.
 func TestMedia(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -931,7 +931,10 @@ func TestMedia(t *testing.T) {
 	want := []string{
 		"on=true microphone 110 zoom/meeting uid 1000",
 		"on=true camera 230 chrome/browser uid 1000",
-		"on=true camera 900 / uid 1000",
+		// A screen cast is its own kind (issue 14), never a camera, with
+		// its own finding.
+		"on=true screen 900 / uid 1000",
+		"finding screen_share 900  monitor",
 		"finding forbidden_app 110 zoom warn",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -1039,4 +1042,69 @@ func mustInstance(t *testing.T, a *Agent, p procwatch.Process) state.Instance {
 		t.Fatalf("no instance %v", p.Key())
 	}
 	return inst
+}
+
+// A meeting app still running longer than the policy allows after its
+// last camera or microphone use is reported as left running, once per
+// idle period; a new use starts the count again; a browser is no meeting
+// app.
+func TestMediaLeftRunning(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a := f.agent(nil)
+	a.cfg.Parent = func(pid int32) (int32, error) { return map[int32]int32{100: 1, 110: 100, 200: 1}[pid], nil }
+	var seq uint64
+	mustApply(t, a, f.signed(1, []byte("name: Media\napps:\n  zoom: {status: approved}\nmedia: {left_running_minutes: 10}\n")))
+	zoom, chrome := proc(100, "zoom", 1), proc(200, "chrome", 2)
+	f.scanner.set(zoom, chrome)
+	mustScan(t, a, f.scanner)
+	newEvents(t, a, &seq)
+	findings := func() []string {
+		var out []string
+		for _, ev := range a.out.Pending(seq, 100) {
+			seq = ev.GetSeq()
+			if mf := ev.GetMediaFinding(); mf != nil {
+				out = append(out, fmt.Sprintf("%s %s/%d", policies.MediaFindingKindFromProto(mf.GetKind()), mf.GetUse().GetAppId(), mf.GetUse().GetPid()))
+			}
+		}
+		return out
+	}
+	t0 := base.Add(time.Hour)
+	mic := devices.Use{Kind: devices.Microphone, Device: "alsa_input.usb", PID: 110, Process: "zoom-audio", UID: 1000, Source: devices.SourcePipeWire}
+	cam := devices.Use{Kind: devices.Camera, Device: "/dev/video0", PID: 200, Process: "chrome", UID: 1000, Source: devices.SourceV4L2}
+	for i, st := range []struct {
+		uses  []devices.Use // nil: only the clock moves
+		at    time.Duration
+		want  []string
+		check bool
+	}{
+		{[]devices.Use{mic, cam}, 0, nil, false},
+		{[]devices.Use{}, time.Minute, nil, false}, // the call ends
+		{nil, 10 * time.Minute, nil, true},
+		{nil, 11 * time.Minute, []string{"left_running zoom/100"}, true},
+		{nil, 30 * time.Minute, nil, true}, // once per idle period
+		{[]devices.Use{mic}, 31 * time.Minute, nil, false},
+		{[]devices.Use{}, 32 * time.Minute, nil, false},
+		{nil, 42 * time.Minute, []string{"left_running zoom/100"}, true},
+	} {
+		now := t0.Add(st.at)
+		var err error
+		if st.uses != nil {
+			err = a.handleMedia(st.uses, now)
+		} else {
+			err = a.mediaFindings(now)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := findings(); !slices.Equal(got, st.want) {
+			t.Errorf("step %d (+%v): findings %q, want %q", i, st.at, got, st.want)
+		}
+	}
+	// The app quits: nothing is left to remind of.
+	f.scanner.set(chrome)
+	mustScan(t, a, f.scanner)
+	if len(a.lastUse) != 0 || len(a.leftRunning) != 0 {
+		t.Errorf("left-running state of a stopped app kept: %v %v", a.lastUse, a.leftRunning)
+	}
 }
