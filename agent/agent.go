@@ -251,6 +251,7 @@ func (a *Agent) Run(parent context.Context) error {
 	held := time.NewTimer(time.Hour)
 	held.Stop()
 	defer held.Stop()
+	delivered := a.deliveries()
 	armHeld := func() {
 		if due, ok := a.apps.NextDue(); ok {
 			held.Reset(max(time.Until(due), 0))
@@ -299,6 +300,8 @@ func (a *Agent) Run(parent context.Context) error {
 			if a.media.Len() > 0 || len(a.lastUse) > 0 {
 				a.logErr("recording camera/microphone findings", a.mediaFindings(time.Now()))
 			}
+		case d := <-delivered:
+			a.logErr("recording a notice", a.recordDelivery(d))
 		case b := <-a.blocked:
 			a.logErr("recording an enforcement", a.recordBlock(b))
 		case files := <-a.localCh:
