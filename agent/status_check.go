@@ -115,3 +115,17 @@ func (st *Status) Check(startOf StartOf) (Liveness, error) {
 	}
 	return AgentRunning, nil
 }
+
+// LiveStartOf is t.StartOf for Status.Check on this machine: where this
+// user may not see other users' processes (Linux /proc mounted with
+// hidepid=2), a writer that is not found is reported as not visible
+// (os.ErrPermission), not as gone.
+func LiveStartOf(t *proctable.Table) StartOf {
+	return func(pid int32) (proctable.ID, error) {
+		id, err := t.StartOf(pid)
+		if errors.Is(err, os.ErrNotExist) && othersProcessesHidden() {
+			return id, fmt.Errorf("not visible to this user, who may not see other users' processes (/proc mounted with hidepid): run status as root to tell: %w", os.ErrPermission)
+		}
+		return id, err
+	}
+}

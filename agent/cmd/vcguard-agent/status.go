@@ -38,7 +38,7 @@ func cmdStatus(args []string, w io.Writer) error {
 	printConfigSources(w, c)
 	table := proctable.New(proctable.Config{})
 	defer table.Close()
-	return showStatus(w, c, table.StartOf, time.Now(), time.Local)
+	return showStatus(w, c, agent.LiveStartOf(table), time.Now(), time.Local)
 }
 
 // showStatus shows the status of the agent c configures: its status file

@@ -280,7 +280,7 @@ func TestStatusOfKilledProcess(t *testing.T) {
 	}
 	show := func() string {
 		var b bytes.Buffer
-		if err := showStatus(&b, c, table.StartOf, time.Now(), time.Local); err != nil {
+		if err := showStatus(&b, c, agent.LiveStartOf(table), time.Now(), time.Local); err != nil {
 			t.Fatal(err)
 		}
 		return b.String()
