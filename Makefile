@@ -18,7 +18,7 @@ build: ## Build the agent, the server and vcguardctl for this machine into bin/.
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./agent/cmd/vcguard-agent ./server/cmd/vcguard-server ./server/cmd/vcguardctl
 
 .PHONY: run
-run: build ## Start a server on embedded SQLite in $(RUN_DIR) plus a local agent enrolled to it.
+run: build ## Start a server on embedded SQLite in $(RUN_DIR) plus a local agent enrolled to it; prints the dashboard, the first login and the exact `vcguard-agent status` command for that agent.
 	./scripts/run-local.sh "$(RUN_DIR)"
 
 # buf, staticcheck, protoc-gen-go and protoc-gen-go-grpc are pinned as tools
