@@ -20,7 +20,8 @@
 // The OS-specific parts (listen, dial, peer identity, process owner) are
 // in the files with an OS suffix; everything else has no build tag and is
 // tested on every OS. This package knows nothing of notices' wording or of
-// camera detection: the service hands notices in (Server.Send) and gets
+// camera detection: the service hands notices in (Server.Deliver, which
+// waits for each notifier's answer: shown, or not shown and why) and gets
 // camera and microphone reports out (Server.OnMedia), which the agent
 // wires to its devices watcher.
 package localipc
@@ -71,8 +72,8 @@ var (
 	// ErrRefused is returned by Client.Hello when the service refused the
 	// hello; the error carries the service's reason.
 	ErrRefused = errors.New("the vcguard service refused the notifier")
-	// ErrNoSession is returned by Server.Send and Server.Broadcast when no
-	// notifier is connected for the user.
+	// ErrNoSession is returned by Server.Send, Server.Broadcast and
+	// Server.Deliver when no notifier is connected for the user.
 	ErrNoSession = errors.New("no notifier connected")
 	// ErrNoOwner is returned by ProcessOwner when the process does not
 	// exist (any more) or its owner cannot be read.
@@ -85,7 +86,7 @@ var (
 // and facts, not sentences.
 type Notice struct {
 	// Key identifies the notice (app and finding); the notifier
-	// acknowledges it with Client.Ack. Required.
+	// answers it with Client.Ack (displayed) or Client.NotShown. Required.
 	Key string
 	// AppID is the catalog id of the app the finding is about. Required.
 	AppID string

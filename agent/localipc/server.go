@@ -424,8 +424,8 @@ func (s *Server) track(sc *serverConn) bool {
 	return true
 }
 
-// handle runs one connection: identify, hello, register, then read
-// acknowledgements until it ends.
+// handle runs one connection: identify, hello, register, then read the
+// notifier's answers and media reports until it ends.
 func (s *Server) handle(sc *serverConn) {
 	log := s.logger()
 	counted := false
