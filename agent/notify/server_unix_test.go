@@ -157,3 +157,45 @@ func TestServiceRecordsUnansweredAndFailed(t *testing.T) {
 		t.Errorf("failed: %+v; want 0 sessions and the notifier's reason", d)
 	}
 }
+
+// stuckDisplay never finishes a display until its context ends.
+type stuckDisplay struct{}
+
+func (stuckDisplay) Show(ctx context.Context, _ Message) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A display that hangs is given up after the notifier's ShowTimeout and
+// reported as not shown, with the reason; the notifier goes on.
+func TestNotifierReportsHungDisplay(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, &localipc.Server{})
+	svc := &Service{Server: ts.Server, Limiter: &Limiter{}, ProcessOwner: func(int) (int, error) { return os.Geteuid(), nil }}
+	defer svc.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- RunNotifier(ctx, NotifierConfig{Path: ts.path, Locale: "fr_FR", Session: "hung", Display: stuckDisplay{}, ShowTimeout: 100 * time.Millisecond})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("RunNotifier: %v", err)
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(ts.Sessions()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the notifier did not connect")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, key := range []string{"first", "second"} {
+		svc.Notify(Notice{Key: key, AppID: "zoom", Verdict: "forbidden", Action: "warn", PID: 1})
+		d := nextDelivery(t, svc)
+		if d.Sessions != 0 || len(d.Failures) != 1 || !strings.Contains(d.Failures[0], `session "hung": the display did not finish within 100ms`) {
+			t.Errorf("%s: %+v; want not shown, the display timed out", key, d)
+		}
+	}
+}

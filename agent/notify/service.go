@@ -15,11 +15,16 @@ import (
 )
 
 // DefaultAnswerWait is how long the Service waits for the notifiers to
-// report that they displayed a notice: a desktop notification over D-Bus
-// takes milliseconds, a Windows toast (a PowerShell start) a second or
-// two. The notifier gives up on a display after NotifierConfig.ShowTimeout
-// (4 s), before the service does.
-const DefaultAnswerWait = 5 * time.Second
+// report that they displayed a notice. A desktop notification over D-Bus
+// takes milliseconds, but a Windows toast starts PowerShell, which takes
+// seconds on a busy or slow laptop: a shorter wait would record notices
+// as not shown that the person saw. The wait blocks nothing (Notify
+// returns at once); it only delays the record. The notifier gives up on a
+// display after DefaultShowTimeout, before the service does.
+const DefaultAnswerWait = 10 * time.Second
+
+// DefaultShowTimeout bounds the display of one notice in the notifier.
+const DefaultShowTimeout = 8 * time.Second
 
 // Bounds of the Service.
 const (
@@ -386,8 +391,9 @@ type NotifierConfig struct {
 	// MediaInterval is the time between probes; 0 means 5 s. It is at
 	// most localipc.MediaTTL/3.
 	MediaInterval time.Duration
-	// ShowTimeout bounds the display of one notice; 0 means 4 s (under
-	// the service's DefaultAnswerWait). A display that takes longer is
+	// ShowTimeout bounds the display of one notice; 0 means
+	// DefaultShowTimeout (under the service's DefaultAnswerWait). A
+	// display that takes longer is
 	// reported as not shown.
 	ShowTimeout time.Duration
 }
@@ -404,7 +410,7 @@ func RunNotifier(ctx context.Context, cfg NotifierConfig) error {
 		cfg.Retry = 5 * time.Second
 	}
 	if cfg.ShowTimeout <= 0 {
-		cfg.ShowTimeout = 4 * time.Second
+		cfg.ShowTimeout = DefaultShowTimeout
 	}
 	uid, err := localipc.CurrentUID()
 	if err != nil {
