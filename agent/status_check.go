@@ -31,7 +31,11 @@ type StatusWriter struct {
 	Start int64 `json:"start"`
 	// Started is Start on the wall clock.
 	Started time.Time `json:"started,omitzero"`
-	// Version is the agent build's module version (and commit).
+	// Exe is the agent's executable: an installed agent's
+	// (/usr/bin/vcguard-agent) is told from a developer's (./bin/…).
+	Exe string `json:"exe,omitempty"`
+	// Version is the agent build's module version (or commit), as Go
+	// stamped it; "" where the build has none.
 	Version string `json:"version,omitempty"`
 	// StateDir is the agent's state directory, an absolute path: the
 	// device key and enrollment this file's Device belongs to.
@@ -41,6 +45,7 @@ type StatusWriter struct {
 // thisProcess is this process as a status writer (without StateDir).
 var thisProcess = sync.OnceValue(func() StatusWriter {
 	w := StatusWriter{PID: int32(os.Getpid()), Version: buildVersion()}
+	w.Exe, _ = os.Executable()
 	t := proctable.New(proctable.Config{})
 	defer t.Close()
 	if id, err := t.StartOf(w.PID); err == nil {
@@ -53,16 +58,16 @@ var thisProcess = sync.OnceValue(func() StatusWriter {
 
 // buildVersion is the module version the binary was built from, as Go
 // stamps it ("v1.2.0", or a pseudo-version naming the commit, "+dirty"
-// for a modified tree); "unknown" for a build without that information
-// (go test, go run).
+// for a modified tree), else the commit; "" for a build without that
+// information (go test, go run, -buildvcs=false).
 func buildVersion() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "unknown"
+		return ""
 	}
 	v := bi.Main.Version
-	if v == "" || v == "(devel)" {
-		v = "unknown"
+	if v == "(devel)" {
+		v = ""
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
 				v = "commit " + s.Value[:12]

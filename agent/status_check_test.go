@@ -117,7 +117,7 @@ func TestStatusFileRunningThenStopped(t *testing.T) {
 
 	st := waitStatus(t, path)
 	if st.State != StateRunning || st.Writer.PID != int32(os.Getpid()) || st.Writer.Start == 0 || st.Writer.Started.IsZero() ||
-		st.Writer.Version == "" || st.Writer.StateDir != filepath.Join(dir, "state") || st.Device != "dev-1" || st.Apps[0].Name != "Zoom Workplace" {
+		st.Writer.Exe == "" || st.Writer.StateDir != filepath.Join(dir, "state") || st.Device != "dev-1" || st.Apps[0].Name != "Zoom Workplace" {
 		t.Errorf("running status: %+v", st)
 	}
 	if time.Since(st.Writer.Started) < 0 || time.Since(st.Writer.Started) > time.Hour {

@@ -158,6 +158,9 @@ func printStatus(w io.Writer, v statusView) error {
 	}
 	fmt.Fprintf(w, "Status file: %s\n", v.Path)
 	writer := "pid " + strconv.Itoa(int(st.Writer.PID))
+	if st.Writer.Exe != "" {
+		writer += " (" + st.Writer.Exe + ")"
+	}
 	if !st.Writer.Started.IsZero() {
 		writer += " started " + st.Writer.Started.In(v.Loc).Format("2006-01-02 15:04:05")
 	}

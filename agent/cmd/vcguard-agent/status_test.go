@@ -30,7 +30,7 @@ var statusNow = time.Date(2026, 12, 6, 7, 30, 0, 0, time.UTC)
 func testStatus() *agent.Status {
 	st := &agent.Status{
 		Updated: statusNow.Add(-12 * time.Second), State: agent.StateRunning,
-		Writer: agent.StatusWriter{PID: 4242, Start: 1000, Started: time.Date(2026, 12, 6, 6, 0, 0, 0, time.UTC), Version: "v1.2.0", StateDir: "/var/lib/vcguard"},
+		Writer: agent.StatusWriter{PID: 4242, Start: 1000, Started: time.Date(2026, 12, 6, 6, 0, 0, 0, time.UTC), Exe: "/usr/bin/vcguard-agent", Version: "v1.2.0", StateDir: "/var/lib/vcguard"},
 		Device: "dev-1", Server: "vcguard.example:8443",
 		Apps: []agent.StatusApp{{AppID: "zoom", Name: "Zoom Workplace", PID: 100, Exe: "/opt/zoom/zoom", Version: "6.1", Verified: true,
 			Identity: "package zoom", Verdict: "restricted", Action: "warn"}},
@@ -84,7 +84,7 @@ func TestPrintStatus(t *testing.T) {
 		want, absent []string
 	}{
 		{name: "running", st: testStatus(), live: agent.AgentRunning,
-			want: []string{"Agent:       running, pid 4242", "Running:     Zoom Workplace", "In use:"}},
+			want: []string{"Agent:       running, pid 4242 (/usr/bin/vcguard-agent) started 2026-12-06 06:00:00, version v1.2.0, state directory /var/lib/vcguard", "Running:     Zoom Workplace", "In use:"}},
 		{name: "stopped", st: stopped(""), live: agent.AgentStopped,
 			want: []string{"NOT RUNNING since 2026-12-06 07:27:00 (3m ago): it stopped cleanly", "not watched"}, absent: []string{"Zoom Workplace", "In use:"}},
 		{name: "stopped_error", st: stopped("process watcher: netlink: permission denied"), live: agent.AgentStopped,
