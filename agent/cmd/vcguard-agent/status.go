@@ -126,12 +126,18 @@ func printOtherAgent(w io.Writer, c *config, st *agent.Status, why string) {
 	fmt.Fprintf(w, "             For the agent with state directory %s, give its status file: vcguard-agent status --state-dir %s --status-file FILE\n", c.StateDir, shellQuote(c.StateDir))
 }
 
-// shellQuote quotes s for a POSIX shell where it needs quoting.
+// shellQuote quotes a path for a command line where it needs quoting:
+// in double quotes, which POSIX shells, cmd and PowerShell all read the
+// same way when the path holds none of " $ ` (a Windows path's
+// backslashes stay as they are), else in POSIX single quotes.
 func shellQuote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-:\\+=,@", r))
 	}) < 0 {
 		return s
+	}
+	if !strings.ContainsAny(s, "\"$`") && !strings.HasSuffix(s, "\\") {
+		return `"` + s + `"`
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -298,6 +298,45 @@ func TestStatusOfKilledProcess(t *testing.T) {
 	}
 }
 
+// The state directory a configuration file names is the one compared,
+// and the message says where it came from.
+func TestShowStatusOtherAgentFromConfigFile(t *testing.T) {
+	t.Parallel()
+	mine := enrolledStateDir(t, "dev-1")
+	st := testStatus()
+	st.Device = "dev-2"
+	path := writeStatus(t, st)
+	file := writeConfig(t, "state_dir: "+mine+"\nstatus_file: "+path+"\n")
+	c, err := parseHermetic("status", []string{"--config", file}, noDefault(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := showStatus(&b, c, alive, statusNow, time.UTC); err != nil {
+		t.Fatal(err)
+	}
+	want := "Status file: " + path + " belongs to ANOTHER AGENT: it is device dev-2's, and the state directory " + mine + " (file " + file + ") is enrolled as device dev-1"
+	if out := b.String(); !strings.Contains(out, want) || strings.Contains(out, "Zoom Workplace") {
+		t.Errorf("output lacks %q or shows the other agent's apps:\n%s", want, out)
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"/var/lib/vcguard":             "/var/lib/vcguard",
+		`C:\ProgramData\vcguard\state`: `C:\ProgramData\vcguard\state`,
+		`C:\Program Files\vcguard`:     `"C:\Program Files\vcguard"`,
+		"/home/a b/data":               `"/home/a b/data"`,
+		"/tmp/it's $HOME":              `'/tmp/it'\''s $HOME'`,
+		"":                             `""`,
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %s; want %s", in, got, want)
+		}
+	}
+}
+
 func TestAgeText(t *testing.T) {
 	t.Parallel()
 	for d, want := range map[time.Duration]string{
