@@ -37,6 +37,10 @@ func (a *Agent) act(inst state.Instance, f policies.Finding) {
 	k := inst.Key()
 	if f.Action == policies.ActionWarn || f.Action == policies.ActionBlock {
 		a.tell(inst, f)
+	} else if a.cfg.Notifier != nil {
+		// Nothing to tell any more (approved now, or monitor only): a
+		// notifier that connects later is not shown the old notice.
+		a.cfg.Notifier.Clear(noticeKey(k))
 	}
 	if f.Action != policies.ActionBlock {
 		if a.cfg.Enforcer != nil {

@@ -58,3 +58,30 @@ func TestRecordDelivery(t *testing.T) {
 		t.Errorf("replayed: %v", u)
 	}
 }
+
+// A finding that no longer needs telling (the app approved meanwhile) is
+// cleared from the notifier, so that a notifier connecting later is not
+// shown the old warning; told again when it comes back.
+func TestFindingGoneClearsNotice(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a := f.agent(nil)
+	ntf := &fakeNotifier{seen: map[string]string{}, delivered: make(chan notify.Delivery, 16)}
+	a.cfg.Notifier = ntf
+	warn := []byte("name: Warn\napps:\n  zoom: {status: forbidden}\nactions: {forbidden: warn}\n")
+	mustApply(t, a, f.signed(1, warn))
+	zoom := proc(100, "zoom", 1)
+	f.scanner.set(zoom)
+	mustScan(t, a, f.scanner)
+	if len(ntf.told) != 1 {
+		t.Fatalf("told %d notices, want 1", len(ntf.told))
+	}
+	mustApply(t, a, f.signed(2, []byte("name: Open\napps:\n  zoom: {status: approved}\n")))
+	if !slices.Contains(ntf.cleared, noticeKey(zoom.Key())) {
+		t.Errorf("cleared %v; want zoom's notice cleared once it is approved", ntf.cleared)
+	}
+	mustApply(t, a, f.signed(3, warn))
+	if len(ntf.told) != 2 {
+		t.Errorf("told %d notices, want the warning again once zoom is forbidden again", len(ntf.told))
+	}
+}
