@@ -150,7 +150,7 @@ func (s *Service) Notify(n Notice) (limited bool) {
 	uid, err := owner(n.PID)
 	if err != nil {
 		s.logger().Info("notify: the app's owner is unknown; nobody is told", "app", n.AppID, "pid", n.PID, "error", err)
-		s.report(Delivery{Notice: n, At: at, Failures: []string{"nobody was told: the app's user is unknown (" + err.Error() + ")"}})
+		s.report(Delivery{Notice: n, At: at, Failures: []string{localipc.OneLine("nobody was told: the app's user is unknown ("+err.Error()+")", maxFailure)}})
 		return false
 	}
 	s.keep(n, uid)
@@ -182,6 +182,9 @@ func (s *Service) connected(sess localipc.Session) {
 			}
 			d := Delivery{Notice: f.n, At: time.Now(), Replayed: true}
 			results, err := s.Server.DeliverSession(ctx, sess, ToWire(f.n), s.answerWait())
+			if errors.Is(err, localipc.ErrNoSession) {
+				return // it left (or reconnected, and is shown them again): nothing was tried
+			}
 			s.report(outcome(d, results, err))
 			if ctx.Err() != nil {
 				return
