@@ -84,6 +84,9 @@ type Config struct {
 	// Group is the device group the policy's group overrides apply to.
 	Group  string
 	Logger *slog.Logger
+	// Version is the agent's version as main knows it (-ldflags), shown in
+	// the status file; "" takes what the Go build recorded.
+	Version string
 }
 
 // maxQueued bounds the events waiting for the outbox while it fails (a

@@ -110,6 +110,9 @@ func (a *Agent) status() Status {
 	st.Updated = time.Now().UTC()
 	st.State = StateRunning
 	st.Writer = thisProcess()
+	if a.cfg.Version != "" {
+		st.Writer.Version = a.cfg.Version
+	}
 	st.Writer.StateDir = a.cfg.StateDir
 	if abs, err := filepath.Abs(a.cfg.StateDir); err == nil {
 		st.Writer.StateDir = abs

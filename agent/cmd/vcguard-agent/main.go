@@ -224,6 +224,7 @@ func run(parent context.Context, c *config, opts runOptions, logger *slog.Logger
 		Processes: watcher, Identifier: agent.AppIdentifier{GOOS: runtime.GOOS, Inspector: appid.NewInspector("")},
 		PolicyDir: policyDir(c.PolicyDir, cat), StatusFile: c.StatusFile,
 		Group:   id.Group, // from the enrollment secret
+		Version: version,
 		Devices: media,
 		Logger:  logger,
 	}
