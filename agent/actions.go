@@ -48,12 +48,19 @@ func (a *Agent) act(inst state.Instance, f policies.Finding) {
 		}
 		return
 	}
+	a.block(inst, f.BlockGrace)
+}
+
+// block schedules the closing of an instance after grace, if its
+// executable proves it is the app; else it records that nothing was
+// closed and why.
+func (a *Agent) block(inst state.Instance, grace time.Duration) {
+	k := inst.Key()
 	if a.cfg.Enforcer == nil {
 		a.cfg.Logger.Warn("block rule, but enforcement is off; only warned", "app", inst.App.ID, "pid", inst.Process.PID)
 		return
 	}
 	snapshot := a.instanceProto(inst)
-	grace := f.BlockGrace
 	if !a.exeIdentifies(inst) {
 		// Only the process's name (comm, which any process may set) says
 		// it is the app: a python or shell that renamed itself. It is

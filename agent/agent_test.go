@@ -1108,3 +1108,65 @@ func TestMediaLeftRunning(t *testing.T) {
 		t.Errorf("left-running state of a stopped app kept: %v %v", a.lastUse, a.leftRunning)
 	}
 }
+
+// Camera, microphone and screen findings reach the person at the keyboard
+// (issue 14): warn and block tell which app or process uses which device;
+// block closes the catalog app holding the device, never a process of no
+// catalog app; the notice is cleared when the use ends; monitor tells
+// nobody.
+func TestMediaNotices(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a := f.agent(nil)
+	enf := &fakeEnforcer{scheduled: map[procwatch.Key]time.Duration{}, done: map[procwatch.Key]func(enforce.Result){}}
+	ntf := &fakeNotifier{seen: map[string]string{}, delivered: make(chan notify.Delivery, 64)}
+	a.cfg.Enforcer, a.cfg.Notifier = enf, ntf
+	a.cfg.Parent = func(pid int32) (int32, error) { return map[int32]int32{100: 1, 110: 100, 950: 1, 900: 1}[pid], nil }
+	mustApply(t, a, f.signed(1, []byte("name: Media\napps:\n  zoom: {status: forbidden, alternative: jitsi-meet}\n  jitsi-meet: {status: approved}\nactions: {forbidden: warn}\nmedia: {unknown_apps: warn, forbidden_apps: block, screen_share: warn}\n")))
+	zoom := proc(100, "zoom", 1)
+	f.scanner.set(zoom)
+	mustScan(t, a, f.scanner)
+	told := len(ntf.told) // zoom itself: forbidden, warn
+	now := base.Add(time.Hour)
+	mic := devices.Use{Kind: devices.Microphone, Device: "alsa_input.usb", PID: 110, Process: "/opt/zoom/zoom-audio", UID: 1000, Source: devices.SourcePipeWire}
+	rec := devices.Use{Kind: devices.Microphone, Device: "alsa_input.usb", PID: 950, Process: "/usr/bin/arecord", UID: 1000, Source: devices.SourceALSA}
+	cast := devices.Use{Kind: devices.Camera, Device: "xdg-desktop-portal", PID: 900, Process: "obs", UID: 1000, Source: devices.SourcePipeWire, ScreenShare: true}
+	if err := a.handleMedia([]devices.Use{mic, rec, cast}, now); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range ntf.told[told:] {
+		got = append(got, fmt.Sprintf("%s %s %s app=%s process=%s pid=%d", n.MediaFinding, n.DeviceKind, n.Action, n.AppID, n.Process, n.PID))
+	}
+	slices.Sort(got)
+	want := []string{
+		"forbidden_app microphone block app=zoom process=zoom-audio pid=110",
+		"screen_share screen warn app= process=obs pid=900",
+		"unknown_app microphone warn app= process=arecord pid=950",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("told:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	// Block for the microphone closes zoom (its own finding only warns).
+	if g, ok := enf.scheduled[zoom.Key()]; !ok || g != policies.DefaultBlockGrace {
+		t.Errorf("scheduled %v; want zoom closed after the default grace", enf.scheduled)
+	}
+	// What became of the notices is recorded.
+	recordDeliveries(t, a)
+	notified := 0
+	for _, ev := range a.out.Pending(0, 1000) {
+		if ev.GetUserNotified() != nil {
+			notified++
+		}
+	}
+	if notified != told+3 {
+		t.Errorf("%d user_notified events, want %d", notified, told+3)
+	}
+	// The recorder stops: its notice is cleared.
+	if err := a.handleMedia([]devices.Use{mic, cast}, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(ntf.cleared, mediaNoticeKey(rec.Key(), policies.MediaUnknownApp)) {
+		t.Errorf("cleared %q; want the recorder's notice", ntf.cleared)
+	}
+}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/vcguard/vcguard/agent/devices"
 	"github.com/vcguard/vcguard/agent/localipc"
+	"github.com/vcguard/vcguard/agent/notify"
+	"github.com/vcguard/vcguard/agent/proctable"
 	"github.com/vcguard/vcguard/agent/procwatch"
 	"github.com/vcguard/vcguard/agent/state"
 	"github.com/vcguard/vcguard/policies"
@@ -43,6 +45,11 @@ func (a *Agent) handleMedia(uses []devices.Use, now time.Time) error {
 		msg := mediaProto(u)
 		a.cfg.Logger.Info("device released", "kind", u.Reported(), "pid", u.PID, "app", msg.GetAppId())
 		a.emit(now, &vcguardv1.Event{Detail: &vcguardv1.Event_Media{Media: &vcguardv1.MediaEvent{Use: msg, On: false}}})
+		if a.cfg.Notifier != nil {
+			for kind := range a.mediaReported[u.Key()] {
+				a.cfg.Notifier.Clear(mediaNoticeKey(u.Key(), kind))
+			}
+		}
 		delete(a.mediaReported, u.Key())
 		if inst, ok := a.apps.Attribute(u.Ancestry); ok && u.IsCapture() && inst.App.Category == policies.CategoryMeeting {
 			a.lastUse[inst.Key()] = now
@@ -66,6 +73,7 @@ func (a *Agent) mediaFindings(now time.Time) error {
 				subject.AppVerdict = a.judged[inst.Key()].finding.Verdict
 			}
 		}
+		inst, attributed := a.apps.Attribute(u.Ancestry)
 		for _, f := range rules.Evaluate(subject, meeting, now) {
 			reported := a.mediaReported[u.Key()]
 			if reported[f.Kind] {
@@ -79,6 +87,11 @@ func (a *Agent) mediaFindings(now time.Time) error {
 			a.cfg.Logger.Warn("camera/microphone finding", "finding", f.Kind, "kind", u.Reported(), "pid", u.PID, "app", subject.AppID, "action", f.Action)
 			ev := &vcguardv1.MediaFinding{Use: mediaProto(u), Kind: f.Kind.Proto(), PolicyAction: f.Action.Proto()}
 			a.emit(now, &vcguardv1.Event{Detail: &vcguardv1.Event_MediaFinding{MediaFinding: ev}})
+			var holder *state.Instance
+			if attributed && u.App != nil {
+				holder = &inst
+			}
+			a.actOnMedia(mediaNoticeKey(u.Key(), f.Kind), f, u.Reported(), u.PID, u.Process, holder)
 		}
 	}
 	a.leftRunningFindings(rules, now)
@@ -113,7 +126,51 @@ func (a *Agent) leftRunningFindings(rules policies.MediaInForce, now time.Time) 
 			Since: timestamppb.New(a.lastUse[k])}
 		ev := &vcguardv1.MediaFinding{Use: use, Kind: f.Kind.Proto(), PolicyAction: f.Action.Proto()}
 		a.emit(now, &vcguardv1.Event{Detail: &vcguardv1.Event_MediaFinding{MediaFinding: ev}})
+		a.actOnMedia(mediaNoticeKey(noticeKey(k), f.Kind), f, "", inst.Process.PID, inst.Process.Exe, &inst)
 	}
+}
+
+// mediaNoticeKey identifies the notice about one finding of one use (or,
+// for left_running, of one instance).
+func mediaNoticeKey(use string, kind policies.MediaFindingKind) string {
+	return "media/" + use + "/" + string(kind)
+}
+
+// actOnMedia carries out the action of a camera, microphone or screen
+// finding: warn and block tell the person at the keyboard (the owner of
+// the process using the device) which app or process uses which device
+// and what to do; block also closes the app holding the device, when it
+// is a catalog app whose executable proves it (never a process of no
+// catalog app, which may be anything: the policy refuses block for those).
+func (a *Agent) actOnMedia(key string, f policies.MediaFinding, device devices.Kind, pid int32, process string, holder *state.Instance) {
+	if f.Action != policies.ActionWarn && f.Action != policies.ActionBlock {
+		return
+	}
+	if a.cfg.Notifier != nil {
+		n := notify.Notice{
+			Key: key, Action: f.Action, MediaFinding: f.Kind, DeviceKind: string(device), PID: int(pid),
+			Process: proctable.BaseName(process),
+		}
+		if holder != nil {
+			j := a.judged[holder.Key()]
+			n.AppID, n.AppName, n.Verdict = holder.App.ID, holder.App.Name, j.finding.Verdict
+			n.Alternative, n.Note, n.InfoURL = j.finding.Alternative, j.finding.Note, j.finding.InfoURL
+			if alt, ok := a.cfg.Catalog.App(j.finding.Alternative); ok {
+				n.AlternativeName = alt.Name
+			}
+			if f.Action == policies.ActionBlock && j.finding.Action != policies.ActionBlock {
+				n.Grace = policies.DefaultBlockGrace // a.block's
+			}
+		}
+		a.cfg.Notifier.Notify(n)
+	}
+	if f.Action != policies.ActionBlock || holder == nil {
+		return
+	}
+	if a.judged[holder.Key()].finding.Action == policies.ActionBlock {
+		return // the app's own finding already closes it
+	}
+	a.block(*holder, policies.DefaultBlockGrace)
 }
 
 // IPCMedia converts the uses a notifier sees for its report to the service

@@ -114,7 +114,17 @@ type Notice struct {
 	// as values, not sentences, so the notifier explains them in the
 	// user's language.
 	Facts *policies.Facts
+	// MediaFinding is set in a notice about a camera, microphone or screen
+	// use; AppID and Verdict may then be empty (a process of no catalog
+	// app). DeviceKind is one of NoticeDeviceKinds ("" for left_running);
+	// Process the using process's name.
+	MediaFinding policies.MediaFindingKind
+	DeviceKind   string
+	Process      string
 }
+
+// NoticeDeviceKinds are the devices a media notice may name.
+var NoticeDeviceKinds = []string{"camera", "microphone", "screen", "output_audio"}
 
 // Validate reports the first field of n that is missing or invalid.
 func (n Notice) Validate() error {

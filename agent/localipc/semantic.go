@@ -58,9 +58,12 @@ var rules = map[protoreflect.FullName]rule{
 	"vcguard.v1.IpcNotShown.key":            {max: lenKey, required: true},
 	"vcguard.v1.IpcNotShown.reason":         {max: MaxNotShownReason, required: true},
 	"vcguard.v1.IpcNotice.key":              {max: lenKey, required: true},
-	"vcguard.v1.IpcNotice.app_id":           {max: lenID, required: true},
+	"vcguard.v1.IpcNotice.app_id":           {max: lenID},
 	"vcguard.v1.IpcNotice.app_name":         {max: lenName},
-	"vcguard.v1.IpcNotice.policy_verdict":   {required: true},
+	"vcguard.v1.IpcNotice.policy_verdict":   {},
+	"vcguard.v1.IpcNotice.media_finding":    {},
+	"vcguard.v1.IpcNotice.device_kind":      {max: 32},
+	"vcguard.v1.IpcNotice.process":          {max: lenName},
 	"vcguard.v1.IpcNotice.policy_action":    {required: true},
 	"vcguard.v1.IpcNotice.grace_seconds":    {maxUint: maxGrace},
 	"vcguard.v1.IpcNotice.alternative":      {max: lenID},
@@ -131,6 +134,32 @@ func validateFrame(pb *vcguardv1.IpcFrame) error {
 		}
 	case *vcguardv1.IpcFrame_Notice:
 		n := b.Notice
+		// A notice is about an app (app id and verdict required) or about
+		// a device use (a finding this version knows, a device it names).
+		if n.MediaFinding == vcguardv1.MediaFindingKind_MEDIA_FINDING_KIND_UNSPECIFIED {
+			if n.AppId == "" {
+				return fieldError("notice.app_id", "missing or empty")
+			}
+			if n.PolicyVerdict == vcguardv1.Verdict_VERDICT_UNSPECIFIED {
+				return fieldError("notice.policy_verdict", "missing or unspecified")
+			}
+			if policies.VerdictFromProto(n.PolicyVerdict) == "unknown" {
+				return fieldError("notice.policy_verdict", "%d is not a verdict this version knows", n.PolicyVerdict)
+			}
+			if n.DeviceKind != "" || n.Process != "" {
+				return fieldError("notice.device_kind", "set in a notice about an app, not a device use")
+			}
+		} else {
+			if policies.MediaFindingKindFromProto(n.MediaFinding) == "" {
+				return fieldError("notice.media_finding", "%d is not a finding this version knows", n.MediaFinding)
+			}
+			if n.DeviceKind != "" && !slices.Contains(NoticeDeviceKinds, n.DeviceKind) {
+				return fieldError("notice.device_kind", "%q is not one of %s", n.DeviceKind, strings.Join(NoticeDeviceKinds, ", "))
+			}
+			if strings.ContainsAny(n.Process, "/\\") {
+				return fieldError("notice.process", "a name, not a path")
+			}
+		}
 		if n.InfoUrl != "" {
 			if err := checkURL("notice.info_url", n.InfoUrl); err != nil {
 				return err

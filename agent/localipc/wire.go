@@ -128,6 +128,7 @@ func noticeToProto(n Notice) *vcguardv1.IpcFrame {
 		Key: n.Key, AppId: n.AppID, AppName: n.AppName, PolicyVerdict: n.Verdict.Proto(), PolicyAction: n.Action.Proto(),
 		GraceSeconds: uint32(max(0, min(n.GraceSeconds, math.MaxUint32))), Alternative: n.Alternative, AlternativeName: n.AlternativeName,
 		Note: n.Note, InfoUrl: n.InfoURL, Version: n.Version, MinVersion: n.MinVersion, Facts: factsToProto(n.Facts),
+		MediaFinding: n.MediaFinding.Proto(), DeviceKind: n.DeviceKind, Process: n.Process,
 	}}}
 }
 
@@ -137,6 +138,7 @@ func noticeFromProto(pb *vcguardv1.IpcNotice) Notice {
 		Verdict: policies.VerdictFromProto(pb.PolicyVerdict), Action: policies.ActionFromProto(pb.PolicyAction),
 		GraceSeconds: int(pb.GraceSeconds), Alternative: pb.Alternative, AlternativeName: pb.AlternativeName,
 		Note: pb.Note, InfoURL: pb.InfoUrl, Version: pb.Version, MinVersion: pb.MinVersion, Facts: factsFromProto(pb.Facts),
+		MediaFinding: policies.MediaFindingKindFromProto(pb.MediaFinding), DeviceKind: pb.DeviceKind, Process: pb.Process,
 	}
 }
 

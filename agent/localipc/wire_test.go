@@ -45,6 +45,11 @@ func TestIPCEncodeDecodeRoundTrip(t *testing.T) {
 		{Type: FrameHello, Hello: Hello{UID: 0, Lang: "de_DE"}},
 		{Type: FrameNotice, Notice: testNotice()},
 		{Type: FrameNotice, Notice: Notice{Key: "k", AppID: "a", Verdict: "restricted", Action: "warn"}},
+		// Notices about a device use: by a process of no catalog app, by
+		// an app, and a meeting app left running (no device).
+		{Type: FrameNotice, Notice: Notice{Key: "m1", Action: "warn", MediaFinding: "unknown_app", DeviceKind: "microphone", Process: "arecord"}},
+		{Type: FrameNotice, Notice: Notice{Key: "m2", AppID: "zoom", AppName: "Zoom", Action: "block", GraceSeconds: 60, MediaFinding: "forbidden_app", DeviceKind: "camera"}},
+		{Type: FrameNotice, Notice: Notice{Key: "m3", AppID: "zoom", Action: "warn", MediaFinding: "left_running"}},
 		{Type: FramePing},
 		{Type: FrameWelcome},
 		{Type: FrameRefused, Reason: "hello claims uid 0"},
@@ -170,6 +175,14 @@ func TestIPCDecodeFrameErrors(t *testing.T) {
 		{"not shown reason two lines", raw(&vcguardv1.IpcFrame{Body: &vcguardv1.IpcFrame_NotShown{NotShown: &vcguardv1.IpcNotShown{Key: "k", Reason: "a\nb"}}}), `field not_shown.reason: control character '\n' not allowed`},
 		{"notice no app", raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.AppId = "" })), "field notice.app_id: missing or empty"},
 		{"notice no verdict", raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.PolicyVerdict = 0 })), "field notice.policy_verdict: missing or unspecified"},
+		{"notice about an app naming a device", raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.DeviceKind = "camera" })), "field notice.device_kind: set in a notice about an app"},
+		{"media notice of an unknown finding", raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.MediaFinding = 99 })), "field notice.media_finding: 99 is not a MediaFindingKind"},
+		{"media notice of a bad device", raw(noticeFrame(func(n *vcguardv1.IpcNotice) {
+			n.MediaFinding, n.DeviceKind = vcguardv1.MediaFindingKind_MEDIA_FINDING_KIND_UNKNOWN_APP, "keyboard"
+		})), `field notice.device_kind: "keyboard" is not one of camera, microphone, screen, output_audio`},
+		{"media notice naming a path", raw(noticeFrame(func(n *vcguardv1.IpcNotice) {
+			n.MediaFinding, n.DeviceKind, n.Process = vcguardv1.MediaFindingKind_MEDIA_FINDING_KIND_UNKNOWN_APP, "camera", "/tmp/spy"
+		})), "field notice.process: a name, not a path"},
 		{"notice bad verdict", raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.PolicyVerdict = 42 })), "field notice.policy_verdict: 42 is not a Verdict"},
 		{"notice no action", raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.PolicyAction = 0 })), "field notice.policy_action: missing or unspecified"},
 		{"notice bad action", raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.PolicyAction = 7 })), "field notice.policy_action: 7 is not a Action"},

@@ -49,6 +49,13 @@ type Notice struct {
 	// PID is the app's process: the notice goes only to its owner's
 	// sessions (Service.Notify). It is not sent to the notifier.
 	PID int
+	// MediaFinding is set in a notice about a camera, microphone or
+	// screen use (the app is then the one holding the device, or none:
+	// a process of no catalog app, named by Process). DeviceKind is
+	// camera, microphone, screen or output_audio; "" for left_running.
+	MediaFinding policies.MediaFindingKind
+	DeviceKind   string
+	Process      string
 }
 
 // Urgency is how insistently a message is shown. The values are those of
@@ -107,6 +114,9 @@ const (
 // instead, the policy's note, when the app will be closed (block) and where
 // to read more.
 func Render(n Notice, lang string) Message {
+	if n.MediaFinding != "" {
+		return renderMedia(n, lang)
+	}
 	tr := translator(lang)
 	app := clean(firstNonEmpty(n.AppName, n.AppID, "?"), maxNameLen, false)
 	vars := map[string]string{"app": app}
@@ -194,6 +204,52 @@ func Render(n Notice, lang string) Message {
 		m.URLLabel = tr("info_action", vars)
 		vars["url"] = u
 		add(tr("info", vars))
+	}
+	m.Body = strings.Join(lines, "\n")
+	return m
+}
+
+// renderMedia renders a notice about a device use: which device, which
+// app (or process), what the policy finds, and what to do: close it, use
+// an approved tool, end the share. Short and factual.
+func renderMedia(n Notice, lang string) Message {
+	tr := translator(lang)
+	vars := map[string]string{
+		"app": clean(firstNonEmpty(n.AppName, n.AppID, n.Process, "?"), maxNameLen, false),
+	}
+	device := n.DeviceKind
+	switch device {
+	case "camera", "microphone", "screen", "output_audio":
+	default:
+		device = "device"
+	}
+	vars["device"] = tr("device_"+device, vars)
+	m := Message{Key: n.Key, Urgency: UrgencyNormal}
+	var lines []string
+	kind := string(n.MediaFinding)
+	switch n.MediaFinding {
+	case policies.MediaUnknownApp, policies.MediaForbiddenApp, policies.MediaUnverifiedApp, policies.MediaLeftOn,
+		policies.MediaScreenShare, policies.MediaOutputRecording, policies.MediaLeftRunning:
+	default:
+		kind = "unknown_app"
+	}
+	m.Title = tr("media_title_"+kind, vars)
+	lines = append(lines, tr("media_body_"+kind, vars))
+	if n.Action == policies.ActionBlock && n.AppID != "" {
+		m.Urgency = UrgencyCritical
+		if n.Grace > 0 {
+			vars["when"] = duration(tr, n.Grace)
+			lines = append(lines, tr("block", vars))
+		} else {
+			lines = append(lines, tr("block_now", vars))
+		}
+	}
+	if n.Alternative != "" || n.AlternativeName != "" {
+		vars["alt"] = clean(firstNonEmpty(n.AlternativeName, n.Alternative), maxNameLen, false)
+		lines = append(lines, tr("alternative", vars))
+	}
+	if note := clean(n.Note, maxNoteLen, true); note != "" {
+		lines = append(lines, note)
 	}
 	m.Body = strings.Join(lines, "\n")
 	return m

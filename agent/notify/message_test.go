@@ -381,3 +381,41 @@ func TestCleanCutsLongText(t *testing.T) {
 		t.Errorf("clean of 600 runes: %d runes, suffix %q", n, got[len(got)-3:])
 	}
 }
+
+// A notice about a camera, microphone or screen use names the device and
+// the app (or the process), says what was found and what to do, in every
+// language, with no placeholder left; block makes it critical.
+func TestRenderMedia(t *testing.T) {
+	t.Parallel()
+	want := map[string]map[string]string{ // lang -> finding -> a word the title must hold
+		"en": {"unknown_app": "microphone", "screen_share": "sharing your screen", "output_recording": "recording", "left_running": "still running", "left_on": "still in use", "forbidden_app": "camera", "unverified_app": "genuine"},
+		"nl": {"unknown_app": "microfoon", "screen_share": "deelt uw scherm", "output_recording": "neemt", "left_running": "nog geopend", "left_on": "nog in gebruik", "forbidden_app": "camera", "unverified_app": "echte"},
+		"fr": {"unknown_app": "microphone", "screen_share": "partage votre écran", "output_recording": "enregistre", "left_running": "toujours ouvert", "left_on": "toujours utilisé", "forbidden_app": "caméra", "unverified_app": "authentique"},
+		"de": {"unknown_app": "Mikrofon", "screen_share": "teilt Ihren Bildschirm", "output_recording": "nimmt", "left_running": "läuft noch", "left_on": "wird noch verwendet", "forbidden_app": "Kamera", "unverified_app": "echte"},
+	}
+	device := map[string]string{"unknown_app": "microphone", "screen_share": "screen", "output_recording": "output_audio", "left_running": "", "left_on": "microphone", "forbidden_app": "camera", "unverified_app": "camera"}
+	for lang, findings := range want {
+		for finding, word := range findings {
+			n := Notice{Key: "m", Action: policies.ActionWarn, MediaFinding: policies.MediaFindingKind(finding), DeviceKind: device[finding], Process: "arecord"}
+			if finding != "unknown_app" {
+				n.AppID, n.AppName = "zoom", "Zoom Workplace"
+			}
+			m := Render(n, lang)
+			text := m.Title + "\n" + m.Body
+			if !strings.Contains(text, word) || strings.Contains(text, "{") || m.Body == "" {
+				t.Errorf("%s %s: %q\nwant %q in it and no placeholder left", lang, finding, text, word)
+			}
+			if name := firstNonEmpty(n.AppName, n.Process); !strings.Contains(m.Title+m.Body, name) {
+				t.Errorf("%s %s: %q does not name %q", lang, finding, text, name)
+			}
+			if m.Urgency != UrgencyNormal {
+				t.Errorf("%s %s: urgency %v, want normal for warn", lang, finding, m.Urgency)
+			}
+		}
+	}
+	block := Render(Notice{Key: "m", AppID: "skype", AppName: "Skype", Action: policies.ActionBlock, Grace: time.Minute,
+		MediaFinding: policies.MediaForbiddenApp, DeviceKind: "camera", Alternative: "jitsi-meet", AlternativeName: "Jitsi Meet"}, "de")
+	if block.Urgency != UrgencyCritical || !strings.Contains(block.Body, "Skype wird in 1 Minute beendet") || !strings.Contains(block.Body, "Jitsi Meet") {
+		t.Errorf("block: %+v; want critical, the closing time and the alternative", block)
+	}
+}

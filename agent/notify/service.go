@@ -357,6 +357,7 @@ func ToWire(n Notice) localipc.Notice {
 		Key: n.Key, AppID: n.AppID, AppName: n.AppName, Verdict: n.Verdict, Action: n.Action,
 		GraceSeconds: int(n.Grace / time.Second), Alternative: n.Alternative, AlternativeName: n.AlternativeName,
 		Note: n.Note, InfoURL: n.InfoURL, Version: n.Version, MinVersion: n.MinVersion, Facts: n.Facts,
+		MediaFinding: n.MediaFinding, DeviceKind: n.DeviceKind, Process: n.Process,
 	}
 }
 
@@ -366,6 +367,7 @@ func FromWire(w localipc.Notice) Notice {
 		Key: w.Key, AppID: w.AppID, AppName: w.AppName, Verdict: w.Verdict, Action: w.Action,
 		Grace: time.Duration(w.GraceSeconds) * time.Second, Alternative: w.Alternative, AlternativeName: w.AlternativeName,
 		Note: w.Note, InfoURL: w.InfoURL, Version: w.Version, MinVersion: w.MinVersion, Facts: w.Facts,
+		MediaFinding: w.MediaFinding, DeviceKind: w.DeviceKind, Process: w.Process,
 	}
 }
 

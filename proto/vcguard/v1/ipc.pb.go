@@ -639,10 +639,12 @@ type IpcNotice struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Identifies the notice (app and finding); required.
 	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	// The catalog id of the app; required.
+	// The catalog id of the app; required, except in a notice about a
+	// camera, microphone or screen use by a process of no catalog app.
 	AppId   string `protobuf:"bytes,2,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
 	AppName string `protobuf:"bytes,3,opt,name=app_name,json=appName,proto3" json:"app_name,omitempty"`
-	// The policy verdict (forbidden, restricted, outdated, ...); required.
+	// The policy verdict (forbidden, restricted, outdated, ...); required in
+	// a notice about an app, unset in one about a device use.
 	PolicyVerdict Verdict `protobuf:"varint,14,opt,name=policy_verdict,json=policyVerdict,proto3,enum=vcguard.v1.Verdict" json:"policy_verdict,omitempty"`
 	// What the agent does (warn, block, ...); required.
 	PolicyAction Action `protobuf:"varint,15,opt,name=policy_action,json=policyAction,proto3,enum=vcguard.v1.Action" json:"policy_action,omitempty"`
@@ -659,7 +661,16 @@ type IpcNotice struct {
 	Version    string `protobuf:"bytes,11,opt,name=version,proto3" json:"version,omitempty"`
 	MinVersion string `protobuf:"bytes,12,opt,name=min_version,json=minVersion,proto3" json:"min_version,omitempty"`
 	// The app's catalog facts; unset when unknown.
-	Facts         *IpcFacts `protobuf:"bytes,13,opt,name=facts,proto3" json:"facts,omitempty"`
+	Facts *IpcFacts `protobuf:"bytes,13,opt,name=facts,proto3" json:"facts,omitempty"`
+	// Set in a notice about a camera, microphone or screen use: what was
+	// found (an unknown app holds the microphone, the screen is shared, ...).
+	MediaFinding MediaFindingKind `protobuf:"varint,16,opt,name=media_finding,json=mediaFinding,proto3,enum=vcguard.v1.MediaFindingKind" json:"media_finding,omitempty"`
+	// The device of that use: camera, microphone, screen or output_audio;
+	// unset for left_running.
+	DeviceKind string `protobuf:"bytes,17,opt,name=device_kind,json=deviceKind,proto3" json:"device_kind,omitempty"`
+	// The process using it, by its name (no path), for a process of no
+	// catalog app.
+	Process       string `protobuf:"bytes,18,opt,name=process,proto3" json:"process,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -783,6 +794,27 @@ func (x *IpcNotice) GetFacts() *IpcFacts {
 		return x.Facts
 	}
 	return nil
+}
+
+func (x *IpcNotice) GetMediaFinding() MediaFindingKind {
+	if x != nil {
+		return x.MediaFinding
+	}
+	return MediaFindingKind_MEDIA_FINDING_KIND_UNSPECIFIED
+}
+
+func (x *IpcNotice) GetDeviceKind() string {
+	if x != nil {
+		return x.DeviceKind
+	}
+	return ""
+}
+
+func (x *IpcNotice) GetProcess() string {
+	if x != nil {
+		return x.Process
+	}
+	return ""
 }
 
 // IpcFacts are an app's catalog facts (policies.Facts); an unset fact is
@@ -1228,7 +1260,7 @@ const file_vcguard_v1_ipc_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\"7\n" +
 	"\vIpcNotShown\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xe9\x03\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xe7\x04\n" +
 	"\tIpcNotice\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x19\n" +
@@ -1244,7 +1276,11 @@ const file_vcguard_v1_ipc_proto_rawDesc = "" +
 	"\aversion\x18\v \x01(\tR\aversion\x12\x1f\n" +
 	"\vmin_version\x18\f \x01(\tR\n" +
 	"minVersion\x12*\n" +
-	"\x05facts\x18\r \x01(\v2\x14.vcguard.v1.IpcFactsR\x05factsJ\x04\b\x04\x10\x05J\x04\b\x05\x10\x06R\averdictR\x06action\"\xae\x02\n" +
+	"\x05facts\x18\r \x01(\v2\x14.vcguard.v1.IpcFactsR\x05facts\x12A\n" +
+	"\rmedia_finding\x18\x10 \x01(\x0e2\x1c.vcguard.v1.MediaFindingKindR\fmediaFinding\x12\x1f\n" +
+	"\vdevice_kind\x18\x11 \x01(\tR\n" +
+	"deviceKind\x12\x18\n" +
+	"\aprocess\x18\x12 \x01(\tR\aprocessJ\x04\b\x04\x10\x05J\x04\b\x05\x10\x06R\averdictR\x06action\"\xae\x02\n" +
 	"\bIpcFacts\x12+\n" +
 	"\x04e2ee\x18\x01 \x01(\v2\x17.vcguard.v1.IpcTextFactR\x04e2ee\x12<\n" +
 	"\rdata_location\x18\x02 \x01(\v2\x17.vcguard.v1.IpcTextFactR\fdataLocation\x12<\n" +
@@ -1304,24 +1340,25 @@ func file_vcguard_v1_ipc_proto_rawDescGZIP() []byte {
 var file_vcguard_v1_ipc_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_vcguard_v1_ipc_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_vcguard_v1_ipc_proto_goTypes = []any{
-	(IpcMediaKind)(0),   // 0: vcguard.v1.IpcMediaKind
-	(IpcMediaSource)(0), // 1: vcguard.v1.IpcMediaSource
-	(*IpcFrame)(nil),    // 2: vcguard.v1.IpcFrame
-	(*IpcHello)(nil),    // 3: vcguard.v1.IpcHello
-	(*IpcWelcome)(nil),  // 4: vcguard.v1.IpcWelcome
-	(*IpcRefused)(nil),  // 5: vcguard.v1.IpcRefused
-	(*IpcPing)(nil),     // 6: vcguard.v1.IpcPing
-	(*IpcShown)(nil),    // 7: vcguard.v1.IpcShown
-	(*IpcNotShown)(nil), // 8: vcguard.v1.IpcNotShown
-	(*IpcNotice)(nil),   // 9: vcguard.v1.IpcNotice
-	(*IpcFacts)(nil),    // 10: vcguard.v1.IpcFacts
-	(*IpcTextFact)(nil), // 11: vcguard.v1.IpcTextFact
-	(*IpcBoolFact)(nil), // 12: vcguard.v1.IpcBoolFact
-	(*IpcListFact)(nil), // 13: vcguard.v1.IpcListFact
-	(*IpcMedia)(nil),    // 14: vcguard.v1.IpcMedia
-	(*IpcMediaUse)(nil), // 15: vcguard.v1.IpcMediaUse
-	(Verdict)(0),        // 16: vcguard.v1.Verdict
-	(Action)(0),         // 17: vcguard.v1.Action
+	(IpcMediaKind)(0),     // 0: vcguard.v1.IpcMediaKind
+	(IpcMediaSource)(0),   // 1: vcguard.v1.IpcMediaSource
+	(*IpcFrame)(nil),      // 2: vcguard.v1.IpcFrame
+	(*IpcHello)(nil),      // 3: vcguard.v1.IpcHello
+	(*IpcWelcome)(nil),    // 4: vcguard.v1.IpcWelcome
+	(*IpcRefused)(nil),    // 5: vcguard.v1.IpcRefused
+	(*IpcPing)(nil),       // 6: vcguard.v1.IpcPing
+	(*IpcShown)(nil),      // 7: vcguard.v1.IpcShown
+	(*IpcNotShown)(nil),   // 8: vcguard.v1.IpcNotShown
+	(*IpcNotice)(nil),     // 9: vcguard.v1.IpcNotice
+	(*IpcFacts)(nil),      // 10: vcguard.v1.IpcFacts
+	(*IpcTextFact)(nil),   // 11: vcguard.v1.IpcTextFact
+	(*IpcBoolFact)(nil),   // 12: vcguard.v1.IpcBoolFact
+	(*IpcListFact)(nil),   // 13: vcguard.v1.IpcListFact
+	(*IpcMedia)(nil),      // 14: vcguard.v1.IpcMedia
+	(*IpcMediaUse)(nil),   // 15: vcguard.v1.IpcMediaUse
+	(Verdict)(0),          // 16: vcguard.v1.Verdict
+	(Action)(0),           // 17: vcguard.v1.Action
+	(MediaFindingKind)(0), // 18: vcguard.v1.MediaFindingKind
 }
 var file_vcguard_v1_ipc_proto_depIdxs = []int32{
 	3,  // 0: vcguard.v1.IpcFrame.hello:type_name -> vcguard.v1.IpcHello
@@ -1335,19 +1372,20 @@ var file_vcguard_v1_ipc_proto_depIdxs = []int32{
 	16, // 8: vcguard.v1.IpcNotice.policy_verdict:type_name -> vcguard.v1.Verdict
 	17, // 9: vcguard.v1.IpcNotice.policy_action:type_name -> vcguard.v1.Action
 	10, // 10: vcguard.v1.IpcNotice.facts:type_name -> vcguard.v1.IpcFacts
-	11, // 11: vcguard.v1.IpcFacts.e2ee:type_name -> vcguard.v1.IpcTextFact
-	11, // 12: vcguard.v1.IpcFacts.data_location:type_name -> vcguard.v1.IpcTextFact
-	12, // 13: vcguard.v1.IpcFacts.self_hostable:type_name -> vcguard.v1.IpcBoolFact
-	11, // 14: vcguard.v1.IpcFacts.open_source:type_name -> vcguard.v1.IpcTextFact
-	13, // 15: vcguard.v1.IpcFacts.certifications:type_name -> vcguard.v1.IpcListFact
-	15, // 16: vcguard.v1.IpcMedia.uses:type_name -> vcguard.v1.IpcMediaUse
-	0,  // 17: vcguard.v1.IpcMediaUse.kind:type_name -> vcguard.v1.IpcMediaKind
-	1,  // 18: vcguard.v1.IpcMediaUse.source:type_name -> vcguard.v1.IpcMediaSource
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	18, // 11: vcguard.v1.IpcNotice.media_finding:type_name -> vcguard.v1.MediaFindingKind
+	11, // 12: vcguard.v1.IpcFacts.e2ee:type_name -> vcguard.v1.IpcTextFact
+	11, // 13: vcguard.v1.IpcFacts.data_location:type_name -> vcguard.v1.IpcTextFact
+	12, // 14: vcguard.v1.IpcFacts.self_hostable:type_name -> vcguard.v1.IpcBoolFact
+	11, // 15: vcguard.v1.IpcFacts.open_source:type_name -> vcguard.v1.IpcTextFact
+	13, // 16: vcguard.v1.IpcFacts.certifications:type_name -> vcguard.v1.IpcListFact
+	15, // 17: vcguard.v1.IpcMedia.uses:type_name -> vcguard.v1.IpcMediaUse
+	0,  // 18: vcguard.v1.IpcMediaUse.kind:type_name -> vcguard.v1.IpcMediaKind
+	1,  // 19: vcguard.v1.IpcMediaUse.source:type_name -> vcguard.v1.IpcMediaSource
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_vcguard_v1_ipc_proto_init() }
