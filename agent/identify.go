@@ -16,6 +16,10 @@ import (
 type AppIdentifier struct {
 	GOOS      string
 	Inspector *appid.Inspector
+	// Script returns the script an interpreter process runs (its first
+	// argument), "" when it runs none or it cannot be read; nil means
+	// scriptOf (Linux /proc; elsewhere none).
+	Script func(pid int32) string
 }
 
 // Identify implements Identifier.
@@ -25,12 +29,30 @@ func (i AppIdentifier) Identify(ctx context.Context, p procwatch.Process, app *p
 	}
 	id := app.Identify[i.GOOS]
 	c := appid.Candidate{Paths: id.Paths, BundleIDs: id.BundleIDs, TeamIDs: id.TeamIDs, Publishers: id.Publishers, Packages: id.Packages}
-	info := i.Inspector.Inspect(ctx, p.PID, p.Exe, c)
+	exe, launcher := p.Exe, ""
+	if isInterpreter(p.Name) {
+		// A start script of the app (Debian's /usr/bin/chromium runs
+		// under dash) that lived on instead of exec'ing the app: the
+		// script, not the shell, says whose it is. The app's own
+		// package's scripts count as the app's.
+		script := i.Script
+		if script == nil {
+			script = scriptOf
+		}
+		if s := script(p.PID); s != "" {
+			exe, launcher = s, s
+		}
+	}
+	info := i.Inspector.Inspect(ctx, p.PID, exe, c)
 	ok, reason := appid.Verify(i.GOOS, c, info)
 	if !ok {
 		return state.Identity{Version: info.Version, Detail: reason}
 	}
-	return state.Identity{Version: info.Version, Verified: true, Detail: describeIdentity(info)}
+	detail := describeIdentity(info)
+	if launcher != "" {
+		detail = "start script " + launcher + ", " + detail
+	}
+	return state.Identity{Version: info.Version, Verified: true, Detail: detail}
 }
 
 // describeIdentity says how an identity was proved, for the person reading the
