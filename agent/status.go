@@ -86,14 +86,24 @@ type StatusMedia struct {
 	Device  string `json:"device"`
 }
 
-// reportedFields is the complete list of what leaves the device.
+// reportedFields is what leaves the device, in plain words for the person
+// at the keyboard: `vcguard-agent status` and the status file show it. It
+// is a short summary of docs/privacy.md ("What the agent sends"), which
+// has every field; docs/reported_test.go fails when a kind of event, a
+// message of the enrollment or stream, or a finding kind of the protocol
+// has no entry here. Factual, short, and no blame.
 var reportedFields = []string{
-	"this device: host name, operating system and version, processor architecture, agent version",
-	"each videoconferencing app or browser from the catalog that runs: app, process id, executable path, version, whether its signature or package proved it genuine, start and stop time, verdict and action under the policy",
-	"the policy version applied, and the local policy files (name, hash, or why refused)",
-	"when a camera or microphone is switched on or off: which device, which process and app, which user session (a user id, not a name), since when",
-	"when an app was closed under a block rule, and when you were shown a notice (app, verdict, language; not your name)",
-	"nothing else: no window titles, meeting names, contacts, audio, video or other programs",
+	"when enrolling and renewing its certificate: the enrollment secret IT handed out, a certificate signing request (the device's public key; its private key stays here), and the device group this computer's configuration asks for",
+	"this device: host name (it may hold a name), operating system and version, processor architecture, agent version; at each connection the policy version in force, and regularly a heartbeat with this computer's clock",
+	"each event with its time and a sequence number",
+	"each videoconferencing app or browser from the catalog that runs (all of them when the agent starts): app, process id, executable path (it may hold your user name, e.g. in your home folder), version, whether its signature or package proved it genuine and how, start and stop time, verdict and action under the policy",
+	"the policy version applied, and the local policy files (path, name, hash, or why refused)",
+	"when a camera or microphone is switched on or off, the screen is shared, or the computer's sound output is recorded: which device, which process and app, how the agent saw it, which user session (a user id, or a SID on Windows, not a name), since when; never the picture or the sound",
+	"camera, microphone and screen findings under the policy: an unknown, forbidden or look-alike app using a device, a device left on with no meeting app, a screen shared, the sound output recorded, a meeting app left running after its last call; and the action",
+	"when an app was closed under a block rule: which processes, the warning time, or why closing failed",
+	"when a notice was due (app, verdict, action, language): in how many user sessions it was displayed, why not where it was not, and whether it was shown again after a login; not your name",
+	"how many events were dropped unsent because too many waited (offline for long), by type, with the first and last time",
+	"nothing else: no window titles, meeting names or links, contacts, chat, audio, video, screen content, keystrokes, files, command lines, user names other than in a host name or path, or programs other than the above",
 }
 
 // writeStatus rewrites the status file, if one is configured.

@@ -1,5 +1,3 @@
-// Package docs holds no code: its tests check that the documents in this
-// directory agree with the code they describe.
 package docs
 
 import (

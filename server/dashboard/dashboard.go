@@ -50,6 +50,8 @@ type Dashboard struct {
 	// Login checks logins; New sets one with the default limits.
 	Login *auth.Login
 	tmpl  *template.Template
+	// privacyDoc is the data inventory GET /privacy shows.
+	privacyDoc privacyPage
 }
 
 // New parses the templates.
@@ -74,7 +76,7 @@ func New(api *adminapi.API, logger *slog.Logger) (*Dashboard, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Dashboard{API: api, Logger: logger, Login: api.Admin.NewLogin(logger), tmpl: tmpl}, nil
+	return &Dashboard{API: api, Logger: logger, Login: api.Admin.NewLogin(logger), tmpl: tmpl, privacyDoc: newPrivacyPage()}, nil
 }
 
 // Route is one dashboard route.
@@ -104,6 +106,7 @@ func (d *Dashboard) Routes() []Route {
 		{Pattern: "GET /static/", public: http.StripPrefix("/static/", http.FileServerFS(static))},
 		{Pattern: "GET /login", public: http.HandlerFunc(d.loginForm)},
 		{Pattern: "POST /login", public: http.HandlerFunc(d.login)},
+		{Pattern: "GET /privacy", public: http.HandlerFunc(d.privacy)},
 		{Pattern: "POST /logout", Session: true, Roles: anyone, session: d.logout},
 		{Pattern: "GET /{$}", Session: true, Roles: fleet, session: d.overview},
 		{Pattern: "GET /live.json", Session: true, Roles: fleet, session: d.live},

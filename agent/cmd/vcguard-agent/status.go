@@ -263,7 +263,16 @@ func printStatus(w io.Writer, v statusView) error {
 	for _, r := range st.Reported {
 		fmt.Fprintf(w, "  - %s\n", r)
 	}
+	printInventory(w)
 	return nil
+}
+
+// printInventory says where the full data inventory is. The agent knows
+// its server's agent address only, not the dashboard's (another listener,
+// often another name), so it names the page's path, not a guessed address.
+func printInventory(w io.Writer) {
+	fmt.Fprintln(w, "In full:     what is reported and kept, why, for how long and who may read it: docs/privacy.md in the vcguard source;")
+	fmt.Fprintln(w, "             your organisation's vcguard dashboard shows it to anyone, without a login, at /privacy (IT knows its address)")
 }
 
 // ageText is a duration for people: "42s", "12m", "5h12m", "3 days".
@@ -305,6 +314,7 @@ func statusFromState(w io.Writer, c *config, id *uplink.Identity) error {
 	}
 	fmt.Fprintf(w, "Outbox:      %d events waiting to be sent, %d sent and acknowledged\n", st.Pending, st.Acked)
 	printDrops(w, st.Drops, st.Unreported)
+	printInventory(w)
 	return nil
 }
 
