@@ -837,7 +837,7 @@ func TestActions(t *testing.T) {
 		t.Fatalf("scheduled = %v; want zoom alone with 90 s grace", enf.scheduled)
 	}
 	if len(ntf.told) != 2 || ntf.told[0].AppID != "zoom" || ntf.told[0].Action != policies.ActionBlock ||
-		ntf.told[0].AlternativeName != "Jitsi Meet (desktop app)" || ntf.told[0].Facts == nil || ntf.told[1].AppID != "slack" || ntf.told[1].Note != "Internal only." {
+		ntf.told[0].AlternativeName != "Jitsi Meet (desktop app)" || ntf.told[0].Facts == nil || ntf.told[1].AppID != "slack" || ntf.told[1].Note != policies.PlainNote("Internal only.") {
 		t.Fatalf("told = %+v; want zoom (block, with the alternative's name and facts) and slack (restricted, its note)", ntf.told)
 	}
 	recordDeliveries(t, a)

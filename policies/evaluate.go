@@ -46,7 +46,8 @@ type Finding struct {
 	Verdict Verdict
 	// Alternative is the app id the policy recommends instead, if any.
 	Alternative string
-	Note        string
+	// Note is the policy's note for the person at the keyboard.
+	Note Note
 	// InfoURL is a page explaining the decision, if the policy gives one.
 	InfoURL string
 	// MinVersion is the oldest version the policy allows, if it sets one.
@@ -68,7 +69,7 @@ type Finding struct {
 type decision struct {
 	status      Status // "" when unlisted
 	alternative string
-	note        string
+	note        Note
 	infoURL     string
 	minVersion  string
 	from        string

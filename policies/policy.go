@@ -121,8 +121,9 @@ type AppRule struct {
 	MinVersion string `yaml:"min_version,omitempty" json:"min_version,omitempty"`
 	// Alternative is the app id of the approved tool to use instead.
 	Alternative string `yaml:"alternative,omitempty" json:"alternative,omitempty"`
-	// Note is shown to the user (e.g. the caveat of a restricted tool).
-	Note string `yaml:"note,omitempty" json:"note,omitempty"`
+	// Note is shown to the user (e.g. the caveat of a restricted tool):
+	// one text for every language, or a text per language.
+	Note Note `yaml:"note,omitempty" json:"note,omitzero"`
 	// InfoURL is an https page that explains the decision to the user.
 	InfoURL string `yaml:"info_url,omitempty" json:"info_url,omitempty"`
 }
@@ -134,7 +135,7 @@ type Rule struct {
 	When        Conditions `yaml:"when,omitempty" json:"when,omitempty"`
 	Status      Status     `yaml:"status" json:"status"`
 	Alternative string     `yaml:"alternative,omitempty" json:"alternative,omitempty"`
-	Note        string     `yaml:"note,omitempty" json:"note,omitempty"`
+	Note        Note       `yaml:"note,omitempty" json:"note,omitzero"`
 	InfoURL     string     `yaml:"info_url,omitempty" json:"info_url,omitempty"`
 }
 
@@ -332,6 +333,9 @@ func (v validator) apps(apps map[string]AppRule, path ...string) error {
 				return v.fail("has no effect on a forbidden tool; remove it or approve or restrict the tool", at("min_version")...)
 			}
 		}
+		if err := v.note(rule.Note, at("note")...); err != nil {
+			return err
+		}
 		if err := v.infoURL(rule.InfoURL, at("info_url")...); err != nil {
 			return err
 		}
@@ -378,6 +382,9 @@ func (v validator) rules(rules []Rule, path ...string) error {
 		if err := v.status(r.Status, true, at("status")...); err != nil {
 			return err
 		}
+		if err := v.note(r.Note, at("note")...); err != nil {
+			return err
+		}
 		if err := v.infoURL(r.InfoURL, at("info_url")...); err != nil {
 			return err
 		}
@@ -386,6 +393,17 @@ func (v validator) rules(rules []Rule, path ...string) error {
 		}
 	}
 	return nil
+}
+
+// note checks a note, naming the language at fault.
+func (v validator) note(n Note, path ...string) error {
+	return n.validate(func(msg, key string) error {
+		at := path
+		if key != "" {
+			at = append(append([]string{}, path...), key)
+		}
+		return v.fail(msg, at...)
+	})
 }
 
 func (v validator) infoURL(s string, path ...string) error {

@@ -176,7 +176,7 @@ func TestParsePolicyValid(t *testing.T) {
 	if r := p.Apps["skype"]; r.Status != policies.StatusForbidden || r.Alternative != "jitsi-meet" {
 		t.Errorf("skype rule = %+v", r)
 	}
-	if r := p.Apps["zoom"]; r.Status != policies.StatusRestricted || r.Note != "Only with the company account." {
+	if r := p.Apps["zoom"]; r.Status != policies.StatusRestricted || r.Note != policies.PlainNote("Only with the company account.") {
 		t.Errorf("zoom rule = %+v", r)
 	}
 
@@ -265,7 +265,7 @@ func TestEvaluate(t *testing.T) {
 		{"approved", withDefault, "jitsi-meet", policies.Finding{AppID: "jitsi-meet", Verdict: policies.VerdictApproved,
 			Action: policies.ActionMonitor, From: "apps.jitsi-meet"}},
 		{"restricted with note", withDefault, "zoom",
-			policies.Finding{AppID: "zoom", Verdict: policies.VerdictRestricted, Note: "Only with the company account.",
+			policies.Finding{AppID: "zoom", Verdict: policies.VerdictRestricted, Note: policies.PlainNote("Only with the company account."),
 				Action: policies.ActionWarn, From: "apps.zoom"}},
 		{"forbidden with alternative", withDefault, "skype",
 			policies.Finding{AppID: "skype", Verdict: policies.VerdictForbidden, Alternative: "jitsi-meet",

@@ -103,8 +103,9 @@ type Notice struct {
 	Alternative string
 	// AlternativeName is the alternative's display name.
 	AlternativeName string
-	// Note is the policy's caveat or explanation, shown as written.
-	Note string
+	// Note is the policy's caveat or explanation, shown as written: one
+	// text for every language or one per language.
+	Note policies.Note
 	// InfoURL is an http or https page explaining the decision.
 	InfoURL string
 	// Version is the version found; MinVersion the oldest the policy allows.

@@ -68,7 +68,10 @@ var rules = map[protoreflect.FullName]rule{
 	"vcguard.v1.IpcNotice.grace_seconds":    {maxUint: maxGrace},
 	"vcguard.v1.IpcNotice.alternative":      {max: lenID},
 	"vcguard.v1.IpcNotice.alternative_name": {max: lenName},
-	"vcguard.v1.IpcNotice.note":             {max: 4096, multiline: true},
+	"vcguard.v1.IpcNotice.note":             {max: policies.MaxNoteBytes, multiline: true},
+	"vcguard.v1.IpcNotice.notes":            {max: len(policies.NoteLanguages)},
+	"vcguard.v1.IpcNoteText.lang":           {max: 2, required: true},
+	"vcguard.v1.IpcNoteText.text":           {max: policies.MaxNoteBytes, required: true, multiline: true},
 	"vcguard.v1.IpcNotice.info_url":         {max: lenURL},
 	"vcguard.v1.IpcNotice.version":          {max: lenVersion},
 	"vcguard.v1.IpcNotice.min_version":      {max: lenVersion},
@@ -159,6 +162,9 @@ func validateFrame(pb *vcguardv1.IpcFrame) error {
 			if strings.ContainsAny(n.Process, "/\\") {
 				return fieldError("notice.process", "a name, not a path")
 			}
+		}
+		if err := checkNotes(n); err != nil {
+			return err
 		}
 		if n.InfoUrl != "" {
 			if err := checkURL("notice.info_url", n.InfoUrl); err != nil {
@@ -272,6 +278,25 @@ func checkText(field, v string, r rule) error {
 		if unicode.IsControl(c) || c == utf8.RuneError || c == '\u2028' || c == '\u2029' {
 			return fieldError(field, "control character %q not allowed", c)
 		}
+	}
+	return nil
+}
+
+// checkNotes checks a note given per language: each a language of
+// policies.NoteLanguages, once; never with a note for every language.
+func checkNotes(n *vcguardv1.IpcNotice) error {
+	if len(n.Notes) > 0 && n.Note != "" {
+		return fieldError("notice.notes", "set with notice.note: a note is one text for every language or one per language")
+	}
+	seen := map[string]bool{}
+	for i, t := range n.Notes {
+		if !slices.Contains(policies.NoteLanguages[:], t.Lang) {
+			return fieldError(fmt.Sprintf("notice.notes[%d].lang", i), "%q is not one of %s", t.Lang, strings.Join(policies.NoteLanguages[:], ", "))
+		}
+		if seen[t.Lang] {
+			return fieldError(fmt.Sprintf("notice.notes[%d].lang", i), "%q given twice", t.Lang)
+		}
+		seen[t.Lang] = true
 	}
 	return nil
 }

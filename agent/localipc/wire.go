@@ -127,7 +127,7 @@ func noticeToProto(n Notice) *vcguardv1.IpcFrame {
 	return &vcguardv1.IpcFrame{Body: &vcguardv1.IpcFrame_Notice{Notice: &vcguardv1.IpcNotice{
 		Key: n.Key, AppId: n.AppID, AppName: n.AppName, PolicyVerdict: n.Verdict.Proto(), PolicyAction: n.Action.Proto(),
 		GraceSeconds: uint32(max(0, min(n.GraceSeconds, math.MaxUint32))), Alternative: n.Alternative, AlternativeName: n.AlternativeName,
-		Note: n.Note, InfoUrl: n.InfoURL, Version: n.Version, MinVersion: n.MinVersion, Facts: factsToProto(n.Facts),
+		Note: n.Note.Plain(), Notes: notesToProto(n.Note), InfoUrl: n.InfoURL, Version: n.Version, MinVersion: n.MinVersion, Facts: factsToProto(n.Facts),
 		MediaFinding: n.MediaFinding.Proto(), DeviceKind: n.DeviceKind, Process: n.Process,
 	}}}
 }
@@ -137,9 +137,41 @@ func noticeFromProto(pb *vcguardv1.IpcNotice) Notice {
 		Key: pb.Key, AppID: pb.AppId, AppName: pb.AppName,
 		Verdict: policies.VerdictFromProto(pb.PolicyVerdict), Action: policies.ActionFromProto(pb.PolicyAction),
 		GraceSeconds: int(pb.GraceSeconds), Alternative: pb.Alternative, AlternativeName: pb.AlternativeName,
-		Note: pb.Note, InfoURL: pb.InfoUrl, Version: pb.Version, MinVersion: pb.MinVersion, Facts: factsFromProto(pb.Facts),
+		Note: noteFromProto(pb), InfoURL: pb.InfoUrl, Version: pb.Version, MinVersion: pb.MinVersion, Facts: factsFromProto(pb.Facts),
 		MediaFinding: policies.MediaFindingKindFromProto(pb.MediaFinding), DeviceKind: pb.DeviceKind, Process: pb.Process,
 	}
+}
+
+// notesToProto returns the texts of a note given per language, in the
+// order of policies.NoteLanguages; none for a plain note.
+func notesToProto(n policies.Note) []*vcguardv1.IpcNoteText {
+	texts := n.Texts()
+	var out []*vcguardv1.IpcNoteText
+	for _, lang := range policies.NoteLanguages {
+		if t, ok := texts[lang]; ok {
+			out = append(out, &vcguardv1.IpcNoteText{Lang: lang, Text: t})
+		}
+	}
+	return out
+}
+
+// noteFromProto returns the note of a validated notice.
+func noteFromProto(pb *vcguardv1.IpcNotice) policies.Note {
+	if len(pb.Notes) == 0 {
+		return policies.PlainNote(pb.Note)
+	}
+	texts := make(map[string]string, len(pb.Notes))
+	for _, t := range pb.Notes {
+		texts[t.Lang] = t.Text
+	}
+	// Validated: languages known, once each, texts bounded; a text the
+	// IPC accepts and the policy would not (only white space) leaves
+	// the note out rather than the notice.
+	n, err := policies.NoteByLanguage(texts)
+	if err != nil {
+		return policies.Note{}
+	}
+	return n
 }
 
 // mediaToProto wraps ms in a frame. A kind or source that is not one of

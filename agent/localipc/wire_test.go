@@ -28,7 +28,7 @@ func testNotice() Notice {
 	return Notice{
 		Key: "zoom/forbidden", AppID: "zoom", AppName: "Zoom", Verdict: "forbidden", Action: "block",
 		GraceSeconds: 120, Alternative: "jitsi", AlternativeName: "Jitsi Meet",
-		Note: "Use the organisation's own service.\nQuestions: IT desk.", InfoURL: "https://intra.example.org/tools",
+		Note: policies.PlainNote("Use the organisation's own service.\nQuestions: IT desk."), InfoURL: "https://intra.example.org/tools",
 		Version: "6.0.1", MinVersion: "6.1",
 		Facts: &policies.Facts{
 			E2EE:           &policies.Fact[string]{Value: "optional", Source: "https://example.org/e2ee", Checked: "2025-01-10"},
@@ -255,7 +255,7 @@ func TestIPCDecodeFrameTooLarge(t *testing.T) {
 		t.Fatalf("DecodeFrame of %d bytes: err = %v, want ErrFrameTooLarge", len(b), err)
 	}
 	n := testNotice()
-	n.Note = strings.Repeat("é", 2000) // 4000 bytes: within the limit
+	n.Note = policies.PlainNote(strings.Repeat("é", 2000)) // 4000 bytes: within the limit
 	n.Facts.E2EE.Note = strings.Repeat("x", 500)
 	if _, err := EncodeFrame(Frame{Type: FrameNotice, Notice: n}); err != nil {
 		t.Fatalf("EncodeFrame of a large valid notice: %v", err)

@@ -38,8 +38,9 @@ type Notice struct {
 	// AlternativeName its display name.
 	Alternative     string
 	AlternativeName string
-	// Note is the policy's note: the organisation's own text, shown as is.
-	Note string
+	// Note is the policy's note: the organisation's own text, shown as is,
+	// in the reader's language where the policy gives one per language.
+	Note policies.Note
 	// InfoURL is a page explaining the decision.
 	InfoURL string
 	// Version is the detected version and MinVersion the policy's minimum.
@@ -111,8 +112,9 @@ const (
 // Render turns a notice into a message in lang ("en", "nl", "fr" or "de";
 // anything else renders English). The message says what was found, why it
 // matters (only the catalog facts that count against the app), what to use
-// instead, the policy's note, when the app will be closed (block) and where
-// to read more.
+// instead, the policy's note (in lang where the policy gives one per
+// language, else in English), when the app will be closed (block) and
+// where to read more.
 func Render(n Notice, lang string) Message {
 	if n.MediaFinding != "" {
 		return renderMedia(n, lang)
@@ -138,7 +140,7 @@ func Render(n Notice, lang string) Message {
 	default:
 		verdict = policies.VerdictUnlisted
 	}
-	note := clean(n.Note, maxNoteLen, true)
+	note := clean(n.Note.For(lang), maxNoteLen, true)
 
 	m.Title = tr("title_"+string(verdict), vars)
 	switch verdict {
@@ -248,7 +250,7 @@ func renderMedia(n Notice, lang string) Message {
 		vars["alt"] = clean(firstNonEmpty(n.AlternativeName, n.Alternative), maxNameLen, false)
 		lines = append(lines, tr("alternative", vars))
 	}
-	if note := clean(n.Note, maxNoteLen, true); note != "" {
+	if note := clean(n.Note.For(lang), maxNoteLen, true); note != "" {
 		lines = append(lines, note)
 	}
 	m.Body = strings.Join(lines, "\n")

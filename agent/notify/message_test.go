@@ -127,12 +127,12 @@ func goldenNotices(t *testing.T) map[string]Notice {
 		"forbidden-warn-note": {
 			Key: "amazon-chime/forbidden", AppID: chime.ID, AppName: chime.Name, Facts: chime.Facts,
 			Verdict: policies.VerdictForbidden, Action: policies.ActionWarn,
-			Note: "Amazon Chime is being discontinued; the service desk will move your meetings.",
+			Note: policies.PlainNote("Amazon Chime is being discontinued; the service desk will move your meetings."),
 		},
 		"restricted": {
 			Key: "microsoft-teams/restricted", AppID: teams.ID, AppName: teams.Name, Facts: teams.Facts,
 			Verdict: policies.VerdictRestricted, Action: policies.ActionWarn,
-			Note:    "Not for confidential or secret information (BIV level 2 and up).",
+			Note:    policies.PlainNote("Not for confidential or secret information (BIV level 2 and up)."),
 			InfoURL: "https://intranet.example.org/teams",
 		},
 		"unverified-block": {
@@ -210,7 +210,7 @@ func TestRenderEveryCombination(t *testing.T) {
 						for _, extra := range []bool{false, true} {
 							n := Notice{AppID: "zoom", AppName: "Zoom Workplace", Verdict: v, Action: a, Grace: g, Facts: f, MinVersion: "6.0"}
 							if extra {
-								n.Note, n.InfoURL, n.Alternative, n.Version = "Org note.", "https://example.org/i", "jitsi-meet", "5.1"
+								n.Note, n.InfoURL, n.Alternative, n.Version = policies.PlainNote("Org note."), "https://example.org/i", "jitsi-meet", "5.1"
 							}
 							m := Render(n, lang)
 							if m.Title == "" || m.Body == "" {
@@ -325,7 +325,7 @@ func TestRender(t *testing.T) {
 		},
 		{
 			name:     "placeholders in outside text stay text",
-			n:        Notice{AppName: "Z{alt}", Verdict: policies.VerdictForbidden, Action: policies.ActionWarn, Alternative: "{app}", Note: "Call {url}"},
+			n:        Notice{AppName: "Z{alt}", Verdict: policies.VerdictForbidden, Action: policies.ActionWarn, Alternative: "{app}", Note: policies.PlainNote("Call {url}")},
 			lang:     "en",
 			title:    "Z{alt} is not approved",
 			contains: []string{"Please use {app} instead.", "Call {url}"},

@@ -38,7 +38,7 @@ func TestLimiter(t *testing.T) {
 	zoomOutdated := zoomWarn
 	zoomOutdated.Verdict = policies.VerdictOutdated
 	zoomNote := zoomWarn
-	zoomNote.Note = "new note"
+	zoomNote.Note = policies.PlainNote("new note")
 	teams := Notice{Key: "teams/1", AppID: "microsoft-teams", Verdict: policies.VerdictRestricted, Action: policies.ActionWarn}
 	noKey := Notice{AppID: "skype", Verdict: policies.VerdictForbidden, Action: policies.ActionWarn}
 

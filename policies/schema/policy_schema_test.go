@@ -63,6 +63,15 @@ func TestPolicySchemaAndParserAgree(t *testing.T) {
 		{"bad group name", doc + "groups:\n  Radiology:\n    default: forbidden\n", false},
 		{"block for unknown media apps", replace("unknown_apps: monitor", "unknown_apps: block"), false},
 		{"negative idle minutes", replace("idle_minutes: 10", "idle_minutes: -1"), false},
+		{"note per language", replace("note: Use only with the organisation's own server.", "note: {en: Own server only., de: Nur eigener Server.}"), true},
+		{"note in one language", replace("note: Use only with the organisation's own server.", "note: {fr: Serveur interne seulement.}"), true},
+		{"note in an unknown language", replace("note: Use only with the organisation's own server.", "note: {en: Own server only., es: Solo servidor propio.}"), false},
+		{"note of no language", replace("note: Use only with the organisation's own server.", "note: {}"), false},
+		{"note with an empty language", replace("note: Use only with the organisation's own server.", "note: {en: Own server only., nl: ''}"), false},
+		{"note as a list", replace("note: Use only with the organisation's own server.", "note: [a, b]"), false},
+		{"note too long", replace("note: Use only with the organisation's own server.", "note: "+strings.Repeat("x", policies.MaxNoteBytes+1)), false},
+		{"note too long in one language", replace("note: Use only with the organisation's own server.", "note: {de: "+strings.Repeat("x", policies.MaxNoteBytes+1)+"}"), false},
+		{"note with a control character", replace("note: Use only with the organisation's own server.", `note: "bell\a"`), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -653,7 +653,8 @@ type IpcNotice struct {
 	// The catalog id and name of the app to use instead.
 	Alternative     string `protobuf:"bytes,7,opt,name=alternative,proto3" json:"alternative,omitempty"`
 	AlternativeName string `protobuf:"bytes,8,opt,name=alternative_name,json=alternativeName,proto3" json:"alternative_name,omitempty"`
-	// The policy's caveat, shown as written (may hold newlines and tabs).
+	// The policy's caveat, shown as written (may hold newlines and tabs), in
+	// every language; unset when the note is given per language (notes).
 	Note string `protobuf:"bytes,9,opt,name=note,proto3" json:"note,omitempty"`
 	// An http or https page explaining the decision.
 	InfoUrl string `protobuf:"bytes,10,opt,name=info_url,json=infoUrl,proto3" json:"info_url,omitempty"`
@@ -670,7 +671,11 @@ type IpcNotice struct {
 	DeviceKind string `protobuf:"bytes,17,opt,name=device_kind,json=deviceKind,proto3" json:"device_kind,omitempty"`
 	// The process using it, by its name (no path), for a process of no
 	// catalog app.
-	Process       string `protobuf:"bytes,18,opt,name=process,proto3" json:"process,omitempty"`
+	Process string `protobuf:"bytes,18,opt,name=process,proto3" json:"process,omitempty"`
+	// The policy's caveat given per language, at most one entry per
+	// language (en, nl, fr, de); the notifier shows the reader's, else the
+	// English. Unset when note is set.
+	Notes         []*IpcNoteText `protobuf:"bytes,19,rep,name=notes,proto3" json:"notes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -817,6 +822,68 @@ func (x *IpcNotice) GetProcess() string {
 	return ""
 }
 
+func (x *IpcNotice) GetNotes() []*IpcNoteText {
+	if x != nil {
+		return x.Notes
+	}
+	return nil
+}
+
+// IpcNoteText is a policy's note in one language.
+type IpcNoteText struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// en, nl, fr or de.
+	Lang string `protobuf:"bytes,1,opt,name=lang,proto3" json:"lang,omitempty"`
+	// The text, shown as written (may hold newlines and tabs); required.
+	Text          string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IpcNoteText) Reset() {
+	*x = IpcNoteText{}
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IpcNoteText) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IpcNoteText) ProtoMessage() {}
+
+func (x *IpcNoteText) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IpcNoteText.ProtoReflect.Descriptor instead.
+func (*IpcNoteText) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *IpcNoteText) GetLang() string {
+	if x != nil {
+		return x.Lang
+	}
+	return ""
+}
+
+func (x *IpcNoteText) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
 // IpcFacts are an app's catalog facts (policies.Facts); an unset fact is
 // unknown.
 type IpcFacts struct {
@@ -832,7 +899,7 @@ type IpcFacts struct {
 
 func (x *IpcFacts) Reset() {
 	*x = IpcFacts{}
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[8]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -844,7 +911,7 @@ func (x *IpcFacts) String() string {
 func (*IpcFacts) ProtoMessage() {}
 
 func (x *IpcFacts) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[8]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -857,7 +924,7 @@ func (x *IpcFacts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IpcFacts.ProtoReflect.Descriptor instead.
 func (*IpcFacts) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{8}
+	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *IpcFacts) GetE2Ee() *IpcTextFact {
@@ -908,7 +975,7 @@ type IpcTextFact struct {
 
 func (x *IpcTextFact) Reset() {
 	*x = IpcTextFact{}
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[9]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -920,7 +987,7 @@ func (x *IpcTextFact) String() string {
 func (*IpcTextFact) ProtoMessage() {}
 
 func (x *IpcTextFact) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[9]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -933,7 +1000,7 @@ func (x *IpcTextFact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IpcTextFact.ProtoReflect.Descriptor instead.
 func (*IpcTextFact) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{9}
+	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *IpcTextFact) GetValue() string {
@@ -977,7 +1044,7 @@ type IpcBoolFact struct {
 
 func (x *IpcBoolFact) Reset() {
 	*x = IpcBoolFact{}
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[10]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -989,7 +1056,7 @@ func (x *IpcBoolFact) String() string {
 func (*IpcBoolFact) ProtoMessage() {}
 
 func (x *IpcBoolFact) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[10]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1002,7 +1069,7 @@ func (x *IpcBoolFact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IpcBoolFact.ProtoReflect.Descriptor instead.
 func (*IpcBoolFact) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{10}
+	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *IpcBoolFact) GetValue() bool {
@@ -1046,7 +1113,7 @@ type IpcListFact struct {
 
 func (x *IpcListFact) Reset() {
 	*x = IpcListFact{}
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[11]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1058,7 +1125,7 @@ func (x *IpcListFact) String() string {
 func (*IpcListFact) ProtoMessage() {}
 
 func (x *IpcListFact) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[11]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1071,7 +1138,7 @@ func (x *IpcListFact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IpcListFact.ProtoReflect.Descriptor instead.
 func (*IpcListFact) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{11}
+	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *IpcListFact) GetValue() []string {
@@ -1115,7 +1182,7 @@ type IpcMedia struct {
 
 func (x *IpcMedia) Reset() {
 	*x = IpcMedia{}
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[12]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1127,7 +1194,7 @@ func (x *IpcMedia) String() string {
 func (*IpcMedia) ProtoMessage() {}
 
 func (x *IpcMedia) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[12]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1140,7 +1207,7 @@ func (x *IpcMedia) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IpcMedia.ProtoReflect.Descriptor instead.
 func (*IpcMedia) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{12}
+	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *IpcMedia) GetUses() []*IpcMediaUse {
@@ -1167,7 +1234,7 @@ type IpcMediaUse struct {
 
 func (x *IpcMediaUse) Reset() {
 	*x = IpcMediaUse{}
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[13]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1179,7 +1246,7 @@ func (x *IpcMediaUse) String() string {
 func (*IpcMediaUse) ProtoMessage() {}
 
 func (x *IpcMediaUse) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_ipc_proto_msgTypes[13]
+	mi := &file_vcguard_v1_ipc_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1192,7 +1259,7 @@ func (x *IpcMediaUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IpcMediaUse.ProtoReflect.Descriptor instead.
 func (*IpcMediaUse) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{13}
+	return file_vcguard_v1_ipc_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *IpcMediaUse) GetKind() IpcMediaKind {
@@ -1260,7 +1327,7 @@ const file_vcguard_v1_ipc_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\"7\n" +
 	"\vIpcNotShown\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xe7\x04\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x96\x05\n" +
 	"\tIpcNotice\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x19\n" +
@@ -1280,7 +1347,11 @@ const file_vcguard_v1_ipc_proto_rawDesc = "" +
 	"\rmedia_finding\x18\x10 \x01(\x0e2\x1c.vcguard.v1.MediaFindingKindR\fmediaFinding\x12\x1f\n" +
 	"\vdevice_kind\x18\x11 \x01(\tR\n" +
 	"deviceKind\x12\x18\n" +
-	"\aprocess\x18\x12 \x01(\tR\aprocessJ\x04\b\x04\x10\x05J\x04\b\x05\x10\x06R\averdictR\x06action\"\xae\x02\n" +
+	"\aprocess\x18\x12 \x01(\tR\aprocess\x12-\n" +
+	"\x05notes\x18\x13 \x03(\v2\x17.vcguard.v1.IpcNoteTextR\x05notesJ\x04\b\x04\x10\x05J\x04\b\x05\x10\x06R\averdictR\x06action\"5\n" +
+	"\vIpcNoteText\x12\x12\n" +
+	"\x04lang\x18\x01 \x01(\tR\x04lang\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\"\xae\x02\n" +
 	"\bIpcFacts\x12+\n" +
 	"\x04e2ee\x18\x01 \x01(\v2\x17.vcguard.v1.IpcTextFactR\x04e2ee\x12<\n" +
 	"\rdata_location\x18\x02 \x01(\v2\x17.vcguard.v1.IpcTextFactR\fdataLocation\x12<\n" +
@@ -1338,7 +1409,7 @@ func file_vcguard_v1_ipc_proto_rawDescGZIP() []byte {
 }
 
 var file_vcguard_v1_ipc_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vcguard_v1_ipc_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_vcguard_v1_ipc_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_vcguard_v1_ipc_proto_goTypes = []any{
 	(IpcMediaKind)(0),     // 0: vcguard.v1.IpcMediaKind
 	(IpcMediaSource)(0),   // 1: vcguard.v1.IpcMediaSource
@@ -1350,15 +1421,16 @@ var file_vcguard_v1_ipc_proto_goTypes = []any{
 	(*IpcShown)(nil),      // 7: vcguard.v1.IpcShown
 	(*IpcNotShown)(nil),   // 8: vcguard.v1.IpcNotShown
 	(*IpcNotice)(nil),     // 9: vcguard.v1.IpcNotice
-	(*IpcFacts)(nil),      // 10: vcguard.v1.IpcFacts
-	(*IpcTextFact)(nil),   // 11: vcguard.v1.IpcTextFact
-	(*IpcBoolFact)(nil),   // 12: vcguard.v1.IpcBoolFact
-	(*IpcListFact)(nil),   // 13: vcguard.v1.IpcListFact
-	(*IpcMedia)(nil),      // 14: vcguard.v1.IpcMedia
-	(*IpcMediaUse)(nil),   // 15: vcguard.v1.IpcMediaUse
-	(Verdict)(0),          // 16: vcguard.v1.Verdict
-	(Action)(0),           // 17: vcguard.v1.Action
-	(MediaFindingKind)(0), // 18: vcguard.v1.MediaFindingKind
+	(*IpcNoteText)(nil),   // 10: vcguard.v1.IpcNoteText
+	(*IpcFacts)(nil),      // 11: vcguard.v1.IpcFacts
+	(*IpcTextFact)(nil),   // 12: vcguard.v1.IpcTextFact
+	(*IpcBoolFact)(nil),   // 13: vcguard.v1.IpcBoolFact
+	(*IpcListFact)(nil),   // 14: vcguard.v1.IpcListFact
+	(*IpcMedia)(nil),      // 15: vcguard.v1.IpcMedia
+	(*IpcMediaUse)(nil),   // 16: vcguard.v1.IpcMediaUse
+	(Verdict)(0),          // 17: vcguard.v1.Verdict
+	(Action)(0),           // 18: vcguard.v1.Action
+	(MediaFindingKind)(0), // 19: vcguard.v1.MediaFindingKind
 }
 var file_vcguard_v1_ipc_proto_depIdxs = []int32{
 	3,  // 0: vcguard.v1.IpcFrame.hello:type_name -> vcguard.v1.IpcHello
@@ -1367,25 +1439,26 @@ var file_vcguard_v1_ipc_proto_depIdxs = []int32{
 	9,  // 3: vcguard.v1.IpcFrame.notice:type_name -> vcguard.v1.IpcNotice
 	6,  // 4: vcguard.v1.IpcFrame.ping:type_name -> vcguard.v1.IpcPing
 	7,  // 5: vcguard.v1.IpcFrame.shown:type_name -> vcguard.v1.IpcShown
-	14, // 6: vcguard.v1.IpcFrame.media:type_name -> vcguard.v1.IpcMedia
+	15, // 6: vcguard.v1.IpcFrame.media:type_name -> vcguard.v1.IpcMedia
 	8,  // 7: vcguard.v1.IpcFrame.not_shown:type_name -> vcguard.v1.IpcNotShown
-	16, // 8: vcguard.v1.IpcNotice.policy_verdict:type_name -> vcguard.v1.Verdict
-	17, // 9: vcguard.v1.IpcNotice.policy_action:type_name -> vcguard.v1.Action
-	10, // 10: vcguard.v1.IpcNotice.facts:type_name -> vcguard.v1.IpcFacts
-	18, // 11: vcguard.v1.IpcNotice.media_finding:type_name -> vcguard.v1.MediaFindingKind
-	11, // 12: vcguard.v1.IpcFacts.e2ee:type_name -> vcguard.v1.IpcTextFact
-	11, // 13: vcguard.v1.IpcFacts.data_location:type_name -> vcguard.v1.IpcTextFact
-	12, // 14: vcguard.v1.IpcFacts.self_hostable:type_name -> vcguard.v1.IpcBoolFact
-	11, // 15: vcguard.v1.IpcFacts.open_source:type_name -> vcguard.v1.IpcTextFact
-	13, // 16: vcguard.v1.IpcFacts.certifications:type_name -> vcguard.v1.IpcListFact
-	15, // 17: vcguard.v1.IpcMedia.uses:type_name -> vcguard.v1.IpcMediaUse
-	0,  // 18: vcguard.v1.IpcMediaUse.kind:type_name -> vcguard.v1.IpcMediaKind
-	1,  // 19: vcguard.v1.IpcMediaUse.source:type_name -> vcguard.v1.IpcMediaSource
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	17, // 8: vcguard.v1.IpcNotice.policy_verdict:type_name -> vcguard.v1.Verdict
+	18, // 9: vcguard.v1.IpcNotice.policy_action:type_name -> vcguard.v1.Action
+	11, // 10: vcguard.v1.IpcNotice.facts:type_name -> vcguard.v1.IpcFacts
+	19, // 11: vcguard.v1.IpcNotice.media_finding:type_name -> vcguard.v1.MediaFindingKind
+	10, // 12: vcguard.v1.IpcNotice.notes:type_name -> vcguard.v1.IpcNoteText
+	12, // 13: vcguard.v1.IpcFacts.e2ee:type_name -> vcguard.v1.IpcTextFact
+	12, // 14: vcguard.v1.IpcFacts.data_location:type_name -> vcguard.v1.IpcTextFact
+	13, // 15: vcguard.v1.IpcFacts.self_hostable:type_name -> vcguard.v1.IpcBoolFact
+	12, // 16: vcguard.v1.IpcFacts.open_source:type_name -> vcguard.v1.IpcTextFact
+	14, // 17: vcguard.v1.IpcFacts.certifications:type_name -> vcguard.v1.IpcListFact
+	16, // 18: vcguard.v1.IpcMedia.uses:type_name -> vcguard.v1.IpcMediaUse
+	0,  // 19: vcguard.v1.IpcMediaUse.kind:type_name -> vcguard.v1.IpcMediaKind
+	1,  // 20: vcguard.v1.IpcMediaUse.source:type_name -> vcguard.v1.IpcMediaSource
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_vcguard_v1_ipc_proto_init() }
@@ -1410,7 +1483,7 @@ func file_vcguard_v1_ipc_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vcguard_v1_ipc_proto_rawDesc), len(file_vcguard_v1_ipc_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
