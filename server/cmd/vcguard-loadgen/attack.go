@@ -160,6 +160,10 @@ type attacker struct {
 	dupID    *identity
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
+	// draining stops dupconnect from opening streams, so that what is
+	// open at the end is what the server let live, not a replacement on
+	// its way.
+	draining atomic.Bool
 }
 
 // newAttacker enrolls the devices the flood and dupconnect attacks use
@@ -226,6 +230,16 @@ func (a *attacker) start(ctx context.Context) {
 // stop ends the attacks and waits for them: every connection they hold is
 // closed when it returns. What is open at that moment is recorded first.
 func (a *attacker) stop() map[string]int64 {
+	// A replaced dupconnect stream is open on this side until the
+	// server's abort arrives: open no more, and give those in flight up
+	// to 2 s to end, so a replacement caught half-way is not counted as
+	// a second live stream.
+	a.draining.Store(true)
+	if st, ok := a.stats[attackDupConnect]; ok {
+		for deadline := time.Now().Add(2 * time.Second); st.open.Load() > 1 && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	openAtEnd := make(map[string]int64, len(a.stats))
 	for k, st := range a.stats {
 		openAtEnd[k] = st.open.Load()

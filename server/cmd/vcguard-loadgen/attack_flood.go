@@ -243,7 +243,7 @@ func (a *attacker) dupSlot(ctx context.Context, st *attackStats, api vcguardv1.A
 		return
 	}
 	info := &vcguardv1.DeviceInfo{Hostname: "attack-dupconnect", Os: "linux", OsVersion: "Debian 12", Arch: "amd64", AgentVersion: "loadgen-attack"}
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && !a.draining.Load() {
 		func() {
 			sctx, cancel := context.WithCancel(ctx)
 			defer cancel()
