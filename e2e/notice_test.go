@@ -242,14 +242,15 @@ func (s *server) userNotified(t *testing.T, devID string) []notified {
 	return evs
 }
 
+// lookAlike is the catalog app the fixture's look-alike claims to be.
+// Discord, not Zoom: other tests on this machine run look-alike Zooms,
+// which every agent sees, so a Zoom notice could be theirs.
+const lookAlike = "discord"
+
 // noticeFixture is a server, an agent on eu-default and a look-alike
 // Discord (a copy of sleep named Discord outside Discord's install paths:
 // unverified, warn), whose finding has been told to nobody: no notifier is
-// running. Discord, not Zoom: other tests on this machine run look-alike
-// Zooms, which every agent sees.
-// lookAlike is the catalog app the fixture's look-alike claims to be.
-const lookAlike = "discord"
-
+// running.
 type noticeFixture struct {
 	srv    *server
 	devID  string
