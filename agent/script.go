@@ -2,7 +2,7 @@ package agent
 
 import (
 	"bytes"
-	"path/filepath"
+	"path"
 	"strings"
 )
 
@@ -24,7 +24,7 @@ func isInterpreter(name string) bool {
 }
 
 // parseScript returns the script an interpreter runs from its command line
-// (/proc/PID/cmdline: NUL-separated arguments): the first argument after
+// (/proc/PID/cmdline: NUL-separated arguments, slash paths on every OS): the first argument after
 // the interpreter's own options, when it is an absolute path ("sh -e
 // /usr/bin/chromium" → /usr/bin/chromium). A relative or missing script
 // gives "": it says nothing the agent can check.
@@ -35,8 +35,8 @@ func parseScript(cmdline []byte) string {
 		if strings.HasPrefix(s, "-") {
 			continue // an option of the interpreter
 		}
-		if filepath.IsAbs(s) && !strings.ContainsRune(s, '\n') {
-			return filepath.Clean(s)
+		if path.IsAbs(s) && !strings.ContainsRune(s, '\n') {
+			return path.Clean(s)
 		}
 		return ""
 	}
