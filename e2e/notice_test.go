@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -9,174 +8,17 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/godbus/dbus/v5"
-
 	"github.com/vcguard/vcguard/agent/devices/pwtest"
+	"github.com/vcguard/vcguard/agent/notify/notifytest"
 )
 
 // The notices of issue 14 end to end: the real server, the real agent and
 // the real `vcguard-agent notifier` in a user session with a private
 // D-Bus session bus, on which the test serves org.freedesktop.Notifications
 // and records what it is asked to show.
-
-// requireDBusEnv makes a missing dbus-daemon a failure instead of a skip,
-// as CI wants (the convention of agent/notify's D-Bus tests).
-const requireDBusEnv = "VCGUARD_REQUIRE_DBUS"
-
-// startPrivateBus starts a dbus-daemon session bus of the test's own and
-// returns its address. Its configuration names no service directories,
-// so a name nobody owns (org.freedesktop.Notifications when the test
-// serves none) is not activated from whatever this machine has installed:
-// the bus answers that it was not provided, as on a desktop without a
-// notification daemon.
-func startPrivateBus(t *testing.T) string {
-	t.Helper()
-	daemon, err := exec.LookPath("dbus-daemon")
-	if err != nil {
-		if os.Getenv(requireDBusEnv) == "1" {
-			t.Fatalf("dbus-daemon not found (%v) and %s=1: install the dbus-daemon package", err, requireDBusEnv)
-		}
-		t.Skipf("dbus-daemon not found (%v): install the dbus-daemon package to run the notice tests (set %s=1 to make this an error)", err, requireDBusEnv)
-	}
-	// A short directory: unix socket paths are limited to about 100 bytes.
-	dir, err := os.MkdirTemp("", "vcg-e2e-bus-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	config := `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=` + filepath.Join(dir, "bus") + `</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`
-	configPath := filepath.Join(dir, "session.conf")
-	if err := os.WriteFile(configPath, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(daemon, "--config-file="+configPath, "--nofork", "--print-address")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(dir, "dbus-daemon.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	cmd.Stderr = logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", daemon, err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	// The daemon prints its address once it listens.
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		log, _ := os.ReadFile(logPath)
-		t.Fatalf("read the address dbus-daemon prints: %v\n%s", err, log)
-	}
-	addr := strings.TrimSpace(line)
-	if addr == "" {
-		t.Fatal("dbus-daemon printed an empty address")
-	}
-	return addr
-}
-
-// shownNotice is one org.freedesktop.Notifications.Notify call and when
-// it arrived.
-type shownNotice struct {
-	Summary, Body string
-	At            time.Time
-}
-
-// notificationDaemon is a minimal org.freedesktop.Notifications service
-// that records what it is asked to show, as a desktop's would show it.
-type notificationDaemon struct {
-	mu     sync.Mutex
-	shown  []shownNotice
-	lastID uint32
-}
-
-// serveNotifications owns org.freedesktop.Notifications on the bus at
-// addr for the rest of the test.
-func serveNotifications(t *testing.T, addr string) *notificationDaemon {
-	t.Helper()
-	conn, err := dbus.Connect(addr)
-	if err != nil {
-		t.Fatalf("connect to the test's session bus %s: %v", addr, err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	d := &notificationDaemon{}
-	const path, iface = "/org/freedesktop/Notifications", "org.freedesktop.Notifications"
-	if err := conn.Export(d, path, iface); err != nil {
-		t.Fatal(err)
-	}
-	reply, err := conn.RequestName(iface, dbus.NameFlagDoNotQueue)
-	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		t.Fatalf("own %s: reply %v, %v", iface, reply, err)
-	}
-	return d
-}
-
-// Notify is the D-Bus method a notifier calls to show a notice.
-func (d *notificationDaemon) Notify(appName string, replacesID uint32, icon, summary, body string,
-	actions []string, hints map[string]dbus.Variant, expire int32) (uint32, *dbus.Error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.shown = append(d.shown, shownNotice{Summary: summary, Body: body, At: time.Now()})
-	id := replacesID
-	if id == 0 {
-		d.lastID++
-		id = d.lastID
-	}
-	return id, nil
-}
-
-// GetCapabilities is the D-Bus method a notifier may ask first.
-func (d *notificationDaemon) GetCapabilities() ([]string, *dbus.Error) {
-	return []string{"body", "actions"}, nil
-}
-
-// CloseNotification is the D-Bus method that withdraws a notice.
-func (d *notificationDaemon) CloseNotification(uint32) *dbus.Error { return nil }
-
-// GetServerInformation names the test's notification service.
-func (d *notificationDaemon) GetServerInformation() (name, vendor, version, specVersion string, err *dbus.Error) {
-	return "vcguard-e2e", "vcguard", "1", "1.2", nil
-}
-
-// find returns the first notice shown whose summary contains s.
-func (d *notificationDaemon) find(s string) (shownNotice, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, n := range d.shown {
-		if strings.Contains(n.Summary, s) {
-			return n, true
-		}
-	}
-	return shownNotice{}, false
-}
-
-func (d *notificationDaemon) all() []shownNotice {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return slices.Clone(d.shown)
-}
 
 // startNotifier runs `vcguard-agent notifier` as a user session would:
 // its own environment (locale, session bus, session id), nothing of the
@@ -294,18 +136,18 @@ func newNoticeFixture(t *testing.T) noticeFixture {
 // that starts later within 1 s of it connecting, in the session's
 // language, and recorded as displayed in 1 session, replayed.
 func TestNotifierStartedLaterIsToldAtOnce(t *testing.T) {
-	addr := startPrivateBus(t)
-	daemon := serveNotifications(t, addr)
+	addr := notifytest.StartSessionBus(t)
+	daemon := notifytest.StartServer(t, addr, "body", "actions")
 	f := newNoticeFixture(t)
 
 	logPath := filepath.Join(f.dir, "notifier.log")
 	started := time.Now()
 	startNotifier(t, f.socket, logPath, "LANG=de_DE.UTF-8", "DBUS_SESSION_BUS_ADDRESS="+addr, "XDG_SESSION_ID=e2e-late")
 	const title = "Nicht die echte Anwendung: Discord" // title_unverified in German
-	var shown shownNotice
+	var shown notifytest.Call
 	waitFor(t, 10*time.Second, "the notice on the test's notification server", func() bool {
 		var ok bool
-		shown, ok = daemon.find(title)
+		shown, ok = daemon.Find(title)
 		return ok
 	})
 	at, ok := connectedAt(t, logPath)
@@ -341,7 +183,7 @@ func TestNotifierStartedLaterIsToldAtOnce(t *testing.T) {
 // displayed in 0 sessions (shown as 0 by the API, not left out) with the
 // reason, naming the session.
 func TestFailedDisplayIsRecorded(t *testing.T) {
-	addr := startPrivateBus(t) // nobody serves org.freedesktop.Notifications on it
+	addr := notifytest.StartSessionBus(t) // nobody serves org.freedesktop.Notifications on it
 	f := newNoticeFixture(t)
 
 	startNotifier(t, f.socket, filepath.Join(f.dir, "notifier.log"), "LANG=de_DE.UTF-8", "DBUS_SESSION_BUS_ADDRESS="+addr, "XDG_SESSION_ID=e2e-nodaemon")
@@ -382,7 +224,7 @@ func TestUnknownRecorderIsTold(t *testing.T) {
 	if bus == "" {
 		t.Fatal("pwtest's session has no DBUS_SESSION_BUS_ADDRESS")
 	}
-	daemon := serveNotifications(t, bus)
+	daemon := notifytest.StartServer(t, bus, "body", "actions")
 
 	srv := newServer(t)
 	stateDir := filepath.Join(t.TempDir(), "agent")
@@ -414,10 +256,10 @@ func TestUnknownRecorderIsTold(t *testing.T) {
 	}
 	defer func() { rec.Process.Kill(); rec.Wait() }()
 	const title = "verwendet das Mikrofon" // media_title_unknown_app in German: "{app} verwendet {device}"
-	var shown shownNotice
+	var shown notifytest.Call
 	waitFor(t, 10*time.Second, "the microphone notice on the test's notification server", func() bool {
 		var ok bool
-		shown, ok = daemon.find(title)
+		shown, ok = daemon.Find(title)
 		return ok
 	})
 	t.Logf("pw-record started → notice %q shown after %s", shown.Summary, shown.At.Sub(t0).Round(time.Millisecond))
@@ -427,7 +269,7 @@ func TestUnknownRecorderIsTold(t *testing.T) {
 	if !strings.Contains(shown.Body, "kein Besprechungswerkzeug") {
 		t.Errorf("notice body %q is not the German text for an unknown app", shown.Body)
 	}
-	for _, n := range daemon.all() {
+	for _, n := range daemon.Calls() {
 		if !strings.Contains(n.Summary, title) {
 			// Not this test's business (a catalog app another test
 			// runs on this machine), but worth seeing when it fails.

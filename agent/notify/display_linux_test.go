@@ -1,166 +1,16 @@
 package notify
 
 import (
-	"bufio"
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/godbus/dbus/v5"
-
+	"github.com/vcguard/vcguard/agent/notify/notifytest"
 	"github.com/vcguard/vcguard/policies"
 )
-
-// Set VCGUARD_REQUIRE_DBUS=1 (CI) to make the D-Bus tests fail instead of
-// skipping when dbus-daemon is not installed.
-const requireDBusEnv = "VCGUARD_REQUIRE_DBUS"
-
-// startSessionBus starts a private dbus-daemon session bus for the test
-// and returns its address. The daemon stops when the test ends.
-func startSessionBus(t *testing.T) string {
-	t.Helper()
-	daemon, err := exec.LookPath("dbus-daemon")
-	if err != nil {
-		if os.Getenv(requireDBusEnv) == "1" {
-			t.Fatalf("dbus-daemon not found (%v) and %s=1: install the dbus-daemon package", err, requireDBusEnv)
-		}
-		t.Skipf("dbus-daemon not found (%v): install the dbus-daemon package to test notifications for real (set %s=1 to make this an error)", err, requireDBusEnv)
-	}
-	// A short directory: unix socket paths are limited to about 100 bytes.
-	dir, err := os.MkdirTemp("", "vcg-dbus-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	cmd := exec.Command(daemon, "--session", "--nofork", "--print-address",
-		"--address=unix:path="+filepath.Join(dir, "bus"))
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Its complaints (such as not raising the fd limit unprivileged) go to
-	// a file, shown only when it fails.
-	logPath := filepath.Join(dir, "dbus-daemon.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	cmd.Stderr = logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", daemon, err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	// The daemon prints its address once it listens.
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		log, _ := os.ReadFile(logPath)
-		t.Fatalf("read the address dbus-daemon prints: %v\n%s", err, log)
-	}
-	addr := strings.TrimSpace(line)
-	if addr == "" {
-		t.Fatal("dbus-daemon printed an empty address")
-	}
-	return addr
-}
-
-// notifyCall is one recorded org.freedesktop.Notifications.Notify call.
-type notifyCall struct {
-	AppName    string
-	ReplacesID uint32
-	Icon       string
-	Summary    string
-	Body       string
-	Actions    []string
-	Hints      map[string]dbus.Variant
-	Expire     int32
-	ID         uint32 // the id the server answered
-}
-
-// notificationServer is a minimal org.freedesktop.Notifications service
-// that records what it is asked to show.
-type notificationServer struct {
-	conn *dbus.Conn
-	caps []string
-
-	mu     sync.Mutex
-	calls  []notifyCall
-	closed []uint32
-	lastID uint32
-}
-
-// startNotificationServer connects to the bus at addr, exports the
-// service and owns its well-known name.
-func startNotificationServer(t *testing.T, addr string, caps ...string) *notificationServer {
-	t.Helper()
-	conn, err := ConnectSessionBus(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	s := &notificationServer{conn: conn, caps: caps}
-	if err := conn.Export(s, notificationsPath, notificationsIface); err != nil {
-		t.Fatal(err)
-	}
-	reply, err := conn.RequestName(notificationsName, dbus.NameFlagDoNotQueue)
-	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		t.Fatalf("own %s: reply %v, %v", notificationsName, reply, err)
-	}
-	return s
-}
-
-func (s *notificationServer) GetCapabilities() ([]string, *dbus.Error) {
-	return s.caps, nil
-}
-
-func (s *notificationServer) Notify(appName string, replacesID uint32, icon, summary, body string,
-	actions []string, hints map[string]dbus.Variant, expire int32) (uint32, *dbus.Error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id := replacesID
-	if id == 0 {
-		s.lastID++
-		id = s.lastID
-	}
-	s.calls = append(s.calls, notifyCall{appName, replacesID, icon, summary, body, actions, hints, expire, id})
-	return id, nil
-}
-
-func (s *notificationServer) CloseNotification(id uint32) *dbus.Error {
-	s.mu.Lock()
-	s.closed = append(s.closed, id)
-	s.mu.Unlock()
-	// 3: closed by a call to CloseNotification.
-	if err := s.conn.Emit(notificationsPath, notificationsIface+".NotificationClosed", id, uint32(3)); err != nil {
-		return dbus.MakeFailedError(err)
-	}
-	return nil
-}
-
-func (s *notificationServer) GetServerInformation() (name, vendor, version, specVersion string, err *dbus.Error) {
-	return "vcguard-test", "vcguard", "1", "1.2", nil
-}
-
-func (s *notificationServer) Calls() []notifyCall {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.calls)
-}
-
-func (s *notificationServer) Closed() []uint32 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.closed)
-}
 
 // newTestDisplay connects a client to the bus at addr and returns a
 // DBusDisplay on it.
@@ -180,7 +30,7 @@ func dbusTestContext(t *testing.T) context.Context {
 	return ctx
 }
 
-func urgencyHint(t *testing.T, c notifyCall) byte {
+func urgencyHint(t *testing.T, c notifytest.Call) byte {
 	t.Helper()
 	v, ok := c.Hints["urgency"]
 	if !ok {
@@ -207,8 +57,8 @@ func zoomBlockNotice(t *testing.T) Notice {
 
 func TestDBusDisplayShowsRenderedMessages(t *testing.T) {
 	t.Parallel()
-	addr := startSessionBus(t)
-	srv := startNotificationServer(t, addr, "body", "actions")
+	addr := notifytest.StartSessionBus(t)
+	srv := notifytest.StartServer(t, addr, "body", "actions")
 	d := newTestDisplay(t, addr)
 	ctx := dbusTestContext(t)
 
@@ -277,8 +127,8 @@ func TestDBusDisplayShowsRenderedMessages(t *testing.T) {
 
 func TestDBusDisplayEscapesMarkup(t *testing.T) {
 	t.Parallel()
-	addr := startSessionBus(t)
-	srv := startNotificationServer(t, addr, "body", "body-markup", "body-hyperlinks")
+	addr := notifytest.StartSessionBus(t)
+	srv := notifytest.StartServer(t, addr, "body", "body-markup", "body-hyperlinks")
 	d := newTestDisplay(t, addr)
 
 	m := Message{Key: "k", Title: "A & B", Body: "Use <Jitsi> & co.\nMore: https://example.org/?a=1&b=2", URL: "https://example.org/?a=1&b=2"}
@@ -304,8 +154,8 @@ func TestDBusDisplayEscapesMarkup(t *testing.T) {
 // after the finding cleared a new one.
 func TestDBusNoStorm(t *testing.T) {
 	t.Parallel()
-	addr := startSessionBus(t)
-	srv := startNotificationServer(t, addr, "body", "actions")
+	addr := notifytest.StartSessionBus(t)
+	srv := notifytest.StartServer(t, addr, "body", "actions")
 	d := newTestDisplay(t, addr)
 	ctx := dbusTestContext(t)
 	clock := newStepClock()
@@ -371,8 +221,8 @@ func TestDBusNoStorm(t *testing.T) {
 
 func TestDBusDisplayOpensURLOnDefaultAction(t *testing.T) {
 	t.Parallel()
-	addr := startSessionBus(t)
-	srv := startNotificationServer(t, addr, "body", "actions")
+	addr := notifytest.StartSessionBus(t)
+	srv := notifytest.StartServer(t, addr, "body", "actions")
 	d := newTestDisplay(t, addr)
 	ctx := dbusTestContext(t)
 
@@ -400,7 +250,7 @@ func TestDBusDisplayOpensURLOnDefaultAction(t *testing.T) {
 	var got string
 wait:
 	for {
-		if err := srv.conn.Emit(notificationsPath, notificationsIface+".ActionInvoked", id, "default"); err != nil {
+		if err := srv.Emit("ActionInvoked", id, "default"); err != nil {
 			t.Fatal(err)
 		}
 		select {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vcguard/vcguard/agent/localipc"
+	"github.com/vcguard/vcguard/agent/notify/notifytest"
 )
 
 // startNotifier runs RunNotifier against the service's socket, showing on
@@ -47,8 +48,8 @@ func waitUntil(t *testing.T, what string, within time.Duration, cond func() bool
 // The same finding again is held back (no storm), a changed one is shown.
 func TestServiceToNotifierToDBus(t *testing.T) {
 	t.Parallel()
-	addr := startSessionBus(t)
-	bus := startNotificationServer(t, addr, "body")
+	addr := notifytest.StartSessionBus(t)
+	bus := notifytest.StartServer(t, addr, "body")
 	var mu sync.Mutex
 	var shown []string
 	ts := startServer(t, &localipc.Server{OnShown: func(_ localipc.Session, key string) {
@@ -104,7 +105,7 @@ func TestServiceToNotifierToDBus(t *testing.T) {
 // shown, 0 sessions, with the display's reason, not as delivered.
 func TestServiceRecordsFailedDisplay(t *testing.T) {
 	t.Parallel()
-	addr := startSessionBus(t) // and no notification server on it
+	addr := notifytest.StartSessionBus(t) // and no notification server on it
 	ts := startServer(t, &localipc.Server{})
 	svc := &Service{Server: ts.Server, Limiter: &Limiter{}}
 	defer svc.Close()
@@ -126,8 +127,8 @@ func TestServiceRecordsFailedDisplay(t *testing.T) {
 // whatever the quiet period says; a cleared one is not shown.
 func TestLateNotifierGetsNoticesInForce(t *testing.T) {
 	t.Parallel()
-	addr := startSessionBus(t)
-	bus := startNotificationServer(t, addr, "body")
+	addr := notifytest.StartSessionBus(t)
+	bus := notifytest.StartServer(t, addr, "body")
 	ts := startServer(t, &localipc.Server{})
 	svc := &Service{Server: ts.Server, Limiter: &Limiter{QuietPeriod: -1}} // never again by the limiter
 	defer svc.Close()
