@@ -287,14 +287,7 @@ func (v Verdict) Proto() vcguardv1.Verdict { return verdictWire[v] }
 
 // VerdictFromProto returns the verdict of a wire value, "unknown" for
 // values this version does not know.
-func VerdictFromProto(p vcguardv1.Verdict) Verdict {
-	for v, w := range verdictWire {
-		if w == p {
-			return v
-		}
-	}
-	return "unknown"
-}
+func VerdictFromProto(p vcguardv1.Verdict) Verdict { return fromWire(verdictWire, p, "unknown") }
 
 // verdictRank orders verdicts from the least to the most restrictive.
 var verdictRank = map[Verdict]int{

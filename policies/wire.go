@@ -29,13 +29,16 @@ func (a Action) Proto() vcguardv1.Action { return actionWire[a] }
 
 // ActionFromProto returns the action of a wire value: "" for
 // ACTION_UNSPECIFIED and for values this version does not know.
-func ActionFromProto(p vcguardv1.Action) Action {
-	for a, w := range actionWire {
+func ActionFromProto(p vcguardv1.Action) Action { return fromWire(actionWire, p, "") }
+
+// fromWire returns the key whose wire value is p in m, or none.
+func fromWire[K, W comparable](m map[K]W, p W, none K) K {
+	for k, w := range m {
 		if w == p {
-			return a
+			return k
 		}
 	}
-	return ""
+	return none
 }
 
 // mediaFindingWire pairs each kind of camera or microphone finding with
@@ -58,12 +61,7 @@ func (k MediaFindingKind) Proto() vcguardv1.MediaFindingKind { return mediaFindi
 // MEDIA_FINDING_KIND_UNSPECIFIED and for values this version does not
 // know.
 func MediaFindingKindFromProto(p vcguardv1.MediaFindingKind) MediaFindingKind {
-	for k, w := range mediaFindingWire {
-		if w == p {
-			return k
-		}
-	}
-	return ""
+	return fromWire(mediaFindingWire, p, "")
 }
 
 // FillDeprecated sets every deprecated string of e (AppInstance.action,
