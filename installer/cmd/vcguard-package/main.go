@@ -119,7 +119,7 @@ func buildAgent(ctx context.Context, dir string, t installer.Target, version str
 	if t.GOOS == "windows" {
 		out += ".exe"
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w -X main.version="+version, "-o", out, "github.com/vcguard/vcguard/agent/cmd/vcguard-agent")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "grpcnotrace", "-ldflags", "-s -w -X main.version="+version, "-o", out, "github.com/vcguard/vcguard/agent/cmd/vcguard-agent")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+t.GOOS, "GOARCH="+t.GOARCH)
 	if o, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build vcguard-agent for %s: %v\n%s", t, err, o)
