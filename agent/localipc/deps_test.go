@@ -1,12 +1,10 @@
 package localipc
 
 import (
-	"go/parser"
-	"go/token"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/vcguard/vcguard/internal/importcheck"
 )
 
 // The IPC knows nothing of camera detection or of notices' wording: the
@@ -15,23 +13,10 @@ import (
 // whatever its build tag.
 func TestIPCImportsNeitherDevicesNorNotify(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
+	importcheck.Forbid(t, func(path string) string {
+		if strings.HasSuffix(path, "/agent/devices") || strings.HasSuffix(path, "/agent/notify") {
+			return "the IPC must not know devices or notify"
 		}
-		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range f.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			if strings.HasSuffix(path, "/agent/devices") || strings.HasSuffix(path, "/agent/notify") {
-				t.Errorf("%s imports %s", name, path)
-			}
-		}
-	}
+		return ""
+	})
 }

@@ -1,12 +1,10 @@
 package dashboard
 
 import (
-	"go/parser"
-	"go/token"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/vcguard/vcguard/internal/importcheck"
 )
 
 // The dashboard reads and changes everything through the admin service
@@ -15,26 +13,10 @@ import (
 // what they check.
 func TestDashboardDoesNotImportStore(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatal("no Go files found")
-	}
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
+	importcheck.Forbid(t, func(path string) string {
+		if path == "github.com/vcguard/vcguard/server/store" || strings.HasPrefix(path, "github.com/vcguard/vcguard/server/store/") {
+			return "read and change through the admin service (server/admin) instead"
 		}
-		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range f.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			if path == "github.com/vcguard/vcguard/server/store" || strings.HasPrefix(path, "github.com/vcguard/vcguard/server/store/") {
-				t.Errorf("%s imports %s: read and change through the admin service (server/admin) instead", name, path)
-			}
-		}
-	}
+		return ""
+	})
 }
