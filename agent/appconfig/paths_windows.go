@@ -1,0 +1,3 @@
+package appconfig
+
+func (p osPaths) current() []string { return p.Windows }

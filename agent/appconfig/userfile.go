@@ -1,0 +1,31 @@
+package appconfig
+
+import "errors"
+
+// Bounds on what is read from a user's files. An app's settings file is a
+// few kilobytes; the bounds only stop a hostile or broken home from making
+// the agent read gigabytes.
+const (
+	// maxConfigBytes bounds one settings file (JSON or INI).
+	maxConfigBytes = 4 << 20
+	// maxLevelDBFileBytes bounds one LevelDB log or table file. LevelDB
+	// starts a new log at 4 MiB of writes (write_buffer_size) and writes
+	// tables of about 2 MiB; Chromium's local storage holds at most 10 MiB
+	// per origin. A file over the bound is refused, not skipped, because
+	// skipping could hide the newest value.
+	maxLevelDBFileBytes = 16 << 20
+	// maxLevelDBTotalBytes bounds all files of one LevelDB directory.
+	maxLevelDBTotalBytes = 64 << 20
+	// maxLevelDBFiles bounds how many files of one LevelDB directory are
+	// read.
+	maxLevelDBFiles = 64
+)
+
+// Reasons a user's file is refused. They are wrapped with the file's path.
+var (
+	errSymlink  = errors.New("refused: is a symbolic link")
+	errNotFile  = errors.New("refused: not a regular file")
+	errNotDir   = errors.New("refused: not a directory")
+	errOwner    = errors.New("refused: owned by neither the home's owner nor root")
+	errTooLarge = errors.New("refused: larger than the size bound")
+)
