@@ -2,6 +2,7 @@ package policies_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -231,7 +232,7 @@ func TestNoteMarshal(t *testing.T) {
 		t.Errorf("YAML = %q, want %q", y, want)
 	}
 	var back policies.AppRule
-	if err := yaml.Unmarshal(y, &back); err != nil || back != rule {
+	if err := yaml.Unmarshal(y, &back); err != nil || !reflect.DeepEqual(back, rule) {
 		t.Errorf("YAML round trip = %+v, %v", back, err)
 	}
 	for _, r := range []policies.AppRule{rule, {Status: policies.StatusApproved, Note: policies.PlainNote("P")}, {Status: policies.StatusApproved}} {
@@ -240,7 +241,7 @@ func TestNoteMarshal(t *testing.T) {
 			t.Fatal(err)
 		}
 		var back policies.AppRule
-		if err := json.Unmarshal(j, &back); err != nil || back != r {
+		if err := json.Unmarshal(j, &back); err != nil || !reflect.DeepEqual(back, r) {
 			t.Errorf("JSON %s round trip = %+v, %v", j, back, err)
 		}
 	}

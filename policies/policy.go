@@ -106,6 +106,8 @@ type Policy struct {
 	Groups map[string]Group `yaml:"groups,omitempty" json:"groups,omitempty"`
 	// Media are the camera and microphone rules.
 	Media *MediaRules `yaml:"media,omitempty" json:"media,omitempty"`
+	// Browsers are the rules for meetings held in a browser.
+	Browsers *BrowserRules `yaml:"browsers,omitempty" json:"browsers,omitempty"`
 
 	// cat is the catalog the policy was validated against; rules are
 	// judged against its facts. Nil in a policy built by hand, which
@@ -126,6 +128,16 @@ type AppRule struct {
 	Note Note `yaml:"note,omitempty" json:"note,omitzero"`
 	// InfoURL is an https page that explains the decision to the user.
 	InfoURL string `yaml:"info_url,omitempty" json:"info_url,omitempty"`
+	// AllowedServers are the servers the app may be set up for, as host
+	// names ("meet.example.org") or "*." patterns for the subdomains of one
+	// ("*.example.org"); empty allows any. Another server is a
+	// wrong_server finding.
+	AllowedServers []string `yaml:"allowed_servers,omitempty" json:"allowed_servers,omitempty"`
+	// AllowedAccounts are the accounts the app may be signed in with:
+	// tenant ids, login domains, or "work" for any organisation's account
+	// (no personal one); empty allows any. Another account is a
+	// personal_account finding.
+	AllowedAccounts []string `yaml:"allowed_accounts,omitempty" json:"allowed_accounts,omitempty"`
 }
 
 // Rule judges the catalog tools whose facts match When.
@@ -198,6 +210,12 @@ type Actions struct {
 	// BlockGrace is the time between the warning and the termination of
 	// a blocked tool, as a Go duration ("2m", "90s"); default 60s.
 	BlockGrace string `yaml:"block_grace,omitempty" json:"block_grace,omitempty"`
+	// WrongServer: an app is set up for a server its allowed_servers does
+	// not list; default warn.
+	WrongServer Action `yaml:"wrong_server,omitempty" json:"wrong_server,omitempty"`
+	// PersonalAccount: an app is signed in with an account its
+	// allowed_accounts does not allow; default warn.
+	PersonalAccount Action `yaml:"personal_account,omitempty" json:"personal_account,omitempty"`
 }
 
 // Group overrides parts of the policy for the devices of one group.
@@ -302,6 +320,9 @@ func (v validator) policy() error {
 	if err := v.media(p.Media); err != nil {
 		return err
 	}
+	if err := v.browsers(p.Browsers); err != nil {
+		return err
+	}
 	return v.alternatives()
 }
 
@@ -341,6 +362,19 @@ func (v validator) apps(apps map[string]AppRule, path ...string) error {
 		}
 		if err := v.alternativeID(rule.Alternative, at("alternative")...); err != nil {
 			return err
+		}
+		if err := v.allowedServers(rule.AllowedServers, at("allowed_servers")...); err != nil {
+			return err
+		}
+		if err := v.allowedAccounts(rule.AllowedAccounts, at("allowed_accounts")...); err != nil {
+			return err
+		}
+		if (len(rule.AllowedServers) > 0 || len(rule.AllowedAccounts) > 0) && rule.Status == StatusForbidden {
+			field := "allowed_servers"
+			if len(rule.AllowedServers) == 0 {
+				field = "allowed_accounts"
+			}
+			return v.fail("has no effect on a forbidden tool; remove it or approve or restrict the tool", at(field)...)
 		}
 	}
 	return nil
@@ -434,7 +468,7 @@ func (v validator) action(a Action, blockOK bool, path ...string) error {
 		return v.fail(fmt.Sprintf("%q is not one of monitor, warn, block", a), path...)
 	}
 	if a == ActionBlock && !blockOK {
-		return v.fail("block is only allowed for forbidden, unverified and outdated tools; use warn or monitor", path...)
+		return v.fail("block is only allowed for forbidden, unverified and outdated tools and for a wrong server or account; use warn or monitor", path...)
 	}
 	return nil
 }
@@ -452,6 +486,8 @@ func (v validator) actions(a Actions, path ...string) error {
 		{"restricted", a.Restricted, false},
 		{"unlisted", a.Unlisted, false},
 		{"approved", a.Approved, false},
+		{"wrong_server", a.WrongServer, true},
+		{"personal_account", a.PersonalAccount, true},
 	} {
 		if err := v.action(c.action, c.blockOK, at(c.name)...); err != nil {
 			return err

@@ -31,6 +31,179 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// AccountKind tells an organisation's account from a personal one
+// (policies.AccountKind).
+type AccountKind int32
+
+const (
+	AccountKind_ACCOUNT_KIND_UNSPECIFIED AccountKind = 0
+	// An organisation's (work or school) account.
+	AccountKind_ACCOUNT_KIND_WORK AccountKind = 1
+	// A personal (consumer) account, e.g. a Microsoft account.
+	AccountKind_ACCOUNT_KIND_PERSONAL AccountKind = 2
+	// The app's state does not say which.
+	AccountKind_ACCOUNT_KIND_UNKNOWN AccountKind = 3
+)
+
+// Enum value maps for AccountKind.
+var (
+	AccountKind_name = map[int32]string{
+		0: "ACCOUNT_KIND_UNSPECIFIED",
+		1: "ACCOUNT_KIND_WORK",
+		2: "ACCOUNT_KIND_PERSONAL",
+		3: "ACCOUNT_KIND_UNKNOWN",
+	}
+	AccountKind_value = map[string]int32{
+		"ACCOUNT_KIND_UNSPECIFIED": 0,
+		"ACCOUNT_KIND_WORK":        1,
+		"ACCOUNT_KIND_PERSONAL":    2,
+		"ACCOUNT_KIND_UNKNOWN":     3,
+	}
+)
+
+func (x AccountKind) Enum() *AccountKind {
+	p := new(AccountKind)
+	*p = x
+	return p
+}
+
+func (x AccountKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AccountKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_vcguard_v1_agent_proto_enumTypes[0].Descriptor()
+}
+
+func (AccountKind) Type() protoreflect.EnumType {
+	return &file_vcguard_v1_agent_proto_enumTypes[0]
+}
+
+func (x AccountKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AccountKind.Descriptor instead.
+func (AccountKind) EnumDescriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{0}
+}
+
+// ConnectionFindingKind (policies.ConnectionFindingKind).
+type ConnectionFindingKind int32
+
+const (
+	ConnectionFindingKind_CONNECTION_FINDING_KIND_UNSPECIFIED ConnectionFindingKind = 0
+	// The app is set up for a server the policy's allowed_servers does not
+	// list (the public meet.jit.si instead of the organisation's Jitsi).
+	ConnectionFindingKind_CONNECTION_FINDING_KIND_WRONG_SERVER ConnectionFindingKind = 1
+	// The app is signed in with an account that is not the organisation's
+	// (a personal account, or one the policy's allowed_accounts does not
+	// list).
+	ConnectionFindingKind_CONNECTION_FINDING_KIND_PERSONAL_ACCOUNT ConnectionFindingKind = 2
+)
+
+// Enum value maps for ConnectionFindingKind.
+var (
+	ConnectionFindingKind_name = map[int32]string{
+		0: "CONNECTION_FINDING_KIND_UNSPECIFIED",
+		1: "CONNECTION_FINDING_KIND_WRONG_SERVER",
+		2: "CONNECTION_FINDING_KIND_PERSONAL_ACCOUNT",
+	}
+	ConnectionFindingKind_value = map[string]int32{
+		"CONNECTION_FINDING_KIND_UNSPECIFIED":      0,
+		"CONNECTION_FINDING_KIND_WRONG_SERVER":     1,
+		"CONNECTION_FINDING_KIND_PERSONAL_ACCOUNT": 2,
+	}
+)
+
+func (x ConnectionFindingKind) Enum() *ConnectionFindingKind {
+	p := new(ConnectionFindingKind)
+	*p = x
+	return p
+}
+
+func (x ConnectionFindingKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ConnectionFindingKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_vcguard_v1_agent_proto_enumTypes[1].Descriptor()
+}
+
+func (ConnectionFindingKind) Type() protoreflect.EnumType {
+	return &file_vcguard_v1_agent_proto_enumTypes[1]
+}
+
+func (x ConnectionFindingKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ConnectionFindingKind.Descriptor instead.
+func (ConnectionFindingKind) EnumDescriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{1}
+}
+
+// SiteFindingKind (policies.SiteFindingKind).
+type SiteFindingKind int32
+
+const (
+	SiteFindingKind_SITE_FINDING_KIND_UNSPECIFIED SiteFindingKind = 0
+	// Only approved or restricted services, or the organisation's own.
+	SiteFindingKind_SITE_FINDING_KIND_APPROVED_SITE SiteFindingKind = 1
+	// A service the policy does not approve.
+	SiteFindingKind_SITE_FINDING_KIND_UNAPPROVED_SITE SiteFindingKind = 2
+	// Only sites outside the catalog and the policy.
+	SiteFindingKind_SITE_FINDING_KIND_UNKNOWN_SITE SiteFindingKind = 3
+	// The browser's state names no site (a one-time grant, a private
+	// window, or a browser whose state cannot be read).
+	SiteFindingKind_SITE_FINDING_KIND_NO_SITE SiteFindingKind = 4
+)
+
+// Enum value maps for SiteFindingKind.
+var (
+	SiteFindingKind_name = map[int32]string{
+		0: "SITE_FINDING_KIND_UNSPECIFIED",
+		1: "SITE_FINDING_KIND_APPROVED_SITE",
+		2: "SITE_FINDING_KIND_UNAPPROVED_SITE",
+		3: "SITE_FINDING_KIND_UNKNOWN_SITE",
+		4: "SITE_FINDING_KIND_NO_SITE",
+	}
+	SiteFindingKind_value = map[string]int32{
+		"SITE_FINDING_KIND_UNSPECIFIED":     0,
+		"SITE_FINDING_KIND_APPROVED_SITE":   1,
+		"SITE_FINDING_KIND_UNAPPROVED_SITE": 2,
+		"SITE_FINDING_KIND_UNKNOWN_SITE":    3,
+		"SITE_FINDING_KIND_NO_SITE":         4,
+	}
+)
+
+func (x SiteFindingKind) Enum() *SiteFindingKind {
+	p := new(SiteFindingKind)
+	*p = x
+	return p
+}
+
+func (x SiteFindingKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SiteFindingKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_vcguard_v1_agent_proto_enumTypes[2].Descriptor()
+}
+
+func (SiteFindingKind) Type() protoreflect.EnumType {
+	return &file_vcguard_v1_agent_proto_enumTypes[2]
+}
+
+func (x SiteFindingKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SiteFindingKind.Descriptor instead.
+func (SiteFindingKind) EnumDescriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{2}
+}
+
 // MediaFindingKind is what the policy finds wrong with a camera or
 // microphone use (policies.MediaFindingKind).
 type MediaFindingKind int32
@@ -92,11 +265,11 @@ func (x MediaFindingKind) String() string {
 }
 
 func (MediaFindingKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_vcguard_v1_agent_proto_enumTypes[0].Descriptor()
+	return file_vcguard_v1_agent_proto_enumTypes[3].Descriptor()
 }
 
 func (MediaFindingKind) Type() protoreflect.EnumType {
-	return &file_vcguard_v1_agent_proto_enumTypes[0]
+	return &file_vcguard_v1_agent_proto_enumTypes[3]
 }
 
 func (x MediaFindingKind) Number() protoreflect.EnumNumber {
@@ -105,7 +278,7 @@ func (x MediaFindingKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MediaFindingKind.Descriptor instead.
 func (MediaFindingKind) EnumDescriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{0}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{3}
 }
 
 // Action is what the agent does about a finding under the policy
@@ -150,11 +323,11 @@ func (x Action) String() string {
 }
 
 func (Action) Descriptor() protoreflect.EnumDescriptor {
-	return file_vcguard_v1_agent_proto_enumTypes[1].Descriptor()
+	return file_vcguard_v1_agent_proto_enumTypes[4].Descriptor()
 }
 
 func (Action) Type() protoreflect.EnumType {
-	return &file_vcguard_v1_agent_proto_enumTypes[1]
+	return &file_vcguard_v1_agent_proto_enumTypes[4]
 }
 
 func (x Action) Number() protoreflect.EnumNumber {
@@ -163,7 +336,7 @@ func (x Action) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Action.Descriptor instead.
 func (Action) EnumDescriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{1}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{4}
 }
 
 type Verdict int32
@@ -212,11 +385,11 @@ func (x Verdict) String() string {
 }
 
 func (Verdict) Descriptor() protoreflect.EnumDescriptor {
-	return file_vcguard_v1_agent_proto_enumTypes[2].Descriptor()
+	return file_vcguard_v1_agent_proto_enumTypes[5].Descriptor()
 }
 
 func (Verdict) Type() protoreflect.EnumType {
-	return &file_vcguard_v1_agent_proto_enumTypes[2]
+	return &file_vcguard_v1_agent_proto_enumTypes[5]
 }
 
 func (x Verdict) Number() protoreflect.EnumNumber {
@@ -225,7 +398,7 @@ func (x Verdict) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Verdict.Descriptor instead.
 func (Verdict) EnumDescriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{2}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{5}
 }
 
 type AppEvent_Kind int32
@@ -265,11 +438,11 @@ func (x AppEvent_Kind) String() string {
 }
 
 func (AppEvent_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_vcguard_v1_agent_proto_enumTypes[3].Descriptor()
+	return file_vcguard_v1_agent_proto_enumTypes[6].Descriptor()
 }
 
 func (AppEvent_Kind) Type() protoreflect.EnumType {
-	return &file_vcguard_v1_agent_proto_enumTypes[3]
+	return &file_vcguard_v1_agent_proto_enumTypes[6]
 }
 
 func (x AppEvent_Kind) Number() protoreflect.EnumNumber {
@@ -278,7 +451,7 @@ func (x AppEvent_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AppEvent_Kind.Descriptor instead.
 func (AppEvent_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{20, 0}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{26, 0}
 }
 
 type RenewRequest struct {
@@ -880,6 +1053,9 @@ type Event struct {
 	//	*Event_Media
 	//	*Event_MediaFinding
 	//	*Event_EventsDropped
+	//	*Event_AppConnection
+	//	*Event_BrowserMeeting
+	//	*Event_BrowserPolicy
 	Detail        isEvent_Detail `protobuf_oneof:"detail"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1017,6 +1193,33 @@ func (x *Event) GetEventsDropped() *EventsDropped {
 	return nil
 }
 
+func (x *Event) GetAppConnection() *AppConnection {
+	if x != nil {
+		if x, ok := x.Detail.(*Event_AppConnection); ok {
+			return x.AppConnection
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetBrowserMeeting() *BrowserMeeting {
+	if x != nil {
+		if x, ok := x.Detail.(*Event_BrowserMeeting); ok {
+			return x.BrowserMeeting
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetBrowserPolicy() *BrowserPolicy {
+	if x != nil {
+		if x, ok := x.Detail.(*Event_BrowserPolicy); ok {
+			return x.BrowserPolicy
+		}
+	}
+	return nil
+}
+
 type isEvent_Detail interface {
 	isEvent_Detail()
 }
@@ -1057,6 +1260,18 @@ type Event_EventsDropped struct {
 	EventsDropped *EventsDropped `protobuf:"bytes,18,opt,name=events_dropped,json=eventsDropped,proto3,oneof"`
 }
 
+type Event_AppConnection struct {
+	AppConnection *AppConnection `protobuf:"bytes,19,opt,name=app_connection,json=appConnection,proto3,oneof"`
+}
+
+type Event_BrowserMeeting struct {
+	BrowserMeeting *BrowserMeeting `protobuf:"bytes,20,opt,name=browser_meeting,json=browserMeeting,proto3,oneof"`
+}
+
+type Event_BrowserPolicy struct {
+	BrowserPolicy *BrowserPolicy `protobuf:"bytes,21,opt,name=browser_policy,json=browserPolicy,proto3,oneof"`
+}
+
 func (*Event_App) isEvent_Detail() {}
 
 func (*Event_Inventory) isEvent_Detail() {}
@@ -1075,6 +1290,507 @@ func (*Event_MediaFinding) isEvent_Detail() {}
 
 func (*Event_EventsDropped) isEvent_Detail() {}
 
+func (*Event_AppConnection) isEvent_Detail() {}
+
+func (*Event_BrowserMeeting) isEvent_Detail() {}
+
+func (*Event_BrowserPolicy) isEvent_Detail() {}
+
+// AppConnection reports which servers and accounts a meeting app is set up
+// for, as its own local configuration in one user's home says, and what
+// the policy finds wrong with them. Sent when a catalog app with a reader
+// starts, and again when what it reads changes. Host names and login
+// domains only: never full addresses, room names or user names.
+type AppConnection struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Catalog app id, e.g. "jitsi-meet".
+	AppId string `protobuf:"bytes,1,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	// The process that prompted the read.
+	Pid int32 `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	// The user session whose configuration was read (uid, Windows SID).
+	Session string `protobuf:"bytes,3,opt,name=session,proto3" json:"session,omitempty"`
+	// Server host names (lower case, no scheme, port or path), sorted.
+	Servers []string `protobuf:"bytes,4,rep,name=servers,proto3" json:"servers,omitempty"`
+	// Accounts signed in or configured.
+	Accounts []*Account `protobuf:"bytes,5,rep,name=accounts,proto3" json:"accounts,omitempty"`
+	// Which local file kind was read, e.g. "Jitsi Meet settings".
+	Source string `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
+	// What the policy finds wrong; empty when nothing.
+	Findings []*ConnectionFinding `protobuf:"bytes,7,rep,name=findings,proto3" json:"findings,omitempty"`
+	// Why nothing could be read ("no local configuration"), else "".
+	Error         string `protobuf:"bytes,8,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppConnection) Reset() {
+	*x = AppConnection{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppConnection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppConnection) ProtoMessage() {}
+
+func (x *AppConnection) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppConnection.ProtoReflect.Descriptor instead.
+func (*AppConnection) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AppConnection) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *AppConnection) GetPid() int32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+func (x *AppConnection) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *AppConnection) GetServers() []string {
+	if x != nil {
+		return x.Servers
+	}
+	return nil
+}
+
+func (x *AppConnection) GetAccounts() []*Account {
+	if x != nil {
+		return x.Accounts
+	}
+	return nil
+}
+
+func (x *AppConnection) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *AppConnection) GetFindings() []*ConnectionFinding {
+	if x != nil {
+		return x.Findings
+	}
+	return nil
+}
+
+func (x *AppConnection) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+// Account is an account an app is signed in with, reduced to what the
+// policy needs.
+type Account struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  AccountKind            `protobuf:"varint,1,opt,name=kind,proto3,enum=vcguard.v1.AccountKind" json:"kind,omitempty"`
+	// Login domain (the part after @), never the whole address.
+	Domain string `protobuf:"bytes,2,opt,name=domain,proto3" json:"domain,omitempty"`
+	// Tenant or organisation id (e.g. a Microsoft Entra tenant id).
+	Tenant        string `protobuf:"bytes,3,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Account) Reset() {
+	*x = Account{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Account) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Account) ProtoMessage() {}
+
+func (x *Account) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Account.ProtoReflect.Descriptor instead.
+func (*Account) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Account) GetKind() AccountKind {
+	if x != nil {
+		return x.Kind
+	}
+	return AccountKind_ACCOUNT_KIND_UNSPECIFIED
+}
+
+func (x *Account) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *Account) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+// ConnectionFinding is one thing the policy finds wrong with an app's
+// server or account.
+type ConnectionFinding struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  ConnectionFindingKind  `protobuf:"varint,1,opt,name=kind,proto3,enum=vcguard.v1.ConnectionFindingKind" json:"kind,omitempty"`
+	// The server host or the account's domain or tenant at fault.
+	Detail        string `protobuf:"bytes,2,opt,name=detail,proto3" json:"detail,omitempty"`
+	PolicyAction  Action `protobuf:"varint,3,opt,name=policy_action,json=policyAction,proto3,enum=vcguard.v1.Action" json:"policy_action,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConnectionFinding) Reset() {
+	*x = ConnectionFinding{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConnectionFinding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConnectionFinding) ProtoMessage() {}
+
+func (x *ConnectionFinding) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConnectionFinding.ProtoReflect.Descriptor instead.
+func (*ConnectionFinding) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ConnectionFinding) GetKind() ConnectionFindingKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ConnectionFindingKind_CONNECTION_FINDING_KIND_UNSPECIFIED
+}
+
+func (x *ConnectionFinding) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *ConnectionFinding) GetPolicyAction() Action {
+	if x != nil {
+		return x.PolicyAction
+	}
+	return Action_ACTION_UNSPECIFIED
+}
+
+// BrowserMeeting reports which meeting services a browser that holds the
+// camera or microphone lets use them, from the browser's own per-site
+// permissions: catalog services by app id, the organisation's own origins
+// and all other sites by count only. Never history, addresses or titles.
+type BrowserMeeting struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The browser's use of the camera or microphone.
+	Use *MediaUse `protobuf:"bytes,1,opt,name=use,proto3" json:"use,omitempty"`
+	// Catalog meeting services with the permission, and their verdicts.
+	Services []*SiteService `protobuf:"bytes,2,rep,name=services,proto3" json:"services,omitempty"`
+	// How many of the policy's own allowed origins have it.
+	OwnOrigins uint32 `protobuf:"varint,3,opt,name=own_origins,json=ownOrigins,proto3" json:"own_origins,omitempty"`
+	// How many other sites have it.
+	OtherOrigins uint32          `protobuf:"varint,4,opt,name=other_origins,json=otherOrigins,proto3" json:"other_origins,omitempty"`
+	Kind         SiteFindingKind `protobuf:"varint,5,opt,name=kind,proto3,enum=vcguard.v1.SiteFindingKind" json:"kind,omitempty"`
+	PolicyAction Action          `protobuf:"varint,6,opt,name=policy_action,json=policyAction,proto3,enum=vcguard.v1.Action" json:"policy_action,omitempty"`
+	// Set when the permissions were granted since the use began (so they
+	// belong to this call); else they are standing permissions.
+	Fresh         bool `protobuf:"varint,7,opt,name=fresh,proto3" json:"fresh,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BrowserMeeting) Reset() {
+	*x = BrowserMeeting{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BrowserMeeting) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BrowserMeeting) ProtoMessage() {}
+
+func (x *BrowserMeeting) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BrowserMeeting.ProtoReflect.Descriptor instead.
+func (*BrowserMeeting) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *BrowserMeeting) GetUse() *MediaUse {
+	if x != nil {
+		return x.Use
+	}
+	return nil
+}
+
+func (x *BrowserMeeting) GetServices() []*SiteService {
+	if x != nil {
+		return x.Services
+	}
+	return nil
+}
+
+func (x *BrowserMeeting) GetOwnOrigins() uint32 {
+	if x != nil {
+		return x.OwnOrigins
+	}
+	return 0
+}
+
+func (x *BrowserMeeting) GetOtherOrigins() uint32 {
+	if x != nil {
+		return x.OtherOrigins
+	}
+	return 0
+}
+
+func (x *BrowserMeeting) GetKind() SiteFindingKind {
+	if x != nil {
+		return x.Kind
+	}
+	return SiteFindingKind_SITE_FINDING_KIND_UNSPECIFIED
+}
+
+func (x *BrowserMeeting) GetPolicyAction() Action {
+	if x != nil {
+		return x.PolicyAction
+	}
+	return Action_ACTION_UNSPECIFIED
+}
+
+func (x *BrowserMeeting) GetFresh() bool {
+	if x != nil {
+		return x.Fresh
+	}
+	return false
+}
+
+// SiteService is a catalog meeting service a browser lets use the camera
+// or microphone.
+type SiteService struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AppId         string                 `protobuf:"bytes,1,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	Verdict       Verdict                `protobuf:"varint,2,opt,name=verdict,proto3,enum=vcguard.v1.Verdict" json:"verdict,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SiteService) Reset() {
+	*x = SiteService{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SiteService) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SiteService) ProtoMessage() {}
+
+func (x *SiteService) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SiteService.ProtoReflect.Descriptor instead.
+func (*SiteService) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *SiteService) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *SiteService) GetVerdict() Verdict {
+	if x != nil {
+		return x.Verdict
+	}
+	return Verdict_VERDICT_UNSPECIFIED
+}
+
+// BrowserPolicy reports the browsers' managed camera, microphone and
+// screen capture policies the agent wrote or removed.
+type BrowserPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "enforce", or "" when the policy asks for none (all removed).
+	Mode string `protobuf:"bytes,1,opt,name=mode,proto3" json:"mode,omitempty"`
+	// How many origins may use the camera and microphone.
+	AllowedOrigins uint32 `protobuf:"varint,2,opt,name=allowed_origins,json=allowedOrigins,proto3" json:"allowed_origins,omitempty"`
+	// Files or registry keys written, unchanged, removed.
+	Written   []string `protobuf:"bytes,3,rep,name=written,proto3" json:"written,omitempty"`
+	Unchanged []string `protobuf:"bytes,4,rep,name=unchanged,proto3" json:"unchanged,omitempty"`
+	Removed   []string `protobuf:"bytes,5,rep,name=removed,proto3" json:"removed,omitempty"`
+	// What was left alone and why ("/etc/firefox/policies/policies.json:
+	// written by someone else; add ... by hand").
+	Skipped       []string `protobuf:"bytes,6,rep,name=skipped,proto3" json:"skipped,omitempty"`
+	Error         string   `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BrowserPolicy) Reset() {
+	*x = BrowserPolicy{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BrowserPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BrowserPolicy) ProtoMessage() {}
+
+func (x *BrowserPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BrowserPolicy.ProtoReflect.Descriptor instead.
+func (*BrowserPolicy) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *BrowserPolicy) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *BrowserPolicy) GetAllowedOrigins() uint32 {
+	if x != nil {
+		return x.AllowedOrigins
+	}
+	return 0
+}
+
+func (x *BrowserPolicy) GetWritten() []string {
+	if x != nil {
+		return x.Written
+	}
+	return nil
+}
+
+func (x *BrowserPolicy) GetUnchanged() []string {
+	if x != nil {
+		return x.Unchanged
+	}
+	return nil
+}
+
+func (x *BrowserPolicy) GetRemoved() []string {
+	if x != nil {
+		return x.Removed
+	}
+	return nil
+}
+
+func (x *BrowserPolicy) GetSkipped() []string {
+	if x != nil {
+		return x.Skipped
+	}
+	return nil
+}
+
+func (x *BrowserPolicy) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 // EventsDropped reports events the agent recorded but dropped unsent
 // because its outbox reached its bound (offline for days, or flooded). The
 // least important go first: superseded state reports, then routine events
@@ -1091,7 +1807,7 @@ type EventsDropped struct {
 
 func (x *EventsDropped) Reset() {
 	*x = EventsDropped{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1103,7 +1819,7 @@ func (x *EventsDropped) String() string {
 func (*EventsDropped) ProtoMessage() {}
 
 func (x *EventsDropped) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1116,7 +1832,7 @@ func (x *EventsDropped) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsDropped.ProtoReflect.Descriptor instead.
 func (*EventsDropped) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{10}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *EventsDropped) GetDropped() []*DroppedEvents {
@@ -1142,7 +1858,7 @@ type DroppedEvents struct {
 
 func (x *DroppedEvents) Reset() {
 	*x = DroppedEvents{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1154,7 +1870,7 @@ func (x *DroppedEvents) String() string {
 func (*DroppedEvents) ProtoMessage() {}
 
 func (x *DroppedEvents) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1167,7 +1883,7 @@ func (x *DroppedEvents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DroppedEvents.ProtoReflect.Descriptor instead.
 func (*DroppedEvents) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{11}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DroppedEvents) GetType() string {
@@ -1227,7 +1943,7 @@ type MediaUse struct {
 
 func (x *MediaUse) Reset() {
 	*x = MediaUse{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1239,7 +1955,7 @@ func (x *MediaUse) String() string {
 func (*MediaUse) ProtoMessage() {}
 
 func (x *MediaUse) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1252,7 +1968,7 @@ func (x *MediaUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaUse.ProtoReflect.Descriptor instead.
 func (*MediaUse) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{12}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *MediaUse) GetKind() string {
@@ -1329,7 +2045,7 @@ type MediaEvent struct {
 
 func (x *MediaEvent) Reset() {
 	*x = MediaEvent{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1341,7 +2057,7 @@ func (x *MediaEvent) String() string {
 func (*MediaEvent) ProtoMessage() {}
 
 func (x *MediaEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1354,7 +2070,7 @@ func (x *MediaEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaEvent.ProtoReflect.Descriptor instead.
 func (*MediaEvent) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{13}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *MediaEvent) GetUse() *MediaUse {
@@ -1398,7 +2114,7 @@ type MediaFinding struct {
 
 func (x *MediaFinding) Reset() {
 	*x = MediaFinding{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1410,7 +2126,7 @@ func (x *MediaFinding) String() string {
 func (*MediaFinding) ProtoMessage() {}
 
 func (x *MediaFinding) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1423,7 +2139,7 @@ func (x *MediaFinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaFinding.ProtoReflect.Descriptor instead.
 func (*MediaFinding) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{14}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *MediaFinding) GetUse() *MediaUse {
@@ -1474,7 +2190,7 @@ type LocalPolicy struct {
 
 func (x *LocalPolicy) Reset() {
 	*x = LocalPolicy{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1486,7 +2202,7 @@ func (x *LocalPolicy) String() string {
 func (*LocalPolicy) ProtoMessage() {}
 
 func (x *LocalPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1499,7 +2215,7 @@ func (x *LocalPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalPolicy.ProtoReflect.Descriptor instead.
 func (*LocalPolicy) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{15}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LocalPolicy) GetFiles() []*LocalPolicyFile {
@@ -1526,7 +2242,7 @@ type LocalPolicyFile struct {
 
 func (x *LocalPolicyFile) Reset() {
 	*x = LocalPolicyFile{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1538,7 +2254,7 @@ func (x *LocalPolicyFile) String() string {
 func (*LocalPolicyFile) ProtoMessage() {}
 
 func (x *LocalPolicyFile) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1551,7 +2267,7 @@ func (x *LocalPolicyFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalPolicyFile.ProtoReflect.Descriptor instead.
 func (*LocalPolicyFile) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{16}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *LocalPolicyFile) GetPath() string {
@@ -1598,7 +2314,7 @@ type Enforcement struct {
 
 func (x *Enforcement) Reset() {
 	*x = Enforcement{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1610,7 +2326,7 @@ func (x *Enforcement) String() string {
 func (*Enforcement) ProtoMessage() {}
 
 func (x *Enforcement) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1623,7 +2339,7 @@ func (x *Enforcement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Enforcement.ProtoReflect.Descriptor instead.
 func (*Enforcement) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{17}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Enforcement) GetApp() *AppInstance {
@@ -1689,7 +2405,7 @@ type UserNotified struct {
 
 func (x *UserNotified) Reset() {
 	*x = UserNotified{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1701,7 +2417,7 @@ func (x *UserNotified) String() string {
 func (*UserNotified) ProtoMessage() {}
 
 func (x *UserNotified) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1714,7 +2430,7 @@ func (x *UserNotified) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserNotified.ProtoReflect.Descriptor instead.
 func (*UserNotified) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{18}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UserNotified) GetAppId() string {
@@ -1814,7 +2530,7 @@ type AppInstance struct {
 
 func (x *AppInstance) Reset() {
 	*x = AppInstance{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1826,7 +2542,7 @@ func (x *AppInstance) String() string {
 func (*AppInstance) ProtoMessage() {}
 
 func (x *AppInstance) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1839,7 +2555,7 @@ func (x *AppInstance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppInstance.ProtoReflect.Descriptor instead.
 func (*AppInstance) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{19}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AppInstance) GetAppId() string {
@@ -1937,7 +2653,7 @@ type AppEvent struct {
 
 func (x *AppEvent) Reset() {
 	*x = AppEvent{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[20]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1949,7 +2665,7 @@ func (x *AppEvent) String() string {
 func (*AppEvent) ProtoMessage() {}
 
 func (x *AppEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[20]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1962,7 +2678,7 @@ func (x *AppEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppEvent.ProtoReflect.Descriptor instead.
 func (*AppEvent) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{20}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AppEvent) GetKind() AppEvent_Kind {
@@ -1992,7 +2708,7 @@ type Inventory struct {
 
 func (x *Inventory) Reset() {
 	*x = Inventory{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[21]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2004,7 +2720,7 @@ func (x *Inventory) String() string {
 func (*Inventory) ProtoMessage() {}
 
 func (x *Inventory) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[21]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2017,7 +2733,7 @@ func (x *Inventory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Inventory.ProtoReflect.Descriptor instead.
 func (*Inventory) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{21}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Inventory) GetApps() []*AppInstance {
@@ -2044,7 +2760,7 @@ type PolicyApplied struct {
 
 func (x *PolicyApplied) Reset() {
 	*x = PolicyApplied{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[22]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2056,7 +2772,7 @@ func (x *PolicyApplied) String() string {
 func (*PolicyApplied) ProtoMessage() {}
 
 func (x *PolicyApplied) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[22]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2069,7 +2785,7 @@ func (x *PolicyApplied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyApplied.ProtoReflect.Descriptor instead.
 func (*PolicyApplied) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{22}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PolicyApplied) GetVersion() uint64 {
@@ -2092,7 +2808,7 @@ type ServerMessage struct {
 
 func (x *ServerMessage) Reset() {
 	*x = ServerMessage{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[23]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2104,7 +2820,7 @@ func (x *ServerMessage) String() string {
 func (*ServerMessage) ProtoMessage() {}
 
 func (x *ServerMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[23]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2117,7 +2833,7 @@ func (x *ServerMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerMessage.ProtoReflect.Descriptor instead.
 func (*ServerMessage) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{23}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ServerMessage) GetMsg() isServerMessage_Msg {
@@ -2171,7 +2887,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[24]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2183,7 +2899,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[24]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2196,7 +2912,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{24}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Ack) GetSeq() uint64 {
@@ -2216,7 +2932,7 @@ type PolicyUpdate struct {
 
 func (x *PolicyUpdate) Reset() {
 	*x = PolicyUpdate{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[25]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2228,7 +2944,7 @@ func (x *PolicyUpdate) String() string {
 func (*PolicyUpdate) ProtoMessage() {}
 
 func (x *PolicyUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[25]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2241,7 +2957,7 @@ func (x *PolicyUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyUpdate.ProtoReflect.Descriptor instead.
 func (*PolicyUpdate) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{25}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *PolicyUpdate) GetPolicy() *SignedPolicy {
@@ -2266,7 +2982,7 @@ type SignedPolicy struct {
 
 func (x *SignedPolicy) Reset() {
 	*x = SignedPolicy{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[26]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2278,7 +2994,7 @@ func (x *SignedPolicy) String() string {
 func (*SignedPolicy) ProtoMessage() {}
 
 func (x *SignedPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[26]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2291,7 +3007,7 @@ func (x *SignedPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignedPolicy.ProtoReflect.Descriptor instead.
 func (*SignedPolicy) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{26}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SignedPolicy) GetVersion() uint64 {
@@ -2364,7 +3080,7 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"7\n" +
 	"\n" +
 	"EventBatch\x12)\n" +
-	"\x06events\x18\x01 \x03(\v2\x11.vcguard.v1.EventR\x06events\"\xe9\x04\n" +
+	"\x06events\x18\x01 \x03(\v2\x11.vcguard.v1.EventR\x06events\"\xb8\x06\n" +
 	"\x05Event\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12(\n" +
@@ -2377,8 +3093,48 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\ruser_notified\x18\x0f \x01(\v2\x18.vcguard.v1.UserNotifiedH\x00R\fuserNotified\x12.\n" +
 	"\x05media\x18\x10 \x01(\v2\x16.vcguard.v1.MediaEventH\x00R\x05media\x12?\n" +
 	"\rmedia_finding\x18\x11 \x01(\v2\x18.vcguard.v1.MediaFindingH\x00R\fmediaFinding\x12B\n" +
-	"\x0eevents_dropped\x18\x12 \x01(\v2\x19.vcguard.v1.EventsDroppedH\x00R\reventsDroppedB\b\n" +
-	"\x06detail\"D\n" +
+	"\x0eevents_dropped\x18\x12 \x01(\v2\x19.vcguard.v1.EventsDroppedH\x00R\reventsDropped\x12B\n" +
+	"\x0eapp_connection\x18\x13 \x01(\v2\x19.vcguard.v1.AppConnectionH\x00R\rappConnection\x12E\n" +
+	"\x0fbrowser_meeting\x18\x14 \x01(\v2\x1a.vcguard.v1.BrowserMeetingH\x00R\x0ebrowserMeeting\x12B\n" +
+	"\x0ebrowser_policy\x18\x15 \x01(\v2\x19.vcguard.v1.BrowserPolicyH\x00R\rbrowserPolicyB\b\n" +
+	"\x06detail\"\x86\x02\n" +
+	"\rAppConnection\x12\x15\n" +
+	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12\x10\n" +
+	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12\x18\n" +
+	"\asession\x18\x03 \x01(\tR\asession\x12\x18\n" +
+	"\aservers\x18\x04 \x03(\tR\aservers\x12/\n" +
+	"\baccounts\x18\x05 \x03(\v2\x13.vcguard.v1.AccountR\baccounts\x12\x16\n" +
+	"\x06source\x18\x06 \x01(\tR\x06source\x129\n" +
+	"\bfindings\x18\a \x03(\v2\x1d.vcguard.v1.ConnectionFindingR\bfindings\x12\x14\n" +
+	"\x05error\x18\b \x01(\tR\x05error\"f\n" +
+	"\aAccount\x12+\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x17.vcguard.v1.AccountKindR\x04kind\x12\x16\n" +
+	"\x06domain\x18\x02 \x01(\tR\x06domain\x12\x16\n" +
+	"\x06tenant\x18\x03 \x01(\tR\x06tenant\"\x9b\x01\n" +
+	"\x11ConnectionFinding\x125\n" +
+	"\x04kind\x18\x01 \x01(\x0e2!.vcguard.v1.ConnectionFindingKindR\x04kind\x12\x16\n" +
+	"\x06detail\x18\x02 \x01(\tR\x06detail\x127\n" +
+	"\rpolicy_action\x18\x03 \x01(\x0e2\x12.vcguard.v1.ActionR\fpolicyAction\"\xb3\x02\n" +
+	"\x0eBrowserMeeting\x12&\n" +
+	"\x03use\x18\x01 \x01(\v2\x14.vcguard.v1.MediaUseR\x03use\x123\n" +
+	"\bservices\x18\x02 \x03(\v2\x17.vcguard.v1.SiteServiceR\bservices\x12\x1f\n" +
+	"\vown_origins\x18\x03 \x01(\rR\n" +
+	"ownOrigins\x12#\n" +
+	"\rother_origins\x18\x04 \x01(\rR\fotherOrigins\x12/\n" +
+	"\x04kind\x18\x05 \x01(\x0e2\x1b.vcguard.v1.SiteFindingKindR\x04kind\x127\n" +
+	"\rpolicy_action\x18\x06 \x01(\x0e2\x12.vcguard.v1.ActionR\fpolicyAction\x12\x14\n" +
+	"\x05fresh\x18\a \x01(\bR\x05fresh\"S\n" +
+	"\vSiteService\x12\x15\n" +
+	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12-\n" +
+	"\averdict\x18\x02 \x01(\x0e2\x13.vcguard.v1.VerdictR\averdict\"\xce\x01\n" +
+	"\rBrowserPolicy\x12\x12\n" +
+	"\x04mode\x18\x01 \x01(\tR\x04mode\x12'\n" +
+	"\x0fallowed_origins\x18\x02 \x01(\rR\x0eallowedOrigins\x12\x18\n" +
+	"\awritten\x18\x03 \x03(\tR\awritten\x12\x1c\n" +
+	"\tunchanged\x18\x04 \x03(\tR\tunchanged\x12\x18\n" +
+	"\aremoved\x18\x05 \x03(\tR\aremoved\x12\x18\n" +
+	"\askipped\x18\x06 \x03(\tR\askipped\x12\x14\n" +
+	"\x05error\x18\a \x01(\tR\x05error\"D\n" +
 	"\rEventsDropped\x123\n" +
 	"\adropped\x18\x01 \x03(\v2\x19.vcguard.v1.DroppedEventsR\adropped\"\xa1\x01\n" +
 	"\rDroppedEvents\x12\x12\n" +
@@ -2466,7 +3222,22 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\aversion\x18\x01 \x01(\x04R\aversion\x12\x1a\n" +
 	"\bdocument\x18\x02 \x01(\fR\bdocument\x12\x1c\n" +
 	"\tsignature\x18\x03 \x01(\fR\tsignature\x128\n" +
-	"\tpublished\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tpublished*\xba\x02\n" +
+	"\tpublished\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tpublished*w\n" +
+	"\vAccountKind\x12\x1c\n" +
+	"\x18ACCOUNT_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11ACCOUNT_KIND_WORK\x10\x01\x12\x19\n" +
+	"\x15ACCOUNT_KIND_PERSONAL\x10\x02\x12\x18\n" +
+	"\x14ACCOUNT_KIND_UNKNOWN\x10\x03*\x98\x01\n" +
+	"\x15ConnectionFindingKind\x12'\n" +
+	"#CONNECTION_FINDING_KIND_UNSPECIFIED\x10\x00\x12(\n" +
+	"$CONNECTION_FINDING_KIND_WRONG_SERVER\x10\x01\x12,\n" +
+	"(CONNECTION_FINDING_KIND_PERSONAL_ACCOUNT\x10\x02*\xc3\x01\n" +
+	"\x0fSiteFindingKind\x12!\n" +
+	"\x1dSITE_FINDING_KIND_UNSPECIFIED\x10\x00\x12#\n" +
+	"\x1fSITE_FINDING_KIND_APPROVED_SITE\x10\x01\x12%\n" +
+	"!SITE_FINDING_KIND_UNAPPROVED_SITE\x10\x02\x12\"\n" +
+	"\x1eSITE_FINDING_KIND_UNKNOWN_SITE\x10\x03\x12\x1d\n" +
+	"\x19SITE_FINDING_KIND_NO_SITE\x10\x04*\xba\x02\n" +
 	"\x10MediaFindingKind\x12\"\n" +
 	"\x1eMEDIA_FINDING_KIND_UNSPECIFIED\x10\x00\x12\"\n" +
 	"\x1eMEDIA_FINDING_KIND_UNKNOWN_APP\x10\x01\x12$\n" +
@@ -2506,94 +3277,116 @@ func file_vcguard_v1_agent_proto_rawDescGZIP() []byte {
 	return file_vcguard_v1_agent_proto_rawDescData
 }
 
-var file_vcguard_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_vcguard_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_vcguard_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_vcguard_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_vcguard_v1_agent_proto_goTypes = []any{
-	(MediaFindingKind)(0),         // 0: vcguard.v1.MediaFindingKind
-	(Action)(0),                   // 1: vcguard.v1.Action
-	(Verdict)(0),                  // 2: vcguard.v1.Verdict
-	(AppEvent_Kind)(0),            // 3: vcguard.v1.AppEvent.Kind
-	(*RenewRequest)(nil),          // 4: vcguard.v1.RenewRequest
-	(*RenewResponse)(nil),         // 5: vcguard.v1.RenewResponse
-	(*EnrollRequest)(nil),         // 6: vcguard.v1.EnrollRequest
-	(*EnrollResponse)(nil),        // 7: vcguard.v1.EnrollResponse
-	(*DeviceInfo)(nil),            // 8: vcguard.v1.DeviceInfo
-	(*AgentMessage)(nil),          // 9: vcguard.v1.AgentMessage
-	(*Hello)(nil),                 // 10: vcguard.v1.Hello
-	(*Heartbeat)(nil),             // 11: vcguard.v1.Heartbeat
-	(*EventBatch)(nil),            // 12: vcguard.v1.EventBatch
-	(*Event)(nil),                 // 13: vcguard.v1.Event
-	(*EventsDropped)(nil),         // 14: vcguard.v1.EventsDropped
-	(*DroppedEvents)(nil),         // 15: vcguard.v1.DroppedEvents
-	(*MediaUse)(nil),              // 16: vcguard.v1.MediaUse
-	(*MediaEvent)(nil),            // 17: vcguard.v1.MediaEvent
-	(*MediaFinding)(nil),          // 18: vcguard.v1.MediaFinding
-	(*LocalPolicy)(nil),           // 19: vcguard.v1.LocalPolicy
-	(*LocalPolicyFile)(nil),       // 20: vcguard.v1.LocalPolicyFile
-	(*Enforcement)(nil),           // 21: vcguard.v1.Enforcement
-	(*UserNotified)(nil),          // 22: vcguard.v1.UserNotified
-	(*AppInstance)(nil),           // 23: vcguard.v1.AppInstance
-	(*AppEvent)(nil),              // 24: vcguard.v1.AppEvent
-	(*Inventory)(nil),             // 25: vcguard.v1.Inventory
-	(*PolicyApplied)(nil),         // 26: vcguard.v1.PolicyApplied
-	(*ServerMessage)(nil),         // 27: vcguard.v1.ServerMessage
-	(*Ack)(nil),                   // 28: vcguard.v1.Ack
-	(*PolicyUpdate)(nil),          // 29: vcguard.v1.PolicyUpdate
-	(*SignedPolicy)(nil),          // 30: vcguard.v1.SignedPolicy
-	(*timestamppb.Timestamp)(nil), // 31: google.protobuf.Timestamp
+	(AccountKind)(0),              // 0: vcguard.v1.AccountKind
+	(ConnectionFindingKind)(0),    // 1: vcguard.v1.ConnectionFindingKind
+	(SiteFindingKind)(0),          // 2: vcguard.v1.SiteFindingKind
+	(MediaFindingKind)(0),         // 3: vcguard.v1.MediaFindingKind
+	(Action)(0),                   // 4: vcguard.v1.Action
+	(Verdict)(0),                  // 5: vcguard.v1.Verdict
+	(AppEvent_Kind)(0),            // 6: vcguard.v1.AppEvent.Kind
+	(*RenewRequest)(nil),          // 7: vcguard.v1.RenewRequest
+	(*RenewResponse)(nil),         // 8: vcguard.v1.RenewResponse
+	(*EnrollRequest)(nil),         // 9: vcguard.v1.EnrollRequest
+	(*EnrollResponse)(nil),        // 10: vcguard.v1.EnrollResponse
+	(*DeviceInfo)(nil),            // 11: vcguard.v1.DeviceInfo
+	(*AgentMessage)(nil),          // 12: vcguard.v1.AgentMessage
+	(*Hello)(nil),                 // 13: vcguard.v1.Hello
+	(*Heartbeat)(nil),             // 14: vcguard.v1.Heartbeat
+	(*EventBatch)(nil),            // 15: vcguard.v1.EventBatch
+	(*Event)(nil),                 // 16: vcguard.v1.Event
+	(*AppConnection)(nil),         // 17: vcguard.v1.AppConnection
+	(*Account)(nil),               // 18: vcguard.v1.Account
+	(*ConnectionFinding)(nil),     // 19: vcguard.v1.ConnectionFinding
+	(*BrowserMeeting)(nil),        // 20: vcguard.v1.BrowserMeeting
+	(*SiteService)(nil),           // 21: vcguard.v1.SiteService
+	(*BrowserPolicy)(nil),         // 22: vcguard.v1.BrowserPolicy
+	(*EventsDropped)(nil),         // 23: vcguard.v1.EventsDropped
+	(*DroppedEvents)(nil),         // 24: vcguard.v1.DroppedEvents
+	(*MediaUse)(nil),              // 25: vcguard.v1.MediaUse
+	(*MediaEvent)(nil),            // 26: vcguard.v1.MediaEvent
+	(*MediaFinding)(nil),          // 27: vcguard.v1.MediaFinding
+	(*LocalPolicy)(nil),           // 28: vcguard.v1.LocalPolicy
+	(*LocalPolicyFile)(nil),       // 29: vcguard.v1.LocalPolicyFile
+	(*Enforcement)(nil),           // 30: vcguard.v1.Enforcement
+	(*UserNotified)(nil),          // 31: vcguard.v1.UserNotified
+	(*AppInstance)(nil),           // 32: vcguard.v1.AppInstance
+	(*AppEvent)(nil),              // 33: vcguard.v1.AppEvent
+	(*Inventory)(nil),             // 34: vcguard.v1.Inventory
+	(*PolicyApplied)(nil),         // 35: vcguard.v1.PolicyApplied
+	(*ServerMessage)(nil),         // 36: vcguard.v1.ServerMessage
+	(*Ack)(nil),                   // 37: vcguard.v1.Ack
+	(*PolicyUpdate)(nil),          // 38: vcguard.v1.PolicyUpdate
+	(*SignedPolicy)(nil),          // 39: vcguard.v1.SignedPolicy
+	(*timestamppb.Timestamp)(nil), // 40: google.protobuf.Timestamp
 }
 var file_vcguard_v1_agent_proto_depIdxs = []int32{
-	8,  // 0: vcguard.v1.EnrollRequest.device:type_name -> vcguard.v1.DeviceInfo
-	10, // 1: vcguard.v1.AgentMessage.hello:type_name -> vcguard.v1.Hello
-	12, // 2: vcguard.v1.AgentMessage.batch:type_name -> vcguard.v1.EventBatch
-	11, // 3: vcguard.v1.AgentMessage.heartbeat:type_name -> vcguard.v1.Heartbeat
-	8,  // 4: vcguard.v1.Hello.device:type_name -> vcguard.v1.DeviceInfo
-	31, // 5: vcguard.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
-	13, // 6: vcguard.v1.EventBatch.events:type_name -> vcguard.v1.Event
-	31, // 7: vcguard.v1.Event.time:type_name -> google.protobuf.Timestamp
-	24, // 8: vcguard.v1.Event.app:type_name -> vcguard.v1.AppEvent
-	25, // 9: vcguard.v1.Event.inventory:type_name -> vcguard.v1.Inventory
-	26, // 10: vcguard.v1.Event.policy_applied:type_name -> vcguard.v1.PolicyApplied
-	19, // 11: vcguard.v1.Event.local_policy:type_name -> vcguard.v1.LocalPolicy
-	21, // 12: vcguard.v1.Event.enforcement:type_name -> vcguard.v1.Enforcement
-	22, // 13: vcguard.v1.Event.user_notified:type_name -> vcguard.v1.UserNotified
-	17, // 14: vcguard.v1.Event.media:type_name -> vcguard.v1.MediaEvent
-	18, // 15: vcguard.v1.Event.media_finding:type_name -> vcguard.v1.MediaFinding
-	14, // 16: vcguard.v1.Event.events_dropped:type_name -> vcguard.v1.EventsDropped
-	15, // 17: vcguard.v1.EventsDropped.dropped:type_name -> vcguard.v1.DroppedEvents
-	31, // 18: vcguard.v1.DroppedEvents.oldest:type_name -> google.protobuf.Timestamp
-	31, // 19: vcguard.v1.DroppedEvents.newest:type_name -> google.protobuf.Timestamp
-	31, // 20: vcguard.v1.MediaUse.since:type_name -> google.protobuf.Timestamp
-	16, // 21: vcguard.v1.MediaEvent.use:type_name -> vcguard.v1.MediaUse
-	16, // 22: vcguard.v1.MediaFinding.use:type_name -> vcguard.v1.MediaUse
-	0,  // 23: vcguard.v1.MediaFinding.kind:type_name -> vcguard.v1.MediaFindingKind
-	1,  // 24: vcguard.v1.MediaFinding.policy_action:type_name -> vcguard.v1.Action
-	20, // 25: vcguard.v1.LocalPolicy.files:type_name -> vcguard.v1.LocalPolicyFile
-	23, // 26: vcguard.v1.Enforcement.app:type_name -> vcguard.v1.AppInstance
-	2,  // 27: vcguard.v1.UserNotified.verdict:type_name -> vcguard.v1.Verdict
-	1,  // 28: vcguard.v1.UserNotified.policy_action:type_name -> vcguard.v1.Action
-	31, // 29: vcguard.v1.AppInstance.started:type_name -> google.protobuf.Timestamp
-	2,  // 30: vcguard.v1.AppInstance.verdict:type_name -> vcguard.v1.Verdict
-	1,  // 31: vcguard.v1.AppInstance.policy_action:type_name -> vcguard.v1.Action
-	3,  // 32: vcguard.v1.AppEvent.kind:type_name -> vcguard.v1.AppEvent.Kind
-	23, // 33: vcguard.v1.AppEvent.app:type_name -> vcguard.v1.AppInstance
-	23, // 34: vcguard.v1.Inventory.apps:type_name -> vcguard.v1.AppInstance
-	16, // 35: vcguard.v1.Inventory.media:type_name -> vcguard.v1.MediaUse
-	28, // 36: vcguard.v1.ServerMessage.ack:type_name -> vcguard.v1.Ack
-	29, // 37: vcguard.v1.ServerMessage.policy:type_name -> vcguard.v1.PolicyUpdate
-	30, // 38: vcguard.v1.PolicyUpdate.policy:type_name -> vcguard.v1.SignedPolicy
-	31, // 39: vcguard.v1.SignedPolicy.published:type_name -> google.protobuf.Timestamp
-	6,  // 40: vcguard.v1.AgentService.Enroll:input_type -> vcguard.v1.EnrollRequest
-	9,  // 41: vcguard.v1.AgentService.Connect:input_type -> vcguard.v1.AgentMessage
-	4,  // 42: vcguard.v1.AgentService.Renew:input_type -> vcguard.v1.RenewRequest
-	7,  // 43: vcguard.v1.AgentService.Enroll:output_type -> vcguard.v1.EnrollResponse
-	27, // 44: vcguard.v1.AgentService.Connect:output_type -> vcguard.v1.ServerMessage
-	5,  // 45: vcguard.v1.AgentService.Renew:output_type -> vcguard.v1.RenewResponse
-	43, // [43:46] is the sub-list for method output_type
-	40, // [40:43] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	11, // 0: vcguard.v1.EnrollRequest.device:type_name -> vcguard.v1.DeviceInfo
+	13, // 1: vcguard.v1.AgentMessage.hello:type_name -> vcguard.v1.Hello
+	15, // 2: vcguard.v1.AgentMessage.batch:type_name -> vcguard.v1.EventBatch
+	14, // 3: vcguard.v1.AgentMessage.heartbeat:type_name -> vcguard.v1.Heartbeat
+	11, // 4: vcguard.v1.Hello.device:type_name -> vcguard.v1.DeviceInfo
+	40, // 5: vcguard.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
+	16, // 6: vcguard.v1.EventBatch.events:type_name -> vcguard.v1.Event
+	40, // 7: vcguard.v1.Event.time:type_name -> google.protobuf.Timestamp
+	33, // 8: vcguard.v1.Event.app:type_name -> vcguard.v1.AppEvent
+	34, // 9: vcguard.v1.Event.inventory:type_name -> vcguard.v1.Inventory
+	35, // 10: vcguard.v1.Event.policy_applied:type_name -> vcguard.v1.PolicyApplied
+	28, // 11: vcguard.v1.Event.local_policy:type_name -> vcguard.v1.LocalPolicy
+	30, // 12: vcguard.v1.Event.enforcement:type_name -> vcguard.v1.Enforcement
+	31, // 13: vcguard.v1.Event.user_notified:type_name -> vcguard.v1.UserNotified
+	26, // 14: vcguard.v1.Event.media:type_name -> vcguard.v1.MediaEvent
+	27, // 15: vcguard.v1.Event.media_finding:type_name -> vcguard.v1.MediaFinding
+	23, // 16: vcguard.v1.Event.events_dropped:type_name -> vcguard.v1.EventsDropped
+	17, // 17: vcguard.v1.Event.app_connection:type_name -> vcguard.v1.AppConnection
+	20, // 18: vcguard.v1.Event.browser_meeting:type_name -> vcguard.v1.BrowserMeeting
+	22, // 19: vcguard.v1.Event.browser_policy:type_name -> vcguard.v1.BrowserPolicy
+	18, // 20: vcguard.v1.AppConnection.accounts:type_name -> vcguard.v1.Account
+	19, // 21: vcguard.v1.AppConnection.findings:type_name -> vcguard.v1.ConnectionFinding
+	0,  // 22: vcguard.v1.Account.kind:type_name -> vcguard.v1.AccountKind
+	1,  // 23: vcguard.v1.ConnectionFinding.kind:type_name -> vcguard.v1.ConnectionFindingKind
+	4,  // 24: vcguard.v1.ConnectionFinding.policy_action:type_name -> vcguard.v1.Action
+	25, // 25: vcguard.v1.BrowserMeeting.use:type_name -> vcguard.v1.MediaUse
+	21, // 26: vcguard.v1.BrowserMeeting.services:type_name -> vcguard.v1.SiteService
+	2,  // 27: vcguard.v1.BrowserMeeting.kind:type_name -> vcguard.v1.SiteFindingKind
+	4,  // 28: vcguard.v1.BrowserMeeting.policy_action:type_name -> vcguard.v1.Action
+	5,  // 29: vcguard.v1.SiteService.verdict:type_name -> vcguard.v1.Verdict
+	24, // 30: vcguard.v1.EventsDropped.dropped:type_name -> vcguard.v1.DroppedEvents
+	40, // 31: vcguard.v1.DroppedEvents.oldest:type_name -> google.protobuf.Timestamp
+	40, // 32: vcguard.v1.DroppedEvents.newest:type_name -> google.protobuf.Timestamp
+	40, // 33: vcguard.v1.MediaUse.since:type_name -> google.protobuf.Timestamp
+	25, // 34: vcguard.v1.MediaEvent.use:type_name -> vcguard.v1.MediaUse
+	25, // 35: vcguard.v1.MediaFinding.use:type_name -> vcguard.v1.MediaUse
+	3,  // 36: vcguard.v1.MediaFinding.kind:type_name -> vcguard.v1.MediaFindingKind
+	4,  // 37: vcguard.v1.MediaFinding.policy_action:type_name -> vcguard.v1.Action
+	29, // 38: vcguard.v1.LocalPolicy.files:type_name -> vcguard.v1.LocalPolicyFile
+	32, // 39: vcguard.v1.Enforcement.app:type_name -> vcguard.v1.AppInstance
+	5,  // 40: vcguard.v1.UserNotified.verdict:type_name -> vcguard.v1.Verdict
+	4,  // 41: vcguard.v1.UserNotified.policy_action:type_name -> vcguard.v1.Action
+	40, // 42: vcguard.v1.AppInstance.started:type_name -> google.protobuf.Timestamp
+	5,  // 43: vcguard.v1.AppInstance.verdict:type_name -> vcguard.v1.Verdict
+	4,  // 44: vcguard.v1.AppInstance.policy_action:type_name -> vcguard.v1.Action
+	6,  // 45: vcguard.v1.AppEvent.kind:type_name -> vcguard.v1.AppEvent.Kind
+	32, // 46: vcguard.v1.AppEvent.app:type_name -> vcguard.v1.AppInstance
+	32, // 47: vcguard.v1.Inventory.apps:type_name -> vcguard.v1.AppInstance
+	25, // 48: vcguard.v1.Inventory.media:type_name -> vcguard.v1.MediaUse
+	37, // 49: vcguard.v1.ServerMessage.ack:type_name -> vcguard.v1.Ack
+	38, // 50: vcguard.v1.ServerMessage.policy:type_name -> vcguard.v1.PolicyUpdate
+	39, // 51: vcguard.v1.PolicyUpdate.policy:type_name -> vcguard.v1.SignedPolicy
+	40, // 52: vcguard.v1.SignedPolicy.published:type_name -> google.protobuf.Timestamp
+	9,  // 53: vcguard.v1.AgentService.Enroll:input_type -> vcguard.v1.EnrollRequest
+	12, // 54: vcguard.v1.AgentService.Connect:input_type -> vcguard.v1.AgentMessage
+	7,  // 55: vcguard.v1.AgentService.Renew:input_type -> vcguard.v1.RenewRequest
+	10, // 56: vcguard.v1.AgentService.Enroll:output_type -> vcguard.v1.EnrollResponse
+	36, // 57: vcguard.v1.AgentService.Connect:output_type -> vcguard.v1.ServerMessage
+	8,  // 58: vcguard.v1.AgentService.Renew:output_type -> vcguard.v1.RenewResponse
+	56, // [56:59] is the sub-list for method output_type
+	53, // [53:56] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_vcguard_v1_agent_proto_init() }
@@ -2616,8 +3409,11 @@ func file_vcguard_v1_agent_proto_init() {
 		(*Event_Media)(nil),
 		(*Event_MediaFinding)(nil),
 		(*Event_EventsDropped)(nil),
+		(*Event_AppConnection)(nil),
+		(*Event_BrowserMeeting)(nil),
+		(*Event_BrowserPolicy)(nil),
 	}
-	file_vcguard_v1_agent_proto_msgTypes[23].OneofWrappers = []any{
+	file_vcguard_v1_agent_proto_msgTypes[29].OneofWrappers = []any{
 		(*ServerMessage_Ack)(nil),
 		(*ServerMessage_Policy)(nil),
 	}
@@ -2626,8 +3422,8 @@ func file_vcguard_v1_agent_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vcguard_v1_agent_proto_rawDesc), len(file_vcguard_v1_agent_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   27,
+			NumEnums:      7,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -48,6 +48,12 @@ func EventType(e *Event) string {
 		return "media_finding"
 	case *Event_EventsDropped:
 		return "events_dropped"
+	case *Event_AppConnection:
+		return "app_connection"
+	case *Event_BrowserMeeting:
+		return "browser_meeting"
+	case *Event_BrowserPolicy:
+		return "browser_policy"
 	}
 	return "unknown"
 }

@@ -675,7 +675,15 @@ type IpcNotice struct {
 	// The policy's caveat given per language, at most one entry per
 	// language (en, nl, fr, de); the notifier shows the reader's, else the
 	// English. Unset when note is set.
-	Notes         []*IpcNoteText `protobuf:"bytes,19,rep,name=notes,proto3" json:"notes,omitempty"`
+	Notes []*IpcNoteText `protobuf:"bytes,19,rep,name=notes,proto3" json:"notes,omitempty"`
+	// Set in a notice about an app's server or account: what was found
+	// (wrong_server, personal_account) and the host or domain at fault.
+	ConnectionFinding ConnectionFindingKind `protobuf:"varint,20,opt,name=connection_finding,json=connectionFinding,proto3,enum=vcguard.v1.ConnectionFindingKind" json:"connection_finding,omitempty"`
+	ConnectionDetail  string                `protobuf:"bytes,21,opt,name=connection_detail,json=connectionDetail,proto3" json:"connection_detail,omitempty"`
+	// Set in a notice about a browser's camera or microphone use: what was
+	// found, and the names of the unapproved services with the permission.
+	SiteFinding   SiteFindingKind `protobuf:"varint,22,opt,name=site_finding,json=siteFinding,proto3,enum=vcguard.v1.SiteFindingKind" json:"site_finding,omitempty"`
+	SiteServices  []string        `protobuf:"bytes,23,rep,name=site_services,json=siteServices,proto3" json:"site_services,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -825,6 +833,34 @@ func (x *IpcNotice) GetProcess() string {
 func (x *IpcNotice) GetNotes() []*IpcNoteText {
 	if x != nil {
 		return x.Notes
+	}
+	return nil
+}
+
+func (x *IpcNotice) GetConnectionFinding() ConnectionFindingKind {
+	if x != nil {
+		return x.ConnectionFinding
+	}
+	return ConnectionFindingKind_CONNECTION_FINDING_KIND_UNSPECIFIED
+}
+
+func (x *IpcNotice) GetConnectionDetail() string {
+	if x != nil {
+		return x.ConnectionDetail
+	}
+	return ""
+}
+
+func (x *IpcNotice) GetSiteFinding() SiteFindingKind {
+	if x != nil {
+		return x.SiteFinding
+	}
+	return SiteFindingKind_SITE_FINDING_KIND_UNSPECIFIED
+}
+
+func (x *IpcNotice) GetSiteServices() []string {
+	if x != nil {
+		return x.SiteServices
 	}
 	return nil
 }
@@ -1327,7 +1363,7 @@ const file_vcguard_v1_ipc_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\"7\n" +
 	"\vIpcNotShown\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x96\x05\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xfa\x06\n" +
 	"\tIpcNotice\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x19\n" +
@@ -1348,7 +1384,11 @@ const file_vcguard_v1_ipc_proto_rawDesc = "" +
 	"\vdevice_kind\x18\x11 \x01(\tR\n" +
 	"deviceKind\x12\x18\n" +
 	"\aprocess\x18\x12 \x01(\tR\aprocess\x12-\n" +
-	"\x05notes\x18\x13 \x03(\v2\x17.vcguard.v1.IpcNoteTextR\x05notesJ\x04\b\x04\x10\x05J\x04\b\x05\x10\x06R\averdictR\x06action\"5\n" +
+	"\x05notes\x18\x13 \x03(\v2\x17.vcguard.v1.IpcNoteTextR\x05notes\x12P\n" +
+	"\x12connection_finding\x18\x14 \x01(\x0e2!.vcguard.v1.ConnectionFindingKindR\x11connectionFinding\x12+\n" +
+	"\x11connection_detail\x18\x15 \x01(\tR\x10connectionDetail\x12>\n" +
+	"\fsite_finding\x18\x16 \x01(\x0e2\x1b.vcguard.v1.SiteFindingKindR\vsiteFinding\x12#\n" +
+	"\rsite_services\x18\x17 \x03(\tR\fsiteServicesJ\x04\b\x04\x10\x05J\x04\b\x05\x10\x06R\averdictR\x06action\"5\n" +
 	"\vIpcNoteText\x12\x12\n" +
 	"\x04lang\x18\x01 \x01(\tR\x04lang\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\"\xae\x02\n" +
@@ -1411,26 +1451,28 @@ func file_vcguard_v1_ipc_proto_rawDescGZIP() []byte {
 var file_vcguard_v1_ipc_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_vcguard_v1_ipc_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_vcguard_v1_ipc_proto_goTypes = []any{
-	(IpcMediaKind)(0),     // 0: vcguard.v1.IpcMediaKind
-	(IpcMediaSource)(0),   // 1: vcguard.v1.IpcMediaSource
-	(*IpcFrame)(nil),      // 2: vcguard.v1.IpcFrame
-	(*IpcHello)(nil),      // 3: vcguard.v1.IpcHello
-	(*IpcWelcome)(nil),    // 4: vcguard.v1.IpcWelcome
-	(*IpcRefused)(nil),    // 5: vcguard.v1.IpcRefused
-	(*IpcPing)(nil),       // 6: vcguard.v1.IpcPing
-	(*IpcShown)(nil),      // 7: vcguard.v1.IpcShown
-	(*IpcNotShown)(nil),   // 8: vcguard.v1.IpcNotShown
-	(*IpcNotice)(nil),     // 9: vcguard.v1.IpcNotice
-	(*IpcNoteText)(nil),   // 10: vcguard.v1.IpcNoteText
-	(*IpcFacts)(nil),      // 11: vcguard.v1.IpcFacts
-	(*IpcTextFact)(nil),   // 12: vcguard.v1.IpcTextFact
-	(*IpcBoolFact)(nil),   // 13: vcguard.v1.IpcBoolFact
-	(*IpcListFact)(nil),   // 14: vcguard.v1.IpcListFact
-	(*IpcMedia)(nil),      // 15: vcguard.v1.IpcMedia
-	(*IpcMediaUse)(nil),   // 16: vcguard.v1.IpcMediaUse
-	(Verdict)(0),          // 17: vcguard.v1.Verdict
-	(Action)(0),           // 18: vcguard.v1.Action
-	(MediaFindingKind)(0), // 19: vcguard.v1.MediaFindingKind
+	(IpcMediaKind)(0),          // 0: vcguard.v1.IpcMediaKind
+	(IpcMediaSource)(0),        // 1: vcguard.v1.IpcMediaSource
+	(*IpcFrame)(nil),           // 2: vcguard.v1.IpcFrame
+	(*IpcHello)(nil),           // 3: vcguard.v1.IpcHello
+	(*IpcWelcome)(nil),         // 4: vcguard.v1.IpcWelcome
+	(*IpcRefused)(nil),         // 5: vcguard.v1.IpcRefused
+	(*IpcPing)(nil),            // 6: vcguard.v1.IpcPing
+	(*IpcShown)(nil),           // 7: vcguard.v1.IpcShown
+	(*IpcNotShown)(nil),        // 8: vcguard.v1.IpcNotShown
+	(*IpcNotice)(nil),          // 9: vcguard.v1.IpcNotice
+	(*IpcNoteText)(nil),        // 10: vcguard.v1.IpcNoteText
+	(*IpcFacts)(nil),           // 11: vcguard.v1.IpcFacts
+	(*IpcTextFact)(nil),        // 12: vcguard.v1.IpcTextFact
+	(*IpcBoolFact)(nil),        // 13: vcguard.v1.IpcBoolFact
+	(*IpcListFact)(nil),        // 14: vcguard.v1.IpcListFact
+	(*IpcMedia)(nil),           // 15: vcguard.v1.IpcMedia
+	(*IpcMediaUse)(nil),        // 16: vcguard.v1.IpcMediaUse
+	(Verdict)(0),               // 17: vcguard.v1.Verdict
+	(Action)(0),                // 18: vcguard.v1.Action
+	(MediaFindingKind)(0),      // 19: vcguard.v1.MediaFindingKind
+	(ConnectionFindingKind)(0), // 20: vcguard.v1.ConnectionFindingKind
+	(SiteFindingKind)(0),       // 21: vcguard.v1.SiteFindingKind
 }
 var file_vcguard_v1_ipc_proto_depIdxs = []int32{
 	3,  // 0: vcguard.v1.IpcFrame.hello:type_name -> vcguard.v1.IpcHello
@@ -1446,19 +1488,21 @@ var file_vcguard_v1_ipc_proto_depIdxs = []int32{
 	11, // 10: vcguard.v1.IpcNotice.facts:type_name -> vcguard.v1.IpcFacts
 	19, // 11: vcguard.v1.IpcNotice.media_finding:type_name -> vcguard.v1.MediaFindingKind
 	10, // 12: vcguard.v1.IpcNotice.notes:type_name -> vcguard.v1.IpcNoteText
-	12, // 13: vcguard.v1.IpcFacts.e2ee:type_name -> vcguard.v1.IpcTextFact
-	12, // 14: vcguard.v1.IpcFacts.data_location:type_name -> vcguard.v1.IpcTextFact
-	13, // 15: vcguard.v1.IpcFacts.self_hostable:type_name -> vcguard.v1.IpcBoolFact
-	12, // 16: vcguard.v1.IpcFacts.open_source:type_name -> vcguard.v1.IpcTextFact
-	14, // 17: vcguard.v1.IpcFacts.certifications:type_name -> vcguard.v1.IpcListFact
-	16, // 18: vcguard.v1.IpcMedia.uses:type_name -> vcguard.v1.IpcMediaUse
-	0,  // 19: vcguard.v1.IpcMediaUse.kind:type_name -> vcguard.v1.IpcMediaKind
-	1,  // 20: vcguard.v1.IpcMediaUse.source:type_name -> vcguard.v1.IpcMediaSource
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	20, // 13: vcguard.v1.IpcNotice.connection_finding:type_name -> vcguard.v1.ConnectionFindingKind
+	21, // 14: vcguard.v1.IpcNotice.site_finding:type_name -> vcguard.v1.SiteFindingKind
+	12, // 15: vcguard.v1.IpcFacts.e2ee:type_name -> vcguard.v1.IpcTextFact
+	12, // 16: vcguard.v1.IpcFacts.data_location:type_name -> vcguard.v1.IpcTextFact
+	13, // 17: vcguard.v1.IpcFacts.self_hostable:type_name -> vcguard.v1.IpcBoolFact
+	12, // 18: vcguard.v1.IpcFacts.open_source:type_name -> vcguard.v1.IpcTextFact
+	14, // 19: vcguard.v1.IpcFacts.certifications:type_name -> vcguard.v1.IpcListFact
+	16, // 20: vcguard.v1.IpcMedia.uses:type_name -> vcguard.v1.IpcMediaUse
+	0,  // 21: vcguard.v1.IpcMediaUse.kind:type_name -> vcguard.v1.IpcMediaKind
+	1,  // 22: vcguard.v1.IpcMediaUse.source:type_name -> vcguard.v1.IpcMediaSource
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_vcguard_v1_ipc_proto_init() }
