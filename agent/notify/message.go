@@ -57,6 +57,17 @@ type Notice struct {
 	MediaFinding policies.MediaFindingKind
 	DeviceKind   string
 	Process      string
+	// ConnectionFinding is set in a notice about an approved app's server
+	// or account (wrong_server, personal_account); ConnectionDetail is the
+	// server host, or the account's domain or tenant, at fault.
+	ConnectionFinding policies.ConnectionFindingKind
+	ConnectionDetail  string
+	// SiteFinding is set in a notice about a browser that holds the camera
+	// or microphone (unapproved_site, unknown_site); the app is the
+	// browser. SiteServices are the display names of the unapproved
+	// meeting services the browser lets use them.
+	SiteFinding  policies.SiteFindingKind
+	SiteServices []string
 }
 
 // Urgency is how insistently a message is shown. The values are those of
