@@ -105,6 +105,12 @@ func (a *Agent) forget(k procwatch.Key) {
 	delete(a.judged, k)
 	delete(a.lastUse, k)
 	delete(a.leftRunning, k)
+	if st, ok := a.setups[k]; ok && a.cfg.Notifier != nil {
+		for _, f := range st.findings {
+			a.cfg.Notifier.Clear(connectionNoticeKey(k, f))
+		}
+	}
+	delete(a.setups, k)
 	if a.cfg.Enforcer != nil {
 		a.cfg.Enforcer.Cancel(k)
 	}

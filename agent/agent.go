@@ -78,6 +78,15 @@ type Config struct {
 	Notifier Notifier
 	// Enforcer closes apps under a block action; nil: block only warns.
 	Enforcer Enforcer
+	// Setups reads which servers and accounts an app is set up for; nil:
+	// not read.
+	Setups SetupReader
+	// Sites reads which sites a browser lets use the camera and
+	// microphone; nil: not read.
+	Sites SiteReader
+	// BrowserPolicy writes the browsers' managed camera and microphone
+	// policies; nil: never written.
+	BrowserPolicy BrowserPolicyWriter
 	// StatusFile is where the agent shows what it sees and reports; "" for
 	// none.
 	StatusFile string
@@ -137,6 +146,12 @@ type Agent struct {
 	stopped chan struct{}
 	// statusShown are the counters the status file shows.
 	statusShown statusCounters
+	// setups are the setups read of running instances; sitesReported the
+	// browser uses whose sites were reported; browserPolicyShown the last
+	// recorded outcome of writing the browsers' policies.
+	setups             map[procwatch.Key]setupState
+	sitesReported      map[string]bool
+	browserPolicyShown string
 
 	// appliedVersion is read by the uplink's hello from another goroutine.
 	appliedVersion atomic.Uint64
@@ -171,6 +186,8 @@ func New(cfg Config, identity *uplink.Identity) (*Agent, error) {
 		mediaReported: map[string]map[policies.MediaFindingKind]bool{}, mediaCh: make(chan []devices.Use, 8),
 		lastUse: map[procwatch.Key]time.Time{}, leftRunning: map[procwatch.Key]bool{},
 		blocked: make(chan blockResult, 16), stopped: make(chan struct{}),
+		setups: map[procwatch.Key]setupState{}, sitesReported: map[string]bool{},
+		browserPolicyShown: browserPolicyKey(&vcguardv1.BrowserPolicy{}),
 	}
 	if cfg.PolicyDir != nil {
 		a.local = cfg.PolicyDir.Files()
@@ -245,6 +262,8 @@ func (a *Agent) Run(parent context.Context) error {
 			}
 		})
 	}
+	a.applyBrowserPolicy(time.Now())
+	a.logErr("recording the browser policies", a.flush())
 	// Left-on devices are judged by time, not only by change.
 	mediaTick := time.NewTicker(30 * time.Second)
 	defer mediaTick.Stop()
@@ -274,7 +293,7 @@ func (a *Agent) Run(parent context.Context) error {
 			armHeld()
 			if a.mediaDeferred && a.apps.Inventoried() {
 				a.mediaDeferred = false
-				a.logErr("recording camera/microphone use", a.handleMedia(a.deferredMedia, time.Now()))
+				a.logErr("recording camera/microphone use", a.handleMedia(ctx, a.deferredMedia, time.Now()))
 			}
 			a.writeStatus()
 		case <-held.C:
@@ -297,7 +316,7 @@ func (a *Agent) Run(parent context.Context) error {
 				a.deferredMedia, a.mediaDeferred = us, true
 				continue
 			}
-			a.logErr("recording camera/microphone use", a.handleMedia(us, time.Now()))
+			a.logErr("recording camera/microphone use", a.handleMedia(ctx, us, time.Now()))
 			a.writeStatus()
 		case <-mediaTick.C:
 			if a.media.Len() > 0 || len(a.lastUse) > 0 {

@@ -913,7 +913,7 @@ func TestMedia(t *testing.T) {
 	mic := devices.Use{Kind: devices.Microphone, Device: "alsa_input.usb", PID: 110, Process: "/opt/zoom/zoom-audio", UID: 1000, Source: devices.SourcePipeWire}
 	cam := devices.Use{Kind: devices.Camera, Device: "/dev/video0", PID: 230, Process: "chrome", UID: 1000, Source: devices.SourceV4L2}
 	cast := devices.Use{Kind: devices.Camera, Device: "xdg-desktop-portal", PID: 900, Process: "obs", UID: 1000, Source: devices.SourcePipeWire, ScreenShare: true}
-	if err := a.handleMedia([]devices.Use{mic, cam, cast}, now); err != nil {
+	if err := a.handleMedia(t.Context(), []devices.Use{mic, cam, cast}, now); err != nil {
 		t.Fatal(err)
 	}
 	evs := a.out.Pending(seq, 100)
@@ -948,7 +948,7 @@ func TestMedia(t *testing.T) {
 	mustScan(t, a, f.scanner)
 	newEvents(t, a, &seq)
 	rec := devices.Use{Kind: devices.Microphone, Device: "alsa_input.usb", PID: 950, Process: "/usr/bin/arecord", UID: 1000, Source: devices.SourceALSA}
-	if err := a.handleMedia([]devices.Use{cam, cast, rec}, now.Add(time.Minute)); err != nil {
+	if err := a.handleMedia(t.Context(), []devices.Use{cam, cast, rec}, now.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.mediaFindings(now.Add(10 * time.Minute)); err != nil {
@@ -1090,7 +1090,7 @@ func TestMediaLeftRunning(t *testing.T) {
 		now := t0.Add(st.at)
 		var err error
 		if st.uses != nil {
-			err = a.handleMedia(st.uses, now)
+			err = a.handleMedia(t.Context(), st.uses, now)
 		} else {
 			err = a.mediaFindings(now)
 		}
@@ -1131,7 +1131,7 @@ func TestMediaNotices(t *testing.T) {
 	mic := devices.Use{Kind: devices.Microphone, Device: "alsa_input.usb", PID: 110, Process: "/opt/zoom/zoom-audio", UID: 1000, Source: devices.SourcePipeWire}
 	rec := devices.Use{Kind: devices.Microphone, Device: "alsa_input.usb", PID: 950, Process: "/usr/bin/arecord", UID: 1000, Source: devices.SourceALSA}
 	cast := devices.Use{Kind: devices.Camera, Device: "xdg-desktop-portal", PID: 900, Process: "obs", UID: 1000, Source: devices.SourcePipeWire, ScreenShare: true}
-	if err := a.handleMedia([]devices.Use{mic, rec, cast}, now); err != nil {
+	if err := a.handleMedia(t.Context(), []devices.Use{mic, rec, cast}, now); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -1163,7 +1163,7 @@ func TestMediaNotices(t *testing.T) {
 		t.Errorf("%d user_notified events, want %d", notified, told+3)
 	}
 	// The recorder stops: its notice is cleared.
-	if err := a.handleMedia([]devices.Use{mic, cast}, now.Add(time.Minute)); err != nil {
+	if err := a.handleMedia(t.Context(), []devices.Use{mic, cast}, now.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Contains(ntf.cleared, mediaNoticeKey(rec.Key(), policies.MediaUnknownApp)) {

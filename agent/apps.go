@@ -59,6 +59,7 @@ func (a *Agent) applyApps(ctx context.Context, now time.Time, d state.AppDelta) 
 		for _, inst := range started {
 			a.act(inst, a.judged[inst.Key()].finding)
 		}
+		a.readSetups(ctx, now, started)
 		return a.flush()
 	}
 	for _, inst := range started {
@@ -72,6 +73,7 @@ func (a *Agent) applyApps(ctx context.Context, now time.Time, d state.AppDelta) 
 		a.emit(now, appEvent(vcguardv1.AppEvent_KIND_STARTED, a.instanceProto(inst)))
 		a.act(inst, j.finding)
 	}
+	a.readSetups(ctx, now, started)
 	return a.flush()
 }
 
@@ -96,6 +98,8 @@ func (a *Agent) rejudge(now time.Time) {
 		a.emit(now, appEvent(vcguardv1.AppEvent_KIND_VERDICT_CHANGED, a.instanceProto(inst)))
 		a.act(inst, j.finding)
 	}
+	a.rejudgeSetups(now)
+	a.applyBrowserPolicy(now)
 }
 
 // attribute returns the instance the process pid belongs to: itself, one

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"time"
@@ -19,7 +20,7 @@ import (
 // handleMedia takes the complete set of uses now: new ones are attributed
 // to the app they belong to and recorded as on, gone ones as off, and the
 // findings are checked.
-func (a *Agent) handleMedia(uses []devices.Use, now time.Time) error {
+func (a *Agent) handleMedia(ctx context.Context, uses []devices.Use, now time.Time) error {
 	current := make([]state.Use, 0, len(uses))
 	for _, u := range uses {
 		su := state.Use{Use: u, Since: now}
@@ -40,6 +41,9 @@ func (a *Agent) handleMedia(uses []devices.Use, now time.Time) error {
 		msg := mediaProto(u)
 		a.cfg.Logger.Info("device in use", "kind", u.Reported(), "pid", u.PID, "process", u.Process, "app", msg.GetAppId(), "source", u.Source)
 		a.emit(now, &vcguardv1.Event{Detail: &vcguardv1.Event_Media{Media: &vcguardv1.MediaEvent{Use: msg, On: true}}})
+		if u.App != nil && u.App.Category == policies.CategoryBrowser && u.IsCapture() {
+			a.browserSites(ctx, now, u)
+		}
 	}
 	for _, u := range d.Off {
 		msg := mediaProto(u)
@@ -51,6 +55,7 @@ func (a *Agent) handleMedia(uses []devices.Use, now time.Time) error {
 			}
 		}
 		delete(a.mediaReported, u.Key())
+		a.forgetSites(u.Key())
 		if inst, ok := a.apps.Attribute(u.Ancestry); ok && u.IsCapture() && inst.App.Category == policies.CategoryMeeting {
 			a.lastUse[inst.Key()] = now
 		}

@@ -102,6 +102,9 @@ var reportedFields = []string{
 	"camera, microphone and screen findings under the policy: an unknown, forbidden or look-alike app using a device, a device left on with no meeting app, a screen shared, the sound output recorded, a meeting app left running after its last call; and the action",
 	"when an app was closed under a block rule: which processes, the warning time, or why closing failed",
 	"when a notice was due (app, verdict, action, language): in how many user sessions it was displayed, why not where it was not, and whether it was shown again after a login; not your name",
+	"when a meeting app from the catalog starts: the servers it is set up for (host names only) and its accounts reduced to work or personal, login domain and organisation id (never the address or user name), read from the app's own settings, and whether the policy allows them",
+	"when a browser uses the camera or microphone: which meeting services from the catalog the browser lets use them, and only how many other sites (never their addresses, pages, titles or your history); and whether the policy approves them",
+	"when the policy asks the browsers to let only the organisation's meeting sites use the camera and microphone: which browser policy files the agent wrote or removed, and how many sites are allowed",
 	"how many events were dropped unsent because too many waited (offline for long), by type, with the first and last time",
 	"nothing else: no window titles, meeting names or links, contacts, chat, audio, video, screen content, keystrokes, files, command lines, user names other than in a host name or path, or programs other than the above",
 }

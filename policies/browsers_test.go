@@ -225,3 +225,31 @@ func TestParsePolicyBrowserErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestCatalogWebService(t *testing.T) {
+	t.Parallel()
+	cat := testCatalog(t)
+	meet, ok := cat.App("google-meet")
+	if !ok || len(meet.WebDomains) == 0 {
+		t.Fatal("no google-meet with web domains in the catalog")
+	}
+	d := meet.WebDomains[0]
+	for host, want := range map[string]string{
+		d:                     "google-meet",
+		strings.ToUpper(d):    "google-meet",
+		"x." + d:              "google-meet",
+		"not" + d:             "",
+		d + ".evil.example":   "",
+		"meet.jit.si":         "jitsi-meet",
+		"nothing.example.org": "",
+	} {
+		a, ok := cat.WebService(host)
+		got := ""
+		if ok {
+			got = a.ID
+		}
+		if got != want {
+			t.Errorf("WebService(%q) = %q, want %q", host, got, want)
+		}
+	}
+}

@@ -220,6 +220,24 @@ func (c *Catalog) App(id string) (*App, bool) {
 	return a, ok
 }
 
+// WebService returns the catalog meeting app whose web client a host
+// belongs to: one of its web_domains or a subdomain of one, the longest
+// (most specific) domain winning; case-insensitive.
+func (c *Catalog) WebService(host string) (*App, bool) {
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	var best *App
+	bestLen := 0
+	for _, a := range c.apps {
+		for _, d := range a.WebDomains {
+			d = strings.ToLower(d)
+			if (h == d || strings.HasSuffix(h, "."+d)) && len(d) > bestLen {
+				best, bestLen = a, len(d)
+			}
+		}
+	}
+	return best, best != nil
+}
+
 // Matcher recognises catalog apps from process names on one OS.
 type Matcher struct {
 	goos          string

@@ -200,6 +200,11 @@ func (p *Policy) action(group string, v Verdict) Action {
 	})
 }
 
+// BlockGrace is the time between warning and closing that the policy sets
+// for a device of group (the group's, else the policy's, else
+// DefaultBlockGrace).
+func (p *Policy) BlockGrace(group string) time.Duration { return p.blockGrace(group) }
+
 func (p *Policy) blockGrace(group string) time.Duration {
 	s := p.Actions.BlockGrace
 	if g, ok := p.Groups[group]; ok && g.Actions.BlockGrace != "" {
