@@ -134,7 +134,9 @@ apps:
 	if len(got) != 1 || !strings.Contains(got[0], "jitsi-meet/100") || !strings.Contains(got[0], "findings=[]") {
 		t.Errorf("after allowing meet.jit.si: %q", got)
 	}
-	if !slices.ContainsFunc(ntf.cleared, func(k string) bool { return strings.HasPrefix(k, "conn/") && strings.HasSuffix(k, "/wrong_server/meet.jit.si") }) {
+	if !slices.ContainsFunc(ntf.cleared, func(k string) bool {
+		return strings.HasPrefix(k, "conn/") && strings.HasSuffix(k, "/wrong_server/meet.jit.si")
+	}) {
 		t.Errorf("the wrong_server notice was not cleared: %v", ntf.cleared)
 	}
 	mustApply(t, a, f.signed(3, []byte(doc+"actions: {wrong_server: block, block_grace: 90s}\n")))
@@ -158,7 +160,9 @@ type fakeSites struct {
 	err    error
 }
 
-func (f *fakeSites) ReadSites(context.Context, string, int32) ([]SiteGrant, error) { return f.grants, f.err }
+func (f *fakeSites) ReadSites(context.Context, string, int32) ([]SiteGrant, error) {
+	return f.grants, f.err
+}
 
 // A browser that opens the camera is judged by the sites it lets use it:
 // catalog services by id, the organisation's own and other sites by count;
