@@ -228,7 +228,7 @@ func TestRegistryLeavesForeignValues(t *testing.T) {
 	root := regRoot(t)
 	targets := regTargets(root)
 	chrome, firefox := targets[0].Path, targets[1].Path
-	setDWord(t, chrome, "VideoCaptureAllowed", 1)        // set by Group Policy
+	setDWord(t, chrome, "VideoCaptureAllowed", 1)         // set by Group Policy
 	setString(t, chrome, "HomepageLocation", "https://x") // another policy, never ours
 	w := regWriter(t, t.TempDir(), targets)
 	rep := apply(t, w, &Spec{AllowedOrigins: []string{"https://meet.example.org"}})
