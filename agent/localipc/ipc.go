@@ -122,14 +122,42 @@ type Notice struct {
 	MediaFinding policies.MediaFindingKind
 	DeviceKind   string
 	Process      string
+	// ConnectionFinding is set in a notice about an approved app's server
+	// or account (wrong_server, personal_account); AppID is then required.
+	// ConnectionDetail is the server host, or the account's domain or
+	// tenant, at fault: printable, one line, at most MaxConnectionDetail
+	// bytes, no path.
+	ConnectionFinding policies.ConnectionFindingKind
+	ConnectionDetail  string
+	// SiteFinding is set in a notice about a browser that holds the camera
+	// or microphone (unapproved_site or unknown_site; the other kinds are
+	// not told); AppID is then the browser's. SiteServices are the display
+	// names of the unapproved meeting services, at most MaxSiteServices,
+	// and only with unapproved_site. A site notice never blocks: a policy
+	// cannot close a browser for its sites.
+	SiteFinding  policies.SiteFindingKind
+	SiteServices []string
 }
+
+// Bounds of a notice's connection and site fields.
+const (
+	// MaxConnectionDetail is the longest connection detail in bytes: a DNS
+	// name's limit, which a login domain and a tenant id stay within.
+	MaxConnectionDetail = 253
+	// MaxSiteServices is the most unapproved services a site notice names.
+	MaxSiteServices = 8
+)
 
 // NoticeDeviceKinds are the devices a media notice may name.
 var NoticeDeviceKinds = []string{"camera", "microphone", "screen", "output_audio"}
 
 // Validate reports the first field of n that is missing or invalid.
 func (n Notice) Validate() error {
-	if err := validateFrame(noticeToProto(n)); err != nil {
+	err := noticeKindsKnown(n)
+	if err == nil {
+		err = validateFrame(noticeToProto(n))
+	}
+	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadFrame, err)
 	}
 	return nil

@@ -50,63 +50,67 @@ const (
 // rules holds a rule for every field of the Ipc messages; messages (which
 // are walked) and bools have an empty one.
 var rules = map[protoreflect.FullName]rule{
-	"vcguard.v1.IpcHello.uid":               {maxUint: maxUID},
-	"vcguard.v1.IpcHello.lang":              {max: 35, required: true},
-	"vcguard.v1.IpcHello.session":           {max: 128},
-	"vcguard.v1.IpcRefused.reason":          {max: 1024, required: true},
-	"vcguard.v1.IpcShown.key":               {max: lenKey, required: true},
-	"vcguard.v1.IpcNotShown.key":            {max: lenKey, required: true},
-	"vcguard.v1.IpcNotShown.reason":         {max: MaxNotShownReason, required: true},
-	"vcguard.v1.IpcNotice.key":              {max: lenKey, required: true},
-	"vcguard.v1.IpcNotice.app_id":           {max: lenID},
-	"vcguard.v1.IpcNotice.app_name":         {max: lenName},
-	"vcguard.v1.IpcNotice.policy_verdict":   {},
-	"vcguard.v1.IpcNotice.media_finding":    {},
-	"vcguard.v1.IpcNotice.device_kind":      {max: 32},
-	"vcguard.v1.IpcNotice.process":          {max: lenName},
-	"vcguard.v1.IpcNotice.policy_action":    {required: true},
-	"vcguard.v1.IpcNotice.grace_seconds":    {maxUint: maxGrace},
-	"vcguard.v1.IpcNotice.alternative":      {max: lenID},
-	"vcguard.v1.IpcNotice.alternative_name": {max: lenName},
-	"vcguard.v1.IpcNotice.note":             {max: policies.MaxNoteBytes, multiline: true},
-	"vcguard.v1.IpcNotice.notes":            {max: len(policies.NoteLanguages)},
-	"vcguard.v1.IpcNoteText.lang":           {max: 2, required: true},
-	"vcguard.v1.IpcNoteText.text":           {max: policies.MaxNoteBytes, required: true, multiline: true},
-	"vcguard.v1.IpcNotice.info_url":         {max: lenURL},
-	"vcguard.v1.IpcNotice.version":          {max: lenVersion},
-	"vcguard.v1.IpcNotice.min_version":      {max: lenVersion},
-	"vcguard.v1.IpcTextFact.value":          {max: lenVersion},
-	"vcguard.v1.IpcTextFact.note":           {max: lenFact},
-	"vcguard.v1.IpcTextFact.source":         {max: lenURL},
-	"vcguard.v1.IpcTextFact.checked":        {max: lenVersion},
-	"vcguard.v1.IpcBoolFact.note":           {max: lenFact},
-	"vcguard.v1.IpcBoolFact.source":         {max: lenURL},
-	"vcguard.v1.IpcBoolFact.checked":        {max: lenVersion},
-	"vcguard.v1.IpcListFact.value":          {max: 32, maxElem: lenName, required: true},
-	"vcguard.v1.IpcListFact.note":           {max: lenFact},
-	"vcguard.v1.IpcListFact.source":         {max: lenURL},
-	"vcguard.v1.IpcListFact.checked":        {max: lenVersion},
-	"vcguard.v1.IpcMedia.uses":              {max: MaxMediaUses},
-	"vcguard.v1.IpcMediaUse.kind":           {required: true},
-	"vcguard.v1.IpcMediaUse.device":         {max: 256, required: true},
-	"vcguard.v1.IpcMediaUse.pid":            {maxUint: math.MaxInt32},
-	"vcguard.v1.IpcMediaUse.process":        {max: 1024}, // MAXPATHLEN on macOS
-	"vcguard.v1.IpcMediaUse.source":         {required: true},
-	"vcguard.v1.IpcBoolFact.value":          {},
-	"vcguard.v1.IpcNotice.facts":            {},
-	"vcguard.v1.IpcFacts.e2ee":              {},
-	"vcguard.v1.IpcFacts.data_location":     {},
-	"vcguard.v1.IpcFacts.self_hostable":     {},
-	"vcguard.v1.IpcFacts.open_source":       {},
-	"vcguard.v1.IpcFacts.certifications":    {},
-	"vcguard.v1.IpcFrame.hello":             {},
-	"vcguard.v1.IpcFrame.welcome":           {},
-	"vcguard.v1.IpcFrame.refused":           {},
-	"vcguard.v1.IpcFrame.notice":            {},
-	"vcguard.v1.IpcFrame.ping":              {},
-	"vcguard.v1.IpcFrame.shown":             {},
-	"vcguard.v1.IpcFrame.media":             {},
-	"vcguard.v1.IpcFrame.not_shown":         {},
+	"vcguard.v1.IpcHello.uid":                 {maxUint: maxUID},
+	"vcguard.v1.IpcHello.lang":                {max: 35, required: true},
+	"vcguard.v1.IpcHello.session":             {max: 128},
+	"vcguard.v1.IpcRefused.reason":            {max: 1024, required: true},
+	"vcguard.v1.IpcShown.key":                 {max: lenKey, required: true},
+	"vcguard.v1.IpcNotShown.key":              {max: lenKey, required: true},
+	"vcguard.v1.IpcNotShown.reason":           {max: MaxNotShownReason, required: true},
+	"vcguard.v1.IpcNotice.key":                {max: lenKey, required: true},
+	"vcguard.v1.IpcNotice.app_id":             {max: lenID},
+	"vcguard.v1.IpcNotice.app_name":           {max: lenName},
+	"vcguard.v1.IpcNotice.policy_verdict":     {},
+	"vcguard.v1.IpcNotice.media_finding":      {},
+	"vcguard.v1.IpcNotice.device_kind":        {max: 32},
+	"vcguard.v1.IpcNotice.process":            {max: lenName},
+	"vcguard.v1.IpcNotice.connection_finding": {},
+	"vcguard.v1.IpcNotice.connection_detail":  {max: MaxConnectionDetail},
+	"vcguard.v1.IpcNotice.site_finding":       {},
+	"vcguard.v1.IpcNotice.site_services":      {max: MaxSiteServices, maxElem: lenName, required: true},
+	"vcguard.v1.IpcNotice.policy_action":      {required: true},
+	"vcguard.v1.IpcNotice.grace_seconds":      {maxUint: maxGrace},
+	"vcguard.v1.IpcNotice.alternative":        {max: lenID},
+	"vcguard.v1.IpcNotice.alternative_name":   {max: lenName},
+	"vcguard.v1.IpcNotice.note":               {max: policies.MaxNoteBytes, multiline: true},
+	"vcguard.v1.IpcNotice.notes":              {max: len(policies.NoteLanguages)},
+	"vcguard.v1.IpcNoteText.lang":             {max: 2, required: true},
+	"vcguard.v1.IpcNoteText.text":             {max: policies.MaxNoteBytes, required: true, multiline: true},
+	"vcguard.v1.IpcNotice.info_url":           {max: lenURL},
+	"vcguard.v1.IpcNotice.version":            {max: lenVersion},
+	"vcguard.v1.IpcNotice.min_version":        {max: lenVersion},
+	"vcguard.v1.IpcTextFact.value":            {max: lenVersion},
+	"vcguard.v1.IpcTextFact.note":             {max: lenFact},
+	"vcguard.v1.IpcTextFact.source":           {max: lenURL},
+	"vcguard.v1.IpcTextFact.checked":          {max: lenVersion},
+	"vcguard.v1.IpcBoolFact.note":             {max: lenFact},
+	"vcguard.v1.IpcBoolFact.source":           {max: lenURL},
+	"vcguard.v1.IpcBoolFact.checked":          {max: lenVersion},
+	"vcguard.v1.IpcListFact.value":            {max: 32, maxElem: lenName, required: true},
+	"vcguard.v1.IpcListFact.note":             {max: lenFact},
+	"vcguard.v1.IpcListFact.source":           {max: lenURL},
+	"vcguard.v1.IpcListFact.checked":          {max: lenVersion},
+	"vcguard.v1.IpcMedia.uses":                {max: MaxMediaUses},
+	"vcguard.v1.IpcMediaUse.kind":             {required: true},
+	"vcguard.v1.IpcMediaUse.device":           {max: 256, required: true},
+	"vcguard.v1.IpcMediaUse.pid":              {maxUint: math.MaxInt32},
+	"vcguard.v1.IpcMediaUse.process":          {max: 1024}, // MAXPATHLEN on macOS
+	"vcguard.v1.IpcMediaUse.source":           {required: true},
+	"vcguard.v1.IpcBoolFact.value":            {},
+	"vcguard.v1.IpcNotice.facts":              {},
+	"vcguard.v1.IpcFacts.e2ee":                {},
+	"vcguard.v1.IpcFacts.data_location":       {},
+	"vcguard.v1.IpcFacts.self_hostable":       {},
+	"vcguard.v1.IpcFacts.open_source":         {},
+	"vcguard.v1.IpcFacts.certifications":      {},
+	"vcguard.v1.IpcFrame.hello":               {},
+	"vcguard.v1.IpcFrame.welcome":             {},
+	"vcguard.v1.IpcFrame.refused":             {},
+	"vcguard.v1.IpcFrame.notice":              {},
+	"vcguard.v1.IpcFrame.ping":                {},
+	"vcguard.v1.IpcFrame.shown":               {},
+	"vcguard.v1.IpcFrame.media":               {},
+	"vcguard.v1.IpcFrame.not_shown":           {},
 }
 
 type fieldErr struct{ field, problem string }
@@ -137,31 +141,8 @@ func validateFrame(pb *vcguardv1.IpcFrame) error {
 		}
 	case *vcguardv1.IpcFrame_Notice:
 		n := b.Notice
-		// A notice is about an app (app id and verdict required) or about
-		// a device use (a finding this version knows, a device it names).
-		if n.MediaFinding == vcguardv1.MediaFindingKind_MEDIA_FINDING_KIND_UNSPECIFIED {
-			if n.AppId == "" {
-				return fieldError("notice.app_id", "missing or empty")
-			}
-			if n.PolicyVerdict == vcguardv1.Verdict_VERDICT_UNSPECIFIED {
-				return fieldError("notice.policy_verdict", "missing or unspecified")
-			}
-			if policies.VerdictFromProto(n.PolicyVerdict) == "unknown" {
-				return fieldError("notice.policy_verdict", "%d is not a verdict this version knows", n.PolicyVerdict)
-			}
-			if n.DeviceKind != "" || n.Process != "" {
-				return fieldError("notice.device_kind", "set in a notice about an app, not a device use")
-			}
-		} else {
-			if policies.MediaFindingKindFromProto(n.MediaFinding) == "" {
-				return fieldError("notice.media_finding", "%d is not a finding this version knows", n.MediaFinding)
-			}
-			if n.DeviceKind != "" && !slices.Contains(NoticeDeviceKinds, n.DeviceKind) {
-				return fieldError("notice.device_kind", "%q is not one of %s", n.DeviceKind, strings.Join(NoticeDeviceKinds, ", "))
-			}
-			if strings.ContainsAny(n.Process, "/\\") {
-				return fieldError("notice.process", "a name, not a path")
-			}
+		if err := checkFinding(n); err != nil {
+			return err
 		}
 		if err := checkNotes(n); err != nil {
 			return err
@@ -182,6 +163,103 @@ func validateFrame(pb *vcguardv1.IpcFrame) error {
 				}
 			}
 		}
+	}
+	return nil
+}
+
+// checkFinding checks what a notice is about: an app (by its verdict), a
+// device use (media_finding), an app's server or account
+// (connection_finding) or a browser's sites (site_finding); one of them,
+// each with the fields it needs and none of another's.
+func checkFinding(n *vcguardv1.IpcNotice) error {
+	var kinds []string
+	for _, k := range []struct {
+		name string
+		set  bool
+	}{
+		{"media_finding", n.MediaFinding != vcguardv1.MediaFindingKind_MEDIA_FINDING_KIND_UNSPECIFIED},
+		{"connection_finding", n.ConnectionFinding != vcguardv1.ConnectionFindingKind_CONNECTION_FINDING_KIND_UNSPECIFIED},
+		{"site_finding", n.SiteFinding != vcguardv1.SiteFindingKind_SITE_FINDING_KIND_UNSPECIFIED},
+	} {
+		if k.set {
+			kinds = append(kinds, k.name)
+		}
+	}
+	if len(kinds) > 1 {
+		return fieldError("notice."+kinds[1], "set with notice.%s: a notice is about one finding", kinds[0])
+	}
+	if n.ConnectionFinding == vcguardv1.ConnectionFindingKind_CONNECTION_FINDING_KIND_UNSPECIFIED && n.ConnectionDetail != "" {
+		return fieldError("notice.connection_detail", "set in a notice that is not about a server or account")
+	}
+	if n.SiteFinding != vcguardv1.SiteFindingKind_SITE_FINDING_KIND_UNAPPROVED_SITE && len(n.SiteServices) > 0 {
+		return fieldError("notice.site_services", "set in a notice that is not about unapproved sites")
+	}
+	// A notice about a device use may name no catalog app (a process of
+	// none) and has no verdict; the others are about a catalog app.
+	if n.MediaFinding != vcguardv1.MediaFindingKind_MEDIA_FINDING_KIND_UNSPECIFIED {
+		if policies.MediaFindingKindFromProto(n.MediaFinding) == "" {
+			return fieldError("notice.media_finding", "%d is not a finding this version knows", n.MediaFinding)
+		}
+		if n.DeviceKind != "" && !slices.Contains(NoticeDeviceKinds, n.DeviceKind) {
+			return fieldError("notice.device_kind", "%q is not one of %s", n.DeviceKind, strings.Join(NoticeDeviceKinds, ", "))
+		}
+		if strings.ContainsAny(n.Process, "/\\") {
+			return fieldError("notice.process", "a name, not a path")
+		}
+		return nil
+	}
+	if n.AppId == "" {
+		return fieldError("notice.app_id", "missing or empty")
+	}
+	if n.DeviceKind != "" || n.Process != "" {
+		return fieldError("notice.device_kind", "set in a notice about an app, not a device use")
+	}
+	// The verdict is the app's; a notice about its server, account or
+	// sites may leave it out (the app itself is allowed), not give one
+	// this version does not know.
+	verdictNeeded := len(kinds) == 0
+	if n.PolicyVerdict == vcguardv1.Verdict_VERDICT_UNSPECIFIED && verdictNeeded {
+		return fieldError("notice.policy_verdict", "missing or unspecified")
+	}
+	if n.PolicyVerdict != vcguardv1.Verdict_VERDICT_UNSPECIFIED && policies.VerdictFromProto(n.PolicyVerdict) == "unknown" {
+		return fieldError("notice.policy_verdict", "%d is not a verdict this version knows", n.PolicyVerdict)
+	}
+	switch {
+	case n.ConnectionFinding != vcguardv1.ConnectionFindingKind_CONNECTION_FINDING_KIND_UNSPECIFIED:
+		if !slices.Contains(policies.ConnectionFindingKinds, policies.ConnectionFindingKindFromProto(n.ConnectionFinding)) {
+			return fieldError("notice.connection_finding", "%d is not a finding this version knows", n.ConnectionFinding)
+		}
+		return checkConnectionDetail(n.ConnectionDetail)
+	case n.SiteFinding != vcguardv1.SiteFindingKind_SITE_FINDING_KIND_UNSPECIFIED:
+		switch k := policies.SiteFindingKindFromProto(n.SiteFinding); k {
+		case policies.SiteUnapproved, policies.SiteUnknown:
+		case policies.SiteApproved, policies.SiteNone:
+			return fieldError("notice.site_finding", "%s is not a finding the employee is told of (only %s, %s)", k, policies.SiteUnapproved, policies.SiteUnknown)
+		default:
+			return fieldError("notice.site_finding", "%d is not a finding this version knows", n.SiteFinding)
+		}
+		if n.PolicyAction == vcguardv1.Action_ACTION_BLOCK {
+			return fieldError("notice.policy_action", "block in a notice about a browser's sites: a policy cannot close a browser for them")
+		}
+	}
+	return nil
+}
+
+// checkConnectionDetail checks the server host, or the account's domain
+// or tenant, of a connection notice (checkText has bounded it and refused
+// control characters): printable characters only, so no invisible or
+// direction-changing one makes it read as another host, and no path.
+func checkConnectionDetail(v string) error {
+	if v != strings.TrimSpace(v) {
+		return fieldError("notice.connection_detail", "leading or trailing space in %q", v)
+	}
+	for _, r := range v {
+		if !unicode.IsPrint(r) {
+			return fieldError("notice.connection_detail", "character %U not allowed (printable characters only)", r)
+		}
+	}
+	if strings.ContainsAny(v, "/\\") {
+		return fieldError("notice.connection_detail", "%q is a URL or path; want a host, a login domain or a tenant id", v)
 	}
 	return nil
 }

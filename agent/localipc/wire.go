@@ -97,6 +97,9 @@ func frameToProto(f Frame) (*vcguardv1.IpcFrame, error) {
 		if f.Notice.GraceSeconds < 0 || f.Notice.GraceSeconds > maxGrace {
 			return nil, fieldError("notice.grace_seconds", "%d is out of range (0 to %d)", f.Notice.GraceSeconds, maxGrace)
 		}
+		if err := noticeKindsKnown(f.Notice); err != nil {
+			return nil, err
+		}
 		pb.Body = &vcguardv1.IpcFrame_Notice{Notice: noticeToProto(f.Notice).GetNotice()}
 	case FramePing:
 		pb.Body = &vcguardv1.IpcFrame_Ping{Ping: &vcguardv1.IpcPing{}}
@@ -122,14 +125,32 @@ func frameToProto(f Frame) (*vcguardv1.IpcFrame, error) {
 // noticeToProto wraps n in a frame (negative grace seconds become 0; the
 // callers that care check them first). A verdict or action that is none
 // of package policies' becomes the unspecified value, which validation
-// refuses.
+// refuses; a finding kind that is none of theirs would become "no
+// finding", so the callers check them first (noticeKindsKnown).
 func noticeToProto(n Notice) *vcguardv1.IpcFrame {
 	return &vcguardv1.IpcFrame{Body: &vcguardv1.IpcFrame_Notice{Notice: &vcguardv1.IpcNotice{
 		Key: n.Key, AppId: n.AppID, AppName: n.AppName, PolicyVerdict: n.Verdict.Proto(), PolicyAction: n.Action.Proto(),
 		GraceSeconds: uint32(max(0, min(n.GraceSeconds, math.MaxUint32))), Alternative: n.Alternative, AlternativeName: n.AlternativeName,
 		Note: n.Note.Plain(), Notes: notesToProto(n.Note), InfoUrl: n.InfoURL, Version: n.Version, MinVersion: n.MinVersion, Facts: factsToProto(n.Facts),
 		MediaFinding: n.MediaFinding.Proto(), DeviceKind: n.DeviceKind, Process: n.Process,
+		ConnectionFinding: n.ConnectionFinding.Proto(), ConnectionDetail: n.ConnectionDetail,
+		SiteFinding: n.SiteFinding.Proto(), SiteServices: n.SiteServices,
 	}}}
+}
+
+// noticeKindsKnown refuses a finding kind that package policies does not
+// pair with a wire value: encoded, it would vanish (the unspecified value
+// means "no such finding") and the notice would read as another kind.
+func noticeKindsKnown(n Notice) error {
+	switch {
+	case n.MediaFinding != "" && n.MediaFinding.Proto() == vcguardv1.MediaFindingKind_MEDIA_FINDING_KIND_UNSPECIFIED:
+		return fieldError("notice.media_finding", "%q is not a finding this version knows", n.MediaFinding)
+	case n.ConnectionFinding != "" && n.ConnectionFinding.Proto() == vcguardv1.ConnectionFindingKind_CONNECTION_FINDING_KIND_UNSPECIFIED:
+		return fieldError("notice.connection_finding", "%q is not a finding this version knows", n.ConnectionFinding)
+	case n.SiteFinding != "" && n.SiteFinding.Proto() == vcguardv1.SiteFindingKind_SITE_FINDING_KIND_UNSPECIFIED:
+		return fieldError("notice.site_finding", "%q is not a finding this version knows", n.SiteFinding)
+	}
+	return nil
 }
 
 func noticeFromProto(pb *vcguardv1.IpcNotice) Notice {
@@ -139,7 +160,28 @@ func noticeFromProto(pb *vcguardv1.IpcNotice) Notice {
 		GraceSeconds: int(pb.GraceSeconds), Alternative: pb.Alternative, AlternativeName: pb.AlternativeName,
 		Note: noteFromProto(pb), InfoURL: pb.InfoUrl, Version: pb.Version, MinVersion: pb.MinVersion, Facts: factsFromProto(pb.Facts),
 		MediaFinding: policies.MediaFindingKindFromProto(pb.MediaFinding), DeviceKind: pb.DeviceKind, Process: pb.Process,
+		ConnectionFinding: connectionFindingFromProto(pb.ConnectionFinding), ConnectionDetail: pb.ConnectionDetail,
+		SiteFinding: siteFindingFromProto(pb.SiteFinding), SiteServices: pb.SiteServices,
 	}
+}
+
+// connectionFindingFromProto returns the kind of a validated notice: ""
+// when it has none (policies' own mapping says "unknown" for the
+// unspecified value).
+func connectionFindingFromProto(p vcguardv1.ConnectionFindingKind) policies.ConnectionFindingKind {
+	if p == vcguardv1.ConnectionFindingKind_CONNECTION_FINDING_KIND_UNSPECIFIED {
+		return ""
+	}
+	return policies.ConnectionFindingKindFromProto(p)
+}
+
+// siteFindingFromProto returns the kind of a validated notice: "" when it
+// has none.
+func siteFindingFromProto(p vcguardv1.SiteFindingKind) policies.SiteFindingKind {
+	if p == vcguardv1.SiteFindingKind_SITE_FINDING_KIND_UNSPECIFIED {
+		return ""
+	}
+	return policies.SiteFindingKindFromProto(p)
 }
 
 // notesToProto returns the texts of a note given per language, in the

@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/vcguard/vcguard/agent/localipc"
 	"github.com/vcguard/vcguard/policies"
 )
 
@@ -118,6 +119,9 @@ const (
 	maxVersionLen = 40
 	maxNoteLen    = 500
 	maxURLLen     = 500
+	// maxDetailLen is a DNS name's limit: a host, login domain or tenant
+	// id fits.
+	maxDetailLen = 253
 )
 
 // Render turns a notice into a message in lang ("en", "nl", "fr" or "de";
@@ -125,10 +129,17 @@ const (
 // matters (only the catalog facts that count against the app), what to use
 // instead, the policy's note (in lang where the policy gives one per
 // language, else in English), when the app will be closed (block) and
-// where to read more.
+// where to read more. A notice about a device use, an app's server or
+// account, or a browser's sites says what was found of it instead of the
+// app's verdict (renderMedia, renderConnection, renderSite).
 func Render(n Notice, lang string) Message {
-	if n.MediaFinding != "" {
+	switch {
+	case n.MediaFinding != "":
 		return renderMedia(n, lang)
+	case n.ConnectionFinding != "":
+		return renderConnection(n, lang)
+	case n.SiteFinding != "":
+		return renderSite(n, lang)
 	}
 	tr := translator(lang)
 	app := clean(firstNonEmpty(n.AppName, n.AppID, "?"), maxNameLen, false)
@@ -183,12 +194,7 @@ func Render(n Notice, lang string) Message {
 
 	if n.Action == policies.ActionBlock && verdict != policies.VerdictApproved {
 		m.Urgency = UrgencyCritical
-		if n.Grace > 0 {
-			vars["when"] = duration(tr, n.Grace)
-			add(tr("block", vars))
-		} else {
-			add(tr("block_now", vars))
-		}
+		add(blockLine(tr, vars, n.Grace))
 	}
 
 	// Why it matters: the facts that count against a tool the person
@@ -212,14 +218,31 @@ func Render(n Notice, lang string) Message {
 		}
 	}
 
-	if u := webURL(n.InfoURL); u != "" {
-		m.URL = u
-		m.URLLabel = tr("info_action", vars)
-		vars["url"] = u
-		add(tr("info", vars))
-	}
+	add(m.info(tr, vars, n.InfoURL))
 	m.Body = strings.Join(lines, "\n")
 	return m
+}
+
+// blockLine says when the app will be closed.
+func blockLine(tr func(string, map[string]string) string, vars map[string]string, grace time.Duration) string {
+	if grace > 0 {
+		vars["when"] = duration(tr, grace)
+		return tr("block", vars)
+	}
+	return tr("block_now", vars)
+}
+
+// info sets the message's link to the notice's info URL, when it is a web
+// page, and returns the line that shows it ("" when none).
+func (m *Message) info(tr func(string, map[string]string) string, vars map[string]string, infoURL string) string {
+	u := webURL(infoURL)
+	if u == "" {
+		return ""
+	}
+	m.URL = u
+	m.URLLabel = tr("info_action", vars)
+	vars["url"] = u
+	return tr("info", vars)
 }
 
 // renderMedia renders a notice about a device use: which device, which
@@ -250,12 +273,7 @@ func renderMedia(n Notice, lang string) Message {
 	lines = append(lines, tr("media_body_"+kind, vars))
 	if n.Action == policies.ActionBlock && n.AppID != "" {
 		m.Urgency = UrgencyCritical
-		if n.Grace > 0 {
-			vars["when"] = duration(tr, n.Grace)
-			lines = append(lines, tr("block", vars))
-		} else {
-			lines = append(lines, tr("block_now", vars))
-		}
+		lines = append(lines, blockLine(tr, vars, n.Grace))
 	}
 	if n.Alternative != "" || n.AlternativeName != "" {
 		vars["alt"] = clean(firstNonEmpty(n.AlternativeName, n.Alternative), maxNameLen, false)
@@ -266,6 +284,127 @@ func renderMedia(n Notice, lang string) Message {
 	}
 	m.Body = strings.Join(lines, "\n")
 	return m
+}
+
+// renderConnection renders a notice about an approved app set up the
+// wrong way: the app, what it is set up for (the server, or the account's
+// domain or tenant) and that the organisation has not approved it, when
+// the app will be closed (block), and what to do: use the organisation's
+// server or sign in with the work account, the policy's alternative, its
+// note and its page. It states what was found, not who is to blame: an
+// app may have come set up that way.
+func renderConnection(n Notice, lang string) Message {
+	tr := translator(lang)
+	vars := map[string]string{"app": clean(firstNonEmpty(n.AppName, n.AppID, "?"), maxNameLen, false)}
+	kind := string(n.ConnectionFinding)
+	switch n.ConnectionFinding {
+	case policies.ConnectionWrongServer, policies.ConnectionPersonalAccount:
+	default:
+		kind = "other" // a kind this version does not know: say only that the setup is not the required one
+	}
+	m := Message{Key: n.Key, Urgency: UrgencyNormal}
+	m.Title = tr("connection_title_"+kind, vars)
+	body := "connection_body_" + kind
+	if kind != "other" {
+		if d := connectionDetail(tr, n.ConnectionDetail); d != "" {
+			vars["detail"] = d
+		} else {
+			body += "_nodetail"
+		}
+	}
+	lines := []string{tr(body, vars)}
+	if n.Action == policies.ActionBlock {
+		m.Urgency = UrgencyCritical
+		lines = append(lines, blockLine(tr, vars, n.Grace))
+	}
+	lines = append(lines, tr("connection_todo_"+kind, vars))
+	if n.Alternative != "" || n.AlternativeName != "" {
+		vars["alt"] = clean(firstNonEmpty(n.AlternativeName, n.Alternative), maxNameLen, false)
+		lines = append(lines, tr("alternative", vars))
+	}
+	if note := clean(n.Note.For(lang), maxNoteLen, true); note != "" {
+		lines = append(lines, note)
+	}
+	if l := m.info(tr, vars, n.InfoURL); l != "" {
+		lines = append(lines, l)
+	}
+	m.Body = strings.Join(lines, "\n")
+	return m
+}
+
+// connectionDetail returns the server, domain or tenant at fault as
+// shown. Package policies names an account that has neither domain nor
+// tenant by its kind ("personal account"): a personal one is said in the
+// reader's language, the others add nothing the sentence does not say.
+func connectionDetail(tr func(string, map[string]string) string, detail string) string {
+	d := clean(detail, maxDetailLen, false)
+	switch d {
+	case string(policies.AccountPersonal) + " account":
+		return tr("account_personal", nil)
+	case string(policies.AccountWork) + " account", string(policies.AccountUnknown) + " account":
+		return ""
+	}
+	return d
+}
+
+// renderSite renders a notice about a browser that holds the camera or
+// microphone: the browser, the unapproved meeting services it lets use
+// them (or that only sites outside the organisation's list have the
+// permission), and what to use instead. It never says the browser will be
+// closed: a policy cannot close a browser for its sites.
+func renderSite(n Notice, lang string) Message {
+	tr := translator(lang)
+	vars := map[string]string{"app": clean(firstNonEmpty(n.AppName, n.AppID, "?"), maxNameLen, false)}
+	m := Message{Key: n.Key, Urgency: UrgencyNormal}
+	var lines []string
+	todo := "use_approved"
+	switch n.SiteFinding {
+	case policies.SiteUnapproved:
+		var services []string
+		for _, s := range n.SiteServices {
+			if s := clean(s, maxNameLen, false); s != "" && len(services) < localipc.MaxSiteServices {
+				services = append(services, s)
+			}
+		}
+		form := "_other"
+		switch len(services) {
+		case 0:
+			form = "_none"
+		case 1:
+			form = "_one"
+		}
+		vars["services"] = joinList(tr, services)
+		m.Title = tr("site_title_unapproved_site"+form, vars)
+		lines = append(lines, tr("site_body_unapproved_site"+form, vars))
+	default:
+		// unknown_site, and a kind this version does not know: the most
+		// cautious reading, which names no service.
+		m.Title = tr("site_title_unknown_site", vars)
+		lines = append(lines, tr("site_body_unknown_site", vars))
+		todo = "site_todo_unknown_site"
+	}
+	if n.Alternative != "" || n.AlternativeName != "" {
+		vars["alt"] = clean(firstNonEmpty(n.AlternativeName, n.Alternative), maxNameLen, false)
+		todo = "alternative"
+	}
+	lines = append(lines, tr(todo, vars))
+	if note := clean(n.Note.For(lang), maxNoteLen, true); note != "" {
+		lines = append(lines, note)
+	}
+	if l := m.info(tr, vars, n.InfoURL); l != "" {
+		lines = append(lines, l)
+	}
+	m.Body = strings.Join(lines, "\n")
+	return m
+}
+
+// joinList joins names as a sentence lists them: "A", "A and B",
+// "A, B and C".
+func joinList(tr func(string, map[string]string) string, names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return tr("list_and", map[string]string{"list": strings.Join(names[:len(names)-1], ", "), "last": names[len(names)-1]})
 }
 
 // negativeFacts returns the translation keys of the facts that count

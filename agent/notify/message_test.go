@@ -117,7 +117,61 @@ func goldenNotices(t *testing.T) map[string]Notice {
 	teams := catalogApp(t, "microsoft-teams")
 	webex := catalogApp(t, "webex")
 	jitsi := catalogApp(t, "jitsi-meet")
+	firefox := catalogApp(t, "firefox")
+	chrome := catalogApp(t, "chrome")
+	edge := catalogApp(t, "microsoft-edge")
+	meet := catalogApp(t, "google-meet")
+	whereby := catalogApp(t, "whereby")
+	perLanguage, err := policies.NoteByLanguage(map[string]string{
+		"en": "Work meetings only with the work account.", "nl": "Vergaderingen voor het werk alleen met het werkaccount.",
+		"fr": "Réunions de travail uniquement avec le compte professionnel.", "de": "Dienstliche Besprechungen nur mit dem dienstlichen Konto.",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return map[string]Notice{
+		// An approved app set up the wrong way (connection findings).
+		"wrong-server-warn": {
+			Key: "jitsi-meet/wrong_server/meet.jit.si", AppID: jitsi.ID, AppName: jitsi.Name, Verdict: policies.VerdictApproved,
+			Action: policies.ActionWarn, ConnectionFinding: policies.ConnectionWrongServer, ConnectionDetail: "meet.jit.si",
+			InfoURL: "https://intranet.example.org/jitsi",
+		},
+		"wrong-server-block-note": {
+			Key: "jitsi-meet/wrong_server/meet.jit.si", AppID: jitsi.ID, AppName: jitsi.Name,
+			Action: policies.ActionBlock, Grace: 2 * time.Minute, ConnectionFinding: policies.ConnectionWrongServer, ConnectionDetail: "meet.jit.si",
+			Note: policies.PlainNote("Our server: https://meet.example.org"),
+		},
+		"personal-account-warn": {
+			Key: "microsoft-teams/personal_account/personal account", AppID: teams.ID, AppName: teams.Name,
+			Action: policies.ActionWarn, ConnectionFinding: policies.ConnectionPersonalAccount, ConnectionDetail: "personal account",
+		},
+		"personal-account-block-alt-note": {
+			Key: "microsoft-teams/personal_account/example.net", AppID: teams.ID, AppName: teams.Name,
+			Action: policies.ActionBlock, Grace: 90 * time.Second, ConnectionFinding: policies.ConnectionPersonalAccount, ConnectionDetail: "example.net",
+			Alternative: jitsi.ID, AlternativeName: jitsi.Name, Note: perLanguage, InfoURL: "https://intranet.example.org/accounts",
+		},
+		// A browser that lets unapproved or unknown sites use the camera
+		// or microphone (site findings).
+		"unapproved-site-alt": {
+			Key: "firefox/unapproved_site", AppID: firefox.ID, AppName: firefox.Name,
+			Action: policies.ActionWarn, SiteFinding: policies.SiteUnapproved, SiteServices: []string{meet.Name},
+			Alternative: jitsi.ID, AlternativeName: jitsi.Name,
+		},
+		"unapproved-sites-note": {
+			Key: "chrome/unapproved_site", AppID: chrome.ID, AppName: chrome.Name,
+			Action: policies.ActionWarn, SiteFinding: policies.SiteUnapproved, SiteServices: []string{meet.Name, whereby.Name, zoom.Name},
+			Note: perLanguage, InfoURL: "https://intranet.example.org/browsers",
+		},
+		"unknown-site": {
+			Key: "firefox/unknown_site", AppID: firefox.ID, AppName: firefox.Name,
+			Action: policies.ActionWarn, SiteFinding: policies.SiteUnknown,
+		},
+		"unknown-site-alt-note": {
+			Key: "microsoft-edge/unknown_site", AppID: edge.ID, AppName: edge.Name,
+			Action: policies.ActionWarn, SiteFinding: policies.SiteUnknown,
+			Alternative: jitsi.ID, AlternativeName: jitsi.Name, Note: policies.PlainNote("Questions: IT desk, extension 4711."),
+			InfoURL: "https://intranet.example.org/browsers",
+		},
 		"forbidden-block": {
 			Key: "zoom/forbidden/1234", AppID: zoom.ID, AppName: zoom.Name, Facts: zoom.Facts,
 			Verdict: policies.VerdictForbidden, Action: policies.ActionBlock, Grace: 2 * time.Minute,

@@ -358,6 +358,8 @@ func ToWire(n Notice) localipc.Notice {
 		GraceSeconds: int(n.Grace / time.Second), Alternative: n.Alternative, AlternativeName: n.AlternativeName,
 		Note: n.Note, InfoURL: n.InfoURL, Version: n.Version, MinVersion: n.MinVersion, Facts: n.Facts,
 		MediaFinding: n.MediaFinding, DeviceKind: n.DeviceKind, Process: n.Process,
+		ConnectionFinding: n.ConnectionFinding, ConnectionDetail: n.ConnectionDetail,
+		SiteFinding: n.SiteFinding, SiteServices: slices.Clone(n.SiteServices),
 	}
 }
 
@@ -368,6 +370,8 @@ func FromWire(w localipc.Notice) Notice {
 		Grace: time.Duration(w.GraceSeconds) * time.Second, Alternative: w.Alternative, AlternativeName: w.AlternativeName,
 		Note: w.Note, InfoURL: w.InfoURL, Version: w.Version, MinVersion: w.MinVersion, Facts: w.Facts,
 		MediaFinding: w.MediaFinding, DeviceKind: w.DeviceKind, Process: w.Process,
+		ConnectionFinding: w.ConnectionFinding, ConnectionDetail: w.ConnectionDetail,
+		SiteFinding: w.SiteFinding, SiteServices: slices.Clone(w.SiteServices),
 	}
 }
 
