@@ -34,11 +34,14 @@ var (
 	EnrollSecret = File{"enroll-secret", 0o600, "agent/uplink", "the enrollment secret until enrollment succeeds"}
 	Policy       = File{"policy.json", 0o644, "agent", "the last signed policy received (protobuf JSON), applied at start and offline"}
 	Outbox       = File{"outbox", 0o700 | os.ModeDir, "agent/outbox", "the durable event spool (events.log, acked, dropped)"}
+	// BrowserPolicies is named by agent/browserpolicy (ManifestName); a
+	// test of vcguard-agent checks that the two agree.
+	BrowserPolicies = File{"browser-policies.json", 0o600, "agent/browserpolicy", "what the agent wrote into the browsers' managed policies (paths, registry values, hashes), so that it removes exactly that and never another's"}
 )
 
 // Files lists every entry, for documentation and checks.
 func Files() []File {
-	return []File{ClientKey, ClientCert, CA, Identity, PolicyKey, EnrollSecret, Policy, Outbox}
+	return []File{ClientKey, ClientCert, CA, Identity, PolicyKey, EnrollSecret, Policy, Outbox, BrowserPolicies}
 }
 
 // Path is the entry's path in the state directory dir.

@@ -27,6 +27,7 @@ import (
 	"github.com/kardianos/service"
 	"github.com/vcguard/vcguard/agent"
 	"github.com/vcguard/vcguard/agent/appid"
+	"github.com/vcguard/vcguard/agent/browserpolicy"
 	"github.com/vcguard/vcguard/agent/devices"
 	"github.com/vcguard/vcguard/agent/enforce"
 	"github.com/vcguard/vcguard/agent/fsperm"
@@ -34,6 +35,7 @@ import (
 	"github.com/vcguard/vcguard/agent/notify"
 	"github.com/vcguard/vcguard/agent/outbox"
 	"github.com/vcguard/vcguard/agent/policydir"
+	"github.com/vcguard/vcguard/agent/proctable"
 	"github.com/vcguard/vcguard/agent/procwatch"
 	"github.com/vcguard/vcguard/agent/statedir"
 	"github.com/vcguard/vcguard/agent/uplink"
@@ -246,6 +248,17 @@ func run(parent context.Context, c *config, opts runOptions, logger *slog.Logger
 		enf := enforce.New(enforce.Config{Logger: logger.With("component", "enforce")})
 		defer enf.Close()
 		acfg.Enforcer = enf
+	}
+	// Apps' and browsers' settings are read in the home of the person
+	// running them, to tell the organisation's server and account from
+	// others and to name the meeting site a browser serves.
+	owners := homes{tab: proctable.New(proctable.Config{})}
+	defer owners.tab.Close()
+	acfg.Setups, acfg.Sites = newSetupReader(owners), siteReader{homes: owners}
+	if bw, err := browserpolicy.New(browserpolicy.Config{StateDir: c.StateDir, Logger: logger}); err != nil {
+		logger.Warn("browser policies will not be written", "err", err)
+	} else {
+		acfg.BrowserPolicy = browserPolicies{w: bw}
 	}
 	a, err := agent.New(acfg, id)
 	if err != nil {
