@@ -156,13 +156,23 @@ func noticeKindsKnown(n Notice) error {
 func noticeFromProto(pb *vcguardv1.IpcNotice) Notice {
 	return Notice{
 		Key: pb.Key, AppID: pb.AppId, AppName: pb.AppName,
-		Verdict: policies.VerdictFromProto(pb.PolicyVerdict), Action: policies.ActionFromProto(pb.PolicyAction),
+		Verdict: verdictFromProto(pb.PolicyVerdict), Action: policies.ActionFromProto(pb.PolicyAction),
 		GraceSeconds: int(pb.GraceSeconds), Alternative: pb.Alternative, AlternativeName: pb.AlternativeName,
 		Note: noteFromProto(pb), InfoURL: pb.InfoUrl, Version: pb.Version, MinVersion: pb.MinVersion, Facts: factsFromProto(pb.Facts),
 		MediaFinding: policies.MediaFindingKindFromProto(pb.MediaFinding), DeviceKind: pb.DeviceKind, Process: pb.Process,
 		ConnectionFinding: connectionFindingFromProto(pb.ConnectionFinding), ConnectionDetail: pb.ConnectionDetail,
 		SiteFinding: siteFindingFromProto(pb.SiteFinding), SiteServices: pb.SiteServices,
 	}
+}
+
+// verdictFromProto returns the verdict of a validated notice: "" when it
+// gives none (a notice about a device use, a server, an account or sites
+// may leave it out), not policies' "unknown".
+func verdictFromProto(p vcguardv1.Verdict) policies.Verdict {
+	if p == vcguardv1.Verdict_VERDICT_UNSPECIFIED {
+		return ""
+	}
+	return policies.VerdictFromProto(p)
 }
 
 // connectionFindingFromProto returns the kind of a validated notice: ""

@@ -418,9 +418,25 @@ func FuzzDecodeFrame(f *testing.F) {
 		{Type: FrameRefused, Reason: "no"},
 		{Type: FrameMedia, Media: testMedia()},
 		{Type: FrameMedia},
+		{Type: FrameNotice, Notice: testConnectionNotice()},
+		{Type: FrameNotice, Notice: Notice{Key: "t", AppID: "microsoft-teams", Action: "warn", ConnectionFinding: "personal_account", ConnectionDetail: "personal account"}},
+		{Type: FrameNotice, Notice: testSiteNotice()},
+		{Type: FrameNotice, Notice: Notice{Key: "f", AppID: "firefox", Action: "warn", SiteFinding: "unknown_site"}},
 	} {
 		f.Add(body(must(EncodeFrame(fr))))
 	}
+	// Near misses of the connection and site fields: two kinds at once,
+	// a detail in two lines, a ninth service, a kind nobody knows.
+	f.Add(raw(noticeFrame(func(n *vcguardv1.IpcNotice) {
+		n.ConnectionFinding, n.SiteFinding = vcguardv1.ConnectionFindingKind_CONNECTION_FINDING_KIND_WRONG_SERVER, vcguardv1.SiteFindingKind_SITE_FINDING_KIND_UNKNOWN_SITE
+	})))
+	f.Add(raw(noticeFrame(func(n *vcguardv1.IpcNotice) {
+		n.ConnectionFinding, n.ConnectionDetail = vcguardv1.ConnectionFindingKind_CONNECTION_FINDING_KIND_WRONG_SERVER, "meet.jit.si\nx"
+	})))
+	f.Add(raw(noticeFrame(func(n *vcguardv1.IpcNotice) {
+		n.SiteFinding, n.SiteServices = vcguardv1.SiteFindingKind_SITE_FINDING_KIND_UNAPPROVED_SITE, slices.Repeat([]string{"Whereby"}, MaxSiteServices+1)
+	})))
+	f.Add(raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.ConnectionFinding = 99 })))
 	f.Add(raw(mediaFrame(camera(func(u *vcguardv1.IpcMediaUse) { u.Kind = 9 }))))
 	f.Add(raw(helloFrame(4294967295, "nl", "")))
 	f.Add(unknownField(99))
