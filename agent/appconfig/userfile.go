@@ -26,6 +26,5 @@ var (
 	errSymlink  = errors.New("refused: is a symbolic link")
 	errNotFile  = errors.New("refused: not a regular file")
 	errNotDir   = errors.New("refused: not a directory")
-	errOwner    = errors.New("refused: owned by neither the home's owner nor root")
 	errTooLarge = errors.New("refused: larger than the size bound")
 )

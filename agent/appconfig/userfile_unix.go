@@ -68,12 +68,21 @@ func openNoFollow(dirfd int, name string, extra int) (int, error) {
 		case errors.Is(err, unix.ELOOP):
 			return -1, errSymlink
 		case extra&unix.O_DIRECTORY != 0 && errors.Is(err, unix.ENOTDIR):
+			// Linux reports a link as "not a directory" under
+			// O_DIRECTORY|O_NOFOLLOW; say which it is.
+			var st unix.Stat_t
+			if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && uint32(st.Mode)&unix.S_IFMT == unix.S_IFLNK {
+				return -1, errSymlink
+			}
 			return -1, errNotDir
 		default:
 			return -1, err
 		}
 	}
 }
+
+// errOwner refuses a file of a third user: only unix has owners to check.
+var errOwner = errors.New("refused: owned by neither the home's owner nor root")
 
 func checkOwner(fileUID uint32, uid int) error {
 	if fileUID == 0 || int64(fileUID) == int64(uid) {

@@ -1,0 +1,91 @@
+package appconfig
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestReadersMatchCatalog(t *testing.T) {
+	t.Parallel()
+	var ids []string
+	for _, r := range Readers() {
+		ids = append(ids, r.AppID())
+		if _, err := os.Stat(filepath.Join("..", "..", "policies", "catalog", r.AppID()+".yaml")); err != nil {
+			t.Errorf("reader %s has no catalog entry: %v", r.AppID(), err)
+		}
+	}
+	if !slices.IsSorted(ids) || len(slices.Compact(slices.Clone(ids))) != len(ids) {
+		t.Errorf("reader ids %v are not sorted and unique", ids)
+	}
+}
+
+// TestPathTables checks every OS's column of every reader as data: paths
+// are relative, slash separated, and where a column is filled it holds the
+// locations the apps document.
+func TestPathTables(t *testing.T) {
+	t.Parallel()
+	want := map[string]osPaths{
+		"element": {
+			Linux:   []string{".config/Element/config.json", ".var/app/im.riot.Riot/config/Element/config.json", "snap/element-desktop/current/.config/Element/config.json", ".config/Riot/config.json"},
+			Windows: []string{"AppData/Roaming/Element/config.json", "AppData/Roaming/Riot/config.json"},
+			Darwin:  []string{"Library/Application Support/Element/config.json", "Library/Application Support/Riot/config.json"},
+		},
+		"jitsi-meet": {
+			Linux:   []string{".config/Jitsi Meet", ".var/app/org.jitsi.jitsi-meet/config/Jitsi Meet", "snap/jitsi-meet-desktop/current/.config/Jitsi Meet"},
+			Windows: []string{"AppData/Roaming/Jitsi Meet"},
+			Darwin:  []string{"Library/Application Support/Jitsi Meet"},
+		},
+		"mattermost": {
+			Linux:   []string{".config/Mattermost/config.json", ".var/app/com.mattermost.Desktop/config/Mattermost/config.json", "snap/mattermost-desktop/current/.config/Mattermost/config.json"},
+			Windows: []string{"AppData/Roaming/Mattermost/config.json"},
+			Darwin: []string{"Library/Application Support/Mattermost/config.json",
+				"Library/Containers/Mattermost.Desktop/Data/Library/Application Support/Mattermost/config.json"},
+		},
+		"microsoft-teams-classic": {
+			Linux:   []string{".config/Microsoft/Microsoft Teams/desktop-config.json"},
+			Windows: []string{"AppData/Roaming/Microsoft/Teams/desktop-config.json"},
+			Darwin:  []string{"Library/Application Support/Microsoft/Teams/desktop-config.json"},
+		},
+		"zoom": {
+			Linux: []string{".config/zoomus.conf", ".var/app/us.zoom.Zoom/config/zoomus.conf"},
+		},
+	}
+	for _, r := range Readers() {
+		ar, ok := r.(appReader)
+		if !ok {
+			t.Fatalf("%s: not an appReader", r.AppID())
+		}
+		var got osPaths
+		for _, s := range ar.sources {
+			got.Linux = append(got.Linux, s.paths.Linux...)
+			got.Windows = append(got.Windows, s.paths.Windows...)
+			got.Darwin = append(got.Darwin, s.paths.Darwin...)
+		}
+		if !reflect.DeepEqual(got, want[r.AppID()]) {
+			t.Errorf("%s paths:\n got  %q\n want %q", r.AppID(), got, want[r.AppID()])
+		}
+		for _, col := range [][]string{got.Linux, got.Windows, got.Darwin} {
+			for _, p := range col {
+				if filepath.IsAbs(p) || strings.HasPrefix(p, "/") || strings.Contains(p, `\`) || strings.Contains(p, "..") {
+					t.Errorf("%s: path %q is not relative and slash separated", r.AppID(), p)
+				}
+			}
+		}
+	}
+}
+
+func TestReadCancelled(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := mattermostReader().Read(ctx, t.TempDir(), os.Getuid())
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
