@@ -96,6 +96,7 @@ func groupStatements(d dialect) []string {
 	common := []string{sqlAudit, sqlAppStopped, sqlAppVerdict, sqlStopAll, sqlClearMedia, sqlMediaOff,
 		sqlForgetStopped, sqlRefreshRunning, sqlCountApps, sqlEvictStopped, sqlInsertApp,
 		sqlRefreshMedia, sqlCountMedia, sqlInsertMedia}
+	common = append(common, connectionStatements...)
 	if d == dialectPostgres {
 		return append(common, sqlLoadDevicesPG, sqlInsertEventsPG, sqlWriteDevicesPG)
 	}
@@ -367,8 +368,8 @@ func (g *group) writeDevices() error {
 	return nil
 }
 
-// applyState applies an event to the device's state: its apps, media and
-// policy version.
+// applyState applies an event to the device's state: its apps, media,
+// policy version and the servers and accounts of its apps.
 func (g *group) applyState(d *devRow, e *vcguardv1.Event, now time.Time) error {
 	at := micros(eventTime(e, now))
 	switch det := e.GetDetail().(type) {
@@ -414,6 +415,8 @@ func (g *group) applyState(d *devRow, e *vcguardv1.Event, now time.Time) error {
 		return err
 	case *vcguardv1.Event_PolicyApplied:
 		d.policyVer, d.dirty = int64(det.PolicyApplied.GetVersion()), true
+	case *vcguardv1.Event_AppConnection:
+		return g.connection(d.id, det.AppConnection, at, now)
 	}
 	return nil
 }

@@ -63,8 +63,9 @@ func VerdictName(v vcguardv1.Verdict) string { return string(policies.VerdictFro
 // returns the highest sequence number now stored.
 //
 // An event is always stored; a change of state it asks for beyond the
-// per-device caps (MaxRunningApps, MaxMediaRows) is not applied, and
-// reported through Store.Refused.
+// per-device caps (MaxRunningApps, MaxMediaRows, MaxConnectionApps,
+// MaxConnectionItems, MaxConnectionValue) is not applied, and reported
+// through Store.Refused.
 func (s *Store) IngestEvents(ctx context.Context, deviceID string, events []*vcguardv1.Event, now time.Time) (uint64, error) {
 	// Checked and encoded here, in the caller's goroutine: a bad batch is
 	// refused before it is queued, and the writer only writes.

@@ -44,7 +44,8 @@ var ErrInvalidEvent = errors.New("invalid event")
 type Store struct {
 	// Refused, when set, is called with a reason each time the store
 	// refuses a change of a device's state beyond a per-device cap
-	// (RefusedRunningApps, RefusedMediaRows); the event itself is still
+	// (RefusedRunningApps, RefusedMediaRows, RefusedConnectionRows,
+	// RefusedConnectionValue); the event itself is still
 	// stored. The server counts these in its metrics. Set it before the
 	// first write; nil ignores refusals. It is called from the writer
 	// goroutine and must not block.
