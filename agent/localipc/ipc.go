@@ -88,12 +88,15 @@ type Notice struct {
 	// Key identifies the notice (app and finding); the notifier
 	// answers it with Client.Ack (displayed) or Client.NotShown. Required.
 	Key string
-	// AppID is the catalog id of the app the finding is about. Required.
+	// AppID is the catalog id of the app the finding is about. Required,
+	// except in a notice about a device use by a process of no catalog app.
 	AppID string
 	// AppName is the app's display name.
 	AppName string
 	// Verdict is the policy verdict (forbidden, restricted, outdated,
-	// …). Required.
+	// …). Required in a notice about an app's verdict; optional in one
+	// about a server, an account or a browser's sites, and "" in one about
+	// a device use.
 	Verdict policies.Verdict
 	// Action is what the agent does (warn, block, …). Required.
 	Action policies.Action
