@@ -201,3 +201,105 @@ type AuditPage struct {
 	Entries    []json.RawMessage `json:"entries"`
 	NextCursor string            `json:"next_cursor,omitempty"`
 }
+
+// AppConnections is one meeting app's servers and accounts across the
+// fleet (GET /api/v1/connections): what the devices' latest app_connection
+// reports say the app is set up for.
+type AppConnections struct {
+	AppID string `json:"app_id"`
+	// Name is the catalog's name of the app ("" when the catalog does not
+	// know it).
+	Name string `json:"name"`
+	// Devices reporting the app's setup; Unreadable: of those, the ones
+	// whose configuration could not be read.
+	Devices    int       `json:"devices"`
+	Unreadable int       `json:"unreadable"`
+	Latest     time.Time `json:"latest"`
+	// Servers and Accounts, those the policy finds wrong and those on most
+	// devices first.
+	Servers  []ConnectionServer  `json:"servers"`
+	Accounts []ConnectionAccount `json:"accounts"`
+	// Truncated is set when servers and accounts were left out (at most
+	// 50 per app); EntriesTotal counts them all.
+	Truncated    bool `json:"truncated,omitempty"`
+	EntriesTotal int  `json:"entries_total"`
+}
+
+// ConnectionServer is a server host an app is set up for.
+type ConnectionServer struct {
+	Host string `json:"host"`
+	// Devices set up for it; WrongServer: on how many of them the policy
+	// found it not allowed (a wrong_server finding).
+	Devices     int `json:"devices"`
+	WrongServer int `json:"wrong_server"`
+	// Allowed is false when any device's policy found it wrong.
+	Allowed bool `json:"allowed"`
+	// Action is the strongest action taken on it (monitor, warn, block);
+	// absent when allowed.
+	Action string `json:"action,omitempty"`
+}
+
+// ConnectionAccount is a kind of account, by login domain and tenant, an
+// app is signed in with.
+type ConnectionAccount struct {
+	// Kind is work, personal or unknown.
+	Kind string `json:"kind"`
+	// Domain and Tenant identify the organisation; both "" when the app
+	// does not say.
+	Domain string `json:"domain,omitempty"`
+	Tenant string `json:"tenant,omitempty"`
+	// Devices signed in with it; PersonalAccount: on how many of them the
+	// policy found it not the organisation's (a personal_account finding).
+	Devices         int    `json:"devices"`
+	PersonalAccount int    `json:"personal_account"`
+	Allowed         bool   `json:"allowed"`
+	Action          string `json:"action,omitempty"`
+}
+
+// BrowserMeetings counts the calls in a browser the agents reported
+// (browser_meeting events) since a time (GET /api/v1/browser-meetings).
+type BrowserMeetings struct {
+	Since time.Time `json:"since"`
+	// Events counted, and the devices they came from.
+	Events  int `json:"events"`
+	Devices int `json:"devices"`
+	// Services are the catalog meeting services the browsers let use the
+	// camera or microphone, by app id and verdict, most events first.
+	Services []BrowserService `json:"services"`
+	// Kinds counts the events by finding: approved_site, unapproved_site,
+	// unknown_site, no_site.
+	Kinds []BrowserMeetingKind `json:"kinds"`
+	// OwnSites and OtherSites count the events (and their devices) where
+	// the organisation's own allowed origins, or other sites, had the
+	// permission; Sites totals the other sites' numbers those events
+	// reported.
+	OwnSites   BrowserSiteCount `json:"own_sites"`
+	OtherSites BrowserSiteCount `json:"other_sites"`
+	// Truncated is set when more events were stored than were counted
+	// (at most 200,000) or services were left out (at most 100).
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// BrowserService is a catalog meeting service used in browsers.
+type BrowserService struct {
+	AppID   string `json:"app_id"`
+	Name    string `json:"name"`
+	Verdict string `json:"verdict"`
+	Events  int    `json:"events"`
+	Devices int    `json:"devices"`
+}
+
+// BrowserMeetingKind counts browser_meeting events of one finding kind.
+type BrowserMeetingKind struct {
+	Kind    string `json:"kind"`
+	Events  int    `json:"events"`
+	Devices int    `json:"devices"`
+}
+
+// BrowserSiteCount counts events and devices, and the sites the events
+// reported (summed over the events).
+type BrowserSiteCount struct {
+	Events  int `json:"events"`
+	Devices int `json:"devices"`
+	Sites   int `json:"sites"`
+}
