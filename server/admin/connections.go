@@ -25,6 +25,9 @@ const (
 	// MaxBrowserServices bounds the services BrowserMeetings tells apart;
 	// events naming more are counted, their services not.
 	MaxBrowserServices = 100
+	// BrowserMeetingWindow is the time BrowserMeetings counts over when
+	// the JSON API is not told a start: the dashboard's two weeks.
+	BrowserMeetingWindow = 14 * 24 * time.Hour
 )
 
 // Connections counts, per app, the servers and accounts the devices' latest

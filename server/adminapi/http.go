@@ -35,6 +35,8 @@ func (a *API) Routes() []Route {
 		{"GET /api/v1/devices", read, a.listDevices},
 		{"GET /api/v1/devices/{id}", read, a.getDevice},
 		{"GET /api/v1/events", read, a.listEvents},
+		{"GET /api/v1/connections", read, a.listConnections},
+		{"GET /api/v1/browser-meetings", read, a.browserMeetings},
 		{"GET /api/v1/policies", read, a.listPolicies},
 		{"GET /api/v1/policies/{version}", read, a.getPolicy},
 		{"POST /api/v1/policies", write, a.publishPolicy},
