@@ -12,7 +12,8 @@ import (
 //     prompt off and leaves the device to the URLs of the *AllowedUrls list;
 //     https://chromeenterprise.google/policies/#VideoCaptureAllowed
 //     https://chromeenterprise.google/policies/#AudioCaptureAllowed
-//     https://learn.microsoft.com/en-us/deployedge/microsoft-edge-policies/videocaptureallowed
+//     https://learn.microsoft.com/deployedge/microsoft-edge-policies/audiocaptureallowed
+//     (Edge: same name, boolean, REG_DWORD under SOFTWARE\Policies\Microsoft\Edge)
 //   - VideoCaptureAllowedUrls, AudioCaptureAllowedUrls (list of URL
 //     patterns, matched against the requesting security origin; "*" is not
 //     supported): https://chromeenterprise.google/policies/#VideoCaptureAllowedUrls,
@@ -21,7 +22,8 @@ import (
 //   - ScreenCaptureAllowed (boolean, Chrome 81+): false makes every
 //     screen-share API call fail unless a *CaptureAllowedByOrigins policy
 //     matches (vcguard sets none);
-//     https://chromeenterprise.google/policies/#ScreenCaptureAllowed
+//     https://chromeenterprise.google/policies/#ScreenCaptureAllowed,
+//     https://learn.microsoft.com/deployedge/microsoft-edge-policies/screencaptureallowed
 //
 // Source of the types and supported versions: Chromium's policy
 // definitions, components/policy/resources/templates/policy_definitions/

@@ -10,10 +10,13 @@ const FileName = "vcguard.json"
 //   - Chromium: /etc/chromium/policies/managed
 //     (https://www.chromium.org/administrators/linux-quick-start/; Debian's
 //     chromium 156 has /etc/chromium/policies compiled in);
-//   - Edge: /etc/opt/edge/policies/managed
-//     (https://learn.microsoft.com/en-us/deployedge/configure-microsoft-edge-on-linux);
+//   - Edge: /etc/opt/edge/policies/managed (Chrome's layout under Edge's
+//     name; Microsoft's policy pages list Windows and macOS only, so this
+//     path comes from administrators' guides and is not verified here: no
+//     Edge on the test machine);
 //   - Brave: /etc/brave/policies/managed
-//     (https://support.brave.app/hc/en-us/articles/360039248271-Group-Policy);
+//     (https://support.brave.app/hc/en-us/articles/360039248271-Group-Policy,
+//     as administrators' guides quote it; no Brave on the test machine);
 //   - Firefox: /etc/firefox/policies/policies.json
 //     (https://mozilla.github.io/policy-templates/, introduction: "system-wide
 //     policy by placing the file in /etc/firefox/policies"). Debian's
