@@ -34,7 +34,7 @@ func connectionEvents(at time.Time) map[string][]*vcguardv1.Event {
 			meeting(2, &vcguardv1.BrowserMeeting{Use: chrome, Kind: vcguardv1.SiteFindingKind_SITE_FINDING_KIND_APPROVED_SITE,
 				Services: []*vcguardv1.SiteService{{AppId: "google-meet", Verdict: vcguardv1.Verdict_VERDICT_APPROVED}}, OtherOrigins: 3}),
 			meeting(3, &vcguardv1.BrowserMeeting{Use: chrome, Kind: vcguardv1.SiteFindingKind_SITE_FINDING_KIND_UNAPPROVED_SITE,
-				Services: []*vcguardv1.SiteService{{AppId: "zoom", Verdict: vcguardv1.Verdict_VERDICT_FORBIDDEN}, {AppId: "zoom", Verdict: vcguardv1.Verdict_VERDICT_FORBIDDEN}},
+				Services:     []*vcguardv1.SiteService{{AppId: "zoom", Verdict: vcguardv1.Verdict_VERDICT_FORBIDDEN}, {AppId: "zoom", Verdict: vcguardv1.Verdict_VERDICT_FORBIDDEN}},
 				PolicyAction: vcguardv1.Action_ACTION_WARN}),
 		},
 		"dev-2": {
