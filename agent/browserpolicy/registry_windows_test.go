@@ -270,3 +270,25 @@ func TestRegistryLeavesForeignValues(t *testing.T) {
 		t.Fatalf("a foreign list entry: %+v, want chrome skipped and nothing written", rep)
 	}
 }
+
+func TestDefaultTargetsWindows(t *testing.T) {
+	want := map[string]string{
+		"chrome":   `SOFTWARE\Policies\Google\Chrome`,
+		"chromium": `SOFTWARE\Policies\Chromium`,
+		"edge":     `SOFTWARE\Policies\Microsoft\Edge`,
+		"brave":    `SOFTWARE\Policies\BraveSoftware\Brave`,
+		"firefox":  `SOFTWARE\Policies\Mozilla\Firefox`,
+	}
+	got := DefaultTargets()
+	if len(got) != len(want) {
+		t.Fatalf("%d targets, want %d", len(got), len(want))
+	}
+	for _, tg := range got {
+		if want[tg.Name] != tg.Path || !tg.Format.registry() {
+			t.Errorf("%s: %s %s, want %s in the registry", tg.Name, tg.Format, tg.Path, want[tg.Name])
+		}
+		if err := tg.validate(); err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -158,7 +158,7 @@ func (w *Writer) applyTarget(m *manifest, t Target, enforce bool, s Spec, want [
 	log := w.log.With("target", t.Name)
 	if t.Format == ManagedPreferences {
 		if enforce {
-			reason := "macOS lets only configuration profiles manage " + t.Path + "'s policies; install vcguard's browser policy profile (browserpolicy.Mobileconfig) through your MDM"
+			reason := "macOS lets only configuration profiles manage the policies of " + t.Path + ": install the vcguard browser policy profile (.mobileconfig) through your MDM"
 			rep.Skipped = append(rep.Skipped, Skip{Target: t.Name, Reason: reason})
 			log.Warn("browser policy skipped", "reason", reason)
 		}

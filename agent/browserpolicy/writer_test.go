@@ -494,3 +494,21 @@ func TestManifestContent(t *testing.T) {
 		t.Errorf("chromium created %q, want the policies and managed directories, parents first", c.Created)
 	}
 }
+
+// A macOS preference domain is never written: Apply says to install the
+// profile, and removal has nothing to do.
+func TestApplyManagedPreferences(t *testing.T) {
+	t.Parallel()
+	f := newFakeEtc(t)
+	w := f.writer(t, Target{Name: "chrome", Format: ManagedPreferences, Path: "com.google.Chrome"})
+	rep := apply(t, w, &testSpec)
+	if len(rep.Skipped) != 1 || !strings.Contains(rep.Skipped[0].Reason, "com.google.Chrome") || !strings.Contains(rep.Skipped[0].Reason, "profile") {
+		t.Errorf("report %+v, want chrome skipped, naming the domain and the profile", rep)
+	}
+	if ents, _ := os.ReadDir(f.state); len(ents) != 0 {
+		t.Errorf("state directory holds %v, want nothing written", ents)
+	}
+	if rep := apply(t, w, nil); len(rep.Skipped)+len(rep.Removed) != 0 {
+		t.Errorf("removal: %+v, want nothing", rep)
+	}
+}
