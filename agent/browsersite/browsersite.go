@@ -228,9 +228,7 @@ func parseOrigin(s string, subdomainPatterns bool) (g Grant, ok bool) {
 			return Grant{}, false
 		}
 	}
-	if strings.HasSuffix(rest, "/") { // Chromium patterns may end in "/" (a path of "*" or "/")
-		rest = strings.TrimSuffix(rest, "/")
-	}
+	rest = strings.TrimSuffix(rest, "/") // Chromium patterns may end in "/"
 	if strings.ContainsAny(rest, "/?#@") {
 		return Grant{}, false
 	}

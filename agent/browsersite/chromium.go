@@ -3,6 +3,7 @@ package browsersite
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -56,11 +57,12 @@ type chromiumException struct {
 // Vivaldi, Opera): one Grant per origin and device, allowed or not. Entries
 // whose pattern names no single origin or domain ("*", a path pattern) are
 // left out, as are entries whose setting is not a number. A file without
-// exceptions gives none and no error.
+// exceptions gives none and no error. Errors say where in the document, not
+// which file: the caller knows it.
 func ParseChromiumPreferences(data []byte) ([]Grant, error) {
 	var p chromiumPreferences
 	if err := json.Unmarshal(data, &p); err != nil {
-		return nil, fmt.Errorf("Preferences: %w", jsonErrorAt(err))
+		return nil, jsonErrorAt(err)
 	}
 	ex := p.Profile.ContentSettings.Exceptions
 	var grants []Grant
@@ -72,7 +74,7 @@ func ParseChromiumPreferences(data []byte) ([]Grant, error) {
 		for pattern, e := range kind.entries {
 			g, err := chromiumGrant(pattern, e)
 			if err != nil {
-				return nil, fmt.Errorf("Preferences: profile.content_settings.exceptions.%s: %w", kind.key, err)
+				return nil, fmt.Errorf("profile.content_settings.exceptions.%s: %w", kind.key, err)
 			}
 			if g.Host == "" {
 				continue
@@ -86,7 +88,8 @@ func ParseChromiumPreferences(data []byte) ([]Grant, error) {
 }
 
 // chromiumGrant decodes one exception. A pattern that names no origin gives
-// a zero Grant and no error; a time that is not a number is an error.
+// a zero Grant and no error; a time that is not a number is an error, which
+// does not name the origin (errors are logged; the file is private).
 func chromiumGrant(pattern string, e chromiumException) (Grant, error) {
 	primary, _, _ := strings.Cut(pattern, ",") // "primary,secondary"; the secondary is "*" for media
 	g, ok := parseOrigin(primary, true)
@@ -100,13 +103,13 @@ func chromiumGrant(pattern string, e chromiumException) (Grant, error) {
 	g.Allowed = setting == chromiumAllow
 	var err error
 	if g.Modified, err = chromiumTime(e.LastModified); err != nil {
-		return Grant{}, fmt.Errorf("%q: last_modified: %w", primary, err)
+		return Grant{}, fmt.Errorf("an entry's last_modified: %w", err)
 	}
 	if g.LastUsed, err = chromiumTime(e.LastUsed); err != nil {
-		return Grant{}, fmt.Errorf("%q: last_used: %w", primary, err)
+		return Grant{}, fmt.Errorf("an entry's last_used: %w", err)
 	}
 	if g.Expires, err = chromiumTime(e.Expiration); err != nil {
-		return Grant{}, fmt.Errorf("%q: expiration: %w", primary, err)
+		return Grant{}, fmt.Errorf("an entry's expiration: %w", err)
 	}
 	return g, nil
 }
@@ -125,12 +128,13 @@ func chromiumTime(raw json.RawMessage) (time.Time, error) {
 	s := string(raw)
 	if raw[0] == '"' {
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return time.Time{}, err
+			return time.Time{}, errors.New("not a time in microseconds")
 		}
 	}
 	us, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || us < 0 {
-		return time.Time{}, fmt.Errorf("%.40q is not a time in microseconds", s)
+		// The value is not quoted: errors are logged, the file is private.
+		return time.Time{}, errors.New("not a time in microseconds")
 	}
 	if us == 0 {
 		return time.Time{}, nil
@@ -155,12 +159,12 @@ type chromiumLocalState struct {
 func ParseLocalState(data []byte) ([]string, error) {
 	var ls chromiumLocalState
 	if err := json.Unmarshal(data, &ls); err != nil {
-		return nil, fmt.Errorf("Local State: %w", jsonErrorAt(err))
+		return nil, jsonErrorAt(err)
 	}
 	names := make([]string, 0, len(ls.Profile.InfoCache))
 	for name := range ls.Profile.InfoCache {
 		if !isDirName(name) {
-			return nil, fmt.Errorf("Local State: profile.info_cache: %.80q is not a directory name", name)
+			return nil, errors.New("profile.info_cache: a profile's key is not a directory name")
 		}
 		names = append(names, name)
 	}
@@ -179,16 +183,17 @@ func isDirName(name string) bool {
 	return strings.TrimRight(name, ". ") != "" // Windows strips trailing dots and spaces
 }
 
-// jsonErrorAt adds the byte offset to a JSON syntax or type error; the
-// message never quotes the document.
+// jsonErrorAt says where a JSON document is broken without quoting it:
+// encoding/json's messages may hold a character of the document, and a type
+// error's field path may hold a map key (an origin).
 func jsonErrorAt(err error) error {
 	switch e := err.(type) {
 	case *json.SyntaxError:
-		return fmt.Errorf("invalid JSON at byte %d: %w", e.Offset, err)
+		return fmt.Errorf("invalid JSON at byte %d", e.Offset)
 	case *json.UnmarshalTypeError:
-		return fmt.Errorf("field %s at byte %d: %w", e.Field, e.Offset, err)
+		return fmt.Errorf("field %s at byte %d: a JSON %s where another type belongs", safeField(e.Field), e.Offset, e.Value)
 	}
-	return err
+	return errors.New("invalid JSON")
 }
 
 // sortGrants orders grants by origin, camera first, for stable output.
@@ -202,4 +207,19 @@ func sortGrants(gs []Grant) {
 		}
 		return gs[i].Profile < gs[j].Profile
 	})
+}
+
+// safeField keeps the fixed leading part of a JSON field path, up to the
+// first component that is a map key rather than a field this package
+// declares.
+func safeField(path string) string {
+	known := map[string]bool{"profile": true, "content_settings": true, "exceptions": true,
+		chromiumCameraKey: true, chromiumMicKey: true, "info_cache": true}
+	parts := strings.Split(path, ".")
+	for i, p := range parts {
+		if !known[p] {
+			return strings.Join(append(parts[:i:i], "…"), ".")
+		}
+	}
+	return path
 }

@@ -132,7 +132,8 @@ func queryFirefoxPermissions(ctx context.Context, path string) ([]Grant, error) 
 			perm, expType, expTime, modTime sql.NullInt64
 		)
 		if err := rows.Scan(&origin, &typ, &perm, &expType, &expTime, &modTime); err != nil {
-			return nil, fmt.Errorf("moz_perms row %d: %w", n, err)
+			// Not wrapped: the scan error quotes the value.
+			return nil, fmt.Errorf("moz_perms row %d: a column holds a value of the wrong type", n)
 		}
 		g, ok := firefoxGrant(origin.String, typ.String, perm.Int64, expType.Int64, expTime.Int64, modTime.Int64)
 		if ok {
@@ -201,7 +202,7 @@ func ParseProfilesINI(data []byte) ([]FirefoxProfile, error) {
 			return fmt.Errorf("profiles.ini:%d: profile section has no Path", curLine)
 		}
 		if cur.IsRelative && !isRelativeBelow(cur.Path) {
-			return fmt.Errorf("profiles.ini:%d: Path %.80q leaves the profiles directory", curLine, cur.Path)
+			return fmt.Errorf("profiles.ini:%d: Path leaves the profiles directory", curLine)
 		}
 		out = append(out, *cur)
 		cur = nil

@@ -35,7 +35,7 @@ func openInHome(home, rel string, uid int) (*os.File, error) {
 		at = filepath.Join(at, p)
 		next, err := unix.Openat(dir, p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return nil, openError(at, err)
+			return nil, openError(dir, p, at, err)
 		}
 		unix.Close(dir)
 		dir = next
@@ -50,7 +50,7 @@ func openInHome(home, rel string, uid int) (*os.File, error) {
 	// O_NONBLOCK: opening a FIFO must not wait for a writer.
 	fd, err := unix.Openat(dir, parts[len(parts)-1], unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, openError(full, err)
+		return nil, openError(dir, parts[len(parts)-1], full, err)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -72,13 +72,21 @@ func openInHome(home, rel string, uid int) (*os.File, error) {
 	return os.NewFile(uintptr(fd), full), nil
 }
 
-// openError names a refused symlink as such; ENOENT stays fs.ErrNotExist.
-func openError(path string, err error) error {
-	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EMLINK) {
-		return fileError(path, "a symlink")
-	}
-	if errors.Is(err, unix.ENOTDIR) {
-		return fileError(path, "not a directory (or a symlink)")
+// openError names a refused symlink as such (O_NOFOLLOW fails with ELOOP,
+// or with ENOTDIR where O_DIRECTORY is checked first, as on Linux: lstat
+// tells which); ENOENT stays fs.ErrNotExist.
+func openError(dir int, name, path string, err error) error {
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EMLINK) || errors.Is(err, unix.ENOTDIR) {
+		var st unix.Stat_t
+		if unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
+			switch st.Mode & unix.S_IFMT {
+			case unix.S_IFLNK:
+				return fileError(path, "a symlink")
+			case unix.S_IFDIR:
+			default:
+				return fileError(path, "not a directory")
+			}
+		}
 	}
 	return &os.PathError{Op: "open", Path: path, Err: err}
 }

@@ -109,7 +109,7 @@ func chromiumProfiles(home string, uid int, root string) ([]profileDir, error) {
 	default:
 		listed, perr := ParseLocalState(data)
 		if perr != nil {
-			err = fmt.Errorf("%s: %w", filepath.Join(home, filepath.FromSlash(root)), perr)
+			err = fmt.Errorf("%s: %w", filepath.Join(home, filepath.FromSlash(root), "Local State"), perr)
 		}
 		if len(listed) > maxProfiles {
 			err = fmt.Errorf("%s: Local State lists %d profiles, reading the first %d", filepath.Join(home, filepath.FromSlash(root)), len(listed), maxProfiles)
@@ -148,7 +148,7 @@ func firefoxProfiles(home string, uid int, root string) ([]profileDir, error) {
 	where := filepath.Join(home, filepath.FromSlash(root))
 	listed, err := ParseProfilesINI(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return nil, fmt.Errorf("%s: %w", where, err) // the error starts with profiles.ini:LINE
 	}
 	var (
 		out  []profileDir
@@ -186,12 +186,16 @@ func firefoxProfiles(home string, uid int, root string) ([]profileDir, error) {
 // skipped; what could not be read is named in the error, returned together
 // with the grants that could.
 func Read(ctx context.Context, home string, uid int, browserAppID string) ([]Grant, error) {
+	return readAt(ctx, home, uid, browserAppID, time.Now())
+}
+
+// readAt is Read with the time that decides which grants have expired.
+func readAt(ctx context.Context, home string, uid int, browserAppID string, now time.Time) ([]Grant, error) {
 	ps, err := listProfiles(home, uid, browserAppID)
 	var errs []error
 	if err != nil {
 		errs = append(errs, err)
 	}
-	now := time.Now()
 	var out []Grant
 	for _, p := range ps {
 		if err := ctx.Err(); err != nil {
@@ -233,7 +237,7 @@ func readChromiumProfile(home string, uid int, rel string) ([]Grant, error) {
 	}
 	grants, err := ParseChromiumPreferences(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(home, filepath.FromSlash(rel)), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(home, filepath.FromSlash(rel), "Preferences"), err)
 	}
 	return grants, nil
 }
@@ -264,7 +268,7 @@ func readFirefoxProfile(ctx context.Context, home string, uid int, rel string) (
 		grants, err = ReadFirefoxPermissions(ctx, db, nil) // a nil *os.File in the interface would not be nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(home, filepath.FromSlash(rel)), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(home, filepath.FromSlash(rel)), err) // the error starts with permissions.sqlite
 	}
 	return grants, nil
 }
