@@ -54,7 +54,9 @@ func findBrowser(t *testing.T, require, pkg string, names ...string) string {
 // microphone, and reports "video=<result> audio=<result>", where a result
 // is "ok" or the error's name (NotAllowedError when refused). The result
 // is window.result in the page and is POSTed back to the server (for
-// browsers the test cannot drive).
+// browsers the test cannot drive). A click on the button #share (screen
+// sharing needs a user's gesture) asks to share the page's own tab;
+// window.screenResult is "ok" or the error's name.
 type cameraPage struct {
 	*httptest.Server
 	results chan string
@@ -62,6 +64,7 @@ type cameraPage struct {
 
 const cameraHTML = `<!doctype html>
 <html><head><title>camera probe</title></head><body>
+<button id="share">share</button>
 <script>
 async function probe(constraints) {
   try {
@@ -78,6 +81,12 @@ window.result = (async () => {
   document.title = r;
   return r;
 })();
+window.screenResult = new Promise(resolve => {
+  document.getElementById("share").onclick = () =>
+    navigator.mediaDevices.getDisplayMedia({video: true, preferCurrentTab: true}).then(
+      s => { s.getTracks().forEach(t => t.stop()); resolve("ok"); },
+      e => resolve(e.name));
+});
 </script>
 </body></html>
 `

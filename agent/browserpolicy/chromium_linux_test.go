@@ -13,7 +13,11 @@ import (
 
 // chromiumProbe starts a fresh Chromium (new profile, headless, fake
 // camera and microphone) whose user has allowed every site the camera and
-// microphone, and returns what each page reports.
+// microphone, and returns what each page reports, with the result of
+// sharing the page's own tab appended (" screen=ok"). Sharing is accepted
+// by --auto-accept-this-tab-capture, which, unlike the fake UI below,
+// still leaves ScreenCaptureAllowed the last word: seen here, with
+// ScreenCaptureAllowed false the same request failed with NotAllowedError.
 //
 // Not --use-fake-ui-for-media-stream: that flag accepts every request
 // before the policy is consulted. Seen here with Chromium 156: with the
@@ -42,6 +46,7 @@ func chromiumProbe(t *testing.T, chromium string, pages ...*cameraPage) map[stri
 		chromedp.NoSandbox, // CI runs as root
 		chromedp.UserDataDir(profile),
 		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("auto-accept-this-tab-capture", true),
 	)...)
 	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(alloc)
@@ -57,11 +62,20 @@ func chromiumProbe(t *testing.T, chromium string, pages ...*cameraPage) map[stri
 			t.Fatalf("open %s: %v", p.URL, err)
 		}
 		r, err := chromedp.Run(sctx, chromedp.Evaluate[string](`window.result`, chromedp.EvalAwaitPromise))
-		scancel()
 		if err != nil {
+			scancel()
 			t.Fatalf("result of %s: %v", p.URL, err)
 		}
-		out[p.origin()] = r
+		if err := chromedp.Do(sctx, chromedp.Click(chromedp.ID("share"))); err != nil {
+			scancel()
+			t.Fatalf("click share on %s: %v", p.URL, err)
+		}
+		screen, err := chromedp.Run(sctx, chromedp.Evaluate[string](`window.screenResult`, chromedp.EvalAwaitPromise))
+		scancel()
+		if err != nil {
+			t.Fatalf("screen result of %s: %v", p.URL, err)
+		}
+		out[p.origin()] = r + " screen=" + screen
 	}
 	return out
 }
@@ -69,8 +83,9 @@ func chromiumProbe(t *testing.T, chromium string, pages ...*cameraPage) map[stri
 // TestChromiumEnforcesPolicy is the real check on Linux: vcguard's file in
 // Debian Chromium's managed-policy directory (/etc/chromium/policies/managed,
 // under a test-only name) lets only origin A use the camera and microphone;
-// B is refused. Once Apply(nil) removed the file (and the directories it
-// created), a fresh Chromium gives B the camera again.
+// B is refused; with screen capture blocked, neither may share a tab.
+// Once Apply(nil) removed the file (and the directories it created), a
+// fresh Chromium gives B the camera and the tab again.
 func TestChromiumEnforcesPolicy(t *testing.T) {
 	chromium := findBrowser(t, "VCGUARD_REQUIRE_CHROMIUM", "chromium", "chromium", "chromium-browser")
 	needRoot(t, "VCGUARD_REQUIRE_CHROMIUM")
@@ -79,15 +94,15 @@ func TestChromiumEnforcesPolicy(t *testing.T) {
 	// Without a policy both get the devices: the probe itself works.
 	before := chromiumProbe(t, chromium, a, b)
 	for _, p := range []*cameraPage{a, b} {
-		if got := before[p.origin()]; got != "video=ok audio=ok" {
-			t.Fatalf("before any policy, %s reports %q, want video=ok audio=ok", p.origin(), got)
+		if got := before[p.origin()]; got != "video=ok audio=ok screen=ok" {
+			t.Fatalf("before any policy, %s reports %q, want video=ok audio=ok screen=ok", p.origin(), got)
 		}
 	}
 
 	path := filepath.Join("/etc/chromium/policies/managed", fmt.Sprintf("vcguard-test-%d.json", os.Getpid()))
 	created := createdDirs(path)
 	w := systemTarget(t, "chromium", ChromiumFile, path)
-	rep, err := w.Apply(&Spec{AllowedOrigins: []string{a.origin()}})
+	rep, err := w.Apply(&Spec{AllowedOrigins: []string{a.origin()}, BlockScreenCapture: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,11 +112,11 @@ func TestChromiumEnforcesPolicy(t *testing.T) {
 	t.Logf("wrote %s:\n%s", path, readFile(t, path))
 
 	got := chromiumProbe(t, chromium, a, b)
-	if got[a.origin()] != "video=ok audio=ok" {
-		t.Errorf("allowed origin A %s: %q, want video=ok audio=ok", a.origin(), got[a.origin()])
+	if got[a.origin()] != "video=ok audio=ok screen=NotAllowedError" {
+		t.Errorf("allowed origin A %s: %q, want video=ok audio=ok screen=NotAllowedError", a.origin(), got[a.origin()])
 	}
-	if got[b.origin()] != "video=NotAllowedError audio=NotAllowedError" {
-		t.Errorf("other origin B %s: %q, want video=NotAllowedError audio=NotAllowedError", b.origin(), got[b.origin()])
+	if got[b.origin()] != "video=NotAllowedError audio=NotAllowedError screen=NotAllowedError" {
+		t.Errorf("other origin B %s: %q, want video=NotAllowedError audio=NotAllowedError screen=NotAllowedError", b.origin(), got[b.origin()])
 	}
 
 	rep, err = w.Apply(nil)
@@ -115,7 +130,7 @@ func TestChromiumEnforcesPolicy(t *testing.T) {
 	t.Logf("removed %q", rep.Removed)
 
 	after := chromiumProbe(t, chromium, b)
-	if after[b.origin()] != "video=ok audio=ok" {
-		t.Errorf("after removal, B %s: %q, want video=ok audio=ok", b.origin(), after[b.origin()])
+	if after[b.origin()] != "video=ok audio=ok screen=ok" {
+		t.Errorf("after removal, B %s: %q, want video=ok audio=ok screen=ok", b.origin(), after[b.origin()])
 	}
 }
