@@ -93,7 +93,12 @@ func TestFirefoxEnforcesPolicy(t *testing.T) {
 		t.Fatalf("before any policy, B %s reports %q, want video=ok audio=ok", b.origin(), got)
 	}
 
-	rep, err := w.Apply(&Spec{AllowedOrigins: []string{a.origin()}})
+	// With screen capture blocked too: Permissions.ScreenShare is new
+	// (Firefox 142, ESR 140.2), and a Firefox that refused it would drop
+	// the whole Permissions policy, camera included; this one keeps it.
+	// Whether it blocks sharing is not checked here: getDisplayMedia needs
+	// a user's gesture, which nothing here can give Firefox.
+	rep, err := w.Apply(&Spec{AllowedOrigins: []string{a.origin()}, BlockScreenCapture: true})
 	if err != nil {
 		t.Fatal(err)
 	}
