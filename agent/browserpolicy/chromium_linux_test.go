@@ -101,7 +101,7 @@ func TestChromiumEnforcesPolicy(t *testing.T) {
 
 	path := filepath.Join("/etc/chromium/policies/managed", fmt.Sprintf("vcguard-test-%d.json", os.Getpid()))
 	created := createdDirs(path)
-	w := systemTarget(t, "chromium", ChromiumFile, path)
+	w := systemTarget(t, "VCGUARD_REQUIRE_CHROMIUM", "chromium", ChromiumFile, path)
 	rep, err := w.Apply(&Spec{AllowedOrigins: []string{a.origin()}, BlockScreenCapture: true})
 	if err != nil {
 		t.Fatal(err)

@@ -86,7 +86,7 @@ func TestFirefoxEnforcesPolicy(t *testing.T) {
 	a, b := newCameraPage(t), newCameraPage(t)
 
 	created := createdDirs(firefoxPolicyFile)
-	w := systemTarget(t, "firefox", FirefoxFile, firefoxPolicyFile)
+	w := systemTarget(t, "VCGUARD_REQUIRE_FIREFOX", "firefox", FirefoxFile, firefoxPolicyFile)
 
 	// Without a policy both get the devices: the probe itself works.
 	if got := firefoxProbe(t, firefox, b); got != "video=ok audio=ok" {

@@ -25,7 +25,9 @@ type Config struct {
 }
 
 // Writer writes the browsers' managed policies and keeps them as the
-// organisation's policy says. It is safe for concurrent use.
+// organisation's policy says. It is safe for concurrent use; a state
+// directory has one Writer (the manifest is read and written by Apply
+// without a lock file).
 type Writer struct {
 	mu       sync.Mutex
 	targets  []Target
