@@ -41,7 +41,7 @@ func (s *Service) Connections(ctx context.Context) ([]apitypes.AppConnections, e
 	}
 	out := make([]apitypes.AppConnections, 0, len(apps))
 	for _, a := range apps {
-		v := apitypes.AppConnections{AppID: a.AppID, Name: s.appName(a.AppID), Devices: a.Devices, Unreadable: a.Unreadable,
+		v := apitypes.AppConnections{AppID: a.AppID, Name: s.AppName(a.AppID), Devices: a.Devices, Unreadable: a.Unreadable,
 			Latest: a.Latest, EntriesTotal: a.EntriesTotal, Truncated: a.EntriesTotal > len(a.Entries),
 			Servers: []apitypes.ConnectionServer{}, Accounts: []apitypes.ConnectionAccount{}}
 		for _, e := range a.Entries {
@@ -67,8 +67,8 @@ func (s *Service) Connections(ctx context.Context) ([]apitypes.AppConnections, e
 	return out, nil
 }
 
-// appName is the catalog's name of an app, "" when it does not know it.
-func (s *Service) appName(id string) string {
+// AppName is the catalog's name of an app, "" when it does not know it.
+func (s *Service) AppName(id string) string {
 	if s.Catalog == nil {
 		return ""
 	}
@@ -150,7 +150,7 @@ func (s *Service) BrowserMeetings(ctx context.Context, since time.Time) (apitype
 	out.OwnSites = apitypes.BrowserSiteCount{Events: own.events, Devices: len(own.devices), Sites: own.sites}
 	out.OtherSites = apitypes.BrowserSiteCount{Events: other.events, Devices: len(other.devices), Sites: other.sites}
 	for k, c := range services {
-		out.Services = append(out.Services, apitypes.BrowserService{AppID: k.app, Name: s.appName(k.app), Verdict: k.verdict,
+		out.Services = append(out.Services, apitypes.BrowserService{AppID: k.app, Name: s.AppName(k.app), Verdict: k.verdict,
 			Events: c.events, Devices: len(c.devices)})
 	}
 	slices.SortFunc(out.Services, func(x, y apitypes.BrowserService) int {

@@ -78,9 +78,15 @@ func EventView(e store.StoredEvent) apitypes.Event {
 		// list are facts, not absent values: shown, not left out.
 		opts.EmitDefaultValues = true
 	}
+	if c := e.Event.GetAppConnection(); c != nil {
+		out.PID, out.AppID = c.GetPid(), c.GetAppId()
+	}
 	use := e.Event.GetMedia().GetUse()
 	if use == nil {
 		use = e.Event.GetMediaFinding().GetUse()
+	}
+	if use == nil {
+		use = e.Event.GetBrowserMeeting().GetUse()
 	}
 	if use != nil {
 		out.PID, out.Process, out.AppID = use.GetPid(), path.Base(use.GetProcess()), use.GetAppId()

@@ -70,8 +70,10 @@ func New(api *adminapi.API, logger *slog.Logger) (*Dashboard, error) {
 			}
 			return t.UTC().Format(time.RFC3339)
 		},
-		"diffLines": diffLines,
-		"join":      strings.Join,
+		"diffLines":  diffLines,
+		"join":       strings.Join,
+		"actionDone": actionDone,
+		"add":        func(a, b int) int { return a + b },
 	}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -116,6 +118,7 @@ func (d *Dashboard) Routes() []Route {
 		{Pattern: "POST /devices/{id}/revoke", Session: true, Roles: admins, session: d.revokeDevice},
 		{Pattern: "GET /apps", Session: true, Roles: fleet, session: d.apps},
 		{Pattern: "GET /apps.csv", Session: true, Roles: fleet, session: d.appsCSV},
+		{Pattern: "GET /apps/connections", Session: true, Roles: fleet, session: d.connections},
 		{Pattern: "GET /policies", Session: true, Roles: fleet, session: d.policies},
 		{Pattern: "GET /policies/{version}", Session: true, Roles: fleet, session: d.policy},
 		{Pattern: "POST /policies", Session: true, Roles: admins, session: d.publishPolicy},

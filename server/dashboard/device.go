@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
+	"github.com/vcguard/vcguard/policies"
 	"github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 )
@@ -31,13 +33,26 @@ func (d *Dashboard) device(w http.ResponseWriter, r *http.Request, s *admin.Sess
 		d.serverError(w, "device page", err)
 		return
 	}
+	// The browsers' managed policies as the newest browser_policy event
+	// left them.
+	browserPolicy := ""
+	bp, err := d.svc().Events(r.Context(), admin.EventQuery{DeviceID: dev.ID, Type: "browser_policy", Limit: 1, MaxBytes: maxRecentEventBytes})
+	if err != nil {
+		d.serverError(w, "device page", err)
+		return
+	}
+	if len(bp.Events) > 0 {
+		if ev := decodeEvent(bp.Events[0].Detail); ev != nil {
+			browserPolicy = browserPolicyText(ev.GetBrowserPolicy()) + " (" + bp.Events[0].Time.UTC().Format(time.RFC3339) + ")"
+		}
+	}
 	notice := ""
 	if r.URL.Query().Get("revoked") == "1" && dev.Revoked != nil {
 		notice = "The device is revoked: its connection was cut and it can no longer connect or renew its certificate."
 	}
 	d.render(w, http.StatusOK, "device.html", page{Title: dev.Hostname, Session: s, CSRF: s.CSRF, Refresh: refreshSeconds, Notice: notice,
-		Data: map[string]any{"Device": dev, "Stale": d.svc().Now().Sub(dev.LastSeen) >= d.svc().Stale(), "Events": timeline(events.Events),
-			"EventsStored": dev.EventsStored}})
+		Data: map[string]any{"Device": dev, "Stale": d.svc().Now().Sub(dev.LastSeen) >= d.svc().Stale(), "Events": timeline(events.Events, d.svc().AppName),
+			"EventsStored": dev.EventsStored, "BrowserPolicy": browserPolicy}})
 }
 
 // revokeDevice revokes a device once the form's confirm box is ticked;
@@ -74,14 +89,38 @@ type timelineEvent struct {
 	// warn: displayed in 1 session (de)") or why nobody did ("not
 	// displayed: …"); "" for other events.
 	Told string
+	// Details says in plain words what an app_connection, browser_meeting
+	// or browser_policy event reports; "" for other events.
+	Details string
+	// Flagged is set when the event reports something the policy objects
+	// to (a wrong server, a personal account, an unapproved site).
+	Flagged bool
 }
 
-func timeline(evs []apitypes.Event) []timelineEvent {
+// timeline turns events into the device page's rows; name gives a catalog
+// app's name.
+func timeline(evs []apitypes.Event, name func(string) string) []timelineEvent {
 	out := make([]timelineEvent, 0, len(evs))
 	for _, e := range evs {
 		te := timelineEvent{Event: e}
-		if e.Type == "user_notified" {
+		switch e.Type {
+		case "user_notified":
 			te.Told = toldText(e.Detail)
+		case "app_connection", "browser_meeting", "browser_policy":
+			ev := decodeEvent(e.Detail)
+			if ev == nil {
+				break
+			}
+			if c := ev.GetAppConnection(); c != nil {
+				te.Details, te.Flagged = connectionText(c, name), len(c.GetFindings()) > 0
+			}
+			if m := ev.GetBrowserMeeting(); m != nil {
+				k := policies.SiteFindingKindFromProto(m.GetKind())
+				te.Details, te.Flagged = browserMeetingText(m, name), k == policies.SiteUnapproved || k == policies.SiteUnknown
+			}
+			if p := ev.GetBrowserPolicy(); p != nil {
+				te.Details, te.Flagged = browserPolicyText(p), p.GetError() != "" || len(p.GetSkipped()) > 0
+			}
 		}
 		out = append(out, te)
 	}
