@@ -47,9 +47,9 @@ func Mobileconfig(spec Spec, identifier string) ([]byte, error) {
 	}
 	chromium := map[string]any{
 		polVideoAllowed: false,
-		polVideoURLs:    nonNil(s.AllowedOrigins),
+		polVideoURLs:    chromiumURLs(s),
 		polAudioAllowed: false,
-		polAudioURLs:    nonNil(s.AllowedOrigins),
+		polAudioURLs:    chromiumURLs(s),
 	}
 	if s.BlockScreenCapture {
 		chromium[polScreenAllowed] = false

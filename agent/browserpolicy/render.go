@@ -2,6 +2,7 @@ package browserpolicy
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -41,9 +42,9 @@ const (
 func chromiumJSON(s Spec) []byte {
 	p := map[string]any{
 		polVideoAllowed: false,
-		polVideoURLs:    nonNil(s.AllowedOrigins),
+		polVideoURLs:    chromiumURLs(s),
 		polAudioAllowed: false,
-		polAudioURLs:    nonNil(s.AllowedOrigins),
+		polAudioURLs:    chromiumURLs(s),
 	}
 	if s.BlockScreenCapture {
 		p[polScreenAllowed] = false
@@ -74,8 +75,34 @@ type firefoxPermissions struct {
 	ScreenShare *firefoxPermission `json:"ScreenShare,omitempty" plist:"ScreenShare,omitempty"`
 }
 
+// chromiumURLs are the origins and, for each allowed domain, the URL
+// pattern of the domain and its subdomains over https.
+func chromiumURLs(s Spec) []string {
+	out := append([]string{}, s.AllowedOrigins...)
+	for _, d := range s.AllowedDomains {
+		out = append(out, "https://[*.]"+d)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// firefoxOrigins are the origins and each allowed domain's own https
+// origin (Firefox takes no wildcard).
+func firefoxOrigins(s Spec) []string {
+	out := append([]string{}, s.AllowedOrigins...)
+	for _, d := range s.AllowedDomains {
+		out = append(out, "https://"+d)
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
 func firefoxPerms(s Spec) firefoxPermissions {
-	media := firefoxPermission{Allow: s.AllowedOrigins, BlockNewRequests: true, Locked: true}
+	media := firefoxPermission{Allow: firefoxOrigins(s), BlockNewRequests: true, Locked: true}
 	p := firefoxPermissions{Camera: media, Microphone: media}
 	if s.BlockScreenCapture {
 		p.ScreenShare = &firefoxPermission{BlockNewRequests: true, Locked: true}
@@ -93,13 +120,6 @@ func firefoxJSON(s Spec) []byte {
 func firefoxByHand(s Spec) string {
 	b, _ := json.Marshal(map[string]any{"Permissions": firefoxPerms(s)})
 	return string(b)
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 func marshal(v any) []byte {
@@ -155,8 +175,8 @@ func regList(key string, items []string) []regValue {
 // vcguard writes it never sees the device forbidden without its list.
 func chromiumRegistry(s Spec) []regValue {
 	var out []regValue
-	out = append(out, regList(polVideoURLs, s.AllowedOrigins)...)
-	out = append(out, regList(polAudioURLs, s.AllowedOrigins)...)
+	out = append(out, regList(polVideoURLs, chromiumURLs(s))...)
+	out = append(out, regList(polAudioURLs, chromiumURLs(s))...)
 	out = append(out,
 		regValue{name: polVideoAllowed, dword: 0},
 		regValue{name: polAudioAllowed, dword: 0})
@@ -180,8 +200,8 @@ func firefoxRegistry(s Spec) []regValue {
 			regValue{key: key, name: "BlockNewRequests", dword: 1},
 			regValue{key: key, name: "Locked", dword: 1})
 	}
-	perm("Camera", s.AllowedOrigins)
-	perm("Microphone", s.AllowedOrigins)
+	perm("Camera", firefoxOrigins(s))
+	perm("Microphone", firefoxOrigins(s))
 	if s.BlockScreenCapture {
 		perm("ScreenShare", nil)
 	}

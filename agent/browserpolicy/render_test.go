@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -60,5 +61,25 @@ func TestRender(t *testing.T) {
 			}
 		}
 		golden(t, "registry-"+tc.name+".txt", []byte(reg.String()))
+	}
+}
+
+// A domain allowed with its subdomains is a [*.] pattern for Chromium and
+// the domain's own origin for Firefox, which takes no wildcard.
+func TestAllowedDomainsRender(t *testing.T) {
+	s, err := Spec{AllowedOrigins: []string{"https://bbb.example.org"}, AllowedDomains: []string{"Zoom.us", "zoom.us"}}.normalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := chromiumURLs(s), []string{"https://[*.]zoom.us", "https://bbb.example.org"}; !slices.Equal(got, want) {
+		t.Errorf("chromium URLs = %q, want %q", got, want)
+	}
+	if got, want := firefoxOrigins(s), []string{"https://bbb.example.org", "https://zoom.us"}; !slices.Equal(got, want) {
+		t.Errorf("firefox origins = %q, want %q", got, want)
+	}
+	for _, bad := range []string{"*.zoom.us", "10.0.0.1", "https://zoom.us", "zo om.us", ""} {
+		if _, err := (Spec{AllowedDomains: []string{bad}}).normalize(); err == nil {
+			t.Errorf("domain %q accepted", bad)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package browserpolicy
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -24,6 +25,14 @@ type Spec struct {
 	// queries or user names: Firefox's Permissions policy takes origins only
 	// (see doc.go). Empty means no origin may.
 	AllowedOrigins []string
+	// AllowedDomains are hosts whose every subdomain may use the camera and
+	// the microphone too, over https (a meeting service's region hosts:
+	// us02web.zoom.us under zoom.us). Chromium's URL patterns say so
+	// ("https://[*.]zoom.us", the [*.] host wildcard of
+	// https://support.google.com/chrome/a/answer/9095369 "URL patterns");
+	// Firefox's Permissions policy takes exact origins only, so it gets the
+	// domain's own https origin and its subdomains keep asking.
+	AllowedDomains []string
 	// BlockScreenCapture forbids sharing the screen, a window or a tab to
 	// every site.
 	BlockScreenCapture bool
@@ -36,8 +45,21 @@ func (s Spec) normalize() (Spec, error) {
 	if len(s.AllowedOrigins) > MaxOrigins {
 		return Spec{}, fmt.Errorf("allowed origins: %d given, at most %d", len(s.AllowedOrigins), MaxOrigins)
 	}
+	if len(s.AllowedOrigins)+len(s.AllowedDomains) > MaxOrigins {
+		return Spec{}, fmt.Errorf("allowed origins and domains: %d given, at most %d", len(s.AllowedOrigins)+len(s.AllowedDomains), MaxOrigins)
+	}
 	out := Spec{BlockScreenCapture: s.BlockScreenCapture, AllowedOrigins: make([]string, 0, len(s.AllowedOrigins))}
 	var errs []error
+	for i, d := range s.AllowedDomains {
+		d = strings.ToLower(d)
+		if ip := net.ParseIP(d); ip != nil || !validHostName(d) {
+			errs = append(errs, fmt.Errorf("allowed domains[%d]: %q is not a DNS name", i, d))
+			continue
+		}
+		out.AllowedDomains = append(out.AllowedDomains, d)
+	}
+	slices.Sort(out.AllowedDomains)
+	out.AllowedDomains = slices.Compact(out.AllowedDomains)
 	for i, o := range s.AllowedOrigins {
 		n, err := NormalizeOrigin(o)
 		if err != nil {

@@ -124,15 +124,17 @@ func (r siteReader) ReadSites(ctx context.Context, browserAppID string, pid int3
 type browserPolicies struct{ w *browserpolicy.Writer }
 
 // Apply writes the spec's origins: an origin as it is; a pattern for a
-// domain and its subdomains as the domain's own https origin, since
-// Firefox's Permissions policy takes exact origins only (a meeting on a
-// subdomain of a catalog domain, such as a Zoom region host, then asks
-// the employee as before the policy, unless the policy lists it).
+// domain and its subdomains as an allowed domain (Chromium's [*.] pattern;
+// Firefox, which takes exact origins only, gets the domain's own origin).
 func (b browserPolicies) Apply(spec *agent.BrowserSpec) (agent.BrowserReport, error) {
 	var s *browserpolicy.Spec
 	if spec != nil {
 		s = &browserpolicy.Spec{BlockScreenCapture: spec.BlockScreenCapture}
 		for _, o := range spec.Origins {
+			if o.Subdomains && o.Scheme == "https" && o.Port == 0 {
+				s.AllowedDomains = append(s.AllowedDomains, o.Host)
+				continue
+			}
 			o.Subdomains = false
 			s.AllowedOrigins = append(s.AllowedOrigins, o.String())
 		}
