@@ -169,3 +169,15 @@ func (s *Service) BrowserMeetings(ctx context.Context, since time.Time) (apitype
 	}
 	return out, nil
 }
+
+// LatestEvent returns a device's newest event of typ, one of the rare
+// types the store keeps a pointer at (store.LatestEventTypes, e.g.
+// browser_policy), however many events came after it; ErrNotFound when it
+// has none (never sent, or purged by retention).
+func (s *Service) LatestEvent(ctx context.Context, deviceID, typ string) (apitypes.Event, error) {
+	e, err := s.Store.LatestEvent(ctx, deviceID, typ)
+	if err != nil {
+		return apitypes.Event{}, err
+	}
+	return EventView(e), nil
+}

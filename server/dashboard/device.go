@@ -36,14 +36,15 @@ func (d *Dashboard) device(w http.ResponseWriter, r *http.Request, s *admin.Sess
 	// The browsers' managed policies as the newest browser_policy event
 	// left them.
 	browserPolicy := ""
-	bp, err := d.svc().Events(r.Context(), admin.EventQuery{DeviceID: dev.ID, Type: "browser_policy", Limit: 1, MaxBytes: maxRecentEventBytes})
-	if err != nil {
+	bp, err := d.svc().LatestEvent(r.Context(), dev.ID, "browser_policy")
+	switch {
+	case errors.Is(err, admin.ErrNotFound):
+	case err != nil:
 		d.serverError(w, "device page", err)
 		return
-	}
-	if len(bp.Events) > 0 {
-		if ev := decodeEvent(bp.Events[0].Detail); ev != nil {
-			browserPolicy = browserPolicyText(ev.GetBrowserPolicy()) + " (" + bp.Events[0].Time.UTC().Format(time.RFC3339) + ")"
+	default:
+		if ev := decodeEvent(bp.Detail); ev != nil {
+			browserPolicy = browserPolicyText(ev.GetBrowserPolicy()) + " (" + bp.Time.UTC().Format(time.RFC3339) + ")"
 		}
 	}
 	notice := ""

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -236,4 +237,52 @@ func TestConnectionsBounded(t *testing.T) {
 	if a.Entries[0].Value != "shared.example.org" || a.Entries[0].Devices != 4 {
 		t.Errorf("first entry = %+v, want the server on most devices", a.Entries[0])
 	}
+}
+
+func browserPolicy(seq uint64, when time.Time, origins uint32) *vcguardv1.Event {
+	return &vcguardv1.Event{Seq: seq, Time: timestamppb.New(when), Detail: &vcguardv1.Event_BrowserPolicy{
+		BrowserPolicy: &vcguardv1.BrowserPolicy{Mode: "enforce", AllowedOrigins: origins}}}
+}
+
+// LatestEvent finds a device's newest browser_policy however many events
+// came after it; it is gone with the event (retention) and the device.
+func TestLatestEvent(t *testing.T) {
+	forBackends(t, func(t *testing.T, b backend) {
+		s := b.open(t)
+		ctx := t.Context()
+		newDevice(t, s, "dev-1", "one")
+		newDevice(t, s, "dev-2", "two")
+		if _, err := s.LatestEvent(ctx, "dev-1", "browser_policy"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("LatestEvent before any = %v, want ErrNotFound", err)
+		}
+		evs := []*vcguardv1.Event{browserPolicy(1, at(time.Minute), 2)}
+		evs = append(evs, batchOf(2, 50)...)
+		evs = append(evs, browserPolicy(52, at(time.Hour), 3))
+		evs = append(evs, batchOf(53, 50)...)
+		ingest(t, s, "dev-1", at(time.Hour), evs...)
+		ingest(t, s, "dev-1", at(2*time.Hour), evs...) // resent: nothing changes
+		ingest(t, s, "dev-2", at(3*time.Hour), browserPolicy(1, at(time.Minute), 7))
+		e, err := s.LatestEvent(ctx, "dev-1", "browser_policy")
+		if err != nil || e.Seq != 52 || e.Event.GetBrowserPolicy().GetAllowedOrigins() != 3 {
+			t.Fatalf("LatestEvent = seq %d %v, %v; want seq 52 with 3 origins", e.Seq, e.Event, err)
+		}
+		if _, err := s.LatestEvent(ctx, "dev-1", "app_started"); err == nil {
+			t.Error("LatestEvent of a type the store does not point at: no error")
+		}
+		if err := store.Exec(ctx, s, `DELETE FROM devices WHERE id = 'dev-2'`); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, s, `SELECT COUNT(*) FROM device_latest_events WHERE device_id = 'dev-2'`); n != 0 {
+			t.Errorf("%d pointers of a deleted device", n)
+		}
+		if _, err := s.PurgeEvents(ctx, at(90*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.LatestEvent(ctx, "dev-1", "browser_policy"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("LatestEvent after retention = %v, want ErrNotFound", err)
+		}
+		if n := count(t, s, `SELECT COUNT(*) FROM device_latest_events`); n != 0 {
+			t.Errorf("%d pointers left after purging their events", n)
+		}
+	})
 }

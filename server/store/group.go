@@ -97,6 +97,7 @@ func groupStatements(d dialect) []string {
 		sqlForgetStopped, sqlRefreshRunning, sqlCountApps, sqlEvictStopped, sqlInsertApp,
 		sqlRefreshMedia, sqlCountMedia, sqlInsertMedia}
 	common = append(common, connectionStatements...)
+	common = append(common, sqlLatestEvent)
 	if d == dialectPostgres {
 		return append(common, sqlLoadDevicesPG, sqlInsertEventsPG, sqlWriteDevicesPG)
 	}
@@ -289,6 +290,9 @@ func (g *group) ingest(d *devRow, r *request) (uint64, []string, error) {
 			return 0, nil, fmt.Errorf("ingest event %d of %s: %w", e.GetSeq(), d.id, err)
 		}
 		g.refused = g.refused[:0]
+		if err := g.latest(d.id, e, micros(r.now)); err != nil {
+			return 0, nil, fmt.Errorf("ingest event %d of %s: %w", e.GetSeq(), d.id, err)
+		}
 		if err := g.applyState(d, e, r.now); err != nil {
 			return 0, nil, fmt.Errorf("ingest event %d of %s: %w", e.GetSeq(), d.id, err)
 		}

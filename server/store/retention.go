@@ -18,15 +18,18 @@ const defaultPurgeBatch = 10_000
 // error stops it part way. Devices keep their state and last sequence
 // number, so a batch an agent resends is still recognised as stored.
 //
-// The connection state of the devices' apps (servers and accounts) received
-// before before goes with them: it is what those events said, and is kept
-// no longer than they are. An app still in use is reported again when it
-// next starts.
+// The connection state of the devices' apps (servers and accounts) and the
+// pointers at their latest events (LatestEvent) received before before go
+// with them: they are what those events said, and are kept no longer than
+// they are. An app still in use is reported again when it next starts.
 func (s *Store) PurgeEvents(ctx context.Context, before time.Time) (int64, error) {
 	// At most MaxConnectionApps rows per device (and their items, by
 	// cascade): one statement.
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM device_connections WHERE received_at < $1`, micros(before)); err != nil {
 		return 0, fmt.Errorf("purge connection state before %s: %w", before.UTC().Format(time.RFC3339), err)
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM device_latest_events WHERE received_at < $1`, micros(before)); err != nil {
+		return 0, fmt.Errorf("purge latest-event pointers before %s: %w", before.UTC().Format(time.RFC3339), err)
 	}
 	var total int64
 	for {
