@@ -3,6 +3,7 @@ package browserpolicy
 import (
 	"context"
 	"fmt"
+	"github.com/vcguard/vcguard/internal/machinelock"
 	"os"
 	"path/filepath"
 	"testing"
@@ -87,6 +88,7 @@ func chromiumProbe(t *testing.T, chromium string, pages ...*cameraPage) map[stri
 // Once Apply(nil) removed the file (and the directories it created), a
 // fresh Chromium gives B the camera and the tab again.
 func TestChromiumEnforcesPolicy(t *testing.T) {
+	machinelock.Lock(t, machinelock.BrowserPolicies)
 	chromium := findBrowser(t, "VCGUARD_REQUIRE_CHROMIUM", "chromium", "chromium", "chromium-browser")
 	needRoot(t, "VCGUARD_REQUIRE_CHROMIUM")
 	a, b := newCameraPage(t), newCameraPage(t)

@@ -2,6 +2,7 @@ package browserpolicy
 
 import (
 	"context"
+	"github.com/vcguard/vcguard/internal/machinelock"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,6 +82,7 @@ user_pref("app.update.disabledForTesting", true);
 // directories it created), a fresh Firefox gives B the camera again. It
 // never runs when a policies.json exists: that file is not the test's.
 func TestFirefoxEnforcesPolicy(t *testing.T) {
+	machinelock.Lock(t, machinelock.BrowserPolicies)
 	firefox := findBrowser(t, "VCGUARD_REQUIRE_FIREFOX", "firefox-esr", "firefox-esr", "firefox")
 	needRoot(t, "VCGUARD_REQUIRE_FIREFOX")
 	a, b := newCameraPage(t), newCameraPage(t)

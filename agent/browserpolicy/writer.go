@@ -142,10 +142,55 @@ func (w *Writer) Apply(spec *Spec) (Report, error) {
 			errs = append(errs, fmt.Errorf("%s (no longer configured): %w", name, err))
 		}
 	}
+	// Targets share parents (/etc/opt for Chrome and Edge): a directory
+	// one target created may only have emptied once a later target was
+	// done. Sweep once more over every target's created containers.
+	if err := w.sweep(m, &rep); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return rep, fmt.Errorf("browser policies: %w", err)
 	}
 	return rep, nil
+}
+
+// sweep removes the containers any target created that nothing written
+// lives under and that are empty now, the deepest first.
+func (w *Writer) sweep(m *manifest, rep *Report) error {
+	changed := false
+	for _, name := range slices.Sorted(maps.Keys(m.Targets)) {
+		rec := m.Targets[name]
+		pl, err := placeFor(rec.Format)
+		if err != nil || len(rec.Created) == 0 {
+			continue
+		}
+		keep := rec.Created[:0:0]
+		for i := len(rec.Created) - 1; i >= 0; i-- {
+			d := rec.Created[i]
+			needed := slices.ContainsFunc(slices.Collect(maps.Keys(rec.Written)), func(p string) bool { return pl.under(p, d) })
+			if !needed {
+				removed, err := pl.removeEmpty(d)
+				if err != nil {
+					return err
+				}
+				if removed || !pl.exists(d) {
+					if removed {
+						rep.Removed = append(rep.Removed, show(Target{Name: name, Format: rec.Format}, d))
+						w.log.Info("browser policy container removed", "target", name, "path", d)
+					}
+					changed = true
+					continue
+				}
+			}
+			keep = append(keep, d)
+		}
+		slices.Reverse(keep)
+		rec.Created = keep
+	}
+	if !changed {
+		return nil
+	}
+	return m.save(w.manifest)
 }
 
 // current is what a path holds before Apply acts.

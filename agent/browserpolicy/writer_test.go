@@ -512,3 +512,32 @@ func TestApplyManagedPreferences(t *testing.T) {
 		t.Errorf("removal: %+v, want nothing", rep)
 	}
 }
+
+// Chrome and Edge share /etc/opt, which the first of them created: once
+// both are removed, so is /etc/opt, though it only emptied after the
+// target that created it was done.
+func TestApplyRemovesSharedParentItCreated(t *testing.T) {
+	f := newFakeEtc(t)
+	etc := filepath.Join(f.root, "etc")
+	if err := os.Chmod(etc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	targets := []Target{
+		{Name: "chrome", Format: ChromiumFile, Path: filepath.Join(etc, "opt", "chrome", "policies", "managed", "vcguard.json")},
+		{Name: "edge", Format: ChromiumFile, Path: filepath.Join(etc, "opt", "edge", "policies", "managed", "vcguard.json")},
+	}
+	w := f.writer(t, targets...)
+	if _, err := w.Apply(&testSpec); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := w.Apply(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(etc, "opt")); !os.IsNotExist(err) {
+		t.Errorf("%s/opt is still there (%v); removed %q", etc, err, rep.Removed)
+	}
+	if !slices.Contains(rep.Removed, filepath.Join(etc, "opt")) {
+		t.Errorf("removal report %q does not name %s/opt", rep.Removed, etc)
+	}
+}

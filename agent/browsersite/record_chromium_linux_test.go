@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"github.com/vcguard/vcguard/internal/machinelock"
 	"net"
 	"net/http"
 	"os"
@@ -60,6 +61,7 @@ window.result = navigator.mediaDevices.getUserMedia(want).then(
 // With -update it rewrites testdata/chromium/ from that profile, trimmed to
 // the content-setting exceptions and the profile list.
 func TestChromiumRecordsGrants(t *testing.T) {
+	machinelock.Lock(t, machinelock.BrowserPolicies)
 	chromium := chromiumPath(t)
 	home := t.TempDir()
 	userData := filepath.Join(home, ".config", "chromium")

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vcguard/vcguard/internal/machinelock"
 	"io"
 	"net"
 	"net/http"
@@ -128,6 +129,7 @@ var listeningPort = regexp.MustCompile(`Marionette\s+INFO\s+Listening on port (\
 // With -update it rewrites testdata/firefox/ (permissions.sqlite and
 // profiles.ini as Firefox wrote them).
 func TestFirefoxRecordsGrants(t *testing.T) {
+	machinelock.Lock(t, machinelock.BrowserPolicies)
 	firefox := firefoxPath(t)
 	home := t.TempDir()
 	env := append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME=", "XDG_CACHE_HOME=", "MOZ_CRASHREPORTER_DISABLE=1")
