@@ -50,6 +50,9 @@ const (
 // not trusted to call functions, rows are bounded and ctx interrupts the
 // query.
 func ReadFirefoxPermissions(ctx context.Context, db, wal io.Reader) ([]Grant, error) {
+	if db == nil {
+		return nil, errors.New("permissions.sqlite: no database given")
+	}
 	dir, err := os.MkdirTemp("", "vcguard-firefox-perms-")
 	if err != nil {
 		return nil, fmt.Errorf("permissions.sqlite: private copy: %w", err)

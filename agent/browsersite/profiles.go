@@ -242,6 +242,13 @@ func readChromiumProfile(home string, uid int, rel string) ([]Grant, error) {
 	return grants, nil
 }
 
+// readFirefoxProfile copies permissions.sqlite and its -wal, one after the
+// other and without taking SQLite's locks (Firefox holds them). A copy taken
+// while Firefox writes (a commit in progress, a checkpoint between the two
+// copies) can be inconsistent: the result is then an error or, at worst,
+// the decisions as they were a moment earlier, and the next read is right.
+// Chromium's Preferences has no such window: Chromium replaces the file
+// whole (write to a temporary file, then rename).
 func readFirefoxProfile(ctx context.Context, home string, uid int, rel string) ([]Grant, error) {
 	db, err := openInHome(home, rel+"/permissions.sqlite", uid)
 	if errors.Is(err, fs.ErrNotExist) {
