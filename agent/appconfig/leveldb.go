@@ -43,6 +43,13 @@ const (
 	// writes 4 KiB blocks; a value larger than that makes a larger block,
 	// never larger than the local storage quota.
 	ldbMaxBlockBytes = 16 << 20
+	// ldbMaxTableDecoded bounds all decompressed blocks of one table, so a
+	// hostile file of many tiny blocks claiming large sizes cannot make the
+	// agent allocate without end.
+	ldbMaxTableDecoded = 64 << 20
+	// ldbMaxSnappyRatio is more than Snappy can expand: its densest
+	// element, a 2-byte copy, yields at most 11 bytes (a 3-byte copy 64).
+	ldbMaxSnappyRatio = 32
 )
 
 var crc32c = crc32.MakeTable(crc32.Castagnoli)
@@ -241,7 +248,8 @@ func parseLDBTable(data []byte, n *ldbNewest) error {
 	if !ok {
 		return errors.New("table footer has a bad index handle")
 	}
-	index, err := ldbReadBlock(data, ih)
+	budget := int64(ldbMaxTableDecoded)
+	index, err := ldbReadBlock(data, ih, &budget)
 	if err != nil {
 		return fmt.Errorf("index block: %w", err)
 	}
@@ -250,7 +258,7 @@ func parseLDBTable(data []byte, n *ldbNewest) error {
 		if !ok {
 			return errors.New("index entry has a bad block handle")
 		}
-		block, err := ldbReadBlock(data, h)
+		block, err := ldbReadBlock(data, h, &budget)
 		if err != nil {
 			return fmt.Errorf("data block at %d: %w", h.off, err)
 		}
@@ -272,7 +280,9 @@ func parseLDBTable(data []byte, n *ldbNewest) error {
 	})
 }
 
-func ldbReadBlock(data []byte, h ldbHandle) ([]byte, error) {
+// ldbReadBlock checks and, if compressed, decompresses one block, charging
+// the decompressed size to budget.
+func ldbReadBlock(data []byte, h ldbHandle, budget *int64) ([]byte, error) {
 	total := uint64(len(data))
 	if h.off > total || h.size > total || h.off+h.size > total || total-(h.off+h.size) < 5 {
 		return nil, errors.New("block handle outside the file")
@@ -292,8 +302,11 @@ func ldbReadBlock(data []byte, h ldbHandle) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("snappy block: %w", err)
 		}
-		if size > ldbMaxBlockBytes {
-			return nil, errors.New("snappy block larger than the bound")
+		if size > ldbMaxBlockBytes || size > ldbMaxSnappyRatio*len(raw)+ldbMaxSnappyRatio {
+			return nil, errors.New("snappy block claims more than the bound or than it can hold")
+		}
+		if *budget -= int64(size); *budget < 0 {
+			return nil, errors.New("table decompresses to more than the bound")
 		}
 		b, err := snappy.Decode(nil, raw)
 		if err != nil {

@@ -8,24 +8,16 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
 )
 
-// fakeHome lays fixtures out in a temporary home at the running OS's
-// locations (on Linux, the Linux column) and reads them back through Read.
+// TestReadFakeHome lays fixtures out in a temporary home at their Linux
+// locations and reads them back through Read.
 func TestReadFakeHome(t *testing.T) {
 	t.Parallel()
-	type placed struct{ fixture, rel string }
-	tests := []struct {
-		app    string
-		files  []placed // fixture file -> path in home
-		dirs   []placed // fixture directory -> directory in home
-		want   Connection
-		wantOS string
-	}{
+	runFakeHome(t, []fakeHomeCase{
 		{
 			app:  "jitsi-meet",
 			dirs: []placed{{"jitsi-meet/leveldb-public", ".config/Jitsi Meet/Local Storage/leveldb"}},
@@ -71,28 +63,7 @@ func TestReadFakeHome(t *testing.T) {
 			want: Connection{AppID: "zoom", Servers: []string{"us04web.zoom.us", "zoom.us"}, Source: zoomKind,
 				Accounts: []Account{{Kind: KindUnknown, Domain: "example.com"}}},
 		},
-	}
-	readers := map[string]Reader{}
-	for _, r := range Readers() {
-		readers[r.AppID()] = r
-	}
-	for _, tt := range tests {
-		home := t.TempDir()
-		for _, f := range tt.files {
-			copyFile(t, filepath.Join("testdata", filepath.FromSlash(f.fixture)), filepath.Join(home, filepath.FromSlash(f.rel)))
-		}
-		for _, d := range tt.dirs {
-			copyDir(t, filepath.Join("testdata", filepath.FromSlash(d.fixture)), filepath.Join(home, filepath.FromSlash(d.rel)))
-		}
-		got, err := readers[tt.app].Read(context.Background(), home, os.Getuid())
-		if err != nil {
-			t.Errorf("%s: Read: %v", tt.app, err)
-			continue
-		}
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%s:\n got  %+v\n want %+v", tt.app, got, tt.want)
-		}
-	}
+	})
 }
 
 func TestReadEmptyHome(t *testing.T) {

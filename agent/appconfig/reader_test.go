@@ -89,3 +89,40 @@ func TestReadCancelled(t *testing.T) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
 }
+
+type placed struct{ fixture, rel string }
+
+// fakeHomeCase is fixtures placed in a home and what Read must return.
+type fakeHomeCase struct {
+	app   string
+	files []placed // fixture file -> path in home (slash separated)
+	dirs  []placed // fixture directory -> directory in home
+	want  Connection
+}
+
+// runFakeHome lays each case's fixtures out in a temporary home and reads
+// them back through the app's reader.
+func runFakeHome(t *testing.T, cases []fakeHomeCase) {
+	t.Helper()
+	readers := map[string]Reader{}
+	for _, r := range Readers() {
+		readers[r.AppID()] = r
+	}
+	for _, tt := range cases {
+		home := t.TempDir()
+		for _, f := range tt.files {
+			copyFile(t, filepath.Join("testdata", filepath.FromSlash(f.fixture)), filepath.Join(home, filepath.FromSlash(f.rel)))
+		}
+		for _, d := range tt.dirs {
+			copyDir(t, filepath.Join("testdata", filepath.FromSlash(d.fixture)), filepath.Join(home, filepath.FromSlash(d.rel)))
+		}
+		got, err := readers[tt.app].Read(context.Background(), home, os.Getuid())
+		if err != nil {
+			t.Errorf("%s: Read: %v", tt.app, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s:\n got  %+v\n want %+v", tt.app, got, tt.want)
+		}
+	}
+}
