@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
+	"github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/store"
 )
 
@@ -208,5 +209,34 @@ func TestConnectionsPageNarrow(t *testing.T) {
 		if want := fmt.Sprintf("rgb(%d, %d, %d)", 0xfc, 0xe8, 0xe6); flaggedBackground != want {
 			t.Errorf("%s: a flagged row's background is %q, want %q", path, flaggedBackground, want)
 		}
+	}
+}
+
+// TestFloodedConnectionsPage: a database holding connection state beyond
+// every cap (laid out directly: ingest refuses it) still gives a page of
+// at most admin.MaxConnectionApps apps and admin.MaxConnectionEntries
+// entries each, and says what it left out.
+func TestFloodedConnectionsPage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	now := time.Now().UnixMicro()
+	e.te.Exec(t, 300, `INSERT INTO device_connections (device_id, app_id, at, received_at) VALUES ('dev-1', $1, $2, $2)`,
+		func(i int) []any { return []any{fmt.Sprintf("app-%03d", i), now} })
+	e.te.Exec(t, 500, `INSERT INTO device_connection_items (device_id, app_id, item, value, finding, action)
+		VALUES ('dev-1', 'app-000', 'server', $1, 'wrong_server', 'warn')`,
+		func(i int) []any { return []any{fmt.Sprintf("h%03d.%s.example", i, strings.Repeat("x", 200))} })
+	b, _ := e.loggedIn(t, store.RoleAnalyst)
+	_, body := b.get("/apps/connections")
+	if n := strings.Count(body, `<section class="conn-app"`); n != admin.MaxConnectionApps {
+		t.Errorf("%d apps on the page, want the bound %d", n, admin.MaxConnectionApps)
+	}
+	if n := strings.Count(body, `<tr data-host=`); n != admin.MaxConnectionEntries {
+		t.Errorf("%d servers on the page, want the bound %d", n, admin.MaxConnectionEntries)
+	}
+	if !strings.Contains(body, fmt.Sprintf("Showing %d of 500 servers and accounts", admin.MaxConnectionEntries)) {
+		t.Error("the page does not say it left servers out")
+	}
+	if len(body) > 256<<10 {
+		t.Errorf("connections page is %d bytes", len(body))
 	}
 }

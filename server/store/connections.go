@@ -247,7 +247,7 @@ func truncateUTF8(s string, n int) string {
 // Bounds of the fleet's connection counts.
 const (
 	// MaxConnectionFleetApps bounds the apps Connections returns.
-	MaxConnectionFleetApps = 200
+	MaxConnectionFleetApps = 100
 	// MaxConnectionFleetEntries bounds the servers and accounts
 	// Connections returns per app, those on most devices first.
 	MaxConnectionFleetEntries = 50
