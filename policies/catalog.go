@@ -36,8 +36,11 @@ type App struct {
 	Vendor   string   `yaml:"vendor" json:"vendor"`
 	Category Category `yaml:"category" json:"category"`
 	Homepage string   `yaml:"homepage,omitempty" json:"homepage,omitempty"`
-	// WebDomains are the domains of the tool's web client. They inform
-	// people; the agent does not look at the pages a browser shows.
+	// WebDomains are the domains of the tool's web client (and their
+	// subdomains). The agent judges the sites a browser lets use the
+	// camera and microphone by them, and an enforcing policy allows them
+	// in the browsers' managed policies; it never looks at the pages a
+	// browser shows.
 	WebDomains []string `yaml:"web_domains,omitempty" json:"web_domains,omitempty"`
 	// Identify maps a GOOS value (linux, darwin, windows) to how the tool
 	// shows up there. A web-only tool has none.
@@ -45,9 +48,56 @@ type App struct {
 	// Facts are what the guidance asks about the tool, each with its
 	// source. Required for meeting tools.
 	Facts *Facts `yaml:"facts,omitempty" json:"facts,omitempty"`
+	// LocalSetup says what the agent reads from the tool's own local
+	// configuration to tell the organisation's server and account from
+	// others (allowed_servers, allowed_accounts), and, where it cannot read
+	// it reliably, why.
+	LocalSetup *LocalSetup `yaml:"local_setup,omitempty" json:"local_setup,omitempty"`
 
 	// File is the catalog file the entry came from.
 	File string `yaml:"-" json:"-"`
+}
+
+// SetupReading says how much of one part of an app's setup the agent
+// reads.
+type SetupReading string
+
+const (
+	// SetupRead: read on every OS the app runs on.
+	SetupRead SetupReading = "read"
+	// SetupPartly: read on some OSes or only in part; the note says
+	// which.
+	SetupPartly SetupReading = "partly"
+	// SetupNotRead: not read; the note says why.
+	SetupNotRead SetupReading = "not_read"
+)
+
+// LocalSetup is what the agent reads of an app's servers and accounts.
+type LocalSetup struct {
+	Servers  SetupReading `yaml:"servers" json:"servers"`
+	Accounts SetupReading `yaml:"accounts" json:"accounts"`
+	// Note says which file and field is read, or why nothing is.
+	Note string `yaml:"note" json:"note"`
+}
+
+// Reads reports whether the agent reads any part of the setup.
+func (l *LocalSetup) Reads() bool {
+	return l != nil && (l.Servers != SetupNotRead || l.Accounts != SetupNotRead)
+}
+
+func (l *LocalSetup) validate(fail func(msg string, field ...string) error) error {
+	for _, f := range []struct {
+		name string
+		v    SetupReading
+	}{{"servers", l.Servers}, {"accounts", l.Accounts}} {
+		if f.v != SetupRead && f.v != SetupPartly && f.v != SetupNotRead {
+			return fail(fmt.Sprintf("%q is not one of read, partly, not_read", f.v), "local_setup", f.name)
+		}
+	}
+	if strings.TrimSpace(l.Note) == "" {
+		return fail("is required: say which file is read, or why nothing is", "local_setup", "note")
+	}
+	return nil
 }
 
 // Identity is how a tool shows up on one OS.
@@ -186,6 +236,14 @@ func ParseApp(file string, data []byte) (*App, error) {
 	}
 	if a.Category == CategoryMeeting && a.Facts == nil {
 		return nil, fail("is required for a meeting tool", "facts")
+	}
+	if a.LocalSetup != nil {
+		if a.Category != CategoryMeeting {
+			return nil, fail("is only for meeting tools", "local_setup")
+		}
+		if err := a.LocalSetup.validate(fail); err != nil {
+			return nil, err
+		}
 	}
 	if a.Facts != nil {
 		if err := a.Facts.validate(fail); err != nil {
