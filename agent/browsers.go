@@ -29,8 +29,12 @@ import (
 type SiteGrant struct {
 	// Origin is scheme://host[:port].
 	Origin string
-	// Modified is when the permission was last set; zero when unknown.
+	// Modified is when the permission was last set or used; zero when
+	// unknown.
 	Modified time.Time
+	// Subdomains: the grant covers every subdomain of the origin's host
+	// too (a Chromium [*.] pattern).
+	Subdomains bool
 }
 
 // SiteReader reads the camera and microphone permissions of a browser for
@@ -93,6 +97,16 @@ func (a *Agent) browserSites(ctx context.Context, now time.Time, u state.Use) {
 			continue
 		}
 		seen[g.Origin] = true
+		if g.Subdomains {
+			if under := a.cfg.Catalog.WebServicesUnder(o.Hostname()); len(under) > 0 {
+				for _, app := range under {
+					if !slices.Contains(subject.Services, app.ID) {
+						subject.Services = append(subject.Services, app.ID)
+					}
+				}
+				continue
+			}
+		}
 		switch app, ok := a.cfg.Catalog.WebService(o.Hostname()); {
 		case ok:
 			if !slices.Contains(subject.Services, app.ID) {

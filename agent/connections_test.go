@@ -209,6 +209,9 @@ browsers:
 		{Origin: "https://" + jitsi.WebDomains[0], Modified: now.Add(-40 * 24 * time.Hour)},
 		{Origin: "https://bbb.example.org", Modified: now.Add(-time.Hour)},
 		{Origin: "https://shop.example.com"},
+		// A pattern for a parent domain covers the catalog services
+		// under it.
+		{Origin: "https://" + parentOf(meet.WebDomains[0]), Subdomains: true},
 	}
 	cam := devices.Use{Kind: devices.Camera, Device: "/dev/video0", PID: 230, Process: "chrome", UID: 1000, Source: devices.SourceV4L2}
 	if err := a.handleMedia(t.Context(), []devices.Use{cam}, now); err != nil {
@@ -314,4 +317,12 @@ func TestBrowserPolicyFollowsThePolicy(t *testing.T) {
 	if got := connectionEvents(a, &seq); !slices.Equal(got, want) {
 		t.Errorf("section dropped:\n got %q\nwant %q", got, want)
 	}
+}
+
+// parentOf drops the first label of a host (meet.google.com → google.com).
+func parentOf(host string) string {
+	if _, rest, ok := strings.Cut(host, "."); ok && strings.Contains(rest, ".") {
+		return rest
+	}
+	return host
 }

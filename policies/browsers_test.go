@@ -253,3 +253,24 @@ func TestCatalogWebService(t *testing.T) {
 		}
 	}
 }
+
+func TestCatalogWebServicesUnder(t *testing.T) {
+	t.Parallel()
+	cat := testCatalog(t)
+	ids := func(as []*App) []string {
+		var out []string
+		for _, a := range as {
+			out = append(out, a.ID)
+		}
+		return out
+	}
+	if got := ids(cat.WebServicesUnder("jit.si")); !slices.Contains(got, "jitsi-meet") {
+		t.Errorf("under jit.si: %v, want jitsi-meet", got)
+	}
+	if got := ids(cat.WebServicesUnder("MEET.JIT.SI.")); !slices.Equal(got, []string{"jitsi-meet"}) {
+		t.Errorf("under meet.jit.si: %v", got)
+	}
+	if got := cat.WebServicesUnder("it.si"); len(got) != 0 {
+		t.Errorf("under it.si (not a parent of jit.si): %v", ids(got))
+	}
+}

@@ -296,6 +296,24 @@ func (c *Catalog) WebService(host string) (*App, bool) {
 	return best, best != nil
 }
 
+// WebServicesUnder returns the catalog apps with a web domain that is host
+// or a subdomain of it (a browser grant for host and all its subdomains
+// covers them all), sorted by id.
+func (c *Catalog) WebServicesUnder(host string) []*App {
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	var out []*App
+	for _, a := range c.apps {
+		for _, d := range a.WebDomains {
+			d = strings.ToLower(d)
+			if d == h || strings.HasSuffix(d, "."+h) {
+				out = append(out, a)
+				break
+			}
+		}
+	}
+	return out
+}
+
 // Matcher recognises catalog apps from process names on one OS.
 type Matcher struct {
 	goos          string

@@ -115,7 +115,7 @@ func (r siteReader) ReadSites(ctx context.Context, browserAppID string, pid int3
 		if g.LastUsed.After(at) {
 			at = g.LastUsed
 		}
-		out = append(out, agent.SiteGrant{Origin: scheme + "://" + host, Modified: at})
+		out = append(out, agent.SiteGrant{Origin: scheme + "://" + host, Modified: at, Subdomains: g.Subdomains})
 	}
 	return out, err
 }
