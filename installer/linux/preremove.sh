@@ -17,4 +17,10 @@ if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
 	systemctl disable --now vcguard-agent.service ||
 		echo "vcguard-agent: could not stop and disable vcguard-agent.service" >&2
 fi
+# The browsers' managed policies the agent wrote go with it (only those:
+# it keeps a record of what it wrote).
+if [ -x /usr/bin/vcguard-agent ]; then
+	/usr/bin/vcguard-agent remove-browser-policies ||
+		echo "vcguard-agent: could not remove the browser policies it wrote" >&2
+fi
 exit 0

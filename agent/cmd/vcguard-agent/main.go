@@ -57,7 +57,8 @@ commands:
   status     show the policy in force, what the agent sees and exactly what it reports
   notifier   show vcguard's notices in this user session (started at login)
   install    install the system service (runs "run --config FILE")
-  uninstall  remove the system service
+  uninstall  remove the system service, and the browser policies the agent wrote
+  remove-browser-policies   remove the browsers' managed policies the agent wrote (package removal runs it)
   start      start the system service
   stop       stop the system service
   version    print the version
@@ -85,6 +86,8 @@ func main() {
 		err = cmdNotifier(args)
 	case "install", "uninstall", "start", "stop":
 		err = cmdControl(cmd, args)
+	case "remove-browser-policies":
+		err = cmdRemoveBrowserPolicies(args, os.Stdout)
 	case "version", "--version", "-version":
 		fmt.Println("vcguard-agent", version)
 	case "help", "-h", "--help":
@@ -405,6 +408,13 @@ func cmdControl(action string, args []string) error {
 	if err := service.Control(s, action); err != nil {
 		return fmt.Errorf("%s the service: %w", action, err)
 	}
+	if action == "uninstall" {
+		// The browsers' policies go with the agent; what another wrote
+		// stays.
+		if err := removeBrowserPolicies(c.StateDir, os.Stdout); err != nil {
+			fmt.Fprintf(os.Stderr, "vcguard-agent: warning: the service is removed, but not the browser policies it wrote: %v\n", err)
+		}
+	}
 	if action == "install" {
 		// The service manager restarts the agent when it dies or exits
 		// with an error (run exits non-zero when it fails). The service is
@@ -510,4 +520,33 @@ func userLocale() string {
 		}
 	}
 	return ""
+}
+
+// cmdRemoveBrowserPolicies removes the browsers' managed policies the
+// agent wrote (and only those), as package removal and uninstall do.
+func cmdRemoveBrowserPolicies(args []string, out io.Writer) error {
+	c, err := parseConfig("remove-browser-policies", args, defaultConfigFile)
+	if err != nil {
+		return err
+	}
+	return removeBrowserPolicies(c.StateDir, out)
+}
+
+func removeBrowserPolicies(stateDir string, out io.Writer) error {
+	if _, err := os.Stat(statedir.BrowserPolicies.Path(stateDir)); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintln(out, "browser policies: none written")
+		return nil
+	}
+	w, err := browserpolicy.New(browserpolicy.Config{StateDir: stateDir})
+	if err != nil {
+		return err
+	}
+	rep, err := w.Apply(nil)
+	for _, p := range rep.Removed {
+		fmt.Fprintln(out, "browser policies: removed", p)
+	}
+	for _, sk := range rep.Skipped {
+		fmt.Fprintf(out, "browser policies: left %s alone: %s\n", sk.Target, sk.Reason)
+	}
+	return err
 }
