@@ -155,12 +155,16 @@ func checkTables(t *testing.T, msi string) {
 			"\nSetServiceRecovery\t3122\tSC_EXE\tfailure vcguard-agent reset= 86400 actions= restart/5000/restart/30000/restart/60000\t",
 			"\nSetServiceRecoveryFlag\t3186\tSC_EXE\tfailureflag vcguard-agent 1\t",
 			"\nStartAgent\t3186\tSC_EXE\tstart vcguard-agent\t",
+			// 18 exe from an installed file | ignore its exit 0x40 | deferred | no impersonation
+			"\nRemoveBrowserPolicies\t3154\tAgentExe\tremove-browser-policies\t",
 		},
 		"InstallExecuteSequence": {
 			"\nRemoveExistingProducts\t\t1401\n",
 			"\nSetServiceRecovery\tNOT REMOVE~=\"ALL\"\t5810\n",
 			"\nSetEnrollSecret\tENROLL_SECRET AND NOT REMOVE~=\"ALL\"\t5830\n",
 			"\nStartAgent\tNOT REMOVE~=\"ALL\"\t5840\n",
+			// After StopServices (1900), before the files go.
+			"\nRemoveBrowserPolicies\tREMOVE~=\"ALL\" AND NOT UPGRADINGPRODUCTCODE\t1950\n",
 		},
 		"Condition": {"\nPolicyServer\t0\tNOT SERVER\n"},
 	} {
