@@ -4,17 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
-	"os"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
-
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 )
 
 // Firefox's permission values and expiry types (netwerk/base/
@@ -42,112 +37,180 @@ const (
 // creates it and as Firefox 153 ESR wrote it here). db is the database
 // file's content and wal its write-ahead log's, or nil when there is none.
 //
-// Both are copied, bounded, into a new private directory and opened there
-// read-only: a running Firefox is neither disturbed nor able to stop the
-// read with its lock, and nothing is written next to its files. The copy is
-// removed before returning. The database is the person's to write, so it is
-// treated as hostile: moz_perms must be a table (not a view), the schema is
-// not trusted to call functions, rows are bounded and ctx interrupts the
-// query.
+// Both are read, bounded, into memory and decoded there by the read-only
+// reader of sqlitefile.go, with the log's committed pages applied: a
+// running Firefox is neither disturbed nor able to stop the read with its
+// lock, and nothing is written anywhere. The database is the person's to
+// write, so it is treated as hostile: moz_perms must be a table (not a
+// view), its columns are found by name in its CREATE TABLE statement,
+// rows are bounded and ctx interrupts the read.
 func ReadFirefoxPermissions(ctx context.Context, db, wal io.Reader) ([]Grant, error) {
 	if db == nil {
 		return nil, errors.New("permissions.sqlite: no database given")
 	}
-	dir, err := os.MkdirTemp("", "vcguard-firefox-perms-")
+	dbData, err := readBounded(db, maxFirefoxDBBytes)
 	if err != nil {
-		return nil, fmt.Errorf("permissions.sqlite: private copy: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "permissions.sqlite")
-	if err := copyBounded(path, db, maxFirefoxDBBytes); err != nil {
 		return nil, fmt.Errorf("permissions.sqlite: %w", err)
 	}
+	var walData []byte
 	if wal != nil {
-		if err := copyBounded(path+"-wal", wal, maxFirefoxWALBytes); err != nil {
+		if walData, err = readBounded(wal, maxFirefoxWALBytes); err != nil {
 			return nil, fmt.Errorf("permissions.sqlite-wal: %w", err)
 		}
 	}
-	grants, err := queryFirefoxPermissions(ctx, path)
+	grants, err := readFirefoxPermissions(ctx, dbData, walData)
 	if err != nil {
 		return nil, fmt.Errorf("permissions.sqlite: %w", err)
 	}
 	return grants, nil
 }
 
-// copyBounded writes at most limit bytes of r to a new file at path.
-func copyBounded(path string, r io.Reader, limit int64) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+// readBounded reads at most limit bytes of r.
+func readBounded(r io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
-		return fmt.Errorf("private copy: %w", err)
+		return nil, fmt.Errorf("read: %w", err)
 	}
-	n, err := io.Copy(f, io.LimitReader(r, limit+1))
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("larger than %d MiB, not read", limit>>20)
 	}
-	if err != nil {
-		return fmt.Errorf("private copy: %w", err)
-	}
-	if n > limit {
-		return fmt.Errorf("larger than %d MiB, not read", limit>>20)
-	}
-	return nil
+	return data, nil
 }
 
-func queryFirefoxPermissions(ctx context.Context, path string) ([]Grant, error) {
-	q := url.Values{}
-	q.Set("mode", "ro")
-	// The schema may not call functions that are not innocuous (a hostile
-	// view or generated column), and nothing may be written.
-	q.Add("_pragma", "trusted_schema(0)")
-	q.Add("_pragma", "query_only(1)")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
+// firefoxColumns are the columns of moz_perms that are read, in the order
+// firefoxGrant takes them.
+var firefoxColumns = [...]string{"origin", "type", "permission", "expireType", "expireTime", "modificationTime"}
 
-	var kind string
-	err = db.QueryRowContext(ctx, `SELECT type FROM sqlite_master WHERE name = 'moz_perms'`).Scan(&kind)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
+// readFirefoxPermissions does what the query
+//
+//	SELECT origin, type, permission, expireType, expireTime, modificationTime
+//	FROM moz_perms WHERE type IN ('camera', 'microphone')
+//
+// did through SQLite, with its values converted as database/sql's Scan
+// into sql.NullString and sql.NullInt64 converts them (NULL is "" or 0).
+func readFirefoxPermissions(ctx context.Context, dbData, walData []byte) ([]Grant, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("read schema: %w", err)
+	}
+	d, err := openSQLite(dbData, walData)
+	if err != nil {
+		return nil, fmt.Errorf("read schema: %w", err)
+	}
+	if d == nil {
 		return nil, errors.New("no table moz_perms: not a Firefox permissions database")
+	}
+	kind, table, err := d.findTable(ctx, "moz_perms")
+	switch {
+	case err != nil && kind == "table":
+		return nil, fmt.Errorf("query moz_perms: %w", err)
 	case err != nil:
 		return nil, fmt.Errorf("read schema: %w", err)
-	case kind != "table":
+	case kind == "":
+		return nil, errors.New("no table moz_perms: not a Firefox permissions database")
+	case kind == "view" || kind == "index" || kind == "trigger":
 		return nil, fmt.Errorf("moz_perms is a %s, not a table", kind)
+	case kind != "table":
+		return nil, errors.New("moz_perms is not a table") // the kind is the file's words, not repeated
 	}
-	rows, err := db.QueryContext(ctx, `SELECT origin, type, permission, expireType, expireTime, modificationTime
-		FROM moz_perms WHERE type IN ('camera', 'microphone') LIMIT ?`, maxFirefoxRows+1)
-	if err != nil {
-		return nil, fmt.Errorf("query moz_perms: %w", err)
+	var pos [len(firefoxColumns)]int
+	for i, name := range firefoxColumns {
+		pos[i] = -1
+		for j, c := range table.columns {
+			if strings.EqualFold(c.name, name) {
+				pos[i] = j
+				break
+			}
+		}
+		if pos[i] < 0 {
+			return nil, fmt.Errorf("query moz_perms: no column %s", name)
+		}
 	}
-	defer rows.Close()
+	maxPos := 0
+	for _, p := range pos {
+		maxPos = max(maxPos, p)
+	}
 	var grants []Grant
 	n := 0
-	for rows.Next() {
+	err = d.walkTable(ctx, table.root, func(rowid int64, payload []byte) error {
+		rec, err := decodeRecord(payload, d.encoding, maxPos+1)
+		if err != nil {
+			return err
+		}
+		var vals [len(firefoxColumns)]sqlValue
+		for i, p := range pos {
+			switch {
+			case table.columns[p].rowid:
+				vals[i] = sqlValue{kind: sqlInt, i: rowid}
+			case p < len(rec):
+				vals[i] = rec[p]
+			}
+			// A record shorter than the table (columns added later) has
+			// NULL in the others; their DEFAULT is not evaluated.
+		}
+		if vals[1].kind != sqlText || (vals[1].s != "camera" && vals[1].s != "microphone") {
+			return nil
+		}
 		n++
 		if n > maxFirefoxRows {
-			return nil, fmt.Errorf("moz_perms: more than %d camera and microphone rows, not read", maxFirefoxRows)
+			return errRowLimit
 		}
-		var (
-			origin, typ                     sql.NullString
-			perm, expType, expTime, modTime sql.NullInt64
-		)
-		if err := rows.Scan(&origin, &typ, &perm, &expType, &expTime, &modTime); err != nil {
-			// Not wrapped: the scan error quotes the value.
-			return nil, fmt.Errorf("moz_perms row %d: a column holds a value of the wrong type", n)
+		origin, ok1 := vals[0].asString()
+		perm, ok2 := vals[2].asInt()
+		expType, ok3 := vals[3].asInt()
+		expTime, ok4 := vals[4].asInt()
+		modTime, ok5 := vals[5].asInt()
+		if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 {
+			return errWrongType
 		}
-		g, ok := firefoxGrant(origin.String, typ.String, perm.Int64, expType.Int64, expTime.Int64, modTime.Int64)
-		if ok {
+		if g, ok := firefoxGrant(origin, vals[1].s, perm, expType, expTime, modTime); ok {
 			grants = append(grants, g)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read moz_perms: %w", err)
+		return nil
+	})
+	switch {
+	case errors.Is(err, errWrongType):
+		return nil, fmt.Errorf("moz_perms row %d: a column holds a value of the wrong type", n)
+	case errors.Is(err, errRowLimit):
+		return nil, fmt.Errorf("moz_perms: more than %d camera and microphone rows, not read", maxFirefoxRows)
+	case err != nil:
+		return nil, fmt.Errorf("query moz_perms: %w", err)
 	}
 	sortGrants(grants)
 	return grants, nil
+}
+
+// errRowLimit ends a walk at the row limit.
+var errRowLimit = errors.New("row limit")
+
+// errWrongType is a value that sql.NullString or sql.NullInt64 would not
+// take.
+var errWrongType = errors.New("a column holds a value of the wrong type")
+
+// asString converts a value as database/sql's Scan into sql.NullString
+// does: numbers in decimal, NULL as "".
+func (v sqlValue) asString() (string, bool) {
+	switch v.kind {
+	case sqlInt:
+		return strconv.FormatInt(v.i, 10), true
+	case sqlFloat:
+		return strconv.FormatFloat(v.f, 'g', -1, 64), true
+	}
+	return v.s, true
+}
+
+// asInt converts a value as database/sql's Scan into sql.NullInt64 does:
+// text, blobs and floats only when their decimal form is an integer, NULL
+// as 0.
+func (v sqlValue) asInt() (int64, bool) {
+	switch v.kind {
+	case sqlNull:
+		return 0, true
+	case sqlInt:
+		return v.i, true
+	}
+	s, _ := v.asString()
+	i, err := strconv.ParseInt(s, 10, 64)
+	return i, err == nil
 }
 
 // firefoxGrant makes a Grant of one moz_perms row. origin is a principal's
