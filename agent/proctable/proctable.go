@@ -127,6 +127,15 @@ func (t *Table) Owner(pid int32) (Owner, error) { return t.os.owner(pid) }
 // clock.
 func (t *Table) Time(start int64) (time.Time, error) { return t.os.time(start) }
 
+// Now returns the current time on the clock process start times are read
+// in. On Linux that is the boot time /proc/stat gives (whole seconds, fixed
+// at boot) plus the time since boot: it differs from the wall clock by
+// btime's rounding and by every step the wall clock took since boot
+// (seconds, on a machine whose clock NTP corrected), so a process's age
+// is Now minus its start, not time.Now minus it. Elsewhere it is the wall
+// clock.
+func (t *Table) Now() time.Time { return t.os.now() }
+
 // Parent returns the PID of pid's parent.
 func (t *Table) Parent(pid int32) (int32, error) { return t.os.parent(pid) }
 

@@ -258,6 +258,20 @@ func (t *osTable) time(start int64) (time.Time, error) {
 	return LinuxStartTime(boot, uint64(start)), nil
 }
 
+func (t *osTable) now() time.Time {
+	if t.root != "/proc" {
+		return time.Now() // a recorded or fake procfs: no clock of its own
+	}
+	t.mu.Lock()
+	boot, err := t.bootTime()
+	t.mu.Unlock()
+	var ts unix.Timespec
+	if err != nil || unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts) != nil {
+		return time.Now()
+	}
+	return time.Unix(boot, 0).Add(time.Duration(ts.Nano()))
+}
+
 func (t *osTable) list() ([]Entry, error) {
 	pids, err := t.appendPIDs(nil)
 	if err != nil {

@@ -70,6 +70,10 @@ type Changes struct {
 	Started []Process
 	// Exited are the processes that exited, in PID order.
 	Exited []Process
+	// Now is when the report was made on the clock the Started times are
+	// read in (proctable.Table.Now), zero where that is the wall clock: a
+	// process's age is Now minus its start.
+	Now time.Time
 }
 
 // Empty reports whether nothing changed.

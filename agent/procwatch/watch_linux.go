@@ -178,7 +178,7 @@ func (o *osWatcher) run(ctx context.Context, emit func(Changes)) error {
 	if err != nil {
 		return err
 	}
-	emit(ch)
+	emit(o.stamp(ch))
 	if conn == nil {
 		return o.pollLoop(ctx, emit)
 	}
@@ -213,7 +213,7 @@ func (o *osWatcher) run(ctx context.Context, emit func(Changes)) error {
 			}
 			ch.finish()
 			if !ch.Empty() {
-				emit(ch)
+				emit(o.stamp(ch))
 			}
 			var rerr error
 			if err != nil { // errOverrun
@@ -269,13 +269,19 @@ func (o *osWatcher) rescan(ctx context.Context, emit func(Changes)) error {
 		return nil
 	}
 	if !ch.Empty() {
-		emit(ch)
+		emit(o.stamp(ch))
 	}
 	return nil
 }
 
+// stamp sets when the report was made on the process clock.
+func (o *osWatcher) stamp(ch Changes) Changes {
+	ch.Now = o.tab.Now()
+	return ch
+}
+
 func (o *osWatcher) pollLoop(ctx context.Context, emit func(Changes)) error {
-	return pollLoop(ctx, o.w, emit)
+	return pollLoop(ctx, o.w, func(ch Changes) { emit(o.stamp(ch)) })
 }
 
 // Parent returns the PID of pid's parent, read from /proc.

@@ -90,6 +90,15 @@ type Apps struct {
 	helpers     map[int32]helper
 	held        map[procwatch.Key]held
 	inventoried bool
+	// skew is how far the clock process start times are read in is ahead
+	// of the wall clock (procwatch.Changes.Now minus the wall clock's now,
+	// from the latest report that said): ages are taken on that clock.
+	skew time.Duration
+}
+
+// age is how long p has run at now (wall clock), on its start's clock.
+func (s *Apps) age(p procwatch.Process, now time.Time) time.Duration {
+	return now.Add(s.skew).Sub(p.Started)
 }
 
 // NewApps returns an empty state that recognises apps with m.
@@ -215,6 +224,9 @@ func byStart(x, y procwatch.Process) int {
 // parent is not that app, except a possible launcher younger than
 // LauncherWait, which is held (see Due).
 func (s *Apps) Apply(ch procwatch.Changes, now time.Time) AppDelta {
+	if !ch.Now.IsZero() {
+		s.skew = ch.Now.Sub(now)
+	}
 	started := slices.Clone(ch.Started)
 	slices.SortStableFunc(started, byStart)
 	if !s.inventoried {
@@ -302,7 +314,7 @@ func (s *Apps) add(p procwatch.Process, now time.Time) (Instance, bool) {
 		s.helpers[p.PID] = helper{owner: k, proc: p}
 		return Instance{}, false
 	}
-	if s.mayLaunch(p, app) && now.Sub(p.Started) < LauncherWait {
+	if s.mayLaunch(p, app) && s.age(p, now) < LauncherWait {
 		s.held[p.Key()] = held{proc: p, app: app}
 		return Instance{}, false
 	}
@@ -330,7 +342,7 @@ func (s *Apps) Held() int { return len(s.held) }
 func (s *Apps) NextDue() (time.Time, bool) {
 	var first time.Time
 	for _, h := range s.held {
-		if due := h.proc.Started.Add(LauncherWait); first.IsZero() || due.Before(first) {
+		if due := h.proc.Started.Add(LauncherWait - s.skew); first.IsZero() || due.Before(first) {
 			first = due
 		}
 	}
@@ -346,7 +358,7 @@ func (s *Apps) Due(now time.Time) AppDelta {
 	keys := slices.SortedFunc(maps.Keys(s.held), procwatch.CompareKeys)
 	for _, k := range keys {
 		h := s.held[k]
-		if now.Sub(h.proc.Started) < LauncherWait {
+		if s.age(h.proc, now) < LauncherWait {
 			continue
 		}
 		delete(s.held, k)

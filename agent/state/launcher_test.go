@@ -107,3 +107,29 @@ func TestLaunchers(t *testing.T) {
 		})
 	}
 }
+
+// Start times are read on the process clock (btime plus time since boot),
+// which may run seconds apart from the wall clock (btime's rounding, an
+// NTP step since boot). A launcher 2 ms old on the process clock is held
+// though by the wall clock it looks 1.5 s old, and is due 500 ms after
+// its start on that clock.
+func TestLauncherAgeOnTheProcessClock(t *testing.T) {
+	t.Parallel()
+	script := launcher(100, "chromium", "/usr/bin/dash", 10)
+	s := NewApps(matcher(t))
+	wall := script.Started.Add(1500 * time.Millisecond) // the wall clock is 1.5 s ahead
+	s.Apply(procwatch.Changes{Full: true, Now: script.Started}, wall)
+	if d := s.Apply(procwatch.Changes{Started: []procwatch.Process{script}, Now: script.Started.Add(2 * time.Millisecond)}, wall.Add(2*time.Millisecond)); len(d.Started) != 0 || s.Held() != 1 {
+		t.Fatalf("started %v, held %d; want the launcher held", d.Started, s.Held())
+	}
+	due, ok := s.NextDue()
+	if want := wall.Add(LauncherWait); !ok || !due.Equal(want) {
+		t.Errorf("due at %v, want %v (500 ms after its start, on the wall clock)", due, want)
+	}
+	if d := s.Due(due.Add(-time.Millisecond)); len(d.Started) != 0 {
+		t.Errorf("judged before it was due: %v", d.Started)
+	}
+	if d := s.Due(due); len(d.Started) != 1 {
+		t.Errorf("not judged when due: %v", d.Started)
+	}
+}
