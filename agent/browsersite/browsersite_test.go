@@ -185,12 +185,3 @@ func TestGrantActive(t *testing.T) {
 		}
 	}
 }
-
-func embeddedCatalog(t *testing.T) *policies.Catalog {
-	t.Helper()
-	cat, err := policies.EmbeddedCatalog()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cat
-}

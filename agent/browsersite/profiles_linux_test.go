@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vcguard/vcguard/policies"
 )
 
 type profileGrant struct {
@@ -202,4 +204,13 @@ func TestBrowserDirsCoverCatalogBrowsers(t *testing.T) {
 			t.Errorf("browserDirs has %q, which is no catalog browser", id)
 		}
 	}
+}
+
+func embeddedCatalog(t *testing.T) *policies.Catalog {
+	t.Helper()
+	cat, err := policies.EmbeddedCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
 }
