@@ -64,12 +64,15 @@ func (a *Agent) readSetups(ctx context.Context, now time.Time, started []state.I
 			continue
 		}
 		s, err := a.cfg.Setups.ReadSetup(ctx, inst.App.ID, inst.Process.PID)
+		if errors.Is(err, ErrNoSetup) {
+			// Never set up here (or a fresh install): nothing to judge,
+			// nothing to report.
+			continue
+		}
 		st := setupState{setup: s}
 		if err != nil {
 			st.err = err.Error()
-			if !errors.Is(err, ErrNoSetup) {
-				a.cfg.Logger.Warn("app setup not read", "app", inst.App.ID, "pid", inst.Process.PID, "err", err)
-			}
+			a.cfg.Logger.Warn("app setup not read", "app", inst.App.ID, "pid", inst.Process.PID, "err", err)
 		}
 		a.judgeSetup(now, inst, st)
 	}

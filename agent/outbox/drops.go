@@ -265,6 +265,8 @@ func stateKind(ev *vcguardv1.Event) string {
 		return "policy_applied"
 	case *vcguardv1.Event_LocalPolicy:
 		return "local_policy"
+	case *vcguardv1.Event_BrowserPolicy:
+		return "browser_policy"
 	}
 	return ""
 }
@@ -285,6 +287,13 @@ func IsFinding(ev *vcguardv1.Event) bool {
 		}
 	case *vcguardv1.Event_Enforcement, *vcguardv1.Event_UserNotified, *vcguardv1.Event_MediaFinding, *vcguardv1.Event_EventsDropped:
 		return true
+	case *vcguardv1.Event_AppConnection:
+		// A wrong server or a personal account; a setup the policy finds
+		// nothing wrong with is routine.
+		return len(d.AppConnection.GetFindings()) > 0
+	case *vcguardv1.Event_BrowserMeeting:
+		k := d.BrowserMeeting.GetKind()
+		return k == vcguardv1.SiteFindingKind_SITE_FINDING_KIND_UNAPPROVED_SITE || k == vcguardv1.SiteFindingKind_SITE_FINDING_KIND_UNKNOWN_SITE
 	}
 	return false
 }
