@@ -41,7 +41,13 @@ func newFloodEnv(t *testing.T, limits auth.LoginLimits) *floodEnv {
 	te := adminapitest.New(t)
 	m := metrics.New()
 	te.Service.Metrics = m
-	slow := auth.Argon2Params{Memory: 16 * 1024, Time: 2, Threads: 1}
+	// Cheap enough that under the race detector on a loaded 2-core machine
+	// a check stays well below auth.MaxHashWait (2 s): with 16 MiB and 2
+	// passes the average check there took over 2 s (8 MiB and 1 pass still
+	// about 2 s), and the gate rightly refused the real admin as busy too.
+	// The flood's busy refusals come from the per-address bound (3 clients
+	// an address, 2 checks), whatever a check costs.
+	slow := auth.Argon2Params{Memory: 1024, Time: 1, Threads: 1}
 	te.Service.PasswordHashing = slow
 	d, err := dashboard.New(te.API, te.API.Logger)
 	if err != nil {
