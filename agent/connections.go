@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -81,23 +82,13 @@ func (a *Agent) readSetups(ctx context.Context, now time.Time, started []state.I
 // rejudgeSetups judges the setups read of running instances again under
 // the policies in force.
 func (a *Agent) rejudgeSetups(now time.Time) {
-	for _, k := range slices.SortedFunc(mapsKeys(a.setups), procwatch.CompareKeys) {
+	for _, k := range slices.SortedFunc(maps.Keys(a.setups), procwatch.CompareKeys) {
 		inst, ok := a.apps.Instance(k)
 		if !ok {
 			delete(a.setups, k)
 			continue
 		}
 		a.judgeSetup(now, inst, a.setups[k])
-	}
-}
-
-func mapsKeys[V any](m map[procwatch.Key]V) func(func(procwatch.Key) bool) {
-	return func(yield func(procwatch.Key) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
 	}
 }
 
