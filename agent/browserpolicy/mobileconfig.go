@@ -2,11 +2,10 @@ package browserpolicy
 
 import (
 	"bytes"
-	"crypto/sha1"
-	"encoding/hex"
 	"fmt"
 	"strings"
 
+	"github.com/google/uuid"
 	"howett.net/plist"
 )
 
@@ -121,13 +120,6 @@ func checkIdentifier(id string) error {
 // browser-profile namespace, upper-case as profiles write them.
 func nameUUID(name string) string {
 	// A fixed namespace for vcguard's browser profiles (random, chosen once).
-	ns := [16]byte{0x8e, 0x2d, 0x41, 0x6a, 0xc3, 0x07, 0x4f, 0x95, 0xb1, 0x5c, 0x2e, 0x90, 0x7d, 0x64, 0x1a, 0xf3}
-	h := sha1.New()
-	h.Write(ns[:])
-	h.Write([]byte(name))
-	u := h.Sum(nil)[:16]
-	u[6] = u[6]&0x0f | 0x50
-	u[8] = u[8]&0x3f | 0x80
-	x := strings.ToUpper(hex.EncodeToString(u))
-	return x[:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:]
+	ns := uuid.UUID{0x8e, 0x2d, 0x41, 0x6a, 0xc3, 0x07, 0x4f, 0x95, 0xb1, 0x5c, 0x2e, 0x90, 0x7d, 0x64, 0x1a, 0xf3}
+	return strings.ToUpper(uuid.NewSHA1(ns, []byte(name)).String())
 }

@@ -25,7 +25,6 @@ package mobileconfig
 
 import (
 	"bytes"
-	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -35,6 +34,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/google/uuid"
 	"howett.net/plist"
 
 	"github.com/vcguard/vcguard/installer"
@@ -160,15 +160,8 @@ func Build(r installer.Release, cfg Config) ([]string, error) {
 // payloadUUID is a name-based (version 5, SHA-1) UUID of name.
 func payloadUUID(name string) string {
 	// A fixed namespace for vcguard profiles (random, chosen once).
-	ns := [16]byte{0x5b, 0x1f, 0x7e, 0x0c, 0x3a, 0x94, 0x4d, 0x2b, 0x9c, 0x61, 0xe4, 0x08, 0x72, 0xd5, 0xa3, 0x1e}
-	h := sha1.New()
-	h.Write(ns[:])
-	h.Write([]byte(name))
-	u := h.Sum(nil)[:16]
-	u[6] = u[6]&0x0f | 0x50
-	u[8] = u[8]&0x3f | 0x80
-	x := strings.ToUpper(hex.EncodeToString(u))
-	return x[:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:]
+	ns := uuid.UUID{0x5b, 0x1f, 0x7e, 0x0c, 0x3a, 0x94, 0x4d, 0x2b, 0x9c, 0x61, 0xe4, 0x08, 0x72, 0xd5, 0xa3, 0x1e}
+	return strings.ToUpper(uuid.NewSHA1(ns, []byte(name)).String())
 }
 
 func orPlaceholder(v, placeholder string) string {

@@ -269,3 +269,12 @@ func TestConfigRefused(t *testing.T) {
 		t.Error("built without an output directory")
 	}
 }
+
+// A profile's UUIDs are stable across releases (an MDM takes a changed
+// UUID for another profile): the value the hand-written v5 code gave
+// before github.com/google/uuid replaced it.
+func TestPayloadUUIDStable(t *testing.T) {
+	if got, want := payloadUUID("eu.vcguard.agent"), "E6565308-A893-57D6-856E-63B2EA0E34F8"; got != want {
+		t.Errorf("payloadUUID = %s, want %s", got, want)
+	}
+}
