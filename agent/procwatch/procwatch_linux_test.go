@@ -22,27 +22,11 @@ import (
 // killed and reaped when the test ends unless the test did so.
 func startAs(t testing.TB, name string) (*exec.Cmd, string) {
 	t.Helper()
-	exe := filepath.Join(t.TempDir(), name)
-	src, err := os.Open("/bin/sleep")
-	if err != nil {
-		t.Fatalf("no /bin/sleep to copy: %v", err)
-	}
-	defer src.Close()
-	dst, err := os.OpenFile(exe, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		t.Fatal(err)
-	}
-	if err := dst.Close(); err != nil {
-		t.Fatal(err)
-	}
-	// /proc/PID/exe names the resolved path.
-	if exe, err = filepath.EvalSymlinks(exe); err != nil {
-		t.Fatal(err)
-	}
-	var cmd *exec.Cmd
+	exe := copyExe(t, "/bin/sleep", t.TempDir(), name)
+	var (
+		cmd *exec.Cmd
+		err error
+	)
 	for attempt := 0; ; attempt++ {
 		cmd = exec.Command(exe, "600")
 		err = cmd.Start()
@@ -64,6 +48,32 @@ func startAs(t testing.TB, name string) (*exec.Cmd, string) {
 		}
 	})
 	return cmd, exe
+}
+
+// copyExe copies the executable src to dir/name and returns the copy's
+// resolved path, which /proc/PID/exe names.
+func copyExe(t testing.TB, src, dir, name string) string {
+	t.Helper()
+	exe := filepath.Join(dir, name)
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatalf("no %s to copy: %v", src, err)
+	}
+	defer in.Close()
+	dst, err := os.OpenFile(exe, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(dst, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if exe, err = filepath.EvalSymlinks(exe); err != nil {
+		t.Fatal(err)
+	}
+	return exe
 }
 
 // waitExited blocks until pid has exited without reaping it, leaving a
@@ -327,5 +337,97 @@ func TestRunReportsStartAndExit(t *testing.T) {
 				t.Fatalf("change after the exit = %+v, want process %d exited", c, cmd.Process.Pid)
 			}
 		})
+	}
+}
+
+// startHeld starts launcher with sh's arguments to wait for a line on its
+// standard input and then exec target: the test decides when the exec
+// happens. release sends the line and waits until the process runs target.
+func startHeld(t *testing.T, launcher, target string) (cmd *exec.Cmd, release func()) {
+	t.Helper()
+	cmd = exec.Command(launcher, "-c", `read line; exec "$0" 600`, target)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", launcher, err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return cmd, func() {
+		t.Helper()
+		if _, err := io.WriteString(in, "go\n"); err != nil {
+			t.Fatalf("release %s: %v", launcher, err)
+		}
+		link := "/proc/" + strconv.Itoa(cmd.Process.Pid) + "/exe"
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if exe, _ := os.Readlink(link); exe == target {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("process %d did not exec %s within 10 s", cmd.Process.Pid, target)
+			}
+		}
+	}
+}
+
+// A process a poll finds between fork and exec still bears its parent's
+// name; the app it then becomes is reported by the next poll, not minutes
+// later by a rescan.
+func TestPollSeesAppExecdAfterFork(t *testing.T) {
+	const name = "vcgforked"
+	w := procwatch.New(procwatch.Config{Filter: only(name)})
+	ctx := context.Background()
+	if _, err := w.Scan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	target := copyExe(t, "/bin/sleep", t.TempDir(), name)
+	cmd, release := startHeld(t, "/bin/sh", target)
+	if ch, err := w.Poll(ctx); err != nil {
+		t.Fatal(err)
+	} else if _, ok := find(t, ch.Started, cmd.Process.Pid); ok {
+		t.Fatalf("Poll before the exec = %+v, want the shell not reported", ch)
+	}
+	release()
+	ch, err := w.Poll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := find(t, ch.Started, cmd.Process.Pid); !ok || p.Exe != target {
+		t.Fatalf("Poll after the exec = %+v, want process %d started as %s", ch, cmd.Process.Pid, target)
+	}
+}
+
+// A tracked process that execs another image (a launcher handing over to
+// the app it launches) is reported as the old one exited and the new one
+// started, as the proc connector's exec event reports it.
+func TestPollSeesTrackedProcessExec(t *testing.T) {
+	const name = "vcglaunch"
+	launcher := copyExe(t, "/bin/sh", t.TempDir(), name)
+	target := copyExe(t, "/bin/sleep", t.TempDir(), name)
+	w := procwatch.New(procwatch.Config{Filter: only(name)})
+	ctx := context.Background()
+	if _, err := w.Scan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cmd, release := startHeld(t, launcher, target)
+	ch, err := w.Poll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := find(t, ch.Started, cmd.Process.Pid); !ok || p.Exe != launcher {
+		t.Fatalf("Poll after the start = %+v, want process %d started as %s", ch, cmd.Process.Pid, launcher)
+	}
+	release()
+	if ch, err = w.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	gone, ok1 := find(t, ch.Exited, cmd.Process.Pid)
+	now, ok2 := find(t, ch.Started, cmd.Process.Pid)
+	if !ok1 || !ok2 || gone.Exe != launcher || now.Exe != target {
+		t.Fatalf("Poll after the exec = %+v, want %s exited and %s started under PID %d", ch, launcher, target, cmd.Process.Pid)
 	}
 }

@@ -27,13 +27,29 @@ type osWatcher struct {
 	// that saw it, so that Poll inspects only new PIDs.
 	seen map[int32]uint32
 	gen  uint32
+
+	// fresh holds the PIDs a poll found new but not interesting, with when
+	// that poll ran. A process caught between fork and exec still bears
+	// its parent's name; as seen is keyed by PID alone, it would not be
+	// looked at again until the next rescan (minutes later) and an app
+	// started that way would go unreported. Its name is read again on the
+	// polls of the next freshWindow, which costs one comm read per new
+	// process and poll in that window.
+	fresh map[int32]time.Time
+}
+
+// freshWindow is how long a new, uninteresting PID's name is re-read on
+// every poll: long enough for a fork to reach its exec on a loaded
+// machine, and at least one further poll.
+func (o *osWatcher) freshWindow() time.Duration {
+	return max(time.Second, 2*o.w.cfg.PollInterval)
 }
 
 func newOSWatcher(w *Watcher) *osWatcher {
 	w.self = int32(os.Getpid())
 	return &osWatcher{
 		w: w, tab: proctable.New(proctable.Config{ProcRoot: w.cfg.ProcRoot}),
-		commb: make([]byte, 0, 64), seen: make(map[int32]uint32),
+		commb: make([]byte, 0, 64), seen: make(map[int32]uint32), fresh: make(map[int32]time.Time),
 	}
 }
 
@@ -101,6 +117,7 @@ func (o *osWatcher) forgetUnseen() {
 	for pid, g := range o.seen {
 		if g != o.gen {
 			delete(o.seen, pid)
+			delete(o.fresh, pid)
 		}
 	}
 }
@@ -112,17 +129,32 @@ func (o *osWatcher) poll(ctx context.Context) (Changes, error) {
 		return Changes{}, err
 	}
 	o.gen++
+	now := time.Now()
 	var ch Changes
 	for _, pid := range o.pids {
 		_, known := o.seen[pid]
 		o.seen[pid] = o.gen
 		if known {
-			continue
+			first, fresh := o.fresh[pid]
+			if !fresh {
+				continue
+			}
+			if now.Sub(first) > o.freshWindow() {
+				delete(o.fresh, pid)
+				continue
+			}
+			if _, tracked := o.w.tracked[pid]; tracked {
+				delete(o.fresh, pid)
+				continue
+			}
 		}
 		if o.interesting(pid) {
+			delete(o.fresh, pid)
 			if p, err := o.inspect(pid); err == nil {
 				o.w.started(&ch, p)
 			}
+		} else if !known {
+			o.fresh[pid] = now
 		}
 	}
 	o.forgetUnseen()
@@ -131,10 +163,12 @@ func (o *osWatcher) poll(ctx context.Context) (Changes, error) {
 			o.w.exited(&ch, pid)
 			continue
 		}
-		// Still listed: the same process, or (rarely) a reused PID.
+		// Still listed: the same process, a process that exec'd another
+		// image (a launcher handing over, or an app becoming something
+		// else), or (rarely) a reused PID.
 		if p, err := o.inspect(pid); err != nil {
 			o.w.exited(&ch, pid)
-		} else if p.Key() != old.Key() {
+		} else if p.Key() != old.Key() || !sameExe(p.Exe, old.Exe) {
 			o.w.exited(&ch, pid)
 			if o.interesting(pid) {
 				o.w.started(&ch, p)
