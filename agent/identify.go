@@ -28,7 +28,7 @@ func (i AppIdentifier) Identify(ctx context.Context, p procwatch.Process, app *p
 		return state.Identity{Detail: "the executable's path cannot be read"}
 	}
 	id := app.Identify[i.GOOS]
-	c := appid.Candidate{Paths: id.Paths, BundleIDs: id.BundleIDs, TeamIDs: id.TeamIDs, Publishers: id.Publishers, Packages: id.Packages}
+	c := appid.Candidate{Paths: id.Paths, BundleIDs: id.BundleIDs, TeamIDs: id.TeamIDs, Publishers: id.Publishers, PackageFamilies: id.PackageFamilies, Packages: id.Packages}
 	exe, launcher := p.Exe, ""
 	if isInterpreter(p.Name) {
 		// A start script of the app (Debian's /usr/bin/chromium runs

@@ -113,6 +113,11 @@ type Identity struct {
 	TeamIDs []string `yaml:"team_ids,omitempty" json:"team_ids,omitempty"`
 	// Publishers are Windows Authenticode publisher names.
 	Publishers []string `yaml:"publishers,omitempty" json:"publishers,omitempty"`
+	// PackageFamilies are Microsoft Store package family names
+	// (Name_PublisherId) of the tool's Store variant: an executable under
+	// WindowsApps\<Name>_<Version>_<Arch>_<Resource>_<PublisherId>\ of one
+	// of these families is the genuine tool.
+	PackageFamilies []string `yaml:"package_families,omitempty" json:"package_families,omitempty"`
 	// Packages are Linux package names by package system (deb, rpm,
 	// flatpak, snap).
 	Packages map[string][]string `yaml:"packages,omitempty" json:"packages,omitempty"`
@@ -403,6 +408,9 @@ var (
 	packageSystems   = map[string]bool{"deb": true, "rpm": true, "flatpak": true, "snap": true}
 	bundleIDPattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]*$`)
 	packageNameRunes = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]*$`)
+	// A package family name is the package name (3 to 50 letters, digits,
+	// dots and dashes) and the 13-character publisher id.
+	packageFamilyPattern = regexp.MustCompile(`^[A-Za-z0-9.-]{3,50}_[a-z0-9]{13}$`)
 )
 
 func checkIdentities(ids map[string]Identity, fail func(msg string, field ...string) error) error {
@@ -415,6 +423,14 @@ func checkIdentities(ids map[string]Identity, fail func(msg string, field ...str
 		for i, b := range id.BundleIDs {
 			if !bundleIDPattern.MatchString(b) {
 				return fail(fmt.Sprintf("%q is not a bundle id", b), "identify", goos, "bundle_ids", strconv.Itoa(i))
+			}
+		}
+		if len(id.PackageFamilies) > 0 && goos != "windows" {
+			return fail("are Microsoft Store packages, only for windows", "identify", goos, "package_families")
+		}
+		for i, f := range id.PackageFamilies {
+			if !packageFamilyPattern.MatchString(f) {
+				return fail(fmt.Sprintf("%q is not a package family name (Name_PublisherId, the publisher id 13 lower-case letters or digits)", f), "identify", goos, "package_families", strconv.Itoa(i))
 			}
 		}
 		for system, names := range id.Packages {

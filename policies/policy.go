@@ -3,13 +3,15 @@ package policies
 import (
 	"embed"
 	"fmt"
-	"github.com/vcguard/vcguard/policies/groupname"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vcguard/vcguard/policies/groupname"
 )
 
 //go:embed examples/*.yaml
@@ -152,46 +154,94 @@ type Rule struct {
 }
 
 // Conditions are tests of a catalog entry; a list holds when the fact's
-// value is one of its items. A tool without facts (a browser) matches no
-// condition on facts.
+// value is one of its items (for certifications: when the tool holds one
+// of them). A tool without facts (a browser) matches no condition on
+// facts, and a tool without the fact matches no condition on it.
 type Conditions struct {
-	E2EE         []string `yaml:"e2ee,omitempty" json:"e2ee,omitempty"`
-	DataLocation []string `yaml:"data_location,omitempty" json:"data_location,omitempty"`
-	SelfHostable *bool    `yaml:"self_hostable,omitempty" json:"self_hostable,omitempty"`
-	OpenSource   []string `yaml:"open_source,omitempty" json:"open_source,omitempty"`
-	Category     Category `yaml:"category,omitempty" json:"category,omitempty"`
+	E2EE               []string `yaml:"e2ee,omitempty" json:"e2ee,omitempty"`
+	DataLocation       []string `yaml:"data_location,omitempty" json:"data_location,omitempty"`
+	SelfHostable       *bool    `yaml:"self_hostable,omitempty" json:"self_hostable,omitempty"`
+	OpenSource         []string `yaml:"open_source,omitempty" json:"open_source,omitempty"`
+	Certifications     []string `yaml:"certifications,omitempty" json:"certifications,omitempty"`
+	Jurisdiction       []string `yaml:"jurisdiction,omitempty" json:"jurisdiction,omitempty"`
+	Transfers          []string `yaml:"transfers,omitempty" json:"transfers,omitempty"`
+	SSO                []string `yaml:"sso,omitempty" json:"sso,omitempty"`
+	MFA                []string `yaml:"mfa,omitempty" json:"mfa,omitempty"`
+	Telemetry          []string `yaml:"telemetry,omitempty" json:"telemetry,omitempty"`
+	ProcessorAgreement []string `yaml:"processor_agreement,omitempty" json:"processor_agreement,omitempty"`
+	BusinessModel      []string `yaml:"business_model,omitempty" json:"business_model,omitempty"`
+	Lifecycle          []string `yaml:"lifecycle,omitempty" json:"lifecycle,omitempty"`
+	Category           Category `yaml:"category,omitempty" json:"category,omitempty"`
 }
 
-func (c Conditions) empty() bool {
-	return c.E2EE == nil && c.DataLocation == nil && c.SelfHostable == nil && c.OpenSource == nil && c.Category == ""
+// factConditions pairs each list condition with its fact's name.
+func (c Conditions) factConditions() []struct {
+	name   string
+	values []string
+} {
+	return []struct {
+		name   string
+		values []string
+	}{
+		{"e2ee", c.E2EE}, {"data_location", c.DataLocation}, {"open_source", c.OpenSource},
+		{"certifications", c.Certifications}, {"jurisdiction", c.Jurisdiction},
+		{"transfers", c.Transfers}, {"sso", c.SSO}, {"mfa", c.MFA},
+		{"telemetry", c.Telemetry}, {"processor_agreement", c.ProcessorAgreement},
+		{"business_model", c.BusinessModel}, {"lifecycle", c.Lifecycle},
+	}
 }
+
+func (c Conditions) onFacts() bool {
+	if c.SelfHostable != nil {
+		return true
+	}
+	for _, fc := range c.factConditions() {
+		if fc.values != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func (c Conditions) empty() bool { return c.Category == "" && !c.onFacts() }
 
 // Match reports whether app meets every condition.
 func (c Conditions) Match(app *App) bool {
 	if app == nil {
 		return false
 	}
-	if c.Category != "" && app.Category != c.Category {
+	return c.MatchFacts(app.Category, app.Facts)
+}
+
+// MatchFacts reports whether a tool of category with facts f meets every
+// condition.
+func (c Conditions) MatchFacts(category Category, f *Facts) bool {
+	if c.Category != "" && category != c.Category {
 		return false
 	}
-	if c.E2EE == nil && c.DataLocation == nil && c.SelfHostable == nil && c.OpenSource == nil {
+	if !c.onFacts() {
 		return true
 	}
-	f := app.Facts
 	if f == nil {
-		return false
-	}
-	if c.E2EE != nil && (f.E2EE == nil || !oneOf(f.E2EE.Value, c.E2EE)) {
-		return false
-	}
-	if c.DataLocation != nil && (f.DataLocation == nil || !oneOf(f.DataLocation.Value, c.DataLocation)) {
-		return false
-	}
-	if c.OpenSource != nil && (f.OpenSource == nil || !oneOf(f.OpenSource.Value, c.OpenSource)) {
 		return false
 	}
 	if c.SelfHostable != nil && (f.SelfHostable == nil || f.SelfHostable.Value != *c.SelfHostable) {
 		return false
+	}
+	for _, fc := range c.factConditions() {
+		if fc.values == nil {
+			continue
+		}
+		if fc.name == "certifications" {
+			if f.Certifications == nil || !slices.ContainsFunc(f.Certifications.Value, func(have string) bool { return oneOf(have, fc.values) }) {
+				return false
+			}
+			continue
+		}
+		r, _ := f.Fact(fc.name)
+		if !r.Present || !oneOf(r.Value, fc.values) {
+			return false
+		}
 	}
 	return true
 }
@@ -389,24 +439,23 @@ func (v validator) rules(rules []Rule, path ...string) error {
 			return v.fail(fmt.Sprintf("is never reached: rule %d before it has no conditions and matches every tool", i-1), at()...)
 		}
 		w := r.When
-		for _, c := range []struct {
-			name    string
-			values  []string
-			allowed []string
-		}{
-			{"e2ee", w.E2EE, E2EEValues},
-			{"data_location", w.DataLocation, DataLocationValues},
-			{"open_source", w.OpenSource, OpenSourceValues},
-		} {
+		for _, c := range w.factConditions() {
 			if c.values == nil {
 				continue
 			}
 			if len(c.values) == 0 {
 				return v.fail("lists no value, so it matches no tool; list values or remove it", at("when", c.name)...)
 			}
+			allowed := (&Facts{}).allowed(c.name)
 			for j, val := range c.values {
-				if !oneOf(val, c.allowed) {
-					return v.fail(fmt.Sprintf("%q is not one of %s", val, strings.Join(c.allowed, ", ")), at("when", c.name, strconv.Itoa(j))...)
+				if allowed == nil {
+					if strings.TrimSpace(val) == "" {
+						return v.fail("is empty", at("when", c.name, strconv.Itoa(j))...)
+					}
+					continue
+				}
+				if !oneOf(val, allowed) {
+					return v.fail(fmt.Sprintf("%q is not one of %s", val, strings.Join(allowed, ", ")), at("when", c.name, strconv.Itoa(j))...)
 				}
 			}
 		}

@@ -58,7 +58,9 @@ type Candidate struct {
 	BundleIDs  []string
 	TeamIDs    []string
 	Publishers []string
-	Packages   map[string][]string // by package system: deb, rpm, flatpak, snap
+	// PackageFamilies are Microsoft Store package family names.
+	PackageFamilies []string
+	Packages        map[string][]string // by package system: deb, rpm, flatpak, snap
 }
 
 // fingerprint is a compact, order-independent rendering of the candidate,
@@ -81,6 +83,7 @@ func (c Candidate) fingerprint() string {
 	list("b", c.BundleIDs)
 	list("t", c.TeamIDs)
 	list("u", c.Publishers)
+	list("f", c.PackageFamilies)
 	systems := make([]string, 0, len(c.Packages))
 	for sys := range c.Packages {
 		systems = append(systems, sys)

@@ -60,8 +60,27 @@ func verifyDarwin(c Candidate, info Info) (bool, string) {
 }
 
 func verifyWindows(c Candidate, info Info) (bool, string) {
-	if len(c.Publishers) == 0 {
+	if len(c.Publishers) == 0 && len(c.PackageFamilies) == 0 {
 		return false, noIdentity
+	}
+	if family, ok := StorePackageFamily(info.Path); ok {
+		// Only the system's deployment service writes under WindowsApps
+		// (its ACL grants users read and execute only), and it installs a
+		// package only when the package's signature verifies: the folder
+		// names a genuine package of that family. The executables inside a
+		// Store package need not carry an Authenticode signature of their
+		// own.
+		for _, f := range c.PackageFamilies {
+			if strings.EqualFold(f, family) {
+				return true, ""
+			}
+		}
+		if len(c.Publishers) == 0 {
+			return false, "Store package " + family + " is not the app's (" + strings.Join(c.PackageFamilies, ", ") + ")"
+		}
+	}
+	if len(c.Publishers) == 0 {
+		return false, "not installed from the Store package " + strings.Join(c.PackageFamilies, " or ")
 	}
 	if !info.Signed {
 		return false, withInfoReason("the Authenticode signature is not valid", info)
@@ -120,6 +139,52 @@ func pathUnder(p, dir string) bool {
 	}
 	return p == dir || strings.HasPrefix(p, dir+"/")
 }
+
+// StorePackageFamily returns the package family name (Name_PublisherId) of
+// a Microsoft Store app's executable from its path, which lies in the
+// package's folder under the system's WindowsApps folder:
+// C:\Program Files\WindowsApps\<Name>_<Version>_<Arch>_<ResourceId>_<PublisherId>\...
+// The resource id is often empty. Windows derives the folder name from the
+// package identity the same way on every version since 8, and does not
+// document an API that does it for a path (GetPackageFamilyName needs a
+// handle to the process, which the inspection here does not hold), so it
+// is parsed by hand.
+func StorePackageFamily(exe string) (string, bool) {
+	p := strings.ReplaceAll(exe, "/", `\`)
+	root := strings.ToLower(windowsAppsRoot)
+	if len(p) <= len(root) || strings.ToLower(p[:len(root)]) != root {
+		return "", false
+	}
+	folder, rest, ok := strings.Cut(p[len(root):], `\`)
+	if !ok || rest == "" {
+		return "", false
+	}
+	parts := strings.Split(folder, "_")
+	if len(parts) != 5 {
+		return "", false
+	}
+	name, version, arch, publisher := parts[0], parts[1], parts[2], parts[4]
+	if len(name) < 3 || len(name) > 50 || strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != "" {
+		return "", false
+	}
+	if version == "" || strings.Trim(version, "0123456789.") != "" || strings.Count(version, ".") != 3 {
+		return "", false
+	}
+	switch strings.ToLower(arch) {
+	case "x86", "x64", "arm", "arm64", "neutral":
+	default:
+		return "", false
+	}
+	if len(publisher) != 13 || strings.Trim(publisher, "abcdefghijklmnopqrstuvwxyz0123456789") != "" {
+		return "", false
+	}
+	return name + "_" + publisher, true
+}
+
+// windowsAppsRoot is the folder Windows installs Store packages in, with
+// a trailing separator. Packages moved to another drive by the user live
+// in <drive>:\WindowsApps and are not recognised.
+var windowsAppsRoot = `C:\Program Files\WindowsApps\`
 
 func withInfoReason(s string, info Info) string {
 	if info.Reason == "" {

@@ -103,3 +103,72 @@ func TestPathUnder(t *testing.T) {
 		}
 	}
 }
+
+func TestStorePackageFamily(t *testing.T) {
+	for _, tc := range []struct {
+		path, family string
+	}{
+		{`C:\Program Files\WindowsApps\MSTeams_25122.1415.3698.6812_x64__8wekyb3d8bbwe\ms-teams.exe`, "MSTeams_8wekyb3d8bbwe"},
+		{`c:\program files\windowsapps\5319275A.WhatsAppDesktop_2.2450.6.0_x64__cv1g1gvanyjgm\WhatsApp.exe`, "5319275A.WhatsAppDesktop_cv1g1gvanyjgm"},
+		{`C:/Program Files/WindowsApps/Name.App_1.0.0.0_neutral_split.scale-100_abcdefghijklm/sub/app.exe`, "Name.App_abcdefghijklm"},
+		// Not under WindowsApps, or not a package folder.
+		{`C:\Users\eve\WindowsApps\MSTeams_25122.1415.3698.6812_x64__8wekyb3d8bbwe\ms-teams.exe`, ""},
+		{`C:\Program Files\WindowsApps\MSTeams_25122.1415.3698.6812_x64__8wekyb3d8bbwe`, ""},
+		{`C:\Program Files\WindowsApps\MSTeams_x64__8wekyb3d8bbwe\ms-teams.exe`, ""},
+		{`C:\Program Files\WindowsApps\MSTeams_1.2.3_x64__8wekyb3d8bbwe\ms-teams.exe`, ""},
+		{`C:\Program Files\WindowsApps\MSTeams_1.2.3.4_sparc__8wekyb3d8bbwe\ms-teams.exe`, ""},
+		{`C:\Program Files\WindowsApps\MSTeams_1.2.3.4_x64__8WEKYB3D8BBWE\ms-teams.exe`, ""},
+		{`C:\Program Files\WindowsApps\M_1.2.3.4_x64__8wekyb3d8bbwe\ms-teams.exe`, ""},
+		{`C:\Program Files\WindowsApps\`, ""},
+		{"", ""},
+	} {
+		got, ok := StorePackageFamily(tc.path)
+		if got != tc.family || ok != (tc.family != "") {
+			t.Errorf("StorePackageFamily(%q) = %q, %v; want %q", tc.path, got, ok, tc.family)
+		}
+	}
+}
+
+// A Store app is genuine by the package folder it runs from, signed or
+// not; a Store package of another family, or the same folder name outside
+// WindowsApps, is not.
+func TestVerifyWindowsStorePackage(t *testing.T) {
+	teams := Candidate{Publishers: []string{"Microsoft Corporation"}, PackageFamilies: []string{"MSTeams_8wekyb3d8bbwe"}}
+	storeOnly := Candidate{PackageFamilies: []string{"5319275A.WhatsAppDesktop_cv1g1gvanyjgm"}}
+	for _, tc := range []struct {
+		name string
+		c    Candidate
+		info Info
+		ok   bool
+	}{
+		{"store package, unsigned exe", teams, Info{Path: `C:\Program Files\WindowsApps\MSTeams_25122.1415.3698.6812_x64__8wekyb3d8bbwe\ms-teams.exe`}, true},
+		{"store-only app", storeOnly, Info{Path: `C:\Program Files\WindowsApps\5319275A.WhatsAppDesktop_2.2450.6.0_x64__cv1g1gvanyjgm\WhatsApp.exe`}, true},
+		{"other family, signed by the publisher", teams, Info{Path: `C:\Program Files\WindowsApps\Fake.Teams_1.0.0.0_x64__abcdefghijklm\ms-teams.exe`, Signed: true, Publisher: "Microsoft Corporation"}, true},
+		{"other family, unsigned", teams, Info{Path: `C:\Program Files\WindowsApps\Fake.Teams_1.0.0.0_x64__abcdefghijklm\ms-teams.exe`}, false},
+		{"store-only app elsewhere", storeOnly, Info{Path: `C:\Users\eve\Downloads\5319275A.WhatsAppDesktop_2.2450.6.0_x64__cv1g1gvanyjgm\WhatsApp.exe`, Signed: true, Publisher: "WhatsApp LLC"}, false},
+		{"store-only app, other family", storeOnly, Info{Path: `C:\Program Files\WindowsApps\Fake.App_1.0.0.0_x64__abcdefghijklm\WhatsApp.exe`}, false},
+	} {
+		ok, reason := Verify("windows", tc.c, tc.info)
+		if ok != tc.ok {
+			t.Errorf("%s: Verify = %v (%s), want %v", tc.name, ok, reason, tc.ok)
+		}
+		if !ok && reason == "" {
+			t.Errorf("%s: refused without a reason", tc.name)
+		}
+	}
+}
+
+func FuzzStorePackageFamily(f *testing.F) {
+	f.Add(`C:\Program Files\WindowsApps\MSTeams_25122.1415.3698.6812_x64__8wekyb3d8bbwe\ms-teams.exe`)
+	f.Add(`C:\Program Files\WindowsApps\a_b_c_d_e\f`)
+	f.Fuzz(func(t *testing.T, p string) {
+		fam, ok := StorePackageFamily(p)
+		if !ok {
+			return
+		}
+		name, pub, found := strings.Cut(fam, "_")
+		if !found || len(pub) != 13 || len(name) < 3 || strings.Contains(pub, "_") {
+			t.Fatalf("StorePackageFamily(%q) = %q, not Name_PublisherId", p, fam)
+		}
+	})
+}
