@@ -253,4 +253,3 @@ func FuzzParseCatalogBundle(f *testing.F) {
 		}
 	})
 }
-
