@@ -11,6 +11,8 @@
 package notify
 
 import (
+	"fmt"
+	"maps"
 	"net/url"
 	"strconv"
 	"strings"
@@ -201,8 +203,9 @@ func Render(n Notice, lang string) Message {
 	// should not use, or use with care. For an imitation or an old
 	// version the facts of the genuine, current tool are beside the point.
 	if verdict == policies.VerdictForbidden || verdict == policies.VerdictUnlisted || verdict == policies.VerdictRestricted {
-		for _, key := range negativeFacts(n.Facts) {
-			add(tr(key, vars))
+		keys, fv := negativeFacts(n.Facts, lang)
+		for _, key := range keys {
+			add(tr(key, mergeVars(vars, fv)))
 		}
 	}
 
@@ -407,15 +410,38 @@ func joinList(tr func(string, map[string]string) string, names []string) string 
 	return tr("list_and", map[string]string{"list": strings.Join(names[:len(names)-1], ", "), "last": names[len(names)-1]})
 }
 
+// mergeVars returns a's variables with b's added.
+func mergeVars(a, b map[string]string) map[string]string {
+	m := make(map[string]string, len(a)+len(b))
+	maps.Copy(m, a)
+	maps.Copy(m, b)
+	return m
+}
+
+// maxReasons bounds the facts a notice lists: a notification shows a few
+// lines, and the first reasons are the weightiest.
+const maxReasons = 3
+
 // negativeFacts returns the translation keys of the facts that count
-// against an app, in a fixed order. Facts that are unknown, favourable or
-// mean little to the person at the keyboard (self-hosting, open source)
-// are left out.
-func negativeFacts(f *policies.Facts) []string {
+// against an app, weightiest first, at most maxReasons, with the variables
+// they need ({date}). Facts that are unknown, favourable or mean little to
+// the person at the keyboard (self-hosting, open source, single sign-on)
+// are left out; so is what a deployment's own server decides.
+func negativeFacts(f *policies.Facts, lang string) (keys []string, vars map[string]string) {
 	if f == nil {
-		return nil
+		return nil, nil
 	}
-	var keys []string
+	vars = map[string]string{}
+	if l := f.Lifecycle; l != nil {
+		switch l.Value {
+		case "discontinued":
+			keys = append(keys, "reason_lifecycle_discontinued")
+			vars["date"] = localDate(l.Date, lang)
+		case "end_of_support":
+			keys = append(keys, "reason_lifecycle_end_of_support")
+			vars["date"] = localDate(l.Date, lang)
+		}
+	}
 	if f.E2EE != nil {
 		switch f.E2EE.Value {
 		case "none":
@@ -434,13 +460,76 @@ func negativeFacts(f *policies.Facts) []string {
 			keys = append(keys, "reason_data_eu_option")
 		}
 	}
+	if t := f.Transfers; t != nil && t.DependsOn == "" {
+		switch t.Value {
+		case "sccs":
+			keys = append(keys, "reason_transfers_sccs")
+		case "unknown":
+			keys = append(keys, "reason_transfers_unknown")
+		}
+	}
+	if j := f.Jurisdiction; j != nil && j.DependsOn == "" {
+		switch j.Value {
+		case "third_country":
+			keys = append(keys, "reason_jurisdiction_third_country")
+		case "eu_subsidiary":
+			keys = append(keys, "reason_jurisdiction_eu_subsidiary")
+		}
+	}
+	if p := f.ProcessorAgreement; p != nil && p.Value == "none" {
+		keys = append(keys, "reason_no_processor_agreement")
+	}
+	if b := f.BusinessModel; b != nil && b.Value == "advertising" {
+		keys = append(keys, "reason_business_advertising")
+	}
+	if t := f.Telemetry; t != nil {
+		switch t.Value {
+		case "always":
+			keys = append(keys, "reason_telemetry_always")
+		case "opt_out":
+			keys = append(keys, "reason_telemetry_opt_out")
+		}
+	}
+	if m := f.MFA; m != nil && m.Value == "none" {
+		keys = append(keys, "reason_mfa_none")
+	}
 	// Certifications are a provider's: a tool run by the organisation
 	// itself or peer to peer has no provider to certify.
 	provider := f.DataLocation == nil || (f.DataLocation.Value != "self_hosted" && f.DataLocation.Value != "peer_to_peer")
 	if provider && f.Certifications != nil && len(f.Certifications.Value) == 0 {
 		keys = append(keys, "reason_no_certification")
 	}
-	return keys
+	if len(keys) > maxReasons {
+		keys = keys[:maxReasons]
+	}
+	return keys, vars
+}
+
+// monthNames are the months in each message language, for dates in a
+// sentence.
+var monthNames = map[string][12]string{
+	"en": {"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
+	"nl": {"januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"},
+	"fr": {"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"},
+	"de": {"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"},
+}
+
+// localDate writes a YYYY-MM-DD date as the language writes it in a
+// sentence ("5 May 2025", "5 mei 2025", "5 mai 2025", "5. Mai 2025"); a
+// date it cannot read stays as it is.
+func localDate(date, lang string) string {
+	t, err := time.Parse(time.DateOnly, date)
+	if err != nil {
+		return date
+	}
+	names, ok := monthNames[lang]
+	if !ok {
+		names = monthNames["en"]
+	}
+	if lang == "de" {
+		return fmt.Sprintf("%d. %s %d", t.Day(), names[t.Month()-1], t.Year())
+	}
+	return fmt.Sprintf("%d %s %d", t.Day(), names[t.Month()-1], t.Year())
 }
 
 // duration renders a grace period as "2 minutes" or "30 seconds", rounded

@@ -473,3 +473,62 @@ func TestRenderMedia(t *testing.T) {
 		t.Errorf("block: %+v; want critical, the closing time and the alternative", block)
 	}
 }
+
+// The new facts explain a refusal in every language: a discontinued
+// product names its date as the language writes it, the weightiest
+// reasons come first, and a notice lists no more than maxReasons.
+func TestRenderExplainsNewFacts(t *testing.T) {
+	src, day := "https://example.org/fact", "2026-12-06"
+	str := func(v string) *policies.Fact[string] { return &policies.Fact[string]{Value: v, Source: src, Checked: day} }
+	facts := &policies.Facts{
+		E2EE:               str("default"),
+		DataLocation:       str("eu"),
+		Lifecycle:          &policies.LifecycleFact{Fact: *str("discontinued"), Date: "2025-05-05"},
+		Jurisdiction:       &policies.JurisdictionFact{Fact: *str("third_country"), Seat: "US"},
+		ProcessorAgreement: str("none"),
+		BusinessModel:      str("advertising"),
+		Telemetry:          str("always"),
+	}
+	want := map[string][]string{
+		"en": {"discontinued on 5 May 2025", "established outside the EU", "no data processing agreement"},
+		"nl": {"op 5 mei 2025 stopgezet", "buiten de EU gevestigd", "geen verwerkersovereenkomst"},
+		"fr": {"abandonné le 5 mai 2025", "établi hors de l’UE", "pas d’accord de sous-traitance"},
+		"de": {"am 5. Mai 2025 eingestellt", "Sitz außerhalb der EU", "keinen Auftragsverarbeitungsvertrag"},
+	}
+	for _, lang := range Languages {
+		m := Render(Notice{Key: "k", AppID: "skype", AppName: "Skype", Verdict: policies.VerdictForbidden, Action: policies.ActionWarn, Facts: facts}, lang)
+		last := -1
+		for _, w := range want[lang] {
+			i := strings.Index(m.Body, w)
+			if i < 0 {
+				t.Errorf("%s: body lacks %q:\n%s", lang, w, m.Body)
+				continue
+			}
+			if i < last {
+				t.Errorf("%s: %q comes before a weightier reason:\n%s", lang, w, m.Body)
+			}
+			last = i
+		}
+		for _, not := range []string{"advertising", "usage data", "gebruiksgegevens", "publicité", "Nutzungsdaten"} {
+			if strings.Contains(m.Body, not) {
+				t.Errorf("%s: body lists more than %d reasons (%q):\n%s", lang, maxReasons, not, m.Body)
+			}
+		}
+	}
+	// An approved tool's notice does not argue against it.
+	if m := Render(Notice{Key: "k", AppID: "skype", AppName: "Skype", Verdict: policies.VerdictApproved, Facts: facts}, "en"); strings.Contains(m.Body, "discontinued") {
+		t.Errorf("approved notice lists reasons:\n%s", m.Body)
+	}
+}
+
+func TestLocalDate(t *testing.T) {
+	for _, tc := range []struct{ date, lang, want string }{
+		{"2025-07-01", "en", "1 July 2025"}, {"2025-07-01", "nl", "1 juli 2025"},
+		{"2025-08-15", "fr", "15 août 2025"}, {"2025-03-02", "de", "2. März 2025"},
+		{"2025-03-02", "xx", "2 March 2025"}, {"soon", "en", "soon"},
+	} {
+		if got := localDate(tc.date, tc.lang); got != tc.want {
+			t.Errorf("localDate(%q, %q) = %q, want %q", tc.date, tc.lang, got, tc.want)
+		}
+	}
+}
