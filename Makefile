@@ -107,6 +107,10 @@ packages: ## Build every installer (deb, rpm, msi, pkg, mobileconfig) and SHA256
 test-windows: ## Run every package's tests for windows/amd64 under Wine, and the Windows agent end to end against the Linux server.
 	GO=$(GO) scripts/test-windows.sh
 
+.PHONY: catalog-check
+catalog-check: ## Report meeting tools missing facts and facts checked more than 12 months ago (fetches nothing); ONLINE=1 also requests every source and reports redirects and failures.
+	$(GO) run ./policies/cmd/catalog-check -catalog policies/catalog $(if $(ONLINE),-online)
+
 .PHONY: bench-agent
 bench-agent: build ## Measure the real agent idle with 500 processes and a background load of 100 exec/s for 60 s (RSS, CPU, achieved exec/s); PROCS=, EXECS_PER_SEC= (0: no load) and SECONDS_MEASURED= override.
 	GO=$(GO) scripts/bench-agent.sh

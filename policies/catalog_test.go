@@ -120,6 +120,14 @@ const meetingFacts = `facts:
   self_hostable: {value: false, source: "https://demo.example/", checked: "2026-11-23"}
   open_source: {value: none, source: "https://demo.example/", checked: 2026-11-23}
   certifications: {value: [ISO/IEC 27001], source: "https://demo.example/trust", checked: 2026-11-23}
+  jurisdiction: {value: eu_subsidiary, seat: IE, parent: US, entity: Demo Ireland Ltd., source: "https://demo.example/legal", checked: 2026-11-24}
+  transfers: {value: sccs, outside_eea: [Demo Inc. (US)], source: "https://demo.example/subprocessors", checked: 2026-11-24}
+  sso: {value: enforceable, protocols: [saml, oidc], source: "https://demo.example/sso", checked: 2026-11-25}
+  mfa: {value: enforceable, source: "https://demo.example/sso", checked: 2026-11-25}
+  telemetry: {value: opt_out, source: "https://demo.example/privacy", checked: 2026-11-26}
+  processor_agreement: {value: standard, source: "https://demo.example/dpa", checked: 2026-11-26}
+  business_model: {value: freemium, source: "https://demo.example/pricing", checked: 2026-11-27}
+  lifecycle: {value: supported, source: "https://demo.example/", checked: 2026-11-27}
 `
 
 var validMeeting = strings.Replace(validApp, "category: browser", "category: meeting", 1) + meetingFacts

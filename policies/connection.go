@@ -112,7 +112,13 @@ func EvaluateConnection(ps []*Policy, s ConnectionSubject) []ConnectionFinding {
 			continue
 		}
 		rule, ok := p.appRule(s.Group, s.AppID)
-		if !ok || rule.Status == StatusForbidden {
+		if !ok {
+			for _, f := range p.serverFactFindings(s) {
+				add(f)
+			}
+			continue
+		}
+		if rule.Status == StatusForbidden {
 			continue
 		}
 		base := ConnectionFinding{Alternative: rule.Alternative, Note: rule.Note, InfoURL: rule.InfoURL}
@@ -142,6 +148,67 @@ func EvaluateConnection(ps []*Policy, s ConnectionSubject) []ConnectionFinding {
 		return out[i].Detail < out[j].Detail
 	})
 	return out
+}
+
+// serverFactFindings judges a tool the policy does not list, whose facts
+// depend on the server it uses (a Jitsi or Matrix client), by its facts
+// on each server: a server on which the rules judge it more strictly than
+// on the organisation's own is a wrong_server finding. A server the
+// catalog names takes its facts from there; the organisation's own
+// servers (the policy's allowed_origins and the app's allowed_servers in
+// any group) keep the entry's values; any other server has the
+// server-dependent facts unknown, unless the policy names no server of
+// its own, when every unnamed server is taken for the organisation's.
+func (p *Policy) serverFactFindings(s ConnectionSubject) []ConnectionFinding {
+	if p.cat == nil || len(s.Servers) == 0 {
+		return nil
+	}
+	app, ok := p.cat.App(s.AppID)
+	if !ok || !app.Facts.DependsOnServer() {
+		return nil
+	}
+	own := p.ownServers(s.AppID)
+	base := p.decide(s.Group, s.AppID)
+	var out []ConnectionFinding
+	for _, host := range s.Servers {
+		mine := len(own) == 0 || HostAllowed(host, own)
+		d := p.decideWith(s.Group, s.AppID, app.Facts.ForServer(host, mine))
+		if statusRank[d.status] <= statusRank[base.status] {
+			continue
+		}
+		out = append(out, ConnectionFinding{
+			Kind: ConnectionWrongServer, Detail: strings.ToLower(host),
+			Action:      p.connectionAction(s.Group, ConnectionWrongServer),
+			Alternative: d.alternative, Note: d.note, InfoURL: d.infoURL,
+		})
+	}
+	return out
+}
+
+// statusRank orders decisions from the most to the least permissive; an
+// unlisted tool ("") lies between restricted and forbidden.
+var statusRank = map[Status]int{StatusApproved: 0, StatusRestricted: 1, "": 2, StatusForbidden: 3}
+
+// ownServers are the hosts the policy names as the organisation's own:
+// the browsers' allowed origins and the app's allowed servers, in the
+// policy and in every group.
+func (p *Policy) ownServers(appID string) []string {
+	var hosts []string
+	if p.Browsers != nil {
+		for _, o := range p.Browsers.AllowedOrigins {
+			if op, err := ParseOriginPattern(o); err == nil {
+				hosts = append(hosts, op.Host)
+				if op.Subdomains {
+					hosts = append(hosts, "*."+op.Host)
+				}
+			}
+		}
+	}
+	hosts = append(hosts, p.Apps[appID].AllowedServers...)
+	for _, g := range p.Groups {
+		hosts = append(hosts, g.Apps[appID].AllowedServers...)
+	}
+	return hosts
 }
 
 func (a Account) detail() string {

@@ -79,6 +79,12 @@ type decision struct {
 // apps of the group, apps of the policy, rules of the group, rules of the
 // policy, default of the group, default of the policy.
 func (p *Policy) decide(group, id string) decision {
+	return p.decideWith(group, id, nil)
+}
+
+// decideWith is decide, with the rules judging facts instead of the
+// catalog's facts when facts is not nil (the facts on one server).
+func (p *Policy) decideWith(group, id string, facts *Facts) decision {
 	g, inGroup := p.Groups[group]
 	fromApp := func(r AppRule, from string) decision {
 		return decision{r.Status, r.Alternative, r.Note, r.InfoURL, r.MinVersion, from}
@@ -91,12 +97,15 @@ func (p *Policy) decide(group, id string) decision {
 	}
 	if p.cat != nil {
 		if app, ok := p.cat.App(id); ok {
+			if facts == nil {
+				facts = app.Facts
+			}
 			if inGroup {
-				if d, ok := firstRule(g.Rules, app, "groups."+group+".rules."); ok {
+				if d, ok := firstRule(g.Rules, app.Category, facts, "groups."+group+".rules."); ok {
 					return d
 				}
 			}
-			if d, ok := firstRule(p.Rules, app, "rules."); ok {
+			if d, ok := firstRule(p.Rules, app.Category, facts, "rules."); ok {
 				return d
 			}
 		}
@@ -110,9 +119,9 @@ func (p *Policy) decide(group, id string) decision {
 	return decision{}
 }
 
-func firstRule(rules []Rule, app *App, prefix string) (decision, bool) {
+func firstRule(rules []Rule, category Category, facts *Facts, prefix string) (decision, bool) {
 	for i, r := range rules {
-		if r.When.Match(app) {
+		if r.When.MatchFacts(category, facts) {
 			return decision{r.Status, r.Alternative, r.Note, r.InfoURL, "", prefix + strconv.Itoa(i)}, true
 		}
 	}
