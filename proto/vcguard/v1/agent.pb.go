@@ -801,6 +801,7 @@ type AgentMessage struct {
 	//	*AgentMessage_Hello
 	//	*AgentMessage_Batch
 	//	*AgentMessage_Heartbeat
+	//	*AgentMessage_Catalog
 	Msg           isAgentMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -870,6 +871,15 @@ func (x *AgentMessage) GetHeartbeat() *Heartbeat {
 	return nil
 }
 
+func (x *AgentMessage) GetCatalog() *CatalogStatus {
+	if x != nil {
+		if x, ok := x.Msg.(*AgentMessage_Catalog); ok {
+			return x.Catalog
+		}
+	}
+	return nil
+}
+
 type isAgentMessage_Msg interface {
 	isAgentMessage_Msg()
 }
@@ -886,11 +896,17 @@ type AgentMessage_Heartbeat struct {
 	Heartbeat *Heartbeat `protobuf:"bytes,3,opt,name=heartbeat,proto3,oneof"`
 }
 
+type AgentMessage_Catalog struct {
+	Catalog *CatalogStatus `protobuf:"bytes,4,opt,name=catalog,proto3,oneof"`
+}
+
 func (*AgentMessage_Hello) isAgentMessage_Msg() {}
 
 func (*AgentMessage_Batch) isAgentMessage_Msg() {}
 
 func (*AgentMessage_Heartbeat) isAgentMessage_Msg() {}
+
+func (*AgentMessage_Catalog) isAgentMessage_Msg() {}
 
 // Hello opens a stream.
 type Hello struct {
@@ -898,8 +914,12 @@ type Hello struct {
 	Device *DeviceInfo            `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
 	// The version of the policy the agent has applied, 0 if none.
 	PolicyVersion uint64 `protobuf:"varint,2,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The version of the catalog the agent uses: the one compiled into it
+	// or a newer one the server pushed (CatalogUpdate). 0 from an agent
+	// older than signed catalog updates.
+	CatalogVersion uint64 `protobuf:"varint,3,opt,name=catalog_version,json=catalogVersion,proto3" json:"catalog_version,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Hello) Reset() {
@@ -942,6 +962,13 @@ func (x *Hello) GetDevice() *DeviceInfo {
 func (x *Hello) GetPolicyVersion() uint64 {
 	if x != nil {
 		return x.PolicyVersion
+	}
+	return 0
+}
+
+func (x *Hello) GetCatalogVersion() uint64 {
+	if x != nil {
+		return x.CatalogVersion
 	}
 	return 0
 }
@@ -2801,6 +2828,7 @@ type ServerMessage struct {
 	//
 	//	*ServerMessage_Ack
 	//	*ServerMessage_Policy
+	//	*ServerMessage_Catalog
 	Msg           isServerMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2861,6 +2889,15 @@ func (x *ServerMessage) GetPolicy() *PolicyUpdate {
 	return nil
 }
 
+func (x *ServerMessage) GetCatalog() *CatalogUpdate {
+	if x != nil {
+		if x, ok := x.Msg.(*ServerMessage_Catalog); ok {
+			return x.Catalog
+		}
+	}
+	return nil
+}
+
 type isServerMessage_Msg interface {
 	isServerMessage_Msg()
 }
@@ -2873,9 +2910,15 @@ type ServerMessage_Policy struct {
 	Policy *PolicyUpdate `protobuf:"bytes,2,opt,name=policy,proto3,oneof"`
 }
 
+type ServerMessage_Catalog struct {
+	Catalog *CatalogUpdate `protobuf:"bytes,3,opt,name=catalog,proto3,oneof"`
+}
+
 func (*ServerMessage_Ack) isServerMessage_Msg() {}
 
 func (*ServerMessage_Policy) isServerMessage_Msg() {}
+
+func (*ServerMessage_Catalog) isServerMessage_Msg() {}
 
 // Ack confirms that every event up to and including seq is stored.
 type Ack struct {
@@ -3038,6 +3081,172 @@ func (x *SignedPolicy) GetPublished() *timestamppb.Timestamp {
 	return nil
 }
 
+// CatalogStatus tells the server which catalog version the agent now uses,
+// when it changes while the stream is open (the hello says it at connect).
+type CatalogStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Version       uint64                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CatalogStatus) Reset() {
+	*x = CatalogStatus{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CatalogStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CatalogStatus) ProtoMessage() {}
+
+func (x *CatalogStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CatalogStatus.ProtoReflect.Descriptor instead.
+func (*CatalogStatus) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *CatalogStatus) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// CatalogUpdate carries a signed catalog version: a new tool, or a new
+// fact about one, reaches the fleet without an agent upgrade. The agent
+// refuses a version not above the one it uses, a bad signature and a
+// bundle whose entries do not load, and keeps the catalog it had.
+type CatalogUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Catalog       *SignedCatalog         `protobuf:"bytes,1,opt,name=catalog,proto3" json:"catalog,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CatalogUpdate) Reset() {
+	*x = CatalogUpdate{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CatalogUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CatalogUpdate) ProtoMessage() {}
+
+func (x *CatalogUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CatalogUpdate.ProtoReflect.Descriptor instead.
+func (*CatalogUpdate) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *CatalogUpdate) GetCatalog() *SignedCatalog {
+	if x != nil {
+		return x.Catalog
+	}
+	return nil
+}
+
+// SignedCatalog is a catalog bundle (policies.CatalogBundle's canonical
+// encoding) with the server's Ed25519 signature over
+// CatalogSignedPayload(version, bundle) as defined in package policies;
+// signed with the policy key, under a context of its own.
+type SignedCatalog struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Version       uint64                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	Bundle        []byte                 `protobuf:"bytes,2,opt,name=bundle,proto3" json:"bundle,omitempty"`
+	Signature     []byte                 `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"`
+	Published     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=published,proto3" json:"published,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignedCatalog) Reset() {
+	*x = SignedCatalog{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignedCatalog) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignedCatalog) ProtoMessage() {}
+
+func (x *SignedCatalog) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignedCatalog.ProtoReflect.Descriptor instead.
+func (*SignedCatalog) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *SignedCatalog) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *SignedCatalog) GetBundle() []byte {
+	if x != nil {
+		return x.Bundle
+	}
+	return nil
+}
+
+func (x *SignedCatalog) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+func (x *SignedCatalog) GetPublished() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Published
+	}
+	return nil
+}
+
 var File_vcguard_v1_agent_proto protoreflect.FileDescriptor
 
 const file_vcguard_v1_agent_proto_rawDesc = "" +
@@ -3067,15 +3276,17 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\n" +
 	"os_version\x18\x03 \x01(\tR\tosVersion\x12\x12\n" +
 	"\x04arch\x18\x04 \x01(\tR\x04arch\x12#\n" +
-	"\ragent_version\x18\x05 \x01(\tR\fagentVersion\"\xa7\x01\n" +
+	"\ragent_version\x18\x05 \x01(\tR\fagentVersion\"\xde\x01\n" +
 	"\fAgentMessage\x12)\n" +
 	"\x05hello\x18\x01 \x01(\v2\x11.vcguard.v1.HelloH\x00R\x05hello\x12.\n" +
 	"\x05batch\x18\x02 \x01(\v2\x16.vcguard.v1.EventBatchH\x00R\x05batch\x125\n" +
-	"\theartbeat\x18\x03 \x01(\v2\x15.vcguard.v1.HeartbeatH\x00R\theartbeatB\x05\n" +
-	"\x03msg\"^\n" +
+	"\theartbeat\x18\x03 \x01(\v2\x15.vcguard.v1.HeartbeatH\x00R\theartbeat\x125\n" +
+	"\acatalog\x18\x04 \x01(\v2\x19.vcguard.v1.CatalogStatusH\x00R\acatalogB\x05\n" +
+	"\x03msg\"\x87\x01\n" +
 	"\x05Hello\x12.\n" +
 	"\x06device\x18\x01 \x01(\v2\x16.vcguard.v1.DeviceInfoR\x06device\x12%\n" +
-	"\x0epolicy_version\x18\x02 \x01(\x04R\rpolicyVersion\";\n" +
+	"\x0epolicy_version\x18\x02 \x01(\x04R\rpolicyVersion\x12'\n" +
+	"\x0fcatalog_version\x18\x03 \x01(\x04R\x0ecatalogVersion\";\n" +
 	"\tHeartbeat\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"7\n" +
 	"\n" +
@@ -3209,10 +3420,11 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\x04apps\x18\x01 \x03(\v2\x17.vcguard.v1.AppInstanceR\x04apps\x12*\n" +
 	"\x05media\x18\x02 \x03(\v2\x14.vcguard.v1.MediaUseR\x05media\")\n" +
 	"\rPolicyApplied\x12\x18\n" +
-	"\aversion\x18\x01 \x01(\x04R\aversion\"o\n" +
+	"\aversion\x18\x01 \x01(\x04R\aversion\"\xa6\x01\n" +
 	"\rServerMessage\x12#\n" +
 	"\x03ack\x18\x01 \x01(\v2\x0f.vcguard.v1.AckH\x00R\x03ack\x122\n" +
-	"\x06policy\x18\x02 \x01(\v2\x18.vcguard.v1.PolicyUpdateH\x00R\x06policyB\x05\n" +
+	"\x06policy\x18\x02 \x01(\v2\x18.vcguard.v1.PolicyUpdateH\x00R\x06policy\x125\n" +
+	"\acatalog\x18\x03 \x01(\v2\x19.vcguard.v1.CatalogUpdateH\x00R\acatalogB\x05\n" +
 	"\x03msg\"\x17\n" +
 	"\x03Ack\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"@\n" +
@@ -3221,6 +3433,15 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\fSignedPolicy\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x04R\aversion\x12\x1a\n" +
 	"\bdocument\x18\x02 \x01(\fR\bdocument\x12\x1c\n" +
+	"\tsignature\x18\x03 \x01(\fR\tsignature\x128\n" +
+	"\tpublished\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tpublished\")\n" +
+	"\rCatalogStatus\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x04R\aversion\"D\n" +
+	"\rCatalogUpdate\x123\n" +
+	"\acatalog\x18\x01 \x01(\v2\x19.vcguard.v1.SignedCatalogR\acatalog\"\x99\x01\n" +
+	"\rSignedCatalog\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x04R\aversion\x12\x16\n" +
+	"\x06bundle\x18\x02 \x01(\fR\x06bundle\x12\x1c\n" +
 	"\tsignature\x18\x03 \x01(\fR\tsignature\x128\n" +
 	"\tpublished\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tpublished*w\n" +
 	"\vAccountKind\x12\x1c\n" +
@@ -3278,7 +3499,7 @@ func file_vcguard_v1_agent_proto_rawDescGZIP() []byte {
 }
 
 var file_vcguard_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_vcguard_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_vcguard_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_vcguard_v1_agent_proto_goTypes = []any{
 	(AccountKind)(0),              // 0: vcguard.v1.AccountKind
 	(ConnectionFindingKind)(0),    // 1: vcguard.v1.ConnectionFindingKind
@@ -3320,73 +3541,80 @@ var file_vcguard_v1_agent_proto_goTypes = []any{
 	(*Ack)(nil),                   // 37: vcguard.v1.Ack
 	(*PolicyUpdate)(nil),          // 38: vcguard.v1.PolicyUpdate
 	(*SignedPolicy)(nil),          // 39: vcguard.v1.SignedPolicy
-	(*timestamppb.Timestamp)(nil), // 40: google.protobuf.Timestamp
+	(*CatalogStatus)(nil),         // 40: vcguard.v1.CatalogStatus
+	(*CatalogUpdate)(nil),         // 41: vcguard.v1.CatalogUpdate
+	(*SignedCatalog)(nil),         // 42: vcguard.v1.SignedCatalog
+	(*timestamppb.Timestamp)(nil), // 43: google.protobuf.Timestamp
 }
 var file_vcguard_v1_agent_proto_depIdxs = []int32{
 	11, // 0: vcguard.v1.EnrollRequest.device:type_name -> vcguard.v1.DeviceInfo
 	13, // 1: vcguard.v1.AgentMessage.hello:type_name -> vcguard.v1.Hello
 	15, // 2: vcguard.v1.AgentMessage.batch:type_name -> vcguard.v1.EventBatch
 	14, // 3: vcguard.v1.AgentMessage.heartbeat:type_name -> vcguard.v1.Heartbeat
-	11, // 4: vcguard.v1.Hello.device:type_name -> vcguard.v1.DeviceInfo
-	40, // 5: vcguard.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
-	16, // 6: vcguard.v1.EventBatch.events:type_name -> vcguard.v1.Event
-	40, // 7: vcguard.v1.Event.time:type_name -> google.protobuf.Timestamp
-	33, // 8: vcguard.v1.Event.app:type_name -> vcguard.v1.AppEvent
-	34, // 9: vcguard.v1.Event.inventory:type_name -> vcguard.v1.Inventory
-	35, // 10: vcguard.v1.Event.policy_applied:type_name -> vcguard.v1.PolicyApplied
-	28, // 11: vcguard.v1.Event.local_policy:type_name -> vcguard.v1.LocalPolicy
-	30, // 12: vcguard.v1.Event.enforcement:type_name -> vcguard.v1.Enforcement
-	31, // 13: vcguard.v1.Event.user_notified:type_name -> vcguard.v1.UserNotified
-	26, // 14: vcguard.v1.Event.media:type_name -> vcguard.v1.MediaEvent
-	27, // 15: vcguard.v1.Event.media_finding:type_name -> vcguard.v1.MediaFinding
-	23, // 16: vcguard.v1.Event.events_dropped:type_name -> vcguard.v1.EventsDropped
-	17, // 17: vcguard.v1.Event.app_connection:type_name -> vcguard.v1.AppConnection
-	20, // 18: vcguard.v1.Event.browser_meeting:type_name -> vcguard.v1.BrowserMeeting
-	22, // 19: vcguard.v1.Event.browser_policy:type_name -> vcguard.v1.BrowserPolicy
-	18, // 20: vcguard.v1.AppConnection.accounts:type_name -> vcguard.v1.Account
-	19, // 21: vcguard.v1.AppConnection.findings:type_name -> vcguard.v1.ConnectionFinding
-	0,  // 22: vcguard.v1.Account.kind:type_name -> vcguard.v1.AccountKind
-	1,  // 23: vcguard.v1.ConnectionFinding.kind:type_name -> vcguard.v1.ConnectionFindingKind
-	4,  // 24: vcguard.v1.ConnectionFinding.policy_action:type_name -> vcguard.v1.Action
-	25, // 25: vcguard.v1.BrowserMeeting.use:type_name -> vcguard.v1.MediaUse
-	21, // 26: vcguard.v1.BrowserMeeting.services:type_name -> vcguard.v1.SiteService
-	2,  // 27: vcguard.v1.BrowserMeeting.kind:type_name -> vcguard.v1.SiteFindingKind
-	4,  // 28: vcguard.v1.BrowserMeeting.policy_action:type_name -> vcguard.v1.Action
-	5,  // 29: vcguard.v1.SiteService.verdict:type_name -> vcguard.v1.Verdict
-	24, // 30: vcguard.v1.EventsDropped.dropped:type_name -> vcguard.v1.DroppedEvents
-	40, // 31: vcguard.v1.DroppedEvents.oldest:type_name -> google.protobuf.Timestamp
-	40, // 32: vcguard.v1.DroppedEvents.newest:type_name -> google.protobuf.Timestamp
-	40, // 33: vcguard.v1.MediaUse.since:type_name -> google.protobuf.Timestamp
-	25, // 34: vcguard.v1.MediaEvent.use:type_name -> vcguard.v1.MediaUse
-	25, // 35: vcguard.v1.MediaFinding.use:type_name -> vcguard.v1.MediaUse
-	3,  // 36: vcguard.v1.MediaFinding.kind:type_name -> vcguard.v1.MediaFindingKind
-	4,  // 37: vcguard.v1.MediaFinding.policy_action:type_name -> vcguard.v1.Action
-	29, // 38: vcguard.v1.LocalPolicy.files:type_name -> vcguard.v1.LocalPolicyFile
-	32, // 39: vcguard.v1.Enforcement.app:type_name -> vcguard.v1.AppInstance
-	5,  // 40: vcguard.v1.UserNotified.verdict:type_name -> vcguard.v1.Verdict
-	4,  // 41: vcguard.v1.UserNotified.policy_action:type_name -> vcguard.v1.Action
-	40, // 42: vcguard.v1.AppInstance.started:type_name -> google.protobuf.Timestamp
-	5,  // 43: vcguard.v1.AppInstance.verdict:type_name -> vcguard.v1.Verdict
-	4,  // 44: vcguard.v1.AppInstance.policy_action:type_name -> vcguard.v1.Action
-	6,  // 45: vcguard.v1.AppEvent.kind:type_name -> vcguard.v1.AppEvent.Kind
-	32, // 46: vcguard.v1.AppEvent.app:type_name -> vcguard.v1.AppInstance
-	32, // 47: vcguard.v1.Inventory.apps:type_name -> vcguard.v1.AppInstance
-	25, // 48: vcguard.v1.Inventory.media:type_name -> vcguard.v1.MediaUse
-	37, // 49: vcguard.v1.ServerMessage.ack:type_name -> vcguard.v1.Ack
-	38, // 50: vcguard.v1.ServerMessage.policy:type_name -> vcguard.v1.PolicyUpdate
-	39, // 51: vcguard.v1.PolicyUpdate.policy:type_name -> vcguard.v1.SignedPolicy
-	40, // 52: vcguard.v1.SignedPolicy.published:type_name -> google.protobuf.Timestamp
-	9,  // 53: vcguard.v1.AgentService.Enroll:input_type -> vcguard.v1.EnrollRequest
-	12, // 54: vcguard.v1.AgentService.Connect:input_type -> vcguard.v1.AgentMessage
-	7,  // 55: vcguard.v1.AgentService.Renew:input_type -> vcguard.v1.RenewRequest
-	10, // 56: vcguard.v1.AgentService.Enroll:output_type -> vcguard.v1.EnrollResponse
-	36, // 57: vcguard.v1.AgentService.Connect:output_type -> vcguard.v1.ServerMessage
-	8,  // 58: vcguard.v1.AgentService.Renew:output_type -> vcguard.v1.RenewResponse
-	56, // [56:59] is the sub-list for method output_type
-	53, // [53:56] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	40, // 4: vcguard.v1.AgentMessage.catalog:type_name -> vcguard.v1.CatalogStatus
+	11, // 5: vcguard.v1.Hello.device:type_name -> vcguard.v1.DeviceInfo
+	43, // 6: vcguard.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
+	16, // 7: vcguard.v1.EventBatch.events:type_name -> vcguard.v1.Event
+	43, // 8: vcguard.v1.Event.time:type_name -> google.protobuf.Timestamp
+	33, // 9: vcguard.v1.Event.app:type_name -> vcguard.v1.AppEvent
+	34, // 10: vcguard.v1.Event.inventory:type_name -> vcguard.v1.Inventory
+	35, // 11: vcguard.v1.Event.policy_applied:type_name -> vcguard.v1.PolicyApplied
+	28, // 12: vcguard.v1.Event.local_policy:type_name -> vcguard.v1.LocalPolicy
+	30, // 13: vcguard.v1.Event.enforcement:type_name -> vcguard.v1.Enforcement
+	31, // 14: vcguard.v1.Event.user_notified:type_name -> vcguard.v1.UserNotified
+	26, // 15: vcguard.v1.Event.media:type_name -> vcguard.v1.MediaEvent
+	27, // 16: vcguard.v1.Event.media_finding:type_name -> vcguard.v1.MediaFinding
+	23, // 17: vcguard.v1.Event.events_dropped:type_name -> vcguard.v1.EventsDropped
+	17, // 18: vcguard.v1.Event.app_connection:type_name -> vcguard.v1.AppConnection
+	20, // 19: vcguard.v1.Event.browser_meeting:type_name -> vcguard.v1.BrowserMeeting
+	22, // 20: vcguard.v1.Event.browser_policy:type_name -> vcguard.v1.BrowserPolicy
+	18, // 21: vcguard.v1.AppConnection.accounts:type_name -> vcguard.v1.Account
+	19, // 22: vcguard.v1.AppConnection.findings:type_name -> vcguard.v1.ConnectionFinding
+	0,  // 23: vcguard.v1.Account.kind:type_name -> vcguard.v1.AccountKind
+	1,  // 24: vcguard.v1.ConnectionFinding.kind:type_name -> vcguard.v1.ConnectionFindingKind
+	4,  // 25: vcguard.v1.ConnectionFinding.policy_action:type_name -> vcguard.v1.Action
+	25, // 26: vcguard.v1.BrowserMeeting.use:type_name -> vcguard.v1.MediaUse
+	21, // 27: vcguard.v1.BrowserMeeting.services:type_name -> vcguard.v1.SiteService
+	2,  // 28: vcguard.v1.BrowserMeeting.kind:type_name -> vcguard.v1.SiteFindingKind
+	4,  // 29: vcguard.v1.BrowserMeeting.policy_action:type_name -> vcguard.v1.Action
+	5,  // 30: vcguard.v1.SiteService.verdict:type_name -> vcguard.v1.Verdict
+	24, // 31: vcguard.v1.EventsDropped.dropped:type_name -> vcguard.v1.DroppedEvents
+	43, // 32: vcguard.v1.DroppedEvents.oldest:type_name -> google.protobuf.Timestamp
+	43, // 33: vcguard.v1.DroppedEvents.newest:type_name -> google.protobuf.Timestamp
+	43, // 34: vcguard.v1.MediaUse.since:type_name -> google.protobuf.Timestamp
+	25, // 35: vcguard.v1.MediaEvent.use:type_name -> vcguard.v1.MediaUse
+	25, // 36: vcguard.v1.MediaFinding.use:type_name -> vcguard.v1.MediaUse
+	3,  // 37: vcguard.v1.MediaFinding.kind:type_name -> vcguard.v1.MediaFindingKind
+	4,  // 38: vcguard.v1.MediaFinding.policy_action:type_name -> vcguard.v1.Action
+	29, // 39: vcguard.v1.LocalPolicy.files:type_name -> vcguard.v1.LocalPolicyFile
+	32, // 40: vcguard.v1.Enforcement.app:type_name -> vcguard.v1.AppInstance
+	5,  // 41: vcguard.v1.UserNotified.verdict:type_name -> vcguard.v1.Verdict
+	4,  // 42: vcguard.v1.UserNotified.policy_action:type_name -> vcguard.v1.Action
+	43, // 43: vcguard.v1.AppInstance.started:type_name -> google.protobuf.Timestamp
+	5,  // 44: vcguard.v1.AppInstance.verdict:type_name -> vcguard.v1.Verdict
+	4,  // 45: vcguard.v1.AppInstance.policy_action:type_name -> vcguard.v1.Action
+	6,  // 46: vcguard.v1.AppEvent.kind:type_name -> vcguard.v1.AppEvent.Kind
+	32, // 47: vcguard.v1.AppEvent.app:type_name -> vcguard.v1.AppInstance
+	32, // 48: vcguard.v1.Inventory.apps:type_name -> vcguard.v1.AppInstance
+	25, // 49: vcguard.v1.Inventory.media:type_name -> vcguard.v1.MediaUse
+	37, // 50: vcguard.v1.ServerMessage.ack:type_name -> vcguard.v1.Ack
+	38, // 51: vcguard.v1.ServerMessage.policy:type_name -> vcguard.v1.PolicyUpdate
+	41, // 52: vcguard.v1.ServerMessage.catalog:type_name -> vcguard.v1.CatalogUpdate
+	39, // 53: vcguard.v1.PolicyUpdate.policy:type_name -> vcguard.v1.SignedPolicy
+	43, // 54: vcguard.v1.SignedPolicy.published:type_name -> google.protobuf.Timestamp
+	42, // 55: vcguard.v1.CatalogUpdate.catalog:type_name -> vcguard.v1.SignedCatalog
+	43, // 56: vcguard.v1.SignedCatalog.published:type_name -> google.protobuf.Timestamp
+	9,  // 57: vcguard.v1.AgentService.Enroll:input_type -> vcguard.v1.EnrollRequest
+	12, // 58: vcguard.v1.AgentService.Connect:input_type -> vcguard.v1.AgentMessage
+	7,  // 59: vcguard.v1.AgentService.Renew:input_type -> vcguard.v1.RenewRequest
+	10, // 60: vcguard.v1.AgentService.Enroll:output_type -> vcguard.v1.EnrollResponse
+	36, // 61: vcguard.v1.AgentService.Connect:output_type -> vcguard.v1.ServerMessage
+	8,  // 62: vcguard.v1.AgentService.Renew:output_type -> vcguard.v1.RenewResponse
+	60, // [60:63] is the sub-list for method output_type
+	57, // [57:60] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_vcguard_v1_agent_proto_init() }
@@ -3398,6 +3626,7 @@ func file_vcguard_v1_agent_proto_init() {
 		(*AgentMessage_Hello)(nil),
 		(*AgentMessage_Batch)(nil),
 		(*AgentMessage_Heartbeat)(nil),
+		(*AgentMessage_Catalog)(nil),
 	}
 	file_vcguard_v1_agent_proto_msgTypes[9].OneofWrappers = []any{
 		(*Event_App)(nil),
@@ -3416,6 +3645,7 @@ func file_vcguard_v1_agent_proto_init() {
 	file_vcguard_v1_agent_proto_msgTypes[29].OneofWrappers = []any{
 		(*ServerMessage_Ack)(nil),
 		(*ServerMessage_Policy)(nil),
+		(*ServerMessage_Catalog)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3423,7 +3653,7 @@ func file_vcguard_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vcguard_v1_agent_proto_rawDesc), len(file_vcguard_v1_agent_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   33,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
