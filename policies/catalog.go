@@ -53,6 +53,11 @@ type App struct {
 	// others (allowed_servers, allowed_accounts), and, where it cannot read
 	// it reliably, why.
 	LocalSetup *LocalSetup `yaml:"local_setup,omitempty" json:"local_setup,omitempty"`
+	// Posture are the checks of the client's own settings (updates,
+	// telemetry, single sign-on, start at login, recordings), each naming
+	// the file, registry key or folder it reads and the vendor's
+	// documentation of it.
+	Posture []PostureCheck `yaml:"posture,omitempty" json:"posture,omitempty"`
 
 	// File is the catalog file the entry came from.
 	File string `yaml:"-" json:"-"`
@@ -254,6 +259,12 @@ func ParseApp(file string, data []byte) (*App, error) {
 		if err := a.Facts.validate(fail); err != nil {
 			return nil, err
 		}
+	}
+	if len(a.Posture) > 0 && a.Category != CategoryMeeting {
+		return nil, fail("is only for meeting tools", "posture")
+	}
+	if err := validatePosture(a.Posture, fail); err != nil {
+		return nil, err
 	}
 	for goos, id := range a.Identify {
 		if !knownOS[goos] {

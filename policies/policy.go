@@ -266,6 +266,11 @@ type Actions struct {
 	// PersonalAccount: an app is signed in with an account its
 	// allowed_accounts does not allow; default warn.
 	PersonalAccount Action `yaml:"personal_account,omitempty" json:"personal_account,omitempty"`
+	// Posture says what to do about each kind of finding on an approved
+	// or restricted client's own settings (updates_off, outdated_package,
+	// telemetry_on, sso_not_enforced, autostart, keeps_running,
+	// recording): monitor or warn; default monitor.
+	Posture map[PostureKind]Action `yaml:"posture,omitempty" json:"posture,omitempty"`
 }
 
 // Group overrides parts of the policy for the devices of one group.
@@ -544,6 +549,9 @@ func (v validator) actions(a Actions, path ...string) error {
 	}
 	if a.Approved != "" && a.Approved != ActionMonitor {
 		return v.fail(fmt.Sprintf("%q: approved tools are only monitored", a.Approved), at("approved")...)
+	}
+	if err := v.postureActions(a.Posture, at("posture")...); err != nil {
+		return err
 	}
 	if a.BlockGrace != "" {
 		d, err := time.ParseDuration(a.BlockGrace)
