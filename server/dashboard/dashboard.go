@@ -119,6 +119,8 @@ func (d *Dashboard) Routes() []Route {
 		{Pattern: "GET /apps", Session: true, Roles: fleet, session: d.apps},
 		{Pattern: "GET /apps.csv", Session: true, Roles: fleet, session: d.appsCSV},
 		{Pattern: "GET /apps/connections", Session: true, Roles: fleet, session: d.connections},
+		{Pattern: "GET /catalog", Session: true, Roles: fleet, session: d.catalogList},
+		{Pattern: "GET /catalog/{app}", Session: true, Roles: fleet, session: d.catalogApp},
 		{Pattern: "GET /policies", Session: true, Roles: fleet, session: d.policies},
 		{Pattern: "GET /policies/{version}", Session: true, Roles: fleet, session: d.policy},
 		{Pattern: "POST /policies", Session: true, Roles: admins, session: d.publishPolicy},

@@ -201,7 +201,7 @@ func TestRoutesAuthorization(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vals := map[string]string{"id": "dev-1", "version": "1", "secret": secret.ID, "username": spare.Username}
+	vals := map[string]string{"id": "dev-1", "version": "1", "secret": secret.ID, "username": spare.Username, "app": "jitsi-meet"}
 	_, otherCSRF := e.session(t, store.RoleAdmin, time.Now().Add(time.Hour))
 
 	seen := map[string]bool{}
