@@ -84,6 +84,9 @@ type PostureCheck struct {
 	// Absent: the finding holds when the setting is not there (a policy
 	// key an administrator has not set).
 	Absent bool `yaml:"absent,omitempty" json:"absent,omitempty"`
+	// Present: the finding holds when the setting is there, whatever its
+	// value (an entry in the Windows Run key starts the client at login).
+	Present bool `yaml:"present,omitempty" json:"present,omitempty"`
 	// Source is the vendor's documentation of the setting.
 	Source string `yaml:"source" json:"source"`
 	Note   string `yaml:"note,omitempty" json:"note,omitempty"`
@@ -173,9 +176,11 @@ func (c PostureCheck) validate(fail func(msg string, field ...string) error, at 
 		return f("is required: the setting to read", "key")
 	case !needsKey && c.Key != "":
 		return f("is not read for this kind of place", "key")
-	case needsKey && len(c.Values) == 0 && !c.Absent:
-		return f("are required (or absent: true): when the finding holds", "values")
-	case !needsKey && (len(c.Values) > 0 || c.Absent):
+	case c.Present && (len(c.Values) > 0 || c.Absent):
+		return f("holds whatever the value: it takes no values and no absent", "present")
+	case needsKey && len(c.Values) == 0 && !c.Absent && !c.Present:
+		return f("are required (or absent: true, or present: true): when the finding holds", "values")
+	case !needsKey && (len(c.Values) > 0 || c.Absent || c.Present):
 		return f("are not used for this kind of place", "values")
 	}
 	if u, err := url.Parse(c.Source); err != nil || u.Scheme != "https" || u.Host == "" {

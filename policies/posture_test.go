@@ -35,6 +35,12 @@ const postureChecks = `posture:
     key: telemetry.enabled
     values: ['true']
     source: https://demo.example/help/privacy
+  - kind: autostart
+    os: windows
+    registry: 'HKCU\Software\Microsoft\Windows\CurrentVersion\Run'
+    key: Demo
+    present: true
+    source: https://demo.example/help/autostart
   - kind: recording
     os: windows
     folder: '%APPDATA%\Demo\Recordings'
@@ -47,7 +53,7 @@ func TestPostureChecksParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(a.Posture) != 5 {
+	if len(a.Posture) != 6 || !a.Posture[4].Present {
 		t.Fatalf("posture = %+v", a.Posture)
 	}
 	c := a.Posture[0]
@@ -57,7 +63,7 @@ func TestPostureChecksParse(t *testing.T) {
 	if c := a.Posture[1]; !c.Absent || c.Where() != "/Library/Preferences/example.demo.plist (ForceSSO)" {
 		t.Errorf("check 1 = %+v (%s)", c, c.Where())
 	}
-	if c := a.Posture[4]; c.Where() != `%APPDATA%\Demo\Recordings` {
+	if c := a.Posture[5]; c.Where() != `%APPDATA%\Demo\Recordings` {
 		t.Errorf("check 4 = %s", c.Where())
 	}
 }
@@ -76,9 +82,10 @@ func TestPostureCheckErrors(t *testing.T) {
 		{"unknown format", "format: desktop", "format: toml", "posture.2.format", `"toml" is not one of ini, json, plist, desktop, exists`},
 		{"plist off darwin", "os: darwin", "os: linux", "posture.1.format", "darwin only"},
 		{"key missing", "    key: telemetry.enabled\n", "", "posture.3.key", "is required"},
-		{"values missing", "    values: ['true']\n    source: https://demo.example/help/privacy", "    source: https://demo.example/help/privacy", "posture.3.values", "are required (or absent: true)"},
+		{"values missing", "    values: ['true']\n    source: https://demo.example/help/privacy", "    source: https://demo.example/help/privacy", "posture.3.values", "are required (or absent: true, or present: true)"},
+		{"present with values", "    values: ['true']\n    source: https://demo.example/help/privacy", "    values: ['true']\n    present: true\n    source: https://demo.example/help/privacy", "posture.3.present", "takes no values"},
 		{"key on desktop", "format: desktop\n", "format: desktop\n    key: Hidden\n", "posture.2.key", "is not read"},
-		{"folder not recording", "kind: recording", "kind: autostart", "posture.4.folder", "only for the recording check"},
+		{"folder not recording", "kind: recording", "kind: autostart", "posture.5.folder", "only for the recording check"},
 		{"source not https", "source: https://demo.example/help/autostart", "source: http://demo.example/help/autostart", "posture.2.source", "is not an https URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
