@@ -31,6 +31,79 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// PostureKind (policies.PostureKind).
+type PostureKind int32
+
+const (
+	PostureKind_POSTURE_KIND_UNSPECIFIED PostureKind = 0
+	// The client's automatic updates are switched off.
+	PostureKind_POSTURE_KIND_UPDATES_OFF PostureKind = 1
+	// The package manager offers a newer version than the one installed.
+	PostureKind_POSTURE_KIND_OUTDATED_PACKAGE PostureKind = 2
+	// The client sends usage data where it can be switched off.
+	PostureKind_POSTURE_KIND_TELEMETRY_ON PostureKind = 3
+	// The client's setting that forces single sign-on is not set.
+	PostureKind_POSTURE_KIND_SSO_NOT_ENFORCED PostureKind = 4
+	// The client starts at login.
+	PostureKind_POSTURE_KIND_AUTOSTART PostureKind = 5
+	// Closing the client's window leaves it running.
+	PostureKind_POSTURE_KIND_KEEPS_RUNNING PostureKind = 6
+	// A local recording appeared while the client held the camera or
+	// microphone.
+	PostureKind_POSTURE_KIND_RECORDING PostureKind = 7
+)
+
+// Enum value maps for PostureKind.
+var (
+	PostureKind_name = map[int32]string{
+		0: "POSTURE_KIND_UNSPECIFIED",
+		1: "POSTURE_KIND_UPDATES_OFF",
+		2: "POSTURE_KIND_OUTDATED_PACKAGE",
+		3: "POSTURE_KIND_TELEMETRY_ON",
+		4: "POSTURE_KIND_SSO_NOT_ENFORCED",
+		5: "POSTURE_KIND_AUTOSTART",
+		6: "POSTURE_KIND_KEEPS_RUNNING",
+		7: "POSTURE_KIND_RECORDING",
+	}
+	PostureKind_value = map[string]int32{
+		"POSTURE_KIND_UNSPECIFIED":      0,
+		"POSTURE_KIND_UPDATES_OFF":      1,
+		"POSTURE_KIND_OUTDATED_PACKAGE": 2,
+		"POSTURE_KIND_TELEMETRY_ON":     3,
+		"POSTURE_KIND_SSO_NOT_ENFORCED": 4,
+		"POSTURE_KIND_AUTOSTART":        5,
+		"POSTURE_KIND_KEEPS_RUNNING":    6,
+		"POSTURE_KIND_RECORDING":        7,
+	}
+)
+
+func (x PostureKind) Enum() *PostureKind {
+	p := new(PostureKind)
+	*p = x
+	return p
+}
+
+func (x PostureKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PostureKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_vcguard_v1_agent_proto_enumTypes[0].Descriptor()
+}
+
+func (PostureKind) Type() protoreflect.EnumType {
+	return &file_vcguard_v1_agent_proto_enumTypes[0]
+}
+
+func (x PostureKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PostureKind.Descriptor instead.
+func (PostureKind) EnumDescriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{0}
+}
+
 // AccountKind tells an organisation's account from a personal one
 // (policies.AccountKind).
 type AccountKind int32
@@ -72,11 +145,11 @@ func (x AccountKind) String() string {
 }
 
 func (AccountKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_vcguard_v1_agent_proto_enumTypes[0].Descriptor()
+	return file_vcguard_v1_agent_proto_enumTypes[1].Descriptor()
 }
 
 func (AccountKind) Type() protoreflect.EnumType {
-	return &file_vcguard_v1_agent_proto_enumTypes[0]
+	return &file_vcguard_v1_agent_proto_enumTypes[1]
 }
 
 func (x AccountKind) Number() protoreflect.EnumNumber {
@@ -85,7 +158,7 @@ func (x AccountKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AccountKind.Descriptor instead.
 func (AccountKind) EnumDescriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{0}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{1}
 }
 
 // ConnectionFindingKind (policies.ConnectionFindingKind).
@@ -127,11 +200,11 @@ func (x ConnectionFindingKind) String() string {
 }
 
 func (ConnectionFindingKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_vcguard_v1_agent_proto_enumTypes[1].Descriptor()
+	return file_vcguard_v1_agent_proto_enumTypes[2].Descriptor()
 }
 
 func (ConnectionFindingKind) Type() protoreflect.EnumType {
-	return &file_vcguard_v1_agent_proto_enumTypes[1]
+	return &file_vcguard_v1_agent_proto_enumTypes[2]
 }
 
 func (x ConnectionFindingKind) Number() protoreflect.EnumNumber {
@@ -140,7 +213,7 @@ func (x ConnectionFindingKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ConnectionFindingKind.Descriptor instead.
 func (ConnectionFindingKind) EnumDescriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{1}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{2}
 }
 
 // SiteFindingKind (policies.SiteFindingKind).
@@ -188,11 +261,11 @@ func (x SiteFindingKind) String() string {
 }
 
 func (SiteFindingKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_vcguard_v1_agent_proto_enumTypes[2].Descriptor()
+	return file_vcguard_v1_agent_proto_enumTypes[3].Descriptor()
 }
 
 func (SiteFindingKind) Type() protoreflect.EnumType {
-	return &file_vcguard_v1_agent_proto_enumTypes[2]
+	return &file_vcguard_v1_agent_proto_enumTypes[3]
 }
 
 func (x SiteFindingKind) Number() protoreflect.EnumNumber {
@@ -201,7 +274,7 @@ func (x SiteFindingKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SiteFindingKind.Descriptor instead.
 func (SiteFindingKind) EnumDescriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{2}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{3}
 }
 
 // MediaFindingKind is what the policy finds wrong with a camera or
@@ -265,11 +338,11 @@ func (x MediaFindingKind) String() string {
 }
 
 func (MediaFindingKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_vcguard_v1_agent_proto_enumTypes[3].Descriptor()
+	return file_vcguard_v1_agent_proto_enumTypes[4].Descriptor()
 }
 
 func (MediaFindingKind) Type() protoreflect.EnumType {
-	return &file_vcguard_v1_agent_proto_enumTypes[3]
+	return &file_vcguard_v1_agent_proto_enumTypes[4]
 }
 
 func (x MediaFindingKind) Number() protoreflect.EnumNumber {
@@ -278,7 +351,7 @@ func (x MediaFindingKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MediaFindingKind.Descriptor instead.
 func (MediaFindingKind) EnumDescriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{3}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{4}
 }
 
 // Action is what the agent does about a finding under the policy
@@ -323,11 +396,11 @@ func (x Action) String() string {
 }
 
 func (Action) Descriptor() protoreflect.EnumDescriptor {
-	return file_vcguard_v1_agent_proto_enumTypes[4].Descriptor()
+	return file_vcguard_v1_agent_proto_enumTypes[5].Descriptor()
 }
 
 func (Action) Type() protoreflect.EnumType {
-	return &file_vcguard_v1_agent_proto_enumTypes[4]
+	return &file_vcguard_v1_agent_proto_enumTypes[5]
 }
 
 func (x Action) Number() protoreflect.EnumNumber {
@@ -336,7 +409,7 @@ func (x Action) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Action.Descriptor instead.
 func (Action) EnumDescriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{4}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{5}
 }
 
 type Verdict int32
@@ -385,11 +458,11 @@ func (x Verdict) String() string {
 }
 
 func (Verdict) Descriptor() protoreflect.EnumDescriptor {
-	return file_vcguard_v1_agent_proto_enumTypes[5].Descriptor()
+	return file_vcguard_v1_agent_proto_enumTypes[6].Descriptor()
 }
 
 func (Verdict) Type() protoreflect.EnumType {
-	return &file_vcguard_v1_agent_proto_enumTypes[5]
+	return &file_vcguard_v1_agent_proto_enumTypes[6]
 }
 
 func (x Verdict) Number() protoreflect.EnumNumber {
@@ -398,7 +471,7 @@ func (x Verdict) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Verdict.Descriptor instead.
 func (Verdict) EnumDescriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{5}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{6}
 }
 
 type AppEvent_Kind int32
@@ -438,11 +511,11 @@ func (x AppEvent_Kind) String() string {
 }
 
 func (AppEvent_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_vcguard_v1_agent_proto_enumTypes[6].Descriptor()
+	return file_vcguard_v1_agent_proto_enumTypes[7].Descriptor()
 }
 
 func (AppEvent_Kind) Type() protoreflect.EnumType {
-	return &file_vcguard_v1_agent_proto_enumTypes[6]
+	return &file_vcguard_v1_agent_proto_enumTypes[7]
 }
 
 func (x AppEvent_Kind) Number() protoreflect.EnumNumber {
@@ -451,7 +524,7 @@ func (x AppEvent_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AppEvent_Kind.Descriptor instead.
 func (AppEvent_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{26, 0}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{28, 0}
 }
 
 type RenewRequest struct {
@@ -1083,6 +1156,7 @@ type Event struct {
 	//	*Event_AppConnection
 	//	*Event_BrowserMeeting
 	//	*Event_BrowserPolicy
+	//	*Event_AppPosture
 	Detail        isEvent_Detail `protobuf_oneof:"detail"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1247,6 +1321,15 @@ func (x *Event) GetBrowserPolicy() *BrowserPolicy {
 	return nil
 }
 
+func (x *Event) GetAppPosture() *AppPosture {
+	if x != nil {
+		if x, ok := x.Detail.(*Event_AppPosture); ok {
+			return x.AppPosture
+		}
+	}
+	return nil
+}
+
 type isEvent_Detail interface {
 	isEvent_Detail()
 }
@@ -1299,6 +1382,10 @@ type Event_BrowserPolicy struct {
 	BrowserPolicy *BrowserPolicy `protobuf:"bytes,21,opt,name=browser_policy,json=browserPolicy,proto3,oneof"`
 }
 
+type Event_AppPosture struct {
+	AppPosture *AppPosture `protobuf:"bytes,22,opt,name=app_posture,json=appPosture,proto3,oneof"`
+}
+
 func (*Event_App) isEvent_Detail() {}
 
 func (*Event_Inventory) isEvent_Detail() {}
@@ -1322,6 +1409,169 @@ func (*Event_AppConnection) isEvent_Detail() {}
 func (*Event_BrowserMeeting) isEvent_Detail() {}
 
 func (*Event_BrowserPolicy) isEvent_Detail() {}
+
+func (*Event_AppPosture) isEvent_Detail() {}
+
+// AppPosture reports what the agent found of an approved or restricted
+// app's own settings, from local state only (the catalog's posture checks,
+// the package manager's local lists): sent when such an app starts and its
+// findings differ from the last ones sent, and when a local recording
+// appears while it holds the camera or microphone. Places are named with
+// the home folder as "~"; a recording is reported by its file type only,
+// never its name (it often names the meeting or a person).
+type AppPosture struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Catalog app id, e.g. "zoom".
+	AppId string `protobuf:"bytes,1,opt,name=app_id,json=appId,proto3" json:"app_id,omitempty"`
+	// The process that prompted the read.
+	Pid int32 `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	// The user session whose settings were read (uid, Windows SID).
+	Session string `protobuf:"bytes,3,opt,name=session,proto3" json:"session,omitempty"`
+	// What was found; empty when nothing.
+	Findings []*PostureFinding `protobuf:"bytes,4,rep,name=findings,proto3" json:"findings,omitempty"`
+	// Checks that could not be read: the place and why, never the content.
+	Errors        []string `protobuf:"bytes,5,rep,name=errors,proto3" json:"errors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppPosture) Reset() {
+	*x = AppPosture{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppPosture) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppPosture) ProtoMessage() {}
+
+func (x *AppPosture) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppPosture.ProtoReflect.Descriptor instead.
+func (*AppPosture) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AppPosture) GetAppId() string {
+	if x != nil {
+		return x.AppId
+	}
+	return ""
+}
+
+func (x *AppPosture) GetPid() int32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+func (x *AppPosture) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *AppPosture) GetFindings() []*PostureFinding {
+	if x != nil {
+		return x.Findings
+	}
+	return nil
+}
+
+func (x *AppPosture) GetErrors() []string {
+	if x != nil {
+		return x.Errors
+	}
+	return nil
+}
+
+// PostureFinding is one finding on an app's own settings.
+type PostureFinding struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  PostureKind            `protobuf:"varint,1,opt,name=kind,proto3,enum=vcguard.v1.PostureKind" json:"kind,omitempty"`
+	// Where it was read: the file (and key), registry value, folder or
+	// package.
+	Where string `protobuf:"bytes,2,opt,name=where,proto3" json:"where,omitempty"`
+	// What was found: the value, "installed X, offered Y", or a
+	// recording's file type.
+	Detail        string `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	PolicyAction  Action `protobuf:"varint,4,opt,name=policy_action,json=policyAction,proto3,enum=vcguard.v1.Action" json:"policy_action,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PostureFinding) Reset() {
+	*x = PostureFinding{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PostureFinding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PostureFinding) ProtoMessage() {}
+
+func (x *PostureFinding) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PostureFinding.ProtoReflect.Descriptor instead.
+func (*PostureFinding) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *PostureFinding) GetKind() PostureKind {
+	if x != nil {
+		return x.Kind
+	}
+	return PostureKind_POSTURE_KIND_UNSPECIFIED
+}
+
+func (x *PostureFinding) GetWhere() string {
+	if x != nil {
+		return x.Where
+	}
+	return ""
+}
+
+func (x *PostureFinding) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *PostureFinding) GetPolicyAction() Action {
+	if x != nil {
+		return x.PolicyAction
+	}
+	return Action_ACTION_UNSPECIFIED
+}
 
 // AppConnection reports which servers and accounts a meeting app is set up
 // for, as its own local configuration in one user's home says, and what
@@ -1352,7 +1602,7 @@ type AppConnection struct {
 
 func (x *AppConnection) Reset() {
 	*x = AppConnection{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1364,7 +1614,7 @@ func (x *AppConnection) String() string {
 func (*AppConnection) ProtoMessage() {}
 
 func (x *AppConnection) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[10]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1377,7 +1627,7 @@ func (x *AppConnection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppConnection.ProtoReflect.Descriptor instead.
 func (*AppConnection) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{10}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AppConnection) GetAppId() string {
@@ -1451,7 +1701,7 @@ type Account struct {
 
 func (x *Account) Reset() {
 	*x = Account{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1463,7 +1713,7 @@ func (x *Account) String() string {
 func (*Account) ProtoMessage() {}
 
 func (x *Account) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[11]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1476,7 +1726,7 @@ func (x *Account) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Account.ProtoReflect.Descriptor instead.
 func (*Account) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{11}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Account) GetKind() AccountKind {
@@ -1514,7 +1764,7 @@ type ConnectionFinding struct {
 
 func (x *ConnectionFinding) Reset() {
 	*x = ConnectionFinding{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1526,7 +1776,7 @@ func (x *ConnectionFinding) String() string {
 func (*ConnectionFinding) ProtoMessage() {}
 
 func (x *ConnectionFinding) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[12]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1539,7 +1789,7 @@ func (x *ConnectionFinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectionFinding.ProtoReflect.Descriptor instead.
 func (*ConnectionFinding) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{12}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ConnectionFinding) GetKind() ConnectionFindingKind {
@@ -1588,7 +1838,7 @@ type BrowserMeeting struct {
 
 func (x *BrowserMeeting) Reset() {
 	*x = BrowserMeeting{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1600,7 +1850,7 @@ func (x *BrowserMeeting) String() string {
 func (*BrowserMeeting) ProtoMessage() {}
 
 func (x *BrowserMeeting) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[13]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1613,7 +1863,7 @@ func (x *BrowserMeeting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BrowserMeeting.ProtoReflect.Descriptor instead.
 func (*BrowserMeeting) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{13}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *BrowserMeeting) GetUse() *MediaUse {
@@ -1677,7 +1927,7 @@ type SiteService struct {
 
 func (x *SiteService) Reset() {
 	*x = SiteService{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1689,7 +1939,7 @@ func (x *SiteService) String() string {
 func (*SiteService) ProtoMessage() {}
 
 func (x *SiteService) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[14]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1702,7 +1952,7 @@ func (x *SiteService) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SiteService.ProtoReflect.Descriptor instead.
 func (*SiteService) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{14}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SiteService) GetAppId() string {
@@ -1741,7 +1991,7 @@ type BrowserPolicy struct {
 
 func (x *BrowserPolicy) Reset() {
 	*x = BrowserPolicy{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1753,7 +2003,7 @@ func (x *BrowserPolicy) String() string {
 func (*BrowserPolicy) ProtoMessage() {}
 
 func (x *BrowserPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[15]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1766,7 +2016,7 @@ func (x *BrowserPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BrowserPolicy.ProtoReflect.Descriptor instead.
 func (*BrowserPolicy) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{15}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *BrowserPolicy) GetMode() string {
@@ -1834,7 +2084,7 @@ type EventsDropped struct {
 
 func (x *EventsDropped) Reset() {
 	*x = EventsDropped{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1846,7 +2096,7 @@ func (x *EventsDropped) String() string {
 func (*EventsDropped) ProtoMessage() {}
 
 func (x *EventsDropped) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[16]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1859,7 +2109,7 @@ func (x *EventsDropped) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsDropped.ProtoReflect.Descriptor instead.
 func (*EventsDropped) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{16}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *EventsDropped) GetDropped() []*DroppedEvents {
@@ -1885,7 +2135,7 @@ type DroppedEvents struct {
 
 func (x *DroppedEvents) Reset() {
 	*x = DroppedEvents{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1897,7 +2147,7 @@ func (x *DroppedEvents) String() string {
 func (*DroppedEvents) ProtoMessage() {}
 
 func (x *DroppedEvents) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[17]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1910,7 +2160,7 @@ func (x *DroppedEvents) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DroppedEvents.ProtoReflect.Descriptor instead.
 func (*DroppedEvents) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{17}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DroppedEvents) GetType() string {
@@ -1970,7 +2220,7 @@ type MediaUse struct {
 
 func (x *MediaUse) Reset() {
 	*x = MediaUse{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1982,7 +2232,7 @@ func (x *MediaUse) String() string {
 func (*MediaUse) ProtoMessage() {}
 
 func (x *MediaUse) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[18]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1995,7 +2245,7 @@ func (x *MediaUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaUse.ProtoReflect.Descriptor instead.
 func (*MediaUse) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{18}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *MediaUse) GetKind() string {
@@ -2072,7 +2322,7 @@ type MediaEvent struct {
 
 func (x *MediaEvent) Reset() {
 	*x = MediaEvent{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2084,7 +2334,7 @@ func (x *MediaEvent) String() string {
 func (*MediaEvent) ProtoMessage() {}
 
 func (x *MediaEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[19]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2097,7 +2347,7 @@ func (x *MediaEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaEvent.ProtoReflect.Descriptor instead.
 func (*MediaEvent) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{19}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *MediaEvent) GetUse() *MediaUse {
@@ -2141,7 +2391,7 @@ type MediaFinding struct {
 
 func (x *MediaFinding) Reset() {
 	*x = MediaFinding{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[20]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2153,7 +2403,7 @@ func (x *MediaFinding) String() string {
 func (*MediaFinding) ProtoMessage() {}
 
 func (x *MediaFinding) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[20]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2166,7 +2416,7 @@ func (x *MediaFinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaFinding.ProtoReflect.Descriptor instead.
 func (*MediaFinding) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{20}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *MediaFinding) GetUse() *MediaUse {
@@ -2217,7 +2467,7 @@ type LocalPolicy struct {
 
 func (x *LocalPolicy) Reset() {
 	*x = LocalPolicy{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[21]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2229,7 +2479,7 @@ func (x *LocalPolicy) String() string {
 func (*LocalPolicy) ProtoMessage() {}
 
 func (x *LocalPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[21]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2242,7 +2492,7 @@ func (x *LocalPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalPolicy.ProtoReflect.Descriptor instead.
 func (*LocalPolicy) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{21}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *LocalPolicy) GetFiles() []*LocalPolicyFile {
@@ -2269,7 +2519,7 @@ type LocalPolicyFile struct {
 
 func (x *LocalPolicyFile) Reset() {
 	*x = LocalPolicyFile{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[22]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2281,7 +2531,7 @@ func (x *LocalPolicyFile) String() string {
 func (*LocalPolicyFile) ProtoMessage() {}
 
 func (x *LocalPolicyFile) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[22]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2294,7 +2544,7 @@ func (x *LocalPolicyFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalPolicyFile.ProtoReflect.Descriptor instead.
 func (*LocalPolicyFile) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{22}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *LocalPolicyFile) GetPath() string {
@@ -2341,7 +2591,7 @@ type Enforcement struct {
 
 func (x *Enforcement) Reset() {
 	*x = Enforcement{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[23]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2353,7 +2603,7 @@ func (x *Enforcement) String() string {
 func (*Enforcement) ProtoMessage() {}
 
 func (x *Enforcement) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[23]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2366,7 +2616,7 @@ func (x *Enforcement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Enforcement.ProtoReflect.Descriptor instead.
 func (*Enforcement) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{23}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Enforcement) GetApp() *AppInstance {
@@ -2432,7 +2682,7 @@ type UserNotified struct {
 
 func (x *UserNotified) Reset() {
 	*x = UserNotified{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[24]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2444,7 +2694,7 @@ func (x *UserNotified) String() string {
 func (*UserNotified) ProtoMessage() {}
 
 func (x *UserNotified) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[24]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2457,7 +2707,7 @@ func (x *UserNotified) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserNotified.ProtoReflect.Descriptor instead.
 func (*UserNotified) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{24}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *UserNotified) GetAppId() string {
@@ -2557,7 +2807,7 @@ type AppInstance struct {
 
 func (x *AppInstance) Reset() {
 	*x = AppInstance{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[25]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2569,7 +2819,7 @@ func (x *AppInstance) String() string {
 func (*AppInstance) ProtoMessage() {}
 
 func (x *AppInstance) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[25]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2582,7 +2832,7 @@ func (x *AppInstance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppInstance.ProtoReflect.Descriptor instead.
 func (*AppInstance) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{25}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AppInstance) GetAppId() string {
@@ -2680,7 +2930,7 @@ type AppEvent struct {
 
 func (x *AppEvent) Reset() {
 	*x = AppEvent{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[26]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2692,7 +2942,7 @@ func (x *AppEvent) String() string {
 func (*AppEvent) ProtoMessage() {}
 
 func (x *AppEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[26]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2705,7 +2955,7 @@ func (x *AppEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppEvent.ProtoReflect.Descriptor instead.
 func (*AppEvent) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{26}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AppEvent) GetKind() AppEvent_Kind {
@@ -2735,7 +2985,7 @@ type Inventory struct {
 
 func (x *Inventory) Reset() {
 	*x = Inventory{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[27]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2747,7 +2997,7 @@ func (x *Inventory) String() string {
 func (*Inventory) ProtoMessage() {}
 
 func (x *Inventory) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[27]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2760,7 +3010,7 @@ func (x *Inventory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Inventory.ProtoReflect.Descriptor instead.
 func (*Inventory) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{27}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Inventory) GetApps() []*AppInstance {
@@ -2787,7 +3037,7 @@ type PolicyApplied struct {
 
 func (x *PolicyApplied) Reset() {
 	*x = PolicyApplied{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[28]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2799,7 +3049,7 @@ func (x *PolicyApplied) String() string {
 func (*PolicyApplied) ProtoMessage() {}
 
 func (x *PolicyApplied) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[28]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2812,7 +3062,7 @@ func (x *PolicyApplied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyApplied.ProtoReflect.Descriptor instead.
 func (*PolicyApplied) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{28}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PolicyApplied) GetVersion() uint64 {
@@ -2836,7 +3086,7 @@ type ServerMessage struct {
 
 func (x *ServerMessage) Reset() {
 	*x = ServerMessage{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[29]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2848,7 +3098,7 @@ func (x *ServerMessage) String() string {
 func (*ServerMessage) ProtoMessage() {}
 
 func (x *ServerMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[29]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2861,7 +3111,7 @@ func (x *ServerMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerMessage.ProtoReflect.Descriptor instead.
 func (*ServerMessage) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{29}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ServerMessage) GetMsg() isServerMessage_Msg {
@@ -2930,7 +3180,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[30]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2942,7 +3192,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[30]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2955,7 +3205,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{30}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Ack) GetSeq() uint64 {
@@ -2975,7 +3225,7 @@ type PolicyUpdate struct {
 
 func (x *PolicyUpdate) Reset() {
 	*x = PolicyUpdate{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[31]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2987,7 +3237,7 @@ func (x *PolicyUpdate) String() string {
 func (*PolicyUpdate) ProtoMessage() {}
 
 func (x *PolicyUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[31]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3000,7 +3250,7 @@ func (x *PolicyUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyUpdate.ProtoReflect.Descriptor instead.
 func (*PolicyUpdate) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{31}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PolicyUpdate) GetPolicy() *SignedPolicy {
@@ -3025,7 +3275,7 @@ type SignedPolicy struct {
 
 func (x *SignedPolicy) Reset() {
 	*x = SignedPolicy{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[32]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3037,7 +3287,7 @@ func (x *SignedPolicy) String() string {
 func (*SignedPolicy) ProtoMessage() {}
 
 func (x *SignedPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[32]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3050,7 +3300,7 @@ func (x *SignedPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignedPolicy.ProtoReflect.Descriptor instead.
 func (*SignedPolicy) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{32}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SignedPolicy) GetVersion() uint64 {
@@ -3092,7 +3342,7 @@ type CatalogStatus struct {
 
 func (x *CatalogStatus) Reset() {
 	*x = CatalogStatus{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[33]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3104,7 +3354,7 @@ func (x *CatalogStatus) String() string {
 func (*CatalogStatus) ProtoMessage() {}
 
 func (x *CatalogStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[33]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3117,7 +3367,7 @@ func (x *CatalogStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogStatus.ProtoReflect.Descriptor instead.
 func (*CatalogStatus) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{33}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CatalogStatus) GetVersion() uint64 {
@@ -3140,7 +3390,7 @@ type CatalogUpdate struct {
 
 func (x *CatalogUpdate) Reset() {
 	*x = CatalogUpdate{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[34]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3152,7 +3402,7 @@ func (x *CatalogUpdate) String() string {
 func (*CatalogUpdate) ProtoMessage() {}
 
 func (x *CatalogUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[34]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3165,7 +3415,7 @@ func (x *CatalogUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogUpdate.ProtoReflect.Descriptor instead.
 func (*CatalogUpdate) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{34}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CatalogUpdate) GetCatalog() *SignedCatalog {
@@ -3191,7 +3441,7 @@ type SignedCatalog struct {
 
 func (x *SignedCatalog) Reset() {
 	*x = SignedCatalog{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[35]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3203,7 +3453,7 @@ func (x *SignedCatalog) String() string {
 func (*SignedCatalog) ProtoMessage() {}
 
 func (x *SignedCatalog) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[35]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3216,7 +3466,7 @@ func (x *SignedCatalog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignedCatalog.ProtoReflect.Descriptor instead.
 func (*SignedCatalog) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{35}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *SignedCatalog) GetVersion() uint64 {
@@ -3291,7 +3541,7 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"7\n" +
 	"\n" +
 	"EventBatch\x12)\n" +
-	"\x06events\x18\x01 \x03(\v2\x11.vcguard.v1.EventR\x06events\"\xb8\x06\n" +
+	"\x06events\x18\x01 \x03(\v2\x11.vcguard.v1.EventR\x06events\"\xf3\x06\n" +
 	"\x05Event\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12(\n" +
@@ -3307,8 +3557,22 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\x0eevents_dropped\x18\x12 \x01(\v2\x19.vcguard.v1.EventsDroppedH\x00R\reventsDropped\x12B\n" +
 	"\x0eapp_connection\x18\x13 \x01(\v2\x19.vcguard.v1.AppConnectionH\x00R\rappConnection\x12E\n" +
 	"\x0fbrowser_meeting\x18\x14 \x01(\v2\x1a.vcguard.v1.BrowserMeetingH\x00R\x0ebrowserMeeting\x12B\n" +
-	"\x0ebrowser_policy\x18\x15 \x01(\v2\x19.vcguard.v1.BrowserPolicyH\x00R\rbrowserPolicyB\b\n" +
-	"\x06detail\"\x86\x02\n" +
+	"\x0ebrowser_policy\x18\x15 \x01(\v2\x19.vcguard.v1.BrowserPolicyH\x00R\rbrowserPolicy\x129\n" +
+	"\vapp_posture\x18\x16 \x01(\v2\x16.vcguard.v1.AppPostureH\x00R\n" +
+	"appPostureB\b\n" +
+	"\x06detail\"\x9f\x01\n" +
+	"\n" +
+	"AppPosture\x12\x15\n" +
+	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12\x10\n" +
+	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12\x18\n" +
+	"\asession\x18\x03 \x01(\tR\asession\x126\n" +
+	"\bfindings\x18\x04 \x03(\v2\x1a.vcguard.v1.PostureFindingR\bfindings\x12\x16\n" +
+	"\x06errors\x18\x05 \x03(\tR\x06errors\"\xa4\x01\n" +
+	"\x0ePostureFinding\x12+\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x17.vcguard.v1.PostureKindR\x04kind\x12\x14\n" +
+	"\x05where\x18\x02 \x01(\tR\x05where\x12\x16\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\x127\n" +
+	"\rpolicy_action\x18\x04 \x01(\x0e2\x12.vcguard.v1.ActionR\fpolicyAction\"\x86\x02\n" +
 	"\rAppConnection\x12\x15\n" +
 	"\x06app_id\x18\x01 \x01(\tR\x05appId\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12\x18\n" +
@@ -3443,7 +3707,16 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\aversion\x18\x01 \x01(\x04R\aversion\x12\x16\n" +
 	"\x06bundle\x18\x02 \x01(\fR\x06bundle\x12\x1c\n" +
 	"\tsignature\x18\x03 \x01(\fR\tsignature\x128\n" +
-	"\tpublished\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tpublished*w\n" +
+	"\tpublished\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tpublished*\x86\x02\n" +
+	"\vPostureKind\x12\x1c\n" +
+	"\x18POSTURE_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18POSTURE_KIND_UPDATES_OFF\x10\x01\x12!\n" +
+	"\x1dPOSTURE_KIND_OUTDATED_PACKAGE\x10\x02\x12\x1d\n" +
+	"\x19POSTURE_KIND_TELEMETRY_ON\x10\x03\x12!\n" +
+	"\x1dPOSTURE_KIND_SSO_NOT_ENFORCED\x10\x04\x12\x1a\n" +
+	"\x16POSTURE_KIND_AUTOSTART\x10\x05\x12\x1e\n" +
+	"\x1aPOSTURE_KIND_KEEPS_RUNNING\x10\x06\x12\x1a\n" +
+	"\x16POSTURE_KIND_RECORDING\x10\a*w\n" +
 	"\vAccountKind\x12\x1c\n" +
 	"\x18ACCOUNT_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ACCOUNT_KIND_WORK\x10\x01\x12\x19\n" +
@@ -3498,123 +3771,130 @@ func file_vcguard_v1_agent_proto_rawDescGZIP() []byte {
 	return file_vcguard_v1_agent_proto_rawDescData
 }
 
-var file_vcguard_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_vcguard_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_vcguard_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_vcguard_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_vcguard_v1_agent_proto_goTypes = []any{
-	(AccountKind)(0),              // 0: vcguard.v1.AccountKind
-	(ConnectionFindingKind)(0),    // 1: vcguard.v1.ConnectionFindingKind
-	(SiteFindingKind)(0),          // 2: vcguard.v1.SiteFindingKind
-	(MediaFindingKind)(0),         // 3: vcguard.v1.MediaFindingKind
-	(Action)(0),                   // 4: vcguard.v1.Action
-	(Verdict)(0),                  // 5: vcguard.v1.Verdict
-	(AppEvent_Kind)(0),            // 6: vcguard.v1.AppEvent.Kind
-	(*RenewRequest)(nil),          // 7: vcguard.v1.RenewRequest
-	(*RenewResponse)(nil),         // 8: vcguard.v1.RenewResponse
-	(*EnrollRequest)(nil),         // 9: vcguard.v1.EnrollRequest
-	(*EnrollResponse)(nil),        // 10: vcguard.v1.EnrollResponse
-	(*DeviceInfo)(nil),            // 11: vcguard.v1.DeviceInfo
-	(*AgentMessage)(nil),          // 12: vcguard.v1.AgentMessage
-	(*Hello)(nil),                 // 13: vcguard.v1.Hello
-	(*Heartbeat)(nil),             // 14: vcguard.v1.Heartbeat
-	(*EventBatch)(nil),            // 15: vcguard.v1.EventBatch
-	(*Event)(nil),                 // 16: vcguard.v1.Event
-	(*AppConnection)(nil),         // 17: vcguard.v1.AppConnection
-	(*Account)(nil),               // 18: vcguard.v1.Account
-	(*ConnectionFinding)(nil),     // 19: vcguard.v1.ConnectionFinding
-	(*BrowserMeeting)(nil),        // 20: vcguard.v1.BrowserMeeting
-	(*SiteService)(nil),           // 21: vcguard.v1.SiteService
-	(*BrowserPolicy)(nil),         // 22: vcguard.v1.BrowserPolicy
-	(*EventsDropped)(nil),         // 23: vcguard.v1.EventsDropped
-	(*DroppedEvents)(nil),         // 24: vcguard.v1.DroppedEvents
-	(*MediaUse)(nil),              // 25: vcguard.v1.MediaUse
-	(*MediaEvent)(nil),            // 26: vcguard.v1.MediaEvent
-	(*MediaFinding)(nil),          // 27: vcguard.v1.MediaFinding
-	(*LocalPolicy)(nil),           // 28: vcguard.v1.LocalPolicy
-	(*LocalPolicyFile)(nil),       // 29: vcguard.v1.LocalPolicyFile
-	(*Enforcement)(nil),           // 30: vcguard.v1.Enforcement
-	(*UserNotified)(nil),          // 31: vcguard.v1.UserNotified
-	(*AppInstance)(nil),           // 32: vcguard.v1.AppInstance
-	(*AppEvent)(nil),              // 33: vcguard.v1.AppEvent
-	(*Inventory)(nil),             // 34: vcguard.v1.Inventory
-	(*PolicyApplied)(nil),         // 35: vcguard.v1.PolicyApplied
-	(*ServerMessage)(nil),         // 36: vcguard.v1.ServerMessage
-	(*Ack)(nil),                   // 37: vcguard.v1.Ack
-	(*PolicyUpdate)(nil),          // 38: vcguard.v1.PolicyUpdate
-	(*SignedPolicy)(nil),          // 39: vcguard.v1.SignedPolicy
-	(*CatalogStatus)(nil),         // 40: vcguard.v1.CatalogStatus
-	(*CatalogUpdate)(nil),         // 41: vcguard.v1.CatalogUpdate
-	(*SignedCatalog)(nil),         // 42: vcguard.v1.SignedCatalog
-	(*timestamppb.Timestamp)(nil), // 43: google.protobuf.Timestamp
+	(PostureKind)(0),              // 0: vcguard.v1.PostureKind
+	(AccountKind)(0),              // 1: vcguard.v1.AccountKind
+	(ConnectionFindingKind)(0),    // 2: vcguard.v1.ConnectionFindingKind
+	(SiteFindingKind)(0),          // 3: vcguard.v1.SiteFindingKind
+	(MediaFindingKind)(0),         // 4: vcguard.v1.MediaFindingKind
+	(Action)(0),                   // 5: vcguard.v1.Action
+	(Verdict)(0),                  // 6: vcguard.v1.Verdict
+	(AppEvent_Kind)(0),            // 7: vcguard.v1.AppEvent.Kind
+	(*RenewRequest)(nil),          // 8: vcguard.v1.RenewRequest
+	(*RenewResponse)(nil),         // 9: vcguard.v1.RenewResponse
+	(*EnrollRequest)(nil),         // 10: vcguard.v1.EnrollRequest
+	(*EnrollResponse)(nil),        // 11: vcguard.v1.EnrollResponse
+	(*DeviceInfo)(nil),            // 12: vcguard.v1.DeviceInfo
+	(*AgentMessage)(nil),          // 13: vcguard.v1.AgentMessage
+	(*Hello)(nil),                 // 14: vcguard.v1.Hello
+	(*Heartbeat)(nil),             // 15: vcguard.v1.Heartbeat
+	(*EventBatch)(nil),            // 16: vcguard.v1.EventBatch
+	(*Event)(nil),                 // 17: vcguard.v1.Event
+	(*AppPosture)(nil),            // 18: vcguard.v1.AppPosture
+	(*PostureFinding)(nil),        // 19: vcguard.v1.PostureFinding
+	(*AppConnection)(nil),         // 20: vcguard.v1.AppConnection
+	(*Account)(nil),               // 21: vcguard.v1.Account
+	(*ConnectionFinding)(nil),     // 22: vcguard.v1.ConnectionFinding
+	(*BrowserMeeting)(nil),        // 23: vcguard.v1.BrowserMeeting
+	(*SiteService)(nil),           // 24: vcguard.v1.SiteService
+	(*BrowserPolicy)(nil),         // 25: vcguard.v1.BrowserPolicy
+	(*EventsDropped)(nil),         // 26: vcguard.v1.EventsDropped
+	(*DroppedEvents)(nil),         // 27: vcguard.v1.DroppedEvents
+	(*MediaUse)(nil),              // 28: vcguard.v1.MediaUse
+	(*MediaEvent)(nil),            // 29: vcguard.v1.MediaEvent
+	(*MediaFinding)(nil),          // 30: vcguard.v1.MediaFinding
+	(*LocalPolicy)(nil),           // 31: vcguard.v1.LocalPolicy
+	(*LocalPolicyFile)(nil),       // 32: vcguard.v1.LocalPolicyFile
+	(*Enforcement)(nil),           // 33: vcguard.v1.Enforcement
+	(*UserNotified)(nil),          // 34: vcguard.v1.UserNotified
+	(*AppInstance)(nil),           // 35: vcguard.v1.AppInstance
+	(*AppEvent)(nil),              // 36: vcguard.v1.AppEvent
+	(*Inventory)(nil),             // 37: vcguard.v1.Inventory
+	(*PolicyApplied)(nil),         // 38: vcguard.v1.PolicyApplied
+	(*ServerMessage)(nil),         // 39: vcguard.v1.ServerMessage
+	(*Ack)(nil),                   // 40: vcguard.v1.Ack
+	(*PolicyUpdate)(nil),          // 41: vcguard.v1.PolicyUpdate
+	(*SignedPolicy)(nil),          // 42: vcguard.v1.SignedPolicy
+	(*CatalogStatus)(nil),         // 43: vcguard.v1.CatalogStatus
+	(*CatalogUpdate)(nil),         // 44: vcguard.v1.CatalogUpdate
+	(*SignedCatalog)(nil),         // 45: vcguard.v1.SignedCatalog
+	(*timestamppb.Timestamp)(nil), // 46: google.protobuf.Timestamp
 }
 var file_vcguard_v1_agent_proto_depIdxs = []int32{
-	11, // 0: vcguard.v1.EnrollRequest.device:type_name -> vcguard.v1.DeviceInfo
-	13, // 1: vcguard.v1.AgentMessage.hello:type_name -> vcguard.v1.Hello
-	15, // 2: vcguard.v1.AgentMessage.batch:type_name -> vcguard.v1.EventBatch
-	14, // 3: vcguard.v1.AgentMessage.heartbeat:type_name -> vcguard.v1.Heartbeat
-	40, // 4: vcguard.v1.AgentMessage.catalog:type_name -> vcguard.v1.CatalogStatus
-	11, // 5: vcguard.v1.Hello.device:type_name -> vcguard.v1.DeviceInfo
-	43, // 6: vcguard.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
-	16, // 7: vcguard.v1.EventBatch.events:type_name -> vcguard.v1.Event
-	43, // 8: vcguard.v1.Event.time:type_name -> google.protobuf.Timestamp
-	33, // 9: vcguard.v1.Event.app:type_name -> vcguard.v1.AppEvent
-	34, // 10: vcguard.v1.Event.inventory:type_name -> vcguard.v1.Inventory
-	35, // 11: vcguard.v1.Event.policy_applied:type_name -> vcguard.v1.PolicyApplied
-	28, // 12: vcguard.v1.Event.local_policy:type_name -> vcguard.v1.LocalPolicy
-	30, // 13: vcguard.v1.Event.enforcement:type_name -> vcguard.v1.Enforcement
-	31, // 14: vcguard.v1.Event.user_notified:type_name -> vcguard.v1.UserNotified
-	26, // 15: vcguard.v1.Event.media:type_name -> vcguard.v1.MediaEvent
-	27, // 16: vcguard.v1.Event.media_finding:type_name -> vcguard.v1.MediaFinding
-	23, // 17: vcguard.v1.Event.events_dropped:type_name -> vcguard.v1.EventsDropped
-	17, // 18: vcguard.v1.Event.app_connection:type_name -> vcguard.v1.AppConnection
-	20, // 19: vcguard.v1.Event.browser_meeting:type_name -> vcguard.v1.BrowserMeeting
-	22, // 20: vcguard.v1.Event.browser_policy:type_name -> vcguard.v1.BrowserPolicy
-	18, // 21: vcguard.v1.AppConnection.accounts:type_name -> vcguard.v1.Account
-	19, // 22: vcguard.v1.AppConnection.findings:type_name -> vcguard.v1.ConnectionFinding
-	0,  // 23: vcguard.v1.Account.kind:type_name -> vcguard.v1.AccountKind
-	1,  // 24: vcguard.v1.ConnectionFinding.kind:type_name -> vcguard.v1.ConnectionFindingKind
-	4,  // 25: vcguard.v1.ConnectionFinding.policy_action:type_name -> vcguard.v1.Action
-	25, // 26: vcguard.v1.BrowserMeeting.use:type_name -> vcguard.v1.MediaUse
-	21, // 27: vcguard.v1.BrowserMeeting.services:type_name -> vcguard.v1.SiteService
-	2,  // 28: vcguard.v1.BrowserMeeting.kind:type_name -> vcguard.v1.SiteFindingKind
-	4,  // 29: vcguard.v1.BrowserMeeting.policy_action:type_name -> vcguard.v1.Action
-	5,  // 30: vcguard.v1.SiteService.verdict:type_name -> vcguard.v1.Verdict
-	24, // 31: vcguard.v1.EventsDropped.dropped:type_name -> vcguard.v1.DroppedEvents
-	43, // 32: vcguard.v1.DroppedEvents.oldest:type_name -> google.protobuf.Timestamp
-	43, // 33: vcguard.v1.DroppedEvents.newest:type_name -> google.protobuf.Timestamp
-	43, // 34: vcguard.v1.MediaUse.since:type_name -> google.protobuf.Timestamp
-	25, // 35: vcguard.v1.MediaEvent.use:type_name -> vcguard.v1.MediaUse
-	25, // 36: vcguard.v1.MediaFinding.use:type_name -> vcguard.v1.MediaUse
-	3,  // 37: vcguard.v1.MediaFinding.kind:type_name -> vcguard.v1.MediaFindingKind
-	4,  // 38: vcguard.v1.MediaFinding.policy_action:type_name -> vcguard.v1.Action
-	29, // 39: vcguard.v1.LocalPolicy.files:type_name -> vcguard.v1.LocalPolicyFile
-	32, // 40: vcguard.v1.Enforcement.app:type_name -> vcguard.v1.AppInstance
-	5,  // 41: vcguard.v1.UserNotified.verdict:type_name -> vcguard.v1.Verdict
-	4,  // 42: vcguard.v1.UserNotified.policy_action:type_name -> vcguard.v1.Action
-	43, // 43: vcguard.v1.AppInstance.started:type_name -> google.protobuf.Timestamp
-	5,  // 44: vcguard.v1.AppInstance.verdict:type_name -> vcguard.v1.Verdict
-	4,  // 45: vcguard.v1.AppInstance.policy_action:type_name -> vcguard.v1.Action
-	6,  // 46: vcguard.v1.AppEvent.kind:type_name -> vcguard.v1.AppEvent.Kind
-	32, // 47: vcguard.v1.AppEvent.app:type_name -> vcguard.v1.AppInstance
-	32, // 48: vcguard.v1.Inventory.apps:type_name -> vcguard.v1.AppInstance
-	25, // 49: vcguard.v1.Inventory.media:type_name -> vcguard.v1.MediaUse
-	37, // 50: vcguard.v1.ServerMessage.ack:type_name -> vcguard.v1.Ack
-	38, // 51: vcguard.v1.ServerMessage.policy:type_name -> vcguard.v1.PolicyUpdate
-	41, // 52: vcguard.v1.ServerMessage.catalog:type_name -> vcguard.v1.CatalogUpdate
-	39, // 53: vcguard.v1.PolicyUpdate.policy:type_name -> vcguard.v1.SignedPolicy
-	43, // 54: vcguard.v1.SignedPolicy.published:type_name -> google.protobuf.Timestamp
-	42, // 55: vcguard.v1.CatalogUpdate.catalog:type_name -> vcguard.v1.SignedCatalog
-	43, // 56: vcguard.v1.SignedCatalog.published:type_name -> google.protobuf.Timestamp
-	9,  // 57: vcguard.v1.AgentService.Enroll:input_type -> vcguard.v1.EnrollRequest
-	12, // 58: vcguard.v1.AgentService.Connect:input_type -> vcguard.v1.AgentMessage
-	7,  // 59: vcguard.v1.AgentService.Renew:input_type -> vcguard.v1.RenewRequest
-	10, // 60: vcguard.v1.AgentService.Enroll:output_type -> vcguard.v1.EnrollResponse
-	36, // 61: vcguard.v1.AgentService.Connect:output_type -> vcguard.v1.ServerMessage
-	8,  // 62: vcguard.v1.AgentService.Renew:output_type -> vcguard.v1.RenewResponse
-	60, // [60:63] is the sub-list for method output_type
-	57, // [57:60] is the sub-list for method input_type
-	57, // [57:57] is the sub-list for extension type_name
-	57, // [57:57] is the sub-list for extension extendee
-	0,  // [0:57] is the sub-list for field type_name
+	12, // 0: vcguard.v1.EnrollRequest.device:type_name -> vcguard.v1.DeviceInfo
+	14, // 1: vcguard.v1.AgentMessage.hello:type_name -> vcguard.v1.Hello
+	16, // 2: vcguard.v1.AgentMessage.batch:type_name -> vcguard.v1.EventBatch
+	15, // 3: vcguard.v1.AgentMessage.heartbeat:type_name -> vcguard.v1.Heartbeat
+	43, // 4: vcguard.v1.AgentMessage.catalog:type_name -> vcguard.v1.CatalogStatus
+	12, // 5: vcguard.v1.Hello.device:type_name -> vcguard.v1.DeviceInfo
+	46, // 6: vcguard.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
+	17, // 7: vcguard.v1.EventBatch.events:type_name -> vcguard.v1.Event
+	46, // 8: vcguard.v1.Event.time:type_name -> google.protobuf.Timestamp
+	36, // 9: vcguard.v1.Event.app:type_name -> vcguard.v1.AppEvent
+	37, // 10: vcguard.v1.Event.inventory:type_name -> vcguard.v1.Inventory
+	38, // 11: vcguard.v1.Event.policy_applied:type_name -> vcguard.v1.PolicyApplied
+	31, // 12: vcguard.v1.Event.local_policy:type_name -> vcguard.v1.LocalPolicy
+	33, // 13: vcguard.v1.Event.enforcement:type_name -> vcguard.v1.Enforcement
+	34, // 14: vcguard.v1.Event.user_notified:type_name -> vcguard.v1.UserNotified
+	29, // 15: vcguard.v1.Event.media:type_name -> vcguard.v1.MediaEvent
+	30, // 16: vcguard.v1.Event.media_finding:type_name -> vcguard.v1.MediaFinding
+	26, // 17: vcguard.v1.Event.events_dropped:type_name -> vcguard.v1.EventsDropped
+	20, // 18: vcguard.v1.Event.app_connection:type_name -> vcguard.v1.AppConnection
+	23, // 19: vcguard.v1.Event.browser_meeting:type_name -> vcguard.v1.BrowserMeeting
+	25, // 20: vcguard.v1.Event.browser_policy:type_name -> vcguard.v1.BrowserPolicy
+	18, // 21: vcguard.v1.Event.app_posture:type_name -> vcguard.v1.AppPosture
+	19, // 22: vcguard.v1.AppPosture.findings:type_name -> vcguard.v1.PostureFinding
+	0,  // 23: vcguard.v1.PostureFinding.kind:type_name -> vcguard.v1.PostureKind
+	5,  // 24: vcguard.v1.PostureFinding.policy_action:type_name -> vcguard.v1.Action
+	21, // 25: vcguard.v1.AppConnection.accounts:type_name -> vcguard.v1.Account
+	22, // 26: vcguard.v1.AppConnection.findings:type_name -> vcguard.v1.ConnectionFinding
+	1,  // 27: vcguard.v1.Account.kind:type_name -> vcguard.v1.AccountKind
+	2,  // 28: vcguard.v1.ConnectionFinding.kind:type_name -> vcguard.v1.ConnectionFindingKind
+	5,  // 29: vcguard.v1.ConnectionFinding.policy_action:type_name -> vcguard.v1.Action
+	28, // 30: vcguard.v1.BrowserMeeting.use:type_name -> vcguard.v1.MediaUse
+	24, // 31: vcguard.v1.BrowserMeeting.services:type_name -> vcguard.v1.SiteService
+	3,  // 32: vcguard.v1.BrowserMeeting.kind:type_name -> vcguard.v1.SiteFindingKind
+	5,  // 33: vcguard.v1.BrowserMeeting.policy_action:type_name -> vcguard.v1.Action
+	6,  // 34: vcguard.v1.SiteService.verdict:type_name -> vcguard.v1.Verdict
+	27, // 35: vcguard.v1.EventsDropped.dropped:type_name -> vcguard.v1.DroppedEvents
+	46, // 36: vcguard.v1.DroppedEvents.oldest:type_name -> google.protobuf.Timestamp
+	46, // 37: vcguard.v1.DroppedEvents.newest:type_name -> google.protobuf.Timestamp
+	46, // 38: vcguard.v1.MediaUse.since:type_name -> google.protobuf.Timestamp
+	28, // 39: vcguard.v1.MediaEvent.use:type_name -> vcguard.v1.MediaUse
+	28, // 40: vcguard.v1.MediaFinding.use:type_name -> vcguard.v1.MediaUse
+	4,  // 41: vcguard.v1.MediaFinding.kind:type_name -> vcguard.v1.MediaFindingKind
+	5,  // 42: vcguard.v1.MediaFinding.policy_action:type_name -> vcguard.v1.Action
+	32, // 43: vcguard.v1.LocalPolicy.files:type_name -> vcguard.v1.LocalPolicyFile
+	35, // 44: vcguard.v1.Enforcement.app:type_name -> vcguard.v1.AppInstance
+	6,  // 45: vcguard.v1.UserNotified.verdict:type_name -> vcguard.v1.Verdict
+	5,  // 46: vcguard.v1.UserNotified.policy_action:type_name -> vcguard.v1.Action
+	46, // 47: vcguard.v1.AppInstance.started:type_name -> google.protobuf.Timestamp
+	6,  // 48: vcguard.v1.AppInstance.verdict:type_name -> vcguard.v1.Verdict
+	5,  // 49: vcguard.v1.AppInstance.policy_action:type_name -> vcguard.v1.Action
+	7,  // 50: vcguard.v1.AppEvent.kind:type_name -> vcguard.v1.AppEvent.Kind
+	35, // 51: vcguard.v1.AppEvent.app:type_name -> vcguard.v1.AppInstance
+	35, // 52: vcguard.v1.Inventory.apps:type_name -> vcguard.v1.AppInstance
+	28, // 53: vcguard.v1.Inventory.media:type_name -> vcguard.v1.MediaUse
+	40, // 54: vcguard.v1.ServerMessage.ack:type_name -> vcguard.v1.Ack
+	41, // 55: vcguard.v1.ServerMessage.policy:type_name -> vcguard.v1.PolicyUpdate
+	44, // 56: vcguard.v1.ServerMessage.catalog:type_name -> vcguard.v1.CatalogUpdate
+	42, // 57: vcguard.v1.PolicyUpdate.policy:type_name -> vcguard.v1.SignedPolicy
+	46, // 58: vcguard.v1.SignedPolicy.published:type_name -> google.protobuf.Timestamp
+	45, // 59: vcguard.v1.CatalogUpdate.catalog:type_name -> vcguard.v1.SignedCatalog
+	46, // 60: vcguard.v1.SignedCatalog.published:type_name -> google.protobuf.Timestamp
+	10, // 61: vcguard.v1.AgentService.Enroll:input_type -> vcguard.v1.EnrollRequest
+	13, // 62: vcguard.v1.AgentService.Connect:input_type -> vcguard.v1.AgentMessage
+	8,  // 63: vcguard.v1.AgentService.Renew:input_type -> vcguard.v1.RenewRequest
+	11, // 64: vcguard.v1.AgentService.Enroll:output_type -> vcguard.v1.EnrollResponse
+	39, // 65: vcguard.v1.AgentService.Connect:output_type -> vcguard.v1.ServerMessage
+	9,  // 66: vcguard.v1.AgentService.Renew:output_type -> vcguard.v1.RenewResponse
+	64, // [64:67] is the sub-list for method output_type
+	61, // [61:64] is the sub-list for method input_type
+	61, // [61:61] is the sub-list for extension type_name
+	61, // [61:61] is the sub-list for extension extendee
+	0,  // [0:61] is the sub-list for field type_name
 }
 
 func init() { file_vcguard_v1_agent_proto_init() }
@@ -3641,8 +3921,9 @@ func file_vcguard_v1_agent_proto_init() {
 		(*Event_AppConnection)(nil),
 		(*Event_BrowserMeeting)(nil),
 		(*Event_BrowserPolicy)(nil),
+		(*Event_AppPosture)(nil),
 	}
-	file_vcguard_v1_agent_proto_msgTypes[29].OneofWrappers = []any{
+	file_vcguard_v1_agent_proto_msgTypes[31].OneofWrappers = []any{
 		(*ServerMessage_Ack)(nil),
 		(*ServerMessage_Policy)(nil),
 		(*ServerMessage_Catalog)(nil),
@@ -3652,8 +3933,8 @@ func file_vcguard_v1_agent_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vcguard_v1_agent_proto_rawDesc), len(file_vcguard_v1_agent_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   36,
+			NumEnums:      8,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

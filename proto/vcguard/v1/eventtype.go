@@ -4,7 +4,8 @@ package vcguardv1
 // agent counts what its outbox dropped: app_started, app_stopped,
 // app_verdict_changed, inventory, policy_applied, local_policy,
 // app_blocked, user_notified, camera_on, microphone_off, screen_on,
-// output_audio_off, …, media_finding, events_dropped; "unknown" for a
+// output_audio_off, …, media_finding, events_dropped, app_connection,
+// browser_meeting, browser_policy, app_posture; "unknown" for a
 // detail this version does not know.
 // Written by hand beside the generated code, so the agent and the server
 // share one list. A media kind other than camera, microphone, screen or
@@ -54,6 +55,8 @@ func EventType(e *Event) string {
 		return "browser_meeting"
 	case *Event_BrowserPolicy:
 		return "browser_policy"
+	case *Event_AppPosture:
+		return "app_posture"
 	}
 	return "unknown"
 }
