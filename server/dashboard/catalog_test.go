@@ -210,10 +210,10 @@ func TestCatalogToolAges(t *testing.T) {
 	for _, want := range []string{
 		"Ages as of 2027-03-15 (server clock)",
 		`<a href="/catalog/test-tool">Test &lt;Tool&gt;</a> <span class="vendor">Example &amp; Co</span>`,
-		`<td class="fact-count">9 of 13 <span class="marker marker-missing" title="Missing: Two-factor login, Telemetry, Processor agreement (art. 28 GDPR), Business model">4 missing</span></td>`,
+		`<td data-label="Facts" class="fact-count">9 of 13 <span class="marker marker-missing" title="Missing: Two-factor login, Telemetry, Processor agreement (art. 28 GDPR), Business model">4 missing</span></td>`,
 		`2025-01-10 <span class="age">(2 years, 2 months ago)</span> <span class="marker marker-old">2 older than 12 months</span>`,
-		`<td class="fact-count">1 of 13 <span class="marker marker-missing"`,
-		`<td class="fact-count"><span class="none">none</span></td>`,
+		`<td data-label="Facts" class="fact-count">1 of 13 <span class="marker marker-missing"`,
+		`<td data-label="Facts" class="fact-count"><span class="none">none</span></td>`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the catalog page lacks %s", want)
