@@ -24,8 +24,11 @@ type Device struct {
 	LastSeen      time.Time
 	Connected     bool
 	PolicyVersion uint64
-	LastSeq       uint64
-	Revoked       time.Time
+	// CatalogVersion is the catalog version the agent reported it uses;
+	// 0 when it did not (an agent older than catalog updates).
+	CatalogVersion uint64
+	LastSeq        uint64
+	Revoked        time.Time
 	// Group is the device group, from the enrollment secret; "" is none.
 	Group string
 	// Apps are its app instances, running first; Device loads at most
@@ -102,21 +105,21 @@ func (s *Store) CreateDevice(ctx context.Context, d Device) error {
 }
 
 const deviceColumns = `id, hostname, os, os_version, arch, agent_version, secret_id, cert_serial,
-	enrolled_at, last_seen, connected, policy_version, last_seq, revoked_at, device_group`
+	enrolled_at, last_seen, connected, policy_version, last_seq, revoked_at, device_group, catalog_version`
 
 func scanDevice(row interface{ Scan(...any) error }) (Device, error) {
 	var d Device
 	var enrolled, lastSeen, revoked int64
 	var connected int
-	var policyVersion, lastSeq int64
+	var policyVersion, lastSeq, catalogVersion int64
 	err := row.Scan(&d.ID, &d.Hostname, &d.OS, &d.OSVersion, &d.Arch, &d.AgentVersion, &d.SecretID, &d.CertSerial,
-		&enrolled, &lastSeen, &connected, &policyVersion, &lastSeq, &revoked, &d.Group)
+		&enrolled, &lastSeen, &connected, &policyVersion, &lastSeq, &revoked, &d.Group, &catalogVersion)
 	if err != nil {
 		return d, err
 	}
 	d.Enrolled, d.LastSeen, d.Revoked = fromMicros(enrolled), fromMicros(lastSeen), fromMicros(revoked)
 	d.Connected = connected != 0
-	d.PolicyVersion, d.LastSeq = uint64(policyVersion), uint64(lastSeq)
+	d.PolicyVersion, d.LastSeq, d.CatalogVersion = uint64(policyVersion), uint64(lastSeq), uint64(catalogVersion)
 	return d, nil
 }
 

@@ -27,6 +27,8 @@ const (
 	// Version is the stream's id. The replicas end the device's older
 	// streams, so a device holds one live stream across them.
 	NoticeStream NoticeKind = "stream"
+	// NoticeCatalog: catalog version Version was published.
+	NoticeCatalog NoticeKind = "catalog"
 )
 
 // Notice tells the other replicas about a change they must act on at once.
