@@ -17,6 +17,8 @@ type Source interface {
 	Listen(ctx context.Context, listening func(), handle func(store.Notice)) error
 	Policy(ctx context.Context, version uint64) (store.PolicyVersion, error)
 	CurrentPolicy(ctx context.Context) (store.PolicyVersion, error)
+	Catalog(ctx context.Context, version uint64) (store.CatalogVersion, error)
+	CurrentCatalog(ctx context.Context) (store.CatalogVersion, error)
 	RevokedDevices(ctx context.Context) ([]string, error)
 }
 
@@ -75,6 +77,13 @@ func (b *Bridge) handle(ctx context.Context, n store.Notice) {
 			return
 		}
 		b.Hub.Publish(SignedPolicy(p))
+	case store.NoticeCatalog:
+		c, err := b.Store.Catalog(ctx, n.Version)
+		if err != nil {
+			b.Logger.Error("load published catalog", "version", n.Version, "err", err)
+			return
+		}
+		b.Hub.PublishCatalog(SignedCatalog(c))
 	case store.NoticeRevoke:
 		if cut := b.Hub.Revoke(n.Device); cut > 0 {
 			b.Logger.Info("revoked device cut off", "device", n.Device, "streams", cut)
@@ -96,6 +105,11 @@ func (b *Bridge) Resync(ctx context.Context) {
 	} else if ctx.Err() == nil {
 		b.Logger.Warn("resync: load current policy", "err", err)
 	}
+	if c, err := b.Store.CurrentCatalog(ctx); err == nil {
+		b.Hub.PublishCatalog(SignedCatalog(c))
+	} else if ctx.Err() == nil {
+		b.Logger.Warn("resync: load current catalog", "err", err)
+	}
 	revoked, err := b.Store.RevokedDevices(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -114,5 +128,12 @@ func (b *Bridge) Resync(ctx context.Context) {
 func SignedPolicy(p store.PolicyVersion) *vcguardv1.SignedPolicy {
 	return &vcguardv1.SignedPolicy{
 		Version: p.Version, Document: p.Document, Signature: p.Signature, Published: timestamppb.New(p.Published),
+	}
+}
+
+// SignedCatalog converts a stored catalog version to its wire form.
+func SignedCatalog(c store.CatalogVersion) *vcguardv1.SignedCatalog {
+	return &vcguardv1.SignedCatalog{
+		Version: c.Version, Bundle: c.Bundle, Signature: c.Signature, Published: timestamppb.New(c.Published),
 	}
 }

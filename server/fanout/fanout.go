@@ -18,7 +18,9 @@ type Hub struct {
 	// latest is the highest policy version published: an older one
 	// arriving late (a notice after the local publish) is not pushed.
 	latest uint64
-	seq    uint64
+	// latestCatalog is the same for catalog versions.
+	latestCatalog uint64
+	seq           uint64
 }
 
 // Subscription receives the newest policy for one stream. Only the latest
@@ -26,6 +28,9 @@ type Hub struct {
 type Subscription struct {
 	DeviceID string
 	C        chan *vcguardv1.SignedPolicy
+	// Catalog receives the newest catalog version, as C the newest
+	// policy.
+	Catalog chan *vcguardv1.SignedCatalog
 	// Revoked is closed when the device is revoked: the stream must end.
 	Revoked chan struct{}
 	revoked bool
@@ -46,7 +51,8 @@ type Subscription struct {
 
 // Subscribe registers a stream; call Unsubscribe when it ends.
 func (h *Hub) Subscribe(deviceID string) *Subscription {
-	s := &Subscription{DeviceID: deviceID, C: make(chan *vcguardv1.SignedPolicy, 1), Revoked: make(chan struct{}), Replaced: make(chan struct{}),
+	s := &Subscription{DeviceID: deviceID, C: make(chan *vcguardv1.SignedPolicy, 1), Catalog: make(chan *vcguardv1.SignedCatalog, 1),
+		Revoked: make(chan struct{}), Replaced: make(chan struct{}),
 		Stream: rand.Uint64() | 1}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -186,6 +192,25 @@ func (h *Hub) Publish(p *vcguardv1.SignedPolicy) {
 		default:
 		}
 		s.C <- p
+	}
+}
+
+// PublishCatalog hands a catalog version to every stream, keeping only the
+// newest undelivered one per stream; a version not above the highest
+// published is ignored.
+func (h *Hub) PublishCatalog(c *vcguardv1.SignedCatalog) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.GetVersion() <= h.latestCatalog {
+		return
+	}
+	h.latestCatalog = c.GetVersion()
+	for s := range h.subs {
+		select {
+		case <-s.Catalog: // drop an older, undelivered version
+		default:
+		}
+		s.Catalog <- c
 	}
 }
 

@@ -58,6 +58,7 @@ func TestHubPublishAndRevoke(t *testing.T) {
 type fakeSource struct {
 	notices   []store.Notice
 	policies  map[uint64]store.PolicyVersion
+	catalogs  map[uint64]store.CatalogVersion
 	revoked   []string
 	listens   int
 	reconnect func(*fakeSource)
@@ -103,6 +104,27 @@ func (f *fakeSource) CurrentPolicy(context.Context) (store.PolicyVersion, error)
 
 func (f *fakeSource) RevokedDevices(context.Context) ([]string, error) { return f.revoked, nil }
 
+func (f *fakeSource) Catalog(_ context.Context, v uint64) (store.CatalogVersion, error) {
+	c, ok := f.catalogs[v]
+	if !ok {
+		return c, store.ErrNotFound
+	}
+	return c, nil
+}
+
+func (f *fakeSource) CurrentCatalog(context.Context) (store.CatalogVersion, error) {
+	var cur store.CatalogVersion
+	for _, c := range f.catalogs {
+		if c.Version > cur.Version {
+			cur = c
+		}
+	}
+	if cur.Version == 0 {
+		return cur, store.ErrNotFound
+	}
+	return cur, nil
+}
+
 // The bridge pushes noticed policies, cuts off noticed revocations, and
 // after a reconnect catches up on what it may have missed.
 func TestBridge(t *testing.T) {
@@ -110,10 +132,12 @@ func TestBridge(t *testing.T) {
 	h := &fanout.Hub{}
 	subA, subB := h.Subscribe("dev-a"), h.Subscribe("dev-b")
 	src := &fakeSource{
-		notices:  []store.Notice{{Kind: store.NoticePolicy, Version: 1}, {Kind: store.NoticeRevoke, Device: "dev-a"}},
+		notices:  []store.Notice{{Kind: store.NoticePolicy, Version: 1}, {Kind: store.NoticeRevoke, Device: "dev-a"}, {Kind: store.NoticeCatalog, Version: 4}},
 		policies: map[uint64]store.PolicyVersion{1: {Version: 1, Document: []byte("v1")}},
+		catalogs: map[uint64]store.CatalogVersion{4: {Version: 4, Bundle: []byte("c4")}},
 		reconnect: func(f *fakeSource) {
 			f.policies[2] = store.PolicyVersion{Version: 2, Document: []byte("v2")}
+			f.catalogs[5] = store.CatalogVersion{Version: 5, Bundle: []byte("c5")}
 			f.revoked = []string{"dev-a", "dev-b"}
 		},
 	}
@@ -134,6 +158,28 @@ func TestBridge(t *testing.T) {
 	}
 	if p := <-subB.C; p.GetVersion() != 2 {
 		t.Errorf("dev-b's newest update is version %d, want 2 (published while the connection was down)", p.GetVersion())
+	}
+	if c := <-subB.Catalog; c.GetVersion() != 5 || string(c.GetBundle()) != "c5" {
+		t.Errorf("dev-b's newest catalog is version %d, want 5 (published while the connection was down)", c.GetVersion())
+	}
+}
+
+// PublishCatalog keeps the newest undelivered version per stream and
+// ignores one not above the highest published.
+func TestHubPublishCatalog(t *testing.T) {
+	t.Parallel()
+	h := &fanout.Hub{}
+	s := h.Subscribe("dev")
+	h.PublishCatalog(&vcguardv1.SignedCatalog{Version: 3})
+	h.PublishCatalog(&vcguardv1.SignedCatalog{Version: 5})
+	h.PublishCatalog(&vcguardv1.SignedCatalog{Version: 4}) // late, older
+	if c := <-s.Catalog; c.GetVersion() != 5 {
+		t.Fatalf("got version %d, want 5", c.GetVersion())
+	}
+	select {
+	case c := <-s.Catalog:
+		t.Fatalf("version %d delivered after the newest", c.GetVersion())
+	default:
 	}
 }
 
