@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
 )
 
 // PostureKind is one thing the guidance asks of an approved client's own
@@ -283,4 +285,25 @@ func (v validator) postureActions(m map[PostureKind]Action, path ...string) erro
 		}
 	}
 	return nil
+}
+
+// postureWire pairs each posture kind with its value in the wire contract.
+var postureWire = map[PostureKind]vcguardv1.PostureKind{
+	PostureUpdatesOff:     vcguardv1.PostureKind_POSTURE_KIND_UPDATES_OFF,
+	PostureOutdated:       vcguardv1.PostureKind_POSTURE_KIND_OUTDATED_PACKAGE,
+	PostureTelemetryOn:    vcguardv1.PostureKind_POSTURE_KIND_TELEMETRY_ON,
+	PostureSSONotEnforced: vcguardv1.PostureKind_POSTURE_KIND_SSO_NOT_ENFORCED,
+	PostureAutostart:      vcguardv1.PostureKind_POSTURE_KIND_AUTOSTART,
+	PostureKeepsRunning:   vcguardv1.PostureKind_POSTURE_KIND_KEEPS_RUNNING,
+	PostureRecording:      vcguardv1.PostureKind_POSTURE_KIND_RECORDING,
+}
+
+// Proto returns the kind's value in the wire contract,
+// POSTURE_KIND_UNSPECIFIED for a string that is no kind.
+func (k PostureKind) Proto() vcguardv1.PostureKind { return postureWire[k] }
+
+// PostureKindFromProto returns the kind of a wire value: "" for
+// POSTURE_KIND_UNSPECIFIED and values this version does not know.
+func PostureKindFromProto(p vcguardv1.PostureKind) PostureKind {
+	return fromWire(postureWire, p, "")
 }

@@ -55,6 +55,9 @@ func TestIPCFindingRoundTrip(t *testing.T) {
 		{"unapproved site, none named", Notice{Key: "f", AppID: "firefox", Action: "warn", SiteFinding: policies.SiteUnapproved}},
 		{"unapproved sites, as many and as long as allowed", Notice{Key: "f", AppID: "firefox", Action: "warn", SiteFinding: policies.SiteUnapproved, SiteServices: full}},
 		{"unknown site", Notice{Key: "f", AppID: "firefox", Action: "monitor", SiteFinding: policies.SiteUnknown, InfoURL: "https://intra.example.org/web"}},
+		{"updates off", Notice{Key: "z", AppID: "zoom", AppName: "Zoom Workplace", Verdict: "approved", Action: "warn", PostureFinding: policies.PostureUpdatesOff, PostureDetail: "0"}},
+		{"outdated package, longest", Notice{Key: "z", AppID: "zoom", Action: "warn", PostureFinding: policies.PostureOutdated, PostureDetail: strings.Repeat("é", MaxPostureDetail/2)}},
+		{"recording", Notice{Key: "z", AppID: "zoom", Action: "monitor", PostureFinding: policies.PostureRecording, PostureDetail: ".mp4"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -99,6 +102,12 @@ func TestIPCFindingRefusals(t *testing.T) {
 	site := func(edit func(n *vcguardv1.IpcNotice)) []byte {
 		return raw(noticeFrame(func(n *vcguardv1.IpcNotice) {
 			n.AppId, n.PolicyVerdict, n.SiteFinding, n.SiteServices = "firefox", 0, unapproved, []string{"Google Meet"}
+			edit(n)
+		}))
+	}
+	posture := func(edit func(n *vcguardv1.IpcNotice)) []byte {
+		return raw(noticeFrame(func(n *vcguardv1.IpcNotice) {
+			n.PolicyVerdict, n.PostureFinding, n.PostureDetail = 0, vcguardv1.PostureKind_POSTURE_KIND_UPDATES_OFF, "0"
 			edit(n)
 		}))
 	}
@@ -167,6 +176,23 @@ func TestIPCFindingRefusals(t *testing.T) {
 			"field notice.app_id: missing or empty"},
 		{"site notice that blocks", site(func(n *vcguardv1.IpcNotice) { n.PolicyAction = vcguardv1.Action_ACTION_BLOCK }),
 			"field notice.policy_action: block in a notice about a browser's sites"},
+		// Posture notices: about an app's own settings.
+		{"posture and connection", posture(func(n *vcguardv1.IpcNotice) { n.ConnectionFinding = wrongServer }),
+			"field notice.posture_finding: set with notice.connection_finding: a notice is about one finding"},
+		{"unknown posture kind", posture(func(n *vcguardv1.IpcNotice) { n.PostureFinding = 77 }),
+			"field notice.posture_finding: 77 is not a PostureKind"},
+		{"posture notice that blocks", posture(func(n *vcguardv1.IpcNotice) { n.PolicyAction = vcguardv1.Action_ACTION_BLOCK }),
+			"field notice.policy_action: block in a notice about an app's settings"},
+		{"posture detail with a path", posture(func(n *vcguardv1.IpcNotice) { n.PostureDetail = "/home/eve/Documents/Zoom/Meeting with Bob.mp4" }),
+			"field notice.posture_detail: \"/home/eve/Documents/Zoom/Meeting with Bob.mp4\" holds a path"},
+		{"posture detail turned around", posture(func(n *vcguardv1.IpcNotice) { n.PostureDetail = "\u202e4pm." }),
+			"field notice.posture_detail: character U+202E not allowed"},
+		{"posture detail too long", posture(func(n *vcguardv1.IpcNotice) { n.PostureDetail = strings.Repeat("a", MaxPostureDetail+1) }),
+			"field notice.posture_detail: 129 bytes, at most 128 allowed"},
+		{"posture detail without a posture finding", raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.PostureDetail = "0" })),
+			"field notice.posture_detail: set in a notice that is not about an app's settings"},
+		{"posture notice without app", posture(func(n *vcguardv1.IpcNotice) { n.AppId = "" }),
+			"field notice.app_id: missing or empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -194,6 +220,8 @@ func TestIPCFindingEncodeRefusals(t *testing.T) {
 			`field notice.site_finding: "from-the-future" is not a finding this version knows`},
 		{"unknown media kind", func(n *Notice) { n.ConnectionFinding, n.ConnectionDetail, n.MediaFinding = "", "", "keylogger" },
 			`field notice.media_finding: "keylogger" is not a finding this version knows`},
+		{"unknown posture kind", func(n *Notice) { n.ConnectionFinding, n.ConnectionDetail, n.PostureFinding = "", "", "webcam_tape" },
+			`field notice.posture_finding: "webcam_tape" is not a finding this version knows`},
 		{"two kinds", func(n *Notice) { n.SiteFinding = policies.SiteUnknown },
 			"field notice.site_finding: set with notice.connection_finding"},
 		{"a detail in two lines", func(n *Notice) { n.ConnectionDetail = "meet.jit.si\nevil" },

@@ -140,6 +140,12 @@ type Notice struct {
 	// cannot close a browser for its sites.
 	SiteFinding  policies.SiteFindingKind
 	SiteServices []string
+	// PostureFinding is set in a notice about an approved app's own
+	// settings; AppID is then required. PostureDetail is what was read
+	// (a value, "installed X, offered Y", a recording's file type):
+	// printable, one line, at most MaxPostureDetail bytes, no path.
+	PostureFinding policies.PostureKind
+	PostureDetail  string
 }
 
 // Bounds of a notice's connection and site fields.
@@ -149,6 +155,8 @@ const (
 	MaxConnectionDetail = 253
 	// MaxSiteServices is the most unapproved services a site notice names.
 	MaxSiteServices = 8
+	// MaxPostureDetail is the longest posture detail in bytes.
+	MaxPostureDetail = 128
 )
 
 // NoticeDeviceKinds are the devices a media notice may name.

@@ -68,6 +68,8 @@ var rules = map[protoreflect.FullName]rule{
 	"vcguard.v1.IpcNotice.connection_detail":  {max: MaxConnectionDetail},
 	"vcguard.v1.IpcNotice.site_finding":       {},
 	"vcguard.v1.IpcNotice.site_services":      {max: MaxSiteServices, maxElem: lenName, required: true},
+	"vcguard.v1.IpcNotice.posture_finding":    {},
+	"vcguard.v1.IpcNotice.posture_detail":     {max: MaxPostureDetail},
 	"vcguard.v1.IpcNotice.policy_action":      {required: true},
 	"vcguard.v1.IpcNotice.grace_seconds":      {maxUint: maxGrace},
 	"vcguard.v1.IpcNotice.alternative":        {max: lenID},
@@ -180,6 +182,7 @@ func checkFinding(n *vcguardv1.IpcNotice) error {
 		{"media_finding", n.MediaFinding != vcguardv1.MediaFindingKind_MEDIA_FINDING_KIND_UNSPECIFIED},
 		{"connection_finding", n.ConnectionFinding != vcguardv1.ConnectionFindingKind_CONNECTION_FINDING_KIND_UNSPECIFIED},
 		{"site_finding", n.SiteFinding != vcguardv1.SiteFindingKind_SITE_FINDING_KIND_UNSPECIFIED},
+		{"posture_finding", n.PostureFinding != vcguardv1.PostureKind_POSTURE_KIND_UNSPECIFIED},
 	} {
 		if k.set {
 			kinds = append(kinds, k.name)
@@ -190,6 +193,9 @@ func checkFinding(n *vcguardv1.IpcNotice) error {
 	}
 	if n.ConnectionFinding == vcguardv1.ConnectionFindingKind_CONNECTION_FINDING_KIND_UNSPECIFIED && n.ConnectionDetail != "" {
 		return fieldError("notice.connection_detail", "set in a notice that is not about a server or account")
+	}
+	if n.PostureFinding == vcguardv1.PostureKind_POSTURE_KIND_UNSPECIFIED && n.PostureDetail != "" {
+		return fieldError("notice.posture_detail", "set in a notice that is not about an app's settings")
 	}
 	if n.SiteFinding != vcguardv1.SiteFindingKind_SITE_FINDING_KIND_UNAPPROVED_SITE && len(n.SiteServices) > 0 {
 		return fieldError("notice.site_services", "set in a notice that is not about unapproved sites")
@@ -241,6 +247,29 @@ func checkFinding(n *vcguardv1.IpcNotice) error {
 		if n.PolicyAction == vcguardv1.Action_ACTION_BLOCK {
 			return fieldError("notice.policy_action", "block in a notice about a browser's sites: a policy cannot close a browser for them")
 		}
+	case n.PostureFinding != vcguardv1.PostureKind_POSTURE_KIND_UNSPECIFIED:
+		if policies.PostureKindFromProto(n.PostureFinding) == "" {
+			return fieldError("notice.posture_finding", "%d is not a finding this version knows", n.PostureFinding)
+		}
+		if n.PolicyAction == vcguardv1.Action_ACTION_BLOCK {
+			return fieldError("notice.policy_action", "block in a notice about an app's settings: a policy only warns about them")
+		}
+		return checkPostureDetail(n.PostureDetail)
+	}
+	return nil
+}
+
+// checkPostureDetail checks what a posture notice says was read
+// (checkText has bounded it and refused control characters): printable
+// characters only, and no path, which could name a person's folders.
+func checkPostureDetail(v string) error {
+	for _, r := range v {
+		if !unicode.IsPrint(r) {
+			return fieldError("notice.posture_detail", "character %U not allowed (printable characters only)", r)
+		}
+	}
+	if strings.ContainsAny(v, "/\\") {
+		return fieldError("notice.posture_detail", "%q holds a path; want a value, versions or a file type", v)
 	}
 	return nil
 }

@@ -135,6 +135,7 @@ func noticeToProto(n Notice) *vcguardv1.IpcFrame {
 		MediaFinding: n.MediaFinding.Proto(), DeviceKind: n.DeviceKind, Process: n.Process,
 		ConnectionFinding: n.ConnectionFinding.Proto(), ConnectionDetail: n.ConnectionDetail,
 		SiteFinding: n.SiteFinding.Proto(), SiteServices: n.SiteServices,
+		PostureFinding: n.PostureFinding.Proto(), PostureDetail: n.PostureDetail,
 	}}}
 }
 
@@ -149,6 +150,8 @@ func noticeKindsKnown(n Notice) error {
 		return fieldError("notice.connection_finding", "%q is not a finding this version knows", n.ConnectionFinding)
 	case n.SiteFinding != "" && n.SiteFinding.Proto() == vcguardv1.SiteFindingKind_SITE_FINDING_KIND_UNSPECIFIED:
 		return fieldError("notice.site_finding", "%q is not a finding this version knows", n.SiteFinding)
+	case n.PostureFinding != "" && n.PostureFinding.Proto() == vcguardv1.PostureKind_POSTURE_KIND_UNSPECIFIED:
+		return fieldError("notice.posture_finding", "%q is not a finding this version knows", n.PostureFinding)
 	}
 	return nil
 }
@@ -162,6 +165,7 @@ func noticeFromProto(pb *vcguardv1.IpcNotice) Notice {
 		MediaFinding: policies.MediaFindingKindFromProto(pb.MediaFinding), DeviceKind: pb.DeviceKind, Process: pb.Process,
 		ConnectionFinding: connectionFindingFromProto(pb.ConnectionFinding), ConnectionDetail: pb.ConnectionDetail,
 		SiteFinding: siteFindingFromProto(pb.SiteFinding), SiteServices: pb.SiteServices,
+		PostureFinding: policies.PostureKindFromProto(pb.PostureFinding), PostureDetail: pb.PostureDetail,
 	}
 }
 

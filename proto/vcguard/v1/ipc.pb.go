@@ -682,10 +682,16 @@ type IpcNotice struct {
 	ConnectionDetail  string                `protobuf:"bytes,21,opt,name=connection_detail,json=connectionDetail,proto3" json:"connection_detail,omitempty"`
 	// Set in a notice about a browser's camera or microphone use: what was
 	// found, and the names of the unapproved services with the permission.
-	SiteFinding   SiteFindingKind `protobuf:"varint,22,opt,name=site_finding,json=siteFinding,proto3,enum=vcguard.v1.SiteFindingKind" json:"site_finding,omitempty"`
-	SiteServices  []string        `protobuf:"bytes,23,rep,name=site_services,json=siteServices,proto3" json:"site_services,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SiteFinding  SiteFindingKind `protobuf:"varint,22,opt,name=site_finding,json=siteFinding,proto3,enum=vcguard.v1.SiteFindingKind" json:"site_finding,omitempty"`
+	SiteServices []string        `protobuf:"bytes,23,rep,name=site_services,json=siteServices,proto3" json:"site_services,omitempty"`
+	// Set in a notice about an approved app's own settings: what was found
+	// (updates_off, outdated_package, telemetry_on, sso_not_enforced,
+	// autostart, keeps_running, recording) and what was read: the value,
+	// "installed X, offered Y", or a recording's file type.
+	PostureFinding PostureKind `protobuf:"varint,24,opt,name=posture_finding,json=postureFinding,proto3,enum=vcguard.v1.PostureKind" json:"posture_finding,omitempty"`
+	PostureDetail  string      `protobuf:"bytes,25,opt,name=posture_detail,json=postureDetail,proto3" json:"posture_detail,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *IpcNotice) Reset() {
@@ -863,6 +869,20 @@ func (x *IpcNotice) GetSiteServices() []string {
 		return x.SiteServices
 	}
 	return nil
+}
+
+func (x *IpcNotice) GetPostureFinding() PostureKind {
+	if x != nil {
+		return x.PostureFinding
+	}
+	return PostureKind_POSTURE_KIND_UNSPECIFIED
+}
+
+func (x *IpcNotice) GetPostureDetail() string {
+	if x != nil {
+		return x.PostureDetail
+	}
+	return ""
 }
 
 // IpcNoteText is a policy's note in one language.
@@ -1363,7 +1383,7 @@ const file_vcguard_v1_ipc_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\"7\n" +
 	"\vIpcNotShown\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xfa\x06\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xe3\a\n" +
 	"\tIpcNotice\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x19\n" +
@@ -1388,7 +1408,9 @@ const file_vcguard_v1_ipc_proto_rawDesc = "" +
 	"\x12connection_finding\x18\x14 \x01(\x0e2!.vcguard.v1.ConnectionFindingKindR\x11connectionFinding\x12+\n" +
 	"\x11connection_detail\x18\x15 \x01(\tR\x10connectionDetail\x12>\n" +
 	"\fsite_finding\x18\x16 \x01(\x0e2\x1b.vcguard.v1.SiteFindingKindR\vsiteFinding\x12#\n" +
-	"\rsite_services\x18\x17 \x03(\tR\fsiteServicesJ\x04\b\x04\x10\x05J\x04\b\x05\x10\x06R\averdictR\x06action\"5\n" +
+	"\rsite_services\x18\x17 \x03(\tR\fsiteServices\x12@\n" +
+	"\x0fposture_finding\x18\x18 \x01(\x0e2\x17.vcguard.v1.PostureKindR\x0epostureFinding\x12%\n" +
+	"\x0eposture_detail\x18\x19 \x01(\tR\rpostureDetailJ\x04\b\x04\x10\x05J\x04\b\x05\x10\x06R\averdictR\x06action\"5\n" +
 	"\vIpcNoteText\x12\x12\n" +
 	"\x04lang\x18\x01 \x01(\tR\x04lang\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\"\xae\x02\n" +
@@ -1473,6 +1495,7 @@ var file_vcguard_v1_ipc_proto_goTypes = []any{
 	(MediaFindingKind)(0),      // 19: vcguard.v1.MediaFindingKind
 	(ConnectionFindingKind)(0), // 20: vcguard.v1.ConnectionFindingKind
 	(SiteFindingKind)(0),       // 21: vcguard.v1.SiteFindingKind
+	(PostureKind)(0),           // 22: vcguard.v1.PostureKind
 }
 var file_vcguard_v1_ipc_proto_depIdxs = []int32{
 	3,  // 0: vcguard.v1.IpcFrame.hello:type_name -> vcguard.v1.IpcHello
@@ -1490,19 +1513,20 @@ var file_vcguard_v1_ipc_proto_depIdxs = []int32{
 	10, // 12: vcguard.v1.IpcNotice.notes:type_name -> vcguard.v1.IpcNoteText
 	20, // 13: vcguard.v1.IpcNotice.connection_finding:type_name -> vcguard.v1.ConnectionFindingKind
 	21, // 14: vcguard.v1.IpcNotice.site_finding:type_name -> vcguard.v1.SiteFindingKind
-	12, // 15: vcguard.v1.IpcFacts.e2ee:type_name -> vcguard.v1.IpcTextFact
-	12, // 16: vcguard.v1.IpcFacts.data_location:type_name -> vcguard.v1.IpcTextFact
-	13, // 17: vcguard.v1.IpcFacts.self_hostable:type_name -> vcguard.v1.IpcBoolFact
-	12, // 18: vcguard.v1.IpcFacts.open_source:type_name -> vcguard.v1.IpcTextFact
-	14, // 19: vcguard.v1.IpcFacts.certifications:type_name -> vcguard.v1.IpcListFact
-	16, // 20: vcguard.v1.IpcMedia.uses:type_name -> vcguard.v1.IpcMediaUse
-	0,  // 21: vcguard.v1.IpcMediaUse.kind:type_name -> vcguard.v1.IpcMediaKind
-	1,  // 22: vcguard.v1.IpcMediaUse.source:type_name -> vcguard.v1.IpcMediaSource
-	23, // [23:23] is the sub-list for method output_type
-	23, // [23:23] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	22, // 15: vcguard.v1.IpcNotice.posture_finding:type_name -> vcguard.v1.PostureKind
+	12, // 16: vcguard.v1.IpcFacts.e2ee:type_name -> vcguard.v1.IpcTextFact
+	12, // 17: vcguard.v1.IpcFacts.data_location:type_name -> vcguard.v1.IpcTextFact
+	13, // 18: vcguard.v1.IpcFacts.self_hostable:type_name -> vcguard.v1.IpcBoolFact
+	12, // 19: vcguard.v1.IpcFacts.open_source:type_name -> vcguard.v1.IpcTextFact
+	14, // 20: vcguard.v1.IpcFacts.certifications:type_name -> vcguard.v1.IpcListFact
+	16, // 21: vcguard.v1.IpcMedia.uses:type_name -> vcguard.v1.IpcMediaUse
+	0,  // 22: vcguard.v1.IpcMediaUse.kind:type_name -> vcguard.v1.IpcMediaKind
+	1,  // 23: vcguard.v1.IpcMediaUse.source:type_name -> vcguard.v1.IpcMediaSource
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_vcguard_v1_ipc_proto_init() }
