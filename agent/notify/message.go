@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,6 +72,12 @@ type Notice struct {
 	// meeting services the browser lets use them.
 	SiteFinding  policies.SiteFindingKind
 	SiteServices []string
+	// PostureFinding is set in a notice about an approved app's own
+	// settings (updates off, start at login, a local recording, ...);
+	// PostureDetail is what was read: a value, "installed X, offered Y",
+	// or a recording's file type.
+	PostureFinding policies.PostureKind
+	PostureDetail  string
 }
 
 // Urgency is how insistently a message is shown. The values are those of
@@ -142,6 +149,8 @@ func Render(n Notice, lang string) Message {
 		return renderConnection(n, lang)
 	case n.SiteFinding != "":
 		return renderSite(n, lang)
+	case n.PostureFinding != "":
+		return renderPosture(n, lang)
 	}
 	tr := translator(lang)
 	app := clean(firstNonEmpty(n.AppName, n.AppID, "?"), maxNameLen, false)
@@ -325,6 +334,33 @@ func renderConnection(n Notice, lang string) Message {
 		vars["alt"] = clean(firstNonEmpty(n.AlternativeName, n.Alternative), maxNameLen, false)
 		lines = append(lines, tr("alternative", vars))
 	}
+	if note := clean(n.Note.For(lang), maxNoteLen, true); note != "" {
+		lines = append(lines, note)
+	}
+	if l := m.info(tr, vars, n.InfoURL); l != "" {
+		lines = append(lines, l)
+	}
+	m.Body = strings.Join(lines, "\n")
+	return m
+}
+
+// renderPosture says what was found of an approved app's own settings and
+// what to do about it.
+func renderPosture(n Notice, lang string) Message {
+	tr := translator(lang)
+	vars := map[string]string{"app": clean(firstNonEmpty(n.AppName, n.AppID, "?"), maxNameLen, false)}
+	kind := string(n.PostureFinding)
+	if !slices.Contains(policies.PostureKinds, n.PostureFinding) {
+		kind = "other" // a kind this version does not know
+	}
+	m := Message{Key: n.Key, Urgency: UrgencyNormal, Title: tr("posture_title_"+kind, vars)}
+	body := "posture_body_" + kind
+	if d := clean(n.PostureDetail, maxDetailLen, false); d != "" {
+		vars["detail"] = d
+	} else if n.PostureFinding == policies.PostureRecording {
+		body += "_nodetail"
+	}
+	lines := []string{tr(body, vars), tr("posture_todo_"+kind, vars)}
 	if note := clean(n.Note.For(lang), maxNoteLen, true); note != "" {
 		lines = append(lines, note)
 	}

@@ -479,7 +479,9 @@ func TestRenderMedia(t *testing.T) {
 // reasons come first, and a notice lists no more than maxReasons.
 func TestRenderExplainsNewFacts(t *testing.T) {
 	src, day := "https://example.org/fact", "2026-12-06"
-	str := func(v string) *policies.Fact[string] { return &policies.Fact[string]{Value: v, Source: src, Checked: day} }
+	str := func(v string) *policies.Fact[string] {
+		return &policies.Fact[string]{Value: v, Source: src, Checked: day}
+	}
 	facts := &policies.Facts{
 		E2EE:               str("default"),
 		DataLocation:       str("eu"),
@@ -530,5 +532,34 @@ func TestLocalDate(t *testing.T) {
 		if got := localDate(tc.date, tc.lang); got != tc.want {
 			t.Errorf("localDate(%q, %q) = %q, want %q", tc.date, tc.lang, got, tc.want)
 		}
+	}
+}
+
+// A notice about an approved app's settings says what was found and what
+// to do, in every language, for every kind; one of a kind this version
+// does not know says only that a setting is not as required.
+func TestRenderPosture(t *testing.T) {
+	for _, lang := range Languages {
+		for _, k := range policies.PostureKinds {
+			m := Render(Notice{Key: "p", AppID: "zoom", AppName: "Zoom Workplace", Action: policies.ActionWarn, PostureFinding: k, PostureDetail: ".mp4"}, lang)
+			if !strings.Contains(m.Title, "Zoom Workplace") || strings.Count(m.Body, "\n") < 1 || strings.Contains(m.Body, "{") {
+				t.Errorf("%s/%s: %q\n%s", lang, k, m.Title, m.Body)
+			}
+			if k == policies.PostureRecording && !strings.Contains(m.Body, ".mp4") {
+				t.Errorf("%s/recording: body lacks the file type:\n%s", lang, m.Body)
+			}
+		}
+	}
+	m := Render(Notice{Key: "p", AppID: "zoom", AppName: "Zoom", Action: policies.ActionWarn, PostureFinding: policies.PostureOutdated, PostureDetail: "installed 6.0.2, offered 6.2.11"}, "de")
+	if m.Title != "Zoom muss aktualisiert werden" || !strings.Contains(m.Body, "(installed 6.0.2, offered 6.2.11)") {
+		t.Errorf("outdated, de: %q\n%s", m.Title, m.Body)
+	}
+	m = Render(Notice{Key: "p", AppID: "zoom", AppName: "Zoom", Action: policies.ActionWarn, PostureFinding: policies.PostureRecording}, "fr")
+	if !strings.Contains(m.Body, "Un enregistrement local de Zoom est apparu") {
+		t.Errorf("recording without detail, fr:\n%s", m.Body)
+	}
+	m = Render(Notice{Key: "p", AppID: "zoom", AppName: "Zoom", Action: policies.ActionWarn, PostureFinding: "screen_saver_off"}, "nl")
+	if m.Title != "Zoom is niet ingesteld zoals je organisatie vereist" {
+		t.Errorf("unknown kind, nl: %q", m.Title)
 	}
 }

@@ -360,6 +360,7 @@ func ToWire(n Notice) localipc.Notice {
 		MediaFinding: n.MediaFinding, DeviceKind: n.DeviceKind, Process: n.Process,
 		ConnectionFinding: n.ConnectionFinding, ConnectionDetail: n.ConnectionDetail,
 		SiteFinding: n.SiteFinding, SiteServices: slices.Clone(n.SiteServices),
+		PostureFinding: n.PostureFinding, PostureDetail: n.PostureDetail,
 	}
 }
 
@@ -372,6 +373,7 @@ func FromWire(w localipc.Notice) Notice {
 		MediaFinding: w.MediaFinding, DeviceKind: w.DeviceKind, Process: w.Process,
 		ConnectionFinding: w.ConnectionFinding, ConnectionDetail: w.ConnectionDetail,
 		SiteFinding: w.SiteFinding, SiteServices: slices.Clone(w.SiteServices),
+		PostureFinding: w.PostureFinding, PostureDetail: w.PostureDetail,
 	}
 }
 
