@@ -111,6 +111,7 @@ func (a *Agent) forget(k procwatch.Key) {
 		}
 	}
 	delete(a.setups, k)
+	a.forgetPosture(k)
 	if a.cfg.Enforcer != nil {
 		a.cfg.Enforcer.Cancel(k)
 	}

@@ -81,6 +81,9 @@ type Config struct {
 	// Setups reads which servers and accounts an app is set up for; nil:
 	// not read.
 	Setups SetupReader
+	// Posture reads an approved app's own settings and watches its
+	// recording folder during a meeting; nil: not read.
+	Posture PostureReader
 	// Sites reads which sites a browser lets use the camera and
 	// microphone; nil: not read.
 	Sites SiteReader
@@ -150,6 +153,8 @@ type Agent struct {
 	// browser uses whose sites were reported; browserPolicyShown the last
 	// recorded outcome of writing the browsers' policies.
 	setups             map[procwatch.Key]setupState
+	postures           map[procwatch.Key]postureState
+	recordingCh        chan recordingSeen
 	sitesReported      map[string]bool
 	browserPolicyShown string
 
@@ -187,6 +192,7 @@ func New(cfg Config, identity *uplink.Identity) (*Agent, error) {
 		lastUse: map[procwatch.Key]time.Time{}, leftRunning: map[procwatch.Key]bool{},
 		blocked: make(chan blockResult, 16), stopped: make(chan struct{}),
 		setups: map[procwatch.Key]setupState{}, sitesReported: map[string]bool{},
+		postures: map[procwatch.Key]postureState{}, recordingCh: make(chan recordingSeen, 16),
 		browserPolicyShown: browserPolicyKey(&vcguardv1.BrowserPolicy{}),
 	}
 	if cfg.PolicyDir != nil {
@@ -326,6 +332,8 @@ func (a *Agent) Run(parent context.Context) error {
 			a.logErr("recording a notice", a.recordDelivery(d))
 		case b := <-a.blocked:
 			a.logErr("recording an enforcement", a.recordBlock(b))
+		case rs := <-a.recordingCh:
+			a.logErr("recording a local recording", a.recorded(time.Now(), rs))
 		case files := <-a.localCh:
 			a.logErr("recording the local policy", a.applyLocal(files))
 			a.writeStatus()

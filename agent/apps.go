@@ -60,6 +60,7 @@ func (a *Agent) applyApps(ctx context.Context, now time.Time, d state.AppDelta) 
 			a.act(inst, a.judged[inst.Key()].finding)
 		}
 		a.readSetups(ctx, now, started)
+		a.readPostures(ctx, now, started)
 		return a.flush()
 	}
 	for _, inst := range started {
@@ -74,6 +75,7 @@ func (a *Agent) applyApps(ctx context.Context, now time.Time, d state.AppDelta) 
 		a.act(inst, j.finding)
 	}
 	a.readSetups(ctx, now, started)
+	a.readPostures(ctx, now, started)
 	return a.flush()
 }
 
@@ -99,6 +101,7 @@ func (a *Agent) rejudge(now time.Time) {
 		a.act(inst, j.finding)
 	}
 	a.rejudgeSetups(now)
+	a.rejudgePostures(now)
 	a.applyBrowserPolicy(now)
 }
 

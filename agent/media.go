@@ -37,6 +37,9 @@ func (a *Agent) handleMedia(ctx context.Context, uses []devices.Use, now time.Ti
 		if inst, ok := a.apps.Attribute(u.Ancestry); ok && u.IsCapture() {
 			delete(a.lastUse, inst.Key())
 			delete(a.leftRunning, inst.Key())
+			if inst.App.Category == policies.CategoryMeeting {
+				a.watchRecordings(ctx, inst)
+			}
 		}
 		msg := mediaProto(u)
 		a.cfg.Logger.Info("device in use", "kind", u.Reported(), "pid", u.PID, "process", u.Process, "app", msg.GetAppId(), "source", u.Source)
@@ -58,9 +61,22 @@ func (a *Agent) handleMedia(ctx context.Context, uses []devices.Use, now time.Ti
 		a.forgetSites(u.Key())
 		if inst, ok := a.apps.Attribute(u.Ancestry); ok && u.IsCapture() && inst.App.Category == policies.CategoryMeeting {
 			a.lastUse[inst.Key()] = now
+			if !a.capturing(inst.Key()) {
+				a.stopRecordingWatch(inst.Key())
+			}
 		}
 	}
 	return a.mediaFindings(now)
+}
+
+// capturing reports whether the instance k holds a camera or microphone.
+func (a *Agent) capturing(k procwatch.Key) bool {
+	for _, u := range a.media.Uses() {
+		if inst, ok := a.apps.Attribute(u.Ancestry); ok && inst.Key() == k && u.IsCapture() {
+			return true
+		}
+	}
+	return false
 }
 
 // mediaFindings records, once per use, what the policies in force find
