@@ -291,6 +291,12 @@ func IsFinding(ev *vcguardv1.Event) bool {
 		// A wrong server or a personal account; a setup the policy finds
 		// nothing wrong with is routine.
 		return len(d.AppConnection.GetFindings()) > 0
+	case *vcguardv1.Event_AppPosture:
+		// A setting the policy warns of; findings it only monitors (start
+		// at login) are routine.
+		return slices.ContainsFunc(d.AppPosture.GetFindings(), func(f *vcguardv1.PostureFinding) bool {
+			return f.GetPolicyAction() == vcguardv1.Action_ACTION_WARN
+		})
 	case *vcguardv1.Event_BrowserMeeting:
 		k := d.BrowserMeeting.GetKind()
 		return k == vcguardv1.SiteFindingKind_SITE_FINDING_KIND_UNAPPROVED_SITE || k == vcguardv1.SiteFindingKind_SITE_FINDING_KIND_UNKNOWN_SITE

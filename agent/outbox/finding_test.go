@@ -20,6 +20,8 @@ func TestIsFindingOfConnectionsAndSites(t *testing.T) {
 			return &vcguardv1.Event{Detail: &vcguardv1.Event_BrowserMeeting{BrowserMeeting: d}}
 		case *vcguardv1.BrowserPolicy:
 			return &vcguardv1.Event{Detail: &vcguardv1.Event_BrowserPolicy{BrowserPolicy: d}}
+		case *vcguardv1.AppPosture:
+			return &vcguardv1.Event{Detail: &vcguardv1.Event_AppPosture{AppPosture: d}}
 		}
 		t.Fatalf("%T", d)
 		return nil
@@ -35,6 +37,11 @@ func TestIsFindingOfConnectionsAndSites(t *testing.T) {
 		{"unknown site", ev(&vcguardv1.BrowserMeeting{Kind: vcguardv1.SiteFindingKind_SITE_FINDING_KIND_UNKNOWN_SITE}), true},
 		{"approved site", ev(&vcguardv1.BrowserMeeting{Kind: vcguardv1.SiteFindingKind_SITE_FINDING_KIND_APPROVED_SITE}), false},
 		{"browser policy", ev(&vcguardv1.BrowserPolicy{Mode: "enforce"}), false},
+		{"posture warned of", ev(&vcguardv1.AppPosture{Findings: []*vcguardv1.PostureFinding{
+			{Kind: vcguardv1.PostureKind_POSTURE_KIND_AUTOSTART, PolicyAction: vcguardv1.Action_ACTION_MONITOR},
+			{Kind: vcguardv1.PostureKind_POSTURE_KIND_UPDATES_OFF, PolicyAction: vcguardv1.Action_ACTION_WARN},
+		}}), true},
+		{"posture monitored", ev(&vcguardv1.AppPosture{Findings: []*vcguardv1.PostureFinding{{Kind: vcguardv1.PostureKind_POSTURE_KIND_AUTOSTART, PolicyAction: vcguardv1.Action_ACTION_MONITOR}}}), false},
 	} {
 		if got := outbox.IsFinding(c.ev); got != c.want {
 			t.Errorf("%s: IsFinding = %v, want %v", c.name, got, c.want)
