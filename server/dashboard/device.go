@@ -107,7 +107,7 @@ func timeline(evs []apitypes.Event, name func(string) string) []timelineEvent {
 		switch e.Type {
 		case "user_notified":
 			te.Told = toldText(e.Detail)
-		case "app_connection", "browser_meeting", "browser_policy":
+		case "app_connection", "browser_meeting", "browser_policy", "app_posture":
 			ev := decodeEvent(e.Detail)
 			if ev == nil {
 				break
@@ -118,6 +118,9 @@ func timeline(evs []apitypes.Event, name func(string) string) []timelineEvent {
 			if m := ev.GetBrowserMeeting(); m != nil {
 				k := policies.SiteFindingKindFromProto(m.GetKind())
 				te.Details, te.Flagged = browserMeetingText(m, name), k == policies.SiteUnapproved || k == policies.SiteUnknown
+			}
+			if p := ev.GetAppPosture(); p != nil {
+				te.Details, te.Flagged = postureText(p, name), len(p.GetFindings()) > 0
 			}
 			if p := ev.GetBrowserPolicy(); p != nil {
 				te.Details, te.Flagged = browserPolicyText(p), p.GetError() != "" || len(p.GetSkipped()) > 0
