@@ -226,8 +226,8 @@ func listRef(name string, f *Fact[[]string]) FactRef {
 
 var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
 
-// requiredFacts are the facts every meeting tool must have.
-var requiredFacts = FactNames[:5]
+// requiredFacts are the facts every meeting tool must have: all of them.
+var requiredFacts = FactNames
 
 // validate checks every fact present and that the required ones are.
 func (f *Facts) validate(fail func(msg string, field ...string) error) error {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vcguard/vcguard/policies"
 )
@@ -238,5 +239,38 @@ func TestConnectionJudgedByFactsOnTheServer(t *testing.T) {
 	}
 	if f := policies.EvaluateConnection([]*policies.Policy{p2}, policies.ConnectionSubject{AppID: "demo", Servers: servers}); len(f) != 0 {
 		t.Errorf("findings %+v for a tool whose facts do not depend on the server", f)
+	}
+}
+
+// Every meeting tool of the catalog has every fact, each with its own
+// source and the date it was checked; the dates are not one stamp for the
+// whole catalog, and none lies in the future.
+func TestEveryMeetingToolHasEveryFact(t *testing.T) {
+	t.Parallel()
+	cat := embeddedCatalog(t)
+	dates := map[string]int{}
+	total := 0
+	for _, a := range cat.Apps() {
+		if a.Category != policies.CategoryMeeting {
+			if a.Facts != nil {
+				t.Errorf("%s: a %s has facts", a.ID, a.Category)
+			}
+			continue
+		}
+		for _, r := range a.Facts.List() {
+			if !r.Present || r.Source == "" || r.Checked == "" {
+				t.Errorf("%s: facts.%s missing, or without source or date: %+v", a.ID, r.Name, r)
+				continue
+			}
+			d, err := time.Parse(time.DateOnly, r.Checked)
+			if err != nil || d.After(time.Now()) {
+				t.Errorf("%s: facts.%s checked %q: not a date, or in the future", a.ID, r.Name, r.Checked)
+			}
+			dates[r.Checked]++
+			total++
+		}
+	}
+	if len(dates) < 2 {
+		t.Errorf("all %d facts carry one checked date %v: a stamp, not checks", total, dates)
 	}
 }

@@ -53,20 +53,3 @@ func (c *Catalog) StaleFacts(now time.Time, maxAge time.Duration) []FactAge {
 	})
 	return out
 }
-
-// MissingFacts returns, for each meeting tool that lacks some, the facts
-// it lacks, by app id.
-func (c *Catalog) MissingFacts() map[string][]string {
-	out := map[string][]string{}
-	for _, a := range c.apps {
-		if a.Category != CategoryMeeting {
-			continue
-		}
-		for _, r := range a.Facts.List() {
-			if !r.Present {
-				out[a.ID] = append(out[a.ID], r.Name)
-			}
-		}
-	}
-	return out
-}

@@ -1,6 +1,7 @@
 // Command catalog-check reports what in the catalog needs a person's
-// attention: meeting tools missing facts, and facts whose source was last
-// checked more than a year ago (or on a date in the future). It reads the
+// attention: facts whose source was last checked more than a year ago (or
+// on a date in the future). An entry that lacks a fact, or whose fact is
+// malformed, does not load: that is reported with its file and line. It reads the
 // catalog from a directory (by default the repository's policies/catalog)
 // and fetches nothing, unless -online is given: then it requests every
 // source once, without following redirects, and reports the ones that
@@ -48,17 +49,6 @@ func run(args []string, stdout, stderr io.Writer, now time.Time, transport http.
 		return 2
 	}
 	problems := 0
-	missing := cat.MissingFacts()
-	ids := make([]string, 0, len(missing))
-	for id := range missing {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		a, _ := cat.App(id)
-		fmt.Fprintf(stdout, "%s: %s lacks %s\n", a.File, id, strings.Join(missing[id], ", "))
-		problems++
-	}
 	for _, f := range cat.StaleFacts(now, *maxAge) {
 		when := fmt.Sprintf("%d days ago", f.Days)
 		if f.Days < 0 {
