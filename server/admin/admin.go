@@ -35,7 +35,9 @@ const maxDescription = 200
 
 // Service holds what the admin operations need.
 type Service struct {
-	Store     *store.Store
+	Store *store.Store
+	// Catalog is the catalog built into the server; CurrentCatalog is the
+	// newest published one, which policies are validated against.
 	Catalog   *policies.Catalog
 	PolicyKey ed25519.PrivateKey
 	// Hub pushes published policies and cuts revoked devices off on this
@@ -52,6 +54,9 @@ type Service struct {
 	// PasswordHashing are the argon2id parameters of new admin passwords;
 	// zero means auth.DefaultArgon2 (tests use cheaper ones).
 	PasswordHashing auth.Argon2Params
+
+	// catalogs is the newest published catalog (CurrentCatalog).
+	catalogs catalogCache
 }
 
 // Now is the service's current time.

@@ -19,7 +19,7 @@ func (s *Service) ValidatePolicy(document []byte) (*policies.Policy, error) {
 	if len(document) > MaxPolicySize {
 		return nil, fmt.Errorf("%w: policy is %d bytes, at most %d are accepted", ErrInvalid, len(document), MaxPolicySize)
 	}
-	p, err := policies.ParsePolicy("policy", document, s.Catalog)
+	p, err := policies.ParsePolicy("policy", document, s.CurrentCatalog())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
@@ -46,6 +46,10 @@ func (s *Service) RollbackPolicy(ctx context.Context, by Actor, version uint64) 
 }
 
 func (s *Service) publish(ctx context.Context, by Actor, document []byte, action, publishedBy string, detail map[string]any) (store.PolicyVersion, error) {
+	// Against the newest catalog, which another replica may have published.
+	if _, err := s.RefreshCatalog(ctx); err != nil {
+		return store.PolicyVersion{}, fmt.Errorf("load the current catalog: %w", err)
+	}
 	p, err := s.ValidatePolicy(document)
 	if err != nil {
 		return store.PolicyVersion{}, err

@@ -69,10 +69,11 @@ func (s *Service) Connections(ctx context.Context) ([]apitypes.AppConnections, e
 
 // AppName is the catalog's name of an app, "" when it does not know it.
 func (s *Service) AppName(id string) string {
-	if s.Catalog == nil {
+	cat := s.CurrentCatalog()
+	if cat == nil {
 		return ""
 	}
-	if app, ok := s.Catalog.App(id); ok {
+	if app, ok := cat.App(id); ok {
 		return app.Name
 	}
 	return ""

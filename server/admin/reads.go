@@ -328,10 +328,11 @@ func (s *Service) isBrowser(id, category string) bool {
 	if category != "" {
 		return category == string(policies.CategoryBrowser)
 	}
-	if s.Catalog == nil {
+	cat := s.CurrentCatalog()
+	if cat == nil {
 		return false
 	}
-	app, ok := s.Catalog.App(id)
+	app, ok := cat.App(id)
 	return ok && app.Category == policies.CategoryBrowser
 }
 

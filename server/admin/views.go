@@ -25,7 +25,7 @@ func (s *Service) DeviceView(d store.Device) apitypes.Device {
 	out := apitypes.Device{
 		ID: d.ID, Hostname: d.Hostname, OS: d.OS, OSVersion: d.OSVersion, Arch: d.Arch, AgentVersion: d.AgentVersion,
 		Enrolled: d.Enrolled, LastSeen: d.LastSeen, Online: d.Online(s.Now(), s.Stale()),
-		PolicyVersion: d.PolicyVersion, Group: d.Group, Apps: []apitypes.App{}, Media: []apitypes.Media{},
+		PolicyVersion: d.PolicyVersion, CatalogVersion: d.CatalogVersion, Group: d.Group, Apps: []apitypes.App{}, Media: []apitypes.Media{},
 		AppsTotal: d.AppsTotal, AppsTruncated: d.AppsTruncated(), MediaTotal: d.MediaTotal, MediaTruncated: d.MediaTruncated(),
 		Revoked: optTime(d.Revoked),
 	}

@@ -43,6 +43,8 @@ func (a *API) Routes() []Route {
 		{"POST /api/v1/policies/validate", write, a.validatePolicy},
 		{"GET /api/v1/policies/{version}/diff", read, a.diffPolicy},
 		{"POST /api/v1/policies/{version}/rollback", write, a.rollbackPolicy},
+		{"GET /api/v1/catalogs", read, a.listCatalogs},
+		{"POST /api/v1/catalogs", write, a.publishCatalog},
 		{"GET /api/v1/enrollment-secrets", write, a.listSecrets},
 		{"POST /api/v1/enrollment-secrets", write, a.createSecret},
 		{"POST /api/v1/enrollment-secrets/{id}/revoke", write, a.revokeSecret},

@@ -407,7 +407,13 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 		log.Error("record connect", "err", err)
 		return status.Error(codes.Internal, "server error")
 	}
-	log.Info("agent connected", "policy_version", hello.GetPolicyVersion())
+	// agentCatalog is the catalog version the agent uses, as it last said.
+	agentCatalog := hello.GetCatalogVersion()
+	catalogReports := 0
+	if err := s.recordCatalogVersion(ctx, deviceID, dev.CatalogVersion, agentCatalog); err != nil {
+		return err
+	}
+	log.Info("agent connected", "policy_version", hello.GetPolicyVersion(), "catalog_version", agentCatalog)
 	s.Metrics.AgentConnected()
 	defer s.Metrics.AgentDisconnected()
 	defer func() {
@@ -428,6 +434,19 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 		return err
 	}
 
+	// The catalog first: the policy may name an app only a newer catalog
+	// knows. An agent that reports no catalog version predates catalog
+	// updates and is sent none.
+	if agentCatalog > 0 {
+		if cur, err := s.Store.CurrentCatalog(ctx); err == nil && cur.Version > agentCatalog {
+			if err := send(catalogMessage(fanout.SignedCatalog(cur))); err != nil {
+				return err
+			}
+			log.Info("catalog pushed", "version", cur.Version, "agent_catalog_version", agentCatalog)
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			log.Error("load current catalog", "err", err)
+		}
+	}
 	if cur, err := s.Store.CurrentPolicy(ctx); err == nil && cur.Version > hello.GetPolicyVersion() {
 		if err := send(policyMessage(cur)); err != nil {
 			return err
@@ -451,6 +470,20 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 		return nil
 	}
 
+	// pushCatalog sends a published catalog version the agent does not
+	// have yet.
+	pushCatalog := func(c *vcguardv1.SignedCatalog) error {
+		if agentCatalog == 0 || c.GetVersion() <= agentCatalog {
+			return nil
+		}
+		if err := send(catalogMessage(c)); err != nil {
+			log.Warn("push catalog", "version", c.GetVersion(), "err", err)
+			return err
+		}
+		log.Info("catalog pushed", "version", c.GetVersion())
+		return nil
+	}
+
 	// throttle waits d before the next batch is stored (a device over its
 	// event rate), unless the stream must end first.
 	throttle := func(d time.Duration) error {
@@ -460,6 +493,11 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 			select {
 			case p := <-sub.C:
 				if err := push(p); err != nil {
+					return err
+				}
+				continue
+			case c := <-sub.Catalog:
+				if err := pushCatalog(c); err != nil {
 					return err
 				}
 				continue
@@ -489,6 +527,11 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 		case <-sub.Replaced:
 		case p := <-sub.C:
 			if err := push(p); err != nil {
+				return err
+			}
+			continue
+		case c := <-sub.Catalog:
+			if err := pushCatalog(c); err != nil {
 				return err
 			}
 			continue
@@ -533,6 +576,21 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 			if err != nil {
 				log.Error("heartbeat", "err", err)
 			}
+		case *vcguardv1.AgentMessage_Catalog:
+			// An agent's catalog only moves forward, once per published
+			// version: anything else is refused rather than written.
+			v := m.Catalog.GetVersion()
+			if v <= agentCatalog {
+				return status.Errorf(codes.InvalidArgument, "catalog status %d is not above the version %d the agent reported before", v, agentCatalog)
+			}
+			if catalogReports++; catalogReports > maxCatalogReports {
+				return status.Errorf(codes.ResourceExhausted, "more than %d catalog status messages on one stream", maxCatalogReports)
+			}
+			if err := s.recordCatalogVersion(ctx, deviceID, agentCatalog, v); err != nil {
+				return err
+			}
+			log.Info("agent uses a new catalog", "catalog_version", v, "was", agentCatalog)
+			agentCatalog = v
 		case *vcguardv1.AgentMessage_Hello:
 			return status.Error(codes.InvalidArgument, "hello sent twice on one stream")
 		default:
@@ -585,4 +643,28 @@ func SignedPolicy(p store.PolicyVersion) *vcguardv1.SignedPolicy { return fanout
 
 func policyMessage(p store.PolicyVersion) *vcguardv1.ServerMessage {
 	return &vcguardv1.ServerMessage{Msg: &vcguardv1.ServerMessage_Policy{Policy: &vcguardv1.PolicyUpdate{Policy: SignedPolicy(p)}}}
+}
+
+// maxCatalogReports bounds the catalog status messages of one stream: an
+// agent sends one per catalog version it accepts.
+const maxCatalogReports = 16
+
+func catalogMessage(c *vcguardv1.SignedCatalog) *vcguardv1.ServerMessage {
+	return &vcguardv1.ServerMessage{Msg: &vcguardv1.ServerMessage_Catalog{Catalog: &vcguardv1.CatalogUpdate{Catalog: c}}}
+}
+
+// recordCatalogVersion stores the catalog version a device reports when it
+// is not the one stored.
+func (s *Server) recordCatalogVersion(ctx context.Context, deviceID string, stored, reported uint64) error {
+	if reported > math.MaxInt64 {
+		return status.Errorf(codes.InvalidArgument, "catalog version %d is above 2^63-1", reported)
+	}
+	if reported == stored {
+		return nil
+	}
+	if err := s.Store.SetDeviceCatalogVersion(ctx, deviceID, reported); err != nil {
+		s.Logger.Error("record catalog version", "device", deviceID, "err", err)
+		return status.Error(codes.Internal, "server error")
+	}
+	return nil
 }

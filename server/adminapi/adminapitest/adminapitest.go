@@ -122,6 +122,11 @@ func New(t testing.TB) *Env {
 		}
 		e.Tokens[role] = value
 	}
+	// As the server does at start: the embedded catalog is version 1 of
+	// the catalogs pushed to agents.
+	if err := e.Service.SeedCatalog(ctx); err != nil {
+		t.Fatalf("seed the embedded catalog: %v", err)
+	}
 	doc, err := policies.ExamplePolicy("eu-default")
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,9 @@ type Device struct {
 	LastSeen      time.Time `json:"last_seen"`
 	Online        bool      `json:"online"`
 	PolicyVersion uint64    `json:"policy_version"`
+	// CatalogVersion is the catalog version the agent reported it uses (0:
+	// not reported, an agent older than catalog updates).
+	CatalogVersion uint64 `json:"catalog_version"`
 	// Group is the device group from the enrollment secret; "" for none.
 	Group string `json:"group"`
 	// Revoked is when the device was revoked; absent while it is not.
@@ -139,6 +142,15 @@ type Policy struct {
 	Published   time.Time `json:"published"`
 	PublishedBy string    `json:"published_by"`
 	Document    string    `json:"document,omitempty"`
+}
+
+// Catalog is a published catalog version (POST /api/v1/catalogs answers
+// with it; GET /api/v1/catalogs lists them, newest first).
+type Catalog struct {
+	Version     uint64    `json:"version"`
+	Apps        int       `json:"apps"`
+	Published   time.Time `json:"published"`
+	PublishedBy string    `json:"published_by"`
 }
 
 // PolicyDiff is a unified diff between two policy versions.

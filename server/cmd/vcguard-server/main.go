@@ -348,7 +348,14 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	api := &adminapi.API{Admin: svc, Tokens: auth.TokenChecker{Store: st}, Logger: logger.With("component", "adminapi")}
 	// Replicas starting at once take turns, so the first secret and the
 	// initial policy are created once.
-	if err := st.Exclusive(ctx, "vcguard first start", func() error { return firstStart(ctx, cfg, svc, logger) }); err != nil {
+	if err := st.Exclusive(ctx, "vcguard first start", func() error {
+		// The embedded catalog first: the initial policy is validated
+		// against the newest catalog.
+		if err := svc.SeedCatalog(ctx); err != nil {
+			return err
+		}
+		return firstStart(ctx, cfg, svc, logger)
+	}); err != nil {
 		return err
 	}
 

@@ -87,6 +87,8 @@ var commands = []command{
 		fs.StringVar(&o.against, "against", "", "compare with this version (default: the version before)")
 	}, run: policyDiff},
 	{name: "policy rollback", args: []string{"VERSION"}, flags: noFlags, run: policyRollback},
+	{name: "catalog list", aliases: []string{"catalog"}, flags: noFlags, run: catalogsList},
+	{name: "catalog publish", args: []string{"DIR|BUNDLE"}, flags: noFlags, run: catalogPublish},
 	{name: "secrets list", aliases: []string{"secrets"}, flags: noFlags, run: secretsList},
 	{name: "secrets create", flags: func(fs *flag.FlagSet, o *options) {
 		fs.StringVar(&o.description, "description", "", "what the secret is for (required), e.g. 'Berlin office laptops'")

@@ -141,6 +141,9 @@ Commands:
   policy diff VERSION|current [--against N]
                                          unified diff against version N (default: the one before)
   policy rollback VERSION                publish an earlier version's document again
+  catalog [list]                         catalog versions (the tools agents recognise)
+  catalog publish DIR|BUNDLE             publish a catalog directory (VERSION + *.yaml) as a new
+                                         signed version; agents receive it without an upgrade
   secrets [list]                         enrollment secrets
   secrets create --description D [--ttl 720h] [--group G]
                                          new enrollment secret; its value is shown once
