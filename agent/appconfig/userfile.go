@@ -28,3 +28,16 @@ var (
 	errNotDir   = errors.New("refused: not a directory")
 	errTooLarge = errors.New("refused: larger than the size bound")
 )
+
+// MaxUserFileBytes bounds a settings file read with ReadUserFile by other
+// packages (the same bound as an app's settings file here).
+const MaxUserFileBytes = maxConfigBytes
+
+// ReadUserFile reads a file from a user's home the way this package does:
+// the final component must not be a symbolic link (a reparse point on
+// Windows), the file must be regular, owned by uid or root (unix) and at
+// most limit bytes. Errors name the path; a missing file matches
+// fs.ErrNotExist.
+func ReadUserFile(path string, uid int, limit int64) ([]byte, error) {
+	return readUserFile(path, uid, limit)
+}

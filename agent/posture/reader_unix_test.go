@@ -1,0 +1,59 @@
+//go:build unix
+
+package posture
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/vcguard/vcguard/policies"
+	"golang.org/x/sys/unix"
+)
+
+// TestReadRefusesUnsafeFiles: a symbolic link, a FIFO and (as root) a file
+// of a third user under the home give an error and no reading.
+func TestReadRefusesUnsafeFiles(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	target := filepath.Join(t.TempDir(), "elsewhere.ini")
+	writeFile(t, target, "[a]\nb=0\n")
+	if err := os.Symlink(target, filepath.Join(home, "link.ini")); err != nil {
+		t.Fatal(err)
+	}
+	if err := mkfifo(filepath.Join(home, "fifo.ini")); err != nil {
+		t.Fatal(err)
+	}
+	check := func(file string) policies.PostureCheck {
+		return policies.PostureCheck{Kind: policies.PostureUpdatesOff, OS: runtime.GOOS, File: "~/" + file, Format: "ini", Key: "a.b", Values: []string{"0"}, Source: "https://example.org"}
+	}
+	checks := []policies.PostureCheck{check("link.ini"), check("fifo.ini")}
+	wantErrs := []string{"symbolic link", "not a regular file"}
+	if os.Getuid() == 0 {
+		other := filepath.Join(home, "other.ini")
+		writeFile(t, other, "[a]\nb=0\n")
+		if err := os.Chown(other, 4242, 4242); err != nil {
+			t.Fatal(err)
+		}
+		checks = append(checks, check("other.ini"))
+		wantErrs = append(wantErrs, "owned by neither")
+	}
+	var r Reader
+	got, errs := r.Read(context.Background(), checks, Owner{Home: home, UID: 1000})
+	if len(got) != 0 {
+		t.Errorf("readings = %v, want none", got)
+	}
+	if len(errs) != len(wantErrs) {
+		t.Fatalf("errors = %v, want %d", errs, len(wantErrs))
+	}
+	for i, want := range wantErrs {
+		if !strings.Contains(errs[i].Error(), want) {
+			t.Errorf("error %d = %v, want %q", i, errs[i], want)
+		}
+	}
+}
+
+func mkfifo(path string) error { return unix.Mkfifo(path, 0o644) }
