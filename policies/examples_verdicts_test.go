@@ -3,6 +3,7 @@ package policies_test
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -84,15 +85,15 @@ var exampleVerdicts = []struct {
 			{"ringcentral", vForbidden, aWarn, ""},
 			{"rocket-chat", vRestricted, aWarn, ""},
 			{"safari", vApproved, aMonitor, ""},
-			{"session", vForbidden, aWarn, ""},
+			{"session", vForbidden, aWarn, "jitsi-meet"},
 			{"signal", vForbidden, aWarn, "jitsi-meet"},
-			{"simplex-chat", vForbidden, aWarn, ""},
+			{"simplex-chat", vForbidden, aWarn, "jitsi-meet"},
 			{"skype", vForbidden, aWarn, "jitsi-meet"},
 			{"slack", vForbidden, aWarn, ""},
 			{"teams-for-linux", vForbidden, aWarn, ""},
 			{"teamviewer", vRestricted, aWarn, ""},
 			{"telegram", vForbidden, aWarn, "jitsi-meet"},
-			{"tixeo", vApproved, aMonitor, ""},
+			{"tixeo", vRestricted, aWarn, ""},
 			{"toxic", vForbidden, aWarn, ""},
 			{"twinkle", vRestricted, aWarn, ""},
 			{"utox", vForbidden, aWarn, ""},
@@ -102,8 +103,8 @@ var exampleVerdicts = []struct {
 			{"webex-meetings", vRestricted, aWarn, ""},
 			{"whatsapp", vForbidden, aWarn, "jitsi-meet"},
 			{"whereby", vForbidden, aWarn, ""},
-			{"wire", vApproved, aMonitor, ""},
-			{"zapzap", vForbidden, aWarn, ""},
+			{"wire", vRestricted, aWarn, ""},
+			{"zapzap", vForbidden, aWarn, "jitsi-meet"},
 			{"zoho-meeting", vForbidden, aWarn, ""},
 			{"zoom", vRestricted, aWarn, ""},
 		},
@@ -200,7 +201,7 @@ var exampleVerdicts = []struct {
 			{"nextcloud-talk", vApproved, aMonitor, ""},
 			{"nheko", vApproved, aMonitor, ""},
 			{"opera", vRestricted, aMonitor, ""},
-			{"pexip", vApproved, aMonitor, ""},
+			{"pexip", vRestricted, aMonitor, ""},
 			{"pidgin", vApproved, aMonitor, ""},
 			{"qtox", vForbidden, aBlock, "jitsi-meet"},
 			{"ringcentral", vForbidden, aBlock, "jitsi-meet"},
@@ -261,7 +262,7 @@ var exampleVerdicts = []struct {
 			{"nextcloud-talk", vApproved, aMonitor, ""},
 			{"nheko", vApproved, aMonitor, ""},
 			{"opera", vRestricted, aMonitor, ""},
-			{"pexip", vApproved, aMonitor, ""},
+			{"pexip", vRestricted, aMonitor, ""},
 			{"pidgin", vApproved, aMonitor, ""},
 			{"qtox", vForbidden, aWarn, "jitsi-meet"},
 			{"ringcentral", vForbidden, aWarn, "jitsi-meet"},
@@ -407,5 +408,45 @@ func TestEUDefaultRulesOutConsumerTools(t *testing.T) {
 	}
 	if got := policies.Evaluate(p, policies.Detection{AppID: "not-in-catalog", Verified: true}); got.Verdict != vForbidden || got.From != "default" {
 		t.Errorf("a tool nothing names: %+v; want forbidden by the default", got)
+	}
+}
+
+// The example policies show a rule on every fact the catalog records, so
+// an organisation starting from them sees how each criterion of the
+// guidance is used.
+func TestExamplesUseEveryFact(t *testing.T) {
+	cat := embeddedCatalog(t)
+	used := map[string]string{}
+	files, err := filepath.Glob("examples/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := policies.ParsePolicy(file, data, cat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules := slices.Clone(p.Rules)
+		for _, g := range p.Groups {
+			rules = append(rules, g.Rules...)
+		}
+		for _, r := range rules {
+			v := reflect.ValueOf(r.When)
+			for i := range v.NumField() {
+				name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
+				if !v.Field(i).IsZero() {
+					used[name] = file
+				}
+			}
+		}
+	}
+	for _, name := range policies.FactNames {
+		if used[name] == "" {
+			t.Errorf("no example policy has a rule on facts.%s", name)
+		}
 	}
 }

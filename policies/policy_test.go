@@ -660,7 +660,7 @@ func TestExamplePolicyVerdicts(t *testing.T) {
 		want    want
 	}{
 		{"eu-default", policies.Detection{AppID: "jitsi-meet", Verified: true}, want{policies.VerdictApproved, policies.ActionMonitor}},
-		{"eu-default", policies.Detection{AppID: "wire", Verified: true}, want{policies.VerdictApproved, policies.ActionMonitor}},
+		{"eu-default", policies.Detection{AppID: "wire", Verified: true}, want{policies.VerdictRestricted, policies.ActionWarn}}, // Swiss, but its transfers rely on SCCs
 		{"eu-default", policies.Detection{AppID: "zoom", Verified: true, Version: "6.1.0"}, want{policies.VerdictRestricted, policies.ActionWarn}},
 		{"eu-default", policies.Detection{AppID: "microsoft-teams", Verified: true, Version: "25007.214.3386.3283"}, want{policies.VerdictRestricted, policies.ActionWarn}},
 		{"eu-default", policies.Detection{AppID: "microsoft-teams", Verified: true, Version: "24243.1309.3132.617"}, want{policies.VerdictOutdated, policies.ActionWarn}},
