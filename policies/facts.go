@@ -31,7 +31,8 @@ type Facts struct {
 	// Jurisdiction is who is legally behind the tool: eu (vendor and
 	// parent in the EU/EEA), eu_subsidiary (an EU/EEA entity of a parent
 	// outside it), adequacy (outside the EEA in a country with an adequacy
-	// decision) or third_country.
+	// decision), third_country, or none (community software that no legal
+	// entity stands behind and that runs no service).
 	Jurisdiction *JurisdictionFact `yaml:"jurisdiction,omitempty" json:"jurisdiction,omitempty"`
 	// Transfers are the personal data transfers out of the EEA: none,
 	// adequacy (only to adequacy countries, the US under the Data Privacy
@@ -72,8 +73,9 @@ type Fact[T any] struct {
 // JurisdictionFact is the jurisdiction with the countries behind it.
 type JurisdictionFact struct {
 	Fact[string] `yaml:",inline"`
-	// Seat is the ISO 3166 alpha-2 country of the contracting entity.
-	Seat string `yaml:"seat" json:"seat"`
+	// Seat is the ISO 3166 alpha-2 country of the contracting entity;
+	// empty when the value is none.
+	Seat string `yaml:"seat,omitempty" json:"seat,omitempty"`
 	// Parent is the country of the ultimate parent; "" when there is none.
 	Parent string `yaml:"parent,omitempty" json:"parent,omitempty"`
 	// Entity is the legal name of the contracting entity.
@@ -108,7 +110,7 @@ var (
 	E2EEValues               = []string{"default", "optional", "none"}
 	DataLocationValues       = []string{"eu", "eu_option", "outside_eu", "self_hosted", "peer_to_peer"}
 	OpenSourceValues         = []string{"full", "client", "none"}
-	JurisdictionValues       = []string{"eu", "eu_subsidiary", "adequacy", "third_country"}
+	JurisdictionValues       = []string{"eu", "eu_subsidiary", "adequacy", "third_country", "none"}
 	TransfersValues          = []string{"none", "adequacy", "sccs", "unknown"}
 	EnforceableValues        = []string{"enforceable", "available", "none"}
 	TelemetryValues          = []string{"none", "opt_out", "always"}
@@ -270,7 +272,11 @@ func (f *Facts) validate(fail func(msg string, field ...string) error) error {
 			}
 		}
 	}
-	if j := f.Jurisdiction; j != nil {
+	if j := f.Jurisdiction; j != nil && j.Value == "none" {
+		if j.Seat != "" || j.Parent != "" {
+			return fail("is for a legal entity; none has no seat or parent", "facts", "jurisdiction", "seat")
+		}
+	} else if j != nil {
 		if !countryCode.MatchString(j.Seat) {
 			return fail(fmt.Sprintf("%q is not an ISO 3166 alpha-2 country code (e.g. IE, US)", j.Seat), "facts", "jurisdiction", "seat")
 		}

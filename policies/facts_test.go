@@ -53,6 +53,7 @@ func TestFactErrors(t *testing.T) {
 	}{
 		{"unknown jurisdiction", "value: eu_subsidiary,", "value: offshore,", "facts.jurisdiction.value", `"offshore" is not one of eu, eu_subsidiary, adequacy, third_country`},
 		{"seat not a country code", "seat: IE,", "seat: Ireland,", "facts.jurisdiction.seat", "ISO 3166"},
+		{"no entity with a seat", "value: eu_subsidiary,", "value: none,", "facts.jurisdiction.seat", "none has no seat or parent"},
 		{"parent not a country code", "parent: US,", "parent: usa,", "facts.jurisdiction.parent", "ISO 3166"},
 		{"unknown transfer basis", "value: sccs,", "value: bcr,", "facts.transfers.value", `"bcr" is not one of`},
 		{"unknown sso protocol", "protocols: [saml, oidc]", "protocols: [saml, ldap]", "facts.sso.protocols.1", `"ldap" is not one of saml, oidc`},
