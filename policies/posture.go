@@ -67,8 +67,8 @@ type PostureCheck struct {
 	OS string `yaml:"os" json:"os"`
 	// File is a file of the client or the system: an absolute path, or
 	// one under the signed-in person's home ("~/"), or under a Windows
-	// known folder (%APPDATA%\, %LOCALAPPDATA%\, %PROGRAMDATA%\,
-	// %PROGRAMFILES%\).
+	// known folder (%USERPROFILE%\, %APPDATA%\, %LOCALAPPDATA%\,
+	// %PROGRAMDATA%\, %PROGRAMFILES%\, %PROGRAMFILES(X86)%\).
 	File string `yaml:"file,omitempty" json:"file,omitempty"`
 	// Format is how File is read (ini, json, plist, desktop, exists).
 	Format string `yaml:"format,omitempty" json:"format,omitempty"`
@@ -108,7 +108,7 @@ func (c PostureCheck) Where() string {
 	return c.File
 }
 
-var windowsFolderVars = []string{`%APPDATA%\`, `%LOCALAPPDATA%\`, `%PROGRAMDATA%\`, `%PROGRAMFILES%\`, `%PROGRAMFILES(X86)%\`}
+var windowsFolderVars = []string{`%USERPROFILE%\`, `%APPDATA%\`, `%LOCALAPPDATA%\`, `%PROGRAMDATA%\`, `%PROGRAMFILES%\`, `%PROGRAMFILES(X86)%\`}
 
 // validPosturePath accepts the paths a check may name on goos.
 func validPosturePath(goos, p string) bool {
