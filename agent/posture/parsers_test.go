@@ -123,7 +123,7 @@ func TestPlistLookup(t *testing.T) {
 	t.Parallel()
 	v := map[string]any{
 		"ZAutoUpdate": false, "Count": uint64(3), "Name": "zoom", "Ratio": 0.5,
-		"When": time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		"When":   time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 		"Nested": map[string]any{"Inner": true},
 	}
 	for _, format := range []int{plist.XMLFormat, plist.BinaryFormat} {

@@ -45,4 +45,3 @@ func plistText(v any) string {
 	}
 	return ""
 }
-

@@ -57,3 +57,19 @@ func TestReadRefusesUnsafeFiles(t *testing.T) {
 }
 
 func mkfifo(path string) error { return unix.Mkfifo(path, 0o644) }
+
+// TestWatchRecordingsRefusesLink: a recording folder that is a symbolic
+// link is not watched.
+func TestWatchRecordingsRefusesLink(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	if err := os.Symlink(t.TempDir(), filepath.Join(home, "Zoom")); err != nil {
+		t.Fatal(err)
+	}
+	var r Reader
+	check := policies.PostureCheck{Kind: policies.PostureRecording, OS: runtime.GOOS, Folder: "~/Zoom"}
+	err := r.WatchRecordings(context.Background(), check, Owner{Home: home, UID: os.Getuid()}, func(policies.PostureReading) {})
+	if err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("WatchRecordings = %v, want refused", err)
+	}
+}
