@@ -63,10 +63,21 @@ type Config struct {
 	// RetryInterval is how often events that could not be recorded are
 	// retried; 0 means 5 s.
 	RetryInterval time.Duration
-	Catalog       *policies.Catalog
-	GOOS          string
-	Processes     ProcessSource
-	Identifier    Identifier
+	// Catalog is the catalog built into the agent, CatalogVersion its
+	// version (policies.EmbeddedCatalogVersion), CatalogExtra local
+	// entries (--catalog-dir) added to it and to every catalog version
+	// the server pushes. A pushed version above CatalogVersion, cached in
+	// the state directory, replaces Catalog from the next start on.
+	Catalog        *policies.Catalog
+	CatalogVersion uint64
+	CatalogExtra   []*policies.App
+	// OnCatalog, when set, is called with each catalog that comes into
+	// use after start (from the Run goroutine), e.g. to point the
+	// process watcher's filter at it.
+	OnCatalog  func(*policies.Catalog)
+	GOOS       string
+	Processes  ProcessSource
+	Identifier Identifier
 	// PolicyDir is the local (MDM) policy directory; nil for none.
 	PolicyDir *policydir.Dir
 	// Devices reports the cameras and microphones in use; nil for none.
@@ -112,10 +123,24 @@ type Agent struct {
 	matcher  *policies.Matcher
 	out      *outbox.Outbox
 	policyCh chan *vcguardv1.SignedPolicy
+	// catalogCh carries pushed catalogs into the Run loop;
+	// catalogChanged signals the uplink that the version in use changed.
+	catalogCh      chan *vcguardv1.SignedCatalog
+	catalogChanged chan struct{}
 
 	// Owned by the Run goroutine.
 	policy        *policies.Policy
 	policyVersion uint64
+	// policySigned is the central policy in force as signed, to check it
+	// again against a new catalog; pendingPolicy a newer one refused
+	// because it names an app the catalog in use does not know yet (it is
+	// tried again when a newer catalog arrives).
+	policySigned  *vcguardv1.SignedPolicy
+	pendingPolicy *vcguardv1.SignedPolicy
+	// catalogVersion is the version of the catalog in use (cfg.Catalog);
+	// catalogFromServer is set when it came from the server.
+	catalogVersion    uint64
+	catalogFromServer bool
 	// policyUnreported is set while the policy in force is not recorded
 	// as applied.
 	policyUnreported bool
@@ -160,6 +185,8 @@ type Agent struct {
 
 	// appliedVersion is read by the uplink's hello from another goroutine.
 	appliedVersion atomic.Uint64
+	// catalogInUse is the catalog version in use, for the uplink.
+	catalogInUse atomic.Uint64
 }
 
 // judgement is an instance's finding and the central policy version it
@@ -183,10 +210,21 @@ func New(cfg Config, identity *uplink.Identity) (*Agent, error) {
 	if cfg.RetryInterval <= 0 {
 		cfg.RetryInterval = 5 * time.Second
 	}
+	// A cached catalog newer than the built-in one comes first: the
+	// stored policy may name an app only it knows.
+	catalogVersion, fromServer := cfg.CatalogVersion, false
+	if sc, cat, err := loadStoredCatalog(cfg, identity); err != nil {
+		cfg.Logger.Warn("cached catalog not usable; using the built-in one until the server sends a newer one", "err", err)
+	} else if cat != nil {
+		cfg.Catalog, catalogVersion, fromServer = cat, sc.GetVersion(), true
+		cfg.Logger.Info("catalog loaded from the cache", "version", catalogVersion, "built_in", cfg.CatalogVersion, "apps", len(cat.Apps()))
+	}
 	matcher := cfg.Catalog.Matcher(cfg.GOOS)
 	a := &Agent{
 		cfg: cfg, identity: identity, matcher: matcher, out: cfg.Outbox,
 		policyCh: make(chan *vcguardv1.SignedPolicy, 4), localCh: make(chan []policydir.File, 4),
+		catalogCh: make(chan *vcguardv1.SignedCatalog, 2), catalogChanged: make(chan struct{}, 1),
+		catalogVersion: catalogVersion, catalogFromServer: fromServer,
 		apps: state.NewApps(matcher), media: state.NewMedia(), judged: map[procwatch.Key]judgement{},
 		mediaReported: map[string]map[policies.MediaFindingKind]bool{}, mediaCh: make(chan []devices.Use, 8),
 		lastUse: map[procwatch.Key]time.Time{}, leftRunning: map[procwatch.Key]bool{},
@@ -195,6 +233,7 @@ func New(cfg Config, identity *uplink.Identity) (*Agent, error) {
 		postures: map[procwatch.Key]postureState{}, recordingCh: make(chan recordingSeen, 16),
 		browserPolicyShown: browserPolicyKey(&vcguardv1.BrowserPolicy{}),
 	}
+	a.catalogInUse.Store(catalogVersion)
 	if cfg.PolicyDir != nil {
 		a.local = cfg.PolicyDir.Files()
 	}
@@ -208,7 +247,7 @@ func New(cfg Config, identity *uplink.Identity) (*Agent, error) {
 // applied. Safe from any goroutine.
 func (a *Agent) Hello(device *vcguardv1.DeviceInfo) func() *vcguardv1.Hello {
 	return func() *vcguardv1.Hello {
-		return &vcguardv1.Hello{Device: device, PolicyVersion: a.appliedVersion.Load()}
+		return &vcguardv1.Hello{Device: device, PolicyVersion: a.appliedVersion.Load(), CatalogVersion: a.catalogInUse.Load()}
 	}
 }
 
@@ -336,6 +375,11 @@ func (a *Agent) Run(parent context.Context) error {
 			a.logErr("recording a local recording", a.recorded(time.Now(), rs))
 		case files := <-a.localCh:
 			a.logErr("recording the local policy", a.applyLocal(files))
+			a.writeStatus()
+		case sc := <-a.catalogCh:
+			if err := a.applyCatalog(sc); err != nil {
+				a.cfg.Logger.Error("catalog refused; the catalog in use stays", "version", sc.GetVersion(), "in_use", a.catalogVersion, "err", err)
+			}
 			a.writeStatus()
 		case sp := <-a.policyCh:
 			if err := a.applyPolicy(sp); err != nil {

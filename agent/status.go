@@ -44,6 +44,8 @@ type Status struct {
 			Error  string `json:"error,omitempty"`
 		} `json:"local"`
 	} `json:"policy"`
+	// Catalog is the catalog of tools the agent recognises apps with.
+	Catalog StatusCatalog `json:"catalog"`
 	// Apps are the videoconferencing apps and browsers running now.
 	Apps []StatusApp `json:"apps"`
 	// Media are the cameras and microphones in use now.
@@ -62,6 +64,16 @@ type Status struct {
 	NotifierRefused map[string]uint64 `json:"notifier_refused,omitempty"`
 	// Reported lists, in plain words, every field the agent sends.
 	Reported []string `json:"reported"`
+}
+
+// StatusCatalog is the catalog in use.
+type StatusCatalog struct {
+	// Version is its version; FromServer is set when it is a signed
+	// version the server pushed, else it is the one built into the agent.
+	Version    uint64 `json:"version"`
+	FromServer bool   `json:"from_server,omitempty"`
+	// Apps is how many tools it knows (local entries included).
+	Apps int `json:"apps"`
 }
 
 // StatusApp is one running app as the status shows it.
@@ -132,6 +144,7 @@ func (a *Agent) status() Status {
 	}
 	st.Device, st.Server = a.identity.DeviceID, a.identity.Server
 	st.Policy.Version = a.policyVersion
+	st.Catalog = StatusCatalog{Version: a.catalogVersion, FromServer: a.catalogFromServer, Apps: len(a.cfg.Catalog.Apps())}
 	if a.policy != nil {
 		st.Policy.Name = a.policy.Name
 	}

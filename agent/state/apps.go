@@ -106,6 +106,19 @@ func NewApps(m *policies.Matcher) *Apps {
 	return &Apps{matcher: m, running: map[procwatch.Key]*Instance{}, helpers: map[int32]helper{}, held: map[procwatch.Key]held{}}
 }
 
+// SetCatalog makes the state recognise apps with m from now on (a new
+// catalog version), and points each running instance at its app's entry
+// in cat, so that it is judged by the new entry; an app cat lacks keeps
+// the entry it had.
+func (s *Apps) SetCatalog(m *policies.Matcher, cat *policies.Catalog) {
+	s.matcher = m
+	for _, inst := range s.running {
+		if app, ok := cat.App(inst.App.ID); ok {
+			inst.App = app
+		}
+	}
+}
+
 // Inventoried reports whether the first report was applied.
 func (s *Apps) Inventoried() bool { return s.inventoried }
 

@@ -33,6 +33,7 @@ var (
 	PolicyKey    = File{"policy-key.pub", 0o644, "agent/uplink", "the Ed25519 key signed policies are checked with"}
 	EnrollSecret = File{"enroll-secret", 0o600, "agent/uplink", "the enrollment secret until enrollment succeeds"}
 	Policy       = File{"policy.json", 0o644, "agent", "the last signed policy received (protobuf JSON), applied at start and offline"}
+	Catalog      = File{"catalog.json", 0o600, "agent", "the last signed catalog version the server pushed (protobuf JSON), used at start when it is newer than the catalog built into the agent"}
 	Outbox       = File{"outbox", 0o700 | os.ModeDir, "agent/outbox", "the durable event spool (events.log, acked, dropped)"}
 	// BrowserPolicies is named by agent/browserpolicy (ManifestName); a
 	// test of vcguard-agent checks that the two agree.
@@ -41,7 +42,7 @@ var (
 
 // Files lists every entry, for documentation and checks.
 func Files() []File {
-	return []File{ClientKey, ClientCert, CA, Identity, PolicyKey, EnrollSecret, Policy, Outbox, BrowserPolicies}
+	return []File{ClientKey, ClientCert, CA, Identity, PolicyKey, EnrollSecret, Policy, Catalog, Outbox, BrowserPolicies}
 }
 
 // Path is the entry's path in the state directory dir.

@@ -42,7 +42,15 @@ type Client struct {
 	Hello func() *vcguardv1.Hello
 	// OnPolicy receives every policy update; it verifies and applies it.
 	OnPolicy func(*vcguardv1.SignedPolicy)
-	Logger   *slog.Logger
+	// OnCatalog receives every catalog update; it verifies and applies
+	// it. Nil ignores them.
+	OnCatalog func(*vcguardv1.SignedCatalog)
+	// CatalogChanged signals that the catalog version in use changed, and
+	// CatalogVersion returns it: the stream reports it to the server
+	// (the hello says it at connect). Nil for none.
+	CatalogChanged <-chan struct{}
+	CatalogVersion func() uint64
+	Logger         *slog.Logger
 	// Heartbeat is the interval of heartbeats; 0 means 30 s.
 	Heartbeat time.Duration
 	// BatchSize bounds the events per batch; 0 means 200.
@@ -198,9 +206,12 @@ func (c *Client) stream(ctx context.Context, api vcguardv1.AgentServiceClient) e
 	if err != nil {
 		return err
 	}
-	if err := s.Send(&vcguardv1.AgentMessage{Msg: &vcguardv1.AgentMessage_Hello{Hello: c.Hello()}}); err != nil {
+	hello := c.Hello()
+	if err := s.Send(&vcguardv1.AgentMessage{Msg: &vcguardv1.AgentMessage_Hello{Hello: hello}}); err != nil {
 		return err
 	}
+	// The catalog version the server knows from this stream.
+	reportedCatalog := hello.GetCatalogVersion()
 	// The server answers a hello with the last sequence number it stored.
 	acks := make(chan uint64, 16)
 	recvErr := make(chan error, 1)
@@ -220,6 +231,10 @@ func (c *Client) stream(ctx context.Context, api vcguardv1.AgentServiceClient) e
 				}
 			case *vcguardv1.ServerMessage_Policy:
 				c.OnPolicy(m.Policy.GetPolicy())
+			case *vcguardv1.ServerMessage_Catalog:
+				if c.OnCatalog != nil {
+					c.OnCatalog(m.Catalog.GetCatalog())
+				}
 			}
 		}
 	}()
@@ -282,6 +297,17 @@ func (c *Client) stream(ctx context.Context, api vcguardv1.AgentServiceClient) e
 			if connected {
 				if err := sendMore(); err != nil {
 					return err
+				}
+			}
+		case <-c.CatalogChanged:
+			// A nil channel never fires; reported once connected, as
+			// the hello carried the version before.
+			if c.CatalogVersion != nil {
+				if v := c.CatalogVersion(); v > reportedCatalog {
+					if err := s.Send(&vcguardv1.AgentMessage{Msg: &vcguardv1.AgentMessage_Catalog{Catalog: &vcguardv1.CatalogStatus{Version: v}}}); err != nil {
+						return err
+					}
+					reportedCatalog = v
 				}
 			}
 		case <-hb.C:

@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -203,16 +204,23 @@ func run(parent context.Context, c *config, opts runOptions, logger *slog.Logger
 	} else if err != nil {
 		return err
 	}
-	cat, err := loadCatalog(c.CatalogDir)
+	cat, extra, err := loadCatalog(c.CatalogDir)
 	if err != nil {
 		return err
 	}
-	matcher := cat.Matcher(runtime.GOOS)
+	catVersion, err := policies.EmbeddedCatalogVersion()
+	if err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
+	// The process watcher's filter follows the catalog in use, which a
+	// signed catalog update from the server replaces.
+	var matcher atomic.Pointer[policies.Matcher]
+	matcher.Store(cat.Matcher(runtime.GOOS))
 	// Device nodes (inotify) and sound servers (their monitors) signal
 	// changes; the full /proc fd scan is the safety net.
 	media := devices.New(devices.Config{PollInterval: 2 * time.Minute, RunUserDir: c.RunUserDir, Logger: logger.With("component", "devices")})
 	watcher := procwatch.New(procwatch.Config{
-		Filter: matcher.Interesting, PollInterval: c.ScanInterval, Logger: logger.With("component", "procwatch"),
+		Filter: func(name string) bool { return matcher.Load().Interesting(name) }, PollInterval: c.ScanInterval, Logger: logger.With("component", "procwatch"),
 	})
 	// The state directory (device key, outbox, policy) is the agent's
 	// alone; on Windows that takes a protected access list.
@@ -225,7 +233,8 @@ func run(parent context.Context, c *config, opts runOptions, logger *slog.Logger
 	}
 	defer out.Close()
 	acfg := agent.Config{
-		StateDir: c.StateDir, Outbox: out, Catalog: cat, GOOS: runtime.GOOS,
+		StateDir: c.StateDir, Outbox: out, Catalog: cat, CatalogVersion: catVersion, CatalogExtra: extra, GOOS: runtime.GOOS,
+		OnCatalog: func(cat *policies.Catalog) { matcher.Store(cat.Matcher(runtime.GOOS)) },
 		Processes: watcher, Identifier: agent.AppIdentifier{GOOS: runtime.GOOS, Inspector: appid.NewInspector("")},
 		PolicyDir: policyDir(c.PolicyDir, cat), StatusFile: c.StatusFile,
 		Group:   id.Group, // from the enrollment secret
@@ -267,6 +276,8 @@ func run(parent context.Context, c *config, opts runOptions, logger *slog.Logger
 	if err != nil {
 		return err
 	}
+	// New may have taken a newer catalog from the state directory.
+	matcher.Store(a.Catalog().Matcher(runtime.GOOS))
 	// The agent idles for hours between events: trade a little CPU at
 	// collection for a smaller heap (GOGC 50 unless the environment sets
 	// it), and hand back what start-up parsing (catalog, schema) left.
@@ -277,6 +288,7 @@ func run(parent context.Context, c *config, opts runOptions, logger *slog.Logger
 	client := &uplink.Client{
 		StateDir: c.StateDir, Identity: id, Outbox: out, Logger: logger.With("component", "uplink"),
 		Hello: a.Hello(deviceInfo()), OnPolicy: a.OnPolicy,
+		OnCatalog: a.OnCatalog, CatalogChanged: a.CatalogChanged(), CatalogVersion: a.CatalogVersion,
 	}
 	logger.Info("vcguard-agent running", "version", version, "device", id.DeviceID, "server", id.Server, "state", c.StateDir)
 	err = runBoth(ctx, a.Run, client.Run)
@@ -450,25 +462,26 @@ func serviceState(c *config) string {
 }
 
 // loadCatalog returns the built-in catalog plus the entries in dir, if
-// given. An entry that is broken or claims an id or executable of another
-// fails the start with its file and line.
-func loadCatalog(dir string) (*policies.Catalog, error) {
+// given, and those entries alone (they are added to every catalog version
+// the server pushes too). An entry that is broken or claims an id or
+// executable of another fails the start with its file and line.
+func loadCatalog(dir string) (*policies.Catalog, []*policies.App, error) {
 	builtin, err := policies.EmbeddedCatalog()
 	if err != nil {
-		return nil, fmt.Errorf("catalog: %w", err)
+		return nil, nil, fmt.Errorf("catalog: %w", err)
 	}
 	if dir == "" {
-		return builtin, nil
+		return builtin, nil, nil
 	}
 	extra, err := policies.LoadCatalog(os.DirFS(dir), ".")
 	if err != nil {
-		return nil, fmt.Errorf("catalog_dir (--catalog-dir) %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("catalog_dir (--catalog-dir) %s: %w", dir, err)
 	}
 	cat, err := policies.NewCatalog(append(slices.Clone(builtin.Apps()), extra.Apps()...)...)
 	if err != nil {
-		return nil, fmt.Errorf("catalog_dir (--catalog-dir) %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("catalog_dir (--catalog-dir) %s: %w", dir, err)
 	}
-	return cat, nil
+	return cat, extra.Apps(), nil
 }
 
 // policyDir opens the local policy directory; "" turns it off.

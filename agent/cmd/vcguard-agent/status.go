@@ -203,6 +203,14 @@ func printStatus(w io.Writer, v statusView) error {
 	} else {
 		fmt.Fprintln(w, "Policy:      none received from the server yet")
 	}
+	switch {
+	case st.Catalog.Version == 0:
+		// A status file of an agent older than catalog versions.
+	case st.Catalog.FromServer:
+		fmt.Fprintf(w, "Catalog:     version %d from the server, %d tools\n", st.Catalog.Version, st.Catalog.Apps)
+	default:
+		fmt.Fprintf(w, "Catalog:     version %d built into the agent, %d tools\n", st.Catalog.Version, st.Catalog.Apps)
+	}
 	for _, l := range st.Policy.Local {
 		switch {
 		case l.Error != "" && l.Name != "":
@@ -307,6 +315,10 @@ func statusFromState(w io.Writer, c *config, id *uplink.Identity) error {
 		fmt.Fprintf(w, "Policy:      version %d from the server, published %s\n", sp.GetVersion(), sp.GetPublished().AsTime().Format("2006-01-02 15:04 MST"))
 	} else {
 		fmt.Fprintln(w, "Policy:      none received yet")
+	}
+	var sc vcguardv1.SignedCatalog
+	if data, err := os.ReadFile(statedir.Catalog.Path(c.StateDir)); err == nil && protojson.Unmarshal(data, &sc) == nil {
+		fmt.Fprintf(w, "Catalog:     version %d from the server (used when newer than the built-in one), published %s\n", sc.GetVersion(), sc.GetPublished().AsTime().Format("2006-01-02 15:04 MST"))
 	}
 	st, err := outbox.Inspect(statedir.Outbox.Path(c.StateDir))
 	if err != nil {
