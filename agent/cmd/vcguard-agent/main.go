@@ -267,6 +267,7 @@ func run(parent context.Context, c *config, opts runOptions, logger *slog.Logger
 	owners := homes{tab: proctable.New(proctable.Config{})}
 	defer owners.tab.Close()
 	acfg.Setups, acfg.Sites = newSetupReader(owners), siteReader{homes: owners}
+	acfg.Posture = newPostureReader(owners, acfg.Catalog)
 	if bw, err := browserpolicy.New(browserpolicy.Config{StateDir: c.StateDir, Logger: logger}); err != nil {
 		logger.Warn("browser policies will not be written", "err", err)
 	} else {
