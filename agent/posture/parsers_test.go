@@ -255,6 +255,7 @@ func TestExpandPath(t *testing.T) {
 		{"linux", "~/../x", "/home/ann", "", "", false, "not allowed"},
 		{"linux", "x", "/home/ann", "", "", false, "neither absolute"},
 		{"windows", `%APPDATA%\Zoom\data\Zoom.us.ini`, `C:\Users\ann`, "", `C:\Users\ann\AppData\Roaming\Zoom\data\Zoom.us.ini`, true, ""},
+		{"windows", `%USERPROFILE%\Documents\Zoom`, `C:\Users\ann`, "", `C:\Users\ann\Documents\Zoom`, true, ""},
 		{"windows", `%localappdata%\Slack\x.json`, `C:\Users\ann\`, "", `C:\Users\ann\AppData\Local\Slack\x.json`, true, ""},
 		{"windows", `%PROGRAMDATA%\Zoom\x`, `C:\Users\ann`, "", `C:\ProgramData\Zoom\x`, false, ""},
 		{"windows", `%PROGRAMFILES%\Zoom\x`, ``, "", `C:\Program Files\Zoom\x`, false, ""},

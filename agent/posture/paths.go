@@ -15,6 +15,7 @@ var windowsFolders = []struct {
 	home   string // path under the profile, or "" for env
 	env    string
 }{
+	{prefix: `%USERPROFILE%\`, home: "."},
 	{prefix: `%APPDATA%\`, home: `AppData\Roaming`},
 	{prefix: `%LOCALAPPDATA%\`, home: `AppData\Local`},
 	{prefix: `%PROGRAMDATA%\`, env: "ProgramData"},
@@ -25,8 +26,8 @@ var windowsFolders = []struct {
 var errNoHome = errors.New("the process owner has no home directory")
 
 // expandPath turns a catalog path for goos into a path on this machine:
-// "~/" is the owner's home; on Windows %APPDATA% and %LOCALAPPDATA% are
-// under the owner's profile and %PROGRAMDATA%, %PROGRAMFILES% and
+// "~/" is the owner's home; on Windows %USERPROFILE% is the owner's
+// profile, %APPDATA% and %LOCALAPPDATA% are under it and %PROGRAMDATA%, %PROGRAMFILES% and
 // %PROGRAMFILES(X86)% come from the service's environment; other absolute
 // paths are system paths, put under systemRoot when it is set. inHome
 // reports whether the path is under the owner's home (and must belong to
@@ -45,6 +46,9 @@ func expandPath(goos, p, home string, getenv func(string) string, systemRoot str
 			if f.home != "" {
 				if home == "" {
 					return "", false, errNoHome
+				}
+				if f.home == "." {
+					return strings.TrimRight(home, `\/`) + `\` + rest, true, nil
 				}
 				return strings.TrimRight(home, `\/`) + `\` + f.home + `\` + rest, true, nil
 			}

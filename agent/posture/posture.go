@@ -96,79 +96,106 @@ func (r *Reader) Read(ctx context.Context, checks []policies.PostureCheck, owner
 }
 
 func (r *Reader) readOne(c policies.PostureCheck, owner Owner) (policies.PostureReading, bool, error) {
-	reading := func(detail string) (policies.PostureReading, bool, error) {
-		return policies.PostureReading{Kind: c.Kind, Where: c.Where(), Detail: detail}, true, nil
-	}
-	var value string
-	var found bool
 	switch {
 	case c.Registry != "":
-		v, ok, err := readRegistry(c.Registry, c.Key, owner)
+		value, found, err := readRegistry(c.Registry, c.Key, owner)
 		if err != nil {
 			return policies.PostureReading{}, false, err
 		}
-		value, found = v, ok
+		return judgeValue(c, value, found)
 	case c.File != "":
 		path, inHome, err := expandPath(thisOS, c.File, owner.Home, r.getenv, r.SystemRoot)
 		if err != nil {
 			return policies.PostureReading{}, false, err
 		}
+		var data []byte
+		exists := true
 		if c.Format == policies.FormatExists {
+			// Only whether it is there counts: nothing is opened.
 			if _, err := os.Lstat(path); err != nil {
-				if notExist(err) {
-					return policies.PostureReading{}, false, nil
+				if !notExist(err) {
+					return policies.PostureReading{}, false, fmt.Errorf("stat %s: %w", path, err)
 				}
-				return policies.PostureReading{}, false, fmt.Errorf("stat %s: %w", path, err)
+				exists = false
 			}
-			return reading("present")
-		}
-		uid := 0
-		if inHome {
-			uid = owner.UID
-		}
-		data, err := appconfig.ReadUserFile(path, uid, maxFileBytes)
-		if err != nil {
-			if notExist(err) {
-				if c.Absent {
-					return reading("not set")
-				}
-				return policies.PostureReading{}, false, nil
+		} else {
+			uid := 0
+			if inHome {
+				uid = owner.UID
 			}
-			return policies.PostureReading{}, false, err
-		}
-		switch c.Format {
-		case policies.FormatDesktop:
-			enabled, err := desktopEnabled(data)
+			data, err = appconfig.ReadUserFile(path, uid, maxFileBytes)
 			if err != nil {
-				return policies.PostureReading{}, false, fmt.Errorf("%s: %w", path, err)
+				if !notExist(err) {
+					return policies.PostureReading{}, false, err
+				}
+				exists = false
 			}
-			if enabled {
-				return reading("starts at login")
-			}
-			return policies.PostureReading{}, false, nil
-		case policies.FormatINI:
-			value, found, err = iniLookup(data, c.Key)
-		case policies.FormatJSON:
-			value, found, err = jsonLookup(data, c.Key)
-		case policies.FormatPlist:
-			value, found, err = plistLookup(data, c.Key)
-		default:
-			return policies.PostureReading{}, false, fmt.Errorf("%s: format %q is not read", path, c.Format)
 		}
+		rd, ok, err := judgeFile(c, data, exists)
 		if err != nil {
 			return policies.PostureReading{}, false, fmt.Errorf("%s: %w", path, err)
 		}
-	default:
-		return policies.PostureReading{}, false, errors.New("names no file or registry key")
+		return rd, ok, nil
 	}
-	if !found {
-		if c.Absent {
-			return reading("not set")
+	return policies.PostureReading{}, false, errors.New("names no file or registry key")
+}
+
+// judgeFile decides a file check from the file's content (exists false:
+// the file is not there). It does no I/O, so every OS's checks are tested
+// everywhere with recorded files.
+func judgeFile(c policies.PostureCheck, data []byte, exists bool) (policies.PostureReading, bool, error) {
+	reading := policies.PostureReading{Kind: c.Kind, Where: c.Where()}
+	switch c.Format {
+	case policies.FormatExists:
+		reading.Detail = "present"
+		return reading, exists, nil
+	case policies.FormatDesktop:
+		if !exists {
+			return policies.PostureReading{}, false, nil
 		}
-		return policies.PostureReading{}, false, nil
+		enabled, err := desktopEnabled(data)
+		if err != nil || !enabled {
+			return policies.PostureReading{}, false, err
+		}
+		reading.Detail = "starts at login"
+		return reading, true, nil
+	}
+	if !exists {
+		return judgeValue(c, "", false)
+	}
+	var value string
+	var found bool
+	var err error
+	switch c.Format {
+	case policies.FormatINI:
+		value, found, err = iniLookup(data, c.Key)
+	case policies.FormatJSON:
+		value, found, err = jsonLookup(data, c.Key)
+	case policies.FormatPlist:
+		value, found, err = plistLookup(data, c.Key)
+	default:
+		return policies.PostureReading{}, false, fmt.Errorf("format %q is not read", c.Format)
+	}
+	if err != nil {
+		return policies.PostureReading{}, false, err
+	}
+	return judgeValue(c, value, found)
+}
+
+// judgeValue decides a check from its setting: not there holds when the
+// check is Absent, a value holds when it is one of the check's Values.
+func judgeValue(c policies.PostureCheck, value string, found bool) (policies.PostureReading, bool, error) {
+	reading := policies.PostureReading{Kind: c.Kind, Where: c.Where()}
+	if !found {
+		if !c.Absent {
+			return policies.PostureReading{}, false, nil
+		}
+		reading.Detail = "not set"
+		return reading, true, nil
 	}
 	if v, ok := matchValue(value, c.Values); ok {
-		return reading(v)
+		reading.Detail = v
+		return reading, true, nil
 	}
 	return policies.PostureReading{}, false, nil
 }

@@ -1,0 +1,150 @@
+package posture
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/vcguard/vcguard/policies"
+)
+
+// catalogFixtures finds the recorded files of check index of app:
+// testdata/catalog/<app>/<index>-holds.<ext> and -clear.<ext> ("" when
+// there is none).
+func catalogFixtures(t *testing.T, app string, index int) (holds, clear string) {
+	t.Helper()
+	dir := filepath.Join("testdata", "catalog", app)
+	for _, kind := range []string{"holds", "clear"} {
+		m, err := filepath.Glob(filepath.Join(dir, strconv.Itoa(index)+"-"+kind+".*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m) > 1 {
+			t.Errorf("%s: %d fixtures %v, want one", app, len(m), m)
+		}
+		if len(m) == 1 {
+			if kind == "holds" {
+				holds = m[0]
+			} else {
+				clear = m[0]
+			}
+		}
+	}
+	return holds, clear
+}
+
+// TestCatalogFixtures runs every file check of the embedded catalog over
+// its recorded fixtures: a finding where the fixture says it holds, none
+// where it says it is clear. The running OS's checks go through Read with
+// the fixture placed at the check's own path under a temporary home (and
+// system root); every OS's checks also go through the same judging code
+// on the bytes, so the macOS and Windows formats are tested here too. A
+// check without fixtures fails. Registry checks are tested under Wine
+// (registry_windows_test.go), recording folders by the watcher's tests.
+func TestCatalogFixtures(t *testing.T) {
+	t.Parallel()
+	cat, err := policies.EmbeddedCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := map[string]int{}
+	for _, app := range cat.Apps() {
+		for i, c := range app.Posture {
+			if c.File == "" {
+				continue
+			}
+			name := app.ID + "/" + strconv.Itoa(i)
+			holds, clear := catalogFixtures(t, app.ID, i)
+			if holds == "" {
+				t.Errorf("%s (%s %s %s): no fixture testdata/catalog/%s/%d-holds.*", name, c.OS, c.Kind, c.Where(), app.ID, i)
+				continue
+			}
+			if clear == "" && c.Format != policies.FormatExists {
+				t.Errorf("%s (%s %s %s): no fixture testdata/catalog/%s/%d-clear.*", name, c.OS, c.Kind, c.Where(), app.ID, i)
+				continue
+			}
+			t.Run(name, func(t *testing.T) {
+				judgeFixture(t, c, holds, true)
+				judgeFixture(t, c, clear, false)
+				if c.OS == runtime.GOOS {
+					readFixture(t, c, holds, true)
+					readFixture(t, c, clear, false)
+					checked["read"]++
+				}
+			})
+			checked[c.OS]++
+		}
+	}
+	t.Logf("file checks with fixtures, by OS: %v", checked)
+	if checked[runtime.GOOS] == 0 && runtime.GOOS != "darwin" {
+		t.Errorf("no file check of the catalog for %s", runtime.GOOS)
+	}
+}
+
+// judgeFixture decides c on the fixture's bytes (path "" is the file's
+// absence).
+func judgeFixture(t *testing.T, c policies.PostureCheck, path string, want bool) {
+	t.Helper()
+	var data []byte
+	if path != "" {
+		var err error
+		if data, err = os.ReadFile(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rd, got, err := judgeFile(c, data, path != "")
+	if err != nil {
+		t.Errorf("%s: %v", path, err)
+		return
+	}
+	if got != want {
+		t.Errorf("%s: finding %v (%+v), want %v", orAbsent(path), got, rd, want)
+	}
+	if got && (rd.Kind != c.Kind || rd.Where != c.Where() || rd.Detail == "") {
+		t.Errorf("%s: reading %+v", path, rd)
+	}
+}
+
+// readFixture places the fixture at the check's path under a temporary
+// home and system root, and reads the check through Read.
+func readFixture(t *testing.T, c policies.PostureCheck, path string, want bool) {
+	t.Helper()
+	base := t.TempDir()
+	home := filepath.Join(base, "home")
+	env := map[string]string{
+		"ProgramData":       filepath.Join(base, "ProgramData"),
+		"ProgramFiles":      filepath.Join(base, "Program Files"),
+		"ProgramFiles(x86)": filepath.Join(base, "Program Files (x86)"),
+	}
+	r := Reader{SystemRoot: filepath.Join(base, "root"), Getenv: func(k string) string { return env[k] }}
+	owner := testOwner(home)
+	if path != "" {
+		dest, _, err := expandPath(runtime.GOOS, c.File, home, r.Getenv, r.SystemRoot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, dest, string(data))
+	}
+	got, errs := r.Read(context.Background(), []policies.PostureCheck{c}, owner)
+	for _, err := range errs {
+		t.Errorf("Read %s: %v", orAbsent(path), err)
+	}
+	if (len(got) == 1) != want || len(got) > 1 {
+		t.Errorf("Read %s at %s: readings %+v, want finding %v", orAbsent(path), c.File, got, want)
+	}
+}
+
+func orAbsent(path string) string {
+	if path == "" {
+		return "(no file)"
+	}
+	return strings.TrimPrefix(path, "testdata/")
+}
