@@ -3,6 +3,7 @@ package posture
 import (
 	"errors"
 	"fmt"
+	"path"
 	"path/filepath"
 	"strings"
 )
@@ -32,7 +33,7 @@ var errNoHome = errors.New("the process owner has no home directory")
 // paths are system paths, put under systemRoot when it is set. inHome
 // reports whether the path is under the owner's home (and must belong to
 // the owner). It is pure, so every OS's paths are tested everywhere.
-func expandPath(goos, p, home string, getenv func(string) string, systemRoot string) (path string, inHome bool, err error) {
+func expandPath(goos, p, home string, getenv func(string) string, systemRoot string) (out string, inHome bool, err error) {
 	if strings.ContainsRune(p, 0) || strings.Contains(p, "..") {
 		return "", false, fmt.Errorf("path %q is not allowed", p)
 	}
@@ -59,7 +60,7 @@ func expandPath(goos, p, home string, getenv func(string) string, systemRoot str
 			return strings.TrimRight(base, `\/`) + `\` + rest, false, nil
 		}
 		if len(p) > 3 && p[1] == ':' && p[2] == '\\' {
-			return withRoot(systemRoot, p), false, nil
+			return windowsWithRoot(systemRoot, p), false, nil
 		}
 		return "", false, fmt.Errorf("path %q is neither absolute nor under a known folder", p)
 	}
@@ -68,19 +69,20 @@ func expandPath(goos, p, home string, getenv func(string) string, systemRoot str
 		if home == "" {
 			return "", false, errNoHome
 		}
-		return filepath.Join(home, filepath.FromSlash(p[2:])), true, nil
+		return path.Join(home, p[2:]), true, nil
 	case strings.HasPrefix(p, "/") && len(p) > 1:
-		return withRoot(systemRoot, p), false, nil
+		if systemRoot != "" {
+			return path.Join(systemRoot, p), false, nil
+		}
+		return p, false, nil
 	}
 	return "", false, fmt.Errorf("path %q is neither absolute nor under ~/", p)
 }
 
-func withRoot(root, p string) string {
+// windowsWithRoot puts C:\x under a test root as root\x.
+func windowsWithRoot(root, p string) string {
 	if root == "" {
 		return p
 	}
-	if len(p) > 2 && p[1] == ':' {
-		p = p[2:] // C:\x under a test root: \x
-	}
-	return filepath.Join(root, filepath.FromSlash(strings.ReplaceAll(p, `\`, "/")))
+	return filepath.Join(root, filepath.FromSlash(strings.ReplaceAll(p[2:], `\`, "/")))
 }

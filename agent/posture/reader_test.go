@@ -101,7 +101,11 @@ func TestReadSystemRoot(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		file = `C:\app\policy.json`
 	}
-	writeFile(t, withRoot(root, file), `{"AutoUpdate": 0}`)
+	dest, _, err := expandPath(runtime.GOOS, file, "", os.Getenv, root)
+	if err != nil || !strings.HasPrefix(dest, root) {
+		t.Fatalf("expandPath = %q, %v", dest, err)
+	}
+	writeFile(t, dest, `{"AutoUpdate": 0}`)
 	r := Reader{SystemRoot: root}
 	check := policies.PostureCheck{Kind: policies.PostureUpdatesOff, OS: runtime.GOOS, File: file, Format: "json", Key: "AutoUpdate", Values: []string{"0"}, Source: "https://example.org"}
 	got, errs := r.Read(context.Background(), []policies.PostureCheck{check}, Owner{})
