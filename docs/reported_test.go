@@ -40,6 +40,7 @@ var toldEmployee = map[string]string{
 	"Event.app_connection":  "the servers it is set up for",
 	"Event.browser_meeting": "which meeting services from the catalog the browser lets use them",
 	"Event.browser_policy":  "which browser policy files the agent wrote or removed",
+	"Event.app_posture":     "what its own settings say about the organisation's rules",
 
 	"AgentMessage.hello":     "at each connection the policy version in force",
 	"AgentMessage.batch":     "each event",
