@@ -145,7 +145,7 @@ func installedPackages(ctx context.Context, path string, wanted map[string]bool)
 	}
 	defer f.Close()
 	var out []installedPackage
-	err = parseStanzas(ctx, io.LimitReader(f, maxPackagesBytes), []string{"Package", "Status", "Architecture", "Version"}, func(s stanza, _ int) error {
+	err = parseStanzas(ctx, &boundedReader{r: f, left: maxPackagesBytes}, []string{"Package", "Status", "Architecture", "Version"}, func(s stanza, _ int) error {
 		if !wanted[s["Package"]] {
 			return nil
 		}
@@ -317,7 +317,7 @@ func readList(ctx context.Context, path string, arches map[string][]string, best
 		return err
 	}
 	defer closer.Close()
-	err = parseStanzas(ctx, io.LimitReader(rd, maxPackagesBytes), []string{"Package", "Architecture", "Version"}, func(s stanza, _ int) error {
+	err = parseStanzas(ctx, &boundedReader{r: rd, left: maxPackagesBytes}, []string{"Package", "Architecture", "Version"}, func(s stanza, _ int) error {
 		as, ok := arches[s["Package"]]
 		if !ok {
 			return nil
@@ -340,4 +340,31 @@ func readList(ctx context.Context, path string, arches map[string][]string, best
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+// errTooLarge: a file, once decompressed, is over its bound.
+var errTooLarge = fmt.Errorf("refused: larger than %d bytes", maxPackagesBytes)
+
+// boundedReader reads at most left bytes and then fails (where
+// io.LimitReader would end quietly and hide the rest of a list).
+type boundedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// One more byte tells a file of exactly the bound from a larger one.
+		var one [1]byte
+		if n, _ := b.r.Read(one[:]); n > 0 {
+			return 0, errTooLarge
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
 }

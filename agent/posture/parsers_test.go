@@ -2,6 +2,7 @@ package posture
 
 import (
 	"context"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -316,5 +317,24 @@ func TestMatchValue(t *testing.T) {
 	}
 	if _, ok := matchValue("no", []string{"0", "false"}); ok {
 		t.Error("matchValue(no) matched")
+	}
+}
+
+func TestBoundedReader(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in      string
+		limit   int64
+		wantErr bool
+	}{
+		{"abcd", 4, false},
+		{"abcd", 10, false},
+		{"abcde", 4, true},
+	} {
+		b := &boundedReader{r: strings.NewReader(tt.in), left: tt.limit}
+		got, err := io.ReadAll(b)
+		if (err != nil) != tt.wantErr || (!tt.wantErr && string(got) != tt.in) {
+			t.Errorf("read %q with bound %d = %q, %v", tt.in, tt.limit, got, err)
+		}
 	}
 }
