@@ -42,7 +42,7 @@ type stanza map[string]string
 // Packages lists): "Field: value" lines, continuation lines starting with a
 // space or tab, paragraphs separated by blank lines. Only the fields named
 // in want are kept (by their canonical case); fn gets each paragraph and
-// the line it starts on. A malformed line is an error naming the line,
+// the line it starts on, in a map that is reused once fn returns. A malformed line is an error naming the line,
 // never its text.
 func parseStanzas(ctx context.Context, r io.Reader, want []string, fn func(s stanza, line int) error) error {
 	sc := bufio.NewScanner(r)
@@ -63,7 +63,8 @@ func parseStanzas(ctx context.Context, r io.Reader, want []string, fn func(s sta
 			}
 		}
 		err := fn(cur, start)
-		cur, size, last = stanza{}, 0, ""
+		clear(cur)
+		size, last = 0, ""
 		return err
 	}
 	for sc.Scan() {
@@ -98,10 +99,10 @@ func parseStanzas(ctx context.Context, r io.Reader, want []string, fn func(s sta
 		if !inStanza {
 			inStanza, start = true, n
 		}
-		name := string(line[:colon])
+		name := line[:colon]
 		last = ""
 		for _, w := range want {
-			if strings.EqualFold(name, w) {
+			if len(name) == len(w) && bytes.EqualFold(name, []byte(w)) {
 				cur[w] = strings.TrimSpace(string(line[colon+1:]))
 				last = w
 			}
