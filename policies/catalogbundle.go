@@ -5,98 +5,53 @@ package policies
 // newer), as a bundle of the entry files under a version number.
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	_ "embed" // the embedded catalog's VERSION
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
-	"regexp"
-	"strconv"
-	"strings"
-	"unicode/utf8"
+
+	"github.com/vcguard/vcguard/policies/catalogbundle"
 )
 
 //go:embed catalog/VERSION
 var embeddedCatalogVersion []byte
 
-// CatalogVersionFile is the file of a catalog directory that holds its
-// version: one whole number above 0 on a line of its own; lines starting
-// with '#' and blank lines are ignored.
-const CatalogVersionFile = "VERSION"
-
-// CatalogBundleFormat names the bundle encoding; a bundle of another
-// format is refused.
-const CatalogBundleFormat = "vcguard-catalog/1"
-
-// Bounds of a catalog bundle, which an agent receives from the network.
-const (
-	// MaxCatalogBundleBytes bounds an encoded bundle (well under the 4 MiB
-	// a gRPC message may have; the catalog is about 80 KB today).
-	MaxCatalogBundleBytes = 2 << 20
-	// MaxCatalogEntries bounds the entry files of a bundle.
-	MaxCatalogEntries = 1000
+// The bundle encoding lives in package catalogbundle; these names keep it
+// at hand beside the catalog.
+type (
+	// CatalogBundle is a catalog version: its number and entry files.
+	CatalogBundle = catalogbundle.Bundle
+	// CatalogFile is one entry file of a bundle.
+	CatalogFile = catalogbundle.File
 )
 
-// catalogFileName is what an entry file of a bundle may be called: a base
-// name, so that nothing in a bundle names a path.
-var catalogFileName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,99}\.yaml$`)
+// CatalogVersionFile is the file of a catalog directory that holds its
+// version.
+const CatalogVersionFile = catalogbundle.VersionFile
 
-// CatalogFile is one entry file of a catalog bundle.
-type CatalogFile struct {
-	// Name is the file's base name, e.g. "zoom.yaml".
-	Name string `json:"file"`
-	// Content is the YAML entry as written.
-	Content string `json:"content"`
+// MaxCatalogBundleBytes bounds an encoded bundle.
+const MaxCatalogBundleBytes = catalogbundle.MaxBytes
+
+// ParseCatalogBundle decodes an encoded bundle (catalogbundle.Parse).
+func ParseCatalogBundle(data []byte) (*CatalogBundle, error) { return catalogbundle.Parse(data) }
+
+// ReadCatalogDir reads a catalog directory into a bundle
+// (catalogbundle.ReadDir).
+func ReadCatalogDir(fsys fs.FS, dir string) (*CatalogBundle, error) {
+	return catalogbundle.ReadDir(fsys, dir)
 }
 
-// CatalogBundle is a catalog version: its number and its entry files,
-// sorted by name.
-type CatalogBundle struct {
-	Version uint64
-	Files   []CatalogFile
-}
-
-// bundleJSON is the encoded form. The field order is the encoding's, and
-// Encode writes the one canonical form (files sorted, no white space), so
-// that a bundle has exactly one encoding and the signature covers it.
-type bundleJSON struct {
-	Format  string        `json:"format"`
-	Version uint64        `json:"version"`
-	Files   []CatalogFile `json:"files"`
-}
-
-// ParseCatalogVersion reads a VERSION file (file names it in errors).
+// ParseCatalogVersion reads a VERSION file (catalogbundle.ParseVersion).
 func ParseCatalogVersion(file string, data []byte) (uint64, error) {
-	var version uint64
-	found := 0
-	for i, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if found > 0 {
-			return 0, &FieldError{File: file, Line: i + 1, Msg: "holds a second number; a VERSION file holds one (the catalog's version)"}
-		}
-		v, err := strconv.ParseUint(line, 10, 63)
-		if err != nil || v == 0 {
-			return 0, &FieldError{File: file, Line: i + 1, Msg: fmt.Sprintf("%q is not a catalog version (a whole number above 0)", line)}
-		}
-		version, found = v, i+1
-	}
-	if found == 0 {
-		return 0, &FieldError{File: file, Line: 1, Msg: "holds no version: write the catalog's version (a whole number above 0) on a line of its own"}
-	}
-	return version, nil
+	return catalogbundle.ParseVersion(file, data)
 }
 
 // EmbeddedCatalogVersion is the version of the catalog compiled into the
 // binary (policies/catalog/VERSION).
 func EmbeddedCatalogVersion() (uint64, error) {
-	return ParseCatalogVersion("catalog/"+CatalogVersionFile, embeddedCatalogVersion)
+	return catalogbundle.ParseVersion("catalog/"+catalogbundle.VersionFile, embeddedCatalogVersion)
 }
 
 // EmbeddedCatalogBundle is the catalog compiled into the binary as a
@@ -106,129 +61,12 @@ func EmbeddedCatalogBundle() (*CatalogBundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	return readCatalogEntries(catalogFS, "catalog", version)
+	return catalogbundle.ReadEntries(catalogFS, "catalog", version)
 }
 
-// ReadCatalogDir reads a catalog directory into a bundle: its VERSION file
-// and every *.yaml entry. It does not check the entries; Catalog does.
-func ReadCatalogDir(fsys fs.FS, dir string) (*CatalogBundle, error) {
-	vpath := path.Join(dir, CatalogVersionFile)
-	vdata, err := fs.ReadFile(fsys, vpath)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("catalog %s: no %s file: write the catalog's version (a whole number above the one published) into it", dir, CatalogVersionFile)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read catalog version: %w", err)
-	}
-	version, err := ParseCatalogVersion(vpath, vdata)
-	if err != nil {
-		return nil, err
-	}
-	return readCatalogEntries(fsys, dir, version)
-}
-
-func readCatalogEntries(fsys fs.FS, dir string, version uint64) (*CatalogBundle, error) {
-	names, err := fs.Glob(fsys, path.Join(dir, "*.yaml"))
-	if err != nil {
-		return nil, fmt.Errorf("list catalog %s: %w", dir, err)
-	}
-	b := &CatalogBundle{Version: version}
-	for _, name := range names {
-		data, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, fmt.Errorf("read catalog entry: %w", err)
-		}
-		b.Files = append(b.Files, CatalogFile{Name: path.Base(name), Content: string(data)})
-	}
-	if err := b.check(); err != nil {
-		return nil, fmt.Errorf("catalog %s: %w", dir, err)
-	}
-	return b, nil
-}
-
-// check applies the bounds and rules of the encoding (not the entries').
-func (b *CatalogBundle) check() error {
-	if b.Version == 0 || b.Version > 1<<63-1 {
-		return fmt.Errorf("version %d is not a catalog version (a whole number above 0)", b.Version)
-	}
-	if len(b.Files) == 0 {
-		return errors.New("no entry files (*.yaml)")
-	}
-	if len(b.Files) > MaxCatalogEntries {
-		return fmt.Errorf("%d entry files, at most %d are accepted", len(b.Files), MaxCatalogEntries)
-	}
-	for i, f := range b.Files {
-		if !catalogFileName.MatchString(f.Name) {
-			return fmt.Errorf("entry file %q: a name is lower-case letters, digits, '.', '_' and '-', ending in .yaml", f.Name)
-		}
-		if i > 0 && b.Files[i-1].Name >= f.Name {
-			return fmt.Errorf("entry file %q: files must be sorted by name, each once", f.Name)
-		}
-		if !utf8.ValidString(f.Content) {
-			return fmt.Errorf("%s: not UTF-8 text", f.Name)
-		}
-		if len(f.Content) > MaxDocumentBytes {
-			return fmt.Errorf("%s: %d bytes; at most %d are accepted", f.Name, len(f.Content), MaxDocumentBytes)
-		}
-	}
-	return nil
-}
-
-// Encode returns the bundle's canonical encoding, the bytes that are
-// signed and sent.
-func (b *CatalogBundle) Encode() ([]byte, error) {
-	if err := b.check(); err != nil {
-		return nil, fmt.Errorf("catalog bundle: %w", err)
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(bundleJSON{Format: CatalogBundleFormat, Version: b.Version, Files: b.Files}); err != nil {
-		return nil, fmt.Errorf("catalog bundle: %w", err)
-	}
-	out := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	if len(out) > MaxCatalogBundleBytes {
-		return nil, fmt.Errorf("catalog bundle: %d bytes encoded, at most %d are accepted", len(out), MaxCatalogBundleBytes)
-	}
-	return out, nil
-}
-
-// ParseCatalogBundle decodes an encoded bundle (untrusted input). It
-// accepts only the canonical encoding Encode writes, within the bounds; it
-// does not check the entries (Catalog does).
-func ParseCatalogBundle(data []byte) (*CatalogBundle, error) {
-	if len(data) > MaxCatalogBundleBytes {
-		return nil, fmt.Errorf("catalog bundle: %d bytes, at most %d are accepted", len(data), MaxCatalogBundleBytes)
-	}
-	var raw bundleJSON
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("catalog bundle: %w", err)
-	}
-	if dec.More() {
-		return nil, errors.New("catalog bundle: data after the bundle")
-	}
-	if raw.Format != CatalogBundleFormat {
-		return nil, fmt.Errorf("catalog bundle: format %q, want %q (a newer server? upgrade the agent)", raw.Format, CatalogBundleFormat)
-	}
-	b := &CatalogBundle{Version: raw.Version, Files: raw.Files}
-	if err := b.check(); err != nil {
-		return nil, fmt.Errorf("catalog bundle version %d: %w", raw.Version, err)
-	}
-	canonical, err := b.Encode()
-	if err != nil {
-		return nil, err
-	}
-	if !bytes.Equal(canonical, data) {
-		return nil, fmt.Errorf("catalog bundle version %d: not in canonical form (re-encode it with vcguardctl)", raw.Version)
-	}
-	return b, nil
-}
-
-// Catalog loads the bundle's entries. A broken entry fails the whole load
+// BundleCatalog loads the bundle's entries. A broken entry fails the whole load
 // with the catalog version, the entry file and its line.
-func (b *CatalogBundle) Catalog() (*Catalog, error) {
+func BundleCatalog(b *CatalogBundle) (*Catalog, error) {
 	apps := make([]*App, 0, len(b.Files))
 	for _, f := range b.Files {
 		app, err := ParseApp(f.Name, []byte(f.Content))
@@ -293,7 +131,7 @@ func OpenSignedCatalog(pub ed25519.PublicKey, version uint64, bundle, signature 
 	if b.Version != version {
 		return nil, nil, fmt.Errorf("catalog bundle says version %d, signed as version %d", b.Version, version)
 	}
-	c, err := b.Catalog()
+	c, err := BundleCatalog(b)
 	if err != nil {
 		return nil, nil, err
 	}

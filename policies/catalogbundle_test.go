@@ -10,6 +10,7 @@ import (
 	"testing/fstest"
 
 	"github.com/vcguard/vcguard/policies"
+	"github.com/vcguard/vcguard/policies/catalogbundle"
 )
 
 const testEntry = `app_id: vcguard-test-tool
@@ -41,7 +42,7 @@ func TestEmbeddedCatalogBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := again.Catalog()
+	cat, err := policies.BundleCatalog(again)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func TestReadCatalogDir(t *testing.T) {
 	if b.Version != 7 || len(b.Files) != 2 || b.Files[0].Name != "a-tool.yaml" || b.Files[1].Name != "b-tool.yaml" {
 		t.Fatalf("bundle = %+v", b)
 	}
-	if _, err := b.Catalog(); err != nil {
+	if _, err := policies.BundleCatalog(b); err != nil {
 		t.Fatal(err)
 	}
 	for dir, want := range map[string]string{
@@ -130,7 +131,7 @@ func TestReadCatalogDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = b.Catalog()
+	_, err = policies.BundleCatalog(b)
 	var fe *policies.FieldError
 	if !errors.As(err, &fe) || fe.File != "tool.yaml" || fe.Line != 1 || !strings.Contains(err.Error(), "catalog version 3: tool.yaml:1: field facts") {
 		t.Fatalf("err = %v (%#v)", err, fe)
@@ -248,8 +249,15 @@ func FuzzParseCatalogBundle(f *testing.F) {
 		if !bytes.Equal(again, data) {
 			t.Fatalf("accepted bundle is not canonical:\n%q\n%q", data, again)
 		}
-		if c, err := b.Catalog(); err == nil && len(c.Apps()) != len(b.Files) {
+		if c, err := policies.BundleCatalog(b); err == nil && len(c.Apps()) != len(b.Files) {
 			t.Fatalf("%d files loaded as %d apps", len(b.Files), len(c.Apps()))
 		}
 	})
+}
+
+// The leaf package's bound of an entry file is the catalog's.
+func TestCatalogBundleBounds(t *testing.T) {
+	if catalogbundle.MaxFileBytes != policies.MaxDocumentBytes {
+		t.Errorf("catalogbundle.MaxFileBytes %d, policies.MaxDocumentBytes %d", catalogbundle.MaxFileBytes, policies.MaxDocumentBytes)
+	}
 }

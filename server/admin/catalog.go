@@ -66,7 +66,7 @@ func (s *Service) RefreshCatalog(ctx context.Context) (*policies.Catalog, error)
 	if err != nil {
 		return s.CurrentCatalog(), fmt.Errorf("stored catalog version %d: %w", v, err)
 	}
-	cat, err := b.Catalog()
+	cat, err := policies.BundleCatalog(b)
 	if err != nil {
 		return s.CurrentCatalog(), fmt.Errorf("stored catalog: %w", err)
 	}
@@ -94,7 +94,7 @@ func (s *Service) SeedCatalog(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("embedded catalog: %w", err)
 	}
-	cat, err := b.Catalog()
+	cat, err := policies.BundleCatalog(b)
 	if err != nil {
 		return fmt.Errorf("embedded catalog: %w", err)
 	}
@@ -142,7 +142,7 @@ func (s *Service) PublishCatalog(ctx context.Context, by Actor, bundle []byte) (
 	if err != nil {
 		return store.CatalogVersion{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	cat, err := b.Catalog()
+	cat, err := policies.BundleCatalog(b)
 	if err != nil {
 		return store.CatalogVersion{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

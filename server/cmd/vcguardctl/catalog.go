@@ -8,58 +8,59 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/vcguard/vcguard/policies"
+	"github.com/vcguard/vcguard/policies/catalogbundle"
 	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 )
 
 // readCatalog reads what `catalog publish` sends: a catalog directory
 // (VERSION and *.yaml, laid out like policies/catalog) or an encoded bundle
-// file. Every entry is loaded here first, so a mistake is reported with the
-// local file and line before anything is sent.
-func readCatalog(path string) ([]byte, *policies.CatalogBundle, int, error) {
+// file. The server loads every entry and names the one that does not load
+// by file and line; catalogPathError points that at the local file.
+func readCatalog(path string) ([]byte, *catalogbundle.Bundle, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, nil, 0, fmt.Errorf("read catalog: %w", err)
+		return nil, nil, fmt.Errorf("read catalog: %w", err)
 	}
-	var b *policies.CatalogBundle
+	var b *catalogbundle.Bundle
 	if fi.IsDir() {
-		if b, err = policies.ReadCatalogDir(os.DirFS(path), "."); err != nil {
-			return nil, nil, 0, catalogPathError(err, path)
+		if b, err = catalogbundle.ReadDir(os.DirFS(path), "."); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
 		}
 	} else {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return nil, nil, 0, fmt.Errorf("read catalog: %w", err)
+			return nil, nil, fmt.Errorf("read catalog: %w", err)
 		}
-		if b, err = policies.ParseCatalogBundle(data); err != nil {
-			return nil, nil, 0, fmt.Errorf("%s: %w", path, err)
+		if b, err = catalogbundle.Parse(data); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
 		}
-	}
-	cat, err := b.Catalog()
-	if err != nil {
-		return nil, nil, 0, catalogPathError(err, path)
 	}
 	data, err := b.Encode()
 	if err != nil {
-		return nil, nil, 0, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return data, b, len(cat.Apps()), nil
+	return data, b, nil
 }
 
-// catalogPathError names the entry's file under dir: "catalog version 8:
-// zoom.yaml:3: …" becomes "DIR/zoom.yaml:3: … (catalog version 8)".
-func catalogPathError(err error, dir string) error {
-	msg := err.Error()
-	if rest, ok := strings.CutPrefix(msg, "catalog version "); ok {
-		if v, entry, ok := strings.Cut(rest, ": "); ok {
-			return fmt.Errorf("%s (catalog version %s)\nthe catalog was not published; fix the file and run the command again", filepath.Join(dir, entry), v)
+// catalogPathError turns the server's refusal of an entry ("invalid
+// input: catalog version 8: zoom.yaml:3: …") into one that names the local
+// file ("DIR/zoom.yaml:3: … (catalog version 8)").
+func catalogPathError(err error, path string, dir bool) error {
+	ae, ok := err.(*apiError)
+	if !ok || ae.Status != 400 {
+		return err
+	}
+	msg := strings.TrimPrefix(ae.Message, "invalid input: ")
+	if rest, ok := strings.CutPrefix(msg, "catalog version "); ok && dir {
+		if v, entry, ok := strings.Cut(rest, ": "); ok && !strings.HasPrefix(entry, "the current policy") {
+			msg = fmt.Sprintf("%s (catalog version %s)", filepath.Join(path, entry), v)
 		}
 	}
-	return fmt.Errorf("%s: %s\nthe catalog was not published", dir, strings.TrimPrefix(msg, "catalog .: "))
+	return fmt.Errorf("%s\nthe catalog was not published; fix it and run the command again", msg)
 }
 
 func catalogPublish(ctx context.Context, e *env, args []string) error {
-	data, b, apps, err := readCatalog(args[0])
+	data, b, err := readCatalog(args[0])
 	if err != nil {
 		return err
 	}
@@ -69,12 +70,13 @@ func catalogPublish(ctx context.Context, e *env, args []string) error {
 		if ae, ok := err.(*apiError); ok && ae.Status == 409 {
 			return fmt.Errorf("%s\nthe catalog was not published", ae.Message)
 		}
-		return err
+		fi, _ := os.Stat(args[0])
+		return catalogPathError(err, args[0], fi != nil && fi.IsDir())
 	}
 	if e.json() {
 		return e.raw(raw)
 	}
-	fmt.Fprintf(e.out, "published catalog version %d (%d tools, %d entry files); connected agents receive it now\n", c.Version, apps, len(b.Files))
+	fmt.Fprintf(e.out, "published catalog version %d (%d tools, %d entry files); connected agents receive it now\n", c.Version, c.Apps, len(b.Files))
 	return nil
 }
 

@@ -61,7 +61,7 @@ func TestCatalogCommands(t *testing.T) {
 		{name: "publish", args: []string{"catalog", "publish", good}, want: []string{"published catalog version " + v(1)}},
 		{name: "publish the same version again: refused", args: []string{"catalog", "publish", good},
 			wantErr: []string{"version " + v(1) + ", the current one is " + v(1), "raise the number", "not published"}},
-		{name: "broken entry: local file and line", args: []string{"catalog", "publish", broken},
+		{name: "broken entry: 400 names the local file and line", args: []string{"catalog", "publish", broken},
 			wantErr: []string{filepath.Join(broken, "zz-broken.yaml") + ":1: field facts", "catalog version " + v(2), "not published"}},
 		{name: "no VERSION file", args: []string{"catalog", "publish", noVersion}, wantErr: []string{"no VERSION file"}},
 		{name: "publish a bundle file", args: []string{"catalog", "publish", bundleFile, "--output", "json"}, want: []string{`"version": ` + v(3)}},
