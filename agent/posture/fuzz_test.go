@@ -8,7 +8,11 @@ import (
 
 // The fuzz tests check that no input makes a parser panic, hang or quote
 // the file in an error, and a few properties of what they return. Their
-// seeds run with every go test.
+// seeds run with every go test. To fuzz, give a count rather than a time
+// (go test -fuzz FuzzINILookup -fuzztime 20000x ./agent/posture/): with a
+// time, Go 1.26's fuzz coordinator can fail a loaded run with a bare
+// "context deadline exceeded" and no crasher (golang/go#75804, fixed in
+// Go 1.27).
 
 // noContent fails when err quotes the marker the input carries.
 func noContent(t *testing.T, err error, input string) {
@@ -117,6 +121,19 @@ func FuzzExpandPath(f *testing.F) {
 		got, _, err := expandPath(goos, p, "/home/ann", func(string) string { return `C:\ProgramData` }, "")
 		if err == nil && strings.Contains(got, "..") {
 			t.Errorf("expandPath(%q) = %q", p, got)
+		}
+	})
+}
+
+func FuzzPlistLookup(f *testing.F) {
+	f.Add([]byte(`<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict><key>AutoUpdate</key><false/></dict></plist>`), "AutoUpdate")
+	f.Add([]byte("bplist00\xd1\x01\x02QaQb\x08\x0b\x0d\x00\x00\x00\x00\x00\x00\x01\x01\x00\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0f"), "a")
+	f.Add([]byte("{ SECRET = 1; }"), "x")
+	f.Fuzz(func(t *testing.T, data []byte, key string) {
+		v, found, err := plistLookup(data, key)
+		noContent(t, err, string(data))
+		if err != nil && (found || v != "") {
+			t.Errorf("error %v with a value", err)
 		}
 	})
 }
