@@ -106,7 +106,7 @@ type StatusMedia struct {
 // has no entry here. Factual, short, and no blame.
 var reportedFields = []string{
 	"when enrolling and renewing its certificate: the enrollment secret IT handed out, a certificate signing request (the device's public key; its private key stays here), and the device group this computer's configuration asks for",
-	"this device: host name (it may hold a name), operating system and version, processor architecture, agent version; at each connection the policy version in force, and regularly a heartbeat with this computer's clock",
+	"this device: host name (it may hold a name), operating system and version, processor architecture, agent version; at each connection the policy version in force and the version of the catalog of tools the agent recognises (again when it changes), and regularly a heartbeat with this computer's clock",
 	"each event with its time and a sequence number",
 	"each videoconferencing app or browser from the catalog that runs (all of them when the agent starts): app, process id, executable path (it may hold your user name, e.g. in your home folder), version, whether its signature or package proved it genuine and how, start and stop time, verdict and action under the policy",
 	"the policy version applied, and the local policy files (path, name, hash, or why refused)",

@@ -45,6 +45,7 @@ var toldEmployee = map[string]string{
 	"AgentMessage.hello":     "at each connection the policy version in force",
 	"AgentMessage.batch":     "each event",
 	"AgentMessage.heartbeat": "heartbeat",
+	"AgentMessage.catalog":   "catalog of tools",
 
 	"EnrollRequest.enroll_secret": "enrollment secret",
 	"EnrollRequest.csr_der":       "certificate signing request",
