@@ -183,9 +183,18 @@ func judgeFile(c policies.PostureCheck, data []byte, exists bool) (policies.Post
 }
 
 // judgeValue decides a check from its setting: not there holds when the
-// check is Absent, a value holds when it is one of the check's Values.
+// check is Absent, there holds whatever the value when it is Present (the
+// value itself is not reported), a value holds when it is one of the
+// check's Values.
 func judgeValue(c policies.PostureCheck, value string, found bool) (policies.PostureReading, bool, error) {
 	reading := policies.PostureReading{Kind: c.Kind, Where: c.Where()}
+	if c.Present {
+		if !found {
+			return policies.PostureReading{}, false, nil
+		}
+		reading.Detail = "present"
+		return reading, true, nil
+	}
 	if !found {
 		if !c.Absent {
 			return policies.PostureReading{}, false, nil

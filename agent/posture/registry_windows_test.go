@@ -61,6 +61,9 @@ func TestReadRegistry(t *testing.T) {
 	c := func(kind policies.PostureKind, reg, name string, values []string, absent bool) policies.PostureCheck {
 		return policies.PostureCheck{Kind: kind, OS: "windows", Registry: reg, Key: name, Values: values, Absent: absent, Source: "https://example.org"}
 	}
+	present := func(reg, name string) policies.PostureCheck {
+		return policies.PostureCheck{Kind: policies.PostureAutostart, OS: "windows", Registry: reg, Key: name, Present: true, Source: "https://example.org"}
+	}
 	checks := []policies.PostureCheck{
 		c(policies.PostureUpdatesOff, key, "EnableAutoUpdater", []string{"0"}, false),                    // holds: DWORD 0
 		c(policies.PostureTelemetryOn, key, "Telemetry", []string{"1"}, false),                           // clear: 2
@@ -72,6 +75,8 @@ func TestReadRegistry(t *testing.T) {
 		c(policies.PostureUpdatesOff, `HKCU\`+sub+`\Missing`, "EnableAutoUpdater", []string{"0"}, false), // clear
 		c(policies.PostureUpdatesOff, key, "List", []string{"a\nb"}, false),                              // holds: MULTI_SZ
 		c(policies.PostureUpdatesOff, `HKLM\SOFTWARE\vcguard-test-none`, "X", []string{"0"}, false),      // clear: no key
+		present(key, "Mode"),                 // holds: there, whatever its value
+		present(`HKCU\`+sub+`\Missing`, "X"), // clear: not there
 	}
 	var r Reader
 	got, errs := r.Read(context.Background(), checks, Owner{Home: os.Getenv("USERPROFILE"), SID: currentSID(t)})
@@ -85,6 +90,7 @@ func TestReadRegistry(t *testing.T) {
 		{Kind: policies.PostureSSONotEnforced, Where: key + `\ForceSSOURL`, Detail: "not set"},
 		{Kind: policies.PostureSSONotEnforced, Where: `HKCU\` + sub + `\Missing\ForceSSOURL`, Detail: "not set"},
 		{Kind: policies.PostureUpdatesOff, Where: key + `\List`, Detail: "a\nb"},
+		{Kind: policies.PostureAutostart, Where: key + `\Mode`, Detail: "present"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Read =\n%+v\nwant\n%+v", got, want)
@@ -130,8 +136,8 @@ func TestCatalogRegistryChecks(t *testing.T) {
 				want bool
 			}{
 				{func() error { return nil }, c.Absent},
-				{func() error { return setLike(k, c.Key, firstOr(c.Values, "x")) }, len(c.Values) > 0},
-				{func() error { return setLike(k, c.Key, "12345-not-a-listed-value") }, false},
+				{func() error { return setLike(k, c.Key, firstOr(c.Values, "x")) }, len(c.Values) > 0 || c.Present},
+				{func() error { return setLike(k, c.Key, "12345-not-a-listed-value") }, c.Present},
 			} {
 				if err := tc.set(); err != nil {
 					t.Fatal(err)
