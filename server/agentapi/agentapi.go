@@ -581,9 +581,11 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 			// version: anything else is refused rather than written.
 			v := m.Catalog.GetVersion()
 			if v <= agentCatalog {
+				s.Metrics.Refused(ReasonCatalogStatus)
 				return status.Errorf(codes.InvalidArgument, "catalog status %d is not above the version %d the agent reported before", v, agentCatalog)
 			}
 			if catalogReports++; catalogReports > maxCatalogReports {
+				s.Metrics.Refused(ReasonCatalogStatus)
 				return status.Errorf(codes.ResourceExhausted, "more than %d catalog status messages on one stream", maxCatalogReports)
 			}
 			if err := s.recordCatalogVersion(ctx, deviceID, agentCatalog, v); err != nil {
@@ -648,6 +650,10 @@ func policyMessage(p store.PolicyVersion) *vcguardv1.ServerMessage {
 // maxCatalogReports bounds the catalog status messages of one stream: an
 // agent sends one per catalog version it accepts.
 const maxCatalogReports = 16
+
+// ReasonCatalogStatus is the refusal reason of a stream whose catalog
+// status goes backwards or comes more than maxCatalogReports times.
+const ReasonCatalogStatus = "catalog_status"
 
 func catalogMessage(c *vcguardv1.SignedCatalog) *vcguardv1.ServerMessage {
 	return &vcguardv1.ServerMessage{Msg: &vcguardv1.ServerMessage_Catalog{Catalog: &vcguardv1.CatalogUpdate{Catalog: c}}}

@@ -10,6 +10,8 @@ import (
 	"github.com/vcguard/vcguard/policies"
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
 	"github.com/vcguard/vcguard/server/admin"
+	"github.com/vcguard/vcguard/server/agentapi"
+	"github.com/vcguard/vcguard/server/metrics"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -64,7 +66,8 @@ func hello(catalog uint64) *vcguardv1.AgentMessage {
 // version (older than catalog updates) is sent none.
 func TestCatalogPush(t *testing.T) {
 	t.Parallel()
-	s := newTestServer(t, nil, nil)
+	m := metrics.New()
+	s := newTestServer(t, m, nil)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	embedded, err := policies.EmbeddedCatalogVersion()
@@ -131,6 +134,9 @@ func TestCatalogPush(t *testing.T) {
 			}
 			break
 		}
+	}
+	if n, _ := value(scrape(t, m), "vcguard_refused_total", "reason", agentapi.ReasonCatalogStatus); n != 1 {
+		t.Errorf("refused catalog status counted %v times, want 1", n)
 	}
 
 	// An agent older than catalog updates gets none.

@@ -31,6 +31,9 @@ var RefusalReasons = []string{"conns_total", "conns_per_addr", "enroll_rate_addr
 	// bytes, an event stored with texts or lists cut, an event stored with
 	// a typed value (an action, a finding) this server does not know.
 	"device_event_rate", "device_bytes_day", "event_truncated", "event_unknown_value",
+	// A stream that reported its catalog version going backwards or
+	// too often (server/agentapi).
+	"catalog_status",
 	// Per-device row caps of the store (server/store, Store.Refused).
 	"device_running_apps", "device_media_rows", "device_connection_rows", "device_connection_value",
 	// A dashboard login refused at once because the password checks are
