@@ -156,6 +156,16 @@ func TestCatalogUpdate(t *testing.T) {
 	}
 	a.out.Close()
 
+	// What is built before the agent (the local policy directory) gets the
+	// cached catalog too.
+	id := &uplink.Identity{PolicyKey: f.key.Public().(ed25519.PublicKey)}
+	if _, ok := CachedCatalog(Config{StateDir: f.stateDir, Catalog: f.catalog, CatalogVersion: builtinCatalog}, id).App("zz-new-tool"); !ok {
+		t.Error("CachedCatalog lacks the new tool")
+	}
+	if _, ok := CachedCatalog(Config{StateDir: f.stateDir, Catalog: f.catalog, CatalogVersion: builtinCatalog + 1}, id).App("zz-new-tool"); ok {
+		t.Error("CachedCatalog took a cache no newer than the built-in catalog")
+	}
+
 	// Restarted: the cached catalog is in use before the server says a word.
 	b := f.catalogAgent(builtinCatalog)
 	if b.CatalogVersion() != builtinCatalog+1 || b.Hello(&vcguardv1.DeviceInfo{})().GetCatalogVersion() != builtinCatalog+1 {

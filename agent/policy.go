@@ -254,3 +254,15 @@ func (a *Agent) applyCatalog(sc *vcguardv1.SignedCatalog) error {
 // Catalog is the catalog in use when Run starts: the built-in one or a
 // newer cached one. Not safe once Run runs (OnCatalog tells of changes).
 func (a *Agent) Catalog() *policies.Catalog { return a.cfg.Catalog }
+
+// CachedCatalog returns the catalog the agent will use at start when the
+// state directory holds a signed one newer than cfg.CatalogVersion (with
+// cfg.CatalogExtra), else cfg.Catalog: for what is built before the agent,
+// such as the local policy directory, whose drop-ins may name a tool only
+// the cached catalog knows.
+func CachedCatalog(cfg Config, id *uplink.Identity) *policies.Catalog {
+	if _, cat, err := loadStoredCatalog(cfg, id); err == nil && cat != nil {
+		return cat
+	}
+	return cfg.Catalog
+}

@@ -236,12 +236,14 @@ func run(parent context.Context, c *config, opts runOptions, logger *slog.Logger
 		StateDir: c.StateDir, Outbox: out, Catalog: cat, CatalogVersion: catVersion, CatalogExtra: extra, GOOS: runtime.GOOS,
 		OnCatalog: func(cat *policies.Catalog) { matcher.Store(cat.Matcher(runtime.GOOS)) },
 		Processes: watcher, Identifier: agent.AppIdentifier{GOOS: runtime.GOOS, Inspector: appid.NewInspector("")},
-		PolicyDir: policyDir(c.PolicyDir, cat), StatusFile: c.StatusFile,
-		Group:   id.Group, // from the enrollment secret
-		Version: version,
-		Devices: media,
-		Logger:  logger,
+		StatusFile: c.StatusFile,
+		Group:      id.Group, // from the enrollment secret
+		Version:    version,
+		Devices:    media,
+		Logger:     logger,
 	}
+	// Local drop-ins may name a tool only a cached catalog update knows.
+	acfg.PolicyDir = policyDir(c.PolicyDir, agent.CachedCatalog(acfg, id))
 	// The per-user notifiers connect to this socket (pipe on Windows).
 	// What a notifier sees from its session (the camera on macOS) joins
 	// what the service sees, as the session's peer uid.
