@@ -145,6 +145,12 @@ func testCatalogUpdate(t *testing.T, s, pub *server) {
 		v, fromServer := agentCatalog(t, stateDir)
 		return v == embedded+1 && fromServer && s.catalogVersion(t, id) == embedded+1
 	})
+	// The agent's server validates policies against the new catalog, also
+	// when another replica published it.
+	doc := []byte("name: New tool\ndefault: forbidden\napps:\n  " + catalogToolID + ":\n    status: approved\n")
+	waitFor(t, 10*time.Second, "the agent's server to validate a policy naming the new tool", func() bool {
+		return s.api(t, http.MethodPost, "/api/v1/policies/validate", doc, nil) == http.StatusOK
+	})
 	cache := filepath.Join(stateDir, "catalog.json")
 	fi, err := os.Stat(cache)
 	if err != nil {

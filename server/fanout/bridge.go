@@ -39,6 +39,10 @@ type Bridge struct {
 	Hub    *Hub
 	Store  Source
 	Logger *slog.Logger
+	// OnCatalog, when set, is called after a catalog version published
+	// elsewhere was handed to the Hub (and at every resync), e.g. to load
+	// it as the catalog policies are validated against.
+	OnCatalog func(ctx context.Context)
 }
 
 // Run listens until ctx ends. On a store without notices (SQLite: one
@@ -84,6 +88,9 @@ func (b *Bridge) handle(ctx context.Context, n store.Notice) {
 			return
 		}
 		b.Hub.PublishCatalog(SignedCatalog(c))
+		if b.OnCatalog != nil {
+			b.OnCatalog(ctx)
+		}
 	case store.NoticeRevoke:
 		if cut := b.Hub.Revoke(n.Device); cut > 0 {
 			b.Logger.Info("revoked device cut off", "device", n.Device, "streams", cut)
@@ -107,6 +114,9 @@ func (b *Bridge) Resync(ctx context.Context) {
 	}
 	if c, err := b.Store.CurrentCatalog(ctx); err == nil {
 		b.Hub.PublishCatalog(SignedCatalog(c))
+		if b.OnCatalog != nil {
+			b.OnCatalog(ctx)
+		}
 	} else if ctx.Err() == nil {
 		b.Logger.Warn("resync: load current catalog", "err", err)
 	}

@@ -141,8 +141,13 @@ func TestBridge(t *testing.T) {
 			f.revoked = []string{"dev-a", "dev-b"}
 		},
 	}
-	b := &fanout.Bridge{Hub: h, Store: src, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	catalogs := 0
+	b := &fanout.Bridge{Hub: h, Store: src, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OnCatalog: func(context.Context) { catalogs++ }}
 	b.Run(t.Context())
+	// The resync at each of the two connections, and the noticed catalog.
+	if catalogs != 3 {
+		t.Errorf("OnCatalog called %d times, want 3", catalogs)
+	}
 	if src.listens != 3 {
 		t.Errorf("Listen called %d times, want reconnects after lost connections", src.listens)
 	}

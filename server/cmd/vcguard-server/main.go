@@ -325,9 +325,21 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		return fmt.Errorf("catalog: %w", err)
 	}
 	hub := &fanout.Hub{}
+	met := metrics.New()
+	st.Refused = met.Refused // the store's per-device row caps, counted by reason
+	svc := &admin.Service{
+		Store: st, Catalog: cat, PolicyKey: policyKey, Hub: hub,
+		Logger: logger.With("component", "admin"), StaleAfter: cfg.StaleAfter, Metrics: met,
+	}
 	if st.Shared() {
 		// Other replicas publish and revoke too: hear about it.
-		bridge := &fanout.Bridge{Hub: hub, Store: st, Logger: logger.With("component", "fanout")}
+		// A catalog published on another replica is also the one this
+		// replica validates policies against.
+		bridge := &fanout.Bridge{Hub: hub, Store: st, Logger: logger.With("component", "fanout"), OnCatalog: func(ctx context.Context) {
+			if _, err := svc.RefreshCatalog(ctx); err != nil && ctx.Err() == nil {
+				logger.Warn("load the catalog published by another replica", "err", err)
+			}
+		}}
 		bridgeCtx, stopBridge := context.WithCancel(ctx)
 		bridgeDone := make(chan struct{})
 		go func() {
@@ -338,12 +350,6 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 			stopBridge()
 			<-bridgeDone
 		}()
-	}
-	met := metrics.New()
-	st.Refused = met.Refused // the store's per-device row caps, counted by reason
-	svc := &admin.Service{
-		Store: st, Catalog: cat, PolicyKey: policyKey, Hub: hub,
-		Logger: logger.With("component", "admin"), StaleAfter: cfg.StaleAfter, Metrics: met,
 	}
 	api := &adminapi.API{Admin: svc, Tokens: auth.TokenChecker{Store: st}, Logger: logger.With("component", "adminapi")}
 	// Replicas starting at once take turns, so the first secret and the
