@@ -238,6 +238,11 @@ func (a *Agent) applyCatalog(sc *vcguardv1.SignedCatalog) error {
 	if a.cfg.OnCatalog != nil {
 		a.cfg.OnCatalog(cat)
 	}
+	if a.cfg.PolicyDir != nil {
+		// The drop-ins are read again against it (they come back
+		// through applyLocal).
+		a.cfg.PolicyDir.SetCatalog(cat)
+	}
 	a.cfg.Logger.Info("catalog applied", "version", sc.GetVersion(), "was", prev, "apps", len(cat.Apps()))
 	if sp := a.pendingPolicy; sp != nil {
 		a.pendingPolicy = nil

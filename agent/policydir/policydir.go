@@ -52,7 +52,9 @@ type Dir struct {
 	path    string
 	extra   func() (map[string][]byte, error) // managed preferences (macOS)
 	catalog *policies.Catalog
-	files   map[string]*File
+	// catalogs hands Watch a new catalog (SetCatalog); the newest wins.
+	catalogs chan *policies.Catalog
+	files    map[string]*File
 	// checkOwner refuses files that are not root-owned or that group or
 	// others may write; off only in tests that cannot run as root.
 	checkOwner bool
@@ -61,9 +63,28 @@ type Dir struct {
 // Open returns the directory at path (which may not exist yet) and reads
 // it, with the OS's managed preferences where it has them (macOS).
 func Open(path string, cat *policies.Catalog) *Dir {
-	d := &Dir{path: path, catalog: cat, files: make(map[string]*File), checkOwner: true, extra: managedPreferences}
+	d := &Dir{path: path, catalog: cat, catalogs: make(chan *policies.Catalog, 1), files: make(map[string]*File), checkOwner: true, extra: managedPreferences}
 	d.Reload()
 	return d
+}
+
+// SetCatalog has Watch read every source again against cat, a newer
+// catalog the agent now uses: a drop-in refused for naming a tool only cat
+// knows comes into force (and one naming a tool cat dropped is refused,
+// its last good content staying). Safe from any goroutine; without a
+// running Watch it waits for one.
+func (d *Dir) SetCatalog(cat *policies.Catalog) {
+	for {
+		select {
+		case d.catalogs <- cat:
+			return
+		default:
+		}
+		select {
+		case <-d.catalogs: // an older one not taken yet
+		default:
+		}
+	}
 }
 
 // Path returns the directory watched.
@@ -248,6 +269,14 @@ func (d *Dir) Watch(ctx context.Context, logger *slog.Logger, onChange func([]Fi
 		case <-timer:
 			timer = nil
 			watchDir()
+			if d.Reload() {
+				onChange(d.Files())
+			}
+		case cat := <-d.catalogs:
+			d.catalog = cat
+			for _, f := range d.files {
+				f.SHA256 = "" // parsed again, against cat
+			}
 			if d.Reload() {
 				onChange(d.Files())
 			}

@@ -193,3 +193,48 @@ apps:
 		t.Error("a broken plist was accepted")
 	}
 }
+
+// A drop-in naming a tool the catalog does not know is refused, and comes
+// into force once a catalog that knows it is set (a catalog update).
+func TestSetCatalog(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "policy.d")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "new.yaml"), "name: New tool\napps:\n  zz-new-tool: {status: approved}\n", 0o644)
+	d := open(t, dir)
+	if fs := d.Files(); len(fs) != 1 || fs[0].Err == nil || !strings.Contains(fs[0].Err.Error(), "zz-new-tool") {
+		t.Fatalf("files = %+v; want new.yaml refused for an unknown app", fs)
+	}
+	b, err := policies.EmbeddedCatalogBundle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Files = append(b.Files, policies.CatalogFile{Name: "zz-new-tool.yaml", Content: "app_id: zz-new-tool\nname: New Tool\nvendor: Test\ncategory: browser\nidentify:\n  linux:\n    executables: [zz-new-tool]\n"})
+	newer, err := policies.BundleCatalog(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := make(chan []File, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Watch(ctx, nil, func(fs []File) { changes <- fs }) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	d.SetCatalog(newer)
+	for {
+		select {
+		case fs := <-changes:
+			if len(fs) == 1 && fs[0].Err == nil && fs[0].Policy != nil && fs[0].Policy.Name == "New tool" {
+				return
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the drop-in did not come into force after the catalog update")
+		}
+	}
+}
