@@ -5,6 +5,7 @@ package admin
 // and the catalog policies are validated against.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -117,8 +118,14 @@ func (s *Service) SeedCatalog(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if cur.Version > b.Version {
+	switch {
+	case cur.Version > b.Version:
 		s.logger().Info("a catalog newer than the embedded one is in force", "version", cur.Version, "embedded", b.Version)
+	case cur.Version == b.Version && !bytes.Equal(cur.Bundle, data):
+		// Entries changed without a new number: agents are not sent
+		// them, and policies are validated against the stored ones.
+		s.logger().Warn("the catalog built into this server differs from the stored version of the same number; the stored one stays in force: raise the number in policies/catalog/VERSION whenever an entry changes",
+			"version", b.Version)
 	}
 	if s.Hub != nil {
 		s.Hub.PublishCatalog(fanout.SignedCatalog(cur))
