@@ -39,7 +39,7 @@ var factLabels = map[string]string{
 }
 
 // catalog is the server's catalog; nil when it has none.
-func (d *Dashboard) catalog() *policies.Catalog { return d.svc().Catalog }
+func (d *Dashboard) catalog() *policies.Catalog { return d.svc().CurrentCatalog() }
 
 // factAge is how old a check made on checked is at now.
 type factAge struct {
