@@ -38,8 +38,14 @@ var factLabels = map[string]string{
 	"lifecycle":           "Lifecycle",
 }
 
-// catalog is the server's catalog; nil when it has none.
-func (d *Dashboard) catalog() *policies.Catalog { return d.svc().CurrentCatalog() }
+// catalog is the catalog in use (Dashboard.Catalog, else the service's
+// newest published one); nil when there is none.
+func (d *Dashboard) catalog() *policies.Catalog {
+	if d.Catalog != nil {
+		return d.Catalog()
+	}
+	return d.svc().CurrentCatalog()
+}
 
 // factAge is how old a check made on checked is at now.
 type factAge struct {

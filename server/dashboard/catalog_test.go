@@ -179,6 +179,10 @@ facts:
     date: '2027-12-31'
     source: https://tool.example/lifecycle
     checked: '2027-01-01'
+  mfa: {value: enforceable, source: 'https://tool.example/mfa', checked: '2027-01-01'}
+  telemetry: {value: opt_out, source: 'https://tool.example/privacy', checked: '2027-01-01'}
+  processor_agreement: {value: standard, source: 'https://tool.example/dpa', checked: '2027-01-01'}
+  business_model: {value: paid, source: 'https://tool.example/pricing', checked: '2027-01-01'}
 `
 
 // testNow is the server's clock in the tests of testTool.
@@ -193,6 +197,9 @@ func TestCatalogToolAges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The loader requires every fact; a catalog built in code may lack
+	// some, and the pages say which.
+	tool.Facts.MFA, tool.Facts.Telemetry, tool.Facts.ProcessorAgreement, tool.Facts.BusinessModel = nil, nil, nil, nil
 	// Built without the loader's checks: a source that is not https.
 	unchecked := &policies.App{ID: "unchecked", Name: "Unchecked", Vendor: "Nobody", Category: policies.CategoryMeeting,
 		Facts: &policies.Facts{E2EE: &policies.Fact[string]{Value: "none", Source: "javascript:alert(1)", Checked: "2027-03-01"}}}
@@ -202,7 +209,7 @@ func TestCatalogToolAges(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEnv(t)
-	e.te.Service.Catalog = cat
+	e.dash.Catalog = func() *policies.Catalog { return cat }
 	e.te.Service.Clock = func() time.Time { return testNow }
 	b, _ := e.loggedIn(t, store.RoleAnalyst)
 

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vcguard/vcguard/policies"
 	"github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/adminapi"
 	"github.com/vcguard/vcguard/server/auth"
@@ -49,7 +50,10 @@ type Dashboard struct {
 	Logger *slog.Logger
 	// Login checks logins; New sets one with the default limits.
 	Login *auth.Login
-	tmpl  *template.Template
+	// Catalog returns the catalog the catalog pages show; nil is the
+	// service's current one (the newest published).
+	Catalog func() *policies.Catalog
+	tmpl    *template.Template
 	// privacyDoc is the data inventory GET /privacy shows.
 	privacyDoc privacyPage
 }
