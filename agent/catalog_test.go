@@ -112,13 +112,7 @@ func TestCatalogUpdate(t *testing.T) {
 		t.Error("the uplink was not told of the new catalog version")
 	}
 	path := statedir.Catalog.Path(f.stateDir)
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("cached catalog has mode %v, want 0600", fi.Mode().Perm())
-	}
+	checkPrivateFile(t, path) // mode 0600; on Windows, the protected ACL
 	cached, _ := os.ReadFile(path)
 	// The tool that runs, and one that starts, are seen at the next
 	// report (procwatch's filter follows the catalog through OnCatalog).
