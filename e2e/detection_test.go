@@ -99,6 +99,14 @@ facts:
   self_hostable: {value: true, source: "https://example.org/acme", checked: 2026-11-23}
   open_source: {value: full, source: "https://example.org/acme", checked: 2026-11-23}
   certifications: {value: [], source: "https://example.org/acme", checked: 2026-11-23}
+  jurisdiction: {value: none, source: "https://example.org/acme", checked: 2026-11-23}
+  transfers: {value: none, source: "https://example.org/acme", checked: 2026-11-23}
+  sso: {value: none, source: "https://example.org/acme", checked: 2026-11-23}
+  mfa: {value: none, source: "https://example.org/acme", checked: 2026-11-23}
+  telemetry: {value: none, source: "https://example.org/acme", checked: 2026-11-23}
+  processor_agreement: {value: not_applicable, source: "https://example.org/acme", checked: 2026-11-23}
+  business_model: {value: donations, source: "https://example.org/acme", checked: 2026-11-23}
+  lifecycle: {value: supported, source: "https://example.org/acme", checked: 2026-11-23}
 `
 	if err := os.WriteFile(filepath.Join(catDir, "acme-sleep.yaml"), []byte(entry), 0o644); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -84,9 +85,14 @@ func TestReportsStaleAndFutureFacts(t *testing.T) {
 // fail are named with the facts citing them; nothing is fetched without
 // -online.
 func TestOnlineReportsRedirectsAndFailures(t *testing.T) {
-	var hits = map[string]int{}
+	var (
+		mu   sync.Mutex
+		hits = map[string]int{}
+	)
 	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
 		hits[r.URL.Path]++
+		mu.Unlock()
 		switch r.URL.Path {
 		case "/ok":
 			w.Write([]byte("fine"))
