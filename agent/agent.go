@@ -95,6 +95,10 @@ type Config struct {
 	// Posture reads an approved app's own settings and watches its
 	// recording folder during a meeting; nil: not read.
 	Posture PostureReader
+	// PostureInterval is how often the settings of the apps running are
+	// read again (a setting changed while the app runs); 0 means 15
+	// minutes.
+	PostureInterval time.Duration
 	// Sites reads which sites a browser lets use the camera and
 	// microphone; nil: not read.
 	Sites SiteReader
@@ -207,6 +211,9 @@ func New(cfg Config, identity *uplink.Identity) (*Agent, error) {
 	if cfg.Parent == nil {
 		cfg.Parent = procwatch.Parent
 	}
+	if cfg.PostureInterval <= 0 {
+		cfg.PostureInterval = 15 * time.Minute
+	}
 	if cfg.RetryInterval <= 0 {
 		cfg.RetryInterval = 5 * time.Second
 	}
@@ -312,6 +319,8 @@ func (a *Agent) Run(parent context.Context) error {
 	// Left-on devices are judged by time, not only by change.
 	mediaTick := time.NewTicker(30 * time.Second)
 	defer mediaTick.Stop()
+	postureTick := time.NewTicker(a.cfg.PostureInterval)
+	defer postureTick.Stop()
 	retry := time.NewTicker(a.cfg.RetryInterval)
 	defer retry.Stop()
 	// held fires when a possible launcher is due to be judged.
@@ -371,6 +380,11 @@ func (a *Agent) Run(parent context.Context) error {
 			a.logErr("recording a notice", a.recordDelivery(d))
 		case b := <-a.blocked:
 			a.logErr("recording an enforcement", a.recordBlock(b))
+		case <-postureTick.C:
+			if len(a.postures) > 0 {
+				a.rereadPostures(ctx, time.Now())
+				a.logErr("recording app settings", a.flush())
+			}
 		case rs := <-a.recordingCh:
 			a.logErr("recording a local recording", a.recorded(time.Now(), rs))
 		case files := <-a.localCh:

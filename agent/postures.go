@@ -74,9 +74,29 @@ func (a *Agent) readPostures(ctx context.Context, now time.Time, started []state
 			a.cfg.Logger.Warn("app posture not read", "app", inst.App.ID, "pid", inst.Process.PID, "err", err)
 			r.Errors = append(r.Errors, err.Error())
 		}
-		st := a.postures[inst.Key()]
-		st.read = r
-		a.judgePosture(now, inst, st, true)
+		a.judgePosture(now, inst, a.postures[inst.Key()], r, true)
+	}
+}
+
+// rereadPostures reads the settings of the running apps read before
+// again: a setting changed while an app runs (updates switched off, start
+// at login switched on) is recorded and told like one found at its start.
+func (a *Agent) rereadPostures(ctx context.Context, now time.Time) {
+	for _, k := range slices.SortedFunc(maps.Keys(a.postures), procwatch.CompareKeys) {
+		inst, ok := a.apps.Instance(k)
+		if !ok {
+			a.forgetPosture(k)
+			continue
+		}
+		if !postureJudged(a.judged[k].finding.Verdict) {
+			continue
+		}
+		r, err := a.cfg.Posture.ReadPosture(ctx, inst.App, inst.Process.PID)
+		if err != nil {
+			a.cfg.Logger.Warn("app posture not read", "app", inst.App.ID, "pid", inst.Process.PID, "err", err)
+			r.Errors = append(r.Errors, err.Error())
+		}
+		a.judgePosture(now, inst, a.postures[k], r, false)
 	}
 }
 
@@ -95,18 +115,22 @@ func (a *Agent) rejudgePostures(now time.Time) {
 			a.forgetPosture(k)
 			continue
 		}
-		a.judgePosture(now, inst, a.postures[k], false)
+		st := a.postures[k]
+		a.judgePosture(now, inst, st, st.read, false)
 	}
 }
 
-// judgePosture judges one instance's readings, records them when the
-// findings changed (or first) and tells the employee of new warnings.
-func (a *Agent) judgePosture(now time.Time, inst state.Instance, st postureState, first bool) {
+// judgePosture judges what was read of one instance (read; st is what
+// was read and recorded before), records it when the findings or the
+// checks that could not be read changed (the first read: when there is
+// anything to say) and tells the employee of new warnings.
+func (a *Agent) judgePosture(now time.Time, inst state.Instance, st postureState, read PostureRead, first bool) {
 	k := inst.Key()
-	prev := st.findings
-	st.findings = policies.EvaluatePosture(a.policies(), a.cfg.Group, inst.App.ID, a.judged[k].finding.Verdict, st.read.Readings)
+	prev, prevErrs := st.findings, st.read.Errors
+	st.read = read
+	st.findings = policies.EvaluatePosture(a.policies(), a.cfg.Group, inst.App.ID, a.judged[k].finding.Verdict, read.Readings)
 	a.postures[k] = st
-	if !first && samePostureFindings(prev, st.findings) {
+	if !first && samePostureFindings(prev, st.findings) && slices.Equal(prevErrs, read.Errors) {
 		return
 	}
 	if first && len(st.findings) == 0 && len(st.read.Errors) == 0 {

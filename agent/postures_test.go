@@ -141,6 +141,30 @@ actions:
 		t.Errorf("last notice %+v, want autostart", n)
 	}
 
+	// Read again while zoom runs: the employee switched start at login
+	// off; that is recorded and its notice cleared. Nothing changed the
+	// next time: nothing recorded.
+	pr.mu.Lock()
+	pr.readings["zoom"] = pr.readings["zoom"][1:]
+	pr.mu.Unlock()
+	a.rereadPostures(t.Context(), time.Now())
+	if err := a.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := postureEvents(a, &seq); len(got) != 1 || strings.Contains(got[0], "autostart") || !strings.Contains(got[0], "updates_off") {
+		t.Errorf("after start at login was switched off: %q", got)
+	}
+	if !slices.Contains(ntf.cleared, postureNoticeKey(zoom.Key(), policies.PostureAutostart)) {
+		t.Errorf("the autostart notice was not cleared: %v", ntf.cleared)
+	}
+	a.rereadPostures(t.Context(), time.Now())
+	if err := a.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := postureEvents(a, &seq); len(got) != 0 {
+		t.Errorf("an unchanged read recorded again: %q", got)
+	}
+
 	// A meeting: the recording folder is watched while zoom holds the
 	// camera; a new file is recorded by its type, never its name.
 	now := base.Add(time.Hour)
@@ -185,7 +209,7 @@ actions:
 	if _, ok := a.postures[zoom.Key()]; ok {
 		t.Error("the stopped instance's posture is kept")
 	}
-	for _, k := range []policies.PostureKind{policies.PostureUpdatesOff, policies.PostureAutostart} {
+	for _, k := range []policies.PostureKind{policies.PostureUpdatesOff, policies.PostureRecording} {
 		if !slices.Contains(ntf.cleared, postureNoticeKey(zoom.Key(), k)) {
 			t.Errorf("the %s notice was not cleared: %v", k, ntf.cleared)
 		}
