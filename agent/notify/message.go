@@ -468,66 +468,17 @@ func negativeFacts(f *policies.Facts, lang string) (keys []string, vars map[stri
 		return nil, nil
 	}
 	vars = map[string]string{}
-	if l := f.Lifecycle; l != nil {
-		switch l.Value {
-		case "discontinued":
-			keys = append(keys, "reason_lifecycle_discontinued")
-			vars["date"] = localDate(l.Date, lang)
-		case "end_of_support":
-			keys = append(keys, "reason_lifecycle_end_of_support")
-			vars["date"] = localDate(l.Date, lang)
+	if l := f.Lifecycle; l != nil && (l.Value == "discontinued" || l.Value == "end_of_support") {
+		keys = append(keys, "reason_lifecycle_"+l.Value)
+		vars["date"] = localDate(l.Date, lang)
+	}
+	for _, r := range negativeReasons {
+		ref, _ := f.Fact(r.fact)
+		// A value that depends on the server is the organisation's own
+		// server's: nothing to hold against the tool in general.
+		if ref.Present && ref.Value == r.value && (ref.DependsOn == "" || !r.ownServerOnly) {
+			keys = append(keys, r.key)
 		}
-	}
-	if f.E2EE != nil {
-		switch f.E2EE.Value {
-		case "none":
-			keys = append(keys, "reason_e2ee_none")
-		case "optional":
-			keys = append(keys, "reason_e2ee_optional")
-		}
-	}
-	if f.DataLocation != nil {
-		switch f.DataLocation.Value {
-		case "outside_eu":
-			keys = append(keys, "reason_data_outside_eu")
-		case "eu_option":
-			// The EU option is the organisation's contract; a tool it has
-			// not approved is not used under that contract.
-			keys = append(keys, "reason_data_eu_option")
-		}
-	}
-	if t := f.Transfers; t != nil && t.DependsOn == "" {
-		switch t.Value {
-		case "sccs":
-			keys = append(keys, "reason_transfers_sccs")
-		case "unknown":
-			keys = append(keys, "reason_transfers_unknown")
-		}
-	}
-	if j := f.Jurisdiction; j != nil && j.DependsOn == "" {
-		switch j.Value {
-		case "third_country":
-			keys = append(keys, "reason_jurisdiction_third_country")
-		case "eu_subsidiary":
-			keys = append(keys, "reason_jurisdiction_eu_subsidiary")
-		}
-	}
-	if p := f.ProcessorAgreement; p != nil && p.Value == "none" {
-		keys = append(keys, "reason_no_processor_agreement")
-	}
-	if b := f.BusinessModel; b != nil && b.Value == "advertising" {
-		keys = append(keys, "reason_business_advertising")
-	}
-	if t := f.Telemetry; t != nil {
-		switch t.Value {
-		case "always":
-			keys = append(keys, "reason_telemetry_always")
-		case "opt_out":
-			keys = append(keys, "reason_telemetry_opt_out")
-		}
-	}
-	if m := f.MFA; m != nil && m.Value == "none" {
-		keys = append(keys, "reason_mfa_none")
 	}
 	// Certifications are a provider's: a tool run by the organisation
 	// itself or peer to peer has no provider to certify.
@@ -539,6 +490,31 @@ func negativeFacts(f *policies.Facts, lang string) (keys []string, vars map[stri
 		keys = keys[:maxReasons]
 	}
 	return keys, vars
+}
+
+// negativeReasons are the fact values that count against a tool, weightiest
+// first (after the end of support, which needs its date), with the text
+// that says so.
+var negativeReasons = []struct {
+	fact, value, key string
+	// ownServerOnly: skipped when the fact depends on the server.
+	ownServerOnly bool
+}{
+	{fact: "e2ee", value: "none", key: "reason_e2ee_none"},
+	{fact: "e2ee", value: "optional", key: "reason_e2ee_optional"},
+	{fact: "data_location", value: "outside_eu", key: "reason_data_outside_eu"},
+	// The EU option is the organisation's contract; a tool it has not
+	// approved is not used under that contract.
+	{fact: "data_location", value: "eu_option", key: "reason_data_eu_option"},
+	{fact: "transfers", value: "sccs", key: "reason_transfers_sccs", ownServerOnly: true},
+	{fact: "transfers", value: "unknown", key: "reason_transfers_unknown", ownServerOnly: true},
+	{fact: "jurisdiction", value: "third_country", key: "reason_jurisdiction_third_country", ownServerOnly: true},
+	{fact: "jurisdiction", value: "eu_subsidiary", key: "reason_jurisdiction_eu_subsidiary", ownServerOnly: true},
+	{fact: "processor_agreement", value: "none", key: "reason_no_processor_agreement"},
+	{fact: "business_model", value: "advertising", key: "reason_business_advertising"},
+	{fact: "telemetry", value: "always", key: "reason_telemetry_always"},
+	{fact: "telemetry", value: "opt_out", key: "reason_telemetry_opt_out"},
+	{fact: "mfa", value: "none", key: "reason_mfa_none"},
 }
 
 // monthNames are the months in each message language, for dates in a
