@@ -1,7 +1,6 @@
 package dashboard_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -21,30 +20,7 @@ func TestCatalogPagesNarrow(t *testing.T) {
 	e := newEnv(t)
 	a := e.accounts[store.RoleAnalyst]
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", "new"),
-		chromedp.Flag("ignore-certificate-errors", true), // httptest's own certificate
-		chromedp.NoSandbox,                               // CI runs as root
-		chromedp.UserDataDir(t.TempDir()),
-	)...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 120*time.Second)
-	defer cancelTimeout()
-	if err := chromedp.Do(ctx,
-		chromedp.EmulateViewport(390, 844),
-		chromedp.Navigate(e.srv.URL+"/login"),
-		chromedp.WaitVisible(chromedp.ID("username")),
-		chromedp.SendKeys(chromedp.ID("username"), a.Username),
-		chromedp.SendKeys(chromedp.ID("password"), a.Password),
-		chromedp.SendKeys(chromedp.ID("code"), e.code(t, a)),
-		chromedp.Click(chromedp.CSS(`.login button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.ID("detections-chart")),
-	); err != nil {
-		t.Fatalf("log in with chromium: %v", err)
-	}
+	ctx := phoneBrowser(t, e, chromium, a, 120*time.Second)
 	paths := []string{"/catalog"}
 	for _, app := range e.te.Service.Catalog.Apps() {
 		paths = append(paths, "/catalog/"+app.ID)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/vcguard/vcguard/server/adminapi/adminapitest"
 	"github.com/vcguard/vcguard/server/store"
 )
 
@@ -34,16 +35,11 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// At a phone's width (390 CSS pixels) the connections page and the device
-// page fit: nothing makes the page scroll sideways (a wide table scrolls in
-// its own box), and the highlighted rows are drawn highlighted.
-func TestConnectionsPageNarrow(t *testing.T) {
-	t.Parallel()
-	chromium := chromiumPath(t)
-	e := newEnv(t)
-	ingestConnections(t, e)
-	a := e.accounts[store.RoleAnalyst]
-
+// phoneBrowser starts a headless Chromium at a phone's width (390 by 844
+// CSS pixels), logs in to e's dashboard as a, and returns its context,
+// which ends after timeout or with the test.
+func phoneBrowser(t *testing.T, e *env, chromium string, a adminapitest.Account, timeout time.Duration) context.Context {
+	t.Helper()
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),
 		chromedp.Flag("headless", "new"),
@@ -51,11 +47,11 @@ func TestConnectionsPageNarrow(t *testing.T) {
 		chromedp.NoSandbox,                               // CI runs as root
 		chromedp.UserDataDir(t.TempDir()),
 	)...)
-	defer cancelAlloc()
+	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
+	t.Cleanup(cancel)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	t.Cleanup(cancelTimeout)
 	if err := chromedp.Do(ctx,
 		chromedp.EmulateViewport(390, 844),
 		chromedp.Navigate(e.srv.URL+"/login"),
@@ -68,6 +64,20 @@ func TestConnectionsPageNarrow(t *testing.T) {
 	); err != nil {
 		t.Fatalf("log in with chromium: %v", err)
 	}
+	return ctx
+}
+
+// At a phone's width (390 CSS pixels) the connections page and the device
+// page fit: nothing makes the page scroll sideways (a wide table scrolls in
+// its own box), and the highlighted rows are drawn highlighted.
+func TestConnectionsPageNarrow(t *testing.T) {
+	t.Parallel()
+	chromium := chromiumPath(t)
+	e := newEnv(t)
+	ingestConnections(t, e)
+	a := e.accounts[store.RoleAnalyst]
+
+	ctx := phoneBrowser(t, e, chromium, a, 90*time.Second)
 	for _, path := range []string{"/apps/connections", "/devices/dev-1"} {
 		if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+path), chromedp.WaitVisible(chromedp.CSS("tr.flagged"))); err != nil {
 			t.Fatalf("%s: %v", path, err)
