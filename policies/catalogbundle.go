@@ -7,7 +7,6 @@ package policies
 import (
 	"crypto/ed25519"
 	_ "embed" // the embedded catalog's VERSION
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -90,10 +89,7 @@ const catalogSignatureContext = "vcguard catalog signature v1\x00"
 // CatalogSignedPayload is the byte string an Ed25519 catalog signature
 // covers: a context string, the version and the encoded bundle.
 func CatalogSignedPayload(version uint64, bundle []byte) []byte {
-	b := make([]byte, 0, len(catalogSignatureContext)+8+len(bundle))
-	b = append(b, catalogSignatureContext...)
-	b = binary.BigEndian.AppendUint64(b, version)
-	return append(b, bundle...)
+	return signedPayload(catalogSignatureContext, version, bundle)
 }
 
 // SignCatalog signs an encoded catalog bundle with the server's policy
@@ -108,13 +104,7 @@ var ErrBadCatalogSignature = errors.New("catalog signature does not verify with 
 
 // VerifyCatalog checks a catalog signature against the pinned public key.
 func VerifyCatalog(pub ed25519.PublicKey, version uint64, bundle, signature []byte) error {
-	if len(pub) != ed25519.PublicKeySize {
-		return fmt.Errorf("pinned policy key has %d bytes, want %d", len(pub), ed25519.PublicKeySize)
-	}
-	if !ed25519.Verify(pub, CatalogSignedPayload(version, bundle), signature) {
-		return ErrBadCatalogSignature
-	}
-	return nil
+	return verifySigned(pub, CatalogSignedPayload(version, bundle), signature, ErrBadCatalogSignature)
 }
 
 // OpenSignedCatalog verifies a signed catalog bundle, decodes it and loads

@@ -15,10 +15,30 @@ const signatureContext = "vcguard policy signature v1\x00"
 // context string, the version (so a document cannot be replayed under
 // another version number) and the document.
 func SignedPayload(version uint64, document []byte) []byte {
-	b := make([]byte, 0, len(signatureContext)+8+len(document))
-	b = append(b, signatureContext...)
+	return signedPayload(signatureContext, version, document)
+}
+
+// signedPayload is what a signature with the given context covers: the
+// context, the version (so a document cannot be replayed under another
+// number) and the document. Policies and catalogs use it with their own
+// contexts.
+func signedPayload(context string, version uint64, document []byte) []byte {
+	b := make([]byte, 0, len(context)+8+len(document))
+	b = append(b, context...)
 	b = binary.BigEndian.AppendUint64(b, version)
 	return append(b, document...)
+}
+
+// verifySigned checks an Ed25519 signature of payload against the pinned
+// public key; bad is the error for a signature that does not verify.
+func verifySigned(pub ed25519.PublicKey, payload, signature []byte, bad error) error {
+	if len(pub) != ed25519.PublicKeySize {
+		return fmt.Errorf("pinned policy key has %d bytes, want %d", len(pub), ed25519.PublicKeySize)
+	}
+	if !ed25519.Verify(pub, payload, signature) {
+		return bad
+	}
+	return nil
 }
 
 // SignPolicy signs a policy version with the server's key.
@@ -31,11 +51,5 @@ var ErrBadSignature = errors.New("policy signature does not verify with the pinn
 
 // VerifyPolicy checks a policy signature against the pinned public key.
 func VerifyPolicy(pub ed25519.PublicKey, version uint64, document, signature []byte) error {
-	if len(pub) != ed25519.PublicKeySize {
-		return fmt.Errorf("pinned policy key has %d bytes, want %d", len(pub), ed25519.PublicKeySize)
-	}
-	if !ed25519.Verify(pub, SignedPayload(version, document), signature) {
-		return ErrBadSignature
-	}
-	return nil
+	return verifySigned(pub, SignedPayload(version, document), signature, ErrBadSignature)
 }
