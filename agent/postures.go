@@ -130,7 +130,7 @@ func (a *Agent) judgePosture(now time.Time, inst state.Instance, st postureState
 	st.read = read
 	st.findings = policies.EvaluatePosture(a.policies(), a.cfg.Group, inst.App.ID, a.judged[k].finding.Verdict, read.Readings)
 	a.postures[k] = st
-	if !first && samePostureFindings(prev, st.findings) && slices.Equal(prevErrs, read.Errors) {
+	if !first && slices.Equal(prev, st.findings) && slices.Equal(prevErrs, read.Errors) {
 		return
 	}
 	if first && len(st.findings) == 0 && len(st.read.Errors) == 0 {
@@ -147,10 +147,6 @@ func postureProto(inst state.Instance, session string, findings []policies.Postu
 		ev.Findings = append(ev.Findings, &vcguardv1.PostureFinding{Kind: f.Kind.Proto(), Where: f.Where, Detail: f.Detail, PolicyAction: f.Action.Proto()})
 	}
 	return ev
-}
-
-func samePostureFindings(a, b []policies.PostureFinding) bool {
-	return slices.Equal(a, b)
 }
 
 // postureNoticeKey identifies the notice about one kind of posture
