@@ -8,8 +8,10 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -392,6 +394,17 @@ func (m *Matcher) Match(name string) (*App, bool) {
 func (m *Matcher) Interesting(shortName string) bool {
 	_, ok := m.byShort[m.key(m.short(shortName))]
 	return ok
+}
+
+// ShortNames returns every short name Interesting accepts, sorted, when
+// the test is exact (case-sensitive, as on Linux), so that the OS can
+// filter by them (the Linux agent's in-kernel exec filter); it returns
+// nil where names are compared case-insensitively.
+func (m *Matcher) ShortNames() []string {
+	if !m.caseSensitive {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(m.byShort))
 }
 
 // MatchProcess returns the app a process belongs to by its names: the

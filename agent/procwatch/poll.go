@@ -27,6 +27,8 @@ func pollLoop(ctx context.Context, w *Watcher, emit func(Changes)) error {
 			ch, err = w.Poll(ctx)
 		case <-rescan.C:
 			ch, err = w.Scan(ctx)
+		case <-w.refilter:
+			ch, err = w.Scan(ctx)
 		}
 		if err != nil {
 			if ctx.Err() != nil {

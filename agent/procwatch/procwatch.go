@@ -87,12 +87,22 @@ const (
 	ModeEvents Mode = "events"
 	// ModePoll is periodic polling of the process table.
 	ModePoll Mode = "poll"
+	// ModeExecFilter is the Linux exec filter: eBPF programs on the
+	// scheduler's exec and exit tracepoints report only the processes
+	// whose short name is one of Config.ShortNames, with periodic
+	// rescans.
+	ModeExecFilter Mode = "exec-filter"
 )
 
 // Config is what a Watcher runs with.
 type Config struct {
 	// Filter selects the processes of interest; nil means all.
 	Filter Filter
+	// ShortNames, when set, returns the short names Filter accepts, all
+	// of them and nothing else (Filter is then an exact, case-sensitive
+	// test of the short name). On Linux it lets the kernel do the
+	// filtering (ModeExecFilter). It is called again after Refilter.
+	ShortNames func() []string
 	// PollInterval is the time between polls when the OS gives no events;
 	// 0 means 2 s.
 	PollInterval time.Duration
@@ -127,16 +137,17 @@ func (c *Config) defaults() {
 // Watcher follows the interesting processes. Its methods are not safe for
 // concurrent use: one goroutine owns it.
 type Watcher struct {
-	cfg     Config
-	self    int32
-	tracked map[int32]Process // the interesting processes known to run
-	os      *osWatcher
+	cfg      Config
+	refilter chan struct{} // Refilter's signal to Run
+	self     int32
+	tracked  map[int32]Process // the interesting processes known to run
+	os       *osWatcher
 }
 
 // New returns a watcher. It does nothing until Scan, Poll or Run is called.
 func New(cfg Config) *Watcher {
 	cfg.defaults()
-	w := &Watcher{cfg: cfg, tracked: make(map[int32]Process)}
+	w := &Watcher{cfg: cfg, tracked: make(map[int32]Process), refilter: make(chan struct{}, 1)}
 	w.os = newOSWatcher(w)
 	return w
 }
@@ -175,6 +186,17 @@ func (w *Watcher) Poll(ctx context.Context) (Changes, error) {
 // goroutine.
 func (w *Watcher) Run(ctx context.Context, emit func(Changes)) error {
 	return w.os.run(ctx, emit)
+}
+
+// Refilter tells a running watcher that Filter (and ShortNames) changed:
+// Run takes up the new names and rescans, so processes already running
+// that the new filter wants are found at once. Unlike the other methods
+// it may be called from any goroutine.
+func (w *Watcher) Refilter() {
+	select {
+	case w.refilter <- struct{}{}:
+	default:
+	}
 }
 
 // replace makes found the tracked set and reports the difference as a Full

@@ -3,12 +3,16 @@ package procwatch_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -288,24 +292,35 @@ func TestPollFollowsStartAndExit(t *testing.T) {
 	}
 }
 
-// Run with the proc connector (root) or polling reports the initial set,
-// then starts and exits as they happen.
+// Run with the exec filter or the proc connector (root), or polling,
+// reports the initial set, then starts and exits as they happen.
 func TestRunReportsStartAndExit(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		noEvents bool
-	}{{"events", false}, {"poll", true}} {
+		filter   bool // ShortNames given: the exec filter where it loads
+		mode     procwatch.Mode
+	}{
+		{"filter", false, true, procwatch.ModeExecFilter},
+		{"events", false, false, procwatch.ModeEvents},
+		{"poll", true, false, procwatch.ModePoll},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			if !tc.noEvents && os.Geteuid() != 0 {
-				t.Skip("the proc connector needs root")
+				t.Skip("process events need root")
 			}
 			name := "vcgrun-" + tc.name
 			before, _ := startAs(t, name)
 			changes := make(chan procwatch.Changes, 16)
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
-			w := procwatch.New(procwatch.Config{Filter: only(name), NoEvents: tc.noEvents, PollInterval: 20 * time.Millisecond})
+			log := &modeLog{}
+			cfg := procwatch.Config{Filter: only(name), NoEvents: tc.noEvents, PollInterval: 20 * time.Millisecond, Logger: slog.New(log)}
+			if tc.filter {
+				cfg.ShortNames = func() []string { return []string{procwatch.TruncateComm(name)} }
+			}
+			w := procwatch.New(cfg)
 			go func() { done <- w.Run(ctx, func(c procwatch.Changes) { changes <- c }) }()
 			defer func() {
 				cancel()
@@ -327,6 +342,13 @@ func TestRunReportsStartAndExit(t *testing.T) {
 			if _, ok := find(t, first.Started, before.Process.Pid); !first.Full || !ok {
 				t.Fatalf("first change %+v, want Full with process %d", first, before.Process.Pid)
 			}
+			if got := log.mode(); got != tc.mode {
+				msg := fmt.Sprintf("Run followed processes in mode %q, want %q (log: %s)", got, tc.mode, log.text())
+				if tc.filter && os.Getenv("VCGUARD_REQUIRE_EXEC_FILTER") != "1" {
+					t.Skip(msg)
+				}
+				t.Fatal(msg)
+			}
 			cmd, _ := startAs(t, name)
 			if c := next("the start"); len(c.Started) != 1 || c.Started[0].PID != int32(cmd.Process.Pid) {
 				t.Fatalf("change after the start = %+v, want process %d started", c, cmd.Process.Pid)
@@ -336,8 +358,112 @@ func TestRunReportsStartAndExit(t *testing.T) {
 			if c := next("the exit"); len(c.Exited) != 1 || c.Exited[0].PID != int32(cmd.Process.Pid) {
 				t.Fatalf("change after the exit = %+v, want process %d exited", c, cmd.Process.Pid)
 			}
+			before.Process.Kill()
+			before.Wait()
+			if c := next("the exit of the process found at start"); len(c.Exited) != 1 || c.Exited[0].PID != int32(before.Process.Pid) {
+				t.Fatalf("change after the exit = %+v, want process %d exited", c, before.Process.Pid)
+			}
 		})
 	}
+}
+
+// Refilter makes a running watcher take up new names at once: a process
+// already running under a newly wanted name is found, and so is the next
+// one started, in every mode.
+func TestRunRefilter(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		noEvents bool
+	}{{"filter", false}, {"poll", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if !tc.noEvents && os.Geteuid() != 0 {
+				t.Skip("process events need root")
+			}
+			name := "vcgref-" + tc.name
+			var wanted atomic.Pointer[string]
+			none := ""
+			wanted.Store(&none)
+			cfg := procwatch.Config{
+				Filter:     func(n string) bool { return n == *wanted.Load() },
+				ShortNames: func() []string { return []string{*wanted.Load()} },
+				NoEvents:   tc.noEvents, PollInterval: 20 * time.Millisecond, RescanInterval: time.Hour,
+			}
+			w := procwatch.New(cfg)
+			changes := make(chan procwatch.Changes, 16)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- w.Run(ctx, func(c procwatch.Changes) { changes <- c }) }()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			}()
+			next := func(what string) procwatch.Changes {
+				t.Helper()
+				select {
+				case c := <-changes:
+					return c
+				case <-time.After(10 * time.Second):
+					t.Fatalf("no change reported for %s", what)
+					return procwatch.Changes{}
+				}
+			}
+			next("the initial scan")
+			running, _ := startAs(t, name)
+			time.Sleep(50 * time.Millisecond) // not wanted yet: not reported
+			short := procwatch.TruncateComm(name)
+			wanted.Store(&short)
+			w.Refilter()
+			if c := next("the rescan after Refilter"); !c.Full {
+				t.Fatalf("change after Refilter = %+v, want a full rescan", c)
+			} else if _, ok := find(t, c.Started, running.Process.Pid); !ok {
+				t.Fatalf("change after Refilter = %+v, want process %d started", c, running.Process.Pid)
+			}
+			cmd, _ := startAs(t, name)
+			if c := next("the start"); len(c.Started) != 1 || c.Started[0].PID != int32(cmd.Process.Pid) {
+				t.Fatalf("change after the start = %+v, want process %d started", c, cmd.Process.Pid)
+			}
+		})
+	}
+}
+
+// modeLog records the watcher's log, to tell which mode Run chose.
+type modeLog struct {
+	mu    sync.Mutex
+	lines []string
+	m     procwatch.Mode
+}
+
+func (l *modeLog) Enabled(context.Context, slog.Level) bool { return true }
+func (l *modeLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *modeLog) WithGroup(string) slog.Handler            { return l }
+func (l *modeLog) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	line := r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		line += " " + a.String()
+		if a.Key == "mode" {
+			l.m = procwatch.Mode(a.Value.String())
+		}
+		return true
+	})
+	l.lines = append(l.lines, line)
+	return nil
+}
+
+func (l *modeLog) mode() procwatch.Mode {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.m
+}
+
+func (l *modeLog) text() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "; ")
 }
 
 // startHeld starts launcher with sh's arguments to wait for a line on its

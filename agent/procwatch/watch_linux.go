@@ -36,6 +36,9 @@ type osWatcher struct {
 	// polls of the next freshWindow, which costs one comm read per new
 	// process and poll in that window.
 	fresh map[int32]time.Time
+
+	// filter is the exec filter while it is the event source.
+	filter *execFilter
 }
 
 // freshWindow is how long a new, uninteresting PID's name is re-read on
@@ -194,29 +197,59 @@ func (o *osWatcher) onExec(ch *Changes, pid int32) {
 	o.w.started(ch, p)
 }
 
+// eventSource is where the watcher learns of execs and exits: the kernel's
+// exec filter or the proc connector.
+type eventSource interface {
+	read(buf []procEvent) ([]procEvent, error)
+	Close() error
+}
+
+// openEvents opens the best event source this process may use: the exec
+// filter when the watcher's filter is a set of names (Config.ShortNames)
+// and eBPF may be loaded, else the proc connector. It returns nil, and
+// the reasons, when there is none.
+func (o *osWatcher) openEvents() (eventSource, Mode, []any) {
+	var why []any
+	if o.w.cfg.ShortNames != nil {
+		f, err := openExecFilter(o.w.cfg.ShortNames(), execFilterRingBytes)
+		if err == nil {
+			o.filter = f
+			return f, ModeExecFilter, nil
+		}
+		why = append(why, "exec_filter", err)
+	}
+	c, err := openConnector()
+	if err == nil {
+		return c, ModeEvents, why
+	}
+	return nil, ModePoll, append(why, "reason", err)
+}
+
 func (o *osWatcher) run(ctx context.Context, emit func(Changes)) error {
 	defer o.tab.Close()
 	log := o.w.cfg.Logger
-	var conn *connector
+	var src eventSource
 	if !o.w.cfg.NoEvents && o.w.cfg.ProcRoot == "" {
 		// Subscribe before the first scan, so no start falls between.
-		c, err := openConnector()
-		if err != nil {
-			log.Info("process events unavailable; polling", "interval", o.w.cfg.PollInterval, "reason", err)
+		var mode Mode
+		var why []any
+		src, mode, why = o.openEvents()
+		if src == nil {
+			log.Info("process events unavailable; polling", append([]any{"interval", o.w.cfg.PollInterval}, why...)...)
 		} else {
-			conn = c
-			defer conn.Close()
+			defer src.Close()
+			log.Info("following process events", append([]any{"mode", mode, "rescan", o.w.cfg.RescanInterval}, why...)...)
 		}
 	}
 	ch, err := o.w.Scan(ctx)
 	if err != nil {
 		return err
 	}
+	o.trackScanned()
 	emit(o.stamp(ch))
-	if conn == nil {
+	if src == nil {
 		return o.pollLoop(ctx, emit)
 	}
-	log.Info("following process events", "mode", ModeEvents, "rescan", o.w.cfg.RescanInterval)
 
 	// The reader handles the events itself, under mu: handing each batch
 	// to another goroutine cost a second wake-up per event (a channel
@@ -230,7 +263,7 @@ func (o *osWatcher) run(ctx context.Context, emit func(Changes)) error {
 		defer close(readerDone)
 		buf := make([]procEvent, 0, 64)
 		for {
-			evs, err := conn.read(buf)
+			evs, err := src.read(buf)
 			if err != nil && !errors.Is(err, errOverrun) {
 				failed <- err
 				return
@@ -264,7 +297,7 @@ func (o *osWatcher) run(ctx context.Context, emit func(Changes)) error {
 			}
 		}
 	}()
-	defer func() { conn.Close(); <-readerDone }()
+	defer func() { src.Close(); <-readerDone }()
 
 	rescan := time.NewTicker(o.w.cfg.RescanInterval)
 	defer rescan.Stop()
@@ -279,15 +312,50 @@ func (o *osWatcher) run(ctx context.Context, emit func(Changes)) error {
 			if err != nil {
 				return err
 			}
+		case <-o.w.refilter:
+			mu.Lock()
+			err := o.refilter(ctx, emit)
+			mu.Unlock()
+			if err != nil {
+				return err
+			}
 		case err := <-failed:
 			if ctx.Err() != nil {
 				return nil
 			}
-			conn.Close()
+			src.Close()
 			<-readerDone
+			o.filter = nil
 			log.Warn("process events failed; polling", "err", err)
 			return o.pollLoop(ctx, emit)
 		}
+	}
+}
+
+// refilter takes up a new filter: the exec filter's names are replaced
+// and a rescan finds the running processes the new filter wants (and
+// drops those it no longer wants).
+func (o *osWatcher) refilter(ctx context.Context, emit func(Changes)) error {
+	if o.filter != nil {
+		if err := o.filter.setNames(o.w.cfg.ShortNames()); err != nil {
+			o.w.cfg.Logger.Warn("exec filter: names not updated", "err", err)
+		}
+	}
+	return o.rescan(ctx, emit)
+}
+
+// trackScanned tells the exec filter which processes a scan found, so
+// that their exits are reported.
+func (o *osWatcher) trackScanned() {
+	if o.filter == nil {
+		return
+	}
+	pids := make([]int32, 0, len(o.w.tracked))
+	for pid := range o.w.tracked {
+		pids = append(pids, pid)
+	}
+	if err := o.filter.track(pids); err != nil {
+		o.w.cfg.Logger.Warn("exec filter", "err", err)
 	}
 }
 
@@ -302,6 +370,7 @@ func (o *osWatcher) rescan(ctx context.Context, emit func(Changes)) error {
 		}
 		return nil
 	}
+	o.trackScanned()
 	if !ch.Empty() {
 		emit(o.stamp(ch))
 	}

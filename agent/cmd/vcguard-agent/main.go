@@ -220,7 +220,9 @@ func run(parent context.Context, c *config, opts runOptions, logger *slog.Logger
 	// changes; the full /proc fd scan is the safety net.
 	media := devices.New(devices.Config{PollInterval: 2 * time.Minute, RunUserDir: c.RunUserDir, Logger: logger.With("component", "devices")})
 	watcher := procwatch.New(procwatch.Config{
-		Filter: func(name string) bool { return matcher.Load().Interesting(name) }, PollInterval: c.ScanInterval, Logger: logger.With("component", "procwatch"),
+		Filter:       func(name string) bool { return matcher.Load().Interesting(name) },
+		ShortNames:   func() []string { return matcher.Load().ShortNames() },
+		PollInterval: c.ScanInterval, Logger: logger.With("component", "procwatch"),
 	})
 	// The state directory (device key, outbox, policy) is the agent's
 	// alone; on Windows that takes a protected access list.
@@ -234,7 +236,7 @@ func run(parent context.Context, c *config, opts runOptions, logger *slog.Logger
 	defer out.Close()
 	acfg := agent.Config{
 		StateDir: c.StateDir, Outbox: out, Catalog: cat, CatalogVersion: catVersion, CatalogExtra: extra, GOOS: runtime.GOOS,
-		OnCatalog: func(cat *policies.Catalog) { matcher.Store(cat.Matcher(runtime.GOOS)) },
+		OnCatalog: func(cat *policies.Catalog) { matcher.Store(cat.Matcher(runtime.GOOS)); watcher.Refilter() },
 		Processes: watcher, Identifier: agent.AppIdentifier{GOOS: runtime.GOOS, Inspector: appid.NewInspector("")},
 		StatusFile: c.StatusFile,
 		Group:      id.Group, // from the enrollment secret
