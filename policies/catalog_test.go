@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -616,6 +617,40 @@ func TestMatcherRecognisesWholeCatalog(t *testing.T) {
 					t.Errorf("Matcher(%s).Match(%q) = %v, %v; want %s", goos, exe, got, ok, a.ID)
 				}
 			}
+		}
+	}
+}
+
+// ShortNames lists exactly what Interesting accepts on Linux (the exec
+// filter loads it into the kernel): every catalog executable's short name,
+// each accepted, and nothing where names are compared case-insensitively.
+func TestMatcherShortNames(t *testing.T) {
+	t.Parallel()
+	cat := embeddedCatalog(t)
+	m := cat.Matcher("linux")
+	names := m.ShortNames()
+	if !slices.IsSorted(names) || len(slices.Compact(slices.Clone(names))) != len(names) {
+		t.Errorf("ShortNames() is not sorted and unique: %q", names)
+	}
+	for _, n := range names {
+		if len(n) > policies.ShortNameLen("linux") || !m.Interesting(n) {
+			t.Errorf("ShortNames() holds %q, which Interesting refuses or no comm can be", n)
+		}
+	}
+	for _, a := range cat.Apps() {
+		for _, exe := range a.Identify["linux"].Executables {
+			short := exe[:min(len(exe), policies.ShortNameLen("linux"))]
+			if !slices.Contains(names, short) {
+				t.Errorf("ShortNames() lacks %q (%s's %q)", short, a.ID, exe)
+			}
+		}
+	}
+	if len(names) < 50 {
+		t.Errorf("ShortNames() = %d names; the catalog has more Linux executables", len(names))
+	}
+	for _, goos := range []string{"darwin", "windows"} {
+		if got := cat.Matcher(goos).ShortNames(); got != nil {
+			t.Errorf("Matcher(%s).ShortNames() = %q, want nil (names compared case-insensitively)", goos, got)
 		}
 	}
 }
