@@ -76,7 +76,7 @@ for _ in $(seq "$running" $((procs - 1))); do
 done
 sleep 10 # enrollment, the first scan, the inventory sent
 
-mode=$(grep -o '"mode":"[a-z]*"' "$work/agent.log" | head -1 | cut -d'"' -f4 || true)
+mode=$(grep -o '"mode":"[a-z-]*"' "$work/agent.log" | head -1 | cut -d'"' -f4 || true)
 if ! kill -0 "$agent" 2>/dev/null; then echo "the agent did not start:" >&2; cat "$work/agent.log" >&2; exit 1; fi
 ticks() { awk '{print $14 + $15}' "/proc/$agent/stat"; }
 # User and system time apart: system time is the kernel's work for the
