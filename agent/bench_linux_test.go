@@ -73,7 +73,7 @@ func execToFinding(b *testing.B, load int) {
 	defer out.Close()
 	matcher := cat.Matcher("linux")
 	notices := make(pidNotifier, 64)
-	w := procwatch.New(procwatch.Config{Filter: matcher.Interesting, Logger: slog.New(slog.DiscardHandler)})
+	w := procwatch.New(procwatch.Config{Filter: matcher.Interesting, ShortNames: matcher.ShortNames, Logger: slog.New(slog.DiscardHandler)})
 	a, err := New(Config{
 		StateDir: dir, Outbox: out, Catalog: cat, GOOS: "linux", Processes: w, Notifier: notices,
 		Identifier: AppIdentifier{GOOS: "linux", Inspector: appid.NewInspector("")}, Logger: slog.New(slog.DiscardHandler),
