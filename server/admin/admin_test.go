@@ -30,7 +30,7 @@ func TestEveryChangeAudited(t *testing.T) {
 	if _, err := s.RollbackPolicy(ctx, alice, 1); err != nil {
 		t.Fatal(err)
 	}
-	sec, _, err := s.CreateEnrollmentSecret(ctx, alice, "laptops", "radiology", 0)
+	sec, _, err := s.CreateEnrollmentSecret(ctx, alice, admin.SecretSpec{Description: "laptops", Group: "radiology"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestValidatedOnce(t *testing.T) {
 		t.Error("CreateAPIToken without an actor succeeded")
 	}
 	for _, group := range []string{"Radiology", "a.b", "a_b", "-a", strings.Repeat("a", 42)} {
-		if _, _, err := s.CreateEnrollmentSecret(ctx, alice, "x", group, 0); !errors.Is(err, admin.ErrInvalid) {
+		if _, _, err := s.CreateEnrollmentSecret(ctx, alice, admin.SecretSpec{Description: "x", Group: group}); !errors.Is(err, admin.ErrInvalid) {
 			t.Errorf("group %q: %v, want ErrInvalid", group, err)
 		}
 		if err := admin.ValidateGroup(group); err == nil {
@@ -133,7 +133,7 @@ func TestAuditFailureLeavesNothingChanged(t *testing.T) {
 	if _, err := s.PublishPolicy(ctx, alice, doc); err == nil {
 		t.Error("PublishPolicy succeeded without its audit entry")
 	}
-	if _, _, err := s.CreateEnrollmentSecret(ctx, alice, "x", "", 0); err == nil {
+	if _, _, err := s.CreateEnrollmentSecret(ctx, alice, admin.SecretSpec{Description: "x"}); err == nil {
 		t.Error("CreateEnrollmentSecret succeeded without its audit entry")
 	}
 	if _, err := s.CreateAdmin(ctx, alice, "bob", store.RoleAdmin); err == nil {

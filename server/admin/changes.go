@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vcguard/vcguard/policies"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"github.com/vcguard/vcguard/server/agentapi"
 	"github.com/vcguard/vcguard/server/auth"
 	"github.com/vcguard/vcguard/server/metrics"
@@ -77,33 +78,57 @@ func (s *Service) publish(ctx context.Context, by Actor, document []byte, action
 	return v, nil
 }
 
-// CreateEnrollmentSecret makes a new secret whose devices join group ("" for
-// none, else a name a policy can target); the value is returned once.
-func (s *Service) CreateEnrollmentSecret(ctx context.Context, by Actor, description, group string, ttl time.Duration) (store.EnrollmentSecret, string, error) {
-	if err := ValidateGroup(group); err != nil {
+// The enrollment secret limits (apitypes.DefaultSecretTTL and the rest).
+const (
+	DefaultSecretTTL = apitypes.DefaultSecretTTL
+	MaxSecretTTL     = apitypes.MaxSecretTTL
+	MaxSecretUses    = apitypes.MaxSecretUses
+)
+
+// SecretSpec is what a new enrollment secret is made of.
+type SecretSpec struct {
+	Description string
+	// Group is the device group its devices join: "" for none, else a
+	// name a policy can target.
+	Group string
+	// TTL is how long it may be used; 0 is DefaultSecretTTL.
+	TTL time.Duration
+	// MaxUses is how many devices may enroll with it; 0 is no limit.
+	MaxUses int64
+}
+
+// CreateEnrollmentSecret makes a new secret; the value is returned once.
+func (s *Service) CreateEnrollmentSecret(ctx context.Context, by Actor, spec SecretSpec) (store.EnrollmentSecret, string, error) {
+	if err := ValidateGroup(spec.Group); err != nil {
 		return store.EnrollmentSecret{}, "", err
 	}
-	if ttl < 0 {
+	switch {
+	case spec.TTL < 0:
 		return store.EnrollmentSecret{}, "", fmt.Errorf("%w: ttl must not be negative", ErrInvalid)
-	}
-	if len(description) > maxDescription {
+	case spec.TTL > MaxSecretTTL:
+		return store.EnrollmentSecret{}, "", fmt.Errorf("%w: ttl %v is longer than the most a secret may last, %d days", ErrInvalid, spec.TTL, MaxSecretTTL/(24*time.Hour))
+	case spec.MaxUses < 0 || spec.MaxUses > MaxSecretUses:
+		return store.EnrollmentSecret{}, "", fmt.Errorf("%w: max_uses %d: want 0 (no limit) to %d", ErrInvalid, spec.MaxUses, MaxSecretUses)
+	case len(spec.Description) > maxDescription:
 		return store.EnrollmentSecret{}, "", fmt.Errorf("%w: description longer than %d bytes", ErrInvalid, maxDescription)
+	}
+	ttl := spec.TTL
+	if ttl == 0 {
+		ttl = DefaultSecretTTL
 	}
 	value, hash := auth.NewSecret("vcg_enroll_")
 	now := s.Now().UTC().Truncate(time.Microsecond)
-	sec := store.EnrollmentSecret{ID: "es_" + auth.NewID(), Description: description, Hash: hash, Created: now, Group: group}
-	if ttl > 0 {
-		sec.Expires = now.Add(ttl)
-	}
+	sec := store.EnrollmentSecret{ID: "es_" + auth.NewID(), Description: spec.Description, Hash: hash, Created: now,
+		Expires: now.Add(ttl), Group: spec.Group, MaxUses: spec.MaxUses}
 	e, err := s.entry(by, "enrollment_secret_create", "enrollment_secret:"+sec.ID,
-		map[string]any{"description": sec.Description, "group": sec.Group, "expires": optTime(sec.Expires)})
+		map[string]any{"description": sec.Description, "group": sec.Group, "expires": optTime(sec.Expires), "max_uses": sec.MaxUses})
 	if err != nil {
 		return sec, "", err
 	}
 	if err := s.Store.CreateEnrollmentSecret(ctx, sec, e); err != nil {
 		return sec, "", err
 	}
-	s.logger().Info("enrollment secret created", "id", sec.ID, "group", group, "by", by.Subject)
+	s.logger().Info("enrollment secret created", "id", sec.ID, "group", sec.Group, "expires", sec.Expires, "max_uses", sec.MaxUses, "by", by.Subject)
 	return sec, value, nil
 }
 

@@ -404,6 +404,9 @@ func (s *Service) CurrentPolicy(ctx context.Context) (apitypes.Policy, error) {
 type Secret struct {
 	apitypes.Secret
 	Usable bool
+	// State is why it may not be used ("revoked", "expired", "used up"),
+	// "" when it may.
+	State string
 }
 
 // EnrollmentSecrets lists the enrollment secrets (never their values).
@@ -415,7 +418,7 @@ func (s *Service) EnrollmentSecrets(ctx context.Context) ([]Secret, error) {
 	now := s.Now()
 	out := make([]Secret, 0, len(list))
 	for _, e := range list {
-		out = append(out, Secret{Secret: SecretView(e), Usable: e.Usable(now)})
+		out = append(out, Secret{Secret: SecretView(e), Usable: e.Usable(now), State: e.Unusable(now)})
 	}
 	return out, nil
 }

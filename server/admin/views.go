@@ -129,7 +129,7 @@ func PolicyDiff(from, to apitypes.Policy) string {
 // SecretView converts an enrollment secret (never its value).
 func SecretView(e store.EnrollmentSecret) apitypes.Secret {
 	return apitypes.Secret{ID: e.ID, Description: e.Description, Created: e.Created, Group: e.Group,
-		Expires: optTime(e.Expires), Revoked: optTime(e.Revoked)}
+		Expires: optTime(e.Expires), Revoked: optTime(e.Revoked), MaxUses: e.MaxUses, Uses: e.Uses}
 }
 
 // TokenView converts an API token (never its value).

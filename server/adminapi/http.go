@@ -269,15 +269,20 @@ func (a *API) listSecrets(w http.ResponseWriter, r *http.Request, _ auth.Princip
 func (a *API) createSecret(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	var req struct {
 		Description string `json:"description"`
-		TTLSeconds  int64  `json:"ttl_seconds"`
+		TTLSeconds  int64  `json:"ttl_seconds"` // 0: 7 days
 		Group       string `json:"group"`
+		MaxUses     int64  `json:"max_uses"` // 0: no limit
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		return &httpError{http.StatusBadRequest, "request body: " + err.Error()}
 	}
-	e, value, err := a.Admin.CreateEnrollmentSecret(r.Context(), httpActor(r, p), req.Description, req.Group, time.Duration(req.TTLSeconds)*time.Second)
+	if req.TTLSeconds < 0 || req.TTLSeconds > int64(admin.MaxSecretTTL/time.Second) {
+		return &httpError{http.StatusBadRequest, fmt.Sprintf("ttl_seconds %d: want 0 (the default, 7 days) to %d", req.TTLSeconds, int64(admin.MaxSecretTTL/time.Second))}
+	}
+	e, value, err := a.Admin.CreateEnrollmentSecret(r.Context(), httpActor(r, p), admin.SecretSpec{
+		Description: req.Description, Group: req.Group, TTL: time.Duration(req.TTLSeconds) * time.Second, MaxUses: req.MaxUses})
 	if err != nil {
 		return err
 	}

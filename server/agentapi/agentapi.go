@@ -9,12 +9,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
-	"github.com/vcguard/vcguard/server/auth"
 	"github.com/vcguard/vcguard/server/connlimit"
 	"github.com/vcguard/vcguard/server/fanout"
 	"github.com/vcguard/vcguard/server/metrics"
@@ -64,6 +63,11 @@ type Server struct {
 	initOnce     sync.Once
 	sampler      *connlimit.Sampler
 	limits       *deviceLimits
+	// refusalAudit bounds the audit entries of refused enrollments
+	// (DefaultRefusalAudit); refusalsNotAudited counts those left out
+	// since the last audited one.
+	refusalAudit       *connlimit.Buckets
+	refusalsNotAudited atomic.Int64
 }
 
 // Default enrollment budgets. Per address: 30 at once, then 2 a second
@@ -90,6 +94,7 @@ func (s *Server) init() {
 			s.EnrollPerSecret = &connlimit.Buckets{Rate: DefaultEnrollPerSecret.Rate, Burst: DefaultEnrollPerSecret.Burst}
 		}
 		s.sampler = &connlimit.Sampler{Logger: s.Logger}
+		s.refusalAudit = &connlimit.Buckets{Rate: DefaultRefusalAudit.Rate, Burst: DefaultRefusalAudit.Burst}
 		s.limits = newDeviceLimits(s.Budgets, s.Now)
 	})
 }
@@ -136,94 +141,6 @@ func (s *Server) tarpit(ctx context.Context) {
 	}
 }
 
-// Enroll checks the enrollment secret, issues a client certificate for the
-// CSR and records the device.
-func (s *Server) Enroll(ctx context.Context, req *vcguardv1.EnrollRequest) (*vcguardv1.EnrollResponse, error) {
-	s.init()
-	if addr := connlimit.KeyString(peerAddr(ctx)); !s.EnrollPerAddr.Allow(addr) {
-		s.Metrics.Refused(ReasonEnrollRateAddr)
-		s.sampler.Log(slog.LevelWarn, ReasonEnrollRateAddr, "enrollments refused: too many from one address", "addr", addr)
-		s.tarpit(ctx)
-		return nil, status.Error(codes.ResourceExhausted, "too many enrollments from this address; retry later")
-	}
-	info := req.GetDevice()
-	if err := checkDeviceInfo(info); err != nil {
-		s.Metrics.Enrollment(metrics.EnrollInvalid)
-		return nil, err
-	}
-	if n := len(req.GetDeviceGroup()); n > maxDeviceField {
-		s.Metrics.Enrollment(metrics.EnrollInvalid)
-		return nil, status.Errorf(codes.InvalidArgument, "device_group is %d bytes long, at most %d are accepted", n, maxDeviceField)
-	}
-	log := s.Logger.With("rpc", "Enroll", "hostname", info.GetHostname(), "peer", peerAddr(ctx))
-	if req.GetEnrollSecret() == "" {
-		s.Metrics.Enrollment(metrics.EnrollInvalid)
-		return nil, status.Error(codes.InvalidArgument, "enroll_secret is empty")
-	}
-	if strings.TrimSpace(info.GetHostname()) == "" || info.GetOs() == "" {
-		s.Metrics.Enrollment(metrics.EnrollInvalid)
-		return nil, status.Error(codes.InvalidArgument, "device.hostname and device.os are required")
-	}
-	now := s.now()
-	storeDone := s.Metrics.StoreTimer(metrics.OpEnroll)
-	secret, err := s.Store.EnrollmentSecretByHash(ctx, auth.Hash(req.GetEnrollSecret()))
-	storeDone()
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !secret.Usable(now)) {
-		s.Metrics.Enrollment(metrics.EnrollDenied)
-		s.sampler.Log(slog.LevelWarn, "enroll_bad_secret", "enrollment refused: unknown, expired or revoked secret (sampled)",
-			"hostname", info.GetHostname(), "peer", peerAddr(ctx))
-		s.tarpit(ctx)
-		return nil, status.Error(codes.PermissionDenied, "the enrollment secret is not valid (unknown, expired or revoked); ask IT for the current one")
-	}
-	if err != nil {
-		s.Metrics.Enrollment(metrics.EnrollError)
-		log.Error("enrollment failed", "err", err)
-		return nil, status.Error(codes.Internal, "enrollment failed on the server")
-	}
-	if !s.EnrollPerSecret.Allow(secret.ID) {
-		s.Metrics.Refused(ReasonEnrollRateSecret)
-		s.sampler.Log(slog.LevelWarn, ReasonEnrollRateSecret, "enrollments refused: too many with one secret", "secret", secret.ID)
-		s.tarpit(ctx)
-		return nil, status.Error(codes.ResourceExhausted, "too many enrollments with this secret; retry later")
-	}
-	// A requested group (the device's managed DeviceGroup) chooses
-	// nothing: the secret decides the group, and a request for another
-	// group is refused, so that a device never joins a group its secret
-	// does not grant and a mismatched secret is caught at once.
-	if g := req.GetDeviceGroup(); g != "" && g != secret.Group {
-		s.Metrics.Enrollment(metrics.EnrollDenied)
-		log.Warn("enrollment refused: the secret does not grant the requested group", "secret", secret.ID, "requested_group", g, "secret_group", secret.Group)
-		granted := fmt.Sprintf("group %q", secret.Group)
-		if secret.Group == "" {
-			granted = "no group"
-		}
-		return nil, status.Errorf(codes.PermissionDenied, "the enrollment secret grants %s, not the requested group %q; use a secret for that group or correct the device group in the managed configuration", granted, g)
-	}
-	deviceID := "dev_" + auth.NewID()
-	certPEM, serial, err := s.CA.IssueClient(req.GetCsrDer(), deviceID)
-	if err != nil {
-		s.Metrics.Enrollment(metrics.EnrollInvalid)
-		return nil, status.Errorf(codes.InvalidArgument, "csr_der: %v", err)
-	}
-	storeDone = s.Metrics.StoreTimer(metrics.OpEnroll)
-	err = s.Store.CreateDevice(ctx, store.Device{
-		ID: deviceID, Hostname: info.GetHostname(), OS: info.GetOs(), OSVersion: info.GetOsVersion(),
-		Arch: info.GetArch(), AgentVersion: info.GetAgentVersion(), SecretID: secret.ID, CertSerial: serial, Enrolled: now,
-		Group: secret.Group,
-	})
-	storeDone()
-	if err != nil {
-		s.Metrics.Enrollment(metrics.EnrollError)
-		log.Error("enrollment failed", "err", err)
-		return nil, status.Error(codes.Internal, "enrollment failed on the server")
-	}
-	s.Metrics.Enrollment(metrics.EnrollOK)
-	log.Info("device enrolled", "device", deviceID, "secret", secret.ID)
-	return &vcguardv1.EnrollResponse{
-		DeviceId: deviceID, ClientCertPem: certPEM, CaPem: s.CA.CAPEM(), PolicyPublicKey: s.PolicyKey, Group: secret.Group,
-	}, nil
-}
-
 // certFromPeer returns the device id and the serial number (hex, as the
 // store keeps it) of the verified client certificate.
 func certFromPeer(ctx context.Context) (deviceID, serial string, err error) {
@@ -240,21 +157,6 @@ func certFromPeer(ctx context.Context) (deviceID, serial string, err error) {
 	}
 	leaf := ti.State.VerifiedChains[0][0]
 	return leaf.Subject.CommonName, leaf.SerialNumber.Text(16), nil
-}
-
-// maxDeviceField bounds each text an agent reports about its device: the
-// fields are stored and shown, and an unauthenticated Enroll logs one.
-const maxDeviceField = 255
-
-// checkDeviceInfo refuses device fields longer than maxDeviceField.
-func checkDeviceInfo(d *vcguardv1.DeviceInfo) error {
-	for name, v := range map[string]string{"hostname": d.GetHostname(), "os": d.GetOs(), "os_version": d.GetOsVersion(),
-		"arch": d.GetArch(), "agent_version": d.GetAgentVersion()} {
-		if len(v) > maxDeviceField {
-			return status.Errorf(codes.InvalidArgument, "device.%s is %d bytes long, at most %d are accepted", name, len(v), maxDeviceField)
-		}
-	}
-	return nil
 }
 
 // StreamAnnouncer tells the other server replicas that a stream of a

@@ -55,7 +55,7 @@ func newTestServer(t *testing.T, m *metrics.Metrics, now func() time.Time) *test
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, secret, err := env.Service.CreateEnrollmentSecret(t.Context(), admin.SystemActor, "test", "", 0)
+	_, secret, err := env.Service.CreateEnrollmentSecret(t.Context(), admin.SystemActor, admin.SecretSpec{Description: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -197,7 +197,7 @@ func TestRoutesAuthorization(t *testing.T) {
 	}
 	expired, expiredCSRF := e.session(t, store.RoleAdmin, time.Now().Add(-time.Minute))
 	spare := e.accounts[store.RoleAnalyst] // disabled and enabled again below
-	secret, _, err := e.dash.API.Admin.CreateEnrollmentSecret(t.Context(), admin.SystemActor, "route test", "", 0)
+	secret, _, err := e.dash.API.Admin.CreateEnrollmentSecret(t.Context(), admin.SystemActor, admin.SecretSpec{Description: "route test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,25 +35,41 @@ func (d *Dashboard) secrets(w http.ResponseWriter, r *http.Request, s *admin.Ses
 	d.secretsPage(w, r, s, http.StatusOK, nil, "")
 }
 
-// parseTTL reads a lifetime: "" or "0" for none, a Go duration ("72h"), or
-// a number of days ("30d").
+// parseTTL reads a lifetime: "" for the default (admin.DefaultSecretTTL),
+// a Go duration ("72h"), or a number of days ("30d"), at most
+// admin.MaxSecretTTL.
 func parseTTL(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	if s == "" || s == "0" {
+	maxDays := int(admin.MaxSecretTTL / (24 * time.Hour))
+	if s == "" {
 		return 0, nil
 	}
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		var n int
-		if _, err := fmt.Sscanf(days, "%d", &n); err != nil || n < 1 || n > 3650 || fmt.Sprint(n) != days {
-			return 0, fmt.Errorf("lifetime %q: want a number of days from 1 to 3650, e.g. 30d", s)
+		if _, err := fmt.Sscanf(days, "%d", &n); err != nil || n < 1 || n > maxDays || fmt.Sprint(n) != days {
+			return 0, fmt.Errorf("lifetime %q: want a number of days from 1 to %d, e.g. 30d", s, maxDays)
 		}
 		return time.Duration(n) * 24 * time.Hour, nil
 	}
 	ttl, err := time.ParseDuration(s)
-	if err != nil || ttl < 0 {
-		return 0, fmt.Errorf("lifetime %q: want e.g. 30d, 72h, or empty for none", s)
+	if err != nil || ttl <= 0 || ttl > admin.MaxSecretTTL {
+		return 0, fmt.Errorf("lifetime %q: want e.g. 30d or 72h (at most %d days), or empty for 7 days", s, maxDays)
 	}
 	return ttl, nil
+}
+
+// parseUses reads a use limit: "" or "0" for none, else 1 to
+// admin.MaxSecretUses.
+func parseUses(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > admin.MaxSecretUses {
+		return 0, fmt.Errorf("devices %q: want a number from 1 to %d, or empty for no limit", s, admin.MaxSecretUses)
+	}
+	return n, nil
 }
 
 func (d *Dashboard) createSecret(w http.ResponseWriter, r *http.Request, s *admin.Session) {
@@ -66,7 +83,13 @@ func (d *Dashboard) createSecret(w http.ResponseWriter, r *http.Request, s *admi
 		d.secretsPage(w, r, s, http.StatusBadRequest, nil, err.Error())
 		return
 	}
-	e, value, err := d.svc().CreateEnrollmentSecret(r.Context(), actor(r, s), desc, strings.TrimSpace(r.PostForm.Get("group")), ttl)
+	uses, err := parseUses(r.PostForm.Get("max_uses"))
+	if err != nil {
+		d.secretsPage(w, r, s, http.StatusBadRequest, nil, err.Error())
+		return
+	}
+	e, value, err := d.svc().CreateEnrollmentSecret(r.Context(), actor(r, s), admin.SecretSpec{
+		Description: desc, Group: strings.TrimSpace(r.PostForm.Get("group")), TTL: ttl, MaxUses: uses})
 	if errors.Is(err, admin.ErrInvalid) {
 		d.secretsPage(w, r, s, http.StatusBadRequest, nil, invalidMessage(err))
 		return

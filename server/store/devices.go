@@ -94,7 +94,14 @@ type DeviceApp struct {
 
 // CreateDevice stores a newly enrolled device.
 func (s *Store) CreateDevice(ctx context.Context, d Device) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO devices
+	return insertDevice(ctx, s.db, d)
+}
+
+// insertDevice adds d through q (the database or a transaction).
+func insertDevice(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, d Device) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO devices
 		(id, hostname, os, os_version, arch, agent_version, secret_id, cert_serial, enrolled_at, device_group)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		d.ID, d.Hostname, d.OS, d.OSVersion, d.Arch, d.AgentVersion, d.SecretID, d.CertSerial, micros(d.Enrolled), d.Group)

@@ -131,8 +131,12 @@ func TestPostgresReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	var want []int64
-	for i := range files {
-		want = append(want, int64(i+1))
+	for _, f := range files {
+		var v int64
+		if _, err := fmt.Sscanf(filepath.Base(f), "%05d_", &v); err != nil {
+			t.Fatalf("migration file %s: %v", f, err)
+		}
+		want = append(want, v)
 	}
 	if !slices.Equal(applied, want) {
 		t.Errorf("migrations applied = %v, want %v once each", applied, want)

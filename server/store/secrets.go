@@ -20,11 +20,57 @@ type EnrollmentSecret struct {
 	// Group is the device group every device enrolled with the secret
 	// joins; "" is none.
 	Group string
+	// MaxUses is how many devices may enroll with the secret; 0 is no
+	// limit. Uses is how many have.
+	MaxUses, Uses int64
 }
 
 // Usable reports whether the secret may enroll a device at now.
 func (e EnrollmentSecret) Usable(now time.Time) bool {
-	return e.Revoked.IsZero() && (e.Expires.IsZero() || now.Before(e.Expires))
+	return e.Unusable(now) == ""
+}
+
+// Unusable says why the secret may not enroll a device at now ("revoked",
+// "expired", "used up"), or "" when it may.
+func (e EnrollmentSecret) Unusable(now time.Time) string {
+	switch {
+	case !e.Revoked.IsZero():
+		return "revoked"
+	case !e.Expires.IsZero() && !now.Before(e.Expires):
+		return "expired"
+	case e.MaxUses > 0 && e.Uses >= e.MaxUses:
+		return "used up"
+	}
+	return ""
+}
+
+// ErrSecretUnusable is returned by EnrollDevice when the secret was
+// revoked, expired or used up before the enrollment could take a use.
+var ErrSecretUnusable = errors.New("the enrollment secret is revoked, expired or used up")
+
+// EnrollDevice stores a device enrolled with d.SecretID, takes one use of
+// the secret and records audit, in one transaction. The use is taken by a
+// conditional update, so concurrent enrollments (on every replica) never
+// exceed the secret's limit; a secret no longer usable at now fails with
+// ErrSecretUnusable and stores nothing.
+func (s *Store) EnrollDevice(ctx context.Context, d Device, now time.Time, audit AuditEntry) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE enrollment_secrets SET uses = uses + 1
+			WHERE id = $1 AND revoked_at = 0 AND (expires_at = 0 OR expires_at > $2) AND (max_uses = 0 OR uses < max_uses)`,
+			d.SecretID, micros(now))
+		if err != nil {
+			return fmt.Errorf("take a use of enrollment secret %s: %w", d.SecretID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("take a use of enrollment secret %s: %w", d.SecretID, err)
+		} else if n == 0 {
+			return fmt.Errorf("enrollment secret %s: %w", d.SecretID, ErrSecretUnusable)
+		}
+		if err := insertDevice(ctx, tx, d); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, audit)
+	})
 }
 
 // CreateEnrollmentSecret stores a new secret and its audit entry in one
@@ -32,8 +78,8 @@ func (e EnrollmentSecret) Usable(now time.Time) bool {
 func (s *Store) CreateEnrollmentSecret(ctx context.Context, e EnrollmentSecret, audit AuditEntry) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO enrollment_secrets (id, description, hash, created_at, expires_at, device_group) VALUES ($1, $2, $3, $4, $5, $6)`,
-			e.ID, e.Description, e.Hash, micros(e.Created), micros(e.Expires), e.Group)
+			`INSERT INTO enrollment_secrets (id, description, hash, created_at, expires_at, device_group, max_uses) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			e.ID, e.Description, e.Hash, micros(e.Created), micros(e.Expires), e.Group, e.MaxUses)
 		if err != nil {
 			return fmt.Errorf("create enrollment secret: %w", err)
 		}
@@ -41,12 +87,12 @@ func (s *Store) CreateEnrollmentSecret(ctx context.Context, e EnrollmentSecret, 
 	})
 }
 
-const secretColumns = `id, description, hash, created_at, expires_at, revoked_at, device_group`
+const secretColumns = `id, description, hash, created_at, expires_at, revoked_at, device_group, max_uses, uses`
 
 func scanSecret(row interface{ Scan(...any) error }) (EnrollmentSecret, error) {
 	var e EnrollmentSecret
 	var created, expires, revoked int64
-	if err := row.Scan(&e.ID, &e.Description, &e.Hash, &created, &expires, &revoked, &e.Group); err != nil {
+	if err := row.Scan(&e.ID, &e.Description, &e.Hash, &created, &expires, &revoked, &e.Group, &e.MaxUses, &e.Uses); err != nil {
 		return e, err
 	}
 	e.Created, e.Expires, e.Revoked = fromMicros(created), fromMicros(expires), fromMicros(revoked)

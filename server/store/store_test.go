@@ -49,6 +49,7 @@ func runSuite(t *testing.T, open opener) {
 	}{
 		{"EnrollmentSecrets", testEnrollmentSecrets},
 		{"RevokeEnrollmentSecret", testRevokeEnrollmentSecret},
+		{"SecretUses", testSecretUses},
 		{"APITokens", testAPITokens},
 		{"Sessions", testSessions},
 		{"Admins", testAdmins},

@@ -170,8 +170,22 @@ type Secret struct {
 	Revoked     *time.Time `json:"revoked,omitempty"`
 	// Group is the device group of the devices it enrolls; "" for none.
 	Group string `json:"group"`
-	Value string `json:"value,omitempty"`
+	// MaxUses is how many devices may enroll with it (0: no limit); Uses
+	// how many have.
+	MaxUses int64  `json:"max_uses"`
+	Uses    int64  `json:"uses"`
+	Value   string `json:"value,omitempty"`
 }
+
+// Enrollment secret limits: a secret lasts DefaultSecretTTL unless its
+// creator asks for another lifetime, at most MaxSecretTTL (a secret that
+// never expires is not offered: a leaked one would let anyone enroll for
+// ever); its use limit is at most MaxSecretUses (0: none).
+const (
+	DefaultSecretTTL = 7 * 24 * time.Hour
+	MaxSecretTTL     = 366 * 24 * time.Hour
+	MaxSecretUses    = 1_000_000
+)
 
 // Token is an API token in the JSON API (its value only once, on
 // creation).

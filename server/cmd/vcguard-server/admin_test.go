@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
+	"github.com/vcguard/vcguard/policies"
 	"github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/auth"
 	"github.com/vcguard/vcguard/server/store"
@@ -168,5 +170,52 @@ func TestAdminCommand(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "admin_add admin_passwd admin_disable admin_enable" {
 		t.Errorf("audit log: %v", got)
+	}
+}
+
+// The first start is in the audit log: the first enrollment secret (with
+// the default lifetime), the first API token, the first account and the
+// initial policy, each by the server itself.
+func TestFirstStartIsAudited(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st, err := store.OpenSQLite(t.Context(), filepath.Join(dir, databaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	logger := slog.New(slog.DiscardHandler)
+	cat, err := policies.EmbeddedCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := &admin.Service{Store: st, Logger: logger, Catalog: cat, PolicyKey: key}
+	cfg := &config{DataDir: dir, HTTPAddr: "127.0.0.1:8080", InitialPolicy: "eu-default"}
+	if err := firstStart(t.Context(), cfg, api, logger); err != nil {
+		t.Fatal(err)
+	}
+	log, err := st.AuditLog(t.Context(), store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range log {
+		got[e.Action] = e.Actor
+	}
+	for _, action := range []string{"enrollment_secret_create", "token_create", "admin_add", "policy_publish"} {
+		if actor, ok := got[action]; !ok || !strings.HasPrefix(actor, "system") && !strings.HasPrefix(actor, "vcguard-server") {
+			t.Errorf("first start: no %s entry by the server (%v)", action, got)
+		}
+	}
+	secrets, err := st.EnrollmentSecrets(t.Context())
+	if err != nil || len(secrets) != 1 {
+		t.Fatalf("secrets = %v, %v", secrets, err)
+	}
+	if life := secrets[0].Expires.Sub(secrets[0].Created); life != admin.DefaultSecretTTL {
+		t.Errorf("the first secret lasts %v, want the default %v", life, admin.DefaultSecretTTL)
 	}
 }

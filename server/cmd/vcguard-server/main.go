@@ -535,7 +535,7 @@ func firstStart(ctx context.Context, cfg *config, api *admin.Service, logger *sl
 		return err
 	}
 	if len(secrets) == 0 {
-		_, value, err := api.CreateEnrollmentSecret(ctx, admin.SystemActor, "created on first start", "", 0)
+		_, value, err := api.CreateEnrollmentSecret(ctx, admin.SystemActor, admin.SecretSpec{Description: "created on first start"})
 		if err != nil {
 			return err
 		}

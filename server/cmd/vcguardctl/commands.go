@@ -37,6 +37,7 @@ type options struct {
 	description       string
 	group             string
 	ttl               time.Duration
+	maxUses           int64
 	role              string
 	newTOTP           bool
 	actor, action     string
@@ -92,8 +93,9 @@ var commands = []command{
 	{name: "secrets list", aliases: []string{"secrets"}, flags: noFlags, run: secretsList},
 	{name: "secrets create", flags: func(fs *flag.FlagSet, o *options) {
 		fs.StringVar(&o.description, "description", "", "what the secret is for (required), e.g. 'Berlin office laptops'")
-		fs.DurationVar(&o.ttl, "ttl", 0, "the secret expires after this long, e.g. 720h (default: never)")
+		fs.DurationVar(&o.ttl, "ttl", 0, "the secret expires after this long, e.g. 720h, at most 8784h (default: 168h, 7 days)")
 		fs.StringVar(&o.group, "group", "", "device group the devices enrolled with it join")
+		fs.Int64Var(&o.maxUses, "max-uses", 0, "how many devices may enroll with it (default: no limit)")
 	}, run: secretsCreate},
 	{name: "secrets revoke", args: []string{"ID"}, flags: noFlags, run: secretsRevoke},
 	{name: "devices revoke", args: []string{"ID"}, flags: noFlags, run: devicesRevoke},
@@ -432,7 +434,7 @@ func secretsList(ctx context.Context, e *env, _ []string) error {
 		return cmpErr(err, e.raw, data)
 	}
 	now := time.Now()
-	t := newTable(e.out, "ID", "DESCRIPTION", "GROUP", "CREATED", "EXPIRES", "STATE")
+	t := newTable(e.out, "ID", "DESCRIPTION", "GROUP", "CREATED", "EXPIRES", "ENROLLED", "STATE")
 	for _, s := range secrets {
 		state := "active"
 		switch {
@@ -440,12 +442,18 @@ func secretsList(ctx context.Context, e *env, _ []string) error {
 			state = "revoked " + when(*s.Revoked)
 		case s.Expires != nil && !s.Expires.After(now):
 			state = "expired"
+		case s.MaxUses > 0 && s.Uses >= s.MaxUses:
+			state = "used up"
+		}
+		enrolled := fmt.Sprint(s.Uses)
+		if s.MaxUses > 0 {
+			enrolled += fmt.Sprintf(" of %d", s.MaxUses)
 		}
 		expires := "never"
 		if s.Expires != nil {
 			expires = when(*s.Expires)
 		}
-		t.row(s.ID, s.Description, dash(s.Group), when(s.Created), expires, state)
+		t.row(s.ID, s.Description, dash(s.Group), when(s.Created), expires, enrolled, state)
 	}
 	return t.flush()
 }
@@ -456,13 +464,16 @@ func secretsCreate(ctx context.Context, e *env, _ []string) error {
 	if strings.TrimSpace(e.opts.description) == "" {
 		return usageError("secrets create needs --description, e.g. --description 'Berlin office laptops'")
 	}
-	if e.opts.ttl < 0 {
-		return usageError("--ttl %s: must not be negative", e.opts.ttl)
+	if e.opts.ttl < 0 || e.opts.ttl > apitypes.MaxSecretTTL {
+		return usageError("--ttl %s: want 1h to %s, or leave it out for 7 days", e.opts.ttl, apitypes.MaxSecretTTL)
+	}
+	if e.opts.maxUses < 0 || e.opts.maxUses > apitypes.MaxSecretUses {
+		return usageError("--max-uses %d: want 1 to %d, or leave it out for no limit", e.opts.maxUses, apitypes.MaxSecretUses)
 	}
 	if e.opts.group != "" && !groupname.Valid(e.opts.group) {
 		return usageError("--group %q: a policy can only target a group named with %s, e.g. --group radiology", e.opts.group, groupname.Rule)
 	}
-	req := map[string]any{"description": e.opts.description, "ttl_seconds": int64(e.opts.ttl / time.Second)}
+	req := map[string]any{"description": e.opts.description, "ttl_seconds": int64(e.opts.ttl / time.Second), "max_uses": e.opts.maxUses}
 	if e.opts.group != "" {
 		req["group"] = e.opts.group
 	}
@@ -478,6 +489,9 @@ func secretsCreate(ctx context.Context, e *env, _ []string) error {
 	expires := "never expires"
 	if s.Expires != nil {
 		expires = "expires " + when(*s.Expires)
+	}
+	if s.MaxUses > 0 {
+		expires += fmt.Sprintf(", for %d devices", s.MaxUses)
 	}
 	fmt.Fprintf(e.log, "created enrollment secret %s (%s, %s); its value follows and is not shown again:\n", s.ID, s.Description, expires)
 	_, err = fmt.Fprintln(e.out, s.Value)

@@ -145,7 +145,7 @@ Commands:
   catalog publish DIR|BUNDLE             publish a catalog directory (VERSION + *.yaml) as a new
                                          signed version; agents receive it without an upgrade
   secrets [list]                         enrollment secrets
-  secrets create --description D [--ttl 720h] [--group G]
+  secrets create --description D [--ttl 168h] [--max-uses N] [--group G]
                                          new enrollment secret; its value is shown once
   secrets revoke ID                      revoke an enrollment secret
   tokens [list]                          API tokens
