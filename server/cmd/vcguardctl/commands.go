@@ -41,6 +41,7 @@ type options struct {
 	role              string
 	newTOTP           bool
 	actor, action     string
+	long              bool
 	before            int64
 }
 
@@ -117,6 +118,7 @@ var commands = []command{
 	{name: "audit", flags: func(fs *flag.FlagSet, o *options) {
 		fs.StringVar(&o.actor, "actor", "", "only changes by this actor (a username, or token:ID)")
 		fs.StringVar(&o.action, "action", "", "only this action, e.g. policy_publish, device_revoke")
+		fs.BoolVar(&o.long, "long", false, "one block per entry with every detail in full, instead of a table")
 		fs.Int64Var(&o.before, "before", 0, "only entries older than this entry id (to page back)")
 		fs.IntVar(&o.limit, "limit", 100, "at most this many entries, newest first, fetched 1,000 a page; 0 for all")
 	}, run: auditList},

@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/vcguard/vcguard/server/adminapi/apitypes"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
+
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 )
 
 // Commands of the routes for device revocation, API tokens, administrator
@@ -180,16 +184,56 @@ func auditList(ctx context.Context, e *env, _ []string) error {
 	if err != nil {
 		return fmt.Errorf("GET /api/v1/audit: %w", err)
 	}
+	if e.opts.long {
+		for i, a := range entries {
+			if i > 0 {
+				fmt.Fprintln(e.out)
+			}
+			fmt.Fprintf(e.out, "entry %d\n  time:    %s\n  actor:   %s\n  from:    %s\n  action:  %s\n  target:  %s\n",
+				a.ID, when(a.At), a.Actor, dash(a.RemoteAddr), a.Action, dash(a.Target))
+			for _, kv := range detailPairs(a.Detail, 0) {
+				fmt.Fprintf(e.out, "  %s\n", kv)
+			}
+		}
+		return nil
+	}
 	t := newTable(e.out, "ID", "TIME", "ACTOR", "FROM", "ACTION", "TARGET", "DETAIL")
 	for _, a := range entries {
-		detail := string(a.Detail)
-		if detail == "null" || detail == "{}" {
-			detail = ""
-		}
-		if r := []rune(detail); len(r) > 80 {
-			detail = string(r[:77]) + "..."
-		}
-		t.row(strconv.FormatInt(a.ID, 10), when(a.At), a.Actor, dash(a.RemoteAddr), a.Action, dash(a.Target), dash(detail))
+		t.row(strconv.FormatInt(a.ID, 10), when(a.At), a.Actor, dash(a.RemoteAddr), a.Action, dash(a.Target), dash(strings.Join(detailPairs(a.Detail, 40), " ")))
 	}
 	return t.flush()
+}
+
+// detailPairs renders an audit entry's detail (a JSON object) as sorted
+// key=value pairs, one per element: texts as they are, other values as
+// JSON. A value longer than cut runes (0: no limit) is shortened with a
+// note of what was left out, so a table row stays readable and says where
+// the full value is (--long or --json).
+func detailPairs(detail json.RawMessage, cut int) []string {
+	var m map[string]json.RawMessage
+	if len(detail) == 0 || json.Unmarshal(detail, &m) != nil {
+		if s := strings.TrimSpace(string(detail)); s != "" && s != "null" && s != "{}" {
+			return []string{s}
+		}
+		return nil
+	}
+	out := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		v := string(m[k])
+		var text string
+		if json.Unmarshal(m[k], &text) == nil {
+			v = text
+		}
+		if v == "" || v == "null" {
+			continue
+		}
+		if r := []rune(v); cut > 0 && len(r) > cut {
+			v = fmt.Sprintf("%s…(+%d)", string(r[:cut]), len(r)-cut)
+		}
+		if strings.ContainsAny(v, " \t\n") {
+			v = strconv.Quote(v)
+		}
+		out = append(out, k+"="+v)
+	}
+	return out
 }

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -418,6 +419,10 @@ func TestAdminCommands(t *testing.T) {
 			want: []string{"ACTOR", "ACTION", "token_create", "token_revoke", "admin_add", "admin:alice", "device_revoke", "device:dev-1"}},
 		{name: "audit filtered", role: "auditor", args: []string{"audit", "--action", "device_revoke", "--limit", "10"}, lines: 2,
 			want: []string{"device_revoke"}},
+		{name: "audit details as pairs", role: "auditor", args: []string{"audit", "--action", "device_revoke"},
+			want: []string{"hostname=laptop-1"}},
+		{name: "audit long", role: "auditor", args: []string{"audit", "--action", "device_revoke", "--long"},
+			want: []string{"entry ", "  action:  device_revoke", "  target:  device:dev-1", "  hostname=laptop-1"}},
 		{name: "audit bad limit", role: "auditor", args: []string{"audit", "--limit", "-5"}, wantErr: []string{"--limit -5"}},
 		{name: "audit as analyst: 403", role: "analyst", args: []string{"audit"}, wantErr: []string{"403"}},
 	} {
@@ -466,5 +471,26 @@ func TestListsFollowCursors(t *testing.T) {
 	out, _, err = f.ctl(t, "analyst", "events", "--device", "fleet-id-00007")
 	if n := strings.Count(out, "\n"); err != nil || n != 101 {
 		t.Errorf("events: %d lines, %v; want the newest 100", n, err)
+	}
+}
+
+func TestDetailPairs(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		cut  int
+		want []string
+	}{
+		{`{"b":"two words","a":1,"c":null,"d":""}`, 0, []string{"a=1", `b="two words"`}},
+		{`{"long":"abcdefghij"}`, 4, []string{"long=abcd…(+6)"}},
+		{`{"list":[1,2]}`, 0, []string{"list=[1,2]"}},
+		{`{}`, 0, []string{}},
+		{`null`, 0, nil},
+		{`"not an object"`, 0, []string{`"not an object"`}},
+		{``, 0, nil},
+	} {
+		got := detailPairs(json.RawMessage(c.in), c.cut)
+		if len(got) != len(c.want) || (len(got) > 0 && !slices.Equal(got, c.want)) {
+			t.Errorf("detailPairs(%s, %d) = %q, want %q", c.in, c.cut, got, c.want)
+		}
 	}
 }
