@@ -198,10 +198,10 @@ func loadConfig(name string, args []string, in configInputs) (*config, error) {
 		fs.VisitAll(func(f *flag.Flag) { own[f.Name] = !before[f.Name] || own[f.Name] })
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		return nil, usageError{err}
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return nil, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) {

@@ -102,9 +102,20 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vcguard-agent:", err)
+		if errors.As(err, new(usageError)) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
+
+// usageError is a command line the agent does not understand (an unknown
+// flag, a bad flag value, a stray argument): exit status 2, as for an
+// unknown command; other failures exit 1.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
 
 func newLogger(format string, w io.Writer) *slog.Logger {
 	if format == "json" {
@@ -504,7 +515,7 @@ func cmdNotifier(args []string) error {
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	displayName := fs.String("display", "system", "where notices go: system (the desktop's notifications) or lines (one JSON line each on standard output, where no desktop is)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError{err}
 	}
 	logger := newLogger(*logFormat, os.Stderr)
 	var display notify.SystemDisplay

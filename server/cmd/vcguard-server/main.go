@@ -222,13 +222,19 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(&c.EnrollPerAddr, "enroll-rate-per-addr", "enrollments accepted from one source address, as RATE/BURST (per second / at once); beyond it Enroll answers ResourceExhausted and agents retry later")
 	fs.Var(&c.EnrollPerSecret, "enroll-rate-per-secret", "enrollments accepted with one enrollment secret, as RATE/BURST (per second / at once); raise it for a mass roll-out or a load test")
 	c.Budgets.RegisterFlags(fs) // per-device budgets of the agent stream
-	showVersion := fs.Bool("version", false, "print the version and exit")
+	showVersion := fs.Bool("version", false, "print the version and exit (as the version command)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), serverUsage)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if *showVersion {
-		fmt.Fprintln(stderr, "vcguard-server", version)
-		os.Exit(0)
+		return nil, errVersion
+	}
+	if rest := fs.Args(); len(rest) > 0 {
+		return nil, fmt.Errorf("unexpected argument %q: the commands are admin, version and help, and running the server takes only flags (vcguard-server help)", rest[0])
 	}
 	for _, n := range strings.Split(*names, ",") {
 		if n = strings.TrimSpace(n); n != "" {
@@ -238,18 +244,47 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	return c, c.Validate()
 }
 
+// serverUsage heads the --help text; the flags follow.
+const serverUsage = `vcguard-server: the vcguard management server (agent gRPC API, dashboard and JSON API).
+
+Usage:
+  vcguard-server [flags]            run the server (the flags below)
+  vcguard-server admin COMMAND ...  manage dashboard accounts offline (vcguard-server admin help)
+  vcguard-server version            print the version
+  vcguard-server help               print this help
+
+Exit status: 0 on success, 1 when the server fails, 2 for a usage error
+(an unknown flag, command or value).
+
+Flags:
+`
+
+// errVersion asks for the version (--version).
+var errVersion = errors.New("version")
+
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "admin" {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := adminMain(ctx, os.Args[2:], os.Stdout, os.Stderr)
-		stop()
-		os.Exit(code)
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "admin":
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			code := adminMain(ctx, os.Args[2:], os.Stdout, os.Stderr)
+			stop()
+			os.Exit(code)
+		case "version":
+			fmt.Println("vcguard-server", version)
+			return
+		case "help":
+			os.Args[1] = "--help"
+		}
 	}
 	cfg, err := parseFlags(os.Args[1:], os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
 		os.Exit(0)
-	}
-	if err != nil {
+	case errors.Is(err, errVersion):
+		fmt.Println("vcguard-server", version)
+		return
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "vcguard-server:", err)
 		os.Exit(2)
 	}
