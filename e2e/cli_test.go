@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Every binary has version and help commands that do only that (the
@@ -60,5 +62,25 @@ func TestCommandLineConventions(t *testing.T) {
 				t.Errorf("%s created %v in its working directory", name, entries)
 			}
 		})
+	}
+}
+
+// A client pointed at the other port of a real server is told which port
+// it needs: vcguardctl at the agents' gRPC port, an agent enrolling at the
+// dashboard's HTTPS port.
+func TestWrongPortIsExplained(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, filepath.Join(t.TempDir(), "data"), freeAddr(t), freeAddr(t))
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	out, err := runCmd(ctx, "vcguardctl", "--server", "https://"+s.grpcAddr, "--cacert", filepath.Join(s.data, "ca.pem"),
+		"--token-file", filepath.Join(s.data, "admin-token"), "devices")
+	if err == nil || !strings.Contains(out, "gRPC port") || !strings.Contains(out, "--http-addr") {
+		t.Errorf("vcguardctl at the gRPC port: %v\n%s", err, out)
+	}
+	out, err = runCmd(ctx, "vcguard-agent", "enroll", "--server", s.httpAddr, "--ca-file", filepath.Join(s.data, "ca.pem"),
+		"--enroll-secret-file", filepath.Join(s.data, "enroll-secret"), "--state-dir", filepath.Join(t.TempDir(), "agent"))
+	if err == nil || !strings.Contains(out, "--grpc-addr") || strings.Contains(out, "404 page not found") {
+		t.Errorf("vcguard-agent enroll at the HTTPS port: %v\n%s", err, out)
 	}
 }

@@ -481,7 +481,7 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		fmt.Fprintln(w, "ok")
 	})
 	hs := &http.Server{
-		Handler:           dashboard.SecurityHeaders(mux),
+		Handler:           adminapi.RefuseGRPC(dashboard.SecurityHeaders(mux)),
 		TLSConfig:         ca.HTTPSTLS(),
 		ReadHeaderTimeout: 10 * time.Second,
 		// A body dripped slowly, or an idle connection, is cut off.

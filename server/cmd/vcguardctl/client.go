@@ -111,6 +111,12 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 	if resp.StatusCode/100 == 2 {
 		return data, nil
 	}
+	if resp.StatusCode == http.StatusUnsupportedMediaType && (resp.Header.Get("Grpc-Status") != "" || strings.HasPrefix(resp.Header.Get("Content-Type"), "application/grpc")) {
+		// The JSON API never answers 415; a gRPC server does, to a
+		// request that is not gRPC.
+		return nil, fmt.Errorf("%s is the agents' gRPC port (the server's --grpc-addr, 8443 by default), not the JSON API: "+
+			"give vcguardctl the dashboard's address (--http-addr, e.g. --server https://%s:8080)", c.base.Host, c.base.Hostname())
+	}
 	var e struct {
 		Error string `json:"error"`
 	}
