@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -229,6 +230,9 @@ func EventCursor(e apitypes.Event) string {
 // Events reads one page of events.
 func (s *Service) Events(ctx context.Context, q EventQuery) (EventPage, error) {
 	f := store.EventFilter{DeviceID: q.DeviceID, Type: q.Type, MaxBytes: min(max(q.MaxBytes, 0), MaxEventBytes)}
+	if q.Type != "" && !slices.Contains(vcguardv1.EventTypes(), q.Type) {
+		return EventPage{}, fmt.Errorf("%w: type %q is not an event type; the types are %s", ErrInvalid, q.Type, strings.Join(vcguardv1.EventTypes(), ", "))
+	}
 	var err error
 	if f.Limit, err = pageLimit(q.Limit, DefaultEventLimit, MaxEventLimit); err != nil {
 		return EventPage{}, err

@@ -106,7 +106,7 @@ func TestReadViews(t *testing.T) {
 	if err != nil || len(page.Devices) != 1 || !page.Devices[0].Stale {
 		t.Errorf("stale devices = %+v, %v", page, err)
 	}
-	if _, _, err := s.CreateEnrollmentSecret(ctx, alice, admin.SecretSpec{Description: "day", TTL: 24*time.Hour}); err != nil {
+	if _, _, err := s.CreateEnrollmentSecret(ctx, alice, admin.SecretSpec{Description: "day", TTL: 24 * time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	secrets, err := s.EnrollmentSecrets(ctx)

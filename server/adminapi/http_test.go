@@ -504,7 +504,7 @@ func TestDevicesAndEvents(t *testing.T) {
 	if p := decode[eventPage](t, b); len(p.Events) != 1 || p.Events[0].Seq != 2 || p.NextCursor == "" {
 		t.Errorf("limited events = %+v", p)
 	}
-	for _, q := range []string{"limit=0", "limit=1001", "limit=ten", "cursor=nonsense"} {
+	for _, q := range []string{"limit=0", "limit=1001", "limit=ten", "cursor=nonsense", "type=bogus"} {
 		if resp, _ := e.do(t, "GET", "/api/v1/events?"+q, analyst, nil); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("events?%s: status %d, want 400", q, resp.StatusCode)
 		}

@@ -60,3 +60,14 @@ func EventType(e *Event) string {
 	}
 	return "unknown"
 }
+
+// EventTypes lists every name EventType returns (but "unknown"), sorted:
+// what an event list may be filtered by.
+func EventTypes() []string {
+	return []string{
+		"app", "app_blocked", "app_connection", "app_posture", "app_started", "app_stopped", "app_verdict_changed",
+		"browser_meeting", "browser_policy", "camera_off", "camera_on", "events_dropped", "inventory", "local_policy",
+		"media_finding", "media_off", "media_on", "microphone_off", "microphone_on", "output_audio_off", "output_audio_on",
+		"policy_applied", "screen_off", "screen_on", "user_notified",
+	}
+}
