@@ -35,6 +35,7 @@ import (
 	"github.com/vcguard/vcguard/server/keyring"
 	"github.com/vcguard/vcguard/server/metrics"
 	"github.com/vcguard/vcguard/server/pki"
+	"github.com/vcguard/vcguard/server/proxyaddr"
 	"github.com/vcguard/vcguard/server/store"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -85,6 +86,9 @@ type config struct {
 	MaxConnsPerAddr int
 	// HandshakeTimeout bounds a new gRPC connection's TLS handshake.
 	HandshakeTimeout time.Duration
+	// TrustedProxies is --trusted-proxies; proxies is it parsed.
+	TrustedProxies string
+	proxies        proxyaddr.Trusted
 	// EnrollPerAddr and EnrollPerSecret are the Enroll token buckets per
 	// source address and per enrollment secret (--enroll-rate-per-addr,
 	// --enroll-rate-per-secret).
@@ -145,6 +149,10 @@ func (c *config) usesPostgres() bool {
 func (c *config) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("--data must name a directory")
+	}
+	var err error
+	if c.proxies, err = proxyaddr.Parse(c.TrustedProxies); err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	for flagName, addr := range map[string]string{"--grpc-addr": c.GRPCAddr, "--http-addr": c.HTTPAddr} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
@@ -216,6 +224,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"0 picks a bound below the process's descriptor limit")
 	fs.IntVar(&c.MaxConnsPerAddr, "max-conns-per-addr", 64, "open agent gRPC connections from one source address (an IPv6 /64 counts as one); "+
 		"raise it for many agents behind one NAT address; 0 means no bound")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs or addresses of reverse proxies in front of the dashboard and JSON API; only requests from them have "+
+		"X-Forwarded-For / Forwarded believed (the right-most address that is not a proxy is the client, for login lockouts, the audit log and logs); empty believes none")
 	fs.DurationVar(&c.HandshakeTimeout, "handshake-timeout", 10*time.Second, "a new agent gRPC connection that has not finished its TLS handshake after this long is closed")
 	c.EnrollPerAddr = enrollRate{Rate: agentapi.DefaultEnrollPerAddr.Rate, Burst: agentapi.DefaultEnrollPerAddr.Burst}
 	c.EnrollPerSecret = enrollRate{Rate: agentapi.DefaultEnrollPerSecret.Rate, Burst: agentapi.DefaultEnrollPerSecret.Burst}
@@ -481,7 +491,7 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		fmt.Fprintln(w, "ok")
 	})
 	hs := &http.Server{
-		Handler:           adminapi.RefuseGRPC(dashboard.SecurityHeaders(mux)),
+		Handler:           cfg.proxies.Handler(adminapi.RefuseGRPC(dashboard.SecurityHeaders(mux))),
 		TLSConfig:         ca.HTTPSTLS(),
 		ReadHeaderTimeout: 10 * time.Second,
 		// A body dripped slowly, or an idle connection, is cut off.
