@@ -284,8 +284,13 @@ func TestReadFirefoxPermissionsCancelled(t *testing.T) {
 // random bytes changed, from a fixed seed: every result is an error or
 // well-formed grants, and no read outlives its context by much (a hang
 // would leave the agent's reader stuck). It complements
-// FuzzReadFirefoxPermissions, whose workers stall under go test -fuzz after
-// a few executions (the cause was not found; see the package's report).
+// FuzzReadFirefoxPermissions and FuzzSQLiteFile. Those seemed to stall
+// under go test -fuzz after a few hundred executions ("0/sec" for up to a
+// minute): that is the fuzzing engine minimizing each new interesting
+// input (its default -fuzzminimizetime is 60s, and these inputs are whole
+// database files), not a read that hangs. A worker stopped with SIGQUIT in
+// such a stall was minimizing; the input it held reads in milliseconds.
+// Fuzz them with -fuzzminimizetime 2s to keep executing.
 func TestReadFirefoxPermissionsMutated(t *testing.T) {
 	t.Parallel()
 	real := readFixture(t, "firefox/permissions.sqlite")

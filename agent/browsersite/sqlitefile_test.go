@@ -440,6 +440,8 @@ func TestParseCreateTable(t *testing.T) {
 
 // FuzzSQLiteFile feeds the reader a database and a log: it returns rows
 // or an error, never panics, and the grants it returns are well formed.
+// Run it with -fuzzminimizetime 2s (see TestReadFirefoxPermissionsMutated
+// for why the default makes it look stalled).
 func FuzzSQLiteFile(f *testing.F) {
 	real := readFixture(f, "firefox/permissions.sqlite")
 	f.Add(real, []byte(nil))
