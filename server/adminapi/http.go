@@ -61,11 +61,13 @@ func (a *API) Routes() []Route {
 	}
 }
 
-// Register adds the JSON API routes (under /api/v1/) to mux.
+// Register adds the JSON API routes (under /api/v1/) to mux, and the
+// API's OpenAPI description at OpenAPIPath (no token needed).
 func (a *API) Register(mux *http.ServeMux) {
 	for _, r := range a.Routes() {
 		mux.Handle(r.Pattern, a.authed(r.Roles, r.handle))
 	}
+	mux.HandleFunc("GET "+OpenAPIPath, a.serveOpenAPI)
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p auth.Principal) error
