@@ -76,6 +76,9 @@ func runSuite(t *testing.T, open opener) {
 		{"RetentionRun", testRetentionRun},
 		{"GroupsAndRevokeDevice", testGroupsAndRevokeDevice},
 		{"ServerKeys", testServerKeys},
+		{"Invites", testInvites},
+		{"APITokenUse", testAPITokenUse},
+		{"SelfServiceCredentials", testSelfServiceCredentials},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
