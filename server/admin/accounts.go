@@ -31,6 +31,9 @@ var ErrWrongCode = errors.New("the code does not match: check the authenticator 
 // started (or was replaced by a newer one).
 var ErrNoPendingTOTP = store.ErrNoPendingTOTP
 
+// Invite is a single-use, expiring link that sets an account up.
+type Invite = store.Invite
+
 // InvitePath is the dashboard path of an invite link.
 func InvitePath(token string) string { return "/invite/" + token }
 
