@@ -21,8 +21,9 @@ const (
 // acting for one).
 type TokenRequest struct {
 	Description string
-	// Role is the token's role ("" is DefaultRole); it must be covered by
-	// CreatorRole (store.Role.Covers).
+	// Role is the token's role ("" is DefaultRole, or CreatorRole when
+	// that does not cover DefaultRole); it must be covered by CreatorRole
+	// (store.Role.Covers).
 	Role Role
 	// TTL is how long the token works: 0 is DefaultTokenTTL; at most
 	// MaxTokenTTL.
@@ -39,7 +40,11 @@ type TokenRequest struct {
 // creator's role and expiring; the value is returned once.
 func (s *Service) IssueAPIToken(ctx context.Context, by Actor, req TokenRequest) (store.APIToken, string, error) {
 	if req.Role == "" {
+		// The least privileged role the creator may give.
 		req.Role = DefaultRole
+		if !req.CreatorRole.Covers(DefaultRole) {
+			req.Role = req.CreatorRole
+		}
 	}
 	if !validRole(req.Role) {
 		return store.APIToken{}, "", fmt.Errorf("%w: role %q: want admin, analyst or auditor", ErrInvalid, req.Role)

@@ -109,7 +109,11 @@ func (d *Dashboard) showInvite(w http.ResponseWriter, r *http.Request, status in
 		d.serverError(w, "invite", err)
 		return
 	}
+	// A form shown again after a refused answer keeps its token.
 	csrf := randomToken()
+	if c, err := r.Cookie(inviteCSRFCookie); err == nil && len(c.Value) == len(csrf) {
+		csrf = c.Value
+	}
 	http.SetCookie(w, &http.Cookie{Name: inviteCSRFCookie, Value: csrf, Path: "/invite/", HttpOnly: true, Secure: true,
 		SameSite: http.SameSiteStrictMode, MaxAge: 3600})
 	d.render(w, status, "invite.html", page{Title: "Set up your account", CSRF: csrf, Error: msg, Data: inviteData{
@@ -178,8 +182,6 @@ func (d *Dashboard) redeemInvite(w http.ResponseWriter, r *http.Request) {
 		d.serverError(w, "invite", err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: inviteCSRFCookie, Value: "", Path: "/invite/", MaxAge: -1, HttpOnly: true, Secure: true,
-		SameSite: http.SameSiteStrictMode})
 	d.render(w, http.StatusOK, "invite.html", page{Title: "Set up your account",
 		Data: inviteData{Username: open.Admin.Username, Role: open.Admin.Role, Done: true}})
 }
