@@ -105,9 +105,9 @@ func TestInviteLifecycle(t *testing.T) {
 		t.Errorf("without the form's CSRF token: %d, want 403", resp.StatusCode)
 	}
 	for name, c := range map[string][3]string{
-		"short password":    {"short", "short", codeAt(t, secret, e.clock())},
-		"passwords differ":  {pw, pw + "!", codeAt(t, secret, e.clock())},
-		"no password":       {"", "", codeAt(t, secret, e.clock())},
+		"short password":   {"short", "short", codeAt(t, secret, e.clock())},
+		"passwords differ": {pw, pw + "!", codeAt(t, secret, e.clock())},
+		"no password":      {"", "", codeAt(t, secret, e.clock())},
 	} {
 		if resp, body := answer(c[0], c[1], c[2]); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `class="error"`) {
 			t.Errorf("%s: %d", name, resp.StatusCode)
