@@ -242,3 +242,73 @@ func testSelfServiceCredentials(t *testing.T, s *store.Store) {
 		t.Errorf("the session that reset TOTP ended: %v", err)
 	}
 }
+
+// testAccountsAuditInTransaction: the account changes record their audit
+// entry in their own transaction; when it cannot be recorded, the change
+// fails and leaves nothing changed.
+func testAccountsAuditInTransaction(t *testing.T, s *store.Store) {
+	ctx := t.Context()
+	if err := s.CreateAdmin(ctx, store.Admin{ID: "adm_a", Username: "alice", PasswordHash: "phc", TOTPSecret: "T", Role: store.RoleAdmin,
+		Created: at(0)}, change("admin_add")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateAdminInvite(ctx, store.Admin{ID: "adm_c", Username: "carol", TOTPSecret: "C", Role: store.RoleAuditor, Created: at(0)},
+		store.Invite{ID: "inv_c", Hash: hash("c"), Username: "carol", Created: at(0), Expires: at(time.Hour)}, change("admin_invite")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPendingTOTP(ctx, "alice", "P", change("totp_reset_start")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateAPIToken(ctx, store.APIToken{ID: "tok_a", Hash: hash("a"), Role: store.RoleAdmin, Owner: "alice", Created: at(0),
+		Expires: at(time.Hour)}, change("token_create")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSession(ctx, store.Session{Hash: hash("s1"), Subject: "alice", Role: store.RoleAdmin, Created: at(0), Expires: at(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.AuditLog(ctx, store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.RefuseAudit(t, s)
+	later := at(time.Minute)
+	_, errRedeem := s.RedeemInvite(ctx, hash("c"), later, "phc-c", 1, change("invite_redeem"))
+	_, errRevoke := s.RevokeAPITokenOf(ctx, "tok_a", "alice", later, change("token_revoke"))
+	for name, err := range map[string]error{
+		"CreateAdminInvite": s.CreateAdminInvite(ctx, store.Admin{ID: "adm_d", Username: "dave", TOTPSecret: "D", Role: store.RoleAuditor, Created: later},
+			store.Invite{ID: "inv_d", Hash: hash("d"), Username: "dave", Created: later, Expires: at(time.Hour)}, change("admin_invite")),
+		"ResetAdminInvite": s.ResetAdminInvite(ctx, store.Invite{ID: "inv_a", Hash: hash("ia"), Username: "alice", Created: later, Expires: at(time.Hour)},
+			"NEW", change("admin_invite_reset")),
+		"RedeemInvite":        errRedeem,
+		"ChangeAdminPassword": s.ChangeAdminPassword(ctx, "alice", "phc-2", nil, change("password_change")),
+		"SetPendingTOTP":      s.SetPendingTOTP(ctx, "alice", "Q", change("totp_reset_start")),
+		"ConfirmPendingTOTP":  s.ConfirmPendingTOTP(ctx, "alice", "P", 9, nil, change("totp_reset")),
+		"RevokeAPITokenOf":    errRevoke,
+	} {
+		if err == nil {
+			t.Errorf("%s succeeded although its audit entry was refused", name)
+		}
+	}
+	if a, err := s.AdminByUsername(ctx, "alice"); err != nil || a.PasswordHash != "phc" || a.TOTPSecret != "T" || a.TOTPPending != "P" {
+		t.Errorf("alice = %+v, %v; want unchanged", a, err)
+	}
+	if c, err := s.AdminByUsername(ctx, "carol"); err != nil || !c.Pending() {
+		t.Errorf("carol = %+v, %v; want still pending", c, err)
+	}
+	if inv, _, err := s.InviteByHash(ctx, hash("c")); err != nil || !inv.Used.IsZero() {
+		t.Errorf("carol's invite = %+v, %v; want unused", inv, err)
+	}
+	if _, err := s.AdminByUsername(ctx, "dave"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("dave: %v, want not created", err)
+	}
+	if _, err := s.SessionByHash(ctx, hash("s1"), at(0)); err != nil {
+		t.Errorf("alice's session: %v, want alive", err)
+	}
+	if toks, err := s.APITokens(ctx); err != nil || len(toks) != 1 || !toks[0].Revoked.IsZero() {
+		t.Errorf("tokens = %+v, %v; want tok_a, not revoked", toks, err)
+	}
+	after, err := s.AuditLog(ctx, store.AuditFilter{})
+	if err != nil || len(after) != len(before) {
+		t.Errorf("audit log has %d entries, %v; want the %d from before", len(after), err, len(before))
+	}
+}

@@ -79,6 +79,7 @@ func runSuite(t *testing.T, open opener) {
 		{"Invites", testInvites},
 		{"APITokenUse", testAPITokenUse},
 		{"SelfServiceCredentials", testSelfServiceCredentials},
+		{"AccountsAuditInTransaction", testAccountsAuditInTransaction},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
