@@ -100,4 +100,75 @@ func TestInviteInChromium(t *testing.T) {
 	if err != nil || who != "carol (analyst)" {
 		t.Errorf("logged in as %q, %v; want carol (analyst)", who, err)
 	}
+
+	// Her account pages fit a phone's width too, a new token included.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(e.srv.URL+"/account/tokens"),
+		chromedp.WaitVisible(chromedp.ID("token-form")),
+		chromedp.SendKeys(chromedp.ID("token-description"), "grafana dashboards"),
+		chromedp.Click(chromedp.CSS(`#token-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("token-value")),
+	); err != nil {
+		t.Fatalf("create a token: %v", err)
+	}
+	for _, path := range []string{"", "/account"} {
+		if path != "" {
+			if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+path), chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+		}
+		scrollWidth, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if scrollWidth > 390 {
+			wide, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("body *")]
+				.filter(e => e.getBoundingClientRect().right > window.innerWidth)
+				.slice(0, 10).map(e => e.tagName + "#" + e.id + "." + e.className + " " + Math.round(e.getBoundingClientRect().right) + "px").join(", ")`))
+			t.Errorf("%s is %d px wide at 390 px; too wide: %s", path, scrollWidth, wide)
+		}
+	}
+}
+
+// An admin invites an account at a phone's width: the form defaults to the
+// least privileged role, and the page with the invite link fits.
+func TestAdminsInviteNarrow(t *testing.T) {
+	t.Parallel()
+	chromium := chromiumPath(t)
+	e, _ := accountEnv(t)
+	ctx := phoneBrowser(t, e, chromium, e.accounts[store.RoleAdmin], 90*time.Second)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(e.srv.URL+"/admins"),
+		chromedp.WaitVisible(chromedp.ID("admin-form")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	role, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("role").value`))
+	if err != nil || role != "auditor" {
+		t.Errorf("the role picker starts at %q, %v; want auditor", role, err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("username"), "frank.longer-name@example.org"),
+		chromedp.Click(chromedp.CSS(`#admin-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("admin-invite")),
+	); err != nil {
+		t.Fatalf("invite: %v", err)
+	}
+	link, err1 := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("admin-invite").textContent`))
+	scrollWidth, err2 := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(link, e.srv.URL+"/invite/"+auth.InvitePrefix) {
+		t.Errorf("invite link %q", link)
+	}
+	if a, err := e.store.AdminByUsername(t.Context(), "frank.longer-name@example.org"); err != nil || a.Role != store.RoleAuditor || !a.Pending() {
+		t.Errorf("invited account %+v, %v; want a pending auditor", a, err)
+	}
+	if scrollWidth > 390 {
+		wide, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("body *")]
+			.filter(e => e.getBoundingClientRect().right > window.innerWidth)
+			.slice(0, 10).map(e => e.tagName + "#" + e.id + "." + e.className + " " + Math.round(e.getBoundingClientRect().right) + "px").join(", ")`))
+		t.Errorf("/admins is %d px wide at 390 px; too wide: %s", scrollWidth, wide)
+	}
 }
