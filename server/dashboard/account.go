@@ -151,7 +151,7 @@ func (d *Dashboard) tokens(w http.ResponseWriter, r *http.Request, s *admin.Sess
 }
 
 func (d *Dashboard) tokensPage(w http.ResponseWriter, r *http.Request, s *admin.Session, status int, created *apitypes.Token, msg string) {
-	data := tokensData{Roles: grantable(s.Role), Days: tokenDays, Created: created, Now: time.Now()}
+	data := tokensData{Roles: grantable(s.Role), Days: tokenDays, Created: created, Now: d.svc().Now()}
 	var err error
 	if s.Role == admin.RoleAdmin {
 		data.All = true
