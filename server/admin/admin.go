@@ -54,6 +54,8 @@ type Service struct {
 	// PasswordHashing are the argon2id parameters of new admin passwords;
 	// zero means auth.DefaultArgon2 (tests use cheaper ones).
 	PasswordHashing auth.Argon2Params
+	// InviteTTL is how long an invite link works; 0 means DefaultInviteTTL.
+	InviteTTL time.Duration
 
 	// catalogs is the newest published catalog (CurrentCatalog).
 	catalogs catalogCache

@@ -134,12 +134,14 @@ func SecretView(e store.EnrollmentSecret) apitypes.Secret {
 
 // TokenView converts an API token (never its value).
 func TokenView(t store.APIToken) apitypes.Token {
-	return apitypes.Token{ID: t.ID, Description: t.Description, Role: string(t.Role), Created: t.Created, Revoked: optTime(t.Revoked)}
+	return apitypes.Token{ID: t.ID, Description: t.Description, Role: string(t.Role), Created: t.Created, Revoked: optTime(t.Revoked),
+		Owner: t.Owner, Expires: optTime(t.Expires), LastUsed: optTime(t.LastUsed)}
 }
 
 // AdminView converts an account (never its password hash or TOTP secret).
 func AdminView(a store.Admin) apitypes.Admin {
-	return apitypes.Admin{Username: a.Username, Role: string(a.Role), Created: a.Created, Disabled: optTime(a.Disabled), LastLogin: optTime(a.LastLogin)}
+	return apitypes.Admin{Username: a.Username, Role: string(a.Role), Created: a.Created, Disabled: optTime(a.Disabled), LastLogin: optTime(a.LastLogin),
+		Pending: a.Pending()}
 }
 
 // AuditView converts an audit log entry.

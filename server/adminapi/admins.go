@@ -3,9 +3,12 @@ package adminapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/vcguard/vcguard/server/admin"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"github.com/vcguard/vcguard/server/auth"
 )
 
@@ -32,6 +35,21 @@ func (a *API) listAdmins(w http.ResponseWriter, r *http.Request, _ auth.Principa
 	return writeJSON(w, http.StatusOK, admins)
 }
 
+// invitationView is an invited account with its one-time link, on the
+// host the request reached.
+func invitationView(r *http.Request, inv admin.Invitation) apitypes.Admin {
+	out := admin.AdminView(inv.Admin)
+	scheme := "https"
+	if r.TLS == nil {
+		scheme = "http"
+	}
+	out.InviteURL = scheme + "://" + r.Host + admin.InvitePath(inv.Token)
+	out.InviteExpires = &inv.Expires
+	return out
+}
+
+// createAdmin invites an account: no password is made or shown; the
+// answer carries the one-time invite link.
 func (a *API) createAdmin(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	var req struct {
 		Username string     `json:"username"`
@@ -40,16 +58,14 @@ func (a *API) createAdmin(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err := decodeBody(w, r, &req); err != nil {
 		return err
 	}
-	created, err := a.Admin.CreateAdmin(r.Context(), httpActor(r, p), req.Username, req.Role)
+	inv, err := a.Admin.InviteAdmin(r.Context(), httpActor(r, p), req.Username, req.Role)
 	if errors.Is(err, admin.ErrExists) {
 		return &httpError{http.StatusConflict, err.Error()}
 	}
 	if err != nil {
 		return err
 	}
-	out := admin.AdminView(created.Admin)
-	out.Password, out.TOTPURL = created.Password, created.TOTPURL
-	return writeJSON(w, http.StatusCreated, out)
+	return writeJSON(w, http.StatusCreated, invitationView(r, inv))
 }
 
 func (a *API) disableAdmin(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
@@ -71,15 +87,14 @@ func (a *API) enableAdmin(w http.ResponseWriter, r *http.Request, p auth.Princip
 	return writeJSON(w, http.StatusOK, admin.AdminView(adm))
 }
 
-func (a *API) resetAdminPassword(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	newTOTP := r.URL.Query().Get("totp") == "new"
-	reset, err := a.Admin.ResetAdminPassword(r.Context(), httpActor(r, p), r.PathValue("username"), newTOTP)
+// reinviteAdmin sets an account up again: its password and authenticator
+// stop working, its sessions end, and the answer carries a new invite link.
+func (a *API) reinviteAdmin(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	inv, err := a.Admin.ReinviteAdmin(r.Context(), httpActor(r, p), r.PathValue("username"))
 	if err != nil {
 		return err
 	}
-	out := admin.AdminView(reset.Admin)
-	out.Password, out.TOTPURL = reset.Password, reset.TOTPURL
-	return writeJSON(w, http.StatusOK, out)
+	return writeJSON(w, http.StatusOK, invitationView(r, inv))
 }
 
 func (a *API) listTokens(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
@@ -94,11 +109,19 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, p auth.Princip
 	var req struct {
 		Description string     `json:"description"`
 		Role        admin.Role `json:"role"`
+		// TTLSeconds is how long the token works (default 90 days, at
+		// most 366).
+		TTLSeconds int64 `json:"ttl_seconds"`
 	}
 	if err := decodeBody(w, r, &req); err != nil {
 		return err
 	}
-	t, value, err := a.Admin.CreateAPIToken(r.Context(), httpActor(r, p), req.Description, req.Role)
+	if req.TTLSeconds < 0 || req.TTLSeconds > int64(admin.MaxTokenTTL/time.Second) {
+		return &httpError{http.StatusBadRequest, fmt.Sprintf("ttl_seconds %d: want 60 to %d (default %d, 90 days)",
+			req.TTLSeconds, int64(admin.MaxTokenTTL/time.Second), int64(admin.DefaultTokenTTL/time.Second))}
+	}
+	t, value, err := a.Admin.IssueAPIToken(r.Context(), httpActor(r, p), admin.TokenRequest{Description: req.Description, Role: req.Role,
+		TTL: time.Duration(req.TTLSeconds) * time.Second, CreatorRole: p.Role, Owner: p.Owner})
 	if err != nil {
 		return err
 	}

@@ -54,7 +54,12 @@ func TestAPITokens(t *testing.T) {
 	if resp, _ := e.do(t, "GET", "/api/v1/tokens", created.Value, nil); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("new analyst token listing tokens: %d, want 403", resp.StatusCode)
 	}
-	for _, body := range []string{`{"role": "root"}`, `{"role": ""}`, `{"role": "admin", "scope": "x"}`, `[]`,
+	// Every token made through the API expires: 90 days by default.
+	if created.Expires == nil || created.Expires.Sub(created.Created) != adminsvc.DefaultTokenTTL {
+		t.Errorf("created token expires %v, want %v after its creation", created.Expires, adminsvc.DefaultTokenTTL)
+	}
+	for _, body := range []string{`{"role": "root"}`, `{"role": "admin", "scope": "x"}`, `[]`,
+		`{"role": "admin", "ttl_seconds": -1}`, `{"role": "admin", "ttl_seconds": 59}`, `{"role": "admin", "ttl_seconds": 40000000}`,
 		`{"role": "admin", "description": "` + strings.Repeat("x", 201) + `"}`} {
 		if resp, b := e.do(t, "POST", "/api/v1/tokens", admin, []byte(body)); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("create with %.40s: %d %s", body, resp.StatusCode, b)
@@ -91,46 +96,53 @@ func TestAdmins(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("create: %d %s", resp.StatusCode, b)
 	}
+	// An invite link, no password or TOTP secret.
 	carol := decode[apitypes.Admin](t, b)
-	u, err := url.Parse(carol.TOTPURL)
-	if carol.Username != "carol" || carol.Role != string(store.RoleAuditor) || len(carol.Password) < auth.MinPasswordLen || err != nil ||
-		u.Scheme != "otpauth" || u.Query().Get("secret") == "" {
+	u, err := url.Parse(carol.InviteURL)
+	if carol.Username != "carol" || carol.Role != string(store.RoleAuditor) || carol.Password != "" || carol.TOTPURL != "" || err != nil ||
+		!carol.Pending || !strings.HasPrefix(u.Path, "/invite/vcgi_") || u.Host != strings.TrimPrefix(e.srv.URL, "http://") ||
+		carol.InviteExpires == nil || carol.InviteExpires.Sub(carol.Created) != adminsvc.DefaultInviteTTL {
 		t.Errorf("created = %+v", carol)
+	}
+	firstInvite, err := auth.ParseInviteToken(strings.TrimPrefix(u.Path, "/invite/"))
+	if err != nil {
+		t.Fatal(err)
 	}
 	stored, err := e.store.AdminByUsername(t.Context(), "carol")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := auth.VerifyPassword(carol.Password, stored.PasswordHash); !ok || err != nil {
-		t.Errorf("the returned password does not match the stored hash: %v", err)
+	if !stored.Pending() || strings.Contains(string(b), stored.TOTPSecret) {
+		t.Errorf("carol is set up before her invite was used, or the answer carries her TOTP secret")
 	}
-	if strings.Contains(string(b), stored.PasswordHash) {
-		t.Error("the answer carries the password hash")
+	// No role: the least privileged.
+	resp, b = e.do(t, "POST", "/api/v1/admins", admin, []byte(`{"username": "dave"}`))
+	if dave := decode[apitypes.Admin](t, b); resp.StatusCode != http.StatusCreated || dave.Role != "auditor" {
+		t.Errorf("create without a role: %d %s", resp.StatusCode, b)
 	}
 	if resp, _ := e.do(t, "POST", "/api/v1/admins", admin, []byte(`{"username": "carol", "role": "admin"}`)); resp.StatusCode != http.StatusConflict {
 		t.Errorf("a second carol: %d, want 409", resp.StatusCode)
 	}
-	for _, body := range []string{`{"username": "ca rol", "role": "admin"}`, `{"username": "dave", "role": "root"}`, `{"username": "dave"}`,
-		`{"username": "dave", "role": "admin", "password": "mine"}`} {
+	for _, body := range []string{`{"username": "ca rol", "role": "admin"}`, `{"username": "erin", "role": "root"}`,
+		`{"username": "erin", "role": "admin", "password": "mine"}`} {
 		if resp, b := e.do(t, "POST", "/api/v1/admins", admin, []byte(body)); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("create with %s: %d %s", body, resp.StatusCode, b)
 		}
 	}
 	_, b = e.do(t, "GET", "/api/v1/admins", admin, nil)
 	list := decode[[]apitypes.Admin](t, b)
-	if len(list) != 1 || list[0].Username != "carol" || list[0].Password != "" || list[0].TOTPURL != "" {
+	if len(list) != 2 || list[0].Username != "carol" || list[0].InviteURL != "" || !list[0].Pending {
 		t.Errorf("list = %+v", list)
 	}
 
-	// A password reset returns a new password; the old one stops working.
-	resp, b = e.do(t, "POST", "/api/v1/admins/carol/password?totp=new", admin, nil)
+	// A reset makes a new invite link; the first stops working.
+	resp, b = e.do(t, "POST", "/api/v1/admins/carol/invite", admin, nil)
 	reset := decode[apitypes.Admin](t, b)
-	if resp.StatusCode != http.StatusOK || reset.Password == "" || reset.Password == carol.Password || reset.TOTPURL == "" || reset.TOTPURL == carol.TOTPURL {
+	if resp.StatusCode != http.StatusOK || reset.InviteURL == "" || reset.InviteURL == carol.InviteURL || reset.Password != "" {
 		t.Errorf("reset: %d %+v", resp.StatusCode, reset)
 	}
-	stored, _ = e.store.AdminByUsername(t.Context(), "carol")
-	if ok, _ := auth.VerifyPassword(carol.Password, stored.PasswordHash); ok {
-		t.Error("the old password still matches")
+	if inv, _, err := e.store.InviteByHash(t.Context(), firstInvite); err != nil || inv.Used.IsZero() {
+		t.Errorf("the first invite after a reset: %+v, %v; want used", inv, err)
 	}
 
 	// Carol, an auditor, may be disabled; the last enabled admin may not.
@@ -142,8 +154,14 @@ func TestAdmins(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || decode[apitypes.Admin](t, b).Disabled != nil {
 		t.Errorf("enable: %d %s", resp.StatusCode, b)
 	}
-	if resp, _ := e.do(t, "POST", "/api/v1/admins", admin, []byte(`{"username": "root", "role": "admin"}`)); resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create root: %d", resp.StatusCode)
+	// An account waiting for its invite cannot log in, so it does not
+	// count as the last admin; root, set up, does.
+	if resp, _ := e.do(t, "POST", "/api/v1/admins", admin, []byte(`{"username": "pending-admin", "role": "admin"}`)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create pending-admin: %d", resp.StatusCode)
+	}
+	e.te.AddAdmin(t, "root", store.RoleAdmin)
+	if resp, b := e.do(t, "POST", "/api/v1/admins/pending-admin/disable", admin, nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("disabling an admin not set up: %d %s", resp.StatusCode, b)
 	}
 	if resp, b := e.do(t, "POST", "/api/v1/admins/root/disable", admin, nil); resp.StatusCode != http.StatusConflict ||
 		!strings.Contains(string(b), "last enabled admin") {
@@ -157,11 +175,14 @@ func TestAdmins(t *testing.T) {
 		got = append(got, l.Actor+" "+l.Action+" "+l.Target)
 	}
 	want := []string{
-		"token:tok_admin admin_add admin:carol",
-		"token:tok_admin admin_passwd admin:carol",
+		"token:tok_admin admin_invite admin:carol",
+		"token:tok_admin admin_invite admin:dave",
+		"token:tok_admin admin_invite_reset admin:carol",
 		"token:tok_admin admin_disable admin:carol",
 		"token:tok_admin admin_enable admin:carol",
-		"token:tok_admin admin_add admin:root",
+		"token:tok_admin admin_invite admin:pending-admin",
+		"system admin_add admin:root",
+		"token:tok_admin admin_disable admin:pending-admin",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("audit log:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -57,7 +57,7 @@ func (a *API) Routes() []Route {
 		{"POST /api/v1/admins", write, a.createAdmin},
 		{"POST /api/v1/admins/{username}/disable", write, a.disableAdmin},
 		{"POST /api/v1/admins/{username}/enable", write, a.enableAdmin},
-		{"POST /api/v1/admins/{username}/password", write, a.resetAdminPassword},
+		{"POST /api/v1/admins/{username}/invite", write, a.reinviteAdmin},
 	}
 }
 

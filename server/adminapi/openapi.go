@@ -89,21 +89,22 @@ var routeDocs = map[string]routeDoc{
 	"POST /api/v1/enrollment-secrets/{id}/revoke": {summary: "Revoke an enrollment secret", status: 200, response: apitypes.Secret{}},
 	"GET /api/v1/audit":                           {summary: "One page of the audit log, newest first", status: 200, response: apitypes.AuditPage{}, query: append([]queryParam{q("actor", "string", "only this actor"), q("action", "string", "only this action"), q("before", "integer", "alias of cursor")}, pageParams...)},
 	"GET /api/v1/tokens":                          {summary: "API tokens (never their values)", status: 200, response: []apitypes.Token{}},
-	"POST /api/v1/tokens": {summary: "Create an API token; its value is answered once", status: 201, response: apitypes.Token{},
+	"POST /api/v1/tokens": {summary: "Create an API token (a role up to the caller's, expiring); its value is answered once", status: 201, response: apitypes.Token{},
 		body: struct {
 			Description string `json:"description,omitempty"`
-			Role        string `json:"role"`
+			Role        string `json:"role,omitempty"`
+			TTLSeconds  int64  `json:"ttl_seconds,omitempty"`
 		}{}},
 	"POST /api/v1/tokens/{id}/revoke": {summary: "Revoke an API token", status: 200, response: apitypes.Token{}},
 	"GET /api/v1/admins":              {summary: "Dashboard accounts", status: 200, response: []apitypes.Admin{}},
-	"POST /api/v1/admins": {summary: "Create a dashboard account", status: 201, response: apitypes.Admin{},
+	"POST /api/v1/admins": {summary: "Invite a dashboard account: the answer carries a one-time invite link", status: 201, response: apitypes.Admin{},
 		body: struct {
 			Username string `json:"username"`
-			Role     string `json:"role"`
+			Role     string `json:"role,omitempty"`
 		}{}},
-	"POST /api/v1/admins/{username}/disable":  {summary: "Disable an account (ends its sessions)", status: 200, response: apitypes.Admin{}},
-	"POST /api/v1/admins/{username}/enable":   {summary: "Enable an account", status: 200, response: apitypes.Admin{}},
-	"POST /api/v1/admins/{username}/password": {summary: "Reset an account's password (and with totp=new its TOTP secret)", status: 200, response: apitypes.Admin{}, query: []queryParam{q("totp", "string", "new: also issue a new TOTP secret")}},
+	"POST /api/v1/admins/{username}/disable": {summary: "Disable an account (ends its sessions)", status: 200, response: apitypes.Admin{}},
+	"POST /api/v1/admins/{username}/enable":  {summary: "Enable an account", status: 200, response: apitypes.Admin{}},
+	"POST /api/v1/admins/{username}/invite":  {summary: "Reset an account by a new one-time invite link (clears its password and authenticator, ends its sessions)", status: 200, response: apitypes.Admin{}},
 }
 
 var pathParam = regexp.MustCompile(`\{([^}$]+)\}`)

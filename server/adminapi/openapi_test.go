@@ -155,7 +155,7 @@ func TestAPIAnswersMatchOpenAPI(t *testing.T) {
 	check("POST", "/api/v1/admins", "application/json", []byte(`{"username": "oa", "role": "analyst"}`), http.StatusCreated)
 	check("POST", "/api/v1/admins/oa/disable", "", nil, http.StatusOK)
 	check("POST", "/api/v1/admins/oa/enable", "", nil, http.StatusOK)
-	check("POST", "/api/v1/admins/oa/password?totp=new", "", nil, http.StatusOK)
+	check("POST", "/api/v1/admins/oa/invite", "", nil, http.StatusOK)
 	check("POST", "/api/v1/devices/dev-1/revoke", "", nil, http.StatusOK)
 	check("GET", "/api/v1/events?type=bogus", "", nil, http.StatusBadRequest)
 	check("GET", "/api/v1/devices/nope", "", nil, http.StatusNotFound)

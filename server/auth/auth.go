@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/vcguard/vcguard/server/store"
 )
@@ -45,6 +46,9 @@ func Hash(value string) []byte {
 	return h[:]
 }
 
+// maxTokenLen bounds a presented token: ours are well under it.
+const maxTokenLen = 256
+
 // ErrUnauthenticated is returned when no valid credential was presented.
 var ErrUnauthenticated = errors.New("missing or invalid API token")
 
@@ -62,26 +66,37 @@ func BearerToken(header string) string {
 type Principal struct {
 	Subject string
 	Role    store.Role
+	// Owner is the account behind the principal: the owner of an API
+	// token ("" for a token without one).
+	Owner string
 }
 
 // TokenChecker resolves API tokens.
 type TokenChecker struct {
 	Store *store.Store
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
 }
 
-// Check resolves a bearer token to its principal.
+// Check resolves a bearer token to its principal: a token that is not
+// revoked, not expired, and whose owner may still use it (see
+// store.UseAPIToken); its use is recorded.
 func (c TokenChecker) Check(ctx context.Context, token string) (Principal, error) {
-	if token == "" {
+	if token == "" || len(token) > maxTokenLen {
 		return Principal{}, ErrUnauthenticated
 	}
-	t, err := c.Store.APITokenByHash(ctx, Hash(token))
+	now := time.Now()
+	if c.Now != nil {
+		now = c.Now()
+	}
+	t, err := c.Store.UseAPIToken(ctx, Hash(token), now)
 	if errors.Is(err, store.ErrNotFound) {
 		return Principal{}, ErrUnauthenticated
 	}
 	if err != nil {
 		return Principal{}, fmt.Errorf("check API token: %w", err)
 	}
-	return Principal{Subject: "token:" + t.ID, Role: t.Role}, nil
+	return Principal{Subject: "token:" + t.ID, Role: t.Role, Owner: t.Owner}, nil
 }
 
 // CheckRequest resolves the bearer token of an HTTP request.

@@ -165,6 +165,10 @@ type Attempt struct {
 	Username, Password, Code string
 	// RemoteAddr is the client's address (http.Request.RemoteAddr).
 	RemoteAddr string
+	// Reauth marks a logged-in account confirming who it is before a
+	// change of its credentials: counted and locked out like a login,
+	// audited as reauth_success / reauth_failure, and not a new login.
+	Reauth bool
 }
 
 // IPKey is the failure-count key of a client address: the IP, or its /64
@@ -213,6 +217,10 @@ type loginKey struct {
 func (l *Login) Authenticate(ctx context.Context, a Attempt) (store.Admin, error) {
 	now := l.now()
 	remote := RemoteHost(a.RemoteAddr)
+	actSuccess, actFailure := "login_success", "login_failure"
+	if a.Reauth {
+		actSuccess, actFailure = "reauth_success", "reauth_failure"
+	}
 	username, uerr := NormalizeUsername(a.Username)
 	actor := username
 	ipKey := IPKey(a.RemoteAddr)
@@ -300,15 +308,17 @@ func (l *Login) Authenticate(ctx context.Context, a Attempt) (store.Admin, error
 		if err := l.Store.ClearLoginFailures(ctx, UserAddrKey(username, a.RemoteAddr)); err != nil {
 			return store.Admin{}, err
 		}
-		if err := l.Store.AdminLoggedIn(ctx, username, now); err != nil {
-			return store.Admin{}, err
+		if !a.Reauth {
+			if err := l.Store.AdminLoggedIn(ctx, username, now); err != nil {
+				return store.Admin{}, err
+			}
 		}
-		l.audit(ctx, store.AuditEntry{At: now, Actor: username, Action: "login_success", Target: "admin:" + username, RemoteAddr: remote},
+		l.audit(ctx, store.AuditEntry{At: now, Actor: username, Action: actSuccess, Target: "admin:" + username, RemoteAddr: remote},
 			map[string]any{"role": admin.Role})
 		return admin, nil
 	}
 
-	l.audit(ctx, store.AuditEntry{At: now, Actor: actor, Action: "login_failure", RemoteAddr: remote}, map[string]any{"reason": reason})
+	l.audit(ctx, store.AuditEntry{At: now, Actor: actor, Action: actFailure, RemoteAddr: remote}, map[string]any{"reason": reason})
 	var locked []string
 	for _, k := range keys {
 		lockout := func(int) time.Duration { return 0 }
@@ -349,6 +359,10 @@ func (l *Login) check(ctx context.Context, username string, uerr error, a Attemp
 	if err != nil {
 		return admin, "", err
 	}
+	if admin.Pending() {
+		_, _ = VerifyPassword(a.Password, l.dummyHash())
+		return admin, "account not set up yet (invite not used)", nil
+	}
 	ok, err := VerifyPassword(a.Password, admin.PasswordHash)
 	if err != nil {
 		return admin, "", fmt.Errorf("admin %s: %w", username, err)
@@ -376,6 +390,48 @@ func (l *Login) check(ctx context.Context, username string, uerr error, a Attemp
 	}
 	admin.TOTPCounter = counter
 	return admin, "", nil
+}
+
+// CheckAddress refuses (with a *LockedError) an address locked out of
+// every username by failed logins or failed uses of invite links, the
+// public forms that anyone can try.
+func (l *Login) CheckAddress(ctx context.Context, remoteAddr string) error {
+	now := l.now()
+	rec, err := l.Store.LoginFailuresOf(ctx, IPKey(remoteAddr))
+	if err != nil {
+		return err
+	}
+	if rec.Locked(now) {
+		return &LockedError{Until: rec.LockedUntil}
+	}
+	return nil
+}
+
+// AddressFailed counts a failure of a public form other than the login
+// (an invite link that is wrong, used or expired, a wrong code) against
+// the address, like a failed login, and audits it as action with detail.
+// It returns a *LockedError when the address is now locked out.
+func (l *Login) AddressFailed(ctx context.Context, remoteAddr, actor, action string, detail map[string]any) error {
+	now := l.now()
+	l.audit(ctx, store.AuditEntry{At: now, Actor: actor, Action: action, RemoteAddr: RemoteHost(remoteAddr)}, detail)
+	f, err := l.Store.RecordLoginFailure(ctx, IPKey(remoteAddr), now, l.Limits.Forget, l.Limits.lockout(l.Limits.IPFailures))
+	if err != nil {
+		return err
+	}
+	if f.Locked(now) {
+		return &LockedError{Until: f.LockedUntil}
+	}
+	return nil
+}
+
+// HashSlot waits for one of the bounded password-hashing slots (see
+// hashGate) for a request from remoteAddr, for hashing a new password; it
+// returns the function that gives it back, or a *BusyError.
+func (l *Login) HashSlot(ctx context.Context, remoteAddr string) (func(), error) {
+	if l.hashing == nil {
+		return func() {}, nil
+	}
+	return l.hashing.acquire(ctx, IPKey(remoteAddr), true)
 }
 
 func (l *Login) dummyHash() string {

@@ -138,6 +138,16 @@ func (d *Dashboard) Routes() []Route {
 		{Pattern: "POST /admins", Session: true, Roles: admins, session: d.createAdmin},
 		{Pattern: "POST /admins/{username}/disable", Session: true, Roles: admins, session: d.disableAdmin},
 		{Pattern: "POST /admins/{username}/enable", Session: true, Roles: admins, session: d.enableAdmin},
+		{Pattern: "POST /admins/{username}/invite", Session: true, Roles: admins, session: d.reinviteAdmin},
+		{Pattern: "GET /invite/{invite}", public: http.HandlerFunc(d.inviteForm)},
+		{Pattern: "POST /invite/{invite}", public: http.HandlerFunc(d.redeemInvite)},
+		{Pattern: "GET /account", Session: true, Roles: anyone, session: d.account},
+		{Pattern: "POST /account/password", Session: true, Roles: anyone, session: d.changePassword},
+		{Pattern: "POST /account/totp", Session: true, Roles: anyone, session: d.startTOTPReset},
+		{Pattern: "POST /account/totp/confirm", Session: true, Roles: anyone, session: d.confirmTOTPReset},
+		{Pattern: "GET /account/tokens", Session: true, Roles: anyone, session: d.tokens},
+		{Pattern: "POST /account/tokens", Session: true, Roles: anyone, session: d.createToken},
+		{Pattern: "POST /account/tokens/{tokenid}/revoke", Session: true, Roles: anyone, session: d.revokeToken},
 		{Pattern: "GET /audit", Session: true, Roles: audit, session: d.audit},
 	}
 }

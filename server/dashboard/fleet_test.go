@@ -50,7 +50,7 @@ func TestParseTTL(t *testing.T) {
 			t.Errorf("parseTTL(%q) = %v, %v", in, got, err)
 		}
 	}
-	for _, in := range []string{"x", "-1h", "0d", "1.5d", "d"} {
+	for _, in := range []string{"x", "-1h", "0d", "1.5d", "d", "367d", "9000h"} {
 		if _, err := parseTTL(in); err == nil {
 			t.Errorf("parseTTL(%q) accepted", in)
 		}

@@ -193,11 +193,13 @@ func TestSecretsAndAdminsShownOnce(t *testing.T) {
 		t.Errorf("bad group: %d", resp.StatusCode)
 	}
 	resp, body = b.post("/admins", url.Values{"csrf": {csrf}, "username": {"carol"}, "role": {"auditor"}})
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "otpauth://totp/") || !strings.Contains(body, `id="admin-password"`) {
+	// An invite link, no password or TOTP secret on screen.
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="admin-invite">https://`) || !strings.Contains(body, "/invite/vcgi_") ||
+		strings.Contains(body, "otpauth://") || strings.Contains(body, `id="admin-password"`) {
 		t.Fatalf("create admin: %d\n%.3000s", resp.StatusCode, body)
 	}
-	if _, body := b.get("/admins"); strings.Contains(body, "otpauth://") || !strings.Contains(body, `data-admin="carol"`) {
-		t.Error("the admins list shows credentials, or lacks the new account")
+	if _, body := b.get("/admins"); strings.Contains(body, "/invite/vcgi_") || !strings.Contains(body, `data-admin="carol"`) || !strings.Contains(body, "invited, until") {
+		t.Error("the admins list shows the invite link again, or lacks the new account and its state")
 	}
 	if resp, _ := b.post("/admins/carol/disable", url.Values{"csrf": {csrf}}); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("disable: %d", resp.StatusCode)

@@ -35,13 +35,13 @@ func (d *Dashboard) secrets(w http.ResponseWriter, r *http.Request, s *admin.Ses
 	d.secretsPage(w, r, s, http.StatusOK, nil, "")
 }
 
-// parseTTL reads a lifetime: "" for the default (admin.DefaultSecretTTL),
+// parseTTL reads a lifetime: "" or "0" for the default (admin.DefaultSecretTTL),
 // a Go duration ("72h"), or a number of days ("30d"), at most
 // admin.MaxSecretTTL.
 func parseTTL(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	maxDays := int(admin.MaxSecretTTL / (24 * time.Hour))
-	if s == "" {
+	if s == "" || s == "0" {
 		return 0, nil
 	}
 	if days, ok := strings.CutSuffix(s, "d"); ok {

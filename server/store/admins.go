@@ -27,6 +27,9 @@ type Admin struct {
 	Created     time.Time
 	Disabled    time.Time // zero: enabled
 	LastLogin   time.Time // zero: never
+	// TOTPPending is a new TOTP secret being enrolled (a self-service
+	// reset), until a code of it is confirmed; "" if none.
+	TOTPPending string
 }
 
 // String describes the account without its secrets, so that logging an
@@ -37,6 +40,10 @@ func (a Admin) String() string {
 
 // Enabled reports whether the account may log in.
 func (a Admin) Enabled() bool { return a.Disabled.IsZero() }
+
+// Pending reports whether the account waits for its invite to be used: it
+// has no password yet and cannot log in.
+func (a Admin) Pending() bool { return a.PasswordHash == "" }
 
 // CreateAdmin stores a new account and its audit entry in one transaction;
 // ErrExists if the username is taken.
@@ -58,13 +65,13 @@ func (s *Store) CreateAdmin(ctx context.Context, a Admin, audit AuditEntry) erro
 	})
 }
 
-const adminColumns = `id, username, password_hash, totp_secret, totp_counter, role, created_at, disabled_at, last_login`
+const adminColumns = `id, username, password_hash, totp_secret, totp_counter, role, created_at, disabled_at, last_login, totp_pending`
 
 func scanAdmin(row interface{ Scan(...any) error }) (Admin, error) {
 	var a Admin
 	var role string
 	var created, disabled, lastLogin int64
-	if err := row.Scan(&a.ID, &a.Username, &a.PasswordHash, &a.TOTPSecret, &a.TOTPCounter, &role, &created, &disabled, &lastLogin); err != nil {
+	if err := row.Scan(&a.ID, &a.Username, &a.PasswordHash, &a.TOTPSecret, &a.TOTPCounter, &role, &created, &disabled, &lastLogin, &a.TOTPPending); err != nil {
 		return a, err
 	}
 	a.Role, a.Created, a.Disabled, a.LastLogin = Role(role), fromMicros(created), fromMicros(disabled), fromMicros(lastLogin)
@@ -143,7 +150,8 @@ func (s *Store) DisableAdmin(ctx context.Context, username string, now time.Time
 	return s.updateAdmin(ctx, "disable admin", username, true, &audit, disableQuery, micros(now), username)
 }
 
-// ErrLastAdmin refuses to disable the last enabled account of role admin.
+// ErrLastAdmin refuses to disable the last enabled account of role admin
+// that can log in (an account waiting for its invite cannot).
 var ErrLastAdmin = errors.New("this is the last enabled admin account; add another admin first")
 
 // DisableAdminKeepingOne is DisableAdmin unless the account is the last
@@ -159,7 +167,7 @@ var ErrLastAdmin = errors.New("this is the last enabled admin account; add anoth
 func (s *Store) DisableAdminKeepingOne(ctx context.Context, username string, now time.Time, audit AuditEntry) (Admin, error) {
 	var out Admin
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT username FROM admins WHERE role = $1 AND disabled_at = 0 ORDER BY username`+s.forUpdate(),
+		rows, err := tx.QueryContext(ctx, `SELECT username FROM admins WHERE role = $1 AND disabled_at = 0 AND password_hash <> '' ORDER BY username`+s.forUpdate(),
 			string(RoleAdmin))
 		if err != nil {
 			return fmt.Errorf("disable admin %s: count enabled admins: %w", username, err)
@@ -209,6 +217,67 @@ func (s *Store) ResetAdminCredentials(ctx context.Context, username, passwordHas
 	}
 	return s.updateAdmin(ctx, "set password and TOTP secret of", username, true, &audit,
 		`UPDATE admins SET password_hash = $1, totp_secret = $2, totp_counter = 0 WHERE username = $3`, passwordHash, totpSecret, username)
+}
+
+// ChangeAdminPassword replaces the password hash of an account, ends its
+// sessions except the one whose hash is keep (the session that made the
+// change; nil ends all) and records audit, in one transaction.
+func (s *Store) ChangeAdminPassword(ctx context.Context, username, passwordHash string, keep []byte, audit AuditEntry) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := updateAdminTx(ctx, tx, "change password of", username, false, nil,
+			`UPDATE admins SET password_hash = $1 WHERE username = $2 AND password_hash <> ''`, passwordHash, username); err != nil {
+			return err
+		}
+		if err := endOtherSessions(ctx, tx, username, keep); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, audit)
+	})
+}
+
+func endOtherSessions(ctx context.Context, tx *sql.Tx, username string, keep []byte) error {
+	if keep == nil {
+		keep = []byte{}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE subject = $1 AND hash <> $2`, username, keep); err != nil {
+		return fmt.Errorf("end the other sessions of %s: %w", username, err)
+	}
+	return nil
+}
+
+// SetPendingTOTP stores a new TOTP secret an account is enrolling (after
+// re-authentication), replacing any earlier one, and records audit, in one
+// transaction. The current secret keeps working until ConfirmPendingTOTP.
+func (s *Store) SetPendingTOTP(ctx context.Context, username, secret string, audit AuditEntry) error {
+	return s.updateAdmin(ctx, "start TOTP enrolment of", username, false, &audit,
+		`UPDATE admins SET totp_pending = $1 WHERE username = $2 AND password_hash <> ''`, secret, username)
+}
+
+// ErrNoPendingTOTP is returned when an account has no TOTP enrolment to
+// confirm, or a different one from the one confirmed.
+var ErrNoPendingTOTP = errors.New("no new authenticator enrolment to confirm: start again")
+
+// ConfirmPendingTOTP makes the pending TOTP secret, which must be secret,
+// the account's, records counter (the step of the code that confirmed it)
+// as used, ends the account's sessions except keep and records audit, in
+// one transaction.
+func (s *Store) ConfirmPendingTOTP(ctx context.Context, username, secret string, counter int64, keep []byte, audit AuditEntry) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE admins SET totp_secret = totp_pending, totp_pending = '', totp_counter = $1
+			WHERE username = $2 AND totp_pending = $3 AND totp_pending <> ''`, counter, username, secret)
+		if err != nil {
+			return fmt.Errorf("confirm TOTP enrolment of %s: %w", username, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("confirm TOTP enrolment of %s: %w", username, err)
+		} else if n == 0 {
+			return ErrNoPendingTOTP
+		}
+		if err := endOtherSessions(ctx, tx, username, keep); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, audit)
+	})
 }
 
 // UseTOTPCounter records that the code of TOTP time step counter was used

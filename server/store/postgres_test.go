@@ -130,6 +130,8 @@ func TestPostgresReplicas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The versions are the files' numbers (parallel work may leave a gap
+	// until every branch is merged).
 	var want []int64
 	for _, f := range files {
 		var v int64

@@ -161,48 +161,6 @@ const (
 	RoleAuditor Role = "auditor"
 )
 
-// APIToken is a bearer token for the JSON admin API. Only its hash
-// is stored.
-type APIToken struct {
-	ID          string
-	Description string
-	Hash        []byte
-	Role        Role
-	Created     time.Time
-	Revoked     time.Time
-}
-
-// CreateAPIToken stores a token and its audit entry in one transaction.
-func (s *Store) CreateAPIToken(ctx context.Context, t APIToken, audit AuditEntry) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx,
-			`INSERT INTO api_tokens (id, description, hash, role, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			t.ID, t.Description, t.Hash, string(t.Role), micros(t.Created))
-		if err != nil {
-			return fmt.Errorf("create API token: %w", err)
-		}
-		return appendAudit(ctx, tx, audit)
-	})
-}
-
-// APITokenByHash finds a token that is not revoked by the hash of its value.
-func (s *Store) APITokenByHash(ctx context.Context, hash []byte) (APIToken, error) {
-	var t APIToken
-	var role string
-	var created, revoked int64
-	err := s.db.QueryRowContext(ctx,
-		`SELECT id, description, hash, role, created_at, revoked_at FROM api_tokens WHERE hash = $1 AND revoked_at = 0`, hash).
-		Scan(&t.ID, &t.Description, &t.Hash, &role, &created, &revoked)
-	if errors.Is(err, sql.ErrNoRows) {
-		return t, ErrNotFound
-	}
-	if err != nil {
-		return t, fmt.Errorf("look up API token: %w", err)
-	}
-	t.Role, t.Created, t.Revoked = Role(role), fromMicros(created), fromMicros(revoked)
-	return t, nil
-}
-
 // Session is a dashboard login.
 type Session struct {
 	Hash    []byte

@@ -77,6 +77,10 @@ func runSuite(t *testing.T, open opener) {
 		{"RetentionRun", testRetentionRun},
 		{"GroupsAndRevokeDevice", testGroupsAndRevokeDevice},
 		{"ServerKeys", testServerKeys},
+		{"Invites", testInvites},
+		{"APITokenUse", testAPITokenUse},
+		{"SelfServiceCredentials", testSelfServiceCredentials},
+		{"AccountsAuditInTransaction", testAccountsAuditInTransaction},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -195,7 +195,15 @@ type Token struct {
 	Role        string     `json:"role"`
 	Created     time.Time  `json:"created"`
 	Revoked     *time.Time `json:"revoked,omitempty"`
-	Value       string     `json:"value,omitempty"`
+	// Owner is the account that made the token ("" for tokens made by the
+	// server or before owners were recorded).
+	Owner string `json:"owner,omitempty"`
+	// Expires is when the token stops working (absent: never, only tokens
+	// made before expiry was required).
+	Expires *time.Time `json:"expires,omitempty"`
+	// LastUsed is the last use, to the minute (absent: never used).
+	LastUsed *time.Time `json:"last_used,omitempty"`
+	Value    string     `json:"value,omitempty"`
 }
 
 // Admin is an administrator account in the JSON API (never its
@@ -209,6 +217,14 @@ type Admin struct {
 	LastLogin *time.Time `json:"last_login,omitempty"`
 	Password  string     `json:"password,omitempty"`
 	TOTPURL   string     `json:"otpauth_url,omitempty"`
+	// Pending is set while the account waits for its invite to be used:
+	// it cannot log in yet.
+	Pending bool `json:"pending,omitempty"`
+	// InviteURL is the one-time link that sets the account up (password
+	// and authenticator app), shown once, when an account is created or
+	// reset; InviteExpires is when the link stops working.
+	InviteURL     string     `json:"invite_url,omitempty"`
+	InviteExpires *time.Time `json:"invite_expires,omitempty"`
 }
 
 // AuditEntry is an audit log entry in the JSON API.

@@ -63,6 +63,8 @@ type config struct {
 	LogFormat     string
 	InitialPolicy string
 	StaleAfter    time.Duration
+	// InviteTTL is how long an account's invite link works.
+	InviteTTL time.Duration
 	// DB is "" or "sqlite" for the embedded SQLite database in DataDir, or
 	// a postgres:// URL.
 	DB string
@@ -170,6 +172,9 @@ func (c *config) Validate() error {
 	if c.StaleAfter < 10*time.Second {
 		return fmt.Errorf("--stale-after %s: must be at least 10s", c.StaleAfter)
 	}
+	if c.InviteTTL < 10*time.Minute || c.InviteTTL > 30*24*time.Hour {
+		return fmt.Errorf("--invite-ttl %s: want 10m to 720h (30 days)", c.InviteTTL)
+	}
 	if c.DB != "" && c.DB != "sqlite" && !c.usesPostgres() {
 		// Never echo the value: it may hold a password.
 		return errors.New("--db: want sqlite (the default) or a postgres://user@host:port/database URL")
@@ -210,6 +215,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.InitialPolicy, "initial-policy", "eu-default", "example policy published on first start (policies/examples)")
 	fs.DurationVar(&c.StaleAfter, "stale-after", admin.DefaultStaleAfter, "a connected device silent for longer is shown offline")
+	fs.DurationVar(&c.InviteTTL, "invite-ttl", admin.DefaultInviteTTL, "a new account's one-time invite link works for this long")
 	fs.StringVar(&c.DB, "db", "sqlite", "database: sqlite (embedded, in the data directory) or a postgres://user@host:port/database URL "+
 		"for several replicas on one database (give the password through PGPASSWORD or ~/.pgpass, not the URL)")
 	fs.DurationVar(&c.Retention, "retention", 90*24*time.Hour, "events received longer ago than this are purged (hourly); 0 keeps them for ever")
@@ -374,7 +380,7 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	st.Refused = met.Refused // the store's per-device row caps, counted by reason
 	svc := &admin.Service{
 		Store: st, Catalog: cat, PolicyKey: policyKey, Hub: hub,
-		Logger: logger.With("component", "admin"), StaleAfter: cfg.StaleAfter, Metrics: met,
+		Logger: logger.With("component", "admin"), StaleAfter: cfg.StaleAfter, Metrics: met, InviteTTL: cfg.InviteTTL,
 	}
 	if st.Shared() {
 		// Other replicas publish and revoke too: hear about it.

@@ -39,7 +39,6 @@ type options struct {
 	ttl               time.Duration
 	maxUses           int64
 	role              string
-	newTOTP           bool
 	actor, action     string
 	long              bool
 	before            int64
@@ -102,19 +101,18 @@ var commands = []command{
 	{name: "devices revoke", args: []string{"ID"}, flags: noFlags, run: devicesRevoke},
 	{name: "tokens list", aliases: []string{"tokens"}, flags: noFlags, run: tokensList},
 	{name: "tokens create", flags: func(fs *flag.FlagSet, o *options) {
-		fs.StringVar(&o.role, "role", "", "admin, analyst (read-only) or auditor (audit log only); required")
+		fs.StringVar(&o.role, "role", defaultRole, "auditor (audit log only), analyst (reads the fleet) or admin; at most your token's role")
 		fs.StringVar(&o.description, "description", "", "what the token is for, e.g. 'SIEM export'")
+		fs.DurationVar(&o.ttl, "ttl", 90*24*time.Hour, "the token expires after this long, at most 8784h (366 days)")
 	}, run: tokensCreate},
 	{name: "tokens revoke", args: []string{"ID"}, flags: noFlags, run: tokensRevoke},
 	{name: "admins list", aliases: []string{"admins"}, flags: noFlags, run: adminsList},
 	{name: "admins create", args: []string{"USERNAME"}, flags: func(fs *flag.FlagSet, o *options) {
-		fs.StringVar(&o.role, "role", "", "admin, analyst (read-only) or auditor (audit log only); required")
+		fs.StringVar(&o.role, "role", defaultRole, "auditor (audit log only), analyst (reads the fleet) or admin")
 	}, run: adminsCreate},
 	{name: "admins disable", args: []string{"USERNAME"}, flags: noFlags, run: adminsSet("disable")},
 	{name: "admins enable", args: []string{"USERNAME"}, flags: noFlags, run: adminsSet("enable")},
-	{name: "admins reset-password", args: []string{"USERNAME"}, flags: func(fs *flag.FlagSet, o *options) {
-		fs.BoolVar(&o.newTOTP, "new-totp", false, "also issue a new TOTP secret (a lost authenticator)")
-	}, run: adminsResetPassword},
+	{name: "admins reset", aliases: []string{"admins reset-password"}, args: []string{"USERNAME"}, flags: noFlags, run: adminsReset},
 	{name: "audit", flags: func(fs *flag.FlagSet, o *options) {
 		fs.StringVar(&o.actor, "actor", "", "only changes by this actor (a username, or token:ID)")
 		fs.StringVar(&o.action, "action", "", "only this action, e.g. policy_publish, device_revoke")

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 )
@@ -16,15 +17,17 @@ import (
 // Commands of the routes for device revocation, API tokens, administrator
 // accounts and the audit log.
 
+// defaultRole is the role of a new account or token without --role: the
+// least privileged (the server's default too).
+const defaultRole = "auditor"
+
 // checkRole refuses a role the server does not know before asking it.
 func checkRole(role string) error {
 	switch role {
 	case "admin", "analyst", "auditor":
 		return nil
-	case "":
-		return usageError("--role is required: admin, analyst (read-only) or auditor (audit log only)")
 	}
-	return usageError("--role %q: want admin, analyst or auditor", role)
+	return usageError("--role %q: want auditor (audit log only), analyst (reads the fleet) or admin", role)
 }
 
 func devicesRevoke(ctx context.Context, e *env, args []string) error {
@@ -43,13 +46,22 @@ func tokensList(ctx context.Context, e *env, _ []string) error {
 	if err != nil || e.json() {
 		return cmpErr(err, e.raw, data)
 	}
-	t := newTable(e.out, "ID", "ROLE", "DESCRIPTION", "CREATED", "STATE")
+	t := newTable(e.out, "ID", "ROLE", "OWNER", "DESCRIPTION", "CREATED", "EXPIRES", "LAST USED", "STATE")
 	for _, tok := range tokens {
-		state := "active"
+		state, expires, last := "active", "never", "never"
+		if tok.Expires != nil {
+			expires = when(*tok.Expires)
+			if !tok.Expires.After(time.Now()) {
+				state = "expired"
+			}
+		}
+		if tok.LastUsed != nil {
+			last = when(*tok.LastUsed)
+		}
 		if tok.Revoked != nil {
 			state = "revoked " + when(*tok.Revoked)
 		}
-		t.row(tok.ID, tok.Role, dash(tok.Description), when(tok.Created), state)
+		t.row(tok.ID, tok.Role, dash(tok.Owner), dash(tok.Description), when(tok.Created), expires, last, state)
 	}
 	return t.flush()
 }
@@ -60,7 +72,11 @@ func tokensCreate(ctx context.Context, e *env, _ []string) error {
 	if err := checkRole(e.opts.role); err != nil {
 		return err
 	}
-	body, err := json.Marshal(map[string]string{"description": e.opts.description, "role": e.opts.role})
+	if e.opts.ttl < time.Minute || e.opts.ttl > 366*24*time.Hour {
+		return usageError("--ttl %s: a token works for 1m to 8784h (366 days)", e.opts.ttl)
+	}
+	body, err := json.Marshal(map[string]any{"description": e.opts.description, "role": e.opts.role,
+		"ttl_seconds": int64(e.opts.ttl / time.Second)})
 	if err != nil {
 		return err
 	}
@@ -69,7 +85,11 @@ func tokensCreate(ctx context.Context, e *env, _ []string) error {
 	if err != nil || e.json() {
 		return cmpErr(err, e.raw, data)
 	}
-	fmt.Fprintf(e.log, "created API token %s (role %s); its value follows and is not shown again:\n", tok.ID, tok.Role)
+	expires := "never"
+	if tok.Expires != nil {
+		expires = when(*tok.Expires)
+	}
+	fmt.Fprintf(e.log, "created API token %s (role %s, expires %s); its value follows and is not shown again:\n", tok.ID, tok.Role, expires)
 	_, err = fmt.Fprintln(e.out, tok.Value)
 	return err
 }
@@ -93,6 +113,9 @@ func adminsList(ctx context.Context, e *env, _ []string) error {
 	t := newTable(e.out, "USERNAME", "ROLE", "CREATED", "LAST LOGIN", "STATE")
 	for _, a := range admins {
 		state, last := "enabled", "never"
+		if a.Pending {
+			state = "invited (not set up)"
+		}
 		if a.Disabled != nil {
 			state = "disabled " + when(*a.Disabled)
 		}
@@ -104,15 +127,15 @@ func adminsList(ctx context.Context, e *env, _ []string) error {
 	return t.flush()
 }
 
-// printCredentials shows an account's one-time password and TOTP URL.
-func printCredentials(e *env, a apitypes.Admin, what string) error {
-	fmt.Fprintf(e.log, "%s; the credentials below are shown only now: hand them over safely\n", what)
+// printInvite shows an account's one-time invite link.
+func printInvite(e *env, a apitypes.Admin, what string) error {
+	fmt.Fprintf(e.log, "%s; send the invite link below to its owner: it works once and is shown only now\n", what)
 	kv := newTable(e.out)
 	kv.row("username:", a.Username)
 	kv.row("role:", a.Role)
-	kv.row("password:", a.Password)
-	if a.TOTPURL != "" {
-		kv.row("otpauth_url:", a.TOTPURL)
+	kv.row("invite_url:", a.InviteURL)
+	if a.InviteExpires != nil {
+		kv.row("expires:", when(*a.InviteExpires))
 	}
 	return kv.flush()
 }
@@ -130,7 +153,7 @@ func adminsCreate(ctx context.Context, e *env, args []string) error {
 	if err != nil || e.json() {
 		return cmpErr(err, e.raw, data)
 	}
-	return printCredentials(e, a, fmt.Sprintf("created administrator %s (role %s); add the otpauth URL to an authenticator app", a.Username, a.Role))
+	return printInvite(e, a, fmt.Sprintf("invited administrator %s (role %s); the account cannot log in until the link is used", a.Username, a.Role))
 }
 
 // adminsSet enables or disables an account.
@@ -146,17 +169,15 @@ func adminsSet(verb string) func(ctx context.Context, e *env, args []string) err
 	}
 }
 
-func adminsResetPassword(ctx context.Context, e *env, args []string) error {
-	path := "/api/v1/admins/" + url.PathEscape(args[0]) + "/password"
-	if e.opts.newTOTP {
-		path += "?totp=new"
-	}
+// adminsReset sets an account up again by a new invite link: its password
+// and authenticator stop working and its sessions end.
+func adminsReset(ctx context.Context, e *env, args []string) error {
 	var a apitypes.Admin
-	data, err := e.c.postJSON(ctx, path, "", nil, &a)
+	data, err := e.c.postJSON(ctx, "/api/v1/admins/"+url.PathEscape(args[0])+"/invite", "", nil, &a)
 	if err != nil || e.json() {
 		return cmpErr(err, e.raw, data)
 	}
-	return printCredentials(e, a, fmt.Sprintf("new password for %s; its sessions were ended", a.Username))
+	return printInvite(e, a, fmt.Sprintf("reset %s: its password and authenticator no longer work and its sessions ended", a.Username))
 }
 
 func auditList(ctx context.Context, e *env, _ []string) error {

@@ -149,14 +149,16 @@ Commands:
                                          new enrollment secret; its value is shown once
   secrets revoke ID                      revoke an enrollment secret
   tokens [list]                          API tokens
-  tokens create --role R [--description D]
-                                         new API token (admin, analyst or auditor); value shown once
+  tokens create [--role R] [--ttl 2160h] [--description D]
+                                         new API token (auditor by default, analyst or admin),
+                                         expiring (90 days by default); value shown once
   tokens revoke ID                       revoke an API token
   admins [list]                          administrator accounts
-  admins create USERNAME --role R        new account; password and TOTP URL shown once
+  admins create USERNAME [--role R]      invite an account (auditor by default); its one-time
+                                         invite link (password and authenticator) shown once
   admins disable|enable USERNAME         disable (ends its sessions) or enable an account
-  admins reset-password USERNAME [--new-totp]
-                                         new password (and TOTP secret), shown once
+  admins reset USERNAME                  forget its password and authenticator, end its sessions;
+                                         a new invite link, shown once
   audit [--actor A] [--action X] [--before ID] [--limit N]
                                          audit log, newest first
   version                                print vcguardctl's version

@@ -102,6 +102,8 @@ type ctlCase struct {
 	want, wantErr []string
 	// wantStderr are substrings of stderr.
 	wantStderr []string
+	// wantNot are substrings stdout must not have.
+	wantNot []string
 	// lines, when above 0, is the number of lines stdout must have.
 	lines int
 }
@@ -128,6 +130,11 @@ func (f *fixture) check(t *testing.T, c ctlCase) {
 	for _, w := range c.want {
 		if !strings.Contains(out, w) {
 			t.Errorf("stdout does not contain %q:\n%s", w, out)
+		}
+	}
+	for _, w := range c.wantNot {
+		if strings.Contains(out, w) {
+			t.Errorf("stdout contains %q:\n%s", w, out)
 		}
 	}
 	for _, w := range c.wantStderr {
@@ -391,23 +398,28 @@ func TestAdminCommands(t *testing.T) {
 	}
 
 	for _, c := range []ctlCase{
-		{name: "tokens list", args: []string{"tokens"}, want: []string{"ROLE", tokenID, "SIEM export", "analyst", "active"}},
-		{name: "tokens create without role", args: []string{"tokens", "create"}, wantErr: []string{"--role is required"}},
+		{name: "tokens list", args: []string{"tokens"}, want: []string{"ROLE", "EXPIRES", "LAST USED", tokenID, "SIEM export", "analyst", "active"}},
+		{name: "tokens create without role: the least privileged", args: []string{"tokens", "create"}, want: []string{"vcg_auditor_"},
+			wantStderr: []string{"role auditor", "expires"}},
+		{name: "tokens create bad ttl", args: []string{"tokens", "create", "--ttl", "9000h"}, wantErr: []string{"--ttl 9000h"}},
 		{name: "tokens create bad role", args: []string{"tokens", "create", "--role", "root"}, wantErr: []string{`--role "root"`}},
 		{name: "tokens list as analyst: 403", role: "analyst", args: []string{"tokens"}, wantErr: []string{"403"}},
 		{name: "tokens revoke", args: []string{"tokens", "revoke", tokenID}, want: []string{"revoked API token " + tokenID}},
 		{name: "revoked token: 401", role: "siem", args: []string{"devices"}, wantErr: []string{"401", "token was refused"}},
 
 		{name: "admins create", args: []string{"admins", "create", "alice", "--role", "analyst"},
-			want: []string{"username:", "alice", "password:", "otpauth_url:", "otpauth://totp/"}, wantStderr: []string{"shown only now"}},
+			want: []string{"username:", "alice", "invite_url:", "/invite/vcgi_", "expires:"}, wantStderr: []string{"shown only now"},
+			wantNot: []string{"password", "otpauth"}},
+		{name: "admins create without role: the least privileged", args: []string{"admins", "create", "dora"}, want: []string{"auditor"}},
 		{name: "admins create twice: 409", args: []string{"admins", "create", "alice", "--role", "analyst"}, wantErr: []string{"409"}},
 		{name: "admins create bad name", args: []string{"admins", "create", "a b", "--role", "admin"}, wantErr: []string{"400"}},
-		{name: "admins list", args: []string{"admins"}, want: []string{"USERNAME", "alice", "analyst", "never", "enabled"}},
+		{name: "admins list", args: []string{"admins"}, want: []string{"USERNAME", "alice", "analyst", "never", "invited (not set up)"}},
 		{name: "admins disable", args: []string{"admins", "disable", "alice"}, want: []string{"disabled administrator alice"}},
 		{name: "admins list disabled", args: []string{"admins"}, want: []string{"disabled "}},
 		{name: "admins enable", args: []string{"admins", "enable", "alice"}, want: []string{"enabled administrator alice"}},
-		{name: "admins reset-password", args: []string{"admins", "reset-password", "alice", "--new-totp"},
-			want: []string{"password:", "otpauth://"}, wantStderr: []string{"sessions were ended"}},
+		{name: "admins reset", args: []string{"admins", "reset", "alice"},
+			want: []string{"invite_url:", "/invite/vcgi_"}, wantStderr: []string{"sessions ended"}},
+		{name: "admins reset-password (the old name)", args: []string{"admins", "reset-password", "alice"}, want: []string{"invite_url:"}},
 		{name: "admins disable unknown: 404", args: []string{"admins", "disable", "bob"}, wantErr: []string{"404"}},
 
 		{name: "devices revoke as analyst: 403", role: "analyst", args: []string{"devices", "revoke", "dev-1"}, wantErr: []string{"403"}},
@@ -416,7 +428,7 @@ func TestAdminCommands(t *testing.T) {
 		{name: "devices revoke unknown: 404", args: []string{"devices", "revoke", "dev-nope"}, wantErr: []string{"404"}},
 
 		{name: "audit", role: "auditor", args: []string{"audit"},
-			want: []string{"ACTOR", "ACTION", "token_create", "token_revoke", "admin_add", "admin:alice", "device_revoke", "device:dev-1"}},
+			want: []string{"ACTOR", "ACTION", "token_create", "token_revoke", "admin_invite", "admin_invite_reset", "admin:alice", "device_revoke", "device:dev-1"}},
 		{name: "audit filtered", role: "auditor", args: []string{"audit", "--action", "device_revoke", "--limit", "10"}, lines: 2,
 			want: []string{"device_revoke"}},
 		{name: "audit details as pairs", role: "auditor", args: []string{"audit", "--action", "device_revoke"},
