@@ -162,8 +162,8 @@ func TestPolicyEditor(t *testing.T) {
 	}
 	// A stored version that no longer validates (the catalog changed) is
 	// not published again: the editor shows why.
-	stale, err := e.store.PublishPolicy(t.Context(), "Stale", []byte("name: Stale\napps:\n  retired-tool: {status: approved}\n"), "test",
-		time.Now(), func(uint64, []byte) []byte { return []byte("sig") }, store.AuditEntry{At: time.Now(), Actor: "test", Action: "policy_publish"})
+	stale, err := e.store.PublishPolicy(t.Context(), store.NewPolicy{Name: "Stale", Document: []byte("name: Stale\napps:\n  retired-tool: {status: approved}\n"), By: "test",
+		At: time.Now()}, func(uint64, []byte) []byte { return []byte("sig") }, store.AuditEntry{At: time.Now(), Actor: "test", Action: "policy_publish"})
 	if err != nil {
 		t.Fatal(err)
 	}
