@@ -58,15 +58,16 @@ func isJSON(r *http.Request) bool {
 }
 
 // decodeStrict decodes a JSON request body into v, refusing unknown fields
-// and trailing data, with what says which request in the message.
-func decodeStrict(body []byte, what string, v any) error {
+// and trailing data; want says what the body must be.
+func decodeStrict(body []byte, want string, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return &httpError{http.StatusBadRequest, fmt.Sprintf("%s: %v", what, err)}
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("more than one JSON value")
 	}
-	if dec.More() {
-		return &httpError{http.StatusBadRequest, what + ": more than one JSON value"}
+	if err != nil {
+		return &httpError{http.StatusBadRequest, fmt.Sprintf("request body: %v (%s)", err, want)}
 	}
 	return nil
 }
@@ -88,7 +89,7 @@ func (a *API) publishPolicy(w http.ResponseWriter, r *http.Request, p auth.Princ
 	req := PublishRequest{Document: string(body), Comment: r.URL.Query().Get("comment")}
 	if isJSON(r) {
 		req = PublishRequest{}
-		if err := decodeStrict(body, `request body (application/json is {"document": "...", "comment": "..."}; send a bare policy document as application/yaml with ?comment=)`, &req); err != nil {
+		if err := decodeStrict(body, `as application/json it is {"document": "...", "comment": "..."}; send a bare policy document as application/yaml with ?comment=`, &req); err != nil {
 			return err
 		}
 	}
@@ -172,7 +173,7 @@ func (a *API) rollbackPolicy(w http.ResponseWriter, r *http.Request, p auth.Prin
 	}
 	req := RollbackRequest{Comment: r.URL.Query().Get("comment")}
 	if len(body) > 0 {
-		if err := decodeStrict(body, `request body (want {"comment": "..."})`, &req); err != nil {
+		if err := decodeStrict(body, `want {"comment": "..."}`, &req); err != nil {
 			return err
 		}
 	}
