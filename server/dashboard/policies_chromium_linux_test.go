@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/store"
 )
 
@@ -215,4 +217,39 @@ func TestPolicyEditorChromium(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Without JavaScript the editor is the plain textarea: there, visible,
+// without soft wrap (a long line scrolls inside it) and the page not wider
+// than a phone.
+func TestPolicyEditorWithoutJavaScript(t *testing.T) {
+	t.Parallel()
+	chromium := chromiumPath(t)
+	e := newEnv(t)
+	long := "name: Long\ndescription: " + strings.Repeat("y", 300) + "\napps:\n  zoom:\n    status: forbidden\n"
+	if _, err := e.te.Service.PublishPolicy(t.Context(), admin.SystemActor, []byte(long), "a long line"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := phoneBrowser(t, e, chromium, e.accounts[store.RoleAdmin], 60*time.Second)
+	noScript := func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return chromedp.Void{}, err
+	}
+	if err := chromedp.Do(ctx, noScript, chromedp.Navigate(e.srv.URL+"/policies"), chromedp.WaitVisible(chromedp.ID("document"))); err != nil {
+		t.Fatal(err)
+	}
+	facts, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]any](`({
+  editor: !!document.querySelector(".cm-editor"),
+  page: document.documentElement.scrollWidth, window: window.innerWidth,
+  scroll: document.getElementById("document").scrollWidth, box: document.getElementById("document").clientWidth,
+  whiteSpace: getComputedStyle(document.getElementById("document")).whiteSpace,
+})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if facts["editor"] != false || facts["page"].(float64) > facts["window"].(float64) ||
+		facts["scroll"].(float64) <= facts["box"].(float64) || facts["whiteSpace"] != "pre" {
+		t.Errorf("without JavaScript: %v; want the textarea, not wrapping (its content wider than its box), in a page no wider than the window", facts)
+	}
+	screenshot(t, ctx, "policy-editor-noscript", 390)
 }

@@ -33,7 +33,10 @@ function serverDiagnostics(doc) {
     const n = Number(li.getAttribute("data-line"));
     if (!Number.isInteger(n) || n < 1) return;
     const line = doc.line(Math.min(n, doc.lines));
-    out.push({ from: line.from, to: line.to, severity: "error", source: "server",
+    // From the first character that is not indentation, so the mark
+    // does not underline the indentation.
+    const indent = /^\s*/.exec(line.text)[0].length;
+    out.push({ from: Math.min(line.from + indent, line.to), to: line.to, severity: "error", source: "server",
       message: li.getAttribute("data-message") || li.textContent });
   });
   return out;
