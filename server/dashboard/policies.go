@@ -3,6 +3,7 @@ package dashboard
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -313,5 +314,36 @@ func (d *Dashboard) rollbackPolicy(w http.ResponseWriter, r *http.Request, s *ad
 		d.serverError(w, "roll back policy", err)
 	default:
 		http.Redirect(w, r, fmt.Sprintf("/policies?published=%d", v.Version), http.StatusSeeOther)
+	}
+}
+
+// checkPolicy validates the editor's document for the editor's live
+// check (a fetch while the administrator types): 200 with
+// {"name": "…"} when valid, else {"problems": [{"line": N, "message": "…"}]}.
+func (d *Dashboard) checkPolicy(w http.ResponseWriter, r *http.Request, s *admin.Session) {
+	type checkProblem struct {
+		Line    int    `json:"line"`
+		Message string `json:"message"`
+	}
+	out := struct {
+		Name     string         `json:"name,omitempty"`
+		Problems []checkProblem `json:"problems"`
+	}{Problems: []checkProblem{}}
+	p, err := d.svc().ValidatePolicy([]byte(formDocument(r)))
+	switch {
+	case errors.Is(err, admin.ErrInvalid):
+		for _, pr := range problemsOf(err) {
+			out.Problems = append(out.Problems, checkProblem{Line: pr.Line, Message: pr.Text})
+		}
+	case err != nil:
+		d.serverError(w, "check policy", err)
+		return
+	default:
+		out.Name = p.Name
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := json.NewEncoder(w).Encode(out); err != nil {
+		d.Logger.Error("check policy", "err", err)
 	}
 }

@@ -43,6 +43,16 @@ func pasteInto(text string) chromedp.Action[chromedp.Void] {
 })()`, text), chromedp.EvalAwaitPromise)
 }
 
+// markedLine is the number of the line the (first) error marker is at.
+const markedLine = `(() => {
+  const m = document.querySelector(".cm-gutter-lint .cm-lint-marker-error");
+  if (!m) return "";
+  const r = m.getBoundingClientRect(), mid = (r.top + r.bottom) / 2;
+  const line = [...document.querySelectorAll(".cm-lineNumbers .cm-gutterElement")].find(e => {
+    const q = e.getBoundingClientRect(); return e.textContent && q.top <= mid && mid <= q.bottom; });
+  return line ? line.textContent : "";
+})()`
+
 // screenshot saves the page as name-WIDTH.png in $VCGUARD_SCREENSHOTS (when
 // set), to look at.
 func screenshot(t *testing.T, ctx context.Context, name string, width int) {
@@ -134,6 +144,30 @@ func TestPolicyEditorChromium(t *testing.T) {
 			if facts["textareaHidden"] != true || facts["gutterDisplay"] != "flex" || facts["whiteSpace"] != "pre" || facts["wraps"] != false ||
 				facts["styles"].(float64) == 0 || facts["styles"] != facts["stylesWithNonce"] {
 				t.Errorf("editor: %v; want the textarea hidden, CodeMirror's styles applied from <style nonce>, no soft wrap", facts)
+			}
+
+			// While one types, the server's check marks the error.
+			typo := "name: Typo\napps:\n  zoom:\n    status: forbiddn\n"
+			if err := chromedp.Do(ctx, pasteInto(typo), chromedp.WaitVisible(chromedp.CSS(".cm-gutter-lint .cm-lint-marker-error"))); err != nil {
+				t.Fatalf("live check of a typo: %v", err)
+			}
+			if line, err := chromedp.Run(ctx, chromedp.Evaluate[string](markedLine)); err != nil || line != "4" {
+				t.Errorf("live check marks line %q (%v), want 4", line, err)
+			}
+			if err := chromedp.Do(ctx, pasteInto("name: Fixed\napps:\n  zoom:\n    status: forbidden\n")); err != nil {
+				t.Fatal(err)
+			}
+			// The status line tells once the server has answered.
+			got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`new Promise((resolve) => {
+  const el = document.getElementById("live-check");
+  const check = () => { if (el.textContent) { resolve(el.textContent); return true; } };
+  if (!check()) new MutationObserver(check).observe(el, {childList: true, characterData: true, subtree: true});
+})`, chromedp.EvalAwaitPromise))
+			if err != nil || got != "Valid: policy “Fixed”." {
+				t.Errorf("live check status %q, %v", got, err)
+			}
+			if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".cm-lint-marker-error").length`)); err != nil || n != 0 {
+				t.Errorf("%d error markers on a valid document (%v)", n, err)
 			}
 
 			// A bad policy, validated: the server's error at its line.

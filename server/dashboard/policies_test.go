@@ -224,3 +224,28 @@ func TestPolicyRolloutShown(t *testing.T) {
 		t.Errorf("version 1 page:\n%.3000s", body)
 	}
 }
+
+// POST /policies/check is the editor's live check: the same validation as
+// publishing, answered as JSON with the line of each problem.
+func TestPolicyCheck(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b, csrf := e.loggedIn(t, store.RoleAdmin)
+	resp, body := b.post("/policies/check", url.Values{"csrf": {csrf}, "document": {"name: x\r\napps:\r\n  zoom:\r\n    status: maybe\r\n"}})
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") ||
+		!strings.Contains(body, `{"problems":[{"line":4,"message":"policy:4: field apps.zoom.status:`) {
+		t.Errorf("bad document: %d %q\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	resp, body = b.post("/policies/check", url.Values{"csrf": {csrf}, "document": {"name: Strict\napps:\n  zoom:\n    status: forbidden\n"}})
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(body) != `{"name":"Strict","problems":[]}` {
+		t.Errorf("good document: %d\n%s", resp.StatusCode, body)
+	}
+	if ps, _ := e.store.Policies(t.Context()); len(ps) != 1 {
+		t.Errorf("a check published: %d versions", len(ps))
+	}
+	// Analysts have no editor, so no check either.
+	a, acsrf := e.loggedIn(t, store.RoleAnalyst)
+	if resp, _ := a.post("/policies/check", url.Values{"csrf": {acsrf}, "document": {"name: x\n"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("analyst: %d, want 403", resp.StatusCode)
+	}
+}

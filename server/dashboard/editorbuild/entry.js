@@ -5,7 +5,9 @@
 //   the editor, so indentation stays visible at phone width.
 // - The server's validation errors (<li data-line="N" data-message="...">
 //   in #validation-errors) are shown at their lines: a marker in the lint
-//   gutter, the line underlined, the message on hover and with Ctrl-Shift-M.
+//   gutter, the line underlined, the message on hover and with Ctrl-Shift-M;
+//   while one types, the server checks the document again (POST
+//   /policies/check) and the marks follow.
 // - CodeMirror adds its styles in <style> elements: they carry the nonce of
 //   this script's own tag (the page's Content-Security-Policy allows styles
 //   from 'self' and that nonce only, no 'unsafe-inline').
@@ -21,25 +23,55 @@ import {
   foldGutter, foldKeymap, indentUnit,
 } from "@codemirror/language";
 import { yaml } from "@codemirror/lang-yaml";
-import { lintGutter, lintKeymap, setDiagnostics } from "@codemirror/lint";
+import { linter, lintGutter, lintKeymap, setDiagnostics } from "@codemirror/lint";
 import { searchKeymap, highlightSelectionMatches } from "@codemirror/search";
 
 // Read now: document.currentScript is only set while this script runs.
 const nonce = (document.currentScript && document.currentScript.nonce) || "";
 
+// lineDiagnostic marks line n (1-based; 0 or past the end: the nearest
+// line) from its first character after the indentation.
+function lineDiagnostic(doc, n, message) {
+  const line = doc.line(Math.max(1, Math.min(n, doc.lines)));
+  const indent = /^\s*/.exec(line.text)[0].length;
+  return { from: Math.min(line.from + indent, line.to), to: line.to, severity: "error", source: "server", message };
+}
+
+// The errors the server rendered with the page (after Validate or a
+// refused publish).
 function serverDiagnostics(doc) {
   const out = [];
   document.querySelectorAll("#validation-errors li[data-line]").forEach((li) => {
     const n = Number(li.getAttribute("data-line"));
     if (!Number.isInteger(n) || n < 1) return;
-    const line = doc.line(Math.min(n, doc.lines));
-    // From the first character that is not indentation, so the mark
-    // does not underline the indentation.
-    const indent = /^\s*/.exec(line.text)[0].length;
-    out.push({ from: Math.min(line.from + indent, line.to), to: line.to, severity: "error", source: "server",
-      message: li.getAttribute("data-message") || li.textContent });
+    out.push(lineDiagnostic(doc, n, li.getAttribute("data-message") || li.textContent));
   });
   return out;
+}
+
+// liveCheck asks the server (POST /policies/check, with the form's CSRF
+// token) to validate the document a moment after each change: the same
+// validation as publishing, against the same catalog. A failed request
+// marks nothing.
+function liveCheck(form) {
+  const csrf = form.querySelector('input[name="csrf"]');
+  return linter(async (view) => {
+    const doc = view.state.doc;
+    try {
+      const res = await fetch("/policies/check", {
+        method: "POST", credentials: "same-origin", redirect: "manual",
+        headers: { Accept: "application/json" },
+        body: new URLSearchParams({ csrf: csrf ? csrf.value : "", document: doc.toString() }),
+      });
+      if (!res.ok) return [];
+      const out = await res.json();
+      const status = document.getElementById("live-check");
+      if (status) status.textContent = out.problems.length ? "" : "Valid: policy \u201c" + out.name + "\u201d.";
+      return out.problems.map((p) => lineDiagnostic(doc, p.line, p.message));
+    } catch (e) {
+      return [];
+    }
+  }, { delay: 700 });
 }
 
 function start() {
@@ -61,6 +93,7 @@ function start() {
           "aria-label": label ? label.textContent : "Policy document",
           spellcheck: "false", autocapitalize: "off", autocorrect: "off",
         }),
+        liveCheck(ta.form),
         EditorView.updateListener.of((u) => {
           if (u.docChanged) ta.value = u.state.doc.toString();
         }),
