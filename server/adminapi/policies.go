@@ -167,7 +167,8 @@ func (a *API) rollbackPolicy(w http.ResponseWriter, r *http.Request, p auth.Prin
 	if err != nil {
 		return err
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, admin.MaxPolicyComment+1024))
+	// JSON may escape every byte of the comment as \u00XX.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 6*admin.MaxPolicyComment+1024))
 	if err != nil {
 		return &httpError{http.StatusRequestEntityTooLarge, "rollback request too large or unreadable"}
 	}

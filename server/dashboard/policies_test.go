@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -247,5 +248,41 @@ func TestPolicyCheck(t *testing.T) {
 	a, acsrf := e.loggedIn(t, store.RoleAnalyst)
 	if resp, _ := a.post("/policies/check", url.Values{"csrf": {acsrf}, "document": {"name: x\n"}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("analyst: %d, want 403", resp.StatusCode)
+	}
+}
+
+// The policies page allows exactly its own style elements: a fresh nonce
+// per response in style-src, the same on the editor's script tag (which
+// hands it to CodeMirror), and never 'unsafe-inline' or 'unsafe-eval'.
+func TestPolicyEditorCSP(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b, _ := e.loggedIn(t, store.RoleAdmin)
+	nonceOf := regexp.MustCompile(`style-src 'self' 'nonce-([A-Za-z0-9_-]{20,})';`)
+	var nonces []string
+	for range 2 {
+		resp, body := b.get("/policies")
+		csp := resp.Header.Get("Content-Security-Policy")
+		m := nonceOf.FindStringSubmatch(csp)
+		if m == nil || strings.Contains(csp, "unsafe-") || !strings.Contains(csp, "script-src 'self';") || !strings.Contains(csp, "img-src 'self';") {
+			t.Fatalf("policies page CSP %q", csp)
+		}
+		if !strings.Contains(body, `<script src="/static/editor/editor.js" nonce="`+m[1]+`" defer></script>`) {
+			t.Errorf("the editor's script tag does not carry the nonce %s", m[1])
+		}
+		nonces = append(nonces, m[1])
+	}
+	if nonces[0] == nonces[1] {
+		t.Error("two responses share a nonce")
+	}
+	// Other pages, and analysts (no editor), keep style-src 'self' alone.
+	a, _ := e.loggedIn(t, store.RoleAnalyst)
+	for _, c := range []struct {
+		b    *browser
+		path string
+	}{{a, "/policies"}, {b, "/policies/1"}, {b, "/devices"}} {
+		if resp, _ := c.b.get(c.path); !strings.Contains(resp.Header.Get("Content-Security-Policy"), "style-src 'self';") {
+			t.Errorf("%s: CSP %q", c.path, resp.Header.Get("Content-Security-Policy"))
+		}
 	}
 }
