@@ -75,6 +75,9 @@ type editor struct {
 	// refused.
 	Valid    string
 	Problems []problem
+	// Refused heads the problems: what was not done ("Not published",
+	// "Not rolled back"); empty after Validate.
+	Refused string
 	// Diff is the unified diff against the current version, once asked.
 	Diff     []diffLine
 	DiffDone bool
@@ -158,11 +161,12 @@ func (d *Dashboard) policy(w http.ResponseWriter, r *http.Request, s *admin.Sess
 		http.Error(w, "policy version must be a number", http.StatusBadRequest)
 		return
 	}
-	d.policyPage(w, r, s, http.StatusOK, n, nil)
+	d.policyPage(w, r, s, http.StatusOK, n, "", nil)
 }
 
-// policyPage renders version n; problems say why a rollback was refused.
-func (d *Dashboard) policyPage(w http.ResponseWriter, r *http.Request, s *admin.Session, status int, n uint64, problems []problem) {
+// policyPage renders version n; problems say why a rollback was refused,
+// comment is its change comment, kept in the form.
+func (d *Dashboard) policyPage(w http.ResponseWriter, r *http.Request, s *admin.Session, status int, n uint64, comment string, problems []problem) {
 	p, err := d.svc().Policy(r.Context(), n)
 	if errors.Is(err, admin.ErrNotFound) {
 		http.NotFound(w, r)
@@ -184,7 +188,7 @@ func (d *Dashboard) policyPage(w http.ResponseWriter, r *http.Request, s *admin.
 		current = c.Version
 	}
 	d.render(w, status, "policy.html", page{Title: fmt.Sprintf("Policy version %d", p.Version), Session: s, CSRF: s.CSRF,
-		Data: map[string]any{"Policy": p, "Diff": diffLines(admin.PolicyDiff(prev, p)), "Current": current, "Problems": problems}})
+		Data: map[string]any{"Policy": p, "Diff": diffLines(admin.PolicyDiff(prev, p)), "Current": current, "Problems": problems, "Comment": comment}})
 }
 
 // formDocument is the editor's policy document with the CRLF line ends
@@ -240,10 +244,10 @@ func (d *Dashboard) publishPolicy(w http.ResponseWriter, r *http.Request, s *adm
 	v, err := d.svc().PublishPolicy(r.Context(), actor(r, s), []byte(ed.Document), ed.Comment)
 	switch {
 	case errors.Is(err, admin.ErrInvalid):
-		ed.Problems = problemsOf(err)
+		ed.Problems, ed.Refused = problemsOf(err), "Not published"
 		d.policiesPage(w, r, s, http.StatusUnprocessableEntity, ed, "")
 	case errors.Is(err, admin.ErrUnchanged):
-		ed.Problems = []problem{{Text: "Not published: " + err.Error() + "."}}
+		ed.Problems, ed.Refused = []problem{{Text: err.Error() + "."}}, "Not published"
 		d.policiesPage(w, r, s, http.StatusConflict, ed, "")
 	case err != nil:
 		d.serverError(w, "publish policy", err)
@@ -254,6 +258,7 @@ func (d *Dashboard) publishPolicy(w http.ResponseWriter, r *http.Request, s *adm
 
 // reviewPolicy is publishing's first step.
 func (d *Dashboard) reviewPolicy(w http.ResponseWriter, r *http.Request, s *admin.Session, ed *editor) {
+	ed.Refused = "Not published"
 	if _, err := d.svc().ValidatePolicy([]byte(ed.Document)); err != nil {
 		ed.Problems = problemsOf(err)
 		d.policiesPage(w, r, s, http.StatusUnprocessableEntity, ed, "")
@@ -271,7 +276,7 @@ func (d *Dashboard) reviewPolicy(w http.ResponseWriter, r *http.Request, s *admi
 	}
 	if current.Version > 0 && current.Document == ed.Document {
 		ed.DiffDone, ed.Diff = false, nil
-		ed.Problems = []problem{{Text: fmt.Sprintf("Not published: the document is identical to version %d, the version in force: nothing to publish.", current.Version)}}
+		ed.Problems = []problem{{Text: fmt.Sprintf("the document is identical to version %d, the version in force: nothing to publish.", current.Version)}}
 		d.policiesPage(w, r, s, http.StatusConflict, ed, "")
 		return
 	}
@@ -304,12 +309,12 @@ func (d *Dashboard) rollbackPolicy(w http.ResponseWriter, r *http.Request, s *ad
 	case errors.As(err, &fe):
 		// The old document no longer validates (the catalog changed):
 		// show why, with the document in the editor to fix.
-		ed := &editor{Document: old.Document, Comment: comment, Problems: problemsOf(err)}
+		ed := &editor{Document: old.Document, Comment: comment, Problems: problemsOf(err), Refused: fmt.Sprintf("Not rolled back to version %d", n)}
 		d.policiesPage(w, r, s, http.StatusUnprocessableEntity, ed, "")
 	case errors.Is(err, admin.ErrInvalid):
-		d.policyPage(w, r, s, http.StatusUnprocessableEntity, n, problemsOf(err))
+		d.policyPage(w, r, s, http.StatusUnprocessableEntity, n, comment, problemsOf(err))
 	case errors.Is(err, admin.ErrUnchanged):
-		d.policyPage(w, r, s, http.StatusConflict, n, []problem{{Text: "Not rolled back: " + err.Error() + "."}})
+		d.policyPage(w, r, s, http.StatusConflict, n, comment, []problem{{Text: err.Error() + "."}})
 	case err != nil:
 		d.serverError(w, "roll back policy", err)
 	default:
