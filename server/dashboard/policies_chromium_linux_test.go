@@ -286,4 +286,23 @@ func TestPolicyEditorWithoutJavaScript(t *testing.T) {
 		t.Errorf("without JavaScript: %v; want the textarea, not wrapping (its content wider than its box), in a page no wider than the window", facts)
 	}
 	screenshot(t, ctx, "policy-editor-noscript", 390)
+
+	// A version's page (comment, rollout, rollback form, diff, document)
+	// fits too: its long line scrolls inside its box.
+	for _, path := range []string{"/policies/1", "/policies/2"} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+path), chromedp.WaitVisible(chromedp.ID("policy-rollout"))); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		widths, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`[document.documentElement.scrollWidth, window.innerWidth]`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if widths[0] > widths[1] {
+			wide, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("body *")]
+				.filter(e => e.getBoundingClientRect().right > window.innerWidth && !e.closest("pre"))
+				.slice(0, 10).map(e => e.tagName + "#" + e.id + "." + e.className + " " + Math.round(e.getBoundingClientRect().right) + "px").join(", ")`))
+			t.Errorf("%s: the page is %d px wide in a %d px window; too wide: %s", path, widths[0], widths[1], wide)
+		}
+		screenshot(t, ctx, "policy-version"+strings.ReplaceAll(path, "/", "-"), 390)
+	}
 }
