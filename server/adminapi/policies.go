@@ -86,18 +86,26 @@ func (a *API) publishPolicy(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return &httpError{http.StatusRequestEntityTooLarge, "policy document too large or unreadable"}
 	}
-	req := PublishRequest{Document: string(body), Comment: r.URL.Query().Get("comment")}
-	if isJSON(r) {
-		req = PublishRequest{}
-		if err := decodeStrict(body, `as application/json it is {"document": "...", "comment": "..."}; send a bare policy document as application/yaml with ?comment=`, &req); err != nil {
-			return err
-		}
+	req, err := parsePublishRequest(isJSON(r), r.URL.Query().Get("comment"), body)
+	if err != nil {
+		return err
 	}
 	v, err := a.Admin.PublishPolicy(r.Context(), httpActor(r, p), []byte(req.Document), req.Comment)
 	if err != nil {
 		return policyChangeError(err)
 	}
 	return writeJSON(w, http.StatusCreated, admin.PolicyView(v, true))
+}
+
+// parsePublishRequest reads a publish request's body: the JSON envelope
+// (asJSON), or the document itself with the comment of the query.
+func parsePublishRequest(asJSON bool, queryComment string, body []byte) (PublishRequest, error) {
+	if !asJSON {
+		return PublishRequest{Document: string(body), Comment: queryComment}, nil
+	}
+	var req PublishRequest
+	err := decodeStrict(body, `as application/json it is {"document": "...", "comment": "..."}; send a bare policy document as application/yaml with ?comment=`, &req)
+	return req, err
 }
 
 // policyChangeError answers a refused no-op change with 409.
