@@ -63,8 +63,10 @@ func decodeStrict(body []byte, want string, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("more than one JSON value")
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			err = errors.New("more after the JSON value")
+		}
 	}
 	if err != nil {
 		return &httpError{http.StatusBadRequest, fmt.Sprintf("request body: %v (%s)", err, want)}
