@@ -16,7 +16,7 @@ func TestBlockClosesForbiddenApp(t *testing.T) {
 	s := newServer(t)
 	startAgent(t, s, filepath.Join(t.TempDir(), "agent"))
 	doc := []byte("name: Block Zoom\napps:\n  zoom: {status: forbidden, alternative: jitsi-meet}\n  jitsi-meet: {status: approved}\nactions: {forbidden: block, block_grace: 1s}\n")
-	if code := s.api(t, http.MethodPost, "/api/v1/policies", doc, nil); code != http.StatusCreated {
+	if code := s.api(t, http.MethodPost, "/api/v1/policies?comment=e2e", doc, nil); code != http.StatusCreated {
 		t.Fatalf("publish: %d", code)
 	}
 	waitFor(t, 15*time.Second, "the agent on policy 2", func() bool {

@@ -74,7 +74,7 @@ func TestBrowserPolicyFromPublishedPolicy(t *testing.T) {
 		return len(devs) == 1 && devs[0].PolicyVersion == 1
 	})
 	doc := "name: Own meetings only\napps:\n  jitsi-meet: {status: approved}\nbrowsers:\n  media_origins: enforce\n  allowed_origins: [" + a.URL + "]\n"
-	if code := s.api(t, http.MethodPost, "/api/v1/policies", []byte(doc), nil); code != http.StatusCreated {
+	if code := s.api(t, http.MethodPost, "/api/v1/policies?comment=e2e", []byte(doc), nil); code != http.StatusCreated {
 		t.Fatalf("publish: %d", code)
 	}
 	var written []byte
@@ -95,7 +95,7 @@ func TestBrowserPolicyFromPublishedPolicy(t *testing.T) {
 		t.Errorf("other origin B %s: %q, want video=NotAllowedError audio=NotAllowedError", b.URL, got[b.URL])
 	}
 
-	if code := s.api(t, http.MethodPost, "/api/v1/policies", []byte("name: No browser rules\napps:\n  jitsi-meet: {status: approved}\n"), nil); code != http.StatusCreated {
+	if code := s.api(t, http.MethodPost, "/api/v1/policies?comment=e2e", []byte("name: No browser rules\napps:\n  jitsi-meet: {status: approved}\n"), nil); code != http.StatusCreated {
 		t.Fatalf("publish: %d", code)
 	}
 	waitFor(t, 15*time.Second, "the agent to remove "+chromiumManagedPolicy, func() bool {

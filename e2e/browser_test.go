@@ -236,30 +236,34 @@ func TestBrowserDashboard(t *testing.T) {
 
 	// The policy editor: a mistake is named by line and field, then a
 	// valid policy is diffed and published.
+	editorReady := chromedp.WaitVisible(chromedp.CSS(`html[data-editor="ready"] #policy-codemirror`))
 	step("policy editor", 20*time.Second,
 		chromedp.Navigate(base+"/policies"),
-		chromedp.WaitVisible(chromedp.ID("document")),
-		chromedp.SetValue(chromedp.ID("document"), "name: Strict\napps:\n  zoom:\n    status: maybe\n"),
+		editorReady,
+		pastePolicy("name: Strict\napps:\n  zoom:\n    status: maybe\n"),
 		chromedp.Click(chromedp.ID("validate-button")),
-		chromedp.WaitVisible(chromedp.ID("validation-errors")))
+		chromedp.WaitVisible(chromedp.ID("validation-errors")), editorReady)
 	if got := text("#validation-errors"); !strings.Contains(got, "policy:4") || !strings.Contains(got, "apps.zoom.status") {
 		t.Errorf("validation errors %q: want policy:4 and field apps.zoom.status", got)
 	}
 	shots.shot("policy-invalid")
 	strict := "name: Strict\napps:\n  jitsi-meet:\n    status: approved\n  zoom:\n    status: forbidden\n    alternative: jitsi-meet\n"
 	step("validate", 20*time.Second,
-		chromedp.SetValue(chromedp.ID("document"), strict),
+		pastePolicy(strict),
 		chromedp.Click(chromedp.ID("validate-button")),
-		chromedp.WaitVisible(chromedp.ID("validation-ok")))
+		chromedp.WaitVisible(chromedp.ID("validation-ok")), editorReady)
 	step("diff", 20*time.Second,
 		chromedp.Click(chromedp.ID("diff-button")),
-		chromedp.WaitVisible(chromedp.ID("policy-diff")))
+		chromedp.WaitVisible(chromedp.ID("policy-diff")), editorReady)
 	if got := text("#policy-diff"); !strings.Contains(got, "+name: Strict") {
 		t.Errorf("diff %q lacks +name: Strict", got)
 	}
 	shots.shot("policy-diff")
 	step("publish", 20*time.Second,
+		chromedp.SendKeys(chromedp.ID("comment"), "forbid Zoom, Jitsi instead"),
 		chromedp.Click(chromedp.ID("publish-button")),
+		chromedp.WaitVisible(chromedp.ID("confirm-publish-button")),
+		chromedp.Click(chromedp.ID("confirm-publish-button")),
 		chromedp.WaitVisible(chromedp.CSS(`#policy-history tr[data-version="2"]`)))
 	if got := text(".notice"); !strings.Contains(got, "Published version 2") {
 		t.Errorf("after publishing: %q", got)
@@ -306,4 +310,19 @@ func TestBrowserDashboard(t *testing.T) {
 	if code := s.api(t, http.MethodGet, "/api/v1/devices/"+devID, nil, &dev); code != http.StatusOK || dev.Revoked == nil || dev.Online {
 		t.Errorf("device after revoking in the browser: status %d, %+v", code, dev)
 	}
+}
+
+// pastePolicy replaces the policy editor's (CodeMirror's) whole document
+// with doc, as a person pasting it over everything: typed text would be
+// auto-indented by the editor.
+func pastePolicy(doc string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(async () => {
+  const content = document.querySelector(".cm-content");
+  content.focus();
+  getSelection().selectAllChildren(content);
+  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const dt = new DataTransfer();
+  dt.setData("text/plain", %q);
+  content.dispatchEvent(new ClipboardEvent("paste", {clipboardData: dt, bubbles: true, cancelable: true}));
+})()`, doc), chromedp.EvalAwaitPromise)
 }

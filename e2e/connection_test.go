@@ -28,7 +28,7 @@ func TestJitsiOnThePublicServerIsAWrongServer(t *testing.T) {
 	stateDir := filepath.Join(t.TempDir(), "agent")
 	startAgent(t, s, stateDir)
 	doc := []byte("name: Own Jitsi\napps:\n  jitsi-meet:\n    status: approved\n    allowed_servers: [meet.example.org]\n")
-	if code := s.api(t, http.MethodPost, "/api/v1/policies", doc, nil); code != http.StatusCreated {
+	if code := s.api(t, http.MethodPost, "/api/v1/policies?comment=e2e", doc, nil); code != http.StatusCreated {
 		t.Fatalf("publish: %d", code)
 	}
 	waitFor(t, 15*time.Second, "the agent on policy 2", func() bool {

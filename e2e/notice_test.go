@@ -232,7 +232,7 @@ func TestUnknownRecorderIsTold(t *testing.T) {
 	start(t, "vcguard-agent", stateDir+"-agent.log", append([]string{"run", "--run-user-dir", pw.Base}, args...)...)
 	socket := args[slices.Index(args, "--notify-socket")+1]
 	doc := []byte("name: Media warn\nmedia: {unknown_apps: warn}\n")
-	if code := srv.api(t, http.MethodPost, "/api/v1/policies", doc, nil); code != http.StatusCreated {
+	if code := srv.api(t, http.MethodPost, "/api/v1/policies?comment=e2e", doc, nil); code != http.StatusCreated {
 		t.Fatalf("publish the media policy: %d", code)
 	}
 	var devID string

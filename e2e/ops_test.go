@@ -77,7 +77,7 @@ func TestMetricsAndCtl(t *testing.T) {
 	if err := os.WriteFile(policy, []byte("name: Monitor\napps:\n  jitsi-meet: {status: approved}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out := ctl("policy", "apply", policy); !strings.Contains(out, "published policy version 2") {
+	if out := ctl("policy", "apply", policy, "--comment", "monitor Jitsi only"); !strings.Contains(out, "published policy version 2") {
 		t.Errorf("vcguardctl policy apply:\n%s", out)
 	}
 	waitFor(t, 15*time.Second, "the agent on policy 2", func() bool {

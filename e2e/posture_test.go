@@ -78,7 +78,7 @@ func TestUpdatesOffIsAFindingAndANotice(t *testing.T) {
 	startAgent(t, srv, stateDir)
 	socket := args[slices.Index(args, "--notify-socket")+1]
 	doc := []byte("name: Updates on\napps:\n  discord: {status: approved}\nactions:\n  posture: {updates_off: warn}\n")
-	if code := srv.api(t, http.MethodPost, "/api/v1/policies", doc, nil); code != http.StatusCreated {
+	if code := srv.api(t, http.MethodPost, "/api/v1/policies?comment=e2e", doc, nil); code != http.StatusCreated {
 		t.Fatalf("publish: %d", code)
 	}
 	var devID string

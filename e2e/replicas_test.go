@@ -128,7 +128,7 @@ func TestReplicasPolicyAndRevocation(t *testing.T) {
 		Version uint64 `json:"version"`
 	}
 	start := time.Now()
-	if code := b.api(t, http.MethodPost, "/api/v1/policies", doc, &published); code != http.StatusCreated {
+	if code := b.api(t, http.MethodPost, "/api/v1/policies?comment=e2e", doc, &published); code != http.StatusCreated {
 		t.Fatalf("POST /api/v1/policies on B: status %d", code)
 	}
 	posted := time.Since(start)

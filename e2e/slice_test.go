@@ -87,7 +87,7 @@ func TestPolicyPush(t *testing.T) {
 		Version uint64 `json:"version"`
 	}
 	start := time.Now()
-	if code := s.api(t, http.MethodPost, "/api/v1/policies", doc, &published); code != http.StatusCreated {
+	if code := s.api(t, http.MethodPost, "/api/v1/policies?comment=e2e", doc, &published); code != http.StatusCreated {
 		t.Fatalf("POST /api/v1/policies: status %d", code)
 	}
 	if published.Version != 2 {
@@ -101,7 +101,7 @@ func TestPolicyPush(t *testing.T) {
 	t.Logf("policy publish → applied and reported back: %s (includes 50 ms polling)", time.Since(start).Round(time.Millisecond))
 
 	// A broken policy is refused with its line, and version 2 stays.
-	if code := s.api(t, http.MethodPost, "/api/v1/policies", []byte("name: x\napps:\n  zoom:\n    status: maybe\n"), nil); code != http.StatusBadRequest {
+	if code := s.api(t, http.MethodPost, "/api/v1/policies?comment=e2e", []byte("name: x\napps:\n  zoom:\n    status: maybe\n"), nil); code != http.StatusBadRequest {
 		t.Errorf("broken policy: status %d, want 400", code)
 	}
 	var cur struct {

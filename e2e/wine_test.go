@@ -450,7 +450,7 @@ func TestWineAgent(t *testing.T) {
 	var pub struct {
 		Version uint64 `json:"version"`
 	}
-	if code := s.api(t, http.MethodPost, "/api/v1/policies", doc, &pub); code != http.StatusCreated {
+	if code := s.api(t, http.MethodPost, "/api/v1/policies?comment=e2e", doc, &pub); code != http.StatusCreated {
 		t.Fatalf("publish: %d", code)
 	}
 	waitFor(t, 30*time.Second, "the agent on the pushed policy", func() bool {

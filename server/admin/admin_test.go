@@ -19,15 +19,16 @@ func TestEveryChangeAudited(t *testing.T) {
 	t.Parallel()
 	env := adminapitest.New(t)
 	s, ctx := env.Service, t.Context()
-	doc, err := policies.ExamplePolicy("eu-default")
+	// Version 1 is the European default (adminapitest.New).
+	doc, err := policies.ExamplePolicy("self-hosted-only")
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := s.PublishPolicy(ctx, alice, doc)
+	v, err := s.PublishPolicy(ctx, alice, doc, "self-hosted tools only")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RollbackPolicy(ctx, alice, 1); err != nil {
+	if _, err := s.RollbackPolicy(ctx, alice, 1, "back to the default"); err != nil {
 		t.Fatal(err)
 	}
 	sec, _, err := s.CreateEnrollmentSecret(ctx, alice, admin.SecretSpec{Description: "laptops", Group: "radiology"})
@@ -126,11 +127,13 @@ func TestAuditFailureLeavesNothingChanged(t *testing.T) {
 	s, ctx := env.Service, t.Context()
 	env.Exec(t, 1, `CREATE TRIGGER audit_refused BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log refused'); END`,
 		func(int) []any { return nil })
-	doc, err := policies.ExamplePolicy("eu-default")
+	// A change (version 1 is the European default), so only the audit
+	// entry can refuse it.
+	doc, err := policies.ExamplePolicy("monitor-only")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.PublishPolicy(ctx, alice, doc); err == nil {
+	if _, err := s.PublishPolicy(ctx, alice, doc, "monitor only"); err == nil {
 		t.Error("PublishPolicy succeeded without its audit entry")
 	}
 	if _, _, err := s.CreateEnrollmentSecret(ctx, alice, admin.SecretSpec{Description: "x"}); err == nil {

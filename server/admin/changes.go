@@ -6,77 +6,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/vcguard/vcguard/policies"
 	"github.com/vcguard/vcguard/server/adminapi/apitypes"
-	"github.com/vcguard/vcguard/server/agentapi"
 	"github.com/vcguard/vcguard/server/auth"
-	"github.com/vcguard/vcguard/server/metrics"
 	"github.com/vcguard/vcguard/server/store"
 )
-
-// ValidatePolicy checks a document as publishing would, without publishing
-// it.
-func (s *Service) ValidatePolicy(document []byte) (*policies.Policy, error) {
-	if len(document) > MaxPolicySize {
-		return nil, fmt.Errorf("%w: policy is %d bytes, at most %d are accepted", ErrInvalid, len(document), MaxPolicySize)
-	}
-	p, err := policies.ParsePolicy("policy", document, s.CurrentCatalog())
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	return p, nil
-}
-
-// PublishPolicy validates a policy document against the catalog, stores it
-// as a new signed version with its audit entry, and pushes it to every
-// connected agent.
-func (s *Service) PublishPolicy(ctx context.Context, by Actor, document []byte) (store.PolicyVersion, error) {
-	return s.publish(ctx, by, document, "policy_publish", by.Subject, nil)
-}
-
-// RollbackPolicy publishes the document of an earlier version again, as a
-// new version: agents refuse older version numbers, so going back is going
-// forward with old content.
-func (s *Service) RollbackPolicy(ctx context.Context, by Actor, version uint64) (store.PolicyVersion, error) {
-	old, err := s.Store.Policy(ctx, version)
-	if err != nil {
-		return store.PolicyVersion{}, err
-	}
-	return s.publish(ctx, by, old.Document, "policy_rollback", fmt.Sprintf("%s (rollback to version %d)", by.Subject, old.Version),
-		map[string]any{"content_of_version": old.Version})
-}
-
-func (s *Service) publish(ctx context.Context, by Actor, document []byte, action, publishedBy string, detail map[string]any) (store.PolicyVersion, error) {
-	// Against the newest catalog, which another replica may have published.
-	if _, err := s.RefreshCatalog(ctx); err != nil {
-		return store.PolicyVersion{}, fmt.Errorf("load the current catalog: %w", err)
-	}
-	p, err := s.ValidatePolicy(document)
-	if err != nil {
-		return store.PolicyVersion{}, err
-	}
-	if detail == nil {
-		detail = map[string]any{}
-	}
-	detail["name"] = p.Name
-	e, err := s.entry(by, action, "", detail)
-	if err != nil {
-		return store.PolicyVersion{}, err
-	}
-	storeDone := s.Metrics.StoreTimer(metrics.OpPublish)
-	v, err := s.Store.PublishPolicy(ctx, p.Name, document, publishedBy, s.Now(), func(version uint64, doc []byte) []byte {
-		return policies.SignPolicy(s.PolicyKey, version, doc)
-	}, e)
-	storeDone()
-	if err != nil {
-		return v, err
-	}
-	s.logger().Info("policy published", "version", v.Version, "name", v.Name, "by", by.Subject)
-	if s.Hub != nil {
-		s.Hub.Publish(agentapi.SignedPolicy(v))
-	}
-	return v, nil
-}
 
 // The enrollment secret limits (apitypes.DefaultSecretTTL and the rest).
 const (

@@ -371,38 +371,6 @@ func (s *Service) UnapprovedMedia(ctx context.Context, limit int) ([]MediaUse, e
 	return out, nil
 }
 
-// Policies lists every policy version, without documents.
-func (s *Service) Policies(ctx context.Context) ([]apitypes.Policy, error) {
-	ps, err := s.Store.Policies(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]apitypes.Policy, 0, len(ps))
-	for _, p := range ps {
-		out = append(out, PolicyView(p, false))
-	}
-	return out, nil
-}
-
-// Policy reads one version with its document.
-func (s *Service) Policy(ctx context.Context, version uint64) (apitypes.Policy, error) {
-	p, err := s.Store.Policy(ctx, version)
-	if err != nil {
-		return apitypes.Policy{}, err
-	}
-	return PolicyView(p, true), nil
-}
-
-// CurrentPolicy reads the version in force with its document; ErrNotFound
-// before the first is published.
-func (s *Service) CurrentPolicy(ctx context.Context) (apitypes.Policy, error) {
-	p, err := s.Store.CurrentPolicy(ctx)
-	if err != nil {
-		return apitypes.Policy{}, err
-	}
-	return PolicyView(p, true), nil
-}
-
 // Secret is an enrollment secret in a list, with whether it may enroll a
 // device now.
 type Secret struct {

@@ -107,7 +107,7 @@ func EventView(e store.StoredEvent) apitypes.Event {
 
 // PolicyView converts a policy version, with its document or without.
 func PolicyView(p store.PolicyVersion, withDocument bool) apitypes.Policy {
-	out := apitypes.Policy{Version: p.Version, Name: p.Name, Published: p.Published, PublishedBy: p.PublishedBy}
+	out := apitypes.Policy{Version: p.Version, Name: p.Name, Published: p.Published, PublishedBy: p.PublishedBy, Comment: p.Comment}
 	if withDocument {
 		out.Document = string(p.Document)
 	}

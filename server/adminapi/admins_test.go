@@ -201,8 +201,8 @@ func TestAuditOfChanges(t *testing.T) {
 	admin := e.tokens[store.RoleAdmin]
 	start := time.Now().Add(-time.Second)
 	steps := []struct{ method, path, body string }{
-		{"POST", "/api/v1/policies", "name: Only Jitsi\ndefault: forbidden\napps:\n  jitsi-meet:\n    status: approved\n"},
-		{"POST", "/api/v1/policies/1/rollback", ""},
+		{"POST", "/api/v1/policies?comment=only+Jitsi", "name: Only Jitsi\ndefault: forbidden\napps:\n  jitsi-meet:\n    status: approved\n"},
+		{"POST", "/api/v1/policies/1/rollback?comment=back", ""},
 		{"POST", "/api/v1/enrollment-secrets", `{"description": "laptops"}`},
 	}
 	for _, s := range steps {

@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/vcguard/vcguard/server/admin"
@@ -158,102 +156,6 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request, _ auth.Principa
 	storeDone := a.Admin.Metrics.StoreTimer(metrics.OpListEvents)
 	defer storeDone()
 	return a.listEventsPage(w, r)
-}
-
-func (a *API) listPolicies(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	storeDone := a.Admin.Metrics.StoreTimer(metrics.OpListPolicies)
-	ps, err := a.Admin.Policies(r.Context())
-	storeDone()
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, ps)
-}
-
-func (a *API) getPolicy(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	p, err := a.policyVersionParam(r, "version")
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, p)
-}
-
-func (a *API) publishPolicy(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	doc, err := io.ReadAll(http.MaxBytesReader(w, r.Body, admin.MaxPolicySize))
-	if err != nil {
-		return &httpError{http.StatusRequestEntityTooLarge, "policy document too large or unreadable"}
-	}
-	v, err := a.Admin.PublishPolicy(r.Context(), httpActor(r, p), doc)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, admin.PolicyView(v, true))
-}
-
-// policyVersionParam reads the {version} path value (or, for another
-// name, that query parameter): a number or "current".
-func (a *API) policyVersionParam(r *http.Request, name string) (apitypes.Policy, error) {
-	v := r.PathValue(name)
-	if name != "version" {
-		v = r.URL.Query().Get(name)
-	}
-	if v == "current" {
-		return a.Admin.CurrentPolicy(r.Context())
-	}
-	n, err := strconv.ParseUint(v, 10, 64)
-	if err != nil {
-		return apitypes.Policy{}, &httpError{http.StatusBadRequest, fmt.Sprintf("%s %q: want a policy version number or 'current'", name, v)}
-	}
-	return a.Admin.Policy(r.Context(), n)
-}
-
-// validatePolicy checks a document as publishing would, without publishing
-// it: 200 with its name, or 400 naming line and field.
-func (a *API) validatePolicy(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	doc, err := io.ReadAll(http.MaxBytesReader(w, r.Body, admin.MaxPolicySize))
-	if err != nil {
-		return &httpError{http.StatusRequestEntityTooLarge, "policy document too large or unreadable"}
-	}
-	p, err := a.Admin.ValidatePolicy(doc)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, map[string]string{"name": p.Name})
-}
-
-// diffPolicy compares version {version} with ?against= (default: the
-// version before it).
-func (a *API) diffPolicy(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {
-	to, err := a.policyVersionParam(r, "version")
-	if err != nil {
-		return err
-	}
-	var from apitypes.Policy
-	if r.URL.Query().Get("against") != "" {
-		if from, err = a.policyVersionParam(r, "against"); err != nil {
-			return err
-		}
-	} else if to.Version > 1 {
-		if from, err = a.Admin.Policy(r.Context(), to.Version-1); err != nil {
-			return err
-		}
-	}
-	return writeJSON(w, http.StatusOK, apitypes.PolicyDiff{From: from.Version, To: to.Version, Diff: admin.PolicyDiff(from, to)})
-}
-
-// rollbackPolicy publishes the document of an earlier version again, as a
-// new version: agents refuse older version numbers, so going back is going
-// forward with old content.
-func (a *API) rollbackPolicy(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	old, err := a.policyVersionParam(r, "version")
-	if err != nil {
-		return err
-	}
-	v, err := a.Admin.RollbackPolicy(r.Context(), httpActor(r, p), old.Version)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, admin.PolicyView(v, true))
 }
 
 func (a *API) listSecrets(w http.ResponseWriter, r *http.Request, _ auth.Principal) error {

@@ -274,7 +274,7 @@ func TestPublishPolicy(t *testing.T) {
 		{"two documents", "name: A\n---\nname: B\n", "policy:2: more than one YAML document"},
 	}
 	for _, tt := range bad {
-		resp, b := e.do(t, "POST", "/api/v1/policies", admin, []byte(tt.doc))
+		resp, b := e.do(t, "POST", "/api/v1/policies?comment=test", admin, []byte(tt.doc))
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("%s: status %d, want 400 (%s)", tt.name, resp.StatusCode, b)
 			continue
@@ -286,7 +286,7 @@ func TestPublishPolicy(t *testing.T) {
 	}
 	// Too large: refused before parsing.
 	big := append([]byte("name: Big\ndescription: "), bytes.Repeat([]byte("x"), 1<<20)...)
-	if resp, b := e.do(t, "POST", "/api/v1/policies", admin, big); resp.StatusCode != http.StatusRequestEntityTooLarge {
+	if resp, b := e.do(t, "POST", "/api/v1/policies?comment=test", admin, big); resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("oversized policy: status %d (%s)", resp.StatusCode, b)
 	}
 
@@ -301,7 +301,7 @@ func TestPublishPolicy(t *testing.T) {
 	}
 
 	good := []byte("name: Only Jitsi\ndefault: forbidden\napps:\n  jitsi-meet:\n    status: approved\n")
-	resp, b := e.do(t, "POST", "/api/v1/policies", admin, good)
+	resp, b := e.do(t, "POST", "/api/v1/policies?comment=test", admin, good)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("good policy: status %d (%s)", resp.StatusCode, b)
 	}
@@ -366,7 +366,7 @@ func TestPolicyValidateDiffRollback(t *testing.T) {
 		t.Fatalf("validate published something: %d versions", len(ps))
 	}
 
-	if resp, b := e.do(t, "POST", "/api/v1/policies", admin, doc); resp.StatusCode != http.StatusCreated {
+	if resp, b := e.do(t, "POST", "/api/v1/policies?comment=test", admin, doc); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("publish: %d %s", resp.StatusCode, b)
 	}
 	_, b = e.do(t, "GET", "/api/v1/policies/2/diff", e.tokens[store.RoleAnalyst], nil)
@@ -385,7 +385,7 @@ func TestPolicyValidateDiffRollback(t *testing.T) {
 
 	sub := e.hub.Subscribe("dev-1")
 	defer e.hub.Unsubscribe(sub)
-	resp, b = e.do(t, "POST", "/api/v1/policies/1/rollback", admin, nil)
+	resp, b = e.do(t, "POST", "/api/v1/policies/1/rollback?comment=back+to+the+default", admin, nil)
 	rolled := decode[policyJSON](t, b)
 	_, b1 := e.do(t, "GET", "/api/v1/policies/1", admin, nil)
 	if resp.StatusCode != http.StatusCreated || rolled.Version != 3 || rolled.Document != decode[policyJSON](t, b1).Document ||
@@ -400,7 +400,7 @@ func TestPolicyValidateDiffRollback(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Error("the rollback did not reach the agent streams")
 	}
-	if resp, _ := e.do(t, "POST", "/api/v1/policies/9/rollback", admin, nil); resp.StatusCode != http.StatusNotFound {
+	if resp, _ := e.do(t, "POST", "/api/v1/policies/9/rollback?comment=x", admin, nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("rollback to a missing version: %d, want 404", resp.StatusCode)
 	}
 }

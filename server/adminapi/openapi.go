@@ -70,15 +70,16 @@ var routeDocs = map[string]routeDoc{
 		response: map[string][]apitypes.AppConnections{}},
 	"GET /api/v1/browser-meetings": {summary: "Calls held in a browser since a time", status: 200, response: apitypes.BrowserMeetings{},
 		query: []queryParam{q("since", "string", "RFC 3339 time (default: 14 days ago)")}},
-	"GET /api/v1/policies":                     {summary: "Policy history", status: 200, response: []apitypes.Policy{}},
-	"GET /api/v1/policies/{version}":           {summary: "One policy version (a number, or current) with its document", status: 200, response: apitypes.Policy{}},
-	"POST /api/v1/policies":                    {summary: "Publish a policy (YAML or JSON document)", body: bodyPolicy, status: 201, response: apitypes.Policy{}},
-	"POST /api/v1/policies/validate":           {summary: "Check a policy as publishing would, without publishing", body: bodyPolicy, status: 200, response: map[string]string{}},
-	"GET /api/v1/policies/{version}/diff":      {summary: "Unified diff against another version", status: 200, response: apitypes.PolicyDiff{}, query: []queryParam{q("against", "integer", "the version to compare with (default: the one before)")}},
-	"POST /api/v1/policies/{version}/rollback": {summary: "Publish an earlier version's document again", status: 201, response: apitypes.Policy{}},
-	"GET /api/v1/catalogs":                     {summary: "Catalog versions, newest first", status: 200, response: []apitypes.Catalog{}},
-	"POST /api/v1/catalogs":                    {summary: "Publish a signed catalog bundle (the canonical JSON vcguardctl catalog publish sends)", body: bodyAny, status: 201, response: apitypes.Catalog{}},
-	"GET /api/v1/enrollment-secrets":           {summary: "Enrollment secrets (never their values)", status: 200, response: []apitypes.Secret{}},
+	"GET /api/v1/policies":                {summary: "Policy history", status: 200, response: []apitypes.Policy{}},
+	"GET /api/v1/policies/{version}":      {summary: "One policy version (a number, or current) with its document", status: 200, response: apitypes.Policy{}},
+	"POST /api/v1/policies":               {summary: "Publish a policy (YAML or JSON document)", body: bodyPolicy, status: 201, response: apitypes.Policy{}},
+	"POST /api/v1/policies/validate":      {summary: "Check a policy as publishing would, without publishing", body: bodyPolicy, status: 200, response: map[string]string{}},
+	"GET /api/v1/policies/{version}/diff": {summary: "Unified diff against another version", status: 200, response: apitypes.PolicyDiff{}, query: []queryParam{q("against", "integer", "the version to compare with (default: the one before)")}},
+	"POST /api/v1/policies/{version}/rollback": {summary: "Publish an earlier version's document again (a change comment is required)", status: 201, response: apitypes.Policy{},
+		query: []queryParam{q("comment", "string", "the change comment, unless the body is JSON {comment}")}},
+	"GET /api/v1/catalogs":           {summary: "Catalog versions, newest first", status: 200, response: []apitypes.Catalog{}},
+	"POST /api/v1/catalogs":          {summary: "Publish a signed catalog bundle (the canonical JSON vcguardctl catalog publish sends)", body: bodyAny, status: 201, response: apitypes.Catalog{}},
+	"GET /api/v1/enrollment-secrets": {summary: "Enrollment secrets (never their values)", status: 200, response: []apitypes.Secret{}},
 	"POST /api/v1/enrollment-secrets": {summary: "Create an enrollment secret; its value is answered once", status: 201, response: apitypes.Secret{},
 		body: struct {
 			Description string `json:"description"`
@@ -159,6 +160,9 @@ func (a *API) OpenAPI() ([]byte, error) {
 				"application/yaml": map[string]any{"schema": map[string]any{"type": "string"}},
 				"application/json": map[string]any{"schema": map[string]any{"type": "object"}},
 			}}
+			if r.Pattern == "POST /api/v1/policies" {
+				op["requestBody"].(map[string]any)["content"].(map[string]any)["application/json"] = map[string]any{"schema": g.schema(reflect.TypeOf(PublishRequest{}))}
+			}
 		case bodyAny:
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}}
 		default:

@@ -143,9 +143,11 @@ func TestAPIAnswersMatchOpenAPI(t *testing.T) {
 	}
 	policy := []byte("name: Open\ndefault: approved\n")
 	check("POST", "/api/v1/policies/validate", "application/yaml", policy, http.StatusOK)
-	check("POST", "/api/v1/policies", "application/yaml", policy, http.StatusCreated)
+	check("POST", "/api/v1/policies?comment=openapi", "application/yaml", policy, http.StatusCreated)
+	check("POST", "/api/v1/policies", "application/json", []byte(`{"document": "name: Open\ndefault: forbidden\n", "comment": "openapi json"}`), http.StatusCreated)
+	check("POST", "/api/v1/policies?comment=again", "application/yaml", []byte("name: Open\ndefault: forbidden\n"), http.StatusConflict)
 	check("GET", "/api/v1/policies/2/diff", "", nil, http.StatusOK)
-	check("POST", "/api/v1/policies/1/rollback", "", nil, http.StatusCreated)
+	check("POST", "/api/v1/policies/1/rollback?comment=back", "", nil, http.StatusCreated)
 	var sec struct{ ID string }
 	json.Unmarshal(check("POST", "/api/v1/enrollment-secrets", "application/json", []byte(`{"description": "openapi", "max_uses": 3}`), http.StatusCreated), &sec)
 	check("POST", "/api/v1/enrollment-secrets/"+sec.ID+"/revoke", "", nil, http.StatusOK)

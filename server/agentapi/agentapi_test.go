@@ -259,7 +259,7 @@ func TestMetrics(t *testing.T) {
 
 	// A policy published now is pushed on the stream.
 	doc := []byte("name: Zoom forbidden\napps:\n  zoom: {status: forbidden}\n")
-	if _, err := s.env.Service.PublishPolicy(t.Context(), admin.SystemActor, doc); err != nil {
+	if _, err := s.env.Service.PublishPolicy(t.Context(), admin.SystemActor, doc, "test"); err != nil {
 		t.Fatal(err)
 	}
 	for {

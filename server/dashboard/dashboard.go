@@ -130,6 +130,7 @@ func (d *Dashboard) Routes() []Route {
 		{Pattern: "POST /policies", Session: true, Roles: admins, session: d.publishPolicy},
 		{Pattern: "POST /policies/validate", Session: true, Roles: admins, session: d.validatePolicy},
 		{Pattern: "POST /policies/diff", Session: true, Roles: admins, session: d.diffPolicy},
+		{Pattern: "POST /policies/check", Session: true, Roles: admins, session: d.checkPolicy},
 		{Pattern: "POST /policies/{version}/rollback", Session: true, Roles: admins, session: d.rollbackPolicy},
 		{Pattern: "GET /secrets", Session: true, Roles: admins, session: d.secrets},
 		{Pattern: "POST /secrets", Session: true, Roles: admins, session: d.createSecret},

@@ -164,13 +164,14 @@ func pathOf(t *testing.T, pattern string, vals map[string]string) (method, path 
 // validForms are the form fields (besides csrf) with which each unsafe
 // route's handler succeeds.
 var validForms = map[string]url.Values{
-	"POST /policies":            {"document": {"name: Strict\napps:\n  zoom:\n    status: forbidden\n"}},
-	"POST /policies/validate":   {"document": {"name: Strict\napps:\n  zoom:\n    status: forbidden\n"}},
-	"POST /policies/diff":       {"document": {"name: Strict\n"}},
-	"POST /secrets":             {"description": {"route test"}, "ttl": {"30d"}, "group": {"sales"}},
-	"POST /admins":              {"username": {"it-new"}, "role": {"analyst"}},
-	"POST /devices/{id}/revoke": {"confirm": {"yes"}},
-	"POST /account/tokens":      {"description": {"route test"}, "role": {"auditor"}, "days": {"7"}},
+	"POST /policies":                    publishForm("", "name: Strict\napps:\n  zoom:\n    status: forbidden\n", "route test"),
+	"POST /policies/{version}/rollback": {"comment": {"route test"}},
+	"POST /policies/validate":           {"document": {"name: Strict\napps:\n  zoom:\n    status: forbidden\n"}},
+	"POST /policies/diff":               {"document": {"name: Strict\n"}},
+	"POST /secrets":                     {"description": {"route test"}, "ttl": {"30d"}, "group": {"sales"}},
+	"POST /admins":                      {"username": {"it-new"}, "role": {"analyst"}},
+	"POST /devices/{id}/revoke":         {"confirm": {"yes"}},
+	"POST /account/tokens":              {"description": {"route test"}, "role": {"auditor"}, "days": {"7"}},
 }
 
 // needsAccount are the unsafe routes whose handler needs the session of a

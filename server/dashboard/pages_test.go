@@ -141,7 +141,7 @@ func TestPolicyEditor(t *testing.T) {
 	if _, body := b.post("/policies/diff", url.Values{"csrf": {csrf}, "document": {doc}}); !strings.Contains(body, `<span class="diff-add">&#43;name: Strict</span>`) {
 		t.Errorf("diff:\n%.3000s", body)
 	}
-	resp, _ = b.post("/policies", url.Values{"csrf": {csrf}, "document": {doc}})
+	resp, _ = b.post("/policies", publishForm(csrf, doc, "forbid Zoom"))
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/policies?published=2" {
 		t.Fatalf("publish: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -149,7 +149,7 @@ func TestPolicyEditor(t *testing.T) {
 	if err != nil || p.Version != 2 || strings.Contains(string(p.Document), "\r") {
 		t.Errorf("published %d %q, %v", p.Version, p.Document, err)
 	}
-	resp, _ = b.post("/policies/1/rollback", url.Values{"csrf": {csrf}})
+	resp, _ = b.post("/policies/1/rollback", url.Values{"csrf": {csrf}, "comment": {"back to the default"}})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("rollback: %d", resp.StatusCode)
 	}
@@ -162,12 +162,12 @@ func TestPolicyEditor(t *testing.T) {
 	}
 	// A stored version that no longer validates (the catalog changed) is
 	// not published again: the editor shows why.
-	stale, err := e.store.PublishPolicy(t.Context(), "Stale", []byte("name: Stale\napps:\n  retired-tool: {status: approved}\n"), "test",
-		time.Now(), func(uint64, []byte) []byte { return []byte("sig") }, store.AuditEntry{At: time.Now(), Actor: "test", Action: "policy_publish"})
+	stale, err := e.store.PublishPolicy(t.Context(), store.NewPolicy{Name: "Stale", Document: []byte("name: Stale\napps:\n  retired-tool: {status: approved}\n"), By: "test",
+		At: time.Now()}, func(uint64, []byte) []byte { return []byte("sig") }, store.AuditEntry{At: time.Now(), Actor: "test", Action: "policy_publish"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, body = b.post(fmt.Sprintf("/policies/%d/rollback", stale.Version), url.Values{"csrf": {csrf}})
+	resp, body = b.post(fmt.Sprintf("/policies/%d/rollback", stale.Version), url.Values{"csrf": {csrf}, "comment": {"stale"}})
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "retired-tool") {
 		t.Errorf("rollback to a version that no longer validates: %d\n%.2000s", resp.StatusCode, body)
 	}

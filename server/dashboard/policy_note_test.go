@@ -29,7 +29,7 @@ func TestPolicyEditorNotesPerLanguage(t *testing.T) {
 	if resp, body := b.post("/policies/validate", url.Values{"csrf": {csrf}, "document": {doc}}); resp.StatusCode != http.StatusOK {
 		t.Errorf("validate a note per language: %d\n%.3000s", resp.StatusCode, body)
 	}
-	resp, _ = b.post("/policies", url.Values{"csrf": {csrf}, "document": {doc}})
+	resp, _ = b.post("/policies", publishForm(csrf, doc, "notes per language"))
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/policies?published=2" {
 		t.Fatalf("publish: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}

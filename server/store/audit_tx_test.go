@@ -37,7 +37,7 @@ func testAuditInTransaction(t *testing.T, s *store.Store) {
 	if err := s.CreateDevice(ctx, store.Device{ID: "dev-1", Hostname: "laptop-1", OS: "linux", SecretID: "es_1", Enrolled: at(0)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.PublishPolicy(ctx, "p1", []byte("doc1"), "test", at(0), sign, change("policy_publish")); err != nil {
+	if _, err := s.PublishPolicy(ctx, store.NewPolicy{Name: "p1", Document: []byte("doc1"), By: "test", At: at(0)}, sign, change("policy_publish")); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.CreateSession(ctx, store.Session{Hash: hash("s1"), Subject: "alice", Role: store.RoleAdmin, Created: at(0), Expires: at(time.Hour)}); err != nil {
@@ -50,7 +50,7 @@ func testAuditInTransaction(t *testing.T, s *store.Store) {
 
 	store.RefuseAudit(t, s)
 	later := at(time.Minute)
-	_, errPublish := s.PublishPolicy(ctx, "p2", []byte("doc2"), "test", later, sign, change("policy_publish"))
+	_, errPublish := s.PublishPolicy(ctx, store.NewPolicy{Name: "p2", Document: []byte("doc2"), By: "test", At: later}, sign, change("policy_publish"))
 	_, errRevokeSecret := s.RevokeEnrollmentSecret(ctx, "es_1", later, change("enrollment_secret_revoke"))
 	_, errRevokeToken := s.RevokeAPIToken(ctx, "tok_1", later, change("token_revoke"))
 	_, errRevokeDevice := s.RevokeDevice(ctx, "dev-1", later, change("device_revoke"))

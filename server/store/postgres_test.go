@@ -152,7 +152,7 @@ func TestPostgresReplicas(t *testing.T) {
 		s := replicas[w%2]
 		wg.Go(func() {
 			for i := range each {
-				p, err := s.PublishPolicy(ctx, fmt.Sprintf("w%d-%d", w, i), []byte("doc"), "test", time.Now(),
+				p, err := s.PublishPolicy(ctx, store.NewPolicy{Name: fmt.Sprintf("w%d-%d", w, i), Document: fmt.Appendf(nil, "doc %d-%d", w, i), By: "test", At: time.Now()},
 					func(v uint64, d []byte) []byte { return fmt.Appendf(nil, "%d", v) }, change("policy_publish"))
 				if err != nil {
 					t.Errorf("replica %d: PublishPolicy: %v", w%2, err)

@@ -174,11 +174,11 @@ func TestPostgresNotices(t *testing.T) {
 	}
 	sign := func(uint64, []byte) []byte { return []byte("sig") }
 
-	if _, err := other.PublishPolicy(ctx, "theirs", []byte("d"), "x", at(0), sign, change("policy_publish")); err != nil {
+	if _, err := other.PublishPolicy(ctx, store.NewPolicy{Name: "theirs", Document: []byte("d"), By: "x", At: at(0)}, sign, change("policy_publish")); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	v, err := pub.PublishPolicy(ctx, "ours", []byte("d"), "x", at(0), sign, change("policy_publish"))
+	v, err := pub.PublishPolicy(ctx, store.NewPolicy{Name: "ours", Document: []byte("d2"), By: "x", At: at(0)}, sign, change("policy_publish"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -796,7 +796,7 @@ func testPublishPolicy(t *testing.T, s *store.Store) {
 		doc := fmt.Appendf(nil, "name: Policy %d\n", i)
 		var signed uint64
 		var signedDoc []byte
-		p, err := s.PublishPolicy(ctx, fmt.Sprintf("Policy %d", i), doc, "token:tok_1", at(time.Duration(i)*time.Hour),
+		p, err := s.PublishPolicy(ctx, store.NewPolicy{Name: fmt.Sprintf("Policy %d", i), Document: doc, By: "token:tok_1", At: at(time.Duration(i) * time.Hour)},
 			func(version uint64, d []byte) []byte {
 				signed, signedDoc = version, d
 				return fmt.Appendf(nil, "sig-%d", version)
@@ -853,7 +853,7 @@ func testPublishPolicyConcurrent(t *testing.T, s *store.Store) {
 		wg.Go(func() {
 			for i := range each {
 				doc := fmt.Appendf(nil, "name: w%d-%d\n", w, i)
-				p, err := s.PublishPolicy(ctx, fmt.Sprintf("w%d-%d", w, i), doc, "test", time.Now(),
+				p, err := s.PublishPolicy(ctx, store.NewPolicy{Name: fmt.Sprintf("w%d-%d", w, i), Document: doc, By: "test", At: time.Now()},
 					func(v uint64, d []byte) []byte { return fmt.Appendf(nil, "%d:%s", v, d) }, change("policy_publish"))
 				if err != nil {
 					errs <- err

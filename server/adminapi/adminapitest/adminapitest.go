@@ -131,7 +131,7 @@ func New(t testing.TB) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := e.Service.PublishPolicy(ctx, admin.Actor{Subject: "test"}, doc); err != nil || v.Version != 1 {
+	if v, err := e.Service.PublishPolicy(ctx, admin.Actor{Subject: "test"}, doc, "test setup"); err != nil || v.Version != 1 {
 		t.Fatalf("publish initial policy: %+v, %v", v, err)
 	}
 	// The set-up is audited like every change; tests start from an empty

@@ -141,7 +141,16 @@ type Policy struct {
 	Name        string    `json:"name"`
 	Published   time.Time `json:"published"`
 	PublishedBy string    `json:"published_by"`
-	Document    string    `json:"document,omitempty"`
+	// Comment is the publisher's reason for the change ("" for versions
+	// published before comments were required).
+	Comment  string `json:"comment"`
+	Document string `json:"document,omitempty"`
+	// Applied counts the enrolled devices (not revoked) that applied this
+	// version or a newer one, of Total; OnVersion those whose newest
+	// applied version is exactly this one.
+	Applied   int `json:"applied"`
+	Total     int `json:"total"`
+	OnVersion int `json:"on_version"`
 }
 
 // Catalog is a published catalog version (POST /api/v1/catalogs answers

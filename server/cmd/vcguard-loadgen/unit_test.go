@@ -169,7 +169,7 @@ func TestRepublished(t *testing.T) {
 	if got := string(republished("name: x", at)); got != "name: x\n# published by vcguard-loadgen at 2026-12-06T00:00:00Z\n" {
 		t.Errorf("YAML: %q", got)
 	}
-	if got := string(republished(`{"name":"x"}`, at)); got != `{"name":"x"}` {
+	if got := string(republished(`{"name":"x"}`, at)); got != "{\"name\":\"x\"}\n# published by vcguard-loadgen at 2026-12-06T00:00:00Z\n" {
 		t.Errorf("JSON: %q", got)
 	}
 }

@@ -613,7 +613,8 @@ func firstStart(ctx context.Context, cfg *config, api *admin.Service, logger *sl
 		if err != nil {
 			return fmt.Errorf("--initial-policy: %w", err)
 		}
-		if _, err := api.PublishPolicy(ctx, admin.Actor{Subject: "vcguard-server (first start)"}, doc); err != nil {
+		if _, err := api.PublishPolicy(ctx, admin.Actor{Subject: "vcguard-server (first start)"}, doc,
+			"first start: the "+cfg.InitialPolicy+" example policy"); err != nil {
 			return fmt.Errorf("publish initial policy: %w", err)
 		}
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -9,7 +9,6 @@ import (
 	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 	"io"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,6 +41,7 @@ type options struct {
 	actor, action     string
 	long              bool
 	before            int64
+	comment           string
 }
 
 // env is what a command runs with.
@@ -82,12 +82,12 @@ var commands = []command{
 	{name: "policies current", flags: noFlags, run: func(ctx context.Context, e *env, _ []string) error {
 		return policiesShow(ctx, e, []string{"current"})
 	}},
-	{name: "policy apply", args: []string{"FILE"}, flags: noFlags, run: policyApply},
+	{name: "policy apply", args: []string{"FILE"}, flags: commentFlag("what changes and why (required), e.g. 'allow Jitsi for radiology'"), run: policyApply},
 	{name: "policy validate", args: []string{"FILE"}, flags: noFlags, run: policyValidate},
 	{name: "policy diff", args: []string{"VERSION|current"}, flags: func(fs *flag.FlagSet, o *options) {
 		fs.StringVar(&o.against, "against", "", "compare with this version (default: the version before)")
 	}, run: policyDiff},
-	{name: "policy rollback", args: []string{"VERSION"}, flags: noFlags, run: policyRollback},
+	{name: "policy rollback", args: []string{"VERSION"}, flags: commentFlag("why go back (required), e.g. 'the new rule blocked the help desk'"), run: policyRollback},
 	{name: "catalog list", aliases: []string{"catalog"}, flags: noFlags, run: catalogsList},
 	{name: "catalog publish", args: []string{"DIR|BUNDLE"}, flags: noFlags, run: catalogPublish},
 	{name: "secrets list", aliases: []string{"secrets"}, flags: noFlags, run: secretsList},
@@ -264,167 +264,6 @@ func eventsList(ctx context.Context, e *env, _ []string) error {
 		t.row(when(ev.Time), ev.DeviceID, strconv.FormatUint(ev.Seq, 10), ev.Type, dash(ev.AppID), dash(ev.Process), pid)
 	}
 	return t.flush()
-}
-
-func policiesList(ctx context.Context, e *env, _ []string) error {
-	var ps []apitypes.Policy
-	data, err := e.c.getJSON(ctx, "/api/v1/policies", nil, &ps)
-	if err != nil || e.json() {
-		return cmpErr(err, e.raw, data)
-	}
-	var current uint64
-	for _, p := range ps {
-		current = max(current, p.Version)
-	}
-	t := newTable(e.out, "VERSION", "NAME", "PUBLISHED", "BY", "")
-	for _, p := range ps {
-		mark := ""
-		if p.Version == current {
-			mark = "current"
-		}
-		t.row(strconv.FormatUint(p.Version, 10), p.Name, when(p.Published), p.PublishedBy, mark)
-	}
-	return t.flush()
-}
-
-// policiesShow prints the document on stdout, so it can be saved, edited and
-// applied again; what it is goes to stderr.
-func policiesShow(ctx context.Context, e *env, args []string) error {
-	v, err := versionArg(args[0], true)
-	if err != nil {
-		return err
-	}
-	var p apitypes.Policy
-	data, err := e.c.getJSON(ctx, "/api/v1/policies/"+v, nil, &p)
-	if err != nil || e.json() {
-		return cmpErr(err, e.raw, data)
-	}
-	fmt.Fprintf(e.log, "policy version %d (%s), published %s by %s\n", p.Version, p.Name, when(p.Published), p.PublishedBy)
-	_, err = io.WriteString(e.out, p.Document)
-	if err == nil && !strings.HasSuffix(p.Document, "\n") {
-		_, err = fmt.Fprintln(e.out)
-	}
-	return err
-}
-
-// versionArg checks a policy version argument before it goes to the server.
-func versionArg(s string, currentOK bool) (string, error) {
-	if s == "current" && currentOK {
-		return s, nil
-	}
-	if n, err := strconv.ParseUint(s, 10, 64); err != nil || n == 0 {
-		if currentOK {
-			return "", usageError("policy version %q: want a number (see 'vcguardctl policies') or 'current'", s)
-		}
-		return "", usageError("policy version %q: want a number (see 'vcguardctl policies')", s)
-	}
-	return s, nil
-}
-
-// readPolicyFile reads a policy document to send.
-func readPolicyFile(path string) ([]byte, error) {
-	doc, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read policy: %w", err)
-	}
-	if len(strings.TrimSpace(string(doc))) == 0 {
-		return nil, fmt.Errorf("%s is empty: a policy needs at least a name and apps (see policies/examples/)", path)
-	}
-	return doc, nil
-}
-
-// policyFileError turns the server's refusal of a document ("invalid
-// input: policy:3: field apps.zoom.status: …") into one that names the
-// local file ("my-policy.yaml:3: field apps.zoom.status: …").
-func policyFileError(err error, path string) error {
-	ae, ok := err.(*apiError)
-	if !ok || ae.Status != 400 {
-		return err
-	}
-	msg := strings.TrimPrefix(ae.Message, "invalid input: ")
-	if rest, ok := strings.CutPrefix(msg, "policy:"); ok {
-		msg = path + ":" + rest
-	} else {
-		msg = path + ": " + msg
-	}
-	return fmt.Errorf("%s\nthe policy was not published; fix the file and run the command again", msg)
-}
-
-func policyApply(ctx context.Context, e *env, args []string) error {
-	doc, err := readPolicyFile(args[0])
-	if err != nil {
-		return err
-	}
-	var p apitypes.Policy
-	data, err := e.c.postJSON(ctx, "/api/v1/policies", "application/yaml", doc, &p)
-	if err != nil {
-		return policyFileError(err, args[0])
-	}
-	if e.json() {
-		return e.raw(data)
-	}
-	fmt.Fprintf(e.out, "published policy version %d (%s); connected agents receive it now\n", p.Version, p.Name)
-	return nil
-}
-
-func policyValidate(ctx context.Context, e *env, args []string) error {
-	doc, err := readPolicyFile(args[0])
-	if err != nil {
-		return err
-	}
-	var res struct {
-		Name string `json:"name"`
-	}
-	data, err := e.c.postJSON(ctx, "/api/v1/policies/validate", "application/yaml", doc, &res)
-	if err != nil {
-		err = policyFileError(err, args[0])
-		return fmt.Errorf("%s", strings.Replace(err.Error(), "the policy was not published; ", "", 1))
-	}
-	if e.json() {
-		return e.raw(data)
-	}
-	fmt.Fprintf(e.out, "%s: valid (policy %q)\n", args[0], res.Name)
-	return nil
-}
-
-func policyDiff(ctx context.Context, e *env, args []string) error {
-	v, err := versionArg(args[0], true)
-	if err != nil {
-		return err
-	}
-	q := url.Values{}
-	if e.opts.against != "" {
-		against, err := versionArg(e.opts.against, true)
-		if err != nil {
-			return err
-		}
-		q.Set("against", against)
-	}
-	var d apitypes.PolicyDiff
-	data, err := e.c.getJSON(ctx, "/api/v1/policies/"+v+"/diff", q, &d)
-	if err != nil || e.json() {
-		return cmpErr(err, e.raw, data)
-	}
-	if d.Diff == "" {
-		fmt.Fprintf(e.out, "no difference between version %d and version %d\n", d.From, d.To)
-		return nil
-	}
-	_, err = io.WriteString(e.out, d.Diff)
-	return err
-}
-
-func policyRollback(ctx context.Context, e *env, args []string) error {
-	v, err := versionArg(args[0], false)
-	if err != nil {
-		return err
-	}
-	var p apitypes.Policy
-	data, err := e.c.postJSON(ctx, "/api/v1/policies/"+v+"/rollback", "", nil, &p)
-	if err != nil || e.json() {
-		return cmpErr(err, e.raw, data)
-	}
-	fmt.Fprintf(e.out, "published policy version %d (%s) with the document of version %s; connected agents receive it now\n", p.Version, p.Name, v)
-	return nil
 }
 
 func secretsList(ctx context.Context, e *env, _ []string) error {

@@ -134,13 +134,15 @@ Commands:
   devices revoke ID                      cut a device off at once (also its open stream)
   events [--device ID] [--type T] [--limit N]
                                          events, newest first
-  policies [list]                        policy versions
-  policies show VERSION|current          one policy version with its document
-  policy apply FILE                      publish a policy (YAML or JSON); prints the new version
+  policies [list]                        policy versions with rollout (APPLIED: devices on it or newer / enrolled)
+                                         and change comment
+  policies show VERSION|current          one policy version with its document (comment and rollout on stderr)
+  policy apply FILE --comment C          publish a policy (YAML or JSON) with its change comment;
+                                         prints the new version; refused if identical to the current one
   policy validate FILE                   check a policy as publishing would, without publishing
   policy diff VERSION|current [--against N]
                                          unified diff against version N (default: the one before)
-  policy rollback VERSION                publish an earlier version's document again
+  policy rollback VERSION --comment C    publish an earlier version's document again, with why
   catalog [list]                         catalog versions (the tools agents recognise)
   catalog publish DIR|BUNDLE             publish a catalog directory (VERSION + *.yaml) as a new
                                          signed version; agents receive it without an upgrade
