@@ -48,6 +48,11 @@ func (a Admin) Pending() bool { return a.PasswordHash == "" }
 // CreateAdmin stores a new account and its audit entry in one transaction;
 // ErrExists if the username is taken.
 func (s *Store) CreateAdmin(ctx context.Context, a Admin, audit AuditEntry) error {
+	sealed, err := s.sealTOTP(a.Username, a.TOTPSecret)
+	if err != nil {
+		return err
+	}
+	a.TOTPSecret = sealed
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`INSERT INTO admins (id, username, password_hash, totp_secret, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)
@@ -67,7 +72,16 @@ func (s *Store) CreateAdmin(ctx context.Context, a Admin, audit AuditEntry) erro
 
 const adminColumns = `id, username, password_hash, totp_secret, totp_counter, role, created_at, disabled_at, last_login, totp_pending`
 
-func scanAdmin(row interface{ Scan(...any) error }) (Admin, error) {
+// scanAdmin reads an account, its TOTP secrets opened.
+func (s *Store) scanAdmin(row interface{ Scan(...any) error }) (Admin, error) {
+	a, err := scanAdminRow(row)
+	if err != nil {
+		return a, err
+	}
+	return s.openAdmin(a)
+}
+
+func scanAdminRow(row interface{ Scan(...any) error }) (Admin, error) {
 	var a Admin
 	var role string
 	var created, disabled, lastLogin int64
@@ -80,7 +94,7 @@ func scanAdmin(row interface{ Scan(...any) error }) (Admin, error) {
 
 // AdminByUsername finds an account, enabled or not.
 func (s *Store) AdminByUsername(ctx context.Context, username string) (Admin, error) {
-	a, err := scanAdmin(s.db.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admins WHERE username = $1`, username))
+	a, err := s.scanAdmin(s.db.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admins WHERE username = $1`, username))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, fmt.Errorf("admin %s: %w", username, ErrNotFound)
 	}
@@ -99,7 +113,7 @@ func (s *Store) Admins(ctx context.Context) ([]Admin, error) {
 	defer rows.Close()
 	var out []Admin
 	for rows.Next() {
-		a, err := scanAdmin(rows)
+		a, err := s.scanAdmin(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list admins: %w", err)
 		}
@@ -191,7 +205,7 @@ func (s *Store) DisableAdminKeepingOne(ctx context.Context, username string, now
 		if err := updateAdminTx(ctx, tx, "disable admin", username, true, &audit, disableQuery, micros(now), username); err != nil {
 			return err
 		}
-		out, err = scanAdmin(tx.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admins WHERE username = $1`, username))
+		out, err = s.scanAdmin(tx.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admins WHERE username = $1`, username))
 		if err != nil {
 			return fmt.Errorf("disable admin %s: %w", username, err)
 		}
@@ -214,6 +228,10 @@ func (s *Store) ResetAdminCredentials(ctx context.Context, username, passwordHas
 	if totpSecret == "" {
 		return s.updateAdmin(ctx, "set password of", username, true, &audit,
 			`UPDATE admins SET password_hash = $1 WHERE username = $2`, passwordHash, username)
+	}
+	totpSecret, err := s.sealTOTP(username, totpSecret)
+	if err != nil {
+		return err
 	}
 	return s.updateAdmin(ctx, "set password and TOTP secret of", username, true, &audit,
 		`UPDATE admins SET password_hash = $1, totp_secret = $2, totp_counter = 0 WHERE username = $3`, passwordHash, totpSecret, username)
@@ -249,6 +267,10 @@ func endOtherSessions(ctx context.Context, tx *sql.Tx, username string, keep []b
 // re-authentication), replacing any earlier one, and records audit, in one
 // transaction. The current secret keeps working until ConfirmPendingTOTP.
 func (s *Store) SetPendingTOTP(ctx context.Context, username, secret string, audit AuditEntry) error {
+	secret, err := s.sealTOTP(username, secret)
+	if err != nil {
+		return err
+	}
 	return s.updateAdmin(ctx, "start TOTP enrolment of", username, false, &audit,
 		`UPDATE admins SET totp_pending = $1 WHERE username = $2 AND password_hash <> ''`, secret, username)
 }
@@ -263,8 +285,24 @@ var ErrNoPendingTOTP = errors.New("no new authenticator enrolment to confirm: st
 // one transaction.
 func (s *Store) ConfirmPendingTOTP(ctx context.Context, username, secret string, counter int64, keep []byte, audit AuditEntry) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		// The pending secret as stored (sealed, with a nonce of its own):
+		// the update below takes exactly that one, so an enrolment
+		// restarted meanwhile is not confirmed by the old code.
+		var stored string
+		err := tx.QueryRowContext(ctx, `SELECT totp_pending FROM admins WHERE username = $1`, username).Scan(&stored)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && stored == "") {
+			return ErrNoPendingTOTP
+		}
+		if err != nil {
+			return fmt.Errorf("confirm TOTP enrolment of %s: %w", username, err)
+		}
+		if pending, err := s.openTOTP(username, stored); err != nil {
+			return err
+		} else if pending != secret {
+			return ErrNoPendingTOTP
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE admins SET totp_secret = totp_pending, totp_pending = '', totp_counter = $1
-			WHERE username = $2 AND totp_pending = $3 AND totp_pending <> ''`, counter, username, secret)
+			WHERE username = $2 AND totp_pending = $3 AND totp_pending <> ''`, counter, username, stored)
 		if err != nil {
 			return fmt.Errorf("confirm TOTP enrolment of %s: %w", username, err)
 		}

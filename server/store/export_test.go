@@ -21,3 +21,18 @@ func RefuseAudit(t interface{ Fatal(...any) }, s *Store) {
 		}
 	}
 }
+
+// RawTOTP returns an account's TOTP secret and pending secret as stored.
+func RawTOTP(t interface{ Fatal(...any) }, s *Store, username string) (secret, pending string) {
+	if err := s.db.QueryRow(`SELECT totp_secret, totp_pending FROM admins WHERE username = $1`, username).Scan(&secret, &pending); err != nil {
+		t.Fatal(err)
+	}
+	return secret, pending
+}
+
+// SetRawTOTP stores an account's TOTP secret as given, bypassing sealing.
+func SetRawTOTP(t interface{ Fatal(...any) }, s *Store, username, secret string) {
+	if _, err := s.writeDB.Exec(`UPDATE admins SET totp_secret = $1 WHERE username = $2`, secret, username); err != nil {
+		t.Fatal(err)
+	}
+}

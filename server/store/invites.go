@@ -63,6 +63,11 @@ func (s *Store) CreateAdminInvite(ctx context.Context, a Admin, inv Invite, audi
 	if a.PasswordHash != "" || inv.Username != a.Username {
 		return fmt.Errorf("invite %s: the account must be new, without a password, and the invite's", a.Username)
 	}
+	sealed, err := s.sealTOTP(a.Username, a.TOTPSecret)
+	if err != nil {
+		return err
+	}
+	a.TOTPSecret = sealed
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`INSERT INTO admins (id, username, password_hash, totp_secret, role, created_at) VALUES ($1, $2, '', $3, $4, $5)
@@ -89,6 +94,10 @@ func (s *Store) CreateAdminInvite(ctx context.Context, a Admin, inv Invite, audi
 // superseded; the invite and the audit entry are stored, all in one
 // transaction.
 func (s *Store) ResetAdminInvite(ctx context.Context, inv Invite, totpSecret string, audit AuditEntry) error {
+	totpSecret, err := s.sealTOTP(inv.Username, totpSecret)
+	if err != nil {
+		return err
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := updateAdminTx(ctx, tx, "reset", inv.Username, true, nil,
 			`UPDATE admins SET password_hash = '', totp_secret = $1, totp_counter = 0, totp_pending = '' WHERE username = $2`,
@@ -152,7 +161,7 @@ func (s *Store) RedeemInvite(ctx context.Context, hash []byte, now time.Time, pa
 		if err := appendAudit(ctx, tx, audit); err != nil {
 			return err
 		}
-		out, err = scanAdmin(tx.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admins WHERE username = $1`, username))
+		out, err = s.scanAdmin(tx.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admins WHERE username = $1`, username))
 		return err
 	})
 	return out, err

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/vcguard/vcguard/server/store"
 )
@@ -74,7 +74,7 @@ func testSecretUses(t *testing.T, s *store.Store) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.RevokeEnrollmentSecret(ctx, gone.ID, at(6 * time.Minute), change("enrollment_secret_revoke")); err != nil {
+	if _, err := s.RevokeEnrollmentSecret(ctx, gone.ID, at(6*time.Minute), change("enrollment_secret_revoke")); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range []store.EnrollmentSecret{old, gone} {

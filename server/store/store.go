@@ -60,6 +60,9 @@ type Store struct {
 	dialect dialect
 	// purgeBatch is how many events one PurgeEvents statement deletes.
 	purgeBatch int
+	// sealer seals the accounts' TOTP secrets (SetSecretSealer); nil keeps
+	// them as they are.
+	sealer SecretSealer
 	// pgConfig and schema are set on PostgreSQL: Listen opens its own
 	// connection with pgConfig, and notices name the schema so that
 	// installations in separate schemas of one database ignore each other.

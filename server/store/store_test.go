@@ -50,6 +50,7 @@ func runSuite(t *testing.T, open opener) {
 		{"EnrollmentSecrets", testEnrollmentSecrets},
 		{"RevokeEnrollmentSecret", testRevokeEnrollmentSecret},
 		{"SecretUses", testSecretUses},
+		{"TOTPSealed", testTOTPSealed},
 		{"APITokens", testAPITokens},
 		{"Sessions", testSessions},
 		{"Admins", testAdmins},

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vcguard/vcguard/server/admin"
+	"github.com/vcguard/vcguard/server/keyring"
 	"github.com/vcguard/vcguard/server/store"
 )
 
@@ -120,6 +121,7 @@ func runAdmin(ctx context.Context, args []string, stdout io.Writer) error {
 	username := fs.String("username", "", "account username")
 	role := fs.String("role", "", "admin, analyst or auditor")
 	newTOTP := fs.Bool("new-totp", false, "passwd: also a new TOTP secret")
+	fs.StringVar(&cfg.KEKFile, "kek-file", os.Getenv("VCGUARD_KEK_FILE"), "the server's key-encryption key file, when it seals the TOTP secrets")
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%s: %w\n\n%s", cmd, err, adminUsage)
 	}
@@ -149,6 +151,15 @@ func runAdmin(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	if cfg.KEKFile != "" {
+		kek, err := keyring.LoadKEK(cfg.KEKFile)
+		if err != nil {
+			return err
+		}
+		if err := sealTOTPSecrets(ctx, st, kek, slog.New(slog.DiscardHandler)); err != nil {
+			return err
+		}
+	}
 	api := &admin.Service{Store: st, Logger: slog.New(slog.DiscardHandler)}
 	by := admin.SystemActor
 	switch cmd {

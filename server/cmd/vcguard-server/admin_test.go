@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/ed25519"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/vcguard/vcguard/policies"
 	"github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/auth"
+	"github.com/vcguard/vcguard/server/keyring"
 	"github.com/vcguard/vcguard/server/store"
 )
 
@@ -218,4 +220,41 @@ func TestFirstStartIsAudited(t *testing.T) {
 	if life := secrets[0].Expires.Sub(secrets[0].Created); life != admin.DefaultSecretTTL {
 		t.Errorf("the first secret lasts %v, want the default %v", life, admin.DefaultSecretTTL)
 	}
+}
+
+// With --kek-file the offline admin command seals the account's TOTP
+// secret like the server; the account logs in through a store opened
+// with the same key, and a store without it refuses to read the secret.
+func TestAdminCommandSealsTOTP(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st, err := store.OpenSQLite(t.Context(), filepath.Join(dir, databaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	kekFile := filepath.Join(dir, "kek")
+	if err := os.WriteFile(kekFile, []byte("0123456789abcdef0123456789abcdef-kek"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := adminMain(t.Context(), []string{"add", "--username", "kim", "--role", "admin", "--data", dir, "--kek-file", kekFile}, &out, &errOut); code != 0 {
+		t.Fatalf("add: %d %s", code, errOut.String())
+	}
+	st, err = store.OpenSQLite(t.Context(), filepath.Join(dir, databaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.AdminByUsername(t.Context(), "kim"); !errors.Is(err, store.ErrSealed) {
+		t.Fatalf("reading the account without the key: %v, want ErrSealed", err)
+	}
+	kek, err := keyring.LoadKEK(kekFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sealTOTPSecrets(t.Context(), st, kek, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	canLogIn(t, st, "kim", out.String())
 }

@@ -345,6 +345,9 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 			return err
 		}
 	}
+	if err := sealTOTPSecrets(ctx, st, keys.KEK, logger); err != nil {
+		return err
+	}
 	caCert, caKey, err := keys.CA(ctx, cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("certificate authority: %w", err)
@@ -553,6 +556,25 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		runErr = nil
 	}
 	return runErr
+}
+
+// sealTOTPSecrets makes the store seal the accounts' TOTP secrets under
+// the key-encryption key (none: they are stored as they are) and seals
+// those still stored in the clear.
+func sealTOTPSecrets(ctx context.Context, st *store.Store, kek []byte, logger *slog.Logger) error {
+	sealer, err := keyring.TOTPSealer(kek)
+	if err != nil || sealer == nil {
+		return err
+	}
+	st.SetSecretSealer(sealer)
+	n, err := st.SealTOTPSecrets(ctx)
+	if err != nil {
+		return fmt.Errorf("seal the TOTP secrets: %w", err)
+	}
+	if n > 0 {
+		logger.Info("sealed TOTP secrets in the database with the key-encryption key", "accounts", n)
+	}
+	return nil
 }
 
 // dbForLog names the database for logs, without a password.
