@@ -109,4 +109,3 @@ func firstStart(ctx context.Context, cfg *config, api *admin.Service, logger *sl
 func writeSecretFile(path, value string) error {
 	return atomicfile.WriteFile(path, []byte(value+"\n"), 0o600)
 }
-
