@@ -66,6 +66,8 @@ func testAuditInTransaction(t *testing.T, s *store.Store) {
 		"RevokeEnrollmentSecret": errRevokeSecret,
 		"RevokeDevice":           errRevokeDevice,
 		"DeleteSession":          s.DeleteSession(ctx, hash("s1"), change("logout")),
+		"EnrollDevice": s.EnrollDevice(ctx, store.Device{ID: "dev-2", Hostname: "laptop-2", OS: "linux", SecretID: "es_1", CertSerial: "2", Enrolled: later},
+			later, change("device_enroll")),
 	} {
 		if err == nil {
 			t.Errorf("%s succeeded although its audit entry was refused", name)
@@ -87,8 +89,11 @@ func testAuditInTransaction(t *testing.T, s *store.Store) {
 	if toks, err := s.APITokens(ctx); err != nil || len(toks) != 1 || !toks[0].Revoked.IsZero() {
 		t.Errorf("tokens = %+v, %v; want tok_1 alone, not revoked", toks, err)
 	}
-	if secrets, err := s.EnrollmentSecrets(ctx); err != nil || len(secrets) != 1 || !secrets[0].Revoked.IsZero() {
-		t.Errorf("secrets = %+v, %v; want es_1 alone, not revoked", secrets, err)
+	if secrets, err := s.EnrollmentSecrets(ctx); err != nil || len(secrets) != 1 || !secrets[0].Revoked.IsZero() || secrets[0].Uses != 0 {
+		t.Errorf("secrets = %+v, %v; want es_1 alone, not revoked, not used", secrets, err)
+	}
+	if _, err := s.DeviceRecord(ctx, "dev-2"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a device whose enrollment was not audited was stored: %v", err)
 	}
 	if d, err := s.DeviceRecord(ctx, "dev-1"); err != nil || !d.Revoked.IsZero() {
 		t.Errorf("device = %+v, %v; want not revoked", d, err)
