@@ -583,3 +583,16 @@ type AppFacet = store.AppFacet
 func (s *Service) AppFacets(ctx context.Context) ([]AppFacet, error) {
 	return s.Store.AppFacets(ctx)
 }
+
+// DeviceSortKeys are the columns a device list sorts by.
+var DeviceSortKeys = store.DeviceSortKeys
+
+// ValidDeviceSort checks a device list's sort (a key of DeviceSortKeys,
+// with a leading "-" for descending; "" for the default).
+func ValidDeviceSort(sort string) error {
+	_, err := store.ParseDeviceSort(sort)
+	return err
+}
+
+// Breakdown counts the devices of one OS or group.
+type Breakdown = store.Breakdown

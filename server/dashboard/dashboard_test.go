@@ -170,6 +170,7 @@ var validForms = map[string]url.Values{
 	"POST /secrets":             {"description": {"route test"}, "ttl": {"30d"}, "group": {"sales"}},
 	"POST /admins":              {"username": {"it-new"}, "role": {"analyst"}},
 	"POST /devices/{id}/revoke": {"confirm": {"yes"}},
+	"POST /devices/bulk":        {"id": {"dev-1"}, "action": {"group"}, "group": {"sales"}},
 }
 
 // dataKind says what a GET route answers besides HTML pages.
@@ -179,6 +180,8 @@ func dataKind(pattern string) string {
 		return "text/csv"
 	case strings.HasSuffix(pattern, ".json"):
 		return "application/json"
+	case strings.HasSuffix(pattern, "/live/events"):
+		return "text/event-stream"
 	}
 	return ""
 }

@@ -1,0 +1,201 @@
+package dashboard
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vcguard/vcguard/policies"
+	"github.com/vcguard/vcguard/server/adminapi/apitypes"
+)
+
+// The device page's timeline: one row per app launch (its start, the
+// notices about it, what the agent did, its stop), per camera or
+// microphone use (on to off), and per other event.
+
+// timelineKinds are the kinds a timeline row has, and its filter offers.
+var timelineKinds = []string{"apps", "media", "network", "policy", "other"}
+
+// timelineRow is one row of the device page's timeline.
+type timelineRow struct {
+	// Kind is one of timelineKinds; Type the first event's type.
+	Kind, Type string
+	// Start is the first event's time; End the stop's (or the media's
+	// off), zero while it runs or for a single event.
+	Start, End time.Time
+	// Open is set for a launch or use whose end is not among the events.
+	Open bool
+	AppID    string
+	PID      int32
+	Process  string
+	// Verdict is the app's verdict (the newest), Action what the agent
+	// did about it ("warned", "blocked", "closed 3 processes").
+	Verdict, Action string
+	// Told says who was told what, one entry per notice.
+	Told []string
+	// Details say in words what the events report.
+	Details []string
+	// Flagged is set when the row reports something the policy objects
+	// to.
+	Flagged bool
+	// Events are the types of the events of the row, oldest first.
+	Events []string
+}
+
+// Summary is the events of a grouped row, e.g. "app_started, user_notified, app_stopped".
+func (r timelineRow) Summary() string { return strings.Join(r.Events, ", ") }
+
+// kindOf is the timeline kind of an event type.
+func kindOf(typ string) string {
+	switch typ {
+	case "app_started", "app_stopped", "app_verdict_changed", "app_blocked", "user_notified", "app":
+		return "apps"
+	case "app_connection", "browser_meeting", "app_posture":
+		return "network"
+	case "policy_applied", "local_policy", "browser_policy":
+		return "policy"
+	}
+	if strings.HasSuffix(typ, "_on") || strings.HasSuffix(typ, "_off") || typ == "media_finding" {
+		return "media"
+	}
+	return "other"
+}
+
+// groupTimeline turns events (newest first, as read) into rows, newest
+// first: an app instance's start, verdict changes, notices, enforcement
+// and stop make one row; a media use's on and off one row.
+func groupTimeline(evs []apitypes.Event, name func(string) string) []timelineRow {
+	details := timeline(evs, name)
+	type appKey struct {
+		app string
+		pid int32
+	}
+	var rows []timelineRow
+	openApp := map[appKey]int{}     // a running instance's row
+	lastApp := map[string]int{}     // the newest row of an app, for its notices
+	openMedia := map[string]int{}   // a use's row, by kind, device, pid
+	for i := len(details) - 1; i >= 0; i-- {
+		e := details[i]
+		ev := decodeEvent(e.Detail)
+		kind := kindOf(e.Type)
+		row := -1
+		switch e.Type {
+		case "app_started", "app_stopped", "app_verdict_changed", "app_blocked":
+			k := appKey{e.AppID, e.PID}
+			if j, ok := openApp[k]; ok && e.Type != "app_started" {
+				row = j
+			}
+			if row < 0 {
+				rows = append(rows, timelineRow{Kind: kind, Type: e.Type, Start: e.Time, AppID: e.AppID, PID: e.PID, Process: e.Process, Open: e.Type != "app_stopped"})
+				row = len(rows) - 1
+				if e.Type != "app_stopped" {
+					openApp[k] = row
+				}
+			}
+			lastApp[e.AppID] = row
+			r := &rows[row]
+			inst := ev.GetApp().GetApp()
+			if inst == nil {
+				inst = ev.GetEnforcement().GetApp()
+			}
+			if inst != nil && inst.GetVerdict() != 0 {
+				r.Verdict = string(policies.VerdictFromProto(inst.GetVerdict()))
+			}
+			switch e.Type {
+			case "app_stopped":
+				r.End, r.Open = e.Time, false
+				delete(openApp, k)
+			case "app_blocked":
+				en := ev.GetEnforcement()
+				r.Action = fmt.Sprintf("closed %d processes", len(en.GetKilled()))
+				if len(en.GetKilled()) == 1 {
+					r.Action = "closed 1 process"
+				}
+				if en.GetError() != "" {
+					r.Action = "closing failed: " + en.GetError()
+				}
+			}
+		case "user_notified":
+			if j, ok := lastApp[e.AppID]; ok && e.AppID != "" {
+				row = j
+			} else {
+				rows = append(rows, timelineRow{Kind: kind, Type: e.Type, Start: e.Time, AppID: e.AppID})
+				row = len(rows) - 1
+				lastApp[e.AppID] = row
+			}
+			r := &rows[row]
+			n := ev.GetUserNotified()
+			if v := n.GetVerdict(); v != 0 && r.Verdict == "" {
+				r.Verdict = string(policies.VerdictFromProto(v))
+			}
+			if a := actionDone(string(policies.ActionFromProto(n.GetPolicyAction()))); a != "" && !strings.HasPrefix(r.Action, "clos") {
+				r.Action = a
+			}
+			r.Told = append(r.Told, e.Told)
+		default:
+			if m := ev.GetMedia(); m != nil {
+				u := m.GetUse()
+				key := fmt.Sprint(u.GetKind(), "\x00", u.GetDevice(), "\x00", u.GetPid(), "\x00", u.GetSource())
+				if j, ok := openMedia[key]; ok {
+					row = j
+				}
+				if row < 0 || m.GetOn() {
+					rows = append(rows, timelineRow{Kind: kind, Type: e.Type, Start: e.Time, AppID: e.AppID, PID: e.PID, Process: e.Process, Open: m.GetOn()})
+					row = len(rows) - 1
+					rows[row].Details = append(rows[row].Details, mediaWords(u.GetKind(), u.GetDevice()))
+				}
+				if m.GetOn() {
+					openMedia[key] = row
+				} else {
+					rows[row].End, rows[row].Open = e.Time, false
+					delete(openMedia, key)
+				}
+				break
+			}
+			rows = append(rows, timelineRow{Kind: kind, Type: e.Type, Start: e.Time, AppID: e.AppID, PID: e.PID, Process: e.Process})
+			row = len(rows) - 1
+		}
+		r := &rows[row]
+		r.Events = append(r.Events, e.Type)
+		if e.Details != "" {
+			r.Details = append(r.Details, e.Details)
+		}
+		r.Flagged = r.Flagged || e.Flagged
+	}
+	for i := range rows {
+		if flaggedVerdict(rows[i].Verdict) {
+			rows[i].Flagged = true
+		}
+	}
+	slices.Reverse(rows)
+	return rows
+}
+
+// mediaWords names a camera, microphone or screen use.
+func mediaWords(kind, device string) string {
+	switch kind {
+	case "screen":
+		return "screen shared"
+	case "output_audio":
+		return "computer sound recorded"
+	}
+	if device != "" {
+		return kind + " " + device
+	}
+	return kind
+}
+
+// filterTimeline keeps the rows of kind ("" keeps all).
+func filterTimeline(rows []timelineRow, kind string) []timelineRow {
+	if kind == "" {
+		return rows
+	}
+	out := rows[:0:0]
+	for _, r := range rows {
+		if r.Kind == kind {
+			out = append(out, r)
+		}
+	}
+	return out
+}
