@@ -28,7 +28,7 @@ type bulkView struct {
 	Back, BackQuery string
 	// Done is set on the result page: how many devices changed, and
 	// how many were as asked already.
-	Done            bool
+	Done             bool
 	Changed, Already int
 }
 

@@ -25,10 +25,10 @@ type timelineRow struct {
 	// off), zero while it runs or for a single event.
 	Start, End time.Time
 	// Open is set for a launch or use whose end is not among the events.
-	Open bool
-	AppID    string
-	PID      int32
-	Process  string
+	Open    bool
+	AppID   string
+	PID     int32
+	Process string
 	// Verdict is the app's verdict (the newest), Action what the agent
 	// did about it ("warned", "blocked", "closed 3 processes").
 	Verdict, Action string
@@ -72,9 +72,9 @@ func groupTimeline(evs []apitypes.Event, name func(string) string) []timelineRow
 		pid int32
 	}
 	var rows []timelineRow
-	openApp := map[appKey]int{}     // a running instance's row
-	lastApp := map[string]int{}     // the newest row of an app, for its notices
-	openMedia := map[string]int{}   // a use's row, by kind, device, pid
+	openApp := map[appKey]int{}   // a running instance's row
+	lastApp := map[string]int{}   // the newest row of an app, for its notices
+	openMedia := map[string]int{} // a use's row, by kind, device, pid
 	for i := len(details) - 1; i >= 0; i-- {
 		e := details[i]
 		ev := decodeEvent(e.Detail)
