@@ -1,0 +1,249 @@
+package dashboard_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/vcguard/vcguard/server/admin"
+	"github.com/vcguard/vcguard/server/adminapi/adminapitest"
+	"github.com/vcguard/vcguard/server/store"
+)
+
+// sizedBrowser starts a headless Chromium with a window of width by
+// height CSS pixels, logs in to e's dashboard as a (an account that
+// lands on the overview), and returns its context.
+func sizedBrowser(t *testing.T, e *env, chromium string, a adminapitest.Account, width, height int64, timeout time.Duration) context.Context {
+	t.Helper()
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.Flag("headless", "new"),
+		chromedp.Flag("ignore-certificate-errors", true), // httptest's own certificate
+		chromedp.NoSandbox,                               // CI runs as root
+		chromedp.UserDataDir(t.TempDir()),
+	)...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(cancel)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	t.Cleanup(cancelTimeout)
+	if err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(width, height),
+		chromedp.Navigate(e.srv.URL+"/login"),
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), a.Username),
+		chromedp.SendKeys(chromedp.ID("password"), a.Password),
+		chromedp.SendKeys(chromedp.ID("code"), e.code(t, a)),
+		chromedp.Click(chromedp.CSS(`.login button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("detections-chart")),
+	); err != nil {
+		t.Fatalf("log in with chromium at %d px: %v", width, err)
+	}
+	return ctx
+}
+
+// screenshot saves the whole page as name.png in the test's artifact
+// directory (a temporary one unless go test -artifacts is given).
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	path := filepath.Join(t.ArtifactDir(), name+".png")
+	if err := os.WriteFile(path, png, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot %s", path)
+}
+
+// pageWidth measures the page at ctx: its scroll width, the window's
+// inner width, and what sticks out past the window (outermost first).
+func pageWidth(t *testing.T, ctx context.Context) (scroll, inner int, wide string) {
+	t.Helper()
+	scroll, err1 := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	inner, err2 := chromedp.Run(ctx, chromedp.Evaluate[int](`window.innerWidth`))
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatal(err)
+	}
+	if scroll > inner {
+		wide, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("body *")]
+			.filter(e => e.getBoundingClientRect().right > window.innerWidth)
+			.slice(0, 10).map(e => e.tagName + "#" + e.id + "." + e.className + " " + Math.round(e.getBoundingClientRect().right) + "px").join(", ")`))
+	}
+	return scroll, inner, wide
+}
+
+// longNames gives the fleet the long values that made pages overflow:
+// a long hostname without spaces, a long group and OS version.
+func longNames(t *testing.T, e *env) {
+	t.Helper()
+	if err := e.store.CreateDevice(t.Context(), store.Device{ID: "dev-long-0123456789abcdef0123456789abcdef",
+		Hostname: "workstation-of-the-finance-department-" + strings.Repeat("x", 40), OS: "windows",
+		OSVersion: "Windows 11 Enterprise 24H2 (build 26100.2605)", Group: "finance-and-controlling-department", Enrolled: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// No dashboard page scrolls sideways at a phone's width (390 CSS
+// pixels). The pages are those of the route table, so a new page cannot
+// be forgotten: every GET route answering HTML is opened (wildcards
+// filled with records that exist).
+func TestEveryPageFitsAtPhoneWidth(t *testing.T) {
+	t.Parallel()
+	chromium := chromiumPath(t)
+	e := newEnv(t)
+	ingestFleet(t, e)
+	longNames(t, e)
+	secret, _, err := e.dash.API.Admin.CreateEnrollmentSecret(t.Context(), admin.SystemActor, "a secret for the phone test", "finance-and-controlling-department", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := map[string]string{"id": "dev-1", "version": "1", "secret": secret.ID, "username": e.accounts[store.RoleAnalyst].Username, "app": "jitsi-meet"}
+	a := e.accounts[store.RoleAdmin]
+	ctx := sizedBrowser(t, e, chromium, a, 390, 844, 240*time.Second)
+
+	var pages []string
+	for _, r := range e.dash.Routes() {
+		method, path := pathOf(t, r.Pattern, vals)
+		if method != http.MethodGet || dataKind(r.Pattern) != "" || strings.HasPrefix(path, "/static/") {
+			continue
+		}
+		pages = append(pages, path)
+	}
+	// Pages with the long device, and the views of the list.
+	pages = append(pages, "/devices/dev-long-0123456789abcdef0123456789abcdef", "/devices?sort=-last_seen&group=finance-and-controlling-department",
+		"/devices/dev-1?kind=media")
+	if len(pages) < 15 {
+		t.Fatalf("only %d pages in the route table: %v", len(pages), pages)
+	}
+	var report []string
+	for _, path := range pages {
+		if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+path), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		title, err := chromedp.Run(ctx, chromedp.Title())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if path != "/login" && strings.Contains(title, "Log in") {
+			t.Fatalf("%s: the browser was sent to the login page", path)
+		}
+		scroll, inner, wide := pageWidth(t, ctx)
+		report = append(report, fmt.Sprintf("%s %d", path, scroll))
+		if inner != 390 || scroll > inner {
+			t.Errorf("%s at %d px wide: the page is %d px wide, want no sideways scroll; too wide: %s", path, inner, scroll, wide)
+		}
+	}
+	t.Logf("scrollWidth at 390 px: %s", strings.Join(report, ", "))
+}
+
+// The fleet views in a browser at desktop and phone width: screenshots of
+// each, the chart's latest day visible, tables as cards on the phone, the
+// devices list updating live (no reload), and a bulk change confirmed.
+func TestFleetViewsInBrowser(t *testing.T) {
+	t.Parallel()
+	chromium := chromiumPath(t)
+	e := newEnv(t)
+	ingestFleet(t, e)
+	longNames(t, e)
+	a := e.accounts[store.RoleAdmin]
+	for _, size := range []struct {
+		name          string
+		width, height int64
+	}{{"desktop", 1280, 900}, {"phone", 390, 844}} {
+		t.Run(size.name, func(t *testing.T) {
+			e.advance(30 * time.Second) // a fresh TOTP code for each login
+			ctx := sizedBrowser(t, e, chromium, a, size.width, size.height, 120*time.Second)
+			// The overview: the chart's latest day (today) is inside the
+			// window and drawn.
+			if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/"), chromedp.WaitVisible(chromedp.ID("by-os"))); err != nil {
+				t.Fatal(err)
+			}
+			lastBar, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => {
+				const g = [...document.querySelectorAll("#detections-chart g")].pop();
+				const r = g.querySelector("text.day").getBoundingClientRect();
+				return [r.left, r.right, window.innerWidth];
+			})()`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if lastBar[0] <= 0 || lastBar[1] > lastBar[2] {
+				t.Errorf("the chart's latest day spans %.0f-%.0f px, outside the %.0f px window", lastBar[0], lastBar[1], lastBar[2])
+			}
+			screenshot(t, ctx, "overview-"+size.name)
+
+			// The devices list, filtered and sorted; on a phone each row
+			// is a card.
+			if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/devices?sort=-last_seen"), chromedp.WaitVisible(chromedp.ID("devices"))); err != nil {
+				t.Fatal(err)
+			}
+			display, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector("#devices tbody tr")).display`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := map[string]string{"desktop": "table-row", "phone": "block"}[size.name]; display != want {
+				t.Errorf("a device row is displayed as %q, want %q", display, want)
+			}
+			screenshot(t, ctx, "devices-"+size.name)
+			if scroll, inner, wide := pageWidth(t, ctx); scroll > inner {
+				t.Errorf("/devices: %d px wide in a %d px window: %s", scroll, inner, wide)
+			}
+
+			// Live: a device that enrols shows up without a reload.
+			id := "dev-live-" + size.name
+			if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.notReloaded = true`)); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.store.CreateDevice(t.Context(), store.Device{ID: id, Hostname: "live-" + size.name, OS: "linux", Enrolled: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`tr[data-device="`+id+`"]`))); err != nil {
+				t.Fatalf("the new device did not show up live: %v", err)
+			}
+			if still, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.notReloaded === true`)); err != nil || !still {
+				t.Errorf("the page reloaded to show the new device (%v)", err)
+			}
+
+			// Bulk: tick a device, ask to move it, confirm.
+			if err := chromedp.Do(ctx,
+				chromedp.Click(chromedp.CSS(`tr[data-device="`+id+`"] input[name="id"]`)),
+				chromedp.SetValue(chromedp.ID("bulk-group"), "sales"),
+				chromedp.Click(chromedp.ID("bulk-review")),
+				chromedp.WaitVisible(chromedp.ID("bulk-confirm")),
+			); err != nil {
+				t.Fatalf("bulk review: %v", err)
+			}
+			screenshot(t, ctx, "bulk-confirm-"+size.name)
+			if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("bulk-confirm")), chromedp.WaitVisible(chromedp.ID("bulk-back"))); err != nil {
+				t.Fatalf("bulk confirm: %v", err)
+			}
+			if d, err := e.store.DeviceRecord(t.Context(), id); err != nil || d.Group != "sales" {
+				t.Errorf("after the bulk change: group %q, %v", d.Group, err)
+			}
+
+			// The device page: the timeline, and the revoke box below the
+			// apps.
+			if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/devices/dev-1"), chromedp.WaitVisible(chromedp.ID("events"))); err != nil {
+				t.Fatal(err)
+			}
+			below, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("revoke-form").getBoundingClientRect().top >
+				document.getElementById("apps").getBoundingClientRect().bottom`))
+			if err != nil || !below {
+				t.Errorf("the revoke box is not below the apps (%v)", err)
+			}
+			screenshot(t, ctx, "device-"+size.name)
+			if scroll, inner, wide := pageWidth(t, ctx); scroll > inner {
+				t.Errorf("/devices/dev-1: %d px wide in a %d px window: %s", scroll, inner, wide)
+			}
+		})
+	}
+}
