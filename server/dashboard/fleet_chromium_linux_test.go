@@ -50,11 +50,11 @@ func sizedBrowser(t *testing.T, e *env, chromium string, a adminapitest.Account,
 	return ctx
 }
 
-// screenshot saves the whole page as name.png in the test's artifact
+// screenshot saves the whole page (quality 100: a PNG) as name.png in the test's artifact
 // directory (a temporary one unless go test -artifacts is given).
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}

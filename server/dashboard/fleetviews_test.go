@@ -259,7 +259,7 @@ func TestDeviceTimelineGroupsLaunches(t *testing.T) {
 		t.Fatalf("%d timeline rows, want 4 (zoom, teams, camera, policy):\n%s", len(rows), strings.Join(rows, "\n"))
 	}
 	zoom := rows[len(rows)-1]
-	for _, want := range []string{`class="flagged"`, "app_started, user_notified, app_blocked, app_stopped", "zoom", "verdict-forbidden",
+	for _, want := range []string{`class="flagged"`, `title="app_started, user_notified, app_blocked, app_stopped">started → user told → closed by vcguard → stopped<`, "zoom", "verdict-forbidden",
 		"closed 2 processes", "forbidden, block: displayed in 1 session (nl)", " – "} {
 		if !strings.Contains(zoom, want) {
 			t.Errorf("the Zoom launch row lacks %q:\n%s", want, zoom)

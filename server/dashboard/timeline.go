@@ -43,8 +43,32 @@ type timelineRow struct {
 	Events []string
 }
 
-// Summary is the events of a grouped row, e.g. "app_started, user_notified, app_stopped".
-func (r timelineRow) Summary() string { return strings.Join(r.Events, ", ") }
+// Types are the event types of a row, e.g. "app_started, user_notified, app_stopped".
+func (r timelineRow) Types() string { return strings.Join(r.Events, ", ") }
+
+// eventWords say what an event type records, in a few words.
+var eventWords = map[string]string{
+	"app_started": "started", "app_stopped": "stopped", "app_verdict_changed": "verdict changed", "app_blocked": "closed by vcguard",
+	"user_notified": "user told", "policy_applied": "policy applied", "local_policy": "local policy", "browser_policy": "browser policies written",
+	"app_connection": "servers and accounts", "browser_meeting": "call in the browser", "app_posture": "app settings",
+	"media_finding": "camera or microphone finding", "events_dropped": "events dropped", "inventory": "inventory",
+}
+
+// Summary says what happened in the row, e.g. "started → user told →
+// closed by vcguard → stopped".
+func (r timelineRow) Summary() string {
+	words := make([]string, 0, len(r.Events))
+	for _, t := range r.Events {
+		w, ok := eventWords[t]
+		if !ok {
+			w = strings.ReplaceAll(t, "_", " ")
+		}
+		if len(words) == 0 || words[len(words)-1] != w {
+			words = append(words, w)
+		}
+	}
+	return strings.Join(words, " → ")
+}
 
 // kindOf is the timeline kind of an event type.
 func kindOf(typ string) string {
@@ -155,6 +179,9 @@ func groupTimeline(evs []apitypes.Event, name func(string) string) []timelineRow
 			}
 			rows = append(rows, timelineRow{Kind: kind, Type: e.Type, Start: e.Time, AppID: e.AppID, PID: e.PID, Process: e.Process})
 			row = len(rows) - 1
+			if v := ev.GetPolicyApplied().GetVersion(); v != 0 {
+				rows[row].Details = append(rows[row].Details, fmt.Sprintf("version %d", v))
+			}
 		}
 		r := &rows[row]
 		r.Events = append(r.Events, e.Type)
