@@ -477,3 +477,46 @@ func TestLiveEvents(t *testing.T) {
 		t.Fatal("the stream outlived its session by 10 s")
 	}
 }
+
+// A live stream ends when its session expires, and every stream ends when
+// the server shuts down (EndStreams), telling the browser to reconnect.
+func TestLiveEventsEnd(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	open := func(sess string) *bufio.Reader {
+		req, err := http.NewRequestWithContext(t.Context(), "GET", e.srv.URL+"/live/events?view=overview", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", "text/event-stream")
+		req.AddCookie(&http.Cookie{Name: "vcguard_session", Value: sess})
+		resp, err := e.client(nil).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("stream: %d", resp.StatusCode)
+		}
+		r := bufio.NewReader(resp.Body)
+		if name, _ := sseEvent(t, r); name != "live" {
+			t.Fatalf("first event %q", name)
+		}
+		return r
+	}
+	// The session expires in 2 s.
+	short, _ := e.session(t, store.RoleAnalyst, time.Now().Add(2*time.Second))
+	start := time.Now()
+	if name, data := sseEvent(t, open(short)); name != "end" || data != `"session"` {
+		t.Errorf("at the session's expiry: %s %s", name, data)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("the stream outlived its session by %v", took-2*time.Second)
+	}
+	long, _ := e.session(t, store.RoleAnalyst, time.Now().Add(time.Hour))
+	r := open(long)
+	e.dash.EndStreams()
+	if name, data := sseEvent(t, r); name != "end" || data != `"renew"` {
+		t.Errorf("at shutdown: %s %s", name, data)
+	}
+}

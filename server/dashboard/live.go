@@ -36,6 +36,27 @@ type liveStreams struct {
 	mu    sync.Mutex
 	total int
 	per   map[string]int // by session hash
+	// ending is closed by EndStreams.
+	ending  chan struct{}
+	endOnce sync.Once
+}
+
+// ended is closed when the streams are to end (the server shuts down).
+func (l *liveStreams) ended() chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ending == nil {
+		l.ending = make(chan struct{})
+	}
+	return l.ending
+}
+
+// EndStreams ends every live stream (each tells its browser to reconnect,
+// to another replica if this one is going away), so that a graceful
+// shutdown does not wait for them: pass it to http.Server.RegisterOnShutdown.
+func (d *Dashboard) EndStreams() {
+	ch := d.streams.ended()
+	d.streams.endOnce.Do(func() { close(ch) })
 }
 
 // acquire takes a stream slot for session; false when none is free.
@@ -211,9 +232,13 @@ func (d *Dashboard) liveEvents(w http.ResponseWriter, r *http.Request, s *admin.
 	end := time.NewTimer(liveLifetime)
 	defer end.Stop()
 	quiet := time.Now()
+	ending := d.streams.ended()
 	for {
 		select {
 		case <-r.Context().Done():
+			return
+		case <-ending:
+			send("end", []byte(`"renew"`))
 			return
 		case <-end.C:
 			send("end", []byte(`"renew"`))
