@@ -125,6 +125,7 @@ func (d *Dashboard) Routes() []Route {
 		{Pattern: "GET /devices", Session: true, Roles: fleet, session: d.devices},
 		{Pattern: "GET /devices.csv", Session: true, Roles: fleet, session: d.devicesCSV},
 		{Pattern: "GET /devices/{id}", Session: true, Roles: fleet, session: d.device},
+		{Pattern: "GET /devices/{id}/timeline.csv", Session: true, Roles: fleet, session: d.timelineCSV},
 		{Pattern: "POST /devices/{id}/revoke", Session: true, Roles: admins, session: d.revokeDevice},
 		{Pattern: "POST /devices/bulk", Session: true, Roles: admins, session: d.bulkDevices},
 		{Pattern: "GET /apps", Session: true, Roles: fleet, session: d.apps},

@@ -281,6 +281,15 @@ func TestDeviceTimelineGroupsLaunches(t *testing.T) {
 	if resp, body := b.get("/devices/dev-1?kind=bogus"); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "kind=") {
 		t.Errorf("kind=bogus: %d %q", resp.StatusCode, body)
 	}
+	// The timeline's CSV has the same rows.
+	_, csvBody := b.get("/devices/dev-1/timeline.csv?kind=apps")
+	records, err := csv.NewReader(strings.NewReader(csvBody)).ReadAll()
+	if err != nil || len(records) != 3 || records[2][3] != "started → user told → closed by vcguard → stopped" || records[2][9] != "closed 2 processes" {
+		t.Errorf("timeline.csv?kind=apps: %v %q", err, records)
+	}
+	if resp, _ := b.get("/devices/dev-1/timeline.csv?kind=bogus"); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("timeline.csv?kind=bogus: %d", resp.StatusCode)
+	}
 }
 
 // Bulk actions ask first, then change each device through the admin

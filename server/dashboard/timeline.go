@@ -1,12 +1,15 @@
 package dashboard
 
 import (
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/vcguard/vcguard/policies"
+	"github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 )
 
@@ -225,4 +228,42 @@ func filterTimeline(rows []timelineRow, kind string) []timelineRow {
 		}
 	}
 	return out
+}
+
+// timelineCSV exports the device page's timeline as shown: the same
+// events, rows and kind filter (?kind=).
+func (d *Dashboard) timelineCSV(w http.ResponseWriter, r *http.Request, s *admin.Session) {
+	dev, err := d.svc().DeviceRecord(r.Context(), r.PathValue("id"))
+	if errors.Is(err, admin.ErrNotFound) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		d.serverError(w, "timeline export", err)
+		return
+	}
+	kind := r.URL.Query().Get("kind")
+	if kind != "" && !slices.Contains(timelineKinds, kind) {
+		d.badQuery(w, "timeline export", &badParam{"kind", kind, "want one of " + strings.Join(timelineKinds, ", ")})
+		return
+	}
+	events, err := d.svc().Events(r.Context(), admin.EventQuery{DeviceID: dev.ID, Limit: timelineEvents, MaxBytes: maxRecentEventBytes})
+	if err != nil {
+		d.serverError(w, "timeline export", err)
+		return
+	}
+	rows := [][]string{{"start", "end", "kind", "summary", "events", "app_id", "pid", "process", "verdict", "action", "told", "details", "flagged"}}
+	for _, t := range filterTimeline(groupTimeline(events.Events, d.svc().AppName), kind) {
+		end := ""
+		if !t.End.IsZero() {
+			end = t.End.UTC().Format(time.RFC3339)
+		}
+		pid := ""
+		if t.PID != 0 {
+			pid = fmt.Sprint(t.PID)
+		}
+		rows = append(rows, []string{t.Start.UTC().Format(time.RFC3339), end, t.Kind, t.Summary(), t.Types(), t.AppID, pid, t.Process,
+			t.Verdict, t.Action, strings.Join(t.Told, "; "), strings.Join(t.Details, "; "), fmt.Sprint(t.Flagged)})
+	}
+	d.writeCSV(w, "timeline-"+dev.ID+".csv", rows)
 }
