@@ -50,7 +50,7 @@ func TestGroupTimeline(t *testing.T) {
 		told(3, "zoom"),
 		media(4, true),
 		app(5, down, old),
-		app(6, up, old), // the same pid started again: a new launch
+		app(6, up, old),  // the same pid started again: a new launch
 		told(7, "webex"), // a notice about no launch among the events
 		media(8, false),
 	), func(id string) string { return id })
