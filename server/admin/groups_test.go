@@ -48,4 +48,3 @@ func TestSetDeviceGroup(t *testing.T) {
 		t.Errorf("group %q after a refused change, want eng", d.Group)
 	}
 }
-
