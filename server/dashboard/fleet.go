@@ -243,7 +243,7 @@ func (d *Dashboard) devices(w http.ResponseWriter, r *http.Request, s *admin.Ses
 	}
 	d.render(w, http.StatusOK, "devices.html", page{Title: "Devices", Session: s, CSRF: s.CSRF, Refresh: refreshSeconds,
 		Data: map[string]any{"Devices": shown, "Counters": c, "Shown": matching, "OnPage": len(shown), "View": v,
-			"OSes": facets.OSes, "Groups": facets.Groups, "Apps": apps, "Verdicts": admin.Verdicts, "Seen": seenChoices,
+			"OSes": facets.OSes, "Groups": facets.Groups, "Apps": apps, "Verdicts": admin.Verdicts, "Seen": seenChoices, "PageSizes": []int{25, 50, 250, 500, 1000},
 			"Policy": policy, "Next": next, "Prev": prev, "Query": r.URL.RawQuery}})
 }
 
