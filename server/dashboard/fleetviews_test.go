@@ -17,6 +17,7 @@ import (
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
 	"github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/auth"
+	"github.com/vcguard/vcguard/server/metrics"
 	"github.com/vcguard/vcguard/server/store"
 )
 
@@ -404,6 +405,8 @@ func sseEvent(t *testing.T, r *bufio.Reader) (name, data string) {
 func TestLiveEvents(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	m := metrics.New()
+	e.dash.API.Admin.Metrics = m
 	ingestFleet(t, e)
 	sess, _ := e.session(t, store.RoleAnalyst, time.Now().Add(time.Hour))
 	open := func(query string) (*http.Response, *bufio.Reader) {
@@ -453,6 +456,24 @@ func TestLiveEvents(t *testing.T) {
 	}
 	if resp, _ := open(""); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("fifth stream: %d, want 503", resp.StatusCode)
+	}
+	// The refusal is counted with its reason.
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := 0.0
+	for _, mf := range mfs {
+		for _, c := range mf.GetMetric() {
+			for _, l := range c.GetLabel() {
+				if mf.GetName() == "vcguard_refused_total" && l.GetName() == "reason" && l.GetValue() == "live_streams" {
+					refused += c.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if refused != 1 {
+		t.Errorf("vcguard_refused_total{reason=live_streams} = %v, want 1", refused)
 	}
 	for query, status := range map[string]int{"?view=device&id=dev-404": 404, "?view=device": 400, "?view=everything": 400} {
 		if resp, _ := open(query); resp.StatusCode != status {

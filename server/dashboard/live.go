@@ -178,6 +178,7 @@ func (d *Dashboard) liveEvents(w http.ResponseWriter, r *http.Request, s *admin.
 		return
 	}
 	if !d.streams.acquire(string(s.Hash)) {
+		d.svc().Metrics.Refused("live_streams")
 		w.Header().Set("Retry-After", "30")
 		http.Error(w, fmt.Sprintf("too many live streams (at most %d per session, %d in all); the page falls back to polling", maxLiveStreamsPerSession, maxLiveStreams),
 			http.StatusServiceUnavailable)
