@@ -120,7 +120,8 @@ func dayChart(now time.Time, times []time.Time) chart {
 		}
 		counts[i]++
 	}
-	c := chart{Width: chartDays * chartBarWidth, Height: chartTop + chartPlot + 20}
+	// A margin on the right, so that the last day's label is not cut off.
+	c := chart{Width: chartDays*chartBarWidth + 12, Height: chartTop + chartPlot + 20}
 	for _, n := range counts {
 		c.Max = max(c.Max, n)
 		c.Total += n

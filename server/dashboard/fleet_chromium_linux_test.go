@@ -168,16 +168,20 @@ func TestFleetViewsInBrowser(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/"), chromedp.WaitVisible(chromedp.ID("by-os"))); err != nil {
 				t.Fatal(err)
 			}
-			lastBar, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => {
+			// Its bar and its label lie inside the chart (which clips what
+			// sticks out) and the chart inside the window.
+			lastDay, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => {
+				const svg = document.getElementById("detections-chart").getBoundingClientRect();
 				const g = [...document.querySelectorAll("#detections-chart g")].pop();
-				const r = g.querySelector("text.day").getBoundingClientRect();
-				return [r.left, r.right, window.innerWidth];
+				const bar = g.querySelector("rect.bar").getBoundingClientRect();
+				const label = g.querySelector("text.day").getBoundingClientRect();
+				return [label.left, Math.max(label.right, bar.right), svg.right, window.innerWidth, label.width];
 			})()`))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if lastBar[0] <= 0 || lastBar[1] > lastBar[2] {
-				t.Errorf("the chart's latest day spans %.0f-%.0f px, outside the %.0f px window", lastBar[0], lastBar[1], lastBar[2])
+			if left, right, svgRight, inner, width := lastDay[0], lastDay[1], lastDay[2], lastDay[3], lastDay[4]; width == 0 || left <= 0 || right > svgRight || svgRight > inner {
+				t.Errorf("the chart's latest day spans %.0f-%.0f px (label %.0f px wide), the chart ends at %.0f px, the window at %.0f px", left, right, width, svgRight, inner)
 			}
 			screenshot(t, ctx, "overview-"+size.name)
 
