@@ -36,7 +36,6 @@ const (
 	loginCSRFCookie  = "vcguard_login_csrf"
 	sessionLifetime  = 12 * time.Hour
 	refreshSeconds   = 10
-	maxRecentEvents  = 50
 	maxLoginBodySize = 8 << 10
 	// maxFormSize bounds a dashboard form: a policy document (1 MiB) and
 	// its URL encoding.

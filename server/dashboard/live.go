@@ -83,13 +83,6 @@ func (l *liveStreams) release(session string) {
 	}
 }
 
-// open reports the streams open now, for tests.
-func (l *liveStreams) open() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.total
-}
-
 // liveSnapshot is what one page of the stream shows, sent when it changes.
 type liveSnapshot struct {
 	liveJSON
