@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,4 +79,62 @@ func TestGroupTimeline(t *testing.T) {
 	if n := len(filterTimeline(rows, "media")); n != 1 {
 		t.Errorf("media rows: %d", n)
 	}
+}
+
+// FuzzGroupTimeline feeds event sequences a device could send (any order,
+// any pids and apps, stops without starts, offs without ons): grouping
+// never fails, every event lands in exactly one row, and rows are newest
+// first.
+func FuzzGroupTimeline(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7})
+	f.Add([]byte{1, 1, 0, 0, 3, 3, 4, 4, 5, 5})
+	f.Add([]byte{7, 6, 5, 4, 3, 2, 1, 0, 255, 128})
+	t0 := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 400 {
+			b = b[:400]
+		}
+		var evs []*vcguardv1.Event
+		for i, c := range b {
+			ts := timestamppb.New(t0.Add(time.Duration(i) * time.Second))
+			appID := []string{"zoom", "teams", ""}[int(c>>3)%3]
+			pid := int32(c>>5) % 3
+			inst := &vcguardv1.AppInstance{AppId: appID, Pid: pid, Verdict: vcguardv1.Verdict(c>>4) % 7}
+			e := &vcguardv1.Event{Seq: uint64(i + 1), Time: ts}
+			switch c % 8 {
+			case 0:
+				e.Detail = &vcguardv1.Event_App{App: &vcguardv1.AppEvent{Kind: vcguardv1.AppEvent_KIND_STARTED, App: inst}}
+			case 1:
+				e.Detail = &vcguardv1.Event_App{App: &vcguardv1.AppEvent{Kind: vcguardv1.AppEvent_KIND_STOPPED, App: inst}}
+			case 2:
+				e.Detail = &vcguardv1.Event_App{App: &vcguardv1.AppEvent{Kind: vcguardv1.AppEvent_KIND_VERDICT_CHANGED, App: inst}}
+			case 3:
+				e.Detail = &vcguardv1.Event_UserNotified{UserNotified: &vcguardv1.UserNotified{AppId: appID, Sessions: uint32(c) % 3}}
+			case 4:
+				e.Detail = &vcguardv1.Event_Enforcement{Enforcement: &vcguardv1.Enforcement{App: inst, Killed: []int32{pid}}}
+			case 5, 6:
+				e.Detail = &vcguardv1.Event_Media{Media: &vcguardv1.MediaEvent{On: c%8 == 5, Use: &vcguardv1.MediaUse{Kind: "camera", Pid: pid, AppId: appID}}}
+			default:
+				e.Detail = &vcguardv1.Event_PolicyApplied{PolicyApplied: &vcguardv1.PolicyApplied{Version: uint64(c)}}
+			}
+			evs = append(evs, e)
+		}
+		rows := groupTimeline(events(t, evs...), func(id string) string { return id })
+		n := 0
+		for i, r := range rows {
+			n += len(r.Events)
+			if len(r.Events) == 0 || !slices.Contains(timelineKinds, r.Kind) {
+				t.Fatalf("row %d: %+v", i, r)
+			}
+			if i > 0 && r.Start.After(rows[i-1].Start) {
+				t.Fatalf("row %d starts after the row before it", i)
+			}
+			if !r.End.IsZero() && r.End.Before(r.Start) {
+				t.Fatalf("row %d ends before it starts: %+v", i, r)
+			}
+		}
+		if n != len(evs) {
+			t.Fatalf("%d events in the rows, %d given", n, len(evs))
+		}
+	})
 }
