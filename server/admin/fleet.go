@@ -17,6 +17,9 @@ type FleetBreakdown struct {
 	// on.
 	ByOS, ByGroup []store.Breakdown
 	ByApp         []store.AppBreakdown
+	// ByVerdict counts devices by the worst verdict of their running
+	// apps ("" for none running), worst first.
+	ByVerdict []store.VerdictCount
 	// Findings are the running apps of an unapproved verdict on most
 	// devices.
 	Findings []store.Finding
@@ -42,6 +45,9 @@ func (s *Service) Breakdown(ctx context.Context, top int) (FleetBreakdown, error
 		return b, err
 	}
 	if b.ByApp, err = s.Store.RunningByApp(ctx); err != nil {
+		return b, err
+	}
+	if b.ByVerdict, err = s.Store.DevicesByVerdict(ctx); err != nil {
 		return b, err
 	}
 	if b.Findings, err = s.Store.TopFindings(ctx, top); err != nil {

@@ -217,6 +217,8 @@ func TestOverviewBreakdowns(t *testing.T) {
 	for _, want := range []string{
 		`<h2>Compliance by OS</h2>`, `<tr data-os="darwin"><td data-label="OS"><a href="/devices?os=darwin">darwin</a></td><td data-label="Devices">1</td>`,
 		`<h2>Compliance by group</h2>`, `<tr data-group="eng">`, `<span class="none">no group</span>`,
+		`<h2>Devices by worst verdict</h2>`, `<tr data-verdict="approved"><td data-label="Verdict"><span class="verdict verdict-approved">approved</span></td>
+    <td data-label="Devices"><a href="/devices?verdict=approved">2</a></td></tr>`, `<tr data-verdict=""><td data-label="Verdict"><span class="none">no app running</span></td>`,
 		`<h2>Running apps</h2>`, `<tr data-app="zoom"><td data-label="App"><a href="/devices?app=zoom">zoom app</a></td><td data-label="Devices">1</td>`,
 		`<h2>Top findings</h2>`, `No forbidden, unverified, outdated or unlisted app runs now.`,
 		`<h2>Devices not reporting</h2>`, `<tr data-device="dev-3">`,
@@ -238,7 +240,7 @@ func TestOverviewBreakdowns(t *testing.T) {
 	for _, r := range rows[1:] {
 		got = append(got, strings.Join(r[:3], "/"))
 	}
-	for _, want := range []string{"os/darwin/", "os/linux/", "group/sales/", "app/zoom/zoom app", "app/microsoft-teams/microsoft-teams app",
+	for _, want := range []string{"os/darwin/", "os/linux/", "verdict/approved/", "verdict//", "group/sales/", "app/zoom/zoom app", "app/microsoft-teams/microsoft-teams app",
 		`not_reporting/dev-3/'=HYPERLINK("http://x")`} {
 		if !slices.Contains(got, want) {
 			t.Errorf("overview.csv lacks %s: %v", want, got)

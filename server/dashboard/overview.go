@@ -33,6 +33,9 @@ func (d *Dashboard) overviewCSV(w http.ResponseWriter, r *http.Request, s *admin
 			rows = append(rows, []string{part.name, x.Value, "", "", fmt.Sprint(x.Devices), fmt.Sprint(x.Online), fmt.Sprint(x.Compliant), "", ""})
 		}
 	}
+	for _, v := range b.ByVerdict {
+		rows = append(rows, []string{"verdict", v.Verdict, "", v.Verdict, fmt.Sprint(v.Devices), "", "", "", ""})
+	}
 	for _, a := range b.ByApp {
 		rows = append(rows, []string{"app", a.AppID, a.Name, "", fmt.Sprint(a.Devices), "", "", fmt.Sprint(a.Flagged), ""})
 	}

@@ -51,6 +51,35 @@ func (s *Store) ComplianceBy(ctx context.Context, by string, now time.Time, stal
 	return out, rows.Err()
 }
 
+// VerdictCount is how many devices have a worst running verdict ("" for
+// devices running no catalog app).
+type VerdictCount struct {
+	Verdict string
+	Devices int
+}
+
+// DevicesByVerdict counts the devices by the worst verdict of their
+// running apps, worst first, "" (none running) last.
+func (s *Store) DevicesByVerdict(ctx context.Context) ([]VerdictCount, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT r, COUNT(*) FROM (SELECT `+sortColumns["verdict"]+` AS r FROM devices) x
+		GROUP BY r ORDER BY r DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("devices by verdict: %w", err)
+	}
+	defer rows.Close()
+	var out []VerdictCount
+	for rows.Next() {
+		var rank int
+		var c VerdictCount
+		if err := rows.Scan(&rank, &c.Devices); err != nil {
+			return nil, fmt.Errorf("devices by verdict: %w", err)
+		}
+		c.Verdict = verdictOfRank(rank)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
 // AppBreakdown is one app running across the fleet now.
 type AppBreakdown struct {
 	AppID, Name string

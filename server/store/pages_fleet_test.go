@@ -199,6 +199,13 @@ func testBreakdowns(t *testing.T, s *store.Store) {
 	if _, err := s.ComplianceBy(t.Context(), "hostname; --", now, time.Hour); err == nil {
 		t.Error("ComplianceBy accepted an unknown column")
 	}
+	byVerdict, err := s.DevicesByVerdict(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []store.VerdictCount{{"forbidden", 1}, {"outdated", 1}, {"unlisted", 1}, {"approved", 1}, {"", 5}}; !slices.Equal(byVerdict, want) {
+		t.Errorf("by verdict = %v, want %v", byVerdict, want)
+	}
 	byApp, err := s.RunningByApp(t.Context())
 	if err != nil {
 		t.Fatal(err)
