@@ -46,12 +46,44 @@ func (d *Dashboard) bulkDevices(w http.ResponseWriter, r *http.Request, s *admin
 		}
 	}
 	ids := slices.Compact(slices.Sorted(slices.Values(f["id"])))
+	if f.Get("all") == "yes" {
+		// Every device the list's filter selects, not just those ticked.
+		q, err := url.ParseQuery(f.Get("back"))
+		if err != nil {
+			d.bulkError(w, s, v, "back: not a query string")
+			return
+		}
+		_, dq, err := parseDeviceView(q, pageLimit)
+		if err != nil {
+			d.bulkError(w, s, v, err.Error())
+			return
+		}
+		dq.Limit, dq.Cursor, dq.Before = maxBulk, "", ""
+		pg, err := d.svc().Devices(r.Context(), dq)
+		if errors.Is(err, admin.ErrInvalid) {
+			d.bulkError(w, s, v, invalidMessage(err))
+			return
+		}
+		if err != nil {
+			d.serverError(w, "bulk action", err)
+			return
+		}
+		if pg.Next != "" {
+			d.bulkError(w, s, v, fmt.Sprintf("all: more than %d devices match the filter; narrow it down", maxBulk))
+			return
+		}
+		ids = ids[:0]
+		for _, dev := range pg.Devices {
+			ids = append(ids, dev.ID)
+		}
+		slices.Sort(ids)
+	}
 	switch {
 	case len(ids) == 0 || ids[0] == "":
-		http.Error(w, "id: select at least one device (tick its box in the list)", http.StatusBadRequest)
+		d.bulkError(w, s, v, "id: select at least one device (tick its box in the list)")
 		return
 	case len(ids) > maxBulk:
-		http.Error(w, fmt.Sprintf("id: %d devices selected; at most %d at once", len(ids), maxBulk), http.StatusBadRequest)
+		d.bulkError(w, s, v, fmt.Sprintf("id: %d devices selected; at most %d at once", len(ids), maxBulk))
 		return
 	}
 	switch v.Action {
@@ -59,11 +91,11 @@ func (d *Dashboard) bulkDevices(w http.ResponseWriter, r *http.Request, s *admin
 		v.Group = ""
 	case "group":
 		if err := admin.ValidateGroup(v.Group); err != nil {
-			http.Error(w, "group: "+invalidMessage(err), http.StatusBadRequest)
+			d.bulkError(w, s, v, "group: "+invalidMessage(err))
 			return
 		}
 	default:
-		http.Error(w, fmt.Sprintf("action=%q: want revoke or group", v.Action), http.StatusBadRequest)
+		d.bulkError(w, s, v, fmt.Sprintf("action=%q: want revoke or group", v.Action))
 		return
 	}
 	for _, id := range ids {
@@ -120,4 +152,11 @@ func (d *Dashboard) bulkDevices(w http.ResponseWriter, r *http.Request, s *admin
 		notice += fmt.Sprintf(", %d were so already", v.Already)
 	}
 	d.render(w, http.StatusOK, "bulk.html", page{Title: title, Session: s, CSRF: s.CSRF, Notice: notice + ".", Data: v})
+}
+
+// bulkError answers a form the bulk action cannot use: the message (which
+// names the field) on the bulk page, with a link back to the list.
+func (d *Dashboard) bulkError(w http.ResponseWriter, s *admin.Session, v bulkView, msg string) {
+	v.Action = ""
+	d.render(w, http.StatusBadRequest, "bulk.html", page{Title: "Bulk action", Session: s, CSRF: s.CSRF, Error: msg, Data: v})
 }

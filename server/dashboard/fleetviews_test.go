@@ -352,6 +352,14 @@ func TestBulkActions(t *testing.T) {
 	if want := []string{"device_group_set device:dev-2", "device_revoke device:dev-1", "device_revoke device:dev-2"}; !slices.Equal(got, want) {
 		t.Errorf("audit log: %v, want %v", got, want)
 	}
+	// Every device the filter selects: the confirmation lists them.
+	resp, body = b.post("/devices/bulk", url.Values{"csrf": {csrf}, "all": {"yes"}, "action": {"group"}, "group": {"qa"}, "back": {"os=windows"}})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Move 1 devices to group <em>qa</em>?") || !strings.Contains(body, `name="id" value="dev-3"`) {
+		t.Errorf("all matching the filter: %d %.3000s", resp.StatusCode, body)
+	}
+	if resp, body := b.post("/devices/bulk", url.Values{"csrf": {csrf}, "all": {"yes"}, "action": {"group"}, "back": {"seen=never"}}); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "seen=&#34;never&#34;") {
+		t.Errorf("all with a bad filter: %d %q", resp.StatusCode, body)
+	}
 	// Bad forms: 400 naming the field.
 	for name, c := range map[string]struct {
 		form  url.Values
@@ -363,7 +371,8 @@ func TestBulkActions(t *testing.T) {
 		"too many":   {url.Values{"id": manyIDs(1001), "action": {"revoke"}}, "id:"},
 	} {
 		c.form.Set("csrf", csrf)
-		if resp, body := b.post("/devices/bulk", c.form); resp.StatusCode != http.StatusBadRequest || !strings.HasPrefix(body, c.field) {
+		if resp, body := b.post("/devices/bulk", c.form); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `<p class="error" role="alert">`+c.field) ||
+			!strings.Contains(body, `id="bulk-back"`) {
 			t.Errorf("%s: %d %q, want 400 naming %s", name, resp.StatusCode, body, c.field)
 		}
 	}
