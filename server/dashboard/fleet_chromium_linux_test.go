@@ -139,6 +139,13 @@ func TestEveryPageFitsAtPhoneWidth(t *testing.T) {
 		}
 		scroll, inner, wide := pageWidth(t, ctx)
 		report = append(report, fmt.Sprintf("%s %d", path, scroll))
+		if path == "/policies" {
+			// The YAML editor keeps its indentation: no soft wrap.
+			ws, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const a = document.querySelector("textarea"); return a ? getComputedStyle(a).whiteSpace : "pre" })()`))
+			if err != nil || ws != "pre" {
+				t.Errorf("/policies: the editor's white-space is %q (%v), want pre", ws, err)
+			}
+		}
 		if inner != 390 || scroll > inner {
 			t.Errorf("%s at %d px wide: the page is %d px wide, want no sideways scroll; too wide: %s", path, inner, scroll, wide)
 		}
