@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
 
 	"github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/adminapi/adminapitest"
@@ -250,6 +253,24 @@ func TestFleetViewsInBrowser(t *testing.T) {
 				document.getElementById("apps").getBoundingClientRect().bottom`))
 			if err != nil || !below {
 				t.Errorf("the revoke box is not below the apps (%v)", err)
+			}
+			// Live: an app the device starts shows up in place; the parts
+			// that did not change are the same elements as before.
+			if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(window.statusNode = document.getElementById("device-status"), true)`)); err != nil {
+				t.Fatal(err)
+			}
+			pid := map[string]int32{"desktop": 400, "phone": 401}[size.name]
+			start := &vcguardv1.Event{Seq: 100 + uint64(pid), Time: timestamppb.Now(), Detail: &vcguardv1.Event_App{App: &vcguardv1.AppEvent{
+				Kind: vcguardv1.AppEvent_KIND_STARTED, App: &vcguardv1.AppInstance{AppId: "webex", Name: "Webex", Pid: pid, Started: timestamppb.Now(),
+					Exe: "/opt/webex/webex", Verdict: vcguardv1.Verdict_VERDICT_FORBIDDEN}}}}
+			if _, err := e.store.IngestEvents(t.Context(), "dev-1", []*vcguardv1.Event{start}, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#apps tr[data-app="webex"][data-pid="%d"]`, pid)))); err != nil {
+				t.Fatalf("the started app did not show up live: %v", err)
+			}
+			if same, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.statusNode === document.getElementById("device-status")`)); err != nil || !same {
+				t.Errorf("the device's status element was replaced (or the page reloaded): %v", err)
 			}
 			screenshot(t, ctx, "device-"+size.name)
 			if scroll, inner, wide := pageWidth(t, ctx); scroll > inner {

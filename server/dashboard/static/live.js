@@ -11,9 +11,9 @@
 // - A table with data-live-devices is rebuilt from the snapshot's device
 //   list (the page's own filter, order and page: the query string); with
 //   data-bulk its rows keep their selection boxes, ticked as they were.
-// - Elements with data-live-region and an id are replaced by the same
+// - Elements with data-live-region and an id are made like the same
 //   element of a fresh copy of the page (the overview's breakdowns, the
-//   device page).
+//   device page), changing only what differs.
 // - Tables the server did not label for phones get the labels of their
 //   header, so that they stack into cards at phone width.
 // Nothing is written as HTML: text goes through textContent, and fresh page
@@ -117,6 +117,33 @@
     return resp.redirected || !resp.ok;
   }
 
+  // morph makes the element a like b, changing only what differs: the
+  // elements that stay keep their identity (focus, selection, a script's
+  // hold on them); only what changed is replaced.
+  function morph(a, b) {
+    if (a.nodeType !== b.nodeType || a.nodeName !== b.nodeName) {
+      a.replaceWith(document.importNode(b, true));
+      return;
+    }
+    if (a.nodeType === Node.TEXT_NODE || a.nodeType === Node.COMMENT_NODE) {
+      if (a.nodeValue !== b.nodeValue) a.nodeValue = b.nodeValue;
+      return;
+    }
+    if (a.nodeType !== Node.ELEMENT_NODE) return;
+    Array.prototype.slice.call(a.attributes).forEach(function (at) {
+      if (!b.hasAttribute(at.name)) a.removeAttribute(at.name);
+    });
+    Array.prototype.forEach.call(b.attributes, function (at) {
+      if (a.getAttribute(at.name) !== at.value) a.setAttribute(at.name, at.value);
+    });
+    var ac = Array.prototype.slice.call(a.childNodes);
+    var bc = Array.prototype.slice.call(b.childNodes);
+    bc.forEach(function (child, i) {
+      if (i < ac.length) morph(ac[i], child); else a.appendChild(document.importNode(child, true));
+    });
+    for (var j = bc.length; j < ac.length; j++) a.removeChild(ac[j]);
+  }
+
   function refreshRegions() {
     if (document.querySelector("[data-live-region][id]") === null) return Promise.resolve();
     return fetch(location.href, { credentials: "same-origin" })
@@ -129,7 +156,7 @@
         var fresh = new DOMParser().parseFromString(html, "text/html");
         document.querySelectorAll("[data-live-region][id]").forEach(function (old) {
           var el = fresh.getElementById(old.id);
-          if (el) old.replaceWith(document.importNode(el, true));
+          if (el) morph(old, el);
         });
         labelTables();
       });
@@ -167,17 +194,25 @@
     return "/live/events?" + q + "view=devices";
   }
 
+  // REGIONS_GAP is the least time between two fetches of the page for its
+  // live regions: a busy fleet changes every tick, and the overview's page
+  // is the dearest to render.
+  var REGIONS_GAP = 5000;
+
   function stream(wantJSON) {
     var es = new EventSource(streamURL(), { withCredentials: true });
-    var regionsBusy = false;
+    var last = 0, pending = null;
+    function regions() {
+      pending = null;
+      last = Date.now();
+      refreshRegions().catch(function () { /* the next change tries again */ });
+    }
     es.addEventListener("live", function (ev) {
       var live;
       try { live = JSON.parse(ev.data); } catch (e) { return; }
       if (wantJSON) showDevices(live);
-      if (!regionsBusy) {
-        regionsBusy = true;
-        refreshRegions().catch(function () {}).then(function () { regionsBusy = false; });
-      }
+      if (document.querySelector("[data-live-region][id]") === null || pending !== null) return;
+      pending = setTimeout(regions, Math.max(0, last + REGIONS_GAP - Date.now()));
     });
     es.addEventListener("end", function (ev) {
       if (ev.data === '"session"') { es.close(); location.reload(); }
