@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -53,6 +54,9 @@ func pageLimit(n, def, most int) (int, error) {
 	return n, nil
 }
 
+// errOtherOrder is a cursor of the device list in another sort order.
+var errOtherOrder = errors.New("a cursor of another sort order: start again from the first page")
+
 // badCursor refuses a cursor this server did not hand out.
 func badCursor(name string, err error) error {
 	return fmt.Errorf("%w: %s: %w; pass the next_cursor of the previous page, or none for the first", ErrInvalid, name, err)
@@ -62,10 +66,18 @@ func badCursor(name string, err error) error {
 type DeviceQuery struct {
 	// Q matches part of the hostname or id, ignoring case.
 	Q, OS, Group string
-	// Verdict selects devices running an app with this verdict.
-	Verdict string
+	// Verdict selects devices running an app with this verdict; App
+	// devices running this app (with Verdict: an instance of it with that
+	// verdict).
+	Verdict, App string
 	// Status is "online", "offline", "stale" or "" (any).
 	Status string
+	// SeenWithin selects devices heard from within it; NotSeenFor those
+	// silent for at least it (0: no bound).
+	SeenWithin, NotSeenFor time.Duration
+	// Sort is the order: "" (by hostname) or one of store.DeviceSortKeys,
+	// with a leading "-" for descending.
+	Sort string
 	// Limit is the page size: 0 for DefaultDeviceLimit, at most
 	// MaxDeviceLimit.
 	Limit int
@@ -82,6 +94,10 @@ type DevicePage struct {
 	Next, Prev string
 }
 
+// Verdicts are the verdicts a device filter accepts.
+var Verdicts = []string{string(policies.VerdictApproved), string(policies.VerdictRestricted), string(policies.VerdictForbidden),
+	string(policies.VerdictUnverified), string(policies.VerdictOutdated), string(policies.VerdictUnlisted)}
+
 // DeviceCursor is the Cursor of the page after device d, for a page cut
 // short (the JSON API ends a page at its byte budget).
 func DeviceCursor(d apitypes.DeviceSummary) string {
@@ -89,14 +105,29 @@ func DeviceCursor(d apitypes.DeviceSummary) string {
 }
 
 func (s *Service) deviceQuery(q DeviceQuery) (store.DeviceQuery, error) {
-	dq := store.DeviceQuery{Q: strings.TrimSpace(q.Q), OS: q.OS, Group: q.Group, Verdict: q.Verdict, Status: q.Status,
+	dq := store.DeviceQuery{Q: strings.TrimSpace(q.Q), OS: q.OS, Group: q.Group, Verdict: q.Verdict, App: q.App, Status: q.Status,
 		Now: s.Now(), StaleAfter: s.Stale()}
 	switch dq.Status {
 	case "", "online", "offline", "stale":
 	default:
 		return dq, fmt.Errorf("%w: status %q: want online, offline or stale", ErrInvalid, dq.Status)
 	}
+	if q.Verdict != "" && !slices.Contains(Verdicts, q.Verdict) {
+		return dq, fmt.Errorf("%w: verdict %q: want one of %s", ErrInvalid, q.Verdict, strings.Join(Verdicts, ", "))
+	}
+	if q.SeenWithin < 0 || q.NotSeenFor < 0 {
+		return dq, fmt.Errorf("%w: last seen: a duration cannot be negative", ErrInvalid)
+	}
+	if q.SeenWithin > 0 {
+		dq.SeenSince = dq.Now.Add(-q.SeenWithin)
+	}
+	if q.NotSeenFor > 0 {
+		dq.SeenBefore = dq.Now.Add(-q.NotSeenFor)
+	}
 	var err error
+	if dq.Sort, err = store.ParseDeviceSort(q.Sort); err != nil {
+		return dq, fmt.Errorf("%w: sort %w", ErrInvalid, err)
+	}
 	if dq.Limit, err = pageLimit(q.Limit, DefaultDeviceLimit, MaxDeviceLimit); err != nil {
 		return dq, err
 	}
@@ -105,11 +136,17 @@ func (s *Service) deviceQuery(q DeviceQuery) (store.DeviceQuery, error) {
 		if err != nil {
 			return dq, badCursor("before", err)
 		}
+		if k.Sort != dq.Sort.String() {
+			return dq, badCursor("before", errOtherOrder)
+		}
 		dq.Before = &k
 	} else if q.Cursor != "" {
 		k, err := store.ParseDeviceKey(q.Cursor)
 		if err != nil {
 			return dq, badCursor("cursor", err)
+		}
+		if k.Sort != dq.Sort.String() {
+			return dq, badCursor("cursor", errOtherOrder)
 		}
 		dq.After = &k
 	}

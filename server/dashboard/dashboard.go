@@ -36,7 +36,6 @@ const (
 	loginCSRFCookie  = "vcguard_login_csrf"
 	sessionLifetime  = 12 * time.Hour
 	refreshSeconds   = 10
-	maxRecentEvents  = 50
 	maxLoginBodySize = 8 << 10
 	// maxFormSize bounds a dashboard form: a policy document (1 MiB) and
 	// its URL encoding.
@@ -56,6 +55,8 @@ type Dashboard struct {
 	tmpl    *template.Template
 	// privacyDoc is the data inventory GET /privacy shows.
 	privacyDoc privacyPage
+	// streams counts the open live streams (GET /live/events).
+	streams *liveStreams
 }
 
 // New parses the templates.
@@ -78,11 +79,13 @@ func New(api *adminapi.API, logger *slog.Logger) (*Dashboard, error) {
 		"join":       strings.Join,
 		"actionDone": actionDone,
 		"add":        func(a, b int) int { return a + b },
+		"percent":    percent,
 	}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
 	}
-	return &Dashboard{API: api, Logger: logger, Login: api.Admin.NewLogin(logger), tmpl: tmpl, privacyDoc: newPrivacyPage()}, nil
+	return &Dashboard{API: api, Logger: logger, Login: api.Admin.NewLogin(logger), tmpl: tmpl, privacyDoc: newPrivacyPage(),
+		streams: &liveStreams{}}, nil
 }
 
 // Route is one dashboard route.
@@ -115,11 +118,15 @@ func (d *Dashboard) Routes() []Route {
 		{Pattern: "GET /privacy", public: http.HandlerFunc(d.privacy)},
 		{Pattern: "POST /logout", Session: true, Roles: anyone, session: d.logout},
 		{Pattern: "GET /{$}", Session: true, Roles: fleet, session: d.overview},
+		{Pattern: "GET /overview.csv", Session: true, Roles: fleet, session: d.overviewCSV},
 		{Pattern: "GET /live.json", Session: true, Roles: fleet, session: d.live},
+		{Pattern: "GET /live/events", Session: true, Roles: fleet, session: d.liveEvents},
 		{Pattern: "GET /devices", Session: true, Roles: fleet, session: d.devices},
 		{Pattern: "GET /devices.csv", Session: true, Roles: fleet, session: d.devicesCSV},
 		{Pattern: "GET /devices/{id}", Session: true, Roles: fleet, session: d.device},
+		{Pattern: "GET /devices/{id}/timeline.csv", Session: true, Roles: fleet, session: d.timelineCSV},
 		{Pattern: "POST /devices/{id}/revoke", Session: true, Roles: admins, session: d.revokeDevice},
+		{Pattern: "POST /devices/bulk", Session: true, Roles: admins, session: d.bulkDevices},
 		{Pattern: "GET /apps", Session: true, Roles: fleet, session: d.apps},
 		{Pattern: "GET /apps.csv", Session: true, Roles: fleet, session: d.appsCSV},
 		{Pattern: "GET /apps/connections", Session: true, Roles: fleet, session: d.connections},

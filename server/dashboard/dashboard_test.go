@@ -172,6 +172,7 @@ var validForms = map[string]url.Values{
 	"POST /admins":                      {"username": {"it-new"}, "role": {"analyst"}},
 	"POST /devices/{id}/revoke":         {"confirm": {"yes"}},
 	"POST /account/tokens":              {"description": {"route test"}, "role": {"auditor"}, "days": {"7"}},
+	"POST /devices/bulk":                {"id": {"dev-1"}, "action": {"group"}, "group": {"sales"}},
 }
 
 // needsAccount are the unsafe routes whose handler needs the session of a
@@ -188,6 +189,8 @@ func dataKind(pattern string) string {
 		return "text/csv"
 	case strings.HasSuffix(pattern, ".json"):
 		return "application/json"
+	case strings.HasSuffix(pattern, "/live/events"):
+		return "text/event-stream"
 	}
 	return ""
 }

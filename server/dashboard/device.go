@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,8 +15,12 @@ import (
 	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 )
 
-// maxRecentEventBytes bounds the stored events the device page loads.
-const maxRecentEventBytes = 1 << 20
+// maxRecentEventBytes bounds the stored events the device page loads,
+// timelineEvents their number.
+const (
+	maxRecentEventBytes = 1 << 20
+	timelineEvents      = 300
+)
 
 func (d *Dashboard) device(w http.ResponseWriter, r *http.Request, s *admin.Session) {
 	dev, err := d.svc().Device(r.Context(), r.PathValue("id"))
@@ -27,8 +32,13 @@ func (d *Dashboard) device(w http.ResponseWriter, r *http.Request, s *admin.Sess
 		d.serverError(w, "device page", err)
 		return
 	}
-	// The newest events, at most maxRecentEvents and 1 MiB of them.
-	events, err := d.svc().Events(r.Context(), admin.EventQuery{DeviceID: dev.ID, Limit: maxRecentEvents, MaxBytes: maxRecentEventBytes})
+	kind := r.URL.Query().Get("kind")
+	if kind != "" && !slices.Contains(timelineKinds, kind) {
+		d.badQuery(w, "device page", &badParam{"kind", kind, "want one of " + strings.Join(timelineKinds, ", ")})
+		return
+	}
+	// The newest events, at most timelineEvents and 1 MiB of them.
+	events, err := d.svc().Events(r.Context(), admin.EventQuery{DeviceID: dev.ID, Limit: timelineEvents, MaxBytes: maxRecentEventBytes})
 	if err != nil {
 		d.serverError(w, "device page", err)
 		return
@@ -52,7 +62,8 @@ func (d *Dashboard) device(w http.ResponseWriter, r *http.Request, s *admin.Sess
 		notice = "The device is revoked: its connection was cut and it can no longer connect or renew its certificate."
 	}
 	d.render(w, http.StatusOK, "device.html", page{Title: dev.Hostname, Session: s, CSRF: s.CSRF, Refresh: refreshSeconds, Notice: notice,
-		Data: map[string]any{"Device": dev, "Stale": d.svc().Now().Sub(dev.LastSeen) >= d.svc().Stale(), "Events": timeline(events.Events, d.svc().AppName),
+		Data: map[string]any{"Device": dev, "Stale": d.svc().Now().Sub(dev.LastSeen) >= d.svc().Stale(), "Timeline": filterTimeline(groupTimeline(events.Events, d.svc().AppName), kind),
+			"EventsRead": len(events.Events), "Kind": kind, "Kinds": timelineKinds,
 			"EventsStored": dev.EventsStored, "BrowserPolicy": browserPolicy}})
 }
 

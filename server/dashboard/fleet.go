@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/vcguard/vcguard/policies"
 	"github.com/vcguard/vcguard/server/admin"
-	"github.com/vcguard/vcguard/server/adminapi"
 	"github.com/vcguard/vcguard/server/adminapi/apitypes"
 )
 
@@ -23,6 +21,8 @@ const chartDays = 14
 const (
 	pageLimit    = 100
 	maxLiveMedia = 50
+	// topRows is how many findings and silent devices the overview lists.
+	topRows = 10
 )
 
 // fleetDevice is a device as the overview and the devices list show it.
@@ -43,29 +43,22 @@ func flaggedVerdict(v string) bool {
 	return false
 }
 
-// verdicts are the verdicts a device filter offers.
-var verdicts = []string{string(policies.VerdictApproved), string(policies.VerdictRestricted), string(policies.VerdictForbidden),
-	string(policies.VerdictUnverified), string(policies.VerdictOutdated), string(policies.VerdictUnlisted)}
-
 // fleetPage reads one page of devices as the request's query selects it
-// (filter, limit, cursor or before).
-func (d *Dashboard) fleetPage(r *http.Request, limit int) (admin.DeviceQuery, []fleetDevice, admin.DevicePage, error) {
-	q, err := adminapi.DeviceQueryFrom(r.URL.Query())
+// (the view's filters and order, limit, cursor or before).
+func (d *Dashboard) fleetPage(r *http.Request, limit int) (deviceView, admin.DeviceQuery, []fleetDevice, admin.DevicePage, error) {
+	v, q, err := parseDeviceView(r.URL.Query(), limit)
 	if err != nil {
-		return q, nil, admin.DevicePage{}, err
-	}
-	if q.Limit == 0 {
-		q.Limit = limit
+		return v, q, nil, admin.DevicePage{}, err
 	}
 	page, err := d.svc().Devices(r.Context(), q)
 	if err != nil {
-		return q, nil, page, err
+		return v, q, nil, page, err
 	}
 	out := make([]fleetDevice, 0, len(page.Devices))
 	for _, dev := range page.Devices {
 		out = append(out, fleetDevice{DeviceSummary: dev, Flagged: flaggedVerdict(dev.WorstVerdict)})
 	}
-	return q, out, page, nil
+	return v, q, out, page, nil
 }
 
 // counters are the fleet's headline numbers.
@@ -91,43 +84,6 @@ func (d *Dashboard) countFleet(r *http.Request) (counters, error) {
 		c.Compliance = fmt.Sprintf("%d%%", c.Compliant*100/c.Online)
 	}
 	return c, nil
-}
-
-// deviceFilter selects devices: ?q= (part of hostname or id), ?os=,
-// ?group=, ?verdict= (a running app has it), ?status=online|offline|stale.
-type deviceFilter struct {
-	Q, OS, Group, Verdict, Status string
-}
-
-func deviceFilterFrom(q url.Values) deviceFilter {
-	return deviceFilter{Q: strings.TrimSpace(q.Get("q")), OS: q.Get("os"), Group: q.Get("group"), Verdict: q.Get("verdict"), Status: q.Get("status")}
-}
-
-func (f deviceFilter) values() url.Values {
-	v := url.Values{}
-	for k, s := range map[string]string{"q": f.Q, "os": f.OS, "group": f.Group, "verdict": f.Verdict, "status": f.Status} {
-		if s != "" {
-			v.Set(k, s)
-		}
-	}
-	return v
-}
-
-// Query is the filter as a query string ("" for none), for links.
-func (f deviceFilter) Query() string {
-	v := f.values()
-	if len(v) == 0 {
-		return ""
-	}
-	return "?" + v.Encode()
-}
-
-// PageQuery is the filter with a page position (cursor= or before=), for
-// the next and previous links.
-func (f deviceFilter) PageQuery(key, cursor string) string {
-	v := f.values()
-	v.Set(key, cursor)
-	return "?" + v.Encode()
 }
 
 // chartBar is one day of the detections chart.
@@ -164,7 +120,8 @@ func dayChart(now time.Time, times []time.Time) chart {
 		}
 		counts[i]++
 	}
-	c := chart{Width: chartDays * chartBarWidth, Height: chartTop + chartPlot + 20}
+	// A margin on the right, so that the last day's label is not cut off.
+	c := chart{Width: chartDays*chartBarWidth + 12, Height: chartTop + chartPlot + 20}
 	for _, n := range counts {
 		c.Max = max(c.Max, n)
 		c.Total += n
@@ -216,9 +173,14 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, s *admin.Se
 			media[i].Verdict = string(policies.VerdictUnlisted)
 		}
 	}
+	breakdown, err := d.svc().Breakdown(ctx, topRows)
+	if err != nil {
+		d.serverError(w, "overview", err)
+		return
+	}
 	policy := d.currentPolicy(r)
 	d.render(w, http.StatusOK, "overview.html", page{Title: "Overview", Session: s, CSRF: s.CSRF, Refresh: refreshSeconds,
-		Data: map[string]any{"Counters": c, "Chart": dayChart(now, detections), "Since": since,
+		Data: map[string]any{"Counters": c, "Chart": dayChart(now, detections), "Since": since, "Breakdown": breakdown,
 			"MediaFindings": findings, "Media": media, "MediaCapped": len(media) == maxLiveMedia, "Policy": policy,
 			"StaleAfter": d.svc().Stale().String()}})
 }
@@ -247,7 +209,7 @@ func (d *Dashboard) badQuery(w http.ResponseWriter, what string, err error) {
 }
 
 func (d *Dashboard) devices(w http.ResponseWriter, r *http.Request, s *admin.Session) {
-	q, shown, pg, err := d.fleetPage(r, pageLimit)
+	v, q, shown, pg, err := d.fleetPage(r, pageLimit)
 	if err != nil {
 		d.badQuery(w, "devices page", err)
 		return
@@ -267,18 +229,23 @@ func (d *Dashboard) devices(w http.ResponseWriter, r *http.Request, s *admin.Ses
 		d.serverError(w, "devices page", err)
 		return
 	}
+	apps, err := d.svc().AppFacets(r.Context())
+	if err != nil {
+		d.serverError(w, "devices page", err)
+		return
+	}
 	policy := d.currentPolicy(r)
-	f := deviceFilterFrom(r.URL.Query())
 	var next, prev string
 	if pg.Next != "" {
-		next = f.PageQuery("cursor", pg.Next)
+		next = v.PageQuery("cursor", pg.Next)
 	}
 	if pg.Prev != "" {
-		prev = f.PageQuery("before", pg.Prev)
+		prev = v.PageQuery("before", pg.Prev)
 	}
 	d.render(w, http.StatusOK, "devices.html", page{Title: "Devices", Session: s, CSRF: s.CSRF, Refresh: refreshSeconds,
-		Data: map[string]any{"Devices": shown, "Counters": c, "Shown": matching, "OnPage": len(shown), "Filter": f,
-			"OSes": facets.OSes, "Groups": facets.Groups, "Verdicts": verdicts, "Policy": policy, "Next": next, "Prev": prev}})
+		Data: map[string]any{"Devices": shown, "Counters": c, "Shown": matching, "OnPage": len(shown), "View": v,
+			"OSes": facets.OSes, "Groups": facets.Groups, "Apps": apps, "Verdicts": admin.Verdicts, "Seen": seenChoices, "PageSizes": []int{25, 50, 250, 500, 1000},
+			"Policy": policy, "Next": next, "Prev": prev, "Query": r.URL.RawQuery}})
 }
 
 // liveJSON is what the dashboard's script polls: the fleet's counters and
@@ -295,7 +262,7 @@ type liveJSON struct {
 // live answers the dashboard script's poll, filtered and paged as /devices
 // is: counts from SQL and one bounded page.
 func (d *Dashboard) live(w http.ResponseWriter, r *http.Request, s *admin.Session) {
-	q, shown, pg, err := d.fleetPage(r, pageLimit)
+	_, q, shown, pg, err := d.fleetPage(r, pageLimit)
 	if err != nil {
 		d.badQuery(w, "live", err)
 		return
@@ -321,7 +288,7 @@ func (d *Dashboard) live(w http.ResponseWriter, r *http.Request, s *admin.Sessio
 // devicesCSV streams the devices the filter selects, a page of 1,000 at a
 // time: memory stays bounded however big the fleet.
 func (d *Dashboard) devicesCSV(w http.ResponseWriter, r *http.Request, s *admin.Session) {
-	q, err := adminapi.DeviceQueryFrom(r.URL.Query())
+	_, q, err := parseDeviceView(r.URL.Query(), admin.MaxDeviceLimit)
 	if err != nil {
 		d.badQuery(w, "devices export", err)
 		return

@@ -53,24 +53,6 @@ const markedLine = `(() => {
   return line ? line.textContent : "";
 })()`
 
-// screenshot saves the page as name-WIDTH.png in $VCGUARD_SCREENSHOTS (when
-// set), to look at.
-func screenshot(t *testing.T, ctx context.Context, name string, width int) {
-	t.Helper()
-	dir := os.Getenv("VCGUARD_SCREENSHOTS")
-	if dir == "" {
-		return
-	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Errorf("screenshot %s: %v", name, err)
-		return
-	}
-	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.png", name, width)), png, 0o644); err != nil {
-		t.Error(err)
-	}
-}
-
 // The policy editor in a real browser, at a phone's width and a desktop's:
 // CodeMirror loads under the strict Content-Security-Policy (no violation
 // reported), shows line numbers, does not soft-wrap (a long line scrolls
@@ -207,7 +189,7 @@ func TestPolicyEditorChromium(t *testing.T) {
 				t.Errorf("too wide: %s", wide)
 				t.Errorf("page %d px in a %d px window, editor content %d px in %d px: want the long line scrolling inside the editor only", widths[0], widths[1], widths[2], widths[3])
 			}
-			screenshot(t, ctx, "policy-editor-error", width)
+			screenshot(t, ctx, fmt.Sprintf("%s-%d", "policy-editor-error", width))
 
 			// A good policy, with a comment: review, then publish.
 			good := "name: Strict\napps:\n  zoom:\n    status: forbidden\n"
@@ -219,7 +201,7 @@ func TestPolicyEditorChromium(t *testing.T) {
 				t.Fatalf("review: %v", err)
 			}
 			violations("review")
-			screenshot(t, ctx, "policy-review", width)
+			screenshot(t, ctx, fmt.Sprintf("%s-%d", "policy-review", width))
 			if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("confirm-publish-button")),
 				chromedp.WaitVisible(chromedp.CSS(`#policy-history tr[data-version="2"]`)), ready); err != nil {
 				t.Fatalf("publish: %v", err)
@@ -233,7 +215,7 @@ func TestPolicyEditorChromium(t *testing.T) {
 			if err != nil || row != "forbid Zoom until the DPA is signed" {
 				t.Errorf("history comment %q, %v", row, err)
 			}
-			screenshot(t, ctx, "policies", width)
+			screenshot(t, ctx, fmt.Sprintf("%s-%d", "policies", width))
 
 			// The watch does see violations: a style element without the
 			// nonce is refused and reported.
@@ -285,7 +267,7 @@ func TestPolicyEditorWithoutJavaScript(t *testing.T) {
 		facts["scroll"].(float64) <= facts["box"].(float64) || facts["whiteSpace"] != "pre" {
 		t.Errorf("without JavaScript: %v; want the textarea, not wrapping (its content wider than its box), in a page no wider than the window", facts)
 	}
-	screenshot(t, ctx, "policy-editor-noscript", 390)
+	screenshot(t, ctx, fmt.Sprintf("%s-%d", "policy-editor-noscript", 390))
 
 	// A version's page (comment, rollout, rollback form, diff, document)
 	// fits too: its long line scrolls inside its box.

@@ -39,6 +39,9 @@ var RefusalReasons = []string{"conns_total", "conns_per_addr", "enroll_rate_addr
 	// A dashboard login refused at once because the password checks are
 	// busy (server/auth's gate).
 	"login_busy",
+	// A dashboard live stream refused over the streams per session or
+	// per replica (server/dashboard).
+	"live_streams",
 }
 
 // Store operations, the values of vcguard_store_seconds's op label.

@@ -71,18 +71,36 @@ func decodeCursor(s, kind string, key ...any) error {
 }
 
 // DeviceKey is a position in the device list, which is ordered by
-// (hostname, id).
+// (hostname, id), or by Sort's column and then (hostname, id).
 type DeviceKey struct {
 	Hostname, ID string
+	// Sort is the order the key belongs to ("" for hostname, as
+	// DeviceSort.String); Str or Num is the row's value of its column.
+	Sort string
+	Str  string
+	Num  int64
 }
 
 // String is the key as an opaque cursor.
-func (k DeviceKey) String() string { return encodeCursor("d", k.Hostname, k.ID) }
+func (k DeviceKey) String() string {
+	if k.Sort == "" {
+		return encodeCursor("d", k.Hostname, k.ID)
+	}
+	return encodeCursor("ds", k.Sort, k.Str, k.Num, k.Hostname, k.ID)
+}
 
 // ParseDeviceKey reads a cursor made by DeviceKey.String.
 func ParseDeviceKey(s string) (DeviceKey, error) {
 	var k DeviceKey
 	err := decodeCursor(s, "d", &k.Hostname, &k.ID)
+	if err != nil {
+		if err2 := decodeCursor(s, "ds", &k.Sort, &k.Str, &k.Num, &k.Hostname, &k.ID); err2 == nil {
+			if _, err3 := ParseDeviceSort(k.Sort); err3 != nil || k.Sort == "" {
+				return DeviceKey{}, fmt.Errorf("%w: not a cursor this server handed out", ErrBadCursor)
+			}
+			return k, nil
+		}
+	}
 	return k, err
 }
 
@@ -92,13 +110,21 @@ type DeviceQuery struct {
 	Q     string
 	OS    string
 	Group string
-	// Verdict selects devices running an app with this verdict.
+	// Verdict selects devices running an app with this verdict; App
+	// devices running this app (with Verdict, an instance of App with
+	// that verdict).
 	Verdict string
+	App     string
 	// Status is "online", "offline", "stale" or "" (any); it needs Now and
 	// StaleAfter.
 	Status     string
 	Now        time.Time
 	StaleAfter time.Duration
+	// SeenSince selects devices last heard from at or after it;
+	// SeenBefore those last heard from before it (zero: no bound).
+	SeenSince, SeenBefore time.Time
+	// Sort orders the list; the zero value is by hostname.
+	Sort DeviceSort
 	// After starts the page after this key; Before ends it before this
 	// key (a previous page). At most one is set.
 	After, Before *DeviceKey
@@ -196,8 +222,21 @@ func (q DeviceQuery) filter() (where, error) {
 	if q.Group != "" {
 		w.add(`device_group = $%d`, q.Group)
 	}
-	if q.Verdict != "" {
+	switch {
+	case q.App != "" && q.Verdict != "":
+		w.args = append(w.args, q.App, q.Verdict)
+		n := len(w.args)
+		w.conds = append(w.conds, fmt.Sprintf(`EXISTS (SELECT 1 FROM device_apps a WHERE a.device_id = devices.id AND a.running = 1 AND a.app_id = $%d AND a.verdict = $%d)`, n-1, n))
+	case q.App != "":
+		w.add(`EXISTS (SELECT 1 FROM device_apps a WHERE a.device_id = devices.id AND a.running = 1 AND a.app_id = $%d)`, q.App)
+	case q.Verdict != "":
 		w.add(`EXISTS (SELECT 1 FROM device_apps a WHERE a.device_id = devices.id AND a.running = 1 AND a.verdict = $%d)`, q.Verdict)
+	}
+	if !q.SeenSince.IsZero() {
+		w.add(`last_seen >= $%d`, micros(q.SeenSince))
+	}
+	if !q.SeenBefore.IsZero() {
+		w.add(`last_seen < $%d`, micros(q.SeenBefore))
 	}
 	if q.Status != "" {
 		if q.StaleAfter <= 0 || q.Now.IsZero() {
@@ -218,8 +257,8 @@ func (q DeviceQuery) filter() (where, error) {
 	return w, nil
 }
 
-// ListDevices returns one page of devices ordered by (hostname, id), with
-// counts of their running apps and media in use.
+// ListDevices returns one page of devices ordered by q.Sort (by default
+// (hostname, id)), with counts of their running apps and media in use.
 func (s *Store) ListDevices(ctx context.Context, q DeviceQuery) (DevicePage, error) {
 	var page DevicePage
 	limit := q.Limit
@@ -232,32 +271,51 @@ func (s *Store) ListDevices(ctx context.Context, q DeviceQuery) (DevicePage, err
 		return page, fmt.Errorf("list devices: %w", err)
 	}
 	base := w
-	order := ` ORDER BY hostname, id`
+	sortKey := q.Sort.String()
+	for _, k := range []*DeviceKey{q.Before, q.After} {
+		if k != nil && k.Sort != sortKey {
+			return page, fmt.Errorf("list devices: %w: a cursor of another sort order", ErrBadCursor)
+		}
+	}
+	cols := q.Sort.columns()
+	dir := func(desc bool) string {
+		if desc {
+			return " DESC"
+		}
+		return ""
+	}
 	backward := q.Before != nil
 	switch {
 	case backward:
-		w.args = append(w.args, q.Before.Hostname, q.Before.ID)
-		n := len(w.args)
-		w.conds = append(w.conds, fmt.Sprintf(`(hostname < $%d OR (hostname = $%d AND id < $%d))`, n-1, n-1, n))
-		order = ` ORDER BY hostname DESC, id DESC`
+		w.keyset(cols, !q.Sort.Desc, *q.Before)
 	case q.After != nil:
-		w.args = append(w.args, q.After.Hostname, q.After.ID)
-		n := len(w.args)
-		w.conds = append(w.conds, fmt.Sprintf(`(hostname > $%d OR (hostname = $%d AND id > $%d))`, n-1, n-1, n))
+		w.keyset(cols, q.Sort.Desc, *q.After)
+	}
+	var order []string
+	for _, c := range cols {
+		order = append(order, c+dir(q.Sort.Desc != backward))
 	}
 	args := append(w.args, limit+1)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+deviceColumns+` FROM devices`+w.sql()+order+fmt.Sprintf(` LIMIT $%d`, len(args)), args...)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+deviceColumns+`, `+q.Sort.expr()+` FROM devices`+w.sql()+` ORDER BY `+strings.Join(order, ", ")+fmt.Sprintf(` LIMIT $%d`, len(args)), args...)
 	if err != nil {
 		return page, fmt.Errorf("list devices: %w", err)
 	}
 	var devs []DeviceSummary
+	var keys []DeviceKey
 	for rows.Next() {
-		d, err := scanDevice(rows)
+		k := DeviceKey{Sort: sortKey}
+		var sv any = &k.Str
+		if q.Sort.numeric() {
+			sv = &k.Num
+		}
+		d, err := scanDevice(scanPlus{rows, sv})
 		if err != nil {
 			rows.Close()
 			return page, fmt.Errorf("list devices: %w", err)
 		}
+		k.Hostname, k.ID = d.Hostname, d.ID
 		devs = append(devs, DeviceSummary{Device: d})
+		keys = append(keys, k)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -265,14 +323,14 @@ func (s *Store) ListDevices(ctx context.Context, q DeviceQuery) (DevicePage, err
 	}
 	more := len(devs) > limit
 	if more {
-		devs = devs[:limit]
+		devs, keys = devs[:limit], keys[:limit]
 	}
 	if backward {
 		slices.Reverse(devs)
+		slices.Reverse(keys)
 	}
 	if len(devs) > 0 {
-		first := DeviceKey{devs[0].Hostname, devs[0].ID}
-		last := DeviceKey{devs[len(devs)-1].Hostname, devs[len(devs)-1].ID}
+		first, last := keys[0], keys[len(keys)-1]
 		if backward {
 			if more {
 				page.Prev = &first
@@ -285,7 +343,7 @@ func (s *Store) ListDevices(ctx context.Context, q DeviceQuery) (DevicePage, err
 				page.Next = &last
 			}
 			if q.After != nil {
-				exists, err := s.anyDevice(ctx, base, `(hostname < $%d OR (hostname = $%d AND id < $%d))`, first)
+				exists, err := s.anyDevice(ctx, base, cols, !q.Sort.Desc, first)
 				if err != nil {
 					return page, err
 				}
@@ -302,14 +360,40 @@ func (s *Store) ListDevices(ctx context.Context, q DeviceQuery) (DevicePage, err
 	return page, nil
 }
 
-// anyDevice reports whether a device matches w and cond, a keyset
-// condition on k whose first two placeholders are the hostname and the
-// third the id.
-func (s *Store) anyDevice(ctx context.Context, w where, cond string, k DeviceKey) (bool, error) {
-	w.args = append(w.args, k.Hostname, k.ID)
+// scanPlus scans a device row followed by one more column.
+type scanPlus struct {
+	rows interface{ Scan(...any) error }
+	last any
+}
+
+func (s scanPlus) Scan(dest ...any) error { return s.rows.Scan(append(dest, s.last)...) }
+
+// keyset adds the condition "after k" in the order of cols (ascending,
+// or descending when desc).
+func (w *where) keyset(cols []string, desc bool, k DeviceKey) {
+	op := ">"
+	if desc {
+		op = "<"
+	}
+	var v any = k.Str
+	if srt, _ := ParseDeviceSort(k.Sort); srt.numeric() {
+		v = k.Num
+	}
+	if len(cols) == 2 {
+		w.args = append(w.args, k.Hostname, k.ID)
+		n := len(w.args)
+		w.conds = append(w.conds, fmt.Sprintf(`(hostname, id) %s ($%d, $%d)`, op, n-1, n))
+		return
+	}
+	w.args = append(w.args, v, k.Hostname, k.ID)
 	n := len(w.args)
-	c := strings.Replace(cond, "%d", fmt.Sprint(n-1), 2)
-	w.conds = append(w.conds, strings.Replace(c, "%d", fmt.Sprint(n), 1))
+	w.conds = append(w.conds, fmt.Sprintf(`(%s) %s ($%d, $%d, $%d)`, strings.Join(cols, ", "), op, n-2, n-1, n))
+}
+
+// anyDevice reports whether a device matches w and comes before k in
+// the order of cols (descending when desc).
+func (s *Store) anyDevice(ctx context.Context, w where, cols []string, desc bool, k DeviceKey) (bool, error) {
+	w.keyset(cols, desc, k)
 	var one int
 	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM devices`+w.sql()+` LIMIT 1) x`, w.args...).Scan(&one)
 	if err != nil {

@@ -504,6 +504,8 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 		ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// The dashboard's live streams would hold a graceful shutdown up.
+	hs.RegisterOnShutdown(dash.EndStreams)
 
 	var ms *http.Server
 	if metricsLis != nil {
