@@ -54,7 +54,7 @@ func (s *Store) CreateAdmin(ctx context.Context, a Admin, audit AuditEntry) erro
 		} else if n == 0 {
 			return fmt.Errorf("admin %s: %w", a.Username, ErrExists)
 		}
-		return appendAudit(ctx, tx, audit)
+		return appendAudit(ctx, tx, s.dialect, audit)
 	})
 }
 
@@ -107,12 +107,12 @@ func (s *Store) Admins(ctx context.Context) ([]Admin, error) {
 func (s *Store) updateAdmin(ctx context.Context, what, username string, endSessions bool, audit *AuditEntry,
 	query string, args ...any) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		return updateAdminTx(ctx, tx, what, username, endSessions, audit, query, args...)
+		return s.updateAdminTx(ctx, tx, what, username, endSessions, audit, query, args...)
 	})
 }
 
 // updateAdminTx is updateAdmin inside a transaction of the caller's.
-func updateAdminTx(ctx context.Context, tx *sql.Tx, what, username string, endSessions bool, audit *AuditEntry,
+func (s *Store) updateAdminTx(ctx context.Context, tx *sql.Tx, what, username string, endSessions bool, audit *AuditEntry,
 	query string, args ...any) error {
 	res, err := tx.ExecContext(ctx, query, args...)
 	if err != nil {
@@ -129,7 +129,7 @@ func updateAdminTx(ctx context.Context, tx *sql.Tx, what, username string, endSe
 		}
 	}
 	if audit != nil {
-		return appendAudit(ctx, tx, *audit)
+		return appendAudit(ctx, tx, s.dialect, *audit)
 	}
 	return nil
 }
@@ -180,7 +180,7 @@ func (s *Store) DisableAdminKeepingOne(ctx context.Context, username string, now
 		if len(enabled) == 1 && enabled[0] == username {
 			return fmt.Errorf("disable admin %s: %w", username, ErrLastAdmin)
 		}
-		if err := updateAdminTx(ctx, tx, "disable admin", username, true, &audit, disableQuery, micros(now), username); err != nil {
+		if err := s.updateAdminTx(ctx, tx, "disable admin", username, true, &audit, disableQuery, micros(now), username); err != nil {
 			return err
 		}
 		out, err = scanAdmin(tx.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admins WHERE username = $1`, username))

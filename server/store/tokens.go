@@ -56,7 +56,7 @@ func (s *Store) RevokeAPIToken(ctx context.Context, id string, now time.Time, au
 		if err != nil {
 			return fmt.Errorf("revoke API token %s: %w", id, err)
 		}
-		return appendAudit(ctx, tx, audit)
+		return appendAudit(ctx, tx, s.dialect, audit)
 	})
 	return t, err
 }
