@@ -248,6 +248,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
+// Exported is the counter of records of kind acknowledged by dest.
+func (m *Metrics) Exported(dest, kind string) prometheus.Counter {
+	return m.exportedTotal.WithLabelValues(dest, kind)
+}
+
+// Failures is the counter of failed attempts on dest for reason.
+func (m *Metrics) Failures(dest, reason string) prometheus.Counter {
+	return m.failedTotal.WithLabelValues(dest, reason)
+}
+
 func (m *Metrics) exported(dest string, recs []Record) {
 	if m == nil {
 		return
