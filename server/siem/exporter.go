@@ -31,7 +31,7 @@ type Destination interface {
 const (
 	DefaultBatch      = 500
 	DefaultPoll       = 2 * time.Second
-	DefaultLeaseTTL   = 2 * time.Minute
+	DefaultLeaseTTL   = time.Minute
 	DefaultMaxBackoff = 5 * time.Minute
 	minBackoff        = 500 * time.Millisecond
 )
@@ -104,7 +104,7 @@ func (e *Exporter) Run(ctx context.Context) error {
 		d = min(d, maxBackoff)
 		return d/2 + rand.N(d/2+1) // jitter: replicas and retries spread out
 	}
-	holding := false
+	holding, first := false, true
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -118,9 +118,13 @@ func (e *Exporter) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		if ok != holding {
-			log.Info("SIEM export: lease", "held", ok, "owner", e.Owner)
-			holding = ok
+		if ok != holding || first {
+			if ok {
+				log.Info("SIEM export: this server exports", "owner", e.Owner)
+			} else {
+				log.Info("SIEM export: another server holds the lease; waiting for it to stop or its lease to expire", "owner", e.Owner, "lease", ttl)
+			}
+			holding, first = ok, false
 		}
 		e.Metrics.leader(name, ok)
 		if !ok {

@@ -115,8 +115,13 @@ func startSIEM(ctx context.Context, c *siemConfig, st *store.Store, met *metrics
 		return func() {}, err
 	}
 	m := siem.NewMetrics(met.Registry())
-	// The lease names this process: replicas on one database take turns.
+	// The lease names this process: replicas on one database take turns,
+	// and a replica that crashed leaves its lease to expire. SQLite has one
+	// server: it takes its own lease back at once after a crash.
 	owner := hostname + "/" + rand.Text()[:10]
+	if !st.Shared() {
+		owner = "the only server (sqlite)"
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	log := logger.With("component", "siem")
