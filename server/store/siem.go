@@ -133,8 +133,14 @@ func (s *Store) PendingExport(ctx context.Context, destination string, limit int
 	if err := rows.Err(); err != nil {
 		return fail(err)
 	}
+	// Each device gets a fair share of the batch, so that one device's
+	// backlog does not hold the others' events back.
+	share := limit
+	if len(devs) > 0 {
+		share = max(limit/len(devs), 1)
+	}
 	for _, p := range devs {
-		room := limit - len(b.Events)
+		room := min(limit-len(b.Events), share)
 		if room <= 0 {
 			break
 		}

@@ -61,11 +61,11 @@ func TestExportCursors(t *testing.T) {
 			}
 			return p
 		}
-		p := pending(3)
-		if got := fmt.Sprint(seqs(p)); got != "[dev-1/1 dev-1/2 dev-1/3]" {
+		p := pending(4) // a fair share: 2 events of each device
+		if got := fmt.Sprint(seqs(p)); got != "[dev-1/1 dev-1/2 dev-2/1 dev-2/2]" {
 			t.Fatalf("first batch %s", got)
 		}
-		if len(p.Audit) != 3 || p.Audit[0].Action != "act_0" || p.Hostnames["dev-1"] != "host-1" {
+		if len(p.Audit) != 3 || p.Audit[0].Action != "act_0" || p.Hostnames["dev-1"] != "host-1" || p.Hostnames["dev-2"] != "host-2" {
 			t.Fatalf("first batch audit %+v hostnames %v", p.Audit, p.Hostnames)
 		}
 		// a's lease expires and b takes over: a's late progress is refused.
@@ -75,14 +75,14 @@ func TestExportCursors(t *testing.T) {
 		if err := s.AdvanceExport(ctx, "dest", "a", p, now.Add(2*time.Minute), ttl); !errors.Is(err, store.ErrLeaseLost) {
 			t.Fatalf("AdvanceExport by the old owner: %v, want ErrLeaseLost", err)
 		}
-		if got := fmt.Sprint(seqs(pending(3))); got != "[dev-1/1 dev-1/2 dev-1/3]" {
+		if got := fmt.Sprint(seqs(pending(4))); got != "[dev-1/1 dev-1/2 dev-2/1 dev-2/2]" {
 			t.Fatalf("after a refused advance the batch is %s", got)
 		}
 		if err := s.AdvanceExport(ctx, "dest", "b", p, now.Add(2*time.Minute), ttl); err != nil {
 			t.Fatal(err)
 		}
 		p = pending(10)
-		if got := fmt.Sprint(seqs(p)); got != "[dev-1/4 dev-1/5 dev-2/1 dev-2/2]" || len(p.Audit) != 0 {
+		if got := fmt.Sprint(seqs(p)); got != "[dev-1/3 dev-1/4 dev-1/5]" || len(p.Audit) != 0 {
 			t.Fatalf("second batch %s, audit %d", got, len(p.Audit))
 		}
 		// Another destination has its own cursors.
