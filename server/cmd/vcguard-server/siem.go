@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"strings"
 	"sync"
 
 	"github.com/vcguard/vcguard/server/metrics"
@@ -22,7 +21,9 @@ import (
 type siemConfig struct {
 	Syslog, SyslogCA, SyslogCert, SyslogKey string
 	Webhook, WebhookSecretFile, WebhookCA   string
-	Format                                  string
+	// Format is the default of both destinations; SyslogFormat and
+	// WebhookFormat, when set, override it for one.
+	Format, SyslogFormat, WebhookFormat string
 }
 
 func (c *siemConfig) register(fs *flag.FlagSet) {
@@ -35,6 +36,23 @@ func (c *siemConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.WebhookSecretFile, "siem-webhook-secret-file", "", "file with the webhook's HMAC-SHA256 secret (32+ bytes, mode 0600); required with --siem-webhook")
 	fs.StringVar(&c.WebhookCA, "siem-webhook-ca", "", "PEM file of the CA that signs the webhook receiver's certificate (default: the system's roots)")
 	fs.StringVar(&c.Format, "siem-format", "ecs", "what the SIEM export sends: ecs (Elastic Common Schema JSON) or cef (ArcSight CEF lines)")
+	fs.StringVar(&c.SyslogFormat, "siem-syslog-format", "", "ecs or cef for the syslog destination only (default: --siem-format)")
+	fs.StringVar(&c.WebhookFormat, "siem-webhook-format", "", "ecs or cef for the webhook only (default: --siem-format)")
+}
+
+// formatOf returns a destination's format: its own flag, else --siem-format.
+func (c *siemConfig) formatOf(own, flagName string) (siem.Format, error) {
+	v := c.Format
+	if own != "" {
+		v = own
+	} else {
+		flagName = "--siem-format"
+	}
+	f, err := siem.ParseFormat(v)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", flagName, err)
+	}
+	return f, nil
 }
 
 // syslogAddr returns HOST:PORT of a tls://HOST:PORT value.
@@ -51,8 +69,11 @@ func syslogAddr(v string) (string, error) {
 
 // Validate checks the SIEM flags; files are read when the server starts.
 func (c *siemConfig) Validate() error {
-	if _, err := siem.ParseFormat(c.Format); err != nil {
-		return fmt.Errorf("--siem-format: %w", err)
+	if _, err := c.formatOf(c.SyslogFormat, "--siem-syslog-format"); err != nil {
+		return err
+	}
+	if _, err := c.formatOf(c.WebhookFormat, "--siem-webhook-format"); err != nil {
+		return err
 	}
 	if c.Syslog != "" {
 		if _, err := syslogAddr(c.Syslog); err != nil {
@@ -75,13 +96,13 @@ func (c *siemConfig) Validate() error {
 
 // destinations builds the configured SIEM destinations.
 func (c *siemConfig) destinations(hostname string) ([]siem.Destination, error) {
-	format, err := siem.ParseFormat(c.Format)
-	if err != nil {
-		return nil, err
-	}
 	var out []siem.Destination
 	if c.Syslog != "" {
 		addr, err := syslogAddr(c.Syslog)
+		if err != nil {
+			return nil, err
+		}
+		format, err := c.formatOf(c.SyslogFormat, "--siem-syslog-format")
 		if err != nil {
 			return nil, err
 		}
@@ -94,6 +115,10 @@ func (c *siemConfig) destinations(hostname string) ([]siem.Destination, error) {
 	}
 	if c.Webhook != "" {
 		secret, err := siem.LoadSecret(c.WebhookSecretFile)
+		if err != nil {
+			return nil, err
+		}
+		format, err := c.formatOf(c.WebhookFormat, "--siem-webhook-format")
 		if err != nil {
 			return nil, err
 		}
@@ -127,7 +152,7 @@ func startSIEM(ctx context.Context, c *siemConfig, st *store.Store, met *metrics
 	log := logger.With("component", "siem")
 	for _, d := range dests {
 		e := &siem.Exporter{Store: st, Dest: d, Owner: owner, Logger: log, Metrics: m}
-		log.Info("SIEM export configured", "destination", d.Name(), "format", strings.ToLower(c.Format))
+		log.Info("SIEM export configured", "destination", d.Name())
 		wg.Go(func() { e.Run(ctx) })
 	}
 	return func() {

@@ -19,6 +19,8 @@ func TestSIEMFlags(t *testing.T) {
 		{[]string{"--siem-webhook", "http://siem.example/in", "--siem-webhook-secret-file", "f"}, "https://"},
 		{[]string{"--siem-webhook", "https://siem.example/in"}, "needs --siem-webhook-secret-file"},
 		{[]string{"--siem-format", "ocsf"}, "use ecs"},
+		{[]string{"--siem-format", "cef", "--siem-webhook-format", "ecs"}, ""},
+		{[]string{"--siem-syslog-format", "leef"}, "--siem-syslog-format"},
 		{[]string{"--siem-syslog", "tls://h:6514", "--siem-syslog-cert", "c.pem"}, "go together"},
 	} {
 		_, err := parseFlags(tc.args, io.Discard)
