@@ -2,6 +2,7 @@ package siem_test
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -327,4 +328,51 @@ func TestExportPostgresReplicas(t *testing.T) {
 	if sends[1-holder].Load() == 0 {
 		t.Errorf("%s never exported after %s stopped", owners[1-holder], owners[holder])
 	}
+}
+
+// CEF over syslog to a receiver that requires a client certificate: each
+// message's body is a CEF line naming the same record as its structured
+// data.
+func TestSyslogCEFWithClientCertificate(t *testing.T) {
+	t.Parallel()
+	clientCert, certFile, keyFile := testCertFor(t, x509.ExtKeyUsageClientAuth)
+	pool := x509.NewCertPool()
+	pool.AddCert(mustParse(t, clientCert.Certificate[0]))
+	recv := newSyslogReceiverTLS(t, pool)
+	st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "vcguard.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ingest(t, st, "dev-a", 1, 5)
+	audit(t, st, 2, "alice")
+	dest, err := siem.NewSyslog(siem.SyslogConfig{Addr: recv.Addr(), CAFile: recv.CAFile, CertFile: certFile, KeyFile: keyFile,
+		Format: siem.FormatCEF, Hostname: "server", Version: "9.9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := start(t, &siem.Exporter{Store: st, Dest: dest, Owner: "r", Logger: testLogger(t), Poll: 20 * time.Millisecond})
+	w := want{events: map[string]uint64{"dev-a": 5}, audit: auditIDs(t, st)}
+	recv.waitFor(t, "every record", func(m []syslogMsg) bool { return received(t, m, w) })
+	run.stop()
+	for _, m := range recv.Messages() {
+		header, ext := parseCEF(t, string(m.Msg))
+		if header[0] != "CEF:0" || header[3] != "9.9" {
+			t.Errorf("CEF header %q", header)
+		}
+		if id := m.SD[siem.SDID]["id"]; ext["externalId"] != id {
+			t.Errorf("CEF externalId %q in the message of %q", ext["externalId"], id)
+		}
+		if m.SD[siem.SDID]["kind"] == siem.KindAudit && m.Hostname != "server" {
+			t.Errorf("audit entry with HOSTNAME %q", m.Hostname)
+		}
+	}
+}
+
+func mustParse(t *testing.T, der []byte) *x509.Certificate {
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

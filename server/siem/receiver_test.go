@@ -195,6 +195,14 @@ func parseRFC5424(b []byte) (syslogMsg, error) {
 // a CA file.
 func testCert(t testing.TB) (tls.Certificate, string) {
 	t.Helper()
+	cert, certFile, _ := testCertFor(t, x509.ExtKeyUsageServerAuth)
+	return cert, certFile
+}
+
+// testCertFor makes a self-signed certificate for 127.0.0.1 with usage eku
+// and writes it and its key as PEM files.
+func testCertFor(t testing.TB, eku x509.ExtKeyUsage) (tls.Certificate, string, string) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -203,17 +211,25 @@ func testCert(t testing.TB) (tls.Certificate, string) {
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test receiver"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{eku},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	dir := t.TempDir()
+	caFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, caFile
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, caFile, keyFile
 }
 
 // syslogReceiver is a TLS syslog server that keeps every message.
@@ -229,9 +245,19 @@ type syslogReceiver struct {
 }
 
 func newSyslogReceiver(t testing.TB) *syslogReceiver {
+	return newSyslogReceiverTLS(t, nil)
+}
+
+// newSyslogReceiverTLS starts a receiver that, when clientCAs is set,
+// requires a client certificate signed by one of them.
+func newSyslogReceiverTLS(t testing.TB, clientCAs *x509.CertPool) *syslogReceiver {
 	t.Helper()
 	cert, caFile := testCert(t)
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if clientCAs != nil {
+		tc.ClientCAs, tc.ClientAuth = clientCAs, tls.RequireAndVerifyClientCert
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", tc)
 	if err != nil {
 		t.Fatal(err)
 	}
