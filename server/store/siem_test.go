@@ -128,3 +128,51 @@ func TestExportCursors(t *testing.T) {
 		}
 	})
 }
+
+// On PostgreSQL an audit entry whose transaction commits late must not be
+// passed over: while an entry's transaction is open, an entry appended by
+// another replica does not become visible before it (the audit order
+// lock), so the export cursor never moves past an uncommitted id.
+func TestAuditOrderPostgres(t *testing.T) {
+	t.Parallel()
+	dsn := newSchema(t)
+	var replicas [2]*store.Store
+	for i := range replicas {
+		s, err := store.OpenPostgres(t.Context(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		replicas[i] = s
+	}
+	ctx := t.Context()
+	commit, err := store.HoldAudit(ctx, replicas[0], store.AuditEntry{At: at(0), Actor: "alice", Action: "first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := make(chan error, 1)
+	go func() {
+		second <- replicas[1].AppendAudit(ctx, store.AuditEntry{At: at(0), Actor: "bob", Action: "second"})
+	}()
+	time.Sleep(300 * time.Millisecond) // room for the second entry to commit, were it not held back
+	p, err := replicas[1].PendingExport(ctx, "dest", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Audit) != 0 {
+		t.Fatalf("entry %q (id %d) visible while an entry before it is uncommitted: the cursor would pass over it", p.Audit[0].Action, p.Audit[0].ID)
+	}
+	if err := commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	p, err = replicas[1].PendingExport(ctx, "dest", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Audit) != 2 || p.Audit[0].Action != "first" || p.Audit[1].Action != "second" || p.Audit[0].ID >= p.Audit[1].ID {
+		t.Fatalf("after both commits: %+v", p.Audit)
+	}
+}
