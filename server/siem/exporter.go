@@ -128,6 +128,7 @@ func (e *Exporter) Run(ctx context.Context) error {
 		}
 		e.Metrics.leader(name, ok)
 		if !ok {
+			e.Metrics.idle(name)
 			if err := wait(poll); err != nil {
 				return err
 			}
@@ -293,6 +294,15 @@ func b2f(b bool) float64 {
 func (m *Metrics) blocked(dest string, b bool) {
 	if m != nil {
 		m.blockedGauge.WithLabelValues(dest).Set(b2f(b))
+	}
+}
+
+// idle drops the lag and blocked series of a destination another replica
+// exports to: they are that replica's to report.
+func (m *Metrics) idle(dest string) {
+	if m != nil {
+		m.lagSeconds.DeleteLabelValues(dest)
+		m.blockedGauge.DeleteLabelValues(dest)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -234,4 +235,59 @@ func TestLoadSecret(t *testing.T) {
 	if b, err := siem.LoadSecret(writeSecret(t, strings.Repeat("a", 40))); err != nil || string(b) != strings.Repeat("a", 40) {
 		t.Errorf("good secret: %q, %v", b, err)
 	}
+}
+
+func TestWebhookBodyCEF(t *testing.T) {
+	w, err := siem.NewWebhook(siem.WebhookConfig{URL: "https://siem.example/in", Secret: []byte(strings.Repeat("k", 32)), Format: siem.FormatCEF, Version: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := w.Body([]siem.Record{{Kind: siem.KindAudit, ID: "audit:1", Time: t0, Action: "login_success", Actor: "a\"b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batch struct{ Records []string }
+	if err := json.Unmarshal(body, &batch); err != nil {
+		t.Fatalf("body %s: %v", body, err)
+	}
+	if len(batch.Records) != 1 || !strings.HasPrefix(batch.Records[0], "CEF:0|vcguard|vcguard-server|1|audit:login_success|") {
+		t.Fatalf("records %q", batch.Records)
+	}
+	if _, ext := parseCEF(t, batch.Records[0]); ext["suser"] != "a\"b" {
+		t.Errorf("suser %q", ext["suser"])
+	}
+}
+
+func TestNewWebhookRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		url    string
+		secret string
+		want   string
+	}{
+		{"http://siem.example/in", strings.Repeat("k", 32), "https://"},
+		{"https://siem.example/in", "short", "at least 32"},
+	} {
+		if _, err := siem.NewWebhook(siem.WebhookConfig{URL: tc.url, Secret: []byte(tc.secret)}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error saying %q", tc.url, err, tc.want)
+		}
+	}
+}
+
+// FuzzVerify: a receiver's check of untrusted headers and body never
+// panics, and accepts only the signature of exactly that body and time.
+func FuzzVerify(f *testing.F) {
+	secret := []byte(strings.Repeat("k", 32))
+	f.Add("1800000000", "sha256=00", []byte("{}"))
+	f.Add("", "", []byte(nil))
+	f.Add("-9223372036854775808", "sha256=", []byte("x"))
+	now := time.Unix(1_800_000_000, 0)
+	f.Fuzz(func(t *testing.T, ts, sig string, body []byte) {
+		err := siem.Verify(secret, ts, sig, body, now, 5*time.Minute)
+		if err == nil {
+			n, perr := strconv.ParseInt(ts, 10, 64)
+			if perr != nil || sig != siem.Sign(secret, n, body) {
+				t.Fatalf("accepted ts %q sig %q", ts, sig)
+			}
+		}
+	})
 }
