@@ -99,6 +99,11 @@ func ECS(r Record) map[string]any {
 		"action": r.Action, "module": "vcguard", "dataset": "vcguard." + r.Kind,
 		"severity": r.Severity(), "created": r.Time.UTC().Format(time.RFC3339Nano),
 	}
+	if !r.Received.IsZero() {
+		// When vcguard first had it: the server's receipt of the agent's
+		// event (event.ingested is the SIEM's own to set).
+		event["created"] = r.Received.UTC().Format(time.RFC3339Nano)
+	}
 	vc := map[string]any{"kind": r.Kind}
 	doc := map[string]any{
 		"@timestamp": r.Time.UTC().Format(time.RFC3339Nano),
@@ -125,9 +130,6 @@ func ECS(r Record) map[string]any {
 			vc["target"] = r.Target
 		}
 		return doc
-	}
-	if !r.Received.IsZero() {
-		event["ingested"] = r.Received.UTC().Format(time.RFC3339Nano)
 	}
 	doc["host"] = map[string]any{"id": r.Device, "name": r.Hostname}
 	vc["seq"] = r.Seq
