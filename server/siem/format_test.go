@@ -71,7 +71,7 @@ func TestECSMapping(t *testing.T) {
 			"event.id": "event:dev-1:7", "event.kind": "event", "event.category": []any{"process"}, "event.type": []any{"start"},
 			"event.action": "app_started", "event.dataset": "vcguard.event", "event.severity": 7.0,
 			"event.created": "2026-12-06T15:00:01.123456Z", "event.ingested": nil,
-			"host.id":        "dev-1", "host.name": "laptop-7", "process.pid": 4242.0, "process.name": "zoom.us",
+			"host.id": "dev-1", "host.name": "laptop-7", "process.pid": 4242.0, "process.name": "zoom.us",
 			"process.executable": "/Applications/zoom.us.app", "vcguard.app_id": "zoom", "vcguard.verdict": "forbidden",
 			"vcguard.seq": 7.0, "vcguard.detail.seq": "7", "vcguard.detail.app.kind": "KIND_STARTED",
 			"event.outcome": nil, "user": nil,

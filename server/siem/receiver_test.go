@@ -240,6 +240,7 @@ type syslogReceiver struct {
 	mu     sync.Mutex
 	msgs   []syslogMsg
 	conns  int
+	open   map[net.Conn]bool
 	notify chan struct{}
 	wg     sync.WaitGroup
 }
@@ -261,7 +262,7 @@ func newSyslogReceiverTLS(t testing.TB, clientCAs *x509.CertPool) *syslogReceive
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &syslogReceiver{t: t, ln: ln, CAFile: caFile, notify: make(chan struct{}, 1)}
+	r := &syslogReceiver{t: t, ln: ln, CAFile: caFile, notify: make(chan struct{}, 1), open: map[net.Conn]bool{}}
 	r.wg.Go(r.serve)
 	t.Cleanup(func() { ln.Close(); r.wg.Wait() })
 	return r
@@ -277,9 +278,15 @@ func (r *syslogReceiver) serve() {
 		}
 		r.mu.Lock()
 		r.conns++
+		r.open[c] = true
 		r.mu.Unlock()
 		r.wg.Go(func() {
-			defer c.Close()
+			defer func() {
+				c.Close()
+				r.mu.Lock()
+				delete(r.open, c)
+				r.mu.Unlock()
+			}()
 			go func() { <-r.t.Context().Done(); c.Close() }()
 			br := bufio.NewReader(c)
 			for {
@@ -305,6 +312,24 @@ func (r *syslogReceiver) serve() {
 			}
 		})
 	}
+}
+
+// dropConnections closes every open connection, as a receiver restarting
+// does, and returns how many there were.
+func (r *syslogReceiver) dropConnections() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for c := range r.open {
+		c.Close()
+	}
+	return len(r.open)
+}
+
+// connections is how many connections were accepted.
+func (r *syslogReceiver) connections() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.conns
 }
 
 // Messages returns a copy of what was received.

@@ -174,6 +174,9 @@ func (s *Syslog) Name() string { return "syslog:" + s.cfg.Addr }
 // Send writes recs and flushes them. On an error the connection is closed;
 // the next Send reconnects (the Exporter retries with backoff).
 func (s *Syslog) Send(ctx context.Context, recs []Record) error {
+	if s.conn != nil && !s.alive() {
+		s.Close()
+	}
 	if s.conn == nil {
 		d := tls.Dialer{NetDialer: &net.Dialer{Timeout: s.cfg.Timeout}, Config: s.tls}
 		c, err := d.DialContext(ctx, "tcp", s.cfg.Addr)
@@ -208,6 +211,21 @@ func (s *Syslog) Send(ctx context.Context, recs []Record) error {
 		return fmt.Errorf("send to syslog receiver %s: %w", s.cfg.Addr, err)
 	}
 	return nil
+}
+
+// alive reports whether the receiver has not closed the connection. A
+// receiver that restarted closed it while idle; the first write to it would
+// still succeed (the kernel accepts it) and the batch would count as
+// delivered, so this looks for the close first: a read that finds the end
+// of the stream (or an error) within a millisecond. Receivers send nothing,
+// so a read that times out means the connection is open.
+func (s *Syslog) alive() bool {
+	s.conn.SetReadDeadline(time.Now().Add(time.Millisecond))
+	var b [1]byte
+	_, err := s.conn.Read(b[:])
+	s.conn.SetReadDeadline(time.Time{})
+	var ne net.Error
+	return err == nil || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // Close closes the connection, if any.
