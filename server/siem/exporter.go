@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -105,6 +106,7 @@ func (e *Exporter) Run(ctx context.Context) error {
 		return d/2 + rand.N(d/2+1) // jitter: replicas and retries spread out
 	}
 	holding, first := false, true
+	size := batch // smaller after a webhook's 413
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -134,7 +136,7 @@ func (e *Exporter) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		b, err := e.Store.PendingExport(ctx, name, batch)
+		b, err := e.Store.PendingExport(ctx, name, size)
 		if err != nil {
 			e.Metrics.failed(name, "store")
 			log.Error("SIEM export: read pending records", "err", err)
@@ -166,7 +168,13 @@ func (e *Exporter) Run(ctx context.Context) error {
 				}
 				reason := "transport"
 				var rej *RejectedError
-				if errors.As(err, &rej) {
+				switch {
+				case errors.As(err, &rej) && rej.Status == http.StatusRequestEntityTooLarge && size > 1:
+					// Too large for the receiver: send less at a time
+					// (until the server restarts).
+					size, reason = max(size/2, 1), "too_large"
+					log.Warn("SIEM export: the receiver refused the batch as too large; sending smaller batches", "batch", size)
+				case errors.As(err, &rej):
 					reason = "rejected"
 					failures = 64 // straight to the longest backoff
 				}
@@ -181,7 +189,12 @@ func (e *Exporter) Run(ctx context.Context) error {
 				continue
 			}
 		}
-		if err := e.Store.AdvanceExport(ctx, name, e.Owner, b, e.now(), ttl); err != nil {
+		// Recorded even when the server is stopping: the destination has
+		// the batch, sending it again would only duplicate it.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err = e.Store.AdvanceExport(actx, name, e.Owner, b, e.now(), ttl)
+		cancel()
+		if err != nil {
 			if errors.Is(err, store.ErrLeaseLost) {
 				log.Warn("SIEM export: lease taken over while delivering; the other exporter resends the batch", "records", len(recs))
 				holding = false
@@ -234,7 +247,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"destination", "kind"}),
 		failedTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vcguard_siem_failures_total",
-			Help: "Failed SIEM export attempts, by destination and reason (transport, rejected, store); the batch is retried.",
+			Help: "Failed SIEM export attempts, by destination and reason (transport, rejected, too_large, store); the batch is retried.",
 		}, []string{"destination", "reason"}),
 		lagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "vcguard_siem_lag_seconds",

@@ -99,7 +99,7 @@ type WebhookConfig struct {
 // change (a 4xx other than 408 and 429: a wrong secret, a body the receiver
 // refuses). The Exporter keeps the batch, and keeps trying it at its longest
 // backoff, counting and logging every refusal, until the receiver is fixed:
-// nothing is skipped.
+// nothing is skipped. A 413 (too large) makes it halve its batches instead.
 type RejectedError struct {
 	Status int
 	Body   string

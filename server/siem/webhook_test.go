@@ -29,9 +29,11 @@ type webhookReceiver struct {
 	secret []byte
 	mu     sync.Mutex
 	script []int
-	recs   []map[string]any
-	calls  int
-	bad    int // requests whose signature did not verify
+	// maxRecords, when set, answers 413 to a larger batch.
+	maxRecords int
+	recs       []map[string]any
+	calls      int
+	bad        int // requests whose signature did not verify
 }
 
 func newWebhookReceiver(t *testing.T, secret []byte, script ...int) *webhookReceiver {
@@ -73,6 +75,10 @@ func (w *webhookReceiver) serve(rw http.ResponseWriter, r *http.Request) {
 	}
 	if err := json.Unmarshal(body, &batch); err != nil {
 		http.Error(rw, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if w.maxRecords > 0 && len(batch.Records) > w.maxRecords {
+		http.Error(rw, "too many records", http.StatusRequestEntityTooLarge)
 		return
 	}
 	w.recs = append(w.recs, batch.Records...)
@@ -290,4 +296,47 @@ func FuzzVerify(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A receiver that takes at most 3 records a request answers 413 to larger
+// batches: the exporter halves its batches until they fit, and delivers
+// everything.
+func TestWebhookShrinksBatchesOn413(t *testing.T) {
+	t.Parallel()
+	secret := []byte(strings.Repeat("k", 32))
+	recv := newWebhookReceiver(t, secret)
+	recv.maxRecords = 3
+	st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "vcguard.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ingest(t, st, "dev-a", 1, 30)
+	dest, err := siem.NewWebhook(siem.WebhookConfig{URL: recv.srv.URL, Secret: secret, CAFile: recv.CAFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := siem.NewMetrics(prometheus.NewRegistry())
+	run := start(t, &siem.Exporter{Store: st, Dest: dest, Owner: "r", Logger: testLogger(t), Metrics: m,
+		Batch: 20, Poll: 20 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
+	deadline := time.Now().Add(60 * time.Second)
+	for value(m.Exported(dest.Name(), siem.KindEvent)) < 30 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%v events exported", value(m.Exported(dest.Name(), siem.KindEvent)))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	run.stop()
+	recs, _, _ := recv.snapshot()
+	for i, r := range recs {
+		if want := "event:dev-a:" + itoa(i+1); get(r, "event.id") != want {
+			t.Fatalf("record %d is %v, want %s", i, get(r, "event.id"), want)
+		}
+	}
+	if len(recs) != 30 {
+		t.Errorf("%d records received, want 30", len(recs))
+	}
+	if v := value(m.Failures(dest.Name(), "too_large")); v != 3 {
+		t.Errorf("too_large %v, want 3 (20 -> 10 -> 5 -> 2)", v)
+	}
 }
