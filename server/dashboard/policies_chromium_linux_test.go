@@ -3,8 +3,6 @@ package dashboard_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -285,6 +283,6 @@ func TestPolicyEditorWithoutJavaScript(t *testing.T) {
 				.slice(0, 10).map(e => e.tagName + "#" + e.id + "." + e.className + " " + Math.round(e.getBoundingClientRect().right) + "px").join(", ")`))
 			t.Errorf("%s: the page is %d px wide in a %d px window; too wide: %s", path, widths[0], widths[1], wide)
 		}
-		screenshot(t, ctx, "policy-version"+strings.ReplaceAll(path, "/", "-"), 390)
+		screenshot(t, ctx, "policy-version"+strings.ReplaceAll(path, "/", "-")+"-390")
 	}
 }

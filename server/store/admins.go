@@ -66,7 +66,7 @@ func (s *Store) CreateAdmin(ctx context.Context, a Admin, audit AuditEntry) erro
 		} else if n == 0 {
 			return fmt.Errorf("admin %s: %w", a.Username, ErrExists)
 		}
-		return appendAudit(ctx, tx, audit)
+		return appendAudit(ctx, tx, s.dialect, audit)
 	})
 }
 
@@ -128,12 +128,12 @@ func (s *Store) Admins(ctx context.Context) ([]Admin, error) {
 func (s *Store) updateAdmin(ctx context.Context, what, username string, endSessions bool, audit *AuditEntry,
 	query string, args ...any) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		return updateAdminTx(ctx, tx, what, username, endSessions, audit, query, args...)
+		return s.updateAdminTx(ctx, tx, what, username, endSessions, audit, query, args...)
 	})
 }
 
 // updateAdminTx is updateAdmin inside a transaction of the caller's.
-func updateAdminTx(ctx context.Context, tx *sql.Tx, what, username string, endSessions bool, audit *AuditEntry,
+func (s *Store) updateAdminTx(ctx context.Context, tx *sql.Tx, what, username string, endSessions bool, audit *AuditEntry,
 	query string, args ...any) error {
 	res, err := tx.ExecContext(ctx, query, args...)
 	if err != nil {
@@ -150,7 +150,7 @@ func updateAdminTx(ctx context.Context, tx *sql.Tx, what, username string, endSe
 		}
 	}
 	if audit != nil {
-		return appendAudit(ctx, tx, *audit)
+		return appendAudit(ctx, tx, s.dialect, *audit)
 	}
 	return nil
 }
@@ -202,7 +202,7 @@ func (s *Store) DisableAdminKeepingOne(ctx context.Context, username string, now
 		if len(enabled) == 1 && enabled[0] == username {
 			return fmt.Errorf("disable admin %s: %w", username, ErrLastAdmin)
 		}
-		if err := updateAdminTx(ctx, tx, "disable admin", username, true, &audit, disableQuery, micros(now), username); err != nil {
+		if err := s.updateAdminTx(ctx, tx, "disable admin", username, true, &audit, disableQuery, micros(now), username); err != nil {
 			return err
 		}
 		out, err = s.scanAdmin(tx.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admins WHERE username = $1`, username))
@@ -242,14 +242,14 @@ func (s *Store) ResetAdminCredentials(ctx context.Context, username, passwordHas
 // change; nil ends all) and records audit, in one transaction.
 func (s *Store) ChangeAdminPassword(ctx context.Context, username, passwordHash string, keep []byte, audit AuditEntry) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := updateAdminTx(ctx, tx, "change password of", username, false, nil,
+		if err := s.updateAdminTx(ctx, tx, "change password of", username, false, nil,
 			`UPDATE admins SET password_hash = $1 WHERE username = $2 AND password_hash <> ''`, passwordHash, username); err != nil {
 			return err
 		}
 		if err := endOtherSessions(ctx, tx, username, keep); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, audit)
+		return appendAudit(ctx, tx, s.dialect, audit)
 	})
 }
 
@@ -314,7 +314,7 @@ func (s *Store) ConfirmPendingTOTP(ctx context.Context, username, secret string,
 		if err := endOtherSessions(ctx, tx, username, keep); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, audit)
+		return appendAudit(ctx, tx, s.dialect, audit)
 	})
 }
 

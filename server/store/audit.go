@@ -27,7 +27,11 @@ type AuditEntry struct {
 // their entry inside their own transaction (the store functions that take
 // an AuditEntry), so a change is never without its entry.
 func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) error {
-	return appendAudit(ctx, s.db, e)
+	if s.dialect != dialectPostgres {
+		return appendAudit(ctx, s.db, s.dialect, e)
+	}
+	// A transaction of its own, for the audit order lock (siem.go).
+	return s.tx(ctx, func(tx *sql.Tx) error { return appendAudit(ctx, tx, s.dialect, e) })
 }
 
 // execer is a transaction or a database.
@@ -36,7 +40,9 @@ type execer interface {
 }
 
 // appendAudit records e within tx: if it fails, the change fails with it.
-func appendAudit(ctx context.Context, tx execer, e AuditEntry) error {
+// On PostgreSQL it first takes the audit order lock (siem.go), held to the
+// end of tx: call it late in a transaction.
+func appendAudit(ctx context.Context, tx execer, d dialect, e AuditEntry) error {
 	if e.Action == "" {
 		return fmt.Errorf("append audit entry: no action")
 	}
@@ -46,6 +52,9 @@ func appendAudit(ctx context.Context, tx execer, e AuditEntry) error {
 	}
 	if !json.Valid([]byte(detail)) {
 		return fmt.Errorf("append audit entry %s: detail is not JSON", e.Action)
+	}
+	if err := lockAuditOrder(ctx, tx, d); err != nil {
+		return fmt.Errorf("append audit entry %s: %w", e.Action, err)
 	}
 	_, err := tx.ExecContext(ctx,
 		`INSERT INTO audit_log (at, actor, action, target, detail, remote_addr) VALUES ($1, $2, $3, $4, $5, $6)`,

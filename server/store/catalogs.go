@@ -71,7 +71,7 @@ func (s *Store) storeCatalog(ctx context.Context, c *CatalogVersion, sign func(u
 			return fmt.Errorf("store catalog version %d: %w", c.Version, err)
 		}
 		audit.Target = fmt.Sprintf("catalog:%d", c.Version)
-		if err := appendAudit(ctx, tx, audit); err != nil {
+		if err := appendAudit(ctx, tx, s.dialect, audit); err != nil {
 			return err
 		}
 		stored = true

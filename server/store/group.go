@@ -274,6 +274,9 @@ func (g *group) connect(d *devRow, r *request) error {
 	if err != nil {
 		return err
 	}
+	if err := lockAuditOrder(g.ctx, g.tx, g.w.dialect); err != nil {
+		return err
+	}
 	_, err = g.exec(sqlAudit,
 		micros(r.now), "device:"+d.id, "device_hostname_change", "device:"+d.id, string(detail), "")
 	return err

@@ -84,7 +84,7 @@ func (s *Store) CreateAdminInvite(ctx context.Context, a Admin, inv Invite, audi
 		if err := insertInvite(ctx, tx, inv); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, audit)
+		return appendAudit(ctx, tx, s.dialect, audit)
 	})
 }
 
@@ -99,7 +99,7 @@ func (s *Store) ResetAdminInvite(ctx context.Context, inv Invite, totpSecret str
 		return err
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := updateAdminTx(ctx, tx, "reset", inv.Username, true, nil,
+		if err := s.updateAdminTx(ctx, tx, "reset", inv.Username, true, nil,
 			`UPDATE admins SET password_hash = '', totp_secret = $1, totp_counter = 0, totp_pending = '' WHERE username = $2`,
 			totpSecret, inv.Username); err != nil {
 			return err
@@ -107,7 +107,7 @@ func (s *Store) ResetAdminInvite(ctx context.Context, inv Invite, totpSecret str
 		if err := insertInvite(ctx, tx, inv); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, audit)
+		return appendAudit(ctx, tx, s.dialect, audit)
 	})
 }
 
@@ -158,7 +158,7 @@ func (s *Store) RedeemInvite(ctx context.Context, hash []byte, now time.Time, pa
 		} else if n == 0 {
 			return ErrInviteSpent
 		}
-		if err := appendAudit(ctx, tx, audit); err != nil {
+		if err := appendAudit(ctx, tx, s.dialect, audit); err != nil {
 			return err
 		}
 		out, err = s.scanAdmin(tx.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admins WHERE username = $1`, username))

@@ -159,7 +159,7 @@ func (s *Store) RevokeDevice(ctx context.Context, id string, now time.Time, audi
 				return fmt.Errorf("revoke device %s: %w", id, err)
 			}
 		}
-		if err := appendAudit(ctx, tx, audit); err != nil {
+		if err := appendAudit(ctx, tx, s.dialect, audit); err != nil {
 			return err
 		}
 		// Notify again on a second revoke: a replica that missed the

@@ -202,7 +202,7 @@ func (s *Store) SetDeviceGroup(ctx context.Context, id, group string, audit Audi
 		} else if n == 0 {
 			return fmt.Errorf("device %s: %w", id, ErrNotFound)
 		}
-		return appendAudit(ctx, tx, audit)
+		return appendAudit(ctx, tx, s.dialect, audit)
 	})
 	if err != nil {
 		return Device{}, err

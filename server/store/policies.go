@@ -92,7 +92,7 @@ func (s *Store) PublishPolicy(ctx context.Context, np NewPolicy,
 			return fmt.Errorf("store policy version %d: %w", p.Version, err)
 		}
 		audit.Target = fmt.Sprintf("policy:%d", p.Version)
-		if err := appendAudit(ctx, tx, audit); err != nil {
+		if err := appendAudit(ctx, tx, s.dialect, audit); err != nil {
 			return err
 		}
 		// Sent on commit: every replica pushes the version to its streams.

@@ -69,7 +69,7 @@ func (s *Store) EnrollDevice(ctx context.Context, d Device, now time.Time, audit
 		if err := insertDevice(ctx, tx, d); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, audit)
+		return appendAudit(ctx, tx, s.dialect, audit)
 	})
 }
 
@@ -83,7 +83,7 @@ func (s *Store) CreateEnrollmentSecret(ctx context.Context, e EnrollmentSecret, 
 		if err != nil {
 			return fmt.Errorf("create enrollment secret: %w", err)
 		}
-		return appendAudit(ctx, tx, audit)
+		return appendAudit(ctx, tx, s.dialect, audit)
 	})
 }
 
@@ -146,7 +146,7 @@ func (s *Store) RevokeEnrollmentSecret(ctx context.Context, id string, now time.
 		if err != nil {
 			return fmt.Errorf("revoke enrollment secret %s: %w", id, err)
 		}
-		return appendAudit(ctx, tx, audit)
+		return appendAudit(ctx, tx, s.dialect, audit)
 	})
 	return e, err
 }
@@ -212,6 +212,6 @@ func (s *Store) DeleteSession(ctx context.Context, hash []byte, audit AuditEntry
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE hash = $1`, hash); err != nil {
 			return fmt.Errorf("delete session: %w", err)
 		}
-		return appendAudit(ctx, tx, audit)
+		return appendAudit(ctx, tx, s.dialect, audit)
 	})
 }

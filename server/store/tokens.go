@@ -63,7 +63,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, t APIToken, audit AuditEntry
 		if err != nil {
 			return fmt.Errorf("create API token: %w", err)
 		}
-		return appendAudit(ctx, tx, audit)
+		return appendAudit(ctx, tx, s.dialect, audit)
 	})
 }
 
@@ -169,7 +169,7 @@ func (s *Store) RevokeAPITokenOf(ctx context.Context, id, owner string, now time
 		if t.Revoked.IsZero() {
 			t.Revoked = fromMicros(micros(now))
 		}
-		return appendAudit(ctx, tx, audit)
+		return appendAudit(ctx, tx, s.dialect, audit)
 	})
 	return t, err
 }

@@ -96,6 +96,8 @@ type config struct {
 	// --device-event-burst, --device-bytes-per-day, --event-max-string,
 	// --event-max-bytes).
 	Budgets agentapi.DeviceBudgets
+	// SIEM is the export to a SIEM (--siem-*, siem.go).
+	SIEM siemConfig
 }
 
 // enrollRate is a token bucket's RATE/BURST, as a flag value.
@@ -198,7 +200,7 @@ func (c *config) Validate() error {
 	if err := c.Budgets.Validate(); err != nil {
 		return err
 	}
-	return nil
+	return c.SIEM.Validate()
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -235,6 +237,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(&c.EnrollPerAddr, "enroll-rate-per-addr", "enrollments accepted from one source address, as RATE/BURST (per second / at once); beyond it Enroll answers ResourceExhausted and agents retry later")
 	fs.Var(&c.EnrollPerSecret, "enroll-rate-per-secret", "enrollments accepted with one enrollment secret, as RATE/BURST (per second / at once); raise it for a mass roll-out or a load test")
 	c.Budgets.RegisterFlags(fs) // per-device budgets of the agent stream
+	c.SIEM.register(fs)
 	showVersion := fs.Bool("version", false, "print the version and exit (as the version command)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serverUsage)
@@ -415,6 +418,12 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	}); err != nil {
 		return err
 	}
+
+	stopSIEM, err := startSIEM(ctx, &cfg.SIEM, st, met, logger)
+	if err != nil {
+		return fmt.Errorf("SIEM export: %w", err)
+	}
+	defer stopSIEM() // before the store closes
 
 	grpcLis, err := net.Listen("tcp", cfg.GRPCAddr)
 	if err != nil {
