@@ -110,7 +110,12 @@ func TestEveryPageFitsAtPhoneWidth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vals := map[string]string{"id": "dev-1", "version": "1", "secret": secret.ID, "username": e.accounts[store.RoleAnalyst].Username, "app": "jitsi-meet"}
+	inv, err := e.dash.API.Admin.InviteAdmin(t.Context(), admin.SystemActor, "phone-invitee", store.RoleAnalyst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := map[string]string{"id": "dev-1", "version": "1", "secret": secret.ID, "username": e.accounts[store.RoleAnalyst].Username, "app": "jitsi-meet",
+		"invite": inv.Token, "tokenid": "tok_none"}
 	a := e.accounts[store.RoleAdmin]
 	ctx := sizedBrowser(t, e, chromium, a, 390, 844, 240*time.Second)
 
