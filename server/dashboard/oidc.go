@@ -179,7 +179,6 @@ func (d *Dashboard) oidcRefused(w http.ResponseWriter, r *http.Request, reason s
 		actor = id.Label()
 		detail["issuer"], detail["sub"], detail["claim_values"] = id.Issuer, id.Subject, boundedValues(id.Values)
 	}
-	d.svc().Metrics.Refused("oidc_login")
 	err := d.Login.AddressFailed(r.Context(), r.RemoteAddr, actor, "login_failure", detail)
 	var locked *auth.LockedError
 	switch {
