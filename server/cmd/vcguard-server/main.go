@@ -99,6 +99,8 @@ type config struct {
 	// --device-event-burst, --device-bytes-per-day, --event-max-string,
 	// --event-max-bytes).
 	Budgets agentapi.DeviceBudgets
+	// OIDC is sign-in through an OpenID Connect provider (--oidc-*).
+	OIDC oidcFlags
 }
 
 // enrollRate is a token bucket's RATE/BURST, as a flag value.
@@ -201,7 +203,7 @@ func (c *config) Validate() error {
 	if err := c.Budgets.Validate(); err != nil {
 		return err
 	}
-	return nil
+	return c.OIDC.validate()
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -238,6 +240,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(&c.EnrollPerAddr, "enroll-rate-per-addr", "enrollments accepted from one source address, as RATE/BURST (per second / at once); beyond it Enroll answers ResourceExhausted and agents retry later")
 	fs.Var(&c.EnrollPerSecret, "enroll-rate-per-secret", "enrollments accepted with one enrollment secret, as RATE/BURST (per second / at once); raise it for a mass roll-out or a load test")
 	c.Budgets.RegisterFlags(fs) // per-device budgets of the agent stream
+	c.OIDC.register(fs)
 	showVersion := fs.Bool("version", false, "print the version and exit (as the version command)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serverUsage)
@@ -485,6 +488,9 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	dash, err := dashboard.New(api, logger.With("component", "dashboard"))
 	if err != nil {
 		return fmt.Errorf("dashboard: %w", err)
+	}
+	if dash.OIDC, err = cfg.OIDC.provider(ctx, logger.With("component", "oidc")); err != nil {
+		return err
 	}
 	mux := http.NewServeMux()
 	api.Register(mux)
