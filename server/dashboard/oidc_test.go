@@ -330,6 +330,21 @@ func TestOIDCSignIn(t *testing.T) {
 	if resp, body := b3.do(http.MethodGet, e.srv.URL+"/secrets", nil); resp.StatusCode != http.StatusOK || !strings.Contains(body, "oidc:ann@example.com (admin)") {
 		t.Errorf("GET /secrets as ann the admin: %d", resp.StatusCode)
 	}
+	// Its credentials live at the provider: no local password or TOTP
+	// change, no API token (nothing would end it when ann leaves the group).
+	if resp, body := b3.do(http.MethodGet, e.srv.URL+"/account", nil); resp.StatusCode != http.StatusOK || !strings.Contains(body, "identity provider") {
+		t.Errorf("GET /account as ann: %d", resp.StatusCode)
+	}
+	_, body = b3.do(http.MethodGet, e.srv.URL+"/account/tokens", nil)
+	csrf := formCSRF(t, body)
+	if resp, _ := b3.do(http.MethodPost, e.srv.URL+"/account/password", url.Values{"csrf": {csrf}, "current_password": {"x"},
+		"current_code": {"123456"}, "new_password": {"a new long password"}, "new_password2": {"a new long password"}}); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("password change of a single sign-on session: %d", resp.StatusCode)
+	}
+	if resp, body := b3.do(http.MethodPost, e.srv.URL+"/account/tokens", url.Values{"csrf": {csrf}, "role": {"auditor"}}); resp.StatusCode != http.StatusBadRequest ||
+		strings.Contains(body, "vcg_auditor_") {
+		t.Errorf("API token for a single sign-on session: %d", resp.StatusCode)
+	}
 	changes := auditOf(t, e, "role_change")
 	if len(changes) != 1 || changes[0].Actor != "oidc:ann@example.com" ||
 		!strings.Contains(string(changes[0].Detail), `"from":"auditor"`) || !strings.Contains(string(changes[0].Detail), `"to":"admin"`) {
