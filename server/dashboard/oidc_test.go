@@ -87,6 +87,7 @@ func (claimsInIDToken) IDTokenUserinfoClaimsAssertion() bool { return true }
 
 type idp struct {
 	srv     *httptest.Server
+	issuer  string
 	storage *idpStorage
 }
 
@@ -100,9 +101,21 @@ const (
 // redirect URI is redirectURL.
 func newIdP(t *testing.T, redirectURL string) *idp {
 	t.Helper()
+	return newIdPAt(t, redirectURL, false)
+}
+
+// newIdPAt is newIdP, at http://localhost:PORT when onLocalhost is set (a
+// site of its own for a browser, as a real provider is), else at
+// http://127.0.0.1:PORT.
+func newIdPAt(t *testing.T, redirectURL string, onLocalhost bool) *idp {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Start()
 	t.Cleanup(srv.Close)
+	issuer := srv.URL
+	if onLocalhost {
+		issuer = strings.Replace(issuer, "127.0.0.1", "localhost", 1)
+	}
 	users := idpUsers{
 		"sub-ann": {ID: "sub-ann", Username: "ann", Password: "correct horse", FirstName: "Ann", LastName: "Admin",
 			Email: "Ann@example.com", EmailVerified: true, PreferredLanguage: language.English},
@@ -112,8 +125,8 @@ func newIdP(t *testing.T, redirectURL string) *idp {
 	st := &idpStorage{Storage: storage.NewStorageWithClients(users, map[string]*storage.Client{
 		idpClientID: storage.WebClient(idpClientID, idpClientSecret, redirectURL),
 	}), groups: map[string][]string{}}
-	srv.Config.Handler = exampleop.SetupServer(srv.URL, st, nil, false)
-	return &idp{srv: srv, storage: st}
+	srv.Config.Handler = exampleop.SetupServer(issuer, st, nil, false)
+	return &idp{srv: srv, issuer: issuer, storage: st}
 }
 
 func (e *env) withOIDC(t *testing.T, p *idp, mutate func(*oidclogin.Config)) {
@@ -122,7 +135,7 @@ func (e *env) withOIDC(t *testing.T, p *idp, mutate func(*oidclogin.Config)) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := oidclogin.Config{Issuer: p.srv.URL, Name: "Test IdP", ClientID: idpClientID, ClientSecret: idpClientSecret,
+	cfg := oidclogin.Config{Issuer: p.issuer, Name: "Test IdP", ClientID: idpClientID, ClientSecret: idpClientSecret,
 		RedirectURL: e.srv.URL + "/oidc/callback", RolesClaim: "groups", Roles: roles}
 	if mutate != nil {
 		mutate(&cfg)
