@@ -261,6 +261,13 @@ func (p *Provider) Finish(ctx context.Context, code string, pend Pending) (Ident
 		id.Email, _ = claims["email"].(string)
 		id.Email = strings.ToLower(id.Email)
 	}
+	if p.cfg.RolesClaim == "email" {
+		// Only a verified email may pick a role.
+		id.Values = nil
+		if id.Email != "" {
+			id.Values = []string{id.Email}
+		}
+	}
 	if n, _ := claims["name"].(string); n != "" {
 		id.Name = n
 	} else {
