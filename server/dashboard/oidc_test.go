@@ -358,6 +358,10 @@ func TestOIDCSignIn(t *testing.T) {
 		strings.Contains(body, "vcg_auditor_") {
 		t.Errorf("API token for a single sign-on session: %d", resp.StatusCode)
 	}
+	if resp, body := b3.do(http.MethodGet, e.srv.URL+"/admins", nil); resp.StatusCode != http.StatusOK ||
+		!regexp.MustCompile(`<td>oidc:ann@example.com</td><td>admin</td>`).MatchString(body) || !strings.Contains(body, "Single sign-on (Test IdP)") {
+		t.Errorf("the administrators page does not list ann from the provider as admin: %d", resp.StatusCode)
+	}
 	changes := auditOf(t, e, "role_change")
 	if len(changes) != 1 || changes[0].Actor != "oidc:ann@example.com" ||
 		!strings.Contains(string(changes[0].Detail), `"from":"auditor"`) || !strings.Contains(string(changes[0].Detail), `"to":"admin"`) {
