@@ -343,6 +343,10 @@ func TestOIDCSignIn(t *testing.T) {
 	if resp, body := b3.do(http.MethodGet, e.srv.URL+"/secrets", nil); resp.StatusCode != http.StatusOK || !strings.Contains(body, "oidc:ann@example.com (admin)") {
 		t.Errorf("GET /secrets as ann the admin: %d", resp.StatusCode)
 	}
+	// Her session as an auditor ended with the change.
+	if resp, _ := b.do(http.MethodGet, e.srv.URL+"/audit", nil); resp.Request.URL.Path != "/login" {
+		t.Errorf("ann's auditor session after her role changed: %d at %s", resp.StatusCode, resp.Request.URL)
+	}
 	// Its credentials live at the provider: no local password or TOTP
 	// change, no API token (nothing would end it when ann leaves the group).
 	if resp, body := b3.do(http.MethodGet, e.srv.URL+"/account", nil); resp.StatusCode != http.StatusOK || !strings.Contains(body, "identity provider") {

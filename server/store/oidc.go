@@ -22,7 +22,8 @@ type OIDCIdentity struct {
 // OIDCSignIn records a sign-in through the OpenID Connect provider in one
 // transaction: the identity (created or updated), the dashboard session
 // and the audit entry success; when the identity's role differs from its
-// last sign-in's, also a "role_change" entry. It returns the previous role
+// last sign-in's, also a "role_change" entry, and its other sessions (of
+// the old role) end. It returns the previous role
 // ("" for a first sign-in).
 func (s *Store) OIDCSignIn(ctx context.Context, id OIDCIdentity, sess Session, success AuditEntry) (Role, error) {
 	var prev Role
@@ -40,6 +41,12 @@ func (s *Store) OIDCSignIn(ctx context.Context, id OIDCIdentity, sess Session, s
 		}
 		if err != nil {
 			return fmt.Errorf("record OpenID Connect identity: %w", err)
+		}
+		if prev != "" && prev != id.Role {
+			// Sessions of the old role end with it.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE subject = $1`, sess.Subject); err != nil {
+				return fmt.Errorf("end sessions of the old role: %w", err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < $1`, micros(sess.Created)); err != nil {
 			return fmt.Errorf("drop expired sessions: %w", err)

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -40,6 +41,12 @@ func testOIDCSignIn(t *testing.T, s *store.Store) {
 	}
 	if prev := sign(2, store.RoleAdmin); prev != store.RoleAuditor {
 		t.Errorf("third sign-in: previous role %q", prev)
+	}
+	// The sessions of the old role ended with the change.
+	for _, old := range []string{"oidc-a", "oidc-b"} {
+		if _, err := s.SessionByHash(ctx, hash(old), at(2*time.Hour)); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("session %s of the old role: %v", old, err)
+		}
 	}
 	entries, err := s.AuditLog(ctx, store.AuditFilter{Limit: 100})
 	if err != nil {
