@@ -105,6 +105,10 @@ func ReadClientSecret(path string) (string, error) {
 // one failed.
 const retryDiscovery = 30 * time.Second
 
+// exchangeTimeout bounds a callback's calls to the provider: the code
+// exchange and, when the keys rotated, fetching them.
+const exchangeTimeout = 15 * time.Second
+
 // Provider is the configured provider. Discovery that fails at start-up is
 // retried at the next sign-in (at most every 30 seconds), so the server
 // starts, and local accounts work, while the provider is unreachable.
@@ -236,6 +240,8 @@ func (p *Provider) Finish(ctx context.Context, code string, pend Pending) (Ident
 	if err != nil {
 		return Identity{}, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, exchangeTimeout)
+	defer cancel()
 	tok, err := p.oauth2(op).Exchange(ctx, code, oauth2.VerifierOption(pend.Verifier))
 	if err != nil {
 		return Identity{}, &Refusal{Reason: "code exchange failed", err: redactedError(err)}
