@@ -457,10 +457,22 @@ func TestOIDCRefusals(t *testing.T) {
 		t.Errorf("password-only sign-in with MFA required: %d\n%s", resp.StatusCode, body)
 	}
 
+	// The provider sends the person back with an error (consent denied):
+	// refused with the provider's error, printable and bounded.
+	e.withOIDC(t, p, nil)
+	denied := e.ssoBrowser(t, p)
+	denied.stopAt = "/auth"
+	denied.do(http.MethodGet, e.srv.URL+"/oidc/login", nil)
+	state := denied.visited("/auth").Query().Get("state")
+	resp, body := denied.do(http.MethodGet, e.srv.URL+"/oidc/callback?state="+url.QueryEscape(state)+"&error=access_denied%0A%00"+strings.Repeat("x", 100), nil)
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "the provider refused: access_denied"+strings.Repeat("x", 50)) ||
+		strings.Contains(body, strings.Repeat("x", 64)) || hasSession(resp) {
+		t.Errorf("callback with error=access_denied: %d\n%s", resp.StatusCode, body)
+	}
+
 	// Refusals count against the address: the IP limit locks it out of
 	// the provider's sign-in and of the local form.
-	e.withOIDC(t, p, nil)
-	e.dash.Login.Limits.IPFailures = 4
+	e.dash.Login.Limits.IPFailures = 5
 	b := e.ssoBrowser(t, p)
 	for range 3 {
 		b.do(http.MethodGet, e.srv.URL+"/oidc/callback?state=forged&code=forged", nil)
@@ -468,9 +480,9 @@ func TestOIDCRefusals(t *testing.T) {
 	if resp, _ := b.do(http.MethodGet, e.srv.URL+"/oidc/login", nil); resp.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("/oidc/login after the address's failures: %d", resp.StatusCode)
 	}
-	// bob's domain, ann's missing MFA, and two forged callbacks; the
-	// third is refused by the lockout before it is checked.
-	if got := len(auditOf(t, e, "login_failure")); got != 4 {
-		t.Errorf("%d login_failure entries, want 4", got)
+	// bob's domain, ann's missing MFA, the denied consent and two forged
+	// callbacks; the third is refused by the lockout before it is checked.
+	if got := len(auditOf(t, e, "login_failure")); got != 5 {
+		t.Errorf("%d login_failure entries, want 5", got)
 	}
 }
