@@ -51,6 +51,7 @@ type idpStorage struct {
 	*storage.Storage
 	mu     sync.Mutex
 	groups map[string][]string // by user ID
+	amr    []string
 }
 
 func (s *idpStorage) setGroups(userID string, groups ...string) {
@@ -82,6 +83,32 @@ func (s *idpStorage) GetClientByClientID(ctx context.Context, id string) (op.Cli
 }
 
 type claimsInIDToken struct{ op.Client }
+
+// setAMR makes the provider report these authentication methods (the
+// example login UI asks a password only and says "pwd").
+func (s *idpStorage) setAMR(amr ...string) {
+	s.mu.Lock()
+	s.amr = amr
+	s.mu.Unlock()
+}
+
+// AuthRequestByCode is the example's, with the methods setAMR set.
+func (s *idpStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
+	req, err := s.Storage.AuthRequestByCode(ctx, code)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil || s.amr == nil {
+		return req, err
+	}
+	return withAMR{req, s.amr}, nil
+}
+
+type withAMR struct {
+	op.AuthRequest
+	amr []string
+}
+
+func (r withAMR) GetAMR() []string { return r.amr }
 
 func (claimsInIDToken) IDTokenUserinfoClaimsAssertion() bool { return true }
 
@@ -456,6 +483,13 @@ func TestOIDCRefusals(t *testing.T) {
 	if resp, body := e.ssoBrowser(t, p).signIn("ann"); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "multi-factor") {
 		t.Errorf("password-only sign-in with MFA required: %d\n%s", resp.StatusCode, body)
 	}
+
+	// A provider that reports a second factor is let in.
+	p.storage.setAMR("pwd", "otp")
+	if resp, body := e.ssoBrowser(t, p).signIn("ann"); resp.StatusCode != http.StatusOK {
+		t.Errorf("sign-in with amr pwd+otp and MFA required: %d\n%s", resp.StatusCode, body)
+	}
+	p.storage.setAMR()
 
 	// The provider sends the person back with an error (consent denied):
 	// refused with the provider's error, printable and bounded.
