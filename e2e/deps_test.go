@@ -37,6 +37,9 @@ func TestDependencyBoundaries(t *testing.T) {
 		{"github.com/vcguard/vcguard/agent/cmd/vcguard-agent", []string{"github.com/santhosh-tekuri/jsonschema", "github.com/vcguard/vcguard/policies/schema"}, nil, true},
 		// vcguardctl speaks HTTPS and JSON only: no database, no server
 		// code; the JSON API's types come from their leaf package.
+		// The OpenID Provider that the single sign-on tests start is a
+		// test dependency: the server binary only verifies, with go-oidc.
+		{"github.com/vcguard/vcguard/server/cmd/vcguard-server", []string{"github.com/zitadel/oidc"}, nil, true},
 		{"github.com/vcguard/vcguard/server/cmd/vcguardctl", []string{"github.com/vcguard/vcguard/server/store", "github.com/vcguard/vcguard/server/adminapi", "modernc.org/sqlite", "github.com/jackc/pgx", "google.golang.org/grpc"}, []string{"github.com/vcguard/vcguard/server/adminapi/apitypes"}, true},
 	}
 	for _, goos := range dependencyGOOS {

@@ -2,6 +2,8 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -45,4 +47,27 @@ func (s *Service) EndSession(ctx context.Context, by Actor, hash []byte) error {
 		return err
 	}
 	return s.Store.DeleteSession(ctx, hash, e)
+}
+
+// OIDCIdentity is an administrator known from the OpenID Connect provider.
+type OIDCIdentity = store.OIDCIdentity
+
+// StartOIDCSession stores the session of a sign-in through the OpenID
+// Connect provider, with the identity and the "login_success" entry (and a
+// "role_change" entry when the role its claims map to differs from its last
+// sign-in's) in one transaction. It returns the previous role ("" for a
+// first sign-in).
+func (s *Service) StartOIDCSession(ctx context.Context, id OIDCIdentity, sess Session, remoteAddr string, detail map[string]any) (Role, error) {
+	b, err := json.Marshal(detail)
+	if err != nil {
+		return "", fmt.Errorf("audit login_success: %w", err)
+	}
+	return s.Store.OIDCSignIn(ctx, id, sess, store.AuditEntry{At: id.LastLogin, Actor: id.Label, Action: "login_success",
+		Target: "admin:" + id.Label, Detail: b, RemoteAddr: remoteAddr})
+}
+
+// OIDCIdentities lists the administrators who signed in through the OpenID
+// Connect provider, the latest first.
+func (s *Service) OIDCIdentities(ctx context.Context) ([]OIDCIdentity, error) {
+	return s.Store.OIDCIdentities(ctx)
 }

@@ -29,7 +29,28 @@ type enrolment struct {
 }
 
 func (d *Dashboard) account(w http.ResponseWriter, r *http.Request, s *admin.Session) {
-	d.accountPage(w, r, s, http.StatusOK, "", "")
+	notice := ""
+	if ssoSession(s) {
+		notice = ssoAccountNotice
+	}
+	d.accountPage(w, r, s, http.StatusOK, "", notice)
+}
+
+// ssoAccountNotice tells a single sign-on session where its credentials are.
+const ssoAccountNotice = "You signed in through single sign-on: your password and second factor are managed by your organisation's identity provider, not here."
+
+// ssoSession reports whether s was started through the OpenID Connect
+// provider (its subject is "oidc:…", which no local username can be).
+func ssoSession(s *admin.Session) bool { return strings.HasPrefix(s.Subject, "oidc:") }
+
+// refuseSSOAccount answers a password or authenticator change of a single
+// sign-on session, which has no local credentials.
+func (d *Dashboard) refuseSSOAccount(w http.ResponseWriter, r *http.Request, s *admin.Session) bool {
+	if !ssoSession(s) {
+		return false
+	}
+	d.accountPage(w, r, s, http.StatusBadRequest, ssoAccountNotice, "")
+	return true
 }
 
 func (d *Dashboard) accountPage(w http.ResponseWriter, r *http.Request, s *admin.Session, status int, msg, notice string) {
@@ -83,6 +104,9 @@ func (d *Dashboard) reauthFailed(w http.ResponseWriter, r *http.Request, s *admi
 }
 
 func (d *Dashboard) changePassword(w http.ResponseWriter, r *http.Request, s *admin.Session) {
+	if d.refuseSSOAccount(w, r, s) {
+		return
+	}
 	err := d.svc().ChangeOwnPassword(r.Context(), d.Login, actor(r, s), s.Hash, reauthOf(r),
 		r.PostForm.Get("new_password"), r.PostForm.Get("new_password2"))
 	if d.reauthFailed(w, r, s, "change password", err) {
@@ -92,6 +116,9 @@ func (d *Dashboard) changePassword(w http.ResponseWriter, r *http.Request, s *ad
 }
 
 func (d *Dashboard) startTOTPReset(w http.ResponseWriter, r *http.Request, s *admin.Session) {
+	if d.refuseSSOAccount(w, r, s) {
+		return
+	}
 	_, err := d.svc().StartTOTPReset(r.Context(), d.Login, actor(r, s), reauthOf(r))
 	if d.reauthFailed(w, r, s, "start TOTP reset", err) {
 		return
@@ -100,6 +127,9 @@ func (d *Dashboard) startTOTPReset(w http.ResponseWriter, r *http.Request, s *ad
 }
 
 func (d *Dashboard) confirmTOTPReset(w http.ResponseWriter, r *http.Request, s *admin.Session) {
+	if d.refuseSSOAccount(w, r, s) {
+		return
+	}
 	err := d.svc().ConfirmTOTPReset(r.Context(), actor(r, s), s.Hash, strings.ReplaceAll(r.PostForm.Get("code"), " ", ""))
 	switch {
 	case errors.Is(err, admin.ErrWrongCode):
@@ -167,6 +197,12 @@ func (d *Dashboard) tokensPage(w http.ResponseWriter, r *http.Request, s *admin.
 }
 
 func (d *Dashboard) createToken(w http.ResponseWriter, r *http.Request, s *admin.Session) {
+	if ssoSession(s) {
+		// Nothing would end such a token when the person leaves the
+		// provider's group: tokens belong to local accounts.
+		d.tokensPage(w, r, s, http.StatusBadRequest, nil, "API tokens belong to local accounts; you signed in through single sign-on. Ask an administrator for a local account to own the token.")
+		return
+	}
 	days, err := strconv.Atoi(r.PostForm.Get("days"))
 	if r.PostForm.Get("days") == "" {
 		days, err = tokenDays[0], nil

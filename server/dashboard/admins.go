@@ -28,6 +28,10 @@ type adminsData struct {
 	// the least privileged role.
 	Roles []admin.Role
 	Now   time.Time
+	// SSO are the administrators who signed in through the OpenID Connect
+	// provider; SSOName is its name ("" when none is configured).
+	SSO     []admin.OIDCIdentity
+	SSOName string
 }
 
 func (d *Dashboard) adminsPage(w http.ResponseWriter, r *http.Request, s *admin.Session, status int, inv *invited, msg string) {
@@ -41,9 +45,14 @@ func (d *Dashboard) adminsPage(w http.ResponseWriter, r *http.Request, s *admin.
 		d.serverError(w, "admins page", err)
 		return
 	}
+	sso, err := d.svc().OIDCIdentities(r.Context())
+	if err != nil {
+		d.serverError(w, "admins page", err)
+		return
+	}
 	d.render(w, status, "admins.html", page{Title: "Administrators", Session: s, CSRF: s.CSRF, Error: msg,
 		Data: adminsData{Admins: list, Invites: open, Invited: inv, Now: d.svc().Now(),
-			Roles: []admin.Role{admin.DefaultRole, admin.RoleAnalyst, admin.RoleAdmin}}})
+			Roles: []admin.Role{admin.DefaultRole, admin.RoleAnalyst, admin.RoleAdmin}, SSO: sso, SSOName: d.oidcName()}})
 }
 
 func (d *Dashboard) admins(w http.ResponseWriter, r *http.Request, s *admin.Session) {

@@ -23,6 +23,7 @@ import (
 	"github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/adminapi"
 	"github.com/vcguard/vcguard/server/auth"
+	"github.com/vcguard/vcguard/server/oidclogin"
 )
 
 //go:embed templates/*.html
@@ -52,7 +53,10 @@ type Dashboard struct {
 	// Catalog returns the catalog the catalog pages show; nil is the
 	// service's current one (the newest published).
 	Catalog func() *policies.Catalog
-	tmpl    *template.Template
+	// OIDC, when set, offers sign-in through an OpenID Connect provider
+	// next to the local login form (oidc.go).
+	OIDC *oidclogin.Provider
+	tmpl *template.Template
 	// privacyDoc is the data inventory GET /privacy shows.
 	privacyDoc privacyPage
 	// streams counts the open live streams (GET /live/events).
@@ -115,6 +119,8 @@ func (d *Dashboard) Routes() []Route {
 		{Pattern: "GET /static/", public: http.StripPrefix("/static/", http.FileServerFS(static))},
 		{Pattern: "GET /login", public: http.HandlerFunc(d.loginForm)},
 		{Pattern: "POST /login", public: http.HandlerFunc(d.login)},
+		{Pattern: "GET /oidc/login", public: http.HandlerFunc(d.oidcLogin)},
+		{Pattern: "GET /oidc/callback", public: http.HandlerFunc(d.oidcCallback)},
 		{Pattern: "GET /privacy", public: http.HandlerFunc(d.privacy)},
 		{Pattern: "POST /logout", Session: true, Roles: anyone, session: d.logout},
 		{Pattern: "GET /{$}", Session: true, Roles: fleet, session: d.overview},
@@ -238,7 +244,7 @@ func (d *Dashboard) renderLogin(w http.ResponseWriter, status int, msg string) {
 	csrf := randomToken()
 	http.SetCookie(w, &http.Cookie{Name: loginCSRFCookie, Value: csrf, Path: "/login", HttpOnly: true, Secure: true,
 		SameSite: http.SameSiteStrictMode, MaxAge: 600})
-	d.render(w, status, "login.html", page{Title: "Log in", CSRF: csrf, Error: msg})
+	d.render(w, status, "login.html", page{Title: "Log in", CSRF: csrf, Error: msg, Data: d.oidcName()})
 }
 
 func equal(a, b string) bool {

@@ -82,6 +82,7 @@ func runSuite(t *testing.T, open opener) {
 		{"APITokenUse", testAPITokenUse},
 		{"SelfServiceCredentials", testSelfServiceCredentials},
 		{"AccountsAuditInTransaction", testAccountsAuditInTransaction},
+		{"OIDCSignIn", testOIDCSignIn},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

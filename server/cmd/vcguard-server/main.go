@@ -98,6 +98,8 @@ type config struct {
 	Budgets agentapi.DeviceBudgets
 	// SIEM is the export to a SIEM (--siem-*, siem.go).
 	SIEM siemConfig
+	// OIDC is sign-in through an OpenID Connect provider (--oidc-*).
+	OIDC oidcFlags
 }
 
 // enrollRate is a token bucket's RATE/BURST, as a flag value.
@@ -200,7 +202,10 @@ func (c *config) Validate() error {
 	if err := c.Budgets.Validate(); err != nil {
 		return err
 	}
-	return c.SIEM.Validate()
+	if err := c.SIEM.Validate(); err != nil {
+		return err
+	}
+	return c.OIDC.validate()
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -238,6 +243,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(&c.EnrollPerSecret, "enroll-rate-per-secret", "enrollments accepted with one enrollment secret, as RATE/BURST (per second / at once); raise it for a mass roll-out or a load test")
 	c.Budgets.RegisterFlags(fs) // per-device budgets of the agent stream
 	c.SIEM.register(fs)
+	c.OIDC.register(fs)
 	showVersion := fs.Bool("version", false, "print the version and exit (as the version command)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serverUsage)
@@ -494,6 +500,9 @@ func run(ctx context.Context, cfg *config, logger *slog.Logger) error {
 	dash, err := dashboard.New(api, logger.With("component", "dashboard"))
 	if err != nil {
 		return fmt.Errorf("dashboard: %w", err)
+	}
+	if dash.OIDC, err = cfg.OIDC.provider(ctx, logger.With("component", "oidc")); err != nil {
+		return err
 	}
 	mux := http.NewServeMux()
 	api.Register(mux)
