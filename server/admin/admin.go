@@ -8,6 +8,7 @@
 package admin
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
@@ -157,4 +158,18 @@ func optTime(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// RecordExport records in the audit log that by exported file (a CSV
+// download) with the filter query, before the data is sent.
+func (s *Service) RecordExport(ctx context.Context, by Actor, file, query string) error {
+	detail := map[string]any{"file": file}
+	if query != "" {
+		detail["query"] = query
+	}
+	e, err := s.entry(by, "export", "export:"+file, detail)
+	if err != nil {
+		return err
+	}
+	return s.Store.AppendAudit(ctx, e)
 }

@@ -61,5 +61,5 @@ func (d *Dashboard) appsCSV(w http.ResponseWriter, r *http.Request, s *admin.Ses
 		rows = append(rows, []string{a.AppID, a.Name, fmt.Sprint(a.Running), fmt.Sprint(a.Devices), strings.Join(a.Versions, " "),
 			fmt.Sprint(a.Outdated), fmt.Sprint(a.Unverified), strings.Join(a.VerdictList(), "; ")})
 	}
-	d.writeCSV(w, "apps.csv", rows)
+	d.writeCSV(w, r, s, "apps.csv", rows)
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/csv"
 	"mime"
 	"net/http"
+
+	"github.com/vcguard/vcguard/server/admin"
 )
 
 // csvCell defuses a value for spreadsheets: a cell starting with = + - @
@@ -21,8 +23,11 @@ func csvCell(s string) string {
 }
 
 // writeCSV answers with rows as a CSV attachment named filename.
-func (d *Dashboard) writeCSV(w http.ResponseWriter, filename string, rows [][]string) {
-	cw := d.startCSV(w, filename)
+func (d *Dashboard) writeCSV(w http.ResponseWriter, r *http.Request, s *admin.Session, filename string, rows [][]string) {
+	cw := d.startCSV(w, r, s, filename)
+	if cw == nil {
+		return
+	}
 	for _, row := range rows {
 		if !cw.row(row...) {
 			return
@@ -38,8 +43,15 @@ type csvStream struct {
 	w        *csv.Writer
 }
 
-// startCSV sends the headers of a CSV attachment named filename.
-func (d *Dashboard) startCSV(w http.ResponseWriter, filename string) *csvStream {
+// startCSV records the export in the audit log (who exported which file,
+// with which filter) and sends the headers of a CSV attachment named
+// filename. When the export cannot be audited nothing is exported: it
+// answers 500 and returns nil.
+func (d *Dashboard) startCSV(w http.ResponseWriter, r *http.Request, s *admin.Session, filename string) *csvStream {
+	if err := d.svc().RecordExport(r.Context(), actor(r, s), filename, r.URL.RawQuery); err != nil {
+		d.serverError(w, "audit the export of "+filename, err)
+		return nil
+	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": filename}))
 	w.Header().Set("Cache-Control", "no-store")

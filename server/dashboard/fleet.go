@@ -301,7 +301,10 @@ func (d *Dashboard) devicesCSV(w http.ResponseWriter, r *http.Request, s *admin.
 		d.badQuery(w, "devices export", err)
 		return
 	}
-	cw := d.startCSV(w, "devices.csv")
+	cw := d.startCSV(w, r, s, "devices.csv")
+	if cw == nil {
+		return
+	}
 	if !cw.row("id", "hostname", "os", "os_version", "arch", "group", "agent_version", "status", "last_seen", "enrolled",
 		"revoked", "policy_version", "running_apps", "media_in_use") {
 		return

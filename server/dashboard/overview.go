@@ -45,5 +45,5 @@ func (d *Dashboard) overviewCSV(w http.ResponseWriter, r *http.Request, s *admin
 	for _, dev := range b.NotReporting {
 		rows = append(rows, []string{"not_reporting", dev.ID, dev.Hostname, "", "", "", "", "", dev.LastSeen.UTC().Format(time.RFC3339)})
 	}
-	d.writeCSV(w, "overview.csv", rows)
+	d.writeCSV(w, r, s, "overview.csv", rows)
 }

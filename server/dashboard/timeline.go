@@ -265,5 +265,5 @@ func (d *Dashboard) timelineCSV(w http.ResponseWriter, r *http.Request, s *admin
 		rows = append(rows, []string{t.Start.UTC().Format(time.RFC3339), end, t.Kind, t.Summary(), t.Types(), t.AppID, pid, t.Process,
 			t.Verdict, t.Action, strings.Join(t.Told, "; "), strings.Join(t.Details, "; "), fmt.Sprint(t.Flagged)})
 	}
-	d.writeCSV(w, "timeline-"+dev.ID+".csv", rows)
+	d.writeCSV(w, r, s, "timeline-"+dev.ID+".csv", rows)
 }
