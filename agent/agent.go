@@ -127,6 +127,8 @@ type Agent struct {
 	matcher  *policies.Matcher
 	out      *outbox.Outbox
 	policyCh chan *vcguardv1.SignedPolicy
+	// groupCh carries a device group the server sent into the Run loop.
+	groupCh chan string
 	// catalogCh carries pushed catalogs into the Run loop;
 	// catalogChanged signals the uplink that the version in use changed.
 	catalogCh      chan *vcguardv1.SignedCatalog
@@ -229,7 +231,7 @@ func New(cfg Config, identity *uplink.Identity) (*Agent, error) {
 	matcher := cfg.Catalog.Matcher(cfg.GOOS)
 	a := &Agent{
 		cfg: cfg, identity: identity, matcher: matcher, out: cfg.Outbox,
-		policyCh: make(chan *vcguardv1.SignedPolicy, 4), localCh: make(chan []policydir.File, 4),
+		policyCh: make(chan *vcguardv1.SignedPolicy, 4), groupCh: make(chan string, 4), localCh: make(chan []policydir.File, 4),
 		catalogCh: make(chan *vcguardv1.SignedCatalog, 2), catalogChanged: make(chan struct{}, 1),
 		catalogVersion: catalogVersion, catalogFromServer: fromServer,
 		apps: state.NewApps(matcher), media: state.NewMedia(), judged: map[procwatch.Key]judgement{},
@@ -264,6 +266,16 @@ func (a *Agent) Hello(device *vcguardv1.DeviceInfo) func() *vcguardv1.Hello {
 func (a *Agent) OnPolicy(sp *vcguardv1.SignedPolicy) {
 	select {
 	case a.policyCh <- sp:
+	case <-a.stopped:
+	}
+}
+
+// OnGroup hands the Run loop a new device group (an admin moved the
+// device): the policy's group overrides in force change, so everything
+// running is judged again.
+func (a *Agent) OnGroup(group string) {
+	select {
+	case a.groupCh <- group:
 	case <-a.stopped:
 	}
 }
@@ -398,6 +410,14 @@ func (a *Agent) Run(parent context.Context) error {
 		case sp := <-a.policyCh:
 			if err := a.applyPolicy(sp); err != nil {
 				a.cfg.Logger.Error("policy refused; the last good policy stays in force", "version", sp.GetVersion(), "err", err)
+			}
+			a.writeStatus()
+		case g := <-a.groupCh:
+			if g != a.cfg.Group {
+				a.cfg.Logger.Info("device group changed: judging again", "group", g, "was", a.cfg.Group)
+				a.cfg.Group = g
+				a.rejudge(time.Now())
+				a.logErr("record the new judgements", a.flush())
 			}
 			a.writeStatus()
 		}

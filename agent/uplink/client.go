@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,6 +46,10 @@ type Client struct {
 	// OnCatalog receives every catalog update; it verifies and applies
 	// it. Nil ignores them.
 	OnCatalog func(*vcguardv1.SignedCatalog)
+	// OnGroup receives the device group when the server says it changed
+	// (after a hello, or an admin moving the device; a renewal too). It is
+	// recorded in the identity first. Nil only records it.
+	OnGroup func(group string)
 	// CatalogChanged signals that the catalog version in use changed, and
 	// CatalogVersion returns it: the stream reports it to the server
 	// (the hello says it at connect). Nil for none.
@@ -66,6 +71,26 @@ type Client struct {
 	// connections present the new one.
 	cert  atomic.Pointer[tls.Certificate]
 	roots *x509.CertPool
+	// groupMu orders group changes (the stream's and a renewal's).
+	groupMu sync.Mutex
+}
+
+// setGroup records a device group the server sent, when it differs from
+// the identity's, and tells OnGroup.
+func (c *Client) setGroup(group string) {
+	c.groupMu.Lock()
+	defer c.groupMu.Unlock()
+	if group == c.Identity.Group {
+		return
+	}
+	c.Logger.Info("device group changed", "group", group, "was", c.Identity.Group)
+	c.Identity.Group = group
+	if err := writeIdentity(c.StateDir, c.Identity); err != nil {
+		c.Logger.Warn("record the device group", "err", err)
+	}
+	if c.OnGroup != nil {
+		c.OnGroup(group)
+	}
 }
 
 // Run keeps a stream open until ctx ends, reconnecting with exponential
@@ -235,6 +260,8 @@ func (c *Client) stream(ctx context.Context, api vcguardv1.AgentServiceClient) e
 				if c.OnCatalog != nil {
 					c.OnCatalog(m.Catalog.GetCatalog())
 				}
+			case *vcguardv1.ServerMessage_Group:
+				c.setGroup(m.Group.GetGroup())
 			}
 		}
 	}()

@@ -91,13 +91,7 @@ func (c *Client) maybeRenew(ctx context.Context, api vcguardv1.AgentServiceClien
 	}
 	c.cert.Store(renewed)
 	c.Logger.Info("device certificate renewed", "not_after", renewed.Leaf.NotAfter)
-	if group != c.Identity.Group {
-		c.Logger.Info("device group changed", "group", group)
-		c.Identity.Group = group
-		if err := writeIdentity(c.StateDir, c.Identity); err != nil {
-			c.Logger.Warn("record the device group", "err", err)
-		}
-	}
+	c.setGroup(group)
 	return renewCheckInterval(renewed.Leaf)
 }
 

@@ -8,7 +8,10 @@ import (
 
 // SetDeviceGroup moves a device to group ("" for none), audited in the
 // same transaction. The group decides which of the policy's group
-// overrides apply; the agent learns it at its next certificate renewal.
+// overrides apply: the device's stream on this replica is told at once,
+// and a stream elsewhere when the agent next connects (every stream hears
+// its group after the hello; streams are renewed every
+// --max-connection-age).
 func (s *Service) SetDeviceGroup(ctx context.Context, by Actor, id, group string) (store.Device, error) {
 	if err := ValidateGroup(group); err != nil {
 		return store.Device{}, err
@@ -28,6 +31,10 @@ func (s *Service) SetDeviceGroup(ctx context.Context, by Actor, id, group string
 	if err != nil {
 		return d, err
 	}
-	s.logger().Info("device group set", "device", id, "group", group, "by", by.Subject)
+	told := 0
+	if s.Hub != nil {
+		told = s.Hub.SetGroup(id, group)
+	}
+	s.logger().Info("device group set", "device", id, "group", group, "by", by.Subject, "streams_told", told)
 	return d, nil
 }

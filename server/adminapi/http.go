@@ -47,6 +47,7 @@ func (a *API) Routes() []Route {
 		{"POST /api/v1/enrollment-secrets", write, a.createSecret},
 		{"POST /api/v1/enrollment-secrets/{id}/revoke", write, a.revokeSecret},
 		{"POST /api/v1/devices/{id}/revoke", write, a.revokeDevice},
+		{"POST /api/v1/devices/{id}/group", write, a.setDeviceGroup},
 		{"GET /api/v1/audit", audit, a.listAudit},
 		{"GET /api/v1/tokens", write, a.listTokens},
 		{"POST /api/v1/tokens", write, a.createToken},
@@ -201,6 +202,29 @@ func (a *API) revokeSecret(w http.ResponseWriter, r *http.Request, p auth.Princi
 		return err
 	}
 	return writeJSON(w, http.StatusOK, admin.SecretView(e))
+}
+
+// setDeviceGroup moves a device to another group ({"group": ""} for
+// none): audited, and told to the device's agent, whose group overrides
+// then apply.
+func (a *API) setDeviceGroup(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	var req struct {
+		Group string `json:"group"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return &httpError{http.StatusBadRequest, `request body: want {"group": "NAME"} ("" for none): ` + err.Error()}
+	}
+	d, err := a.Admin.SetDeviceGroup(r.Context(), httpActor(r, p), r.PathValue("id"), req.Group)
+	if err != nil {
+		return err
+	}
+	out, err := a.Admin.Device(r.Context(), d.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
 // revokeDevice cuts a device off: its stream ends at once on every

@@ -93,6 +93,8 @@ func requestFor(pattern string) (method, path string, body []byte) {
 		body = []byte(`{"description": "route test", "role": "analyst"}`)
 	case "POST /api/v1/admins":
 		body = []byte(`{"username": "route-test", "role": "analyst"}`)
+	case "POST /api/v1/devices/{id}/group":
+		body = []byte(`{"group": "sales"}`)
 	}
 	return method, path, body
 }

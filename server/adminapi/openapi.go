@@ -64,6 +64,10 @@ var routeDocs = map[string]routeDoc{
 			q("status", "string", "online, offline or stale")}, pageParams...)},
 	"GET /api/v1/devices/{id}":         {summary: "One device with its apps and camera/microphone use", status: 200, response: apitypes.Device{}},
 	"POST /api/v1/devices/{id}/revoke": {summary: "Revoke a device: its stream ends at once and it may not connect again", status: 200, response: apitypes.Device{}},
+	"POST /api/v1/devices/{id}/group": {summary: "Move a device to another group (\"\" for none); its agent is told and applies the group's overrides", status: 200, response: apitypes.Device{},
+		body: struct {
+			Group string `json:"group"`
+		}{}},
 	"GET /api/v1/events": {summary: "One page of events, newest first", status: 200, response: apitypes.EventPage{},
 		query: append([]queryParam{q("device", "string", "device id"), q("type", "string", "event type")}, pageParams...)},
 	"GET /api/v1/connections": {summary: "Per meeting app, the servers and accounts its devices are set up for", status: 200,

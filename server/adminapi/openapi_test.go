@@ -158,6 +158,8 @@ func TestAPIAnswersMatchOpenAPI(t *testing.T) {
 	check("POST", "/api/v1/admins/oa/disable", "", nil, http.StatusOK)
 	check("POST", "/api/v1/admins/oa/enable", "", nil, http.StatusOK)
 	check("POST", "/api/v1/admins/oa/invite", "", nil, http.StatusOK)
+	check("POST", "/api/v1/devices/dev-1/group", "application/json", []byte(`{"group": "cardiology"}`), http.StatusOK)
+	check("POST", "/api/v1/devices/dev-1/group", "application/json", []byte(`{"group": "Not A Group"}`), http.StatusBadRequest)
 	check("POST", "/api/v1/devices/dev-1/revoke", "", nil, http.StatusOK)
 	check("GET", "/api/v1/events?type=bogus", "", nil, http.StatusBadRequest)
 	check("GET", "/api/v1/devices/nope", "", nil, http.StatusNotFound)

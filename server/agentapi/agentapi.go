@@ -356,6 +356,14 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		log.Error("load current policy", "err", err)
 	}
+	// The group as the server holds it now: an admin may have moved the
+	// device since it enrolled or last connected.
+	pushGroup := func(g string) error {
+		return send(&vcguardv1.ServerMessage{Msg: &vcguardv1.ServerMessage_Group{Group: &vcguardv1.GroupUpdate{Group: g}}})
+	}
+	if err := pushGroup(dev.Group); err != nil {
+		return err
+	}
 
 	// push sends a published policy. It runs in this goroutine, between
 	// batches, rather than in one of its own: a stream then costs one
@@ -403,6 +411,11 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 					return err
 				}
 				continue
+			case g := <-sub.Group:
+				if err := pushGroup(g); err != nil {
+					return err
+				}
+				continue
 			case <-t.C:
 				return nil
 			case err := <-recvErr:
@@ -434,6 +447,11 @@ func (s *Server) Connect(stream vcguardv1.AgentService_ConnectServer) error {
 			continue
 		case c := <-sub.Catalog:
 			if err := pushCatalog(c); err != nil {
+				return err
+			}
+			continue
+		case g := <-sub.Group:
+			if err := pushGroup(g); err != nil {
 				return err
 			}
 			continue

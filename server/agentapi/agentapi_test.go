@@ -119,7 +119,8 @@ func (s *testServer) enroll(t *testing.T) (string, *tls.Certificate) {
 }
 
 // connect opens the stream, says hello on policy version 1 and reads the
-// first acknowledgement.
+// greeting: the first acknowledgement, then the device's group, which ends
+// it.
 func (s *testServer) connect(t *testing.T, ctx context.Context, cert *tls.Certificate) vcguardv1.AgentService_ConnectClient {
 	t.Helper()
 	stream, err := s.dial(t, cert).Connect(ctx)
@@ -134,7 +135,15 @@ func (s *testServer) connect(t *testing.T, ctx context.Context, cert *tls.Certif
 	if m, err := stream.Recv(); err != nil || m.GetAck() == nil {
 		t.Fatalf("first message: %v, %v; want an ack", m, err)
 	}
-	return stream
+	for {
+		m, err := stream.Recv()
+		if err != nil {
+			t.Fatalf("greeting: %v; want the device's group", err)
+		}
+		if m.GetGroup() != nil {
+			return stream
+		}
+	}
 }
 
 func batch(events ...*vcguardv1.Event) *vcguardv1.AgentMessage {

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"testing"
+	"time"
 
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
 	"github.com/vcguard/vcguard/server/admin"
@@ -133,4 +134,50 @@ func TestEnrollmentRefusalAuditIsBounded(t *testing.T) {
 		t.Errorf("%d of %d refusals audited, want the budget's 60 (and one a second after)", n, tries)
 	}
 
+}
+
+// The greeting ends with the device's group, and an admin moving the
+// device pushes the new group on its open stream.
+func TestGroupPushed(t *testing.T) {
+	s := newTestServer(t, metrics.New(), nil)
+	deviceID, cert := s.enroll(t)
+	if _, err := s.env.Service.SetDeviceGroup(t.Context(), admin.SystemActor, deviceID, "radiology"); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := s.dial(t, cert).Connect(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&vcguardv1.AgentMessage{Msg: &vcguardv1.AgentMessage_Hello{Hello: &vcguardv1.Hello{
+		Device: &vcguardv1.DeviceInfo{Hostname: "laptop-1", Os: "linux"}, PolicyVersion: 1,
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	next := func(what string) string {
+		t.Helper()
+		for {
+			m, err := stream.Recv()
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			if g := m.GetGroup(); g != nil {
+				return g.GetGroup()
+			}
+		}
+	}
+	if g := next("the greeting's group"); g != "radiology" {
+		t.Errorf("greeting group %q, want radiology", g)
+	}
+	// The stream is registered with the hub once the greeting was sent.
+	for deadline := time.Now().Add(10 * time.Second); s.env.Hub.Connected() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the stream never registered")
+		}
+	}
+	if _, err := s.env.Service.SetDeviceGroup(t.Context(), admin.SystemActor, deviceID, "cardiology"); err != nil {
+		t.Fatal(err)
+	}
+	if g := next("the pushed group"); g != "cardiology" {
+		t.Errorf("pushed group %q, want cardiology", g)
+	}
 }

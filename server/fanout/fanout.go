@@ -31,6 +31,9 @@ type Subscription struct {
 	// Catalog receives the newest catalog version, as C the newest
 	// policy.
 	Catalog chan *vcguardv1.SignedCatalog
+	// Group receives the device's group when an admin changes it (the
+	// newest undelivered one).
+	Group chan string
 	// Revoked is closed when the device is revoked: the stream must end.
 	Revoked chan struct{}
 	revoked bool
@@ -51,7 +54,7 @@ type Subscription struct {
 
 // Subscribe registers a stream; call Unsubscribe when it ends.
 func (h *Hub) Subscribe(deviceID string) *Subscription {
-	s := &Subscription{DeviceID: deviceID, C: make(chan *vcguardv1.SignedPolicy, 1), Catalog: make(chan *vcguardv1.SignedCatalog, 1),
+	s := &Subscription{DeviceID: deviceID, C: make(chan *vcguardv1.SignedPolicy, 1), Catalog: make(chan *vcguardv1.SignedCatalog, 1), Group: make(chan string, 1),
 		Revoked: make(chan struct{}), Replaced: make(chan struct{}),
 		Stream: rand.Uint64() | 1}
 	h.mu.Lock()
@@ -212,6 +215,28 @@ func (h *Hub) PublishCatalog(c *vcguardv1.SignedCatalog) {
 		}
 		s.Catalog <- c
 	}
+}
+
+// SetGroup hands the device group of deviceID to its streams here without
+// blocking (the newest undelivered one is kept). It reports how many
+// streams it reached; a stream on another replica learns the group when
+// the agent next connects.
+func (h *Hub) SetGroup(deviceID, group string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for s := range h.subs {
+		if s.DeviceID != deviceID {
+			continue
+		}
+		select {
+		case <-s.Group: // drop an older, undelivered group
+		default:
+		}
+		s.Group <- group
+		n++
+	}
+	return n
 }
 
 // Revoke ends every stream of deviceID: their Revoked channels close. It

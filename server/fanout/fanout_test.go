@@ -283,3 +283,29 @@ func TestHeard(t *testing.T) {
 		t.Fatalf("after AnnouncedAll, a remote announcement ended %d streams", n)
 	}
 }
+
+// SetGroup reaches every stream of the device and no other, keeping only
+// the newest undelivered group.
+func TestSetGroup(t *testing.T) {
+	h := &fanout.Hub{}
+	a1, a2, b := h.Subscribe("dev-a"), h.Subscribe("dev-a"), h.Subscribe("dev-b")
+	if n := h.SetGroup("dev-a", "radiology"); n != 2 {
+		t.Fatalf("SetGroup reached %d streams, want the 2 of dev-a", n)
+	}
+	h.SetGroup("dev-a", "cardiology")
+	for _, s := range []*fanout.Subscription{a1, a2} {
+		select {
+		case g := <-s.Group:
+			if g != "cardiology" {
+				t.Errorf("stream got group %q, want the newest, cardiology", g)
+			}
+		default:
+			t.Error("a stream of dev-a got no group")
+		}
+	}
+	select {
+	case g := <-b.Group:
+		t.Errorf("dev-b got group %q", g)
+	default:
+	}
+}

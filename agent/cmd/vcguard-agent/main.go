@@ -303,7 +303,7 @@ func run(parent context.Context, c *config, opts runOptions, logger *slog.Logger
 	debug.FreeOSMemory()
 	client := &uplink.Client{
 		StateDir: c.StateDir, Identity: id, Outbox: out, Logger: logger.With("component", "uplink"),
-		Hello: a.Hello(deviceInfo()), OnPolicy: a.OnPolicy,
+		Hello: a.Hello(deviceInfo()), OnPolicy: a.OnPolicy, OnGroup: a.OnGroup,
 		OnCatalog: a.OnCatalog, CatalogChanged: a.CatalogChanged(), CatalogVersion: a.CatalogVersion,
 	}
 	logger.Info("vcguard-agent running", "version", version, "device", id.DeviceID, "server", id.Server, "state", c.StateDir)

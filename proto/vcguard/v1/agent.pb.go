@@ -3079,6 +3079,7 @@ type ServerMessage struct {
 	//	*ServerMessage_Ack
 	//	*ServerMessage_Policy
 	//	*ServerMessage_Catalog
+	//	*ServerMessage_Group
 	Msg           isServerMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3148,6 +3149,15 @@ func (x *ServerMessage) GetCatalog() *CatalogUpdate {
 	return nil
 }
 
+func (x *ServerMessage) GetGroup() *GroupUpdate {
+	if x != nil {
+		if x, ok := x.Msg.(*ServerMessage_Group); ok {
+			return x.Group
+		}
+	}
+	return nil
+}
+
 type isServerMessage_Msg interface {
 	isServerMessage_Msg()
 }
@@ -3164,11 +3174,65 @@ type ServerMessage_Catalog struct {
 	Catalog *CatalogUpdate `protobuf:"bytes,3,opt,name=catalog,proto3,oneof"`
 }
 
+type ServerMessage_Group struct {
+	Group *GroupUpdate `protobuf:"bytes,4,opt,name=group,proto3,oneof"`
+}
+
 func (*ServerMessage_Ack) isServerMessage_Msg() {}
 
 func (*ServerMessage_Policy) isServerMessage_Msg() {}
 
 func (*ServerMessage_Catalog) isServerMessage_Msg() {}
+
+func (*ServerMessage_Group) isServerMessage_Msg() {}
+
+// GroupUpdate tells the agent the device group the server holds for it
+// ("" for none): sent after every hello, and at once when an admin moves
+// the device to another group, so that the policy's group overrides follow
+// the change without waiting for a certificate renewal.
+type GroupUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupUpdate) Reset() {
+	*x = GroupUpdate{}
+	mi := &file_vcguard_v1_agent_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupUpdate) ProtoMessage() {}
+
+func (x *GroupUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_vcguard_v1_agent_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupUpdate.ProtoReflect.Descriptor instead.
+func (*GroupUpdate) Descriptor() ([]byte, []int) {
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *GroupUpdate) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
 
 // Ack confirms that every event up to and including seq is stored.
 type Ack struct {
@@ -3180,7 +3244,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[32]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3192,7 +3256,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[32]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3205,7 +3269,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{32}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Ack) GetSeq() uint64 {
@@ -3225,7 +3289,7 @@ type PolicyUpdate struct {
 
 func (x *PolicyUpdate) Reset() {
 	*x = PolicyUpdate{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[33]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3237,7 +3301,7 @@ func (x *PolicyUpdate) String() string {
 func (*PolicyUpdate) ProtoMessage() {}
 
 func (x *PolicyUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[33]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3250,7 +3314,7 @@ func (x *PolicyUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyUpdate.ProtoReflect.Descriptor instead.
 func (*PolicyUpdate) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{33}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PolicyUpdate) GetPolicy() *SignedPolicy {
@@ -3275,7 +3339,7 @@ type SignedPolicy struct {
 
 func (x *SignedPolicy) Reset() {
 	*x = SignedPolicy{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[34]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3287,7 +3351,7 @@ func (x *SignedPolicy) String() string {
 func (*SignedPolicy) ProtoMessage() {}
 
 func (x *SignedPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[34]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3300,7 +3364,7 @@ func (x *SignedPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignedPolicy.ProtoReflect.Descriptor instead.
 func (*SignedPolicy) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{34}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SignedPolicy) GetVersion() uint64 {
@@ -3342,7 +3406,7 @@ type CatalogStatus struct {
 
 func (x *CatalogStatus) Reset() {
 	*x = CatalogStatus{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[35]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3354,7 +3418,7 @@ func (x *CatalogStatus) String() string {
 func (*CatalogStatus) ProtoMessage() {}
 
 func (x *CatalogStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[35]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3367,7 +3431,7 @@ func (x *CatalogStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogStatus.ProtoReflect.Descriptor instead.
 func (*CatalogStatus) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{35}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CatalogStatus) GetVersion() uint64 {
@@ -3390,7 +3454,7 @@ type CatalogUpdate struct {
 
 func (x *CatalogUpdate) Reset() {
 	*x = CatalogUpdate{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[36]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3402,7 +3466,7 @@ func (x *CatalogUpdate) String() string {
 func (*CatalogUpdate) ProtoMessage() {}
 
 func (x *CatalogUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[36]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3415,7 +3479,7 @@ func (x *CatalogUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogUpdate.ProtoReflect.Descriptor instead.
 func (*CatalogUpdate) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{36}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CatalogUpdate) GetCatalog() *SignedCatalog {
@@ -3441,7 +3505,7 @@ type SignedCatalog struct {
 
 func (x *SignedCatalog) Reset() {
 	*x = SignedCatalog{}
-	mi := &file_vcguard_v1_agent_proto_msgTypes[37]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3453,7 +3517,7 @@ func (x *SignedCatalog) String() string {
 func (*SignedCatalog) ProtoMessage() {}
 
 func (x *SignedCatalog) ProtoReflect() protoreflect.Message {
-	mi := &file_vcguard_v1_agent_proto_msgTypes[37]
+	mi := &file_vcguard_v1_agent_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3466,7 +3530,7 @@ func (x *SignedCatalog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignedCatalog.ProtoReflect.Descriptor instead.
 func (*SignedCatalog) Descriptor() ([]byte, []int) {
-	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{37}
+	return file_vcguard_v1_agent_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SignedCatalog) GetVersion() uint64 {
@@ -3684,12 +3748,15 @@ const file_vcguard_v1_agent_proto_rawDesc = "" +
 	"\x04apps\x18\x01 \x03(\v2\x17.vcguard.v1.AppInstanceR\x04apps\x12*\n" +
 	"\x05media\x18\x02 \x03(\v2\x14.vcguard.v1.MediaUseR\x05media\")\n" +
 	"\rPolicyApplied\x12\x18\n" +
-	"\aversion\x18\x01 \x01(\x04R\aversion\"\xa6\x01\n" +
+	"\aversion\x18\x01 \x01(\x04R\aversion\"\xd7\x01\n" +
 	"\rServerMessage\x12#\n" +
 	"\x03ack\x18\x01 \x01(\v2\x0f.vcguard.v1.AckH\x00R\x03ack\x122\n" +
 	"\x06policy\x18\x02 \x01(\v2\x18.vcguard.v1.PolicyUpdateH\x00R\x06policy\x125\n" +
-	"\acatalog\x18\x03 \x01(\v2\x19.vcguard.v1.CatalogUpdateH\x00R\acatalogB\x05\n" +
-	"\x03msg\"\x17\n" +
+	"\acatalog\x18\x03 \x01(\v2\x19.vcguard.v1.CatalogUpdateH\x00R\acatalog\x12/\n" +
+	"\x05group\x18\x04 \x01(\v2\x17.vcguard.v1.GroupUpdateH\x00R\x05groupB\x05\n" +
+	"\x03msg\"#\n" +
+	"\vGroupUpdate\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\"\x17\n" +
 	"\x03Ack\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"@\n" +
 	"\fPolicyUpdate\x120\n" +
@@ -3772,7 +3839,7 @@ func file_vcguard_v1_agent_proto_rawDescGZIP() []byte {
 }
 
 var file_vcguard_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_vcguard_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_vcguard_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_vcguard_v1_agent_proto_goTypes = []any{
 	(PostureKind)(0),              // 0: vcguard.v1.PostureKind
 	(AccountKind)(0),              // 1: vcguard.v1.AccountKind
@@ -3814,24 +3881,25 @@ var file_vcguard_v1_agent_proto_goTypes = []any{
 	(*Inventory)(nil),             // 37: vcguard.v1.Inventory
 	(*PolicyApplied)(nil),         // 38: vcguard.v1.PolicyApplied
 	(*ServerMessage)(nil),         // 39: vcguard.v1.ServerMessage
-	(*Ack)(nil),                   // 40: vcguard.v1.Ack
-	(*PolicyUpdate)(nil),          // 41: vcguard.v1.PolicyUpdate
-	(*SignedPolicy)(nil),          // 42: vcguard.v1.SignedPolicy
-	(*CatalogStatus)(nil),         // 43: vcguard.v1.CatalogStatus
-	(*CatalogUpdate)(nil),         // 44: vcguard.v1.CatalogUpdate
-	(*SignedCatalog)(nil),         // 45: vcguard.v1.SignedCatalog
-	(*timestamppb.Timestamp)(nil), // 46: google.protobuf.Timestamp
+	(*GroupUpdate)(nil),           // 40: vcguard.v1.GroupUpdate
+	(*Ack)(nil),                   // 41: vcguard.v1.Ack
+	(*PolicyUpdate)(nil),          // 42: vcguard.v1.PolicyUpdate
+	(*SignedPolicy)(nil),          // 43: vcguard.v1.SignedPolicy
+	(*CatalogStatus)(nil),         // 44: vcguard.v1.CatalogStatus
+	(*CatalogUpdate)(nil),         // 45: vcguard.v1.CatalogUpdate
+	(*SignedCatalog)(nil),         // 46: vcguard.v1.SignedCatalog
+	(*timestamppb.Timestamp)(nil), // 47: google.protobuf.Timestamp
 }
 var file_vcguard_v1_agent_proto_depIdxs = []int32{
 	12, // 0: vcguard.v1.EnrollRequest.device:type_name -> vcguard.v1.DeviceInfo
 	14, // 1: vcguard.v1.AgentMessage.hello:type_name -> vcguard.v1.Hello
 	16, // 2: vcguard.v1.AgentMessage.batch:type_name -> vcguard.v1.EventBatch
 	15, // 3: vcguard.v1.AgentMessage.heartbeat:type_name -> vcguard.v1.Heartbeat
-	43, // 4: vcguard.v1.AgentMessage.catalog:type_name -> vcguard.v1.CatalogStatus
+	44, // 4: vcguard.v1.AgentMessage.catalog:type_name -> vcguard.v1.CatalogStatus
 	12, // 5: vcguard.v1.Hello.device:type_name -> vcguard.v1.DeviceInfo
-	46, // 6: vcguard.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
+	47, // 6: vcguard.v1.Heartbeat.time:type_name -> google.protobuf.Timestamp
 	17, // 7: vcguard.v1.EventBatch.events:type_name -> vcguard.v1.Event
-	46, // 8: vcguard.v1.Event.time:type_name -> google.protobuf.Timestamp
+	47, // 8: vcguard.v1.Event.time:type_name -> google.protobuf.Timestamp
 	36, // 9: vcguard.v1.Event.app:type_name -> vcguard.v1.AppEvent
 	37, // 10: vcguard.v1.Event.inventory:type_name -> vcguard.v1.Inventory
 	38, // 11: vcguard.v1.Event.policy_applied:type_name -> vcguard.v1.PolicyApplied
@@ -3859,9 +3927,9 @@ var file_vcguard_v1_agent_proto_depIdxs = []int32{
 	5,  // 33: vcguard.v1.BrowserMeeting.policy_action:type_name -> vcguard.v1.Action
 	6,  // 34: vcguard.v1.SiteService.verdict:type_name -> vcguard.v1.Verdict
 	27, // 35: vcguard.v1.EventsDropped.dropped:type_name -> vcguard.v1.DroppedEvents
-	46, // 36: vcguard.v1.DroppedEvents.oldest:type_name -> google.protobuf.Timestamp
-	46, // 37: vcguard.v1.DroppedEvents.newest:type_name -> google.protobuf.Timestamp
-	46, // 38: vcguard.v1.MediaUse.since:type_name -> google.protobuf.Timestamp
+	47, // 36: vcguard.v1.DroppedEvents.oldest:type_name -> google.protobuf.Timestamp
+	47, // 37: vcguard.v1.DroppedEvents.newest:type_name -> google.protobuf.Timestamp
+	47, // 38: vcguard.v1.MediaUse.since:type_name -> google.protobuf.Timestamp
 	28, // 39: vcguard.v1.MediaEvent.use:type_name -> vcguard.v1.MediaUse
 	28, // 40: vcguard.v1.MediaFinding.use:type_name -> vcguard.v1.MediaUse
 	4,  // 41: vcguard.v1.MediaFinding.kind:type_name -> vcguard.v1.MediaFindingKind
@@ -3870,31 +3938,32 @@ var file_vcguard_v1_agent_proto_depIdxs = []int32{
 	35, // 44: vcguard.v1.Enforcement.app:type_name -> vcguard.v1.AppInstance
 	6,  // 45: vcguard.v1.UserNotified.verdict:type_name -> vcguard.v1.Verdict
 	5,  // 46: vcguard.v1.UserNotified.policy_action:type_name -> vcguard.v1.Action
-	46, // 47: vcguard.v1.AppInstance.started:type_name -> google.protobuf.Timestamp
+	47, // 47: vcguard.v1.AppInstance.started:type_name -> google.protobuf.Timestamp
 	6,  // 48: vcguard.v1.AppInstance.verdict:type_name -> vcguard.v1.Verdict
 	5,  // 49: vcguard.v1.AppInstance.policy_action:type_name -> vcguard.v1.Action
 	7,  // 50: vcguard.v1.AppEvent.kind:type_name -> vcguard.v1.AppEvent.Kind
 	35, // 51: vcguard.v1.AppEvent.app:type_name -> vcguard.v1.AppInstance
 	35, // 52: vcguard.v1.Inventory.apps:type_name -> vcguard.v1.AppInstance
 	28, // 53: vcguard.v1.Inventory.media:type_name -> vcguard.v1.MediaUse
-	40, // 54: vcguard.v1.ServerMessage.ack:type_name -> vcguard.v1.Ack
-	41, // 55: vcguard.v1.ServerMessage.policy:type_name -> vcguard.v1.PolicyUpdate
-	44, // 56: vcguard.v1.ServerMessage.catalog:type_name -> vcguard.v1.CatalogUpdate
-	42, // 57: vcguard.v1.PolicyUpdate.policy:type_name -> vcguard.v1.SignedPolicy
-	46, // 58: vcguard.v1.SignedPolicy.published:type_name -> google.protobuf.Timestamp
-	45, // 59: vcguard.v1.CatalogUpdate.catalog:type_name -> vcguard.v1.SignedCatalog
-	46, // 60: vcguard.v1.SignedCatalog.published:type_name -> google.protobuf.Timestamp
-	10, // 61: vcguard.v1.AgentService.Enroll:input_type -> vcguard.v1.EnrollRequest
-	13, // 62: vcguard.v1.AgentService.Connect:input_type -> vcguard.v1.AgentMessage
-	8,  // 63: vcguard.v1.AgentService.Renew:input_type -> vcguard.v1.RenewRequest
-	11, // 64: vcguard.v1.AgentService.Enroll:output_type -> vcguard.v1.EnrollResponse
-	39, // 65: vcguard.v1.AgentService.Connect:output_type -> vcguard.v1.ServerMessage
-	9,  // 66: vcguard.v1.AgentService.Renew:output_type -> vcguard.v1.RenewResponse
-	64, // [64:67] is the sub-list for method output_type
-	61, // [61:64] is the sub-list for method input_type
-	61, // [61:61] is the sub-list for extension type_name
-	61, // [61:61] is the sub-list for extension extendee
-	0,  // [0:61] is the sub-list for field type_name
+	41, // 54: vcguard.v1.ServerMessage.ack:type_name -> vcguard.v1.Ack
+	42, // 55: vcguard.v1.ServerMessage.policy:type_name -> vcguard.v1.PolicyUpdate
+	45, // 56: vcguard.v1.ServerMessage.catalog:type_name -> vcguard.v1.CatalogUpdate
+	40, // 57: vcguard.v1.ServerMessage.group:type_name -> vcguard.v1.GroupUpdate
+	43, // 58: vcguard.v1.PolicyUpdate.policy:type_name -> vcguard.v1.SignedPolicy
+	47, // 59: vcguard.v1.SignedPolicy.published:type_name -> google.protobuf.Timestamp
+	46, // 60: vcguard.v1.CatalogUpdate.catalog:type_name -> vcguard.v1.SignedCatalog
+	47, // 61: vcguard.v1.SignedCatalog.published:type_name -> google.protobuf.Timestamp
+	10, // 62: vcguard.v1.AgentService.Enroll:input_type -> vcguard.v1.EnrollRequest
+	13, // 63: vcguard.v1.AgentService.Connect:input_type -> vcguard.v1.AgentMessage
+	8,  // 64: vcguard.v1.AgentService.Renew:input_type -> vcguard.v1.RenewRequest
+	11, // 65: vcguard.v1.AgentService.Enroll:output_type -> vcguard.v1.EnrollResponse
+	39, // 66: vcguard.v1.AgentService.Connect:output_type -> vcguard.v1.ServerMessage
+	9,  // 67: vcguard.v1.AgentService.Renew:output_type -> vcguard.v1.RenewResponse
+	65, // [65:68] is the sub-list for method output_type
+	62, // [62:65] is the sub-list for method input_type
+	62, // [62:62] is the sub-list for extension type_name
+	62, // [62:62] is the sub-list for extension extendee
+	0,  // [0:62] is the sub-list for field type_name
 }
 
 func init() { file_vcguard_v1_agent_proto_init() }
@@ -3927,6 +3996,7 @@ func file_vcguard_v1_agent_proto_init() {
 		(*ServerMessage_Ack)(nil),
 		(*ServerMessage_Policy)(nil),
 		(*ServerMessage_Catalog)(nil),
+		(*ServerMessage_Group)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3934,7 +4004,7 @@ func file_vcguard_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vcguard_v1_agent_proto_rawDesc), len(file_vcguard_v1_agent_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   38,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
