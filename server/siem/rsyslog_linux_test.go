@@ -19,7 +19,8 @@ import (
 	"github.com/vcguard/vcguard/server/store"
 )
 
-// Debian's rsyslog (with rsyslog-gnutls) receives the export over TLS and
+// Debian's rsyslog (with rsyslog-gnutls; a Linux daemon, so the test is
+// Linux only) receives the export over TLS and
 // parses it with its own RFC 5424 parser: every record arrives with its
 // structured data, MSGID, HOSTNAME and body intact. Skipped without
 // rsyslogd, unless VCGUARD_REQUIRE_RSYSLOG is set (CI).
