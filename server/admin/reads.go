@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -84,6 +85,36 @@ type DeviceQuery struct {
 	// Cursor starts the page after a page's Next; Before ends it before
 	// a page's Prev (the page before). Before wins when both are set.
 	Cursor, Before string
+}
+
+// SeenRule says what a "last seen" filter value may be.
+const SeenRule = "want within-N or over-N, N a number of hours (24h) or days (7d)"
+
+// ParseSeen reads a "last seen" filter: within-N (heard from within N) or
+// over-N (silent for at least N), N a whole number of hours "h" or days
+// "d", up to 10 years; "" is no bound.
+func ParseSeen(s string) (within, over time.Duration, err error) {
+	if s == "" {
+		return 0, 0, nil
+	}
+	bad := fmt.Errorf("%w: seen %q: %s", ErrInvalid, s, SeenRule)
+	dir, n, ok := strings.Cut(s, "-")
+	if !ok || len(n) < 2 {
+		return 0, 0, bad
+	}
+	unit := map[byte]time.Duration{'h': time.Hour, 'd': 24 * time.Hour}[n[len(n)-1]]
+	v, err := strconv.Atoi(n[:len(n)-1])
+	if unit == 0 || err != nil || v < 1 || time.Duration(v)*unit > 10*365*24*time.Hour {
+		return 0, 0, bad
+	}
+	d := time.Duration(v) * unit
+	switch dir {
+	case "within":
+		return d, 0, nil
+	case "over":
+		return 0, d, nil
+	}
+	return 0, 0, bad
 }
 
 // DevicePage is a page of devices ordered by hostname and id.

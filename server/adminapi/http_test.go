@@ -485,6 +485,19 @@ func TestDevicesAndEvents(t *testing.T) {
 	if bytes.Contains(b, []byte(`"apps"`)) {
 		t.Errorf("the device list inlines apps: %s", b)
 	}
+	// The dashboard's filters and orders, on the API too.
+	for q, want := range map[string]int{"app=zoom": 1, "app=slack": 0, "seen=within-1h": 1, "seen=over-1h": 0, "sort=-last_seen": 1, "sort=verdict&os=linux": 1} {
+		resp, b := e.do(t, "GET", "/api/v1/devices?"+q, analyst, nil)
+		if got := len(decode[devicePage](t, b).Devices); resp.StatusCode != http.StatusOK || got != want {
+			t.Errorf("devices?%s: %d, %d devices; want %d", q, resp.StatusCode, got, want)
+		}
+	}
+	for q, param := range map[string]string{"seen=yesterday": "seen", "sort=colour": "sort"} {
+		resp, b := e.do(t, "GET", "/api/v1/devices?"+q, analyst, nil)
+		if resp.StatusCode != http.StatusBadRequest || !bytes.Contains(b, []byte(param)) {
+			t.Errorf("devices?%s: %d %s; want 400 naming %s", q, resp.StatusCode, b, param)
+		}
+	}
 	resp, b := e.do(t, "GET", "/api/v1/devices/dev-1", analyst, nil)
 	if d := decode[apitypes.Device](t, b); resp.StatusCode != http.StatusOK || d.Hostname != "laptop-1" || d.EventsStored != 2 ||
 		len(d.Apps) != 1 || d.Apps[0].AppID != "zoom" || !d.Apps[0].Running || d.Apps[0].Verdict != "restricted" || d.AppsTruncated {

@@ -60,8 +60,10 @@ var pageParams = []queryParam{
 var routeDocs = map[string]routeDoc{
 	"GET /api/v1/devices": {summary: "One page of devices, by hostname", status: 200, response: apitypes.DevicePage{},
 		query: append([]queryParam{q("q", "string", "hostname contains"), q("os", "string", "operating system"),
-			q("group", "string", "device group"), q("verdict", "string", "worst verdict of a running app"),
-			q("status", "string", "online, offline or stale")}, pageParams...)},
+			q("group", "string", "device group"), q("verdict", "string", "running an app judged this"),
+			q("app", "string", "running this catalog app"), q("status", "string", "online, offline or stale"),
+			q("seen", "string", "within-N or over-N, N in hours (24h) or days (7d)"),
+			q("sort", "string", "hostname, os, group, last_seen, verdict or policy; a leading - for descending")}, pageParams...)},
 	"GET /api/v1/devices/{id}":         {summary: "One device with its apps and camera/microphone use", status: 200, response: apitypes.Device{}},
 	"POST /api/v1/devices/{id}/revoke": {summary: "Revoke a device: its stream ends at once and it may not connect again", status: 200, response: apitypes.Device{}},
 	"POST /api/v1/devices/{id}/group": {summary: "Move a device to another group (\"\" for none); its agent is told and applies the group's overrides", status: 200, response: apitypes.Device{},

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/vcguard/vcguard/server/admin"
 	"github.com/vcguard/vcguard/server/adminapi/apitypes"
@@ -67,9 +68,15 @@ func encodeCapped[T any](items []T, maxBytes int) ([]json.RawMessage, error) {
 // (backward, for the dashboard's previous links). The admin service
 // checks the values.
 func DeviceQueryFrom(q url.Values) (admin.DeviceQuery, error) {
-	dq := admin.DeviceQuery{Q: q.Get("q"), OS: q.Get("os"), Group: q.Get("group"), Verdict: q.Get("verdict"),
-		Status: q.Get("status"), Cursor: q.Get("cursor"), Before: q.Get("before")}
+	dq := admin.DeviceQuery{Q: q.Get("q"), OS: q.Get("os"), Group: q.Get("group"), Verdict: q.Get("verdict"), App: q.Get("app"),
+		Status: q.Get("status"), Sort: q.Get("sort"), Cursor: q.Get("cursor"), Before: q.Get("before")}
 	var err error
+	if dq.SeenWithin, dq.NotSeenFor, err = admin.ParseSeen(q.Get("seen")); err != nil {
+		return dq, err
+	}
+	if err := admin.ValidDeviceSort(dq.Sort); err != nil {
+		return dq, fmt.Errorf("%w: sort %q: want one of %s, with a leading - for descending", admin.ErrInvalid, dq.Sort, strings.Join(admin.DeviceSortKeys, ", "))
+	}
 	dq.Limit, err = pageLimit(q, admin.DefaultDeviceLimit, admin.MaxDeviceLimit)
 	return dq, err
 }

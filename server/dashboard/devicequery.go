@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/vcguard/vcguard/server/admin"
 )
@@ -45,32 +44,6 @@ var seenChoices = []struct{ Value, Label string }{
 // maxViewValue bounds a filter value.
 const maxViewValue = 200
 
-// parseSeen reads within-N or over-N (N a whole number of hours "h" or
-// days "d", up to 10 years).
-func parseSeen(s string) (within, over time.Duration, err error) {
-	if s == "" {
-		return 0, 0, nil
-	}
-	bad := &badParam{"seen", s, "want within-N or over-N, N a number of hours (24h) or days (7d)"}
-	dir, n, ok := strings.Cut(s, "-")
-	if !ok || len(n) < 2 {
-		return 0, 0, bad
-	}
-	unit := map[byte]time.Duration{'h': time.Hour, 'd': 24 * time.Hour}[n[len(n)-1]]
-	v, err := strconv.Atoi(n[:len(n)-1])
-	if unit == 0 || err != nil || v < 1 || time.Duration(v)*unit > 10*365*24*time.Hour {
-		return 0, 0, bad
-	}
-	d := time.Duration(v) * unit
-	switch dir {
-	case "within":
-		return d, 0, nil
-	case "over":
-		return 0, d, nil
-	}
-	return 0, 0, bad
-}
-
 // parseDeviceView reads a device view and the service query it makes from
 // a query string; a bad value is a *badParam naming its parameter.
 func parseDeviceView(q url.Values, defLimit int) (deviceView, admin.DeviceQuery, error) {
@@ -94,8 +67,8 @@ func parseDeviceView(q url.Values, defLimit int) (deviceView, admin.DeviceQuery,
 		return v, dq, &badParam{"status", v.Status, "want online, offline or stale"}
 	}
 	var err error
-	if dq.SeenWithin, dq.NotSeenFor, err = parseSeen(v.Seen); err != nil {
-		return v, dq, err
+	if dq.SeenWithin, dq.NotSeenFor, err = admin.ParseSeen(v.Seen); err != nil {
+		return v, dq, &badParam{"seen", v.Seen, admin.SeenRule}
 	}
 	if err := admin.ValidDeviceSort(v.Sort); err != nil {
 		return v, dq, &badParam{"sort", v.Sort, "want one of " + strings.Join(admin.DeviceSortKeys, ", ") + ", with a leading - for descending"}

@@ -40,8 +40,10 @@ type options struct {
 	role              string
 	actor, action     string
 	long              bool
-	before            int64
-	comment           string
+	// filters are the device list's filters, by name (deviceFilters).
+	filters map[string]*string
+	before  int64
+	comment string
 }
 
 // env is what a command runs with.
@@ -70,6 +72,9 @@ func noFlags(*flag.FlagSet, *options) {}
 var commands = []command{
 	{name: "devices list", aliases: []string{"devices"}, flags: func(fs *flag.FlagSet, o *options) {
 		fs.IntVar(&o.limit, "limit", 0, "at most this many devices (default: all, fetched 1,000 a page)")
+		for _, f := range deviceFilters {
+			fs.StringVar(o.deviceFilter(f.name), f.name, "", f.usage)
+		}
 	}, run: devicesList},
 	{name: "devices show", args: []string{"ID"}, flags: noFlags, run: devicesShow},
 	{name: "events", flags: func(fs *flag.FlagSet, o *options) {
@@ -140,11 +145,41 @@ func lookupCommand(words []string) (found command, n int, ok bool) {
 	return found, n, ok
 }
 
+// deviceFilters are the device list's filters, passed to the API as they
+// are (it checks them and names a bad one).
+var deviceFilters = []struct{ name, usage string }{
+	{"q", "hostname or id contains"},
+	{"os", "operating system: linux, darwin or windows"},
+	{"group", "device group"},
+	{"app", "running this catalog app, e.g. zoom"},
+	{"verdict", "running an app judged this: approved, restricted, unlisted, outdated, unverified or forbidden"},
+	{"status", "online, offline or stale"},
+	{"seen", "last heard from: within-N or over-N, N in hours (24h) or days (7d)"},
+	{"sort", "order: hostname, os, group, last_seen, verdict or policy; a leading - for descending"},
+}
+
+// deviceFilter returns where the value of the device list filter name goes.
+func (o *options) deviceFilter(name string) *string {
+	if o.filters == nil {
+		o.filters = map[string]*string{}
+	}
+	if o.filters[name] == nil {
+		o.filters[name] = new(string)
+	}
+	return o.filters[name]
+}
+
 func devicesList(ctx context.Context, e *env, _ []string) error {
 	if e.opts.limit < 0 {
 		return usageError("--limit %d: want a number of devices, or 0 for all", e.opts.limit)
 	}
-	items, err := e.c.listAll(ctx, "/api/v1/devices", nil, "devices", e.opts.limit)
+	q := url.Values{}
+	for name, v := range e.opts.filters {
+		if *v != "" {
+			q.Set(name, *v)
+		}
+	}
+	items, err := e.c.listAll(ctx, "/api/v1/devices", q, "devices", e.opts.limit)
 	if err != nil {
 		return err
 	}
