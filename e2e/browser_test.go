@@ -172,15 +172,24 @@ func TestBrowserDashboard(t *testing.T) {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
+	// text reads an element's text. A node the page replaced between
+	// finding it and reading it ("No node with given id found": live.js
+	// and the editor update the page in place) is looked up again; a node
+	// that stays gone fails at the timeout.
 	text := func(sel string) string {
 		t.Helper()
 		sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
 		defer scancel()
-		v, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
+		for {
+			v, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(sel)))
+			if err == nil {
+				return v
+			}
+			if !strings.Contains(err.Error(), "No node with given id found") || sctx.Err() != nil {
+				t.Fatalf("text of %s: %v", sel, err)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
-		return v
 	}
 
 	// Log in with username, password and the TOTP code an authenticator
