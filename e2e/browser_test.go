@@ -271,9 +271,11 @@ func TestBrowserDashboard(t *testing.T) {
 	step("publish", 20*time.Second,
 		chromedp.SendKeys(chromedp.ID("comment"), "forbid Zoom, Jitsi instead"),
 		chromedp.Click(chromedp.ID("publish-button")),
-		chromedp.WaitVisible(chromedp.ID("confirm-publish-button")),
+		// The review page's editor mounts after the page loads and
+		// rebuilds the form around it: click once it has.
+		chromedp.WaitVisible(chromedp.ID("confirm-publish-button")), editorReady,
 		chromedp.Click(chromedp.ID("confirm-publish-button")),
-		chromedp.WaitVisible(chromedp.CSS(`#policy-history tr[data-version="2"]`)))
+		chromedp.WaitVisible(chromedp.CSS(`#policy-history tr[data-version="2"]`)), editorReady)
 	if got := text(".notice"); !strings.Contains(got, "Published version 2") {
 		t.Errorf("after publishing: %q", got)
 	}
