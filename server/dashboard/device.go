@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -32,15 +31,8 @@ func (d *Dashboard) device(w http.ResponseWriter, r *http.Request, s *admin.Sess
 		d.serverError(w, "device page", err)
 		return
 	}
-	kind := r.URL.Query().Get("kind")
-	if kind != "" && !slices.Contains(timelineKinds, kind) {
-		d.badQuery(w, "device page", &badParam{"kind", kind, "want one of " + strings.Join(timelineKinds, ", ")})
-		return
-	}
-	// The newest events, at most timelineEvents and 1 MiB of them.
-	events, err := d.svc().Events(r.Context(), admin.EventQuery{DeviceID: dev.ID, Limit: timelineEvents, MaxBytes: maxRecentEventBytes})
-	if err != nil {
-		d.serverError(w, "device page", err)
+	kind, events, ok := d.timelineEvents(w, r, dev.ID, "device page")
+	if !ok {
 		return
 	}
 	// The browsers' managed policies as the newest browser_policy event

@@ -232,6 +232,24 @@ func filterTimeline(rows []timelineRow, kind string) []timelineRow {
 
 // timelineCSV exports the device page's timeline as shown: the same
 // events, rows and kind filter (?kind=).
+// timelineEvents reads the timeline's kind filter and the device's
+// newest events (at most timelineEvents and 1 MiB of them), for the device
+// page and its export (what names it in errors). A bad kind or a failed
+// read is answered here, and ok is false.
+func (d *Dashboard) timelineEvents(w http.ResponseWriter, r *http.Request, deviceID, what string) (kind string, events admin.EventPage, ok bool) {
+	kind = r.URL.Query().Get("kind")
+	if kind != "" && !slices.Contains(timelineKinds, kind) {
+		d.badQuery(w, what, &badParam{"kind", kind, "want one of " + strings.Join(timelineKinds, ", ")})
+		return kind, events, false
+	}
+	events, err := d.svc().Events(r.Context(), admin.EventQuery{DeviceID: deviceID, Limit: timelineEvents, MaxBytes: maxRecentEventBytes})
+	if err != nil {
+		d.serverError(w, what, err)
+		return kind, events, false
+	}
+	return kind, events, true
+}
+
 func (d *Dashboard) timelineCSV(w http.ResponseWriter, r *http.Request, s *admin.Session) {
 	dev, err := d.svc().DeviceRecord(r.Context(), r.PathValue("id"))
 	if errors.Is(err, admin.ErrNotFound) {
@@ -242,14 +260,8 @@ func (d *Dashboard) timelineCSV(w http.ResponseWriter, r *http.Request, s *admin
 		d.serverError(w, "timeline export", err)
 		return
 	}
-	kind := r.URL.Query().Get("kind")
-	if kind != "" && !slices.Contains(timelineKinds, kind) {
-		d.badQuery(w, "timeline export", &badParam{"kind", kind, "want one of " + strings.Join(timelineKinds, ", ")})
-		return
-	}
-	events, err := d.svc().Events(r.Context(), admin.EventQuery{DeviceID: dev.ID, Limit: timelineEvents, MaxBytes: maxRecentEventBytes})
-	if err != nil {
-		d.serverError(w, "timeline export", err)
+	kind, events, ok := d.timelineEvents(w, r, dev.ID, "timeline export")
+	if !ok {
 		return
 	}
 	rows := [][]string{{"start", "end", "kind", "summary", "events", "app_id", "pid", "process", "verdict", "action", "told", "details", "flagged"}}
