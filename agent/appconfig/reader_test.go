@@ -53,7 +53,8 @@ func TestPathTables(t *testing.T) {
 			Darwin:  []string{"Library/Application Support/Microsoft/Teams/desktop-config.json"},
 		},
 		"zoom": {
-			Linux: []string{".config/zoomus.conf", ".var/app/us.zoom.Zoom/config/zoomus.conf"},
+			Linux:  []string{".config/zoomus.conf", ".var/app/us.zoom.Zoom/config/zoomus.conf"},
+			Darwin: []string{"Library/Preferences/ZoomChat.plist"},
 		},
 	}
 	for _, r := range Readers() {
