@@ -41,6 +41,12 @@ import (
 // server and the signed-in account are inside the encrypted zoomus.enc.db,
 // which the agent does not decrypt. The reader therefore has no Windows
 // locations (ErrUnsupported there).
+//
+// The SSO URL and login domain an administrator can set (macOS
+// us.zoom.config.plist, Windows MSI ZConfig login_domain or Group Policy,
+// Zoom KB0065462 and KB0064959) are not read here: they say what the
+// organisation allows, not what the client is signed in to, and only the
+// openings of Zoom's pages, without their key tables, could be read.
 const (
 	zoomKind      = "Zoom zoomus.conf"
 	zoomPlistKind = "Zoom ZoomChat.plist"
