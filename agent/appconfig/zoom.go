@@ -62,7 +62,7 @@ func zoomReader() Reader {
 	}, {
 		kind:  zoomPlistKind,
 		paths: osPaths{Darwin: []string{"Library/Preferences/ZoomChat.plist"}},
-		read:  configFile(parseZoomChatPlist),
+		read:  boundedConfigFile(maxPlistBytes, parseZoomChatPlist),
 	}}}
 }
 
