@@ -169,6 +169,27 @@ func TestParseZoomConf(t *testing.T) {
 	})
 }
 
+func TestParseZoomChatPlist(t *testing.T) {
+	t.Parallel()
+	conn := func(servers ...string) Connection {
+		return Connection{AppID: "zoom", Source: zoomPlistKind, Servers: servers}
+	}
+	const xmlHead = `<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict>`
+	runParserCases(t, zoomPlistKind, parseZoomChatPlist, []parserCase{
+		{name: "recorded web server and vendor default", input: readFixture(t, "zoom", "ZoomChat.plist"), want: conn("us05web.zoom.us", "zoom.us")},
+		{name: "recorded without web server", input: readFixture(t, "zoom", "ZoomChat-no-server.plist"), want: conn()},
+		{name: "XML vanity host", input: []byte(xmlHead + `<key>conf.webserver.vendor.default</key><string>https://example.zoom.us</string></dict></plist>`),
+			want: conn("example.zoom.us")},
+		{name: "empty value", input: []byte(xmlHead + `<key>conf.webserver</key><string></string></dict></plist>`), want: conn()},
+		{name: "not a property list", input: []byte("[General]\nconf.webserver=https://zoom.us\n"), wantErr: true},
+		{name: "top level not a dictionary", input: []byte(`<plist version="1.0"><array><string>a</string></array></plist>`), wantErr: true},
+		{name: "web server not a string", input: []byte(xmlHead + `<key>conf.webserver</key><integer>1</integer></dict></plist>`),
+			wantErr: true, wantField: "conf.webserver"},
+		{name: "bad web server", input: []byte(xmlHead + `<key>conf.webserver.vendor.default</key><string>https://bad host</string></dict></plist>`),
+			wantErr: true, wantField: "conf.webserver.vendor.default"},
+	})
+}
+
 func TestParseJitsiPersistRoot(t *testing.T) {
 	t.Parallel()
 	publicValue, _ := readJitsiFixture(t, "leveldb-public")
@@ -249,6 +270,12 @@ func FuzzParseTeamsDesktopConfig(f *testing.F) {
 
 func FuzzParseZoomConf(f *testing.F) {
 	fuzzParser(f, parseZoomConf, readFixture(f, "zoom", "zoomus.conf"), readFixture(f, "zoom", "zoomus-university.conf"))
+}
+
+func FuzzParseZoomChatPlist(f *testing.F) {
+	fuzzParser(f, parseZoomChatPlist, readFixture(f, "zoom", "ZoomChat.plist"), readFixture(f, "zoom", "ZoomChat-no-server.plist"),
+		[]byte(`<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict><key>conf.webserver</key><string>https://example.zoom.us</string></dict></plist>`),
+		[]byte(`{"conf.webserver" = "https://zoom.us";}`))
 }
 
 func FuzzParseJitsiPersistRoot(f *testing.F) {

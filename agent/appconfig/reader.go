@@ -69,8 +69,14 @@ func (r appReader) Read(ctx context.Context, home string, uid int) (Connection, 
 // configFile reads a settings file with the size bound of settings files
 // and hands its bytes to parse.
 func configFile(parse func([]byte) (Connection, error)) func(string, int) (Connection, error) {
+	return boundedConfigFile(maxConfigBytes, parse)
+}
+
+// boundedConfigFile is configFile with a tighter size bound, for formats
+// whose decoder costs much more per byte than JSON or INI.
+func boundedConfigFile(limit int64, parse func([]byte) (Connection, error)) func(string, int) (Connection, error) {
 	return func(path string, uid int) (Connection, error) {
-		b, err := readUserFile(path, uid, maxConfigBytes)
+		b, err := readUserFile(path, uid, limit)
 		if err != nil {
 			return Connection{}, err
 		}

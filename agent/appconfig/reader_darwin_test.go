@@ -24,5 +24,10 @@ func TestReadFakeHomeDarwin(t *testing.T) {
 			want: Connection{AppID: "microsoft-teams-classic", Source: teamsClassicKind,
 				Accounts: []Account{{Kind: KindWork, Domain: "example.org", Tenant: "00000000-0000-4000-8000-00000000e1d0"}}},
 		},
+		{
+			app:   "zoom",
+			files: []placed{{"zoom/ZoomChat.plist", "Library/Preferences/ZoomChat.plist"}},
+			want:  Connection{AppID: "zoom", Servers: []string{"us05web.zoom.us", "zoom.us"}, Source: zoomPlistKind},
+		},
 	})
 }

@@ -53,7 +53,8 @@ func TestPathTables(t *testing.T) {
 			Darwin:  []string{"Library/Application Support/Microsoft/Teams/desktop-config.json"},
 		},
 		"zoom": {
-			Linux: []string{".config/zoomus.conf", ".var/app/us.zoom.Zoom/config/zoomus.conf"},
+			Linux:  []string{".config/zoomus.conf", ".var/app/us.zoom.Zoom/config/zoomus.conf"},
+			Darwin: []string{"Library/Preferences/ZoomChat.plist"},
 		},
 	}
 	for _, r := range Readers() {
@@ -124,5 +125,36 @@ func runFakeHome(t *testing.T, cases []fakeHomeCase) {
 		if !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s:\n got  %+v\n want %+v", tt.app, got, tt.want)
 		}
+	}
+}
+
+// TestZoomPlistSizeBound reads through the ZoomChat.plist source itself
+// (its path table is macOS only): a recorded file is read, one over the
+// property-list bound is refused.
+func TestZoomPlistSizeBound(t *testing.T) {
+	t.Parallel()
+	var src *fileSource
+	for i, s := range zoomReader().(appReader).sources {
+		if s.kind == zoomPlistKind {
+			src = &zoomReader().(appReader).sources[i]
+		}
+	}
+	if src == nil {
+		t.Fatal("zoom reader has no ZoomChat.plist source")
+	}
+	dir := t.TempDir()
+	ok := filepath.Join(dir, "ZoomChat.plist")
+	copyFile(t, filepath.Join("testdata", "zoom", "ZoomChat.plist"), ok)
+	c, err := src.read(ok, os.Getuid())
+	if err != nil || !slices.Equal(c.Servers, []string{"us05web.zoom.us", "zoom.us"}) {
+		t.Errorf("recorded file: %+v, %v", c, err)
+	}
+	big := filepath.Join(dir, "big.plist")
+	pad := `<plist version="1.0"><dict><key>a</key><string>` + strings.Repeat("x", maxPlistBytes) + `</string></dict></plist>`
+	if err := os.WriteFile(big, []byte(pad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.read(big, os.Getuid()); !errors.Is(err, errTooLarge) {
+		t.Errorf("file over the bound: err = %v, want errTooLarge", err)
 	}
 }

@@ -26,11 +26,33 @@ import (
 // A tenant id equal to ConsumerTenantID, or isPersonalAccount, makes the
 // account personal; any other tenant id makes it a work account.
 //
-// The new Teams (catalog microsoft-teams) is not read: it keeps its account
-// in a WebView2 profile (IndexedDB under
-// %LOCALAPPDATA%\Packages\MSTeams_8wekyb3d8bbwe\LocalCache\Microsoft\MSTeams\EBWebView)
-// and in %LOCALAPPDATA%\Publishers\8wekyb3d8bbwe\TeamsSharedConfig\tma_settings.json,
-// neither documented nor available as a recorded sample.
+// The new Teams (catalog microsoft-teams) is not read: where it keeps its
+// account is neither documented nor available as a recorded file, and
+// vcguard does not guess. What was found (issue 15 research):
+//
+//   - %LOCALAPPDATA%\Publishers\8wekyb3d8bbwe\TeamsSharedConfig\tma_settings.json:
+//     Microsoft's VDI documentation for the new Teams only lists it among
+//     the files a roaming profile must keep. Administrators' scripts
+//     (UcLobbyTeams Get-UcTeamsVersion) read primary_user.accounts
+//     .account_id, .account_upn and .cloud and tma_ecs_settings.<account
+//     id>.ring/.environment from it; those fields carry no tenant id or account
+//     kind, and whether account_upn is one account or a list, and what else
+//     the file holds, is unknown: no recorded file was found in public
+//     repositories, issue threads or forensic write-ups.
+//   - The WebView2 profiles under %LOCALAPPDATA%\Packages\MSTeams_8wekyb3d8bbwe\
+//     LocalCache\Microsoft\MSTeams\EBWebView (macOS:
+//     ~/Library/Containers/com.microsoft.teams2/Data/Library/Application
+//     Support/Microsoft/MSTeams/EBWebView): third-party tools agree that
+//     the client keeps one profile per account type, WV2Profile_tfw for
+//     work or school and WV2Profile_tfl for a personal account. Microsoft
+//     does not document this, nothing says whether a profile folder is
+//     removed at sign-out (a folder could be left from an account used
+//     once), and the account inside is IndexedDB written by a web app whose
+//     schema is undocumented; so a folder is no evidence of a signed-in
+//     personal account, and the IndexedDB is not decoded.
+//   - HKCU\Software\Microsoft\Office\16.0\Common\Identity\Identities
+//     (EmailAddress, ProviderId) is Office's sign-in cache, not Teams';
+//     Microsoft documents it only as a cache to delete.
 const teamsClassicKind = "Teams desktop-config.json"
 
 func teamsClassicReader() Reader {

@@ -8,6 +8,11 @@ import "errors"
 const (
 	// maxConfigBytes bounds one settings file (JSON or INI).
 	maxConfigBytes = 4 << 20
+	// maxPlistBytes bounds a property-list settings file. Recorded
+	// ZoomChat.plist files are under 1 KiB; decoding a deeply nested
+	// 4 MiB property list takes seconds of CPU, a 256 KiB one a tenth of
+	// that.
+	maxPlistBytes = 256 << 10
 	// maxLevelDBFileBytes bounds one LevelDB log or table file. LevelDB
 	// starts a new log at 4 MiB of writes (write_buffer_size) and writes
 	// tables of about 2 MiB; Chromium's local storage holds at most 10 MiB
