@@ -137,6 +137,7 @@ func Readers() []Reader {
 		jitsiReader(),
 		mattermostReader(),
 		teamsClassicReader(),
+		rocketChatReader(),
 		zoomReader(),
 	}
 }

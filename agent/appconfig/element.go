@@ -17,23 +17,33 @@ package appconfig
 // Jitsi server jitsi.preferredDomain ("used whenever a user clicks on the
 // voice/video call buttons"), which is a server too.
 //
-// The homeserver of the signed-in session is kept in the web app's local
-// storage (mx_hs_url) under the app's vector://vector origin; no recorded
-// sample of that was available, so it is not read.
+// The homeserver of the signed-in session is read too, from the web app's
+// local storage (element_session.go). config.json and the session are two
+// sources; Connection.Source names each that was found ("Element
+// config.json, Element signed-in session"), so a session on another
+// homeserver than the configured default shows as one more server, with
+// the session named as a source.
 const elementKind = "Element config.json"
 
-func elementReader() Reader {
+func elementReader() Reader { return elementReaderFor(elementOrigin) }
+
+// elementReaderFor builds the reader for a local storage origin: the app's
+// is vector://vector (elementOrigin), which Chromium cannot serve to a
+// recording page, so tests read profiles recorded under another origin.
+func elementReaderFor(origin string) Reader {
 	userData := electronUserData("Element", "im.riot.Riot", "element-desktop")
 	legacy := electronUserData("Riot", "", "")
-	return appReader{id: "element", sources: []fileSource{{
-		kind: elementKind,
-		paths: osPaths{
-			Linux:   append(userData.Linux, legacy.Linux...),
-			Windows: append(userData.Windows, legacy.Windows...),
-			Darwin:  append(userData.Darwin, legacy.Darwin...),
-		}.join("config.json"),
-		read: configFile(parseElementConfig),
-	}}}
+	dirs := osPaths{
+		Linux:   append(userData.Linux, legacy.Linux...),
+		Windows: append(userData.Windows, legacy.Windows...),
+		Darwin:  append(userData.Darwin, legacy.Darwin...),
+	}
+	return appReader{id: "element", sources: []fileSource{
+		{kind: elementKind, paths: dirs.join("config.json"), read: configFile(parseElementConfig)},
+		{kind: elementSessionKind, paths: dirs, read: func(dir string, uid int) (Connection, error) {
+			return readElementSession(dir, uid, origin)
+		}},
+	}}
 }
 
 // parseElementConfig returns the servers an Element config.json names.

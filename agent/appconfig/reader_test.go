@@ -32,9 +32,13 @@ func TestPathTables(t *testing.T) {
 	t.Parallel()
 	want := map[string]osPaths{
 		"element": {
-			Linux:   []string{".config/Element/config.json", ".var/app/im.riot.Riot/config/Element/config.json", "snap/element-desktop/current/.config/Element/config.json", ".config/Riot/config.json"},
-			Windows: []string{"AppData/Roaming/Element/config.json", "AppData/Roaming/Riot/config.json"},
-			Darwin:  []string{"Library/Application Support/Element/config.json", "Library/Application Support/Riot/config.json"},
+			// config.json, then the userData folders whose local storage
+			// holds the signed-in session.
+			Linux: []string{".config/Element/config.json", ".var/app/im.riot.Riot/config/Element/config.json", "snap/element-desktop/current/.config/Element/config.json", ".config/Riot/config.json",
+				".config/Element", ".var/app/im.riot.Riot/config/Element", "snap/element-desktop/current/.config/Element", ".config/Riot"},
+			Windows: []string{"AppData/Roaming/Element/config.json", "AppData/Roaming/Riot/config.json", "AppData/Roaming/Element", "AppData/Roaming/Riot"},
+			Darwin: []string{"Library/Application Support/Element/config.json", "Library/Application Support/Riot/config.json",
+				"Library/Application Support/Element", "Library/Application Support/Riot"},
 		},
 		"jitsi-meet": {
 			Linux:   []string{".config/Jitsi Meet", ".var/app/org.jitsi.jitsi-meet/config/Jitsi Meet", "snap/jitsi-meet-desktop/current/.config/Jitsi Meet"},
@@ -51,6 +55,13 @@ func TestPathTables(t *testing.T) {
 			Linux:   []string{".config/Microsoft/Microsoft Teams/desktop-config.json"},
 			Windows: []string{"AppData/Roaming/Microsoft/Teams/desktop-config.json"},
 			Darwin:  []string{"Library/Application Support/Microsoft/Teams/desktop-config.json"},
+		},
+		"rocket-chat": {
+			Linux: []string{".config/Rocket.Chat/config.json", ".var/app/chat.rocket.RocketChat/config/Rocket.Chat/config.json",
+				"snap/rocketchat-desktop/current/.config/Rocket.Chat/config.json"},
+			Windows: []string{"AppData/Roaming/Rocket.Chat/config.json"},
+			Darwin: []string{"Library/Application Support/Rocket.Chat/config.json",
+				"Library/Containers/chat.rocket/Data/Library/Application Support/Rocket.Chat/config.json"},
 		},
 		"zoom": {
 			Linux:  []string{".config/zoomus.conf", ".var/app/us.zoom.Zoom/config/zoomus.conf"},
