@@ -35,7 +35,8 @@ type posture struct {
 // TestUpdatesOffIsAFindingAndANotice: the real agent, a genuine Discord
 // stand-in (root-owned, where Discord's package installs it) that its
 // owner has set to skip its updates (settings.json SKIP_HOST_UPDATE, the
-// catalog's check, in the format the client writes), and a policy that
+// catalog's check; the file is one committed from a real machine, see
+// agent/posture/testdata/catalog/README.md), and a policy that
 // approves Discord and warns of updates switched off: the server records
 // the finding with where it was read and the action, and the employee's
 // notifier shows the notice in their language.
@@ -62,7 +63,7 @@ func TestUpdatesOffIsAFindingAndANotice(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(settingsDir) })
-	fixture, err := os.ReadFile(filepath.Join("..", "agent", "posture", "testdata", "catalog", "discord", "0-holds.json"))
+	fixture, err := os.ReadFile(filepath.Join("..", "agent", "posture", "testdata", "catalog", "discord", "0-holds-real1.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -12,29 +13,48 @@ import (
 	"github.com/vcguard/vcguard/policies"
 )
 
-// catalogFixtures finds the recorded files of check index of app:
-// testdata/catalog/<app>/<index>-holds.<ext> and -clear.<ext> ("" when
-// there is none).
-func catalogFixtures(t *testing.T, app string, index int) (holds, clear string) {
+// catalogFixtures finds the fixtures of check index of app:
+// testdata/catalog/<app>/<index>-holds<suffix>.<ext> and
+// <index>-clear<suffix>.<ext>, where the suffix is empty for a file
+// written in the client's format and "-real<n>" for one taken from a real
+// machine (see the README there).
+func catalogFixtures(t *testing.T, app string, index int) (holds, clear []string) {
 	t.Helper()
 	dir := filepath.Join("testdata", "catalog", app)
 	for _, kind := range []string{"holds", "clear"} {
-		m, err := filepath.Glob(filepath.Join(dir, strconv.Itoa(index)+"-"+kind+".*"))
+		m, err := filepath.Glob(filepath.Join(dir, strconv.Itoa(index)+"-"+kind+"*"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(m) > 1 {
-			t.Errorf("%s: %d fixtures %v, want one", app, len(m), m)
-		}
-		if len(m) == 1 {
-			if kind == "holds" {
-				holds = m[0]
-			} else {
-				clear = m[0]
-			}
+		if kind == "holds" {
+			holds = m
+		} else {
+			clear = m
 		}
 	}
 	return holds, clear
+}
+
+// fixtureName matches every fixture file name; fixtureNames checks that
+// each file under testdata/catalog/<app> is one, so that a misnamed
+// fixture fails instead of being left out.
+var fixtureName = regexp.MustCompile(`^([0-9]+)-(holds|clear)(-real[0-9]+)?\.[a-z]+$`)
+
+func fixtureNames(t *testing.T, app string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join("testdata", "catalog", app))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if !fixtureName.MatchString(e.Name()) {
+			t.Errorf("testdata/catalog/%s/%s: not a fixture name (<index>-holds|clear[-real<n>].<ext>)", app, e.Name())
+			continue
+		}
+		names = append(names, filepath.Join("testdata", "catalog", app, e.Name()))
+	}
+	return names
 }
 
 // TestCatalogFixtures runs every file check of the embedded catalog over
@@ -52,6 +72,7 @@ func TestCatalogFixtures(t *testing.T) {
 		t.Fatal(err)
 	}
 	checked := map[string]int{}
+	used := map[string]bool{}
 	for _, app := range cat.Apps() {
 		for i, c := range app.Posture {
 			if c.File == "" {
@@ -59,24 +80,43 @@ func TestCatalogFixtures(t *testing.T) {
 			}
 			name := app.ID + "/" + strconv.Itoa(i)
 			holds, clear := catalogFixtures(t, app.ID, i)
-			if holds == "" {
-				t.Errorf("%s (%s %s %s): no fixture testdata/catalog/%s/%d-holds.*", name, c.OS, c.Kind, c.Where(), app.ID, i)
+			if len(holds) == 0 {
+				t.Errorf("%s (%s %s %s): no fixture testdata/catalog/%s/%d-holds*", name, c.OS, c.Kind, c.Where(), app.ID, i)
 				continue
 			}
-			if clear == "" && c.Format != policies.FormatExists {
-				t.Errorf("%s (%s %s %s): no fixture testdata/catalog/%s/%d-clear.*", name, c.OS, c.Kind, c.Where(), app.ID, i)
+			if len(clear) == 0 && c.Format != policies.FormatExists {
+				t.Errorf("%s (%s %s %s): no fixture testdata/catalog/%s/%d-clear*", name, c.OS, c.Kind, c.Where(), app.ID, i)
 				continue
+			}
+			if len(clear) == 0 {
+				clear = []string{""} // the file's absence
+			}
+			for _, p := range append(holds, clear...) {
+				used[p] = true
 			}
 			t.Run(name, func(t *testing.T) {
-				judgeFixture(t, c, holds, true)
-				judgeFixture(t, c, clear, false)
+				for _, p := range holds {
+					judgeFixture(t, c, p, true)
+				}
+				for _, p := range clear {
+					judgeFixture(t, c, p, false)
+				}
 				if c.OS == runtime.GOOS {
-					readFixture(t, c, holds, true)
-					readFixture(t, c, clear, false)
+					for _, p := range holds {
+						readFixture(t, c, p, true)
+					}
+					for _, p := range clear {
+						readFixture(t, c, p, false)
+					}
 					checked["read"]++
 				}
 			})
 			checked[c.OS]++
+		}
+		for _, p := range fixtureNames(t, app.ID) {
+			if !used[p] {
+				t.Errorf("%s: no file check of the catalog at this index", orAbsent(p))
+			}
 		}
 	}
 	t.Logf("file checks with fixtures, by OS: %v", checked)
