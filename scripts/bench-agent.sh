@@ -72,7 +72,11 @@ load_progress() {
     awk '{for (i = 3; i <= NF; i++) {split($i, kv, "="); f[kv[1]] = kv[2]}; print f["started"], f["elapsed_s"], f["skipped"], f["failed"]}'
 }
 
-running=$(ls -d /proc/[0-9]* | wc -l)
+# Counted with a glob: `ls /proc/[0-9]*` fails (and, under pipefail, ends
+# this script without a word) when a process of the load exits between
+# the glob and ls, as it did in 2 of 3 runs.
+nprocs() { local p=(/proc/[0-9]*); echo "${#p[@]}"; }
+running=$(nprocs)
 for _ in $(seq "$running" $((procs - 1))); do
   sleep 3600 &
 done
@@ -111,7 +115,7 @@ u1=$(user_ticks)
 load1=$( (( execs > 0 )) && load_progress || echo "0 0 0 0")
 
 awk -v t0="$t0" -v t1="$t1" -v u0="$u0" -v u1="$u1" -v hz="$hz" -v s="$seconds" -v rss="$(rss_kib)" -v max="$max_rss" -v rsssplit="$(rss_split)" \
-  -v n="$(ls -d /proc/[0-9]* | wc -l)" -v mode="${mode:-unknown}" -v execs="$execs" \
+  -v n="$(nprocs)" -v mode="${mode:-unknown}" -v execs="$execs" \
   -v load0="$load0" -v load1="$load1" 'BEGIN {
   cpu = (t1 - t0) / hz / s * 100
   split(load0, a, " "); split(load1, b, " ")
