@@ -435,14 +435,6 @@ func serviceConfig(c *config) *service.Config {
 // systemctl status vcguard-agent).
 const serviceName = "vcguard-agent"
 
-// When the agent trims its memory (package memtrim): start-up is over
-// well within the first, and a trim costs a forced collection of a heap
-// of about 2 MB plus a few dozen minor faults after it.
-const (
-	trimFirst = 30 * time.Second
-	trimEvery = 10 * time.Minute
-)
-
 func cmdControl(action string, args []string) error {
 	c, err := parseConfig(action, args, defaultConfigFile)
 	if err != nil {
