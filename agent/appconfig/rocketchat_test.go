@@ -1,11 +1,7 @@
 package appconfig
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 )
@@ -70,34 +66,6 @@ func TestRocketChatKeepsHostsOnly(t *testing.T) {
 		if strings.Contains(got, s) {
 			t.Errorf("result %s carries %q", got, s)
 		}
-	}
-}
-
-func TestReadRocketChatFakeHome(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		rel  string
-		want []string
-	}{
-		{".config/Rocket.Chat/config.json", []string{"chat.example.org", "meet.example.org", "open.rocket.chat"}},
-		{".var/app/chat.rocket.RocketChat/config/Rocket.Chat/config.json", []string{"chat.example.org", "meet.example.org", "open.rocket.chat"}},
-		{"snap/rocketchat-desktop/current/.config/Rocket.Chat/config.json", []string{"chat.example.org", "meet.example.org", "open.rocket.chat"}},
-	}
-	for _, tt := range tests {
-		home := t.TempDir()
-		copyFile(t, filepath.Join("testdata", "rocket-chat", "config-conf-10.2.0.json"), filepath.Join(home, filepath.FromSlash(tt.rel)))
-		got, err := rocketChatReader().Read(context.Background(), home, os.Getuid())
-		want := Connection{AppID: "rocket-chat", Source: rocketChatKind, Servers: tt.want}
-		if err != nil || !reflect.DeepEqual(got, want) {
-			t.Errorf("%s: got %+v, %v; want %+v", tt.rel, got, err, want)
-		}
-	}
-	// The app ran but no server was added: configured, no server.
-	home := t.TempDir()
-	copyFile(t, filepath.Join("testdata", "rocket-chat", "config-3.8.7-no-server.json"), filepath.Join(home, ".config", "Rocket.Chat", "config.json"))
-	got, err := rocketChatReader().Read(context.Background(), home, os.Getuid())
-	if err != nil || len(got.Servers) != 0 || got.Source != rocketChatKind {
-		t.Errorf("no server: got %+v, %v", got, err)
 	}
 }
 
