@@ -47,48 +47,42 @@ func TestReadRocketChatFakeHome(t *testing.T) {
 // named as a source.
 func TestReadElementConfigAndSession(t *testing.T) {
 	t.Parallel()
-	type placedDir struct{ fixture, rel string }
 	tests := []struct {
 		name    string
-		files   []placedDir
-		dirs    []placedDir
+		files   []placed
+		dirs    []placed
 		want    Connection
 		wantErr error
 	}{
 		{
 			name:  "default homeserver configured, signed in to matrix.org",
-			files: []placedDir{{"element/config-homeserver.json", ".config/Element/config.json"}},
-			dirs:  []placedDir{{"element/session-matrix-org", ".config/Element/Local Storage/leveldb"}},
+			files: []placed{{"element/config-homeserver.json", ".config/Element/config.json"}},
+			dirs:  []placed{{"element/session-matrix-org", ".config/Element/Local Storage/leveldb"}},
 			want: Connection{AppID: "element", Source: elementKind + ", " + elementSessionKind,
 				Servers:  []string{"jitsi.riot.im", "matrix-client.matrix.org", "matrix.example.org"},
 				Accounts: []Account{{Kind: KindUnknown, Domain: "matrix.org"}}},
 		},
 		{
 			name:  "signed out: config.json only",
-			files: []placedDir{{"element/config-homeserver.json", ".config/Element/config.json"}},
-			dirs:  []placedDir{{"element/session-signed-out", ".config/Element/Local Storage/leveldb"}},
+			files: []placed{{"element/config-homeserver.json", ".config/Element/config.json"}},
+			dirs:  []placed{{"element/session-signed-out", ".config/Element/Local Storage/leveldb"}},
 			want:  Connection{AppID: "element", Source: elementKind, Servers: []string{"jitsi.riot.im", "matrix.example.org"}},
 		},
 		{
 			name: "session only, in the Flatpak's folder",
-			dirs: []placedDir{{"element/session-signed-in", ".var/app/im.riot.Riot/config/Element/Local Storage/leveldb"}},
+			dirs: []placed{{"element/session-signed-in", ".var/app/im.riot.Riot/config/Element/Local Storage/leveldb"}},
 			want: Connection{AppID: "element", Source: elementSessionKind, Servers: []string{"matrix.example.org"},
 				Accounts: []Account{{Kind: KindUnknown, Domain: "example.org"}}},
 		},
 		{
 			name:    "signed out, no config.json",
-			dirs:    []placedDir{{"element/session-signed-out", ".config/Element/Local Storage/leveldb"}},
+			dirs:    []placed{{"element/session-signed-out", ".config/Element/Local Storage/leveldb"}},
 			wantErr: ErrNotConfigured,
 		},
 	}
 	for _, tt := range tests {
 		home := t.TempDir()
-		for _, f := range tt.files {
-			copyFile(t, filepath.Join("testdata", filepath.FromSlash(f.fixture)), filepath.Join(home, filepath.FromSlash(f.rel)))
-		}
-		for _, d := range tt.dirs {
-			copyDir(t, filepath.Join("testdata", filepath.FromSlash(d.fixture)), filepath.Join(home, filepath.FromSlash(d.rel)))
-		}
+		placeFixtures(t, home, tt.files, tt.dirs)
 		got, err := elementReaderFor(elementRecordedOrigin).Read(context.Background(), home, os.Getuid())
 		if tt.wantErr != nil {
 			if !errors.Is(err, tt.wantErr) {

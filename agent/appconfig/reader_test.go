@@ -104,6 +104,17 @@ func TestReadCancelled(t *testing.T) {
 
 type placed struct{ fixture, rel string }
 
+// placeFixtures copies testdata files and directories into a fake home.
+func placeFixtures(t *testing.T, home string, files, dirs []placed) {
+	t.Helper()
+	for _, f := range files {
+		copyFile(t, filepath.Join("testdata", filepath.FromSlash(f.fixture)), filepath.Join(home, filepath.FromSlash(f.rel)))
+	}
+	for _, d := range dirs {
+		copyDir(t, filepath.Join("testdata", filepath.FromSlash(d.fixture)), filepath.Join(home, filepath.FromSlash(d.rel)))
+	}
+}
+
 // fakeHomeCase is fixtures placed in a home and what Read must return.
 type fakeHomeCase struct {
 	app   string
@@ -122,12 +133,7 @@ func runFakeHome(t *testing.T, cases []fakeHomeCase) {
 	}
 	for _, tt := range cases {
 		home := t.TempDir()
-		for _, f := range tt.files {
-			copyFile(t, filepath.Join("testdata", filepath.FromSlash(f.fixture)), filepath.Join(home, filepath.FromSlash(f.rel)))
-		}
-		for _, d := range tt.dirs {
-			copyDir(t, filepath.Join("testdata", filepath.FromSlash(d.fixture)), filepath.Join(home, filepath.FromSlash(d.rel)))
-		}
+		placeFixtures(t, home, tt.files, tt.dirs)
 		got, err := readers[tt.app].Read(context.Background(), home, os.Getuid())
 		if err != nil {
 			t.Errorf("%s: Read: %v", tt.app, err)
