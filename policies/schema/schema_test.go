@@ -63,7 +63,7 @@ func TestSchemaAndLoaderAgree(t *testing.T) {
 		{"unknown field", replace("category: meeting", "category: meeting\ncolour: blue"), false},
 		{"unknown OS", replace("identify:\n", "identify:\n  plan9:\n    executables: [zoom]\n"), false},
 		{"executable with directory", replace("executables: [zoom", "executables: [/opt/zoom"), false},
-		{"bad team id", replace("BJ4HAAB9B3", "bj4haab9b3"), false},
+		{"bad team id", replace("team_ids: [BJ4HAAB9B3", "team_ids: [bj4haab9b3"), false},
 		{"unknown package system", replace("      deb:", "      appimage:"), false},
 		{"no facts", strings.Split(doc, "\nfacts:")[0] + "\n", false},
 		{"bad e2ee value", replace("value: optional", "value: sometimes"), false},
