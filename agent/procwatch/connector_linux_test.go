@@ -80,7 +80,7 @@ func startPump(tb testing.TB, c *connector) *eventPump {
 			}
 			for _, ev := range evs {
 				select {
-				case p.events <- ev:
+				case p.events <- stamped(tb, ev):
 				case <-p.stop:
 					return
 				}
@@ -134,8 +134,8 @@ func TestConnectorExecAndExit(t *testing.T) {
 		}
 	})
 	pid := int32(cmd.Process.Pid)
-	seen := p.waitFor(t, procEvent{procExec, pid})
-	if slices.Contains(seen, procEvent{procExit, pid}) {
+	seen := p.waitFor(t, procEvent{Kind: procExec, PID: pid})
+	if slices.Contains(seen, procEvent{Kind: procExit, PID: pid}) {
 		t.Errorf("exit of %d before its exec: %v", pid, seen)
 	}
 
@@ -143,7 +143,7 @@ func TestConnectorExecAndExit(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Wait()
-	p.waitFor(t, procEvent{procExit, pid})
+	p.waitFor(t, procEvent{Kind: procExit, PID: pid})
 }
 
 // A thread that ends is not a process exit: neither its thread id nor the
@@ -184,9 +184,9 @@ func TestConnectorDropsThreadExit(t *testing.T) {
 	if err := sentinel.Start(); err != nil {
 		t.Fatal(err)
 	}
-	seen := p.waitFor(t, procEvent{procExec, int32(sentinel.Process.Pid)})
+	seen := p.waitFor(t, procEvent{Kind: procExec, PID: int32(sentinel.Process.Pid)})
 	sentinel.Wait()
-	for _, bad := range []procEvent{{procExit, int32(tid)}, {procExit, int32(os.Getpid())}} {
+	for _, bad := range []procEvent{{Kind: procExit, PID: int32(tid)}, {Kind: procExit, PID: int32(os.Getpid())}} {
 		if slices.Contains(seen, bad) {
 			t.Errorf("the exit of thread %d of process %d was reported as %s of %d", tid, os.Getpid(), bad.Kind, bad.PID)
 		}
@@ -221,9 +221,9 @@ func TestConnectorIgnoresOtherSenders(t *testing.T) {
 	if err := sentinel.Start(); err != nil {
 		t.Fatal(err)
 	}
-	seen := p.waitFor(t, procEvent{procExec, int32(sentinel.Process.Pid)})
+	seen := p.waitFor(t, procEvent{Kind: procExec, PID: int32(sentinel.Process.Pid)})
 	sentinel.Wait()
-	if slices.Contains(seen, procEvent{procExec, forged}) {
+	if slices.Contains(seen, procEvent{Kind: procExec, PID: forged}) {
 		t.Error("a forged event from a user process was reported")
 	}
 }
@@ -352,7 +352,7 @@ func TestConnectorOverrun(t *testing.T) {
 			t.Fatal(err)
 		}
 		cmd.Wait()
-		sentinels[procEvent{procExec, int32(cmd.Process.Pid)}] = true
+		sentinels[procEvent{Kind: procExec, PID: int32(cmd.Process.Pid)}] = true
 	}
 	startSentinel()
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -365,7 +365,7 @@ func TestConnectorOverrun(t *testing.T) {
 				overruns++
 			case r.err != nil:
 				t.Fatalf("read after the overrun: %v", r.err)
-			case slices.ContainsFunc(r.evs, func(e procEvent) bool { return sentinels[e] }):
+			case slices.ContainsFunc(r.evs, func(e procEvent) bool { return sentinels[procEvent{Kind: e.Kind, PID: e.PID}] }):
 				t.Logf("%d overrun(s) reported, then events again (%d sentinel(s) started)", overruns, len(sentinels))
 				return
 			}
@@ -424,8 +424,8 @@ func TestConnectorTwoSubscribers(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Wait()
-	pa.waitFor(t, procEvent{procExec, int32(cmd.Process.Pid)})
-	pb.waitFor(t, procEvent{procExec, int32(cmd.Process.Pid)})
+	pa.waitFor(t, procEvent{Kind: procExec, PID: int32(cmd.Process.Pid)})
+	pb.waitFor(t, procEvent{Kind: procExec, PID: int32(cmd.Process.Pid)})
 
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
@@ -435,7 +435,7 @@ func TestConnectorTwoSubscribers(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Wait()
-	pb.waitFor(t, procEvent{procExec, int32(cmd.Process.Pid)})
+	pb.waitFor(t, procEvent{Kind: procExec, PID: int32(cmd.Process.Pid)})
 }
 
 // Without CAP_NET_ADMIN, openConnector either fails with an error matching
@@ -460,7 +460,7 @@ func TestConnectorWithoutPrivilege(t *testing.T) {
 				t.Fatal(err)
 			}
 			cmd.Wait()
-			p.waitFor(t, procEvent{procExec, int32(cmd.Process.Pid)})
+			p.waitFor(t, procEvent{Kind: procExec, PID: int32(cmd.Process.Pid)})
 			fmt.Println("unprivileged connector delivered the exec event")
 		case errors.Is(err, os.ErrPermission):
 			fmt.Println("unprivileged connector refused with os.ErrPermission")
@@ -546,7 +546,7 @@ func TestConnectorKernelFilter(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Wait()
-	want := procEvent{procExec, int32(cmd.Process.Pid)}
+	want := procEvent{Kind: procExec, PID: int32(cmd.Process.Pid)}
 	whats := map[uint32]int{}
 	var found bool
 	var events []procEvent
@@ -565,7 +565,7 @@ func TestConnectorKernelFilter(t *testing.T) {
 				whats[binary.NativeEndian.Uint32(dgram[nlmsgHdrLen+cnMsgLen:])]++
 			}
 			events, _, _ = parseConnectorMessages(dgram, events[:0], nil)
-			found = slices.Contains(events, want)
+			found = slices.ContainsFunc(events, func(e procEvent) bool { return e.Kind == want.Kind && e.PID == want.PID })
 		}
 		return true
 	})

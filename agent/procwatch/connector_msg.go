@@ -55,6 +55,10 @@ func (k procEventKind) String() string {
 type procEvent struct {
 	Kind procEventKind
 	PID  int32 // the process (tgid)
+	// At is when the kernel saw the event, in nanoseconds of its
+	// monotonic clock (CLOCK_MONOTONIC: proc_event.timestamp_ns, the
+	// exec filter's bpf_ktime_get_ns); 0 when the source does not say.
+	At uint64
 }
 
 // connectorAck is the connector's answer to a PROC_CN_MCAST_LISTEN or
@@ -185,6 +189,7 @@ func parseCnMsg(b []byte, events []procEvent, acks []connectorAck) ([]procEvent,
 		return events, acks, fmt.Errorf("%w: proc_event of %d bytes", errMalformed, len(data))
 	}
 	what := ne.Uint32(data[0:4])
+	at := ne.Uint64(data[8:16])
 	body := data[procEventHdrLen:]
 	switch what {
 	case procEventNone:
@@ -202,9 +207,9 @@ func parseCnMsg(b []byte, events []procEvent, acks []connectorAck) ([]procEvent,
 			return events, acks, nil // no such process; the kernel never sends it
 		}
 		if what == procEventExec {
-			events = append(events, procEvent{Kind: procExec, PID: tgid})
+			events = append(events, procEvent{Kind: procExec, PID: tgid, At: at})
 		} else if pid == tgid {
-			events = append(events, procEvent{Kind: procExit, PID: tgid})
+			events = append(events, procEvent{Kind: procExit, PID: tgid, At: at})
 		}
 	}
 	return events, acks, nil

@@ -40,11 +40,14 @@ func buildCnMsg(idx, val, seq, ack uint32, data []byte) []byte {
 
 // buildProcEvent builds a proc_event: what, cpu, timestamp, then the union's
 // 32-bit fields.
+// testStamp is the timestamp_ns of every built proc_event.
+const testStamp = 1234567890123
+
 func buildProcEvent(what uint32, fields ...uint32) []byte {
 	ne := binary.NativeEndian
 	b := ne.AppendUint32(nil, what)
-	b = ne.AppendUint32(b, 3)             // cpu
-	b = ne.AppendUint64(b, 1234567890123) // timestamp_ns
+	b = ne.AppendUint32(b, 3)         // cpu
+	b = ne.AppendUint64(b, testStamp) // timestamp_ns
 	for _, f := range fields {
 		b = ne.AppendUint32(b, f)
 	}
@@ -118,10 +121,10 @@ func TestParseConnectorMessages(t *testing.T) {
 		wantErr error // matched with errors.Is; nil: no error
 	}{
 		{name: "empty datagram", in: nil},
-		{name: "exec", in: execMsg, want: []procEvent{{procExec, 100}}},
-		{name: "exec by a thread reports the process", in: kernelMsg(evExec(101, 100)), want: []procEvent{{procExec, 100}}},
-		{name: "exit of a process", in: kernelMsg(evExit(200, 200)), want: []procEvent{{procExit, 200}}},
-		{name: "exit of a process, pre-4.19 layout", in: kernelMsg(evExitOld(200, 200)), want: []procEvent{{procExit, 200}}},
+		{name: "exec", in: execMsg, want: []procEvent{{procExec, 100, testStamp}}},
+		{name: "exec by a thread reports the process", in: kernelMsg(evExec(101, 100)), want: []procEvent{{procExec, 100, testStamp}}},
+		{name: "exit of a process", in: kernelMsg(evExit(200, 200)), want: []procEvent{{procExit, 200, testStamp}}},
+		{name: "exit of a process, pre-4.19 layout", in: kernelMsg(evExitOld(200, 200)), want: []procEvent{{procExit, 200, testStamp}}},
 		{name: "exit of a thread is dropped", in: kernelMsg(evExit(201, 200))},
 		{name: "fork is dropped", in: kernelMsg(evFork(1, 400))},
 		{name: "comm, uid, gid, sid, ptrace, coredump are dropped", in: slices.Concat(
@@ -134,27 +137,27 @@ func TestParseConnectorMessages(t *testing.T) {
 		{
 			name: "several messages in one datagram",
 			in:   slices.Concat(kernelMsg(evFork(1, 500)), kernelMsg(evExec(500, 500)), kernelMsg(evExit(501, 500)), kernelMsg(evExit(500, 500)), kernelMsg(evExec(600, 600))),
-			want: []procEvent{{procExec, 500}, {procExit, 500}, {procExec, 600}},
+			want: []procEvent{{procExec, 500, testStamp}, {procExit, 500, testStamp}, {procExec, 600, testStamp}},
 		},
-		{name: "unaligned length then padding", in: slices.Concat(oddExec, execMsg), want: []procEvent{{procExec, 300}, {procExec, 100}}},
-		{name: "last message without its padding", in: slices.Concat(execMsg, unpadded), want: []procEvent{{procExec, 100}, {procExec, 301}}},
-		{name: "NLMSG_NOOP is skipped", in: slices.Concat(buildNlmsg(nlmsgNoop, nil), execMsg), want: []procEvent{{procExec, 100}}},
-		{name: "NLMSG_DONE ending a dump is skipped", in: slices.Concat(execMsg, buildNlmsg(nlmsgDone, []byte{0, 0, 0, 0})), want: []procEvent{{procExec, 100}}},
-		{name: "NLMSG_ERROR 0 is an acknowledgement", in: slices.Concat(nlError(0), execMsg), want: []procEvent{{procExec, 100}}},
-		{name: "NLMSG_ERROR with an errno", in: slices.Concat(execMsg, nlError(-1), kernelMsg(evExec(9, 9))), want: []procEvent{{procExec, 100}}, wantErr: syscall.Errno(1)},
+		{name: "unaligned length then padding", in: slices.Concat(oddExec, execMsg), want: []procEvent{{procExec, 300, testStamp}, {procExec, 100, testStamp}}},
+		{name: "last message without its padding", in: slices.Concat(execMsg, unpadded), want: []procEvent{{procExec, 100, testStamp}, {procExec, 301, testStamp}}},
+		{name: "NLMSG_NOOP is skipped", in: slices.Concat(buildNlmsg(nlmsgNoop, nil), execMsg), want: []procEvent{{procExec, 100, testStamp}}},
+		{name: "NLMSG_DONE ending a dump is skipped", in: slices.Concat(execMsg, buildNlmsg(nlmsgDone, []byte{0, 0, 0, 0})), want: []procEvent{{procExec, 100, testStamp}}},
+		{name: "NLMSG_ERROR 0 is an acknowledgement", in: slices.Concat(nlError(0), execMsg), want: []procEvent{{procExec, 100, testStamp}}},
+		{name: "NLMSG_ERROR with an errno", in: slices.Concat(execMsg, nlError(-1), kernelMsg(evExec(9, 9))), want: []procEvent{{procExec, 100, testStamp}}, wantErr: syscall.Errno(1)},
 		{name: "NLMSG_ERROR too short", in: buildNlmsg(nlmsgError, []byte{1}), wantErr: errMalformed},
-		{name: "NLMSG_OVERRUN", in: slices.Concat(execMsg, buildNlmsg(nlmsgOverrun, nil)), want: []procEvent{{procExec, 100}}, wantErr: errOverrun},
-		{name: "other control message is skipped", in: slices.Concat(buildNlmsg(0x5, []byte{1, 2, 3, 4}), execMsg), want: []procEvent{{procExec, 100}}},
-		{name: "cn_msg in a non-control type is read", in: buildNlmsg(nlmsgMinType, buildCnMsg(cnIdxProc, cnValProc, 1, 0, evExec(77, 77))), want: []procEvent{{procExec, 77}}},
+		{name: "NLMSG_OVERRUN", in: slices.Concat(execMsg, buildNlmsg(nlmsgOverrun, nil)), want: []procEvent{{procExec, 100, testStamp}}, wantErr: errOverrun},
+		{name: "other control message is skipped", in: slices.Concat(buildNlmsg(0x5, []byte{1, 2, 3, 4}), execMsg), want: []procEvent{{procExec, 100, testStamp}}},
+		{name: "cn_msg in a non-control type is read", in: buildNlmsg(nlmsgMinType, buildCnMsg(cnIdxProc, cnValProc, 1, 0, evExec(77, 77))), want: []procEvent{{procExec, 77, testStamp}}},
 		{name: "wrong connector idx", in: buildNlmsg(nlmsgDone, buildCnMsg(2, cnValProc, 1, 0, evExec(77, 77)))},
 		{name: "wrong connector val", in: buildNlmsg(nlmsgDone, buildCnMsg(cnIdxProc, 2, 1, 0, evExec(77, 77)))},
-		{name: "wrong id then a good one", in: slices.Concat(buildNlmsg(nlmsgDone, buildCnMsg(3, 1, 1, 0, evExec(77, 77))), execMsg), want: []procEvent{{procExec, 100}}},
+		{name: "wrong id then a good one", in: slices.Concat(buildNlmsg(nlmsgDone, buildCnMsg(3, 1, 1, 0, evExec(77, 77))), execMsg), want: []procEvent{{procExec, 100, testStamp}}},
 		{name: "tgid 0 is dropped", in: kernelMsg(evExec(0, 0))},
 		{name: "negative tgid is dropped", in: kernelMsg(evExit(0xffffffff, 0xffffffff))},
 
 		// Truncation and lengths that lie.
 		{name: "half a header", in: execMsg[:10], wantErr: errMalformed},
-		{name: "trailing bytes", in: slices.Concat(execMsg, []byte{1, 2, 3}), want: []procEvent{{procExec, 100}}, wantErr: errMalformed},
+		{name: "trailing bytes", in: slices.Concat(execMsg, []byte{1, 2, 3}), want: []procEvent{{procExec, 100, testStamp}}, wantErr: errMalformed},
 		{name: "netlink length past the end", in: execMsg[:len(execMsg)-4], wantErr: errMalformed},
 		{name: "netlink length below the header", in: patchU32(slices.Clone(execMsg), 0, 8), wantErr: errMalformed},
 		{name: "netlink length 0", in: patchU32(slices.Clone(execMsg), 0, 0), wantErr: errMalformed},
@@ -167,7 +170,7 @@ func TestParseConnectorMessages(t *testing.T) {
 		{name: "exec without tgid", in: kernelMsg(buildProcEvent(procEventExec, 5)), wantErr: errMalformed},
 		{name: "exit without tgid", in: kernelMsg(buildProcEvent(procEventExit, 5)), wantErr: errMalformed},
 		{name: "answer without err", in: kernelMsg(buildProcEvent(procEventNone)), wantErr: errMalformed},
-		{name: "events before a truncated one are kept", in: slices.Concat(execMsg, kernelMsg(buildProcEvent(procEventExit, 5))), want: []procEvent{{procExec, 100}}, wantErr: errMalformed},
+		{name: "events before a truncated one are kept", in: slices.Concat(execMsg, kernelMsg(buildProcEvent(procEventExit, 5))), want: []procEvent{{procExec, 100, testStamp}}, wantErr: errMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,13 +195,13 @@ func TestParseConnectorMessages(t *testing.T) {
 // The events are appended to what the caller passes.
 func TestParseConnectorMessagesAppends(t *testing.T) {
 	t.Parallel()
-	prev := []procEvent{{procExit, 1}}
+	prev := []procEvent{{procExit, 1, testStamp}}
 	acks := []connectorAck{{Seq: 1}}
 	got, gotAcks, err := parseConnectorMessages(slices.Concat(execMsg, buildNlmsg(nlmsgDone, buildCnMsg(cnIdxProc, cnValProc, 5, 6, evAck(0)))), prev, acks)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []procEvent{{procExit, 1}, {procExec, 100}}; !slices.Equal(got, want) {
+	if want := []procEvent{{procExit, 1, testStamp}, {procExec, 100, testStamp}}; !slices.Equal(got, want) {
 		t.Errorf("events %v, want %v", got, want)
 	}
 	if want := []connectorAck{{Seq: 1}, {Seq: 5, Ack: 6}}; !slices.Equal(gotAcks, want) {
@@ -282,7 +285,7 @@ func FuzzParseConnectorMessages(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		orig := slices.Clone(b)
-		prefix := []procEvent{{procExit, 1}}
+		prefix := []procEvent{{procExit, 1, testStamp}}
 		events, acks, err := parseConnectorMessages(b, prefix, nil)
 		if !slices.Equal(b, orig) {
 			t.Fatal("the decoder modified its input")

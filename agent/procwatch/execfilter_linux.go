@@ -49,8 +49,8 @@ const (
 	// fleet of more tracked processes than this evicts the oldest entry
 	// (whose exit then waits for the next rescan) rather than failing.
 	execFilterMaxTracked = 8192
-	// execFilterRingBytes is the ring buffer's size: 16 bytes per report
-	// (8 of header), room for 4,096 reports between two reads.
+	// execFilterRingBytes is the ring buffer's size: 24 bytes per report
+	// (8 of header), room for 2,730 reports between two reads.
 	execFilterRingBytes = 64 << 10
 
 	execReport = 1
@@ -231,17 +231,18 @@ func (f *execFilter) read(buf []procEvent) ([]procEvent, error) {
 }
 
 // parseFilterReport decodes one report: the kind and the tgid, two host
-// order uint32s.
+// order uint32s, and the kernel's monotonic time, a uint64.
 func parseFilterReport(b []byte) (procEvent, bool) {
-	if len(b) < 8 {
+	if len(b) < 16 {
 		return procEvent{}, false
 	}
 	pid := int32(binary.NativeEndian.Uint32(b[4:8]))
+	at := binary.NativeEndian.Uint64(b[8:16])
 	switch binary.NativeEndian.Uint32(b[0:4]) {
 	case execReport:
-		return procEvent{Kind: procExec, PID: pid}, true
+		return procEvent{Kind: procExec, PID: pid, At: at}, true
 	case exitReport:
-		return procEvent{Kind: procExit, PID: pid}, true
+		return procEvent{Kind: procExit, PID: pid, At: at}, true
 	}
 	return procEvent{}, false
 }
@@ -285,8 +286,8 @@ const (
 	stComm   = -16 // [16]byte: the current comm
 	stTgid   = -20 // uint32: the current tgid, the tracked map's key
 	stOne    = -24 // uint8: the maps' value
-	stReport = -32 // {kind, tgid uint32}: the report
-	stZero   = -36 // uint32 0: the lost counter's key
+	stReport = -40 // {kind, tgid uint32; at uint64}: the report
+	stZero   = -44 // uint32 0: the lost counter's key
 )
 
 // execProgram runs on sched_process_exec, in the context of the process
@@ -359,18 +360,21 @@ func exitProgram(fd execFilterFDs) asm.Instructions {
 	return append(insns, reportTail(fd, exitReport)...)
 }
 
-// reportTail writes {kind, tgid} to the ring buffer, counts a report the
-// buffer had no room for, and returns 0. It defines the labels "report"
-// and "out".
+// reportTail writes {kind, tgid, at} to the ring buffer (at: the kernel's
+// monotonic clock, bpf_ktime_get_ns, so that the agent can tell how long
+// a report took to reach it), counts a report the buffer had no room for,
+// and returns 0. It defines the labels "report" and "out".
 func reportTail(fd execFilterFDs, kind int64) asm.Instructions {
 	return asm.Instructions{
-		asm.StoreImm(asm.RFP, stReport, kind, asm.Word).WithSymbol("report"),
+		asm.FnKtimeGetNs.Call().WithSymbol("report"),
+		asm.StoreMem(asm.RFP, stReport+8, asm.R0, asm.DWord),
+		asm.StoreImm(asm.RFP, stReport, kind, asm.Word),
 		asm.LoadMem(asm.R1, asm.RFP, stTgid, asm.Word),
 		asm.StoreMem(asm.RFP, stReport+4, asm.R1, asm.Word),
 		asm.LoadMapPtr(asm.R1, fd.ring),
 		asm.Mov.Reg(asm.R2, asm.RFP),
 		asm.Add.Imm(asm.R2, stReport),
-		asm.Mov.Imm(asm.R3, 8),
+		asm.Mov.Imm(asm.R3, 16),
 		asm.Mov.Imm(asm.R4, 0),
 		asm.FnRingbufOutput.Call(),
 		asm.JSGE.Imm(asm.R0, 0, "out"),

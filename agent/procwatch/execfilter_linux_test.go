@@ -46,7 +46,7 @@ func filterPump(tb testing.TB, f *execFilter) *eventPump {
 		for {
 			evs, err := f.read(buf)
 			for _, ev := range evs {
-				p.events <- ev
+				p.events <- stamped(tb, ev)
 			}
 			if err != nil && !errors.Is(err, errOverrun) {
 				p.err = err
@@ -56,6 +56,21 @@ func filterPump(tb testing.TB, f *execFilter) *eventPump {
 	}()
 	tb.Cleanup(func() { f.Close(); <-p.done })
 	return p
+}
+
+// stamped checks that the kernel stamped ev with its monotonic clock
+// within the last minute, and returns ev without the stamp, so that the
+// tests compare events by kind and process.
+func stamped(tb testing.TB, ev procEvent) procEvent {
+	var now unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &now); err != nil {
+		tb.Error(err)
+	}
+	if n := uint64(now.Nano()); ev.At == 0 || ev.At > n || n-ev.At > uint64(time.Minute) {
+		tb.Errorf("%s of %d stamped %d ns, the monotonic clock reads %d ns: want a stamp of the last minute", ev.Kind, ev.PID, ev.At, n)
+	}
+	ev.At = 0
+	return ev
 }
 
 // named returns a path that runs target under the short name name: exec
@@ -94,16 +109,16 @@ func TestExecFilterReportsOnlyNamedProcesses(t *testing.T) {
 	other.Wait()
 	cmd := startCmd(t, named(t, "/bin/sleep", "vcgfilt-a"), "30")
 	pid := int32(cmd.Process.Pid)
-	seen := p.waitFor(t, procEvent{procExec, pid})
+	seen := p.waitFor(t, procEvent{Kind: procExec, PID: pid})
 	cmd.Process.Kill()
 	cmd.Wait()
-	seen = append(seen, p.waitFor(t, procEvent{procExit, pid})...)
+	seen = append(seen, p.waitFor(t, procEvent{Kind: procExit, PID: pid})...)
 	for _, ev := range seen {
 		if ev.PID == int32(other.Process.Pid) {
 			t.Errorf("%s of %d (/bin/true, not a name of the filter) was reported", ev.Kind, ev.PID)
 		}
 	}
-	if want := []procEvent{{procExec, pid}, {procExit, pid}}; !slices.Equal(seen, want) {
+	if want := []procEvent{{Kind: procExec, PID: pid}, {Kind: procExit, PID: pid}}; !slices.Equal(seen, want) {
 		t.Errorf("reports = %v, want %v", seen, want)
 	}
 }
@@ -125,15 +140,15 @@ func TestExecFilterReportsTrackedExecIntoOtherName(t *testing.T) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	pid := int32(cmd.Process.Pid)
-	p.waitFor(t, procEvent{procExec, pid})
+	p.waitFor(t, procEvent{Kind: procExec, PID: pid})
 	io.WriteString(in, "go\n")
-	p.waitFor(t, procEvent{procExec, pid})
+	p.waitFor(t, procEvent{Kind: procExec, PID: pid})
 	cmd.Process.Kill()
 	cmd.Wait()
 	sentinel := startCmd(t, named(t, "/bin/true", "vcgfilt-l"))
 	sentinel.Wait()
-	seen := p.waitFor(t, procEvent{procExit, int32(sentinel.Process.Pid)})
-	if slices.Contains(seen, procEvent{procExit, pid}) {
+	seen := p.waitFor(t, procEvent{Kind: procExit, PID: int32(sentinel.Process.Pid)})
+	if slices.Contains(seen, procEvent{Kind: procExit, PID: pid}) {
 		t.Errorf("the exit of %d, which had become /bin/sleep, was reported: %v", pid, seen)
 	}
 }
@@ -150,7 +165,7 @@ func TestExecFilterReportsExitOfScannedProcess(t *testing.T) {
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
-	p.waitFor(t, procEvent{procExit, pid})
+	p.waitFor(t, procEvent{Kind: procExit, PID: pid})
 }
 
 // A thread that ends is not its process's exit, even when the process is
@@ -186,7 +201,7 @@ func TestExecFilterDropsThreadExit(t *testing.T) {
 	}
 	sentinel := startCmd(t, named(t, "/bin/true", "vcgfilt-t"))
 	sentinel.Wait()
-	seen := p.waitFor(t, procEvent{procExit, int32(sentinel.Process.Pid)})
+	seen := p.waitFor(t, procEvent{Kind: procExit, PID: int32(sentinel.Process.Pid)})
 	for _, ev := range seen {
 		if ev.PID == int32(tid) || ev.PID == int32(os.Getpid()) {
 			t.Errorf("thread %d's exit reported as %s of %d", tid, ev.Kind, ev.PID)
@@ -209,7 +224,7 @@ func TestExecFilterSetNames(t *testing.T) {
 	old.Wait()
 	cmd := startCmd(t, named(t, "/bin/true", "vcgfilt-new"))
 	cmd.Wait()
-	seen := p.waitFor(t, procEvent{procExit, int32(cmd.Process.Pid)})
+	seen := p.waitFor(t, procEvent{Kind: procExit, PID: int32(cmd.Process.Pid)})
 	for _, ev := range seen {
 		if ev.PID == int32(old.Process.Pid) {
 			t.Errorf("%s of %d reported after its name was removed", ev.Kind, ev.PID)
@@ -222,7 +237,7 @@ func TestExecFilterSetNames(t *testing.T) {
 func TestExecFilterOverrun(t *testing.T) {
 	f := openTestExecFilter(t, uint32(os.Getpagesize()), "vcgfilt-o")
 	exe := named(t, "/bin/true", "vcgfilt-o")
-	// 16 bytes a report: a page holds 256, 200 processes make 400.
+	// 24 bytes a report: a page holds 170, 200 processes make 400.
 	for range 200 {
 		cmd := exec.Command(exe)
 		if err := cmd.Run(); err != nil {
@@ -272,9 +287,11 @@ func TestParseFilterReport(t *testing.T) {
 		want procEvent
 		ok   bool
 	}{
-		{[]byte{1, 0, 0, 0, 7, 0, 0, 0}, procEvent{procExec, 7}, true},
-		{[]byte{2, 0, 0, 0, 0, 1, 0, 0}, procEvent{procExit, 256}, true},
-		{[]byte{3, 0, 0, 0, 7, 0, 0, 0}, procEvent{}, false},
+		{[]byte{1, 0, 0, 0, 7, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0}, procEvent{Kind: procExec, PID: 7, At: 0x0201}, true},
+		{[]byte{2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, procEvent{Kind: procExit, PID: 256, At: 1 << 56}, true},
+		{[]byte{3, 0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0}, procEvent{}, false},
+		// The 8-byte reports of earlier builds are refused: no time.
+		{[]byte{1, 0, 0, 0, 7, 0, 0, 0}, procEvent{}, false},
 		{[]byte{1, 0, 0}, procEvent{}, false},
 	} {
 		if got, ok := parseFilterReport(tc.in); got != tc.want || ok != tc.ok {

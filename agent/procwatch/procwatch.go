@@ -38,6 +38,12 @@ type Process struct {
 	// Exe is the executable path, or "" when the OS does not tell (another
 	// user's process seen by an unprivileged agent).
 	Exe string
+	// Exec is when the kernel reported the exec that made the process
+	// interesting (Linux's exec filter and proc connector stamp their
+	// events), on the wall clock with a monotonic reading; zero for a
+	// process a scan or a poll found. time.Since(Exec) is how long the
+	// report took to reach whoever holds the Process.
+	Exec time.Time
 }
 
 // Key identifies a process across scans.

@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/vcguard/vcguard/agent/proctable"
+	"golang.org/x/sys/unix"
 )
 
 // osWatcher reads procfs through a proctable.Table, which lists the PIDs
@@ -183,7 +184,8 @@ func (o *osWatcher) poll(ctx context.Context) (Changes, error) {
 }
 
 // onExec handles a proc connector exec event: pid runs a new image.
-func (o *osWatcher) onExec(ch *Changes, pid int32) {
+func (o *osWatcher) onExec(ch *Changes, ev procEvent) {
+	pid := ev.PID
 	o.seen[pid] = o.gen
 	if !o.interesting(pid) {
 		o.w.exited(ch, pid) // an app that exec'd something else
@@ -194,7 +196,24 @@ func (o *osWatcher) onExec(ch *Changes, pid int32) {
 		o.w.exited(ch, pid)
 		return
 	}
+	p.Exec = monotonicTime(ev.At)
 	o.w.started(ch, p)
+}
+
+// monotonicTime turns a stamp of the kernel's monotonic clock (ns) into a
+// time.Time that carries a monotonic reading, so that time.Since of it is
+// the stamp's age; zero for no stamp.
+func monotonicTime(at uint64) time.Time {
+	var ts unix.Timespec
+	if at == 0 || unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) != nil {
+		return time.Time{}
+	}
+	now := time.Now()
+	n := uint64(ts.Nano())
+	if at > n {
+		return now
+	}
+	return now.Add(-time.Duration(n - at))
 }
 
 // eventSource is where the watcher learns of execs and exits: the kernel's
@@ -273,7 +292,7 @@ func (o *osWatcher) run(ctx context.Context, emit func(Changes)) error {
 			for _, ev := range evs {
 				switch ev.Kind {
 				case procExec:
-					o.onExec(&ch, ev.PID)
+					o.onExec(&ch, ev)
 				case procExit:
 					o.w.exited(&ch, ev.PID)
 				}
