@@ -14,25 +14,28 @@ package posture
 // catalog names. Sources:
 //
 //   - Chromium, "Mac Quick Start" for administrators
-//     (https://www.chromium.org/administrators/mac-quick-start/): mandatory
-//     (forced) policy is stored in
+//     (https://www.chromium.org/administrators/mac-quick-start/, read in
+//     the site's source): mandatory (forced) policy is stored in
 //     /Library/Managed Preferences/<username>/com.google.Chrome.plist,
 //     recommended policy in /Library/Preferences/com.google.Chrome.plist.
-//   - Munki, code/client/munkilib/prefs.py
-//     (https://github.com/munki/munki/blob/main/code/client/munkilib/prefs.py):
-//     CFPreferencesCopyAppValue's precedence is "Managed Preferences (MCX or
-//     Configuration Profile)", then ~/Library/Preferences/ByHost, then
+//   - Munki, code/client/munkilib/prefs.py at 0330b38a
+//     (https://github.com/munki/munki/blob/0330b38a43c37e4687c3c4b9d788b251e56d41a8/code/client/munkilib/prefs.py):
+//     CFPreferencesCopyAppValue's precedence is "Managed Preferences (MCX
+//     or Configuration Profile)", then ~/Library/Preferences/ByHost, then
 //     ~/Library/Preferences, then /Library/Preferences.
-//   - Apple, Mac OS X Server Administrator's Guide, "How Preference
-//     Management Works" and "Always Managing a Preference" (pp. 284-285,
-//     https://www.manualsdir.com/manuals/44541/apple-mac-os-x-server-administrators-guide-mac-os-x.html?page=284):
+//   - Apple, Mac OS X Server Administrator's Guide (the managed client of
+//     Workgroup Manager), "How Preference Management Works" and "Always
+//     Managing a Preference", pp. 284-285
+//     (https://www.manualsdir.com/manuals/44541/apple-mac-os-x-server-administrators-guide-mac-os-x.html?page=284):
 //     user settings override group settings, which override computer
 //     settings; forced ("always") preferences are kept in
-//     /Library/Managed Preferences. Apple's documentation of configuration
-//     profiles (developer.apple.com, DeviceManagement, ManagedPreferences:
-//     the payload is available on the device and the user channel) says
-//     nothing of a key forced on both channels; the user level is read
-//     first here, as in the managed client model above.
+//     /Library/Managed Preferences.
+//
+// Apple's page on the profile payload
+// (https://developer.apple.com/documentation/devicemanagement/managedpreferences)
+// gives it the device and the user channel; the part read says nothing of a
+// key forced on both, so the user level is read first here as in the
+// managed client model above.
 //
 // A managed file that is there but cannot be read (not owned by root, a
 // symbolic link, larger than the bound) or parsed is an error naming it,
