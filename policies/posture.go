@@ -51,7 +51,7 @@ const DefaultPostureAction = ActionMonitor
 const (
 	FormatINI     = "ini"     // [section] key=value; Key is "section.key" ("key" before any section)
 	FormatJSON    = "json"    // Key is a dotted path of object members
-	FormatPlist   = "plist"   // a property list (XML or binary); Key is a top-level key
+	FormatPlist   = "plist"   // a property list (XML or binary); Key is a top-level key; a preference domain's file is read after its managed preferences (agent/posture)
 	FormatDesktop = "desktop" // an XDG autostart entry: holds when present and not disabled
 	FormatExists  = "exists"  // holds when the file exists
 )

@@ -101,7 +101,7 @@ func TestCatalogFixtures(t *testing.T) {
 				for _, p := range clear {
 					judgeFixture(t, c, p, false)
 				}
-				if c.OS == runtime.GOOS {
+				if c.OS == runtime.GOOS || (c.OS == "darwin" && runtime.GOOS != "windows") {
 					for _, p := range holds {
 						readFixture(t, c, p, true)
 					}
@@ -109,6 +109,15 @@ func TestCatalogFixtures(t *testing.T) {
 						readFixture(t, c, p, false)
 					}
 					checked["read"]++
+				}
+				if _, ok := preferenceDomain(c.File); ok && c.OS == "darwin" && c.Format == policies.FormatPlist && runtime.GOOS != "windows" {
+					for _, p := range holds {
+						readManagedFixture(t, c, p, true)
+					}
+					for _, p := range clear {
+						readManagedFixture(t, c, p, false)
+					}
+					checked["managed"]++
 				}
 			})
 			checked[c.OS]++
@@ -173,12 +182,65 @@ func readFixture(t *testing.T, c policies.PostureCheck, path string, want bool) 
 		}
 		writeFile(t, dest, string(data))
 	}
-	got, errs := r.Read(context.Background(), []policies.PostureCheck{c}, owner)
+	got, errs := readCheck(r, c, owner)
 	for _, err := range errs {
 		t.Errorf("Read %s: %v", orAbsent(path), err)
 	}
 	if (len(got) == 1) != want || len(got) > 1 {
 		t.Errorf("Read %s at %s: readings %+v, want finding %v", orAbsent(path), c.File, got, want)
+	}
+}
+
+// readCheck reads c through Read where it is the running OS's, and a
+// macOS check elsewhere through the same code for darwin (its paths are
+// POSIX paths under the temporary home and system root).
+func readCheck(r Reader, c policies.PostureCheck, owner Owner) ([]policies.PostureReading, []error) {
+	if c.OS == runtime.GOOS {
+		return r.Read(context.Background(), []policies.PostureCheck{c}, owner)
+	}
+	rd, ok, err := r.readOne(c.OS, c, owner)
+	if err != nil {
+		return nil, []error{err}
+	}
+	if !ok {
+		return nil, nil
+	}
+	return []policies.PostureReading{rd}, nil
+}
+
+// readManagedFixture places a macOS fixture (path "" is no file) as each
+// configuration profile's file of the check's preference domain in turn,
+// the user's and the computer's, with no other file: the finding is the
+// same as from the catalog's file, and a value found is reported as the
+// profile's.
+func readManagedFixture(t *testing.T, c policies.PostureCheck, path string, want bool) {
+	t.Helper()
+	if path == "" {
+		return
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range preferenceSources(c.File, "ann") {
+		if !s.managed {
+			continue
+		}
+		root := t.TempDir()
+		writeFile(t, filepath.Join(root, filepath.FromSlash(s.catalog)), string(data))
+		r := Reader{SystemRoot: root}
+		rd, got, err := r.readOne("darwin", c, Owner{Home: t.TempDir(), UID: os.Getuid(), User: "ann"})
+		if err != nil {
+			t.Errorf("%s as %s: %v", orAbsent(path), s.catalog, err)
+			continue
+		}
+		if got != want {
+			t.Errorf("%s as %s: finding %v (%+v), want %v", orAbsent(path), s.catalog, got, rd, want)
+			continue
+		}
+		if got && rd.Detail != "not set" && rd.Where != s.where+" ("+c.Key+")" {
+			t.Errorf("%s as %s: reading %+v names another file", orAbsent(path), s.catalog, rd)
+		}
 	}
 }
 

@@ -137,3 +137,26 @@ func FuzzPlistLookup(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPreferenceSources: whatever the catalog path and account name, the
+// files read are the path itself last, and managed files only directly in
+// /Library/Managed Preferences or one account folder below it, never
+// through "..".
+func FuzzPreferenceSources(f *testing.F) {
+	f.Add("/Library/Preferences/us.zoom.config.plist", "ann")
+	f.Add("~/Library/Preferences/eu.example.plist", "")
+	f.Add("/Library/Managed Preferences/com.tinyspeck.slackmacgap.plist", "../x")
+	f.Add("/Library/Preferences/../Preferences/x.plist", "a/b")
+	f.Fuzz(func(t *testing.T, p, user string) {
+		got := preferenceSources(p, user)
+		if len(got) == 0 || got[len(got)-1].catalog != p {
+			t.Fatalf("preferenceSources(%q, %q) = %+v: the path itself is not last", p, user, got)
+		}
+		for _, s := range got[:len(got)-1] {
+			rest, ok := strings.CutPrefix(s.catalog, managedPrefsDir+"/")
+			if !s.managed || !ok || strings.Count(rest, "/") > 1 || strings.Contains(s.catalog, "..") || !strings.HasSuffix(s.catalog, ".plist") {
+				t.Errorf("preferenceSources(%q, %q): source %+v", p, user, s)
+			}
+		}
+	})
+}

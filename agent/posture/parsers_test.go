@@ -154,6 +154,14 @@ func TestPlistLookup(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "secret") {
 		t.Errorf("broken plist: error = %v, want one that does not quote it", err)
 	}
+	// A valid property list whose root is no dictionary is no preferences
+	// file: a bare OpenStep word, an array.
+	for _, notDict := range []string{"secret", "(a, b)", `<?xml version="1.0"?><plist><array><string>secret</string></array></plist>`} {
+		_, _, err := plistLookup([]byte(notDict), "0")
+		if err == nil || !strings.Contains(err.Error(), "root is not a dictionary") || strings.Contains(err.Error(), "secret") {
+			t.Errorf("plistLookup(%q): error = %v, want root is not a dictionary", notDict, err)
+		}
+	}
 }
 
 func TestParseStanzas(t *testing.T) {

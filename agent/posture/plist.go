@@ -13,11 +13,16 @@ import (
 // plistLookup finds key in a property list (XML, binary or OpenStep): a
 // top-level key, or a dotted path through dictionaries as in jsonLookup.
 // Booleans are true or false, integers decimal, dates RFC 3339. A file that
-// is not a property list gives an error that never quotes it.
+// is not a property list, or whose root is not a dictionary (a preferences
+// file's always is; a bare word is a valid OpenStep list), gives an error
+// that never quotes it.
 func plistLookup(data []byte, key string) (value string, found bool, err error) {
 	var doc any
 	if _, err := plist.Unmarshal(data, &doc); err != nil {
 		return "", false, errors.New("not a valid property list")
+	}
+	if _, ok := doc.(map[string]any); !ok {
+		return "", false, errors.New("not a valid property list: its root is not a dictionary")
 	}
 	v, ok := walkPath(doc, strings.Split(key, "."))
 	if !ok || v == nil {

@@ -41,6 +41,11 @@ type Owner struct {
 	// SID is the Windows security identifier; HKCU\ checks read
 	// HKEY_USERS\<SID>\.
 	SID string
+	// User is the account's short name on macOS: a configuration profile
+	// installed for this person keeps its settings in
+	// /Library/Managed Preferences/<User>/ (managedprefs.go). Empty: those
+	// are not read.
+	User string
 }
 
 // Reader reads posture checks. The zero value reads the real system.
@@ -83,7 +88,7 @@ func (r *Reader) Read(ctx context.Context, checks []policies.PostureCheck, owner
 			errs = append(errs, err)
 			break
 		}
-		rd, ok, err := r.readOne(c, owner)
+		rd, ok, err := r.readOne(thisOS, c, owner)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("posture %s %s: %w", c.Kind, c.Where(), err))
 			continue
@@ -95,7 +100,9 @@ func (r *Reader) Read(ctx context.Context, checks []policies.PostureCheck, owner
 	return out, errs
 }
 
-func (r *Reader) readOne(c policies.PostureCheck, owner Owner) (policies.PostureReading, bool, error) {
+// readOne reads one check of goos (the running OS; tests read darwin's
+// files on Linux too).
+func (r *Reader) readOne(goos string, c policies.PostureCheck, owner Owner) (policies.PostureReading, bool, error) {
 	switch {
 	case c.Registry != "":
 		value, found, err := readRegistry(c.Registry, c.Key, owner)
@@ -103,8 +110,10 @@ func (r *Reader) readOne(c policies.PostureCheck, owner Owner) (policies.Posture
 			return policies.PostureReading{}, false, err
 		}
 		return judgeValue(c, value, found)
+	case c.File != "" && c.Format == policies.FormatPlist && goos == "darwin":
+		return r.readPreference(goos, c, owner)
 	case c.File != "":
-		path, inHome, err := expandPath(thisOS, c.File, owner.Home, r.getenv, r.SystemRoot)
+		path, inHome, err := expandPath(goos, c.File, owner.Home, r.getenv, r.SystemRoot)
 		if err != nil {
 			return policies.PostureReading{}, false, err
 		}
@@ -138,6 +147,39 @@ func (r *Reader) readOne(c policies.PostureCheck, owner Owner) (policies.Posture
 		return rd, ok, nil
 	}
 	return policies.PostureReading{}, false, errors.New("names no file or registry key")
+}
+
+// readPreference reads a macOS plist check: the key from the first of the
+// user-level managed file, the computer-level managed file and the file
+// the catalog names that sets it, when that file is a preference domain's
+// (managedprefs.go); from the catalog's file alone otherwise. A reading
+// names the file its value came from, so a value a configuration profile
+// forces is reported as the profile's. Every file is read as readOne
+// reads one: refused when a symbolic link, not a regular file, larger
+// than the bound, or owned by anyone but root (and, under the home, the
+// owner).
+func (r *Reader) readPreference(goos string, c policies.PostureCheck, owner Owner) (policies.PostureReading, bool, error) {
+	read := func(s prefSource) ([]byte, string, error) {
+		path, inHome, err := expandPath(goos, s.catalog, owner.Home, r.getenv, r.SystemRoot)
+		if err != nil {
+			return nil, s.catalog, err
+		}
+		uid := 0
+		if inHome {
+			uid = owner.UID
+		}
+		data, err := appconfig.ReadUserFile(path, uid, maxFileBytes)
+		return data, path, err
+	}
+	value, found, from, err := resolvePlist(preferenceSources(c.File, owner.User), c.Key, read)
+	if err != nil {
+		return policies.PostureReading{}, false, err
+	}
+	rd, ok, err := judgeValue(c, value, found)
+	if ok && found && from.where != c.File {
+		rd.Where = from.where + " (" + c.Key + ")"
+	}
+	return rd, ok, err
 }
 
 // judgeFile decides a file check from the file's content (exists false:

@@ -73,3 +73,27 @@ func TestWatchRecordingsRefusesLink(t *testing.T) {
 		t.Errorf("WatchRecordings = %v, want refused", err)
 	}
 }
+
+// TestReadManagedPreferencesRefusesLink: a managed-preferences file that
+// is a symbolic link is refused with an error naming it, and the file
+// below it is not read in its place.
+func TestReadManagedPreferencesRefusesLink(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	elsewhere := filepath.Join(t.TempDir(), "forced.plist")
+	writeFile(t, elsewhere, string(xmlPlist(t, map[string]any{"ForceSSOURL": "example"})))
+	managed := filepath.Join(root, "Library", "Managed Preferences", "us.zoom.config.plist")
+	if err := os.MkdirAll(filepath.Dir(managed), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, managed); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(root, "Library", "Preferences", "us.zoom.config.plist"), string(xmlPlist(t, map[string]any{"ForceSSOURL": "example"})))
+	check := policies.PostureCheck{Kind: policies.PostureSSONotEnforced, OS: "darwin", File: "/Library/Preferences/us.zoom.config.plist", Format: "plist", Key: "ForceSSOURL", Absent: true, Source: "https://example.org"}
+	r := Reader{SystemRoot: root}
+	rd, holds, err := r.readOne("darwin", check, Owner{Home: t.TempDir(), UID: os.Getuid(), User: "ann"})
+	if err == nil || holds || !strings.Contains(err.Error(), managed) || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("readOne = %+v, %v, %v; want the link refused", rd, holds, err)
+	}
+}

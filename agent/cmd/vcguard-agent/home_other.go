@@ -9,3 +9,5 @@ import (
 )
 
 func homeOf(proctable.Owner, int32) (string, error) { return "", errors.ErrUnsupported }
+
+func accountName(int) string { return "" }

@@ -52,3 +52,15 @@ func envHome(env []byte) string {
 	}
 	return ""
 }
+
+// accountName returns the short name of uid from the account database
+// (os/user; on macOS the system's directory services), or "" when it
+// lists none. On macOS it names the folder of the person's user-level
+// managed preferences (agent/posture).
+func accountName(uid int) string {
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil {
+		return ""
+	}
+	return u.Username
+}

@@ -4,6 +4,7 @@ package main
 
 import (
 	"os"
+	"os/user"
 	"testing"
 
 	"github.com/vcguard/vcguard/agent/proctable"
@@ -35,5 +36,21 @@ func TestHomeOf(t *testing.T) {
 	}
 	if _, err := homeOf(proctable.Owner{UID: 4242424, EUID: 4242424}, int32(os.Getpid())); err == nil {
 		t.Error("a uid that owns no home got one (the process's HOME belongs to another uid)")
+	}
+}
+
+// accountName is the account database's short name, which names a
+// person's folder of macOS user-level managed preferences; a uid it does
+// not list has none.
+func TestAccountName(t *testing.T) {
+	u, err := user.Current()
+	if err != nil {
+		t.Skip("the account database does not list this test's user:", err)
+	}
+	if got := accountName(os.Getuid()); got != u.Username {
+		t.Errorf("accountName(%d) = %q, want %q", os.Getuid(), got, u.Username)
+	}
+	if got := accountName(4242424); got != "" {
+		t.Errorf("accountName of an unlisted uid = %q", got)
 	}
 }

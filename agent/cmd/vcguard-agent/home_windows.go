@@ -35,3 +35,7 @@ func homeOf(o proctable.Owner, _ int32) (string, error) {
 	}
 	return dir, nil
 }
+
+// accountName: Windows has no user-level managed preferences folder;
+// profiles are found by SID.
+func accountName(int) string { return "" }

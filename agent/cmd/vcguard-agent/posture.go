@@ -107,7 +107,7 @@ func (p *postureReader) owner(pid int32) (posture.Owner, string, error) {
 	if err != nil {
 		return posture.Owner{}, "", err
 	}
-	o := posture.Owner{Home: h.Dir, UID: h.UID}
+	o := posture.Owner{Home: h.Dir, UID: h.UID, User: h.Name}
 	if runtime.GOOS == "windows" {
 		o.SID = h.Session
 	}

@@ -30,6 +30,9 @@ type userHome struct {
 	UID int
 	// Session names the owner as the events do: "uid 1000", a SID.
 	Session string
+	// Name is the account's short name on Linux and macOS ("" when the
+	// account database lists none, and on Windows).
+	Name string
 }
 
 // homes finds the home of a process's owner.
@@ -50,7 +53,7 @@ func (h homes) of(pid int32) (userHome, error) {
 	if s == "" {
 		s = "uid " + strconv.Itoa(o.UID)
 	}
-	return userHome{Dir: dir, UID: o.UID, Session: s}, nil
+	return userHome{Dir: dir, UID: o.UID, Session: s, Name: accountName(o.UID)}, nil
 }
 
 // setupReader adapts agent/appconfig to agent.SetupReader.
