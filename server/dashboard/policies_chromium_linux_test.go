@@ -29,15 +29,27 @@ document.addEventListener("securitypolicyviolation", (e) => {
 // pasting it over a selection of everything (typed text would be
 // auto-indented by the editor).
 func pasteInto(text string) chromedp.Action[chromedp.Void] {
+	// Under load the editor may not have taken up the selection by the
+	// paste, which then lands at the cursor instead of replacing the
+	// document (a typo at line 4 was once marked at line 8): paste again
+	// until the editor holds exactly text.
 	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(async () => {
+  const text = %q;
+  const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
   const content = document.querySelector(".cm-content");
-  content.focus();
-  getSelection().selectAllChildren(content);
-  // The editor reads the selection at the next selectionchange.
-  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-  const dt = new DataTransfer();
-  dt.setData("text/plain", %q);
-  content.dispatchEvent(new ClipboardEvent("paste", {clipboardData: dt, bubbles: true, cancelable: true}));
+  const held = () => [...content.querySelectorAll(".cm-line")].map((l) => l.textContent).join("\n");
+  for (let i = 0; i < 20; i++) {
+    content.focus();
+    getSelection().selectAllChildren(content);
+    // The editor reads the selection at the next selectionchange.
+    await frame();
+    const dt = new DataTransfer();
+    dt.setData("text/plain", text);
+    content.dispatchEvent(new ClipboardEvent("paste", {clipboardData: dt, bubbles: true, cancelable: true}));
+    await frame();
+    if (held() === text.replace(/\n$/, "") || held() === text) return;
+  }
+  throw new Error("the editor did not take the pasted text: it holds " + JSON.stringify(held()));
 })()`, text), chromedp.EvalAwaitPromise)
 }
 
