@@ -55,9 +55,13 @@ for _ in $(seq 1 200); do
 done
 if [[ -z $grpc_addr ]]; then echo "the server did not start:" >&2; cat "$work/server.log" >&2; exit 1; fi
 
+# The policy directory's parent is watched (to see the directory appear):
+# not the work directory, where the load writes its log every second, as
+# /etc/vcguard is quiet on a laptop.
+mkdir -p "$work/etc"
 "$bin/vcguard-agent" run --server "$grpc_addr" --enroll-secret-file "$work/server/enroll-secret" \
   --ca-file "$work/server/ca.pem" --state-dir "$work/agent" --log-format json \
-  --policy-dir "$work/policy.d" --status-file "$work/status.json" --notify-socket "$work/notify/notify.sock" 2>"$work/agent.log" &
+  --policy-dir "$work/etc/policy.d" --status-file "$work/status.json" --notify-socket "$work/notify/notify.sock" 2>"$work/agent.log" &
 agent=$!
 pids+=("$agent")
 

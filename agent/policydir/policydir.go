@@ -206,6 +206,13 @@ func (d *Dir) set(path string, data []byte, readErr error) bool {
 	return true
 }
 
+// concerns reports whether a change to name may change the sources: the
+// directory itself or anything in it, a managed preferences folder's
+// files; not the directory's siblings in parent.
+func (d *Dir) concerns(name, parent string) bool {
+	return name == d.path || filepath.Dir(name) != parent
+}
+
 // Watch reloads the directory whenever something in it (or the directory
 // itself, created or removed later) changes, and calls onChange with the
 // sources after each reload that changed something, until ctx ends.
@@ -252,6 +259,11 @@ func (d *Dir) Watch(ctx context.Context, logger *slog.Logger, onChange func([]Fi
 			}
 			if ev.Name == d.path && ev.Has(fsnotify.Remove|fsnotify.Rename) {
 				watching = ""
+			}
+			if !d.concerns(ev.Name, parent) {
+				// Another file in the parent: a log or status file written
+				// there every second cost a reload a second.
+				continue
 			}
 			if timer == nil {
 				timer = time.After(settle)

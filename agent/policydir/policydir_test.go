@@ -238,3 +238,28 @@ func TestSetCatalog(t *testing.T) {
 		}
 	}
 }
+
+// Watch reloads for changes to the directory and what is in it, not for
+// the other files of its parent (a log written there every second once
+// cost a reload a second).
+func TestWatchConcerns(t *testing.T) {
+	parent := filepath.Join(string(filepath.Separator), "etc", "vcguard")
+	d := &Dir{path: filepath.Join(parent, "policy.d")}
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{
+		{d.path, true},
+		{filepath.Join(d.path, "10-local.yaml"), true},
+		{filepath.Join(d.path, "sub", "x.yaml"), true},
+		{filepath.Join(parent, "status.json"), false},
+		{filepath.Join(parent, "policy.d.tmp"), false},
+	} {
+		if got := d.concerns(tc.name, parent); got != tc.want {
+			t.Errorf("concerns(%q) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if !d.concerns(filepath.Join(string(filepath.Separator), "Library", "Managed Preferences", "com.vcguard.agent.plist"), parent) {
+		t.Errorf("a managed preferences file does not concern the sources")
+	}
+}
