@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -269,6 +272,10 @@ func frameFromProto(pb *vcguardv1.IpcFrame) Frame {
 	return f
 }
 
+// factsToProto is the facts a notice carries. A catalog note longer than
+// a frame allows (lenFact) is clipped: the notice must reach the person
+// whatever the catalog's notes say (a 659-byte note once made every Zoom
+// notice fail to encode); the dashboard shows the whole note.
 func factsToProto(f *policies.Facts) *vcguardv1.IpcFacts {
 	if f == nil {
 		return nil
@@ -277,16 +284,30 @@ func factsToProto(f *policies.Facts) *vcguardv1.IpcFacts {
 		if x == nil {
 			return nil
 		}
-		return &vcguardv1.IpcTextFact{Value: x.Value, Note: x.Note, Source: x.Source, Checked: x.Checked}
+		return &vcguardv1.IpcTextFact{Value: x.Value, Note: clipNote(x.Note), Source: x.Source, Checked: x.Checked}
 	}
 	pb := &vcguardv1.IpcFacts{E2Ee: text(f.E2EE), DataLocation: text(f.DataLocation), OpenSource: text(f.OpenSource)}
 	if x := f.SelfHostable; x != nil {
-		pb.SelfHostable = &vcguardv1.IpcBoolFact{Value: x.Value, Note: x.Note, Source: x.Source, Checked: x.Checked}
+		pb.SelfHostable = &vcguardv1.IpcBoolFact{Value: x.Value, Note: clipNote(x.Note), Source: x.Source, Checked: x.Checked}
 	}
 	if x := f.Certifications; x != nil {
-		pb.Certifications = &vcguardv1.IpcListFact{Value: x.Value, Note: x.Note, Source: x.Source, Checked: x.Checked}
+		pb.Certifications = &vcguardv1.IpcListFact{Value: x.Value, Note: clipNote(x.Note), Source: x.Source, Checked: x.Checked}
 	}
 	return pb
+}
+
+// clipNote shortens a fact's note to at most lenFact bytes, at a character
+// boundary, ending in an ellipsis.
+func clipNote(s string) string {
+	if len(s) <= lenFact {
+		return s
+	}
+	const ellipsis = "…"
+	cut := lenFact - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strings.TrimRightFunc(s[:cut], unicode.IsSpace) + ellipsis
 }
 
 func factsFromProto(pb *vcguardv1.IpcFacts) *policies.Facts {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -504,6 +505,46 @@ func TestOneLine(t *testing.T) {
 		}
 		if _, err := EncodeFrame(Frame{Type: FrameNotShown, Key: "k", Reason: got}); err != nil {
 			t.Errorf("OneLine(%q) = %q does not encode: %v", tc.in, got, err)
+		}
+	}
+}
+
+// A fact's note longer than a frame allows is clipped at a character
+// boundary, not a reason to drop the notice: every catalog app's facts go
+// into a notice frame and come back.
+func TestNoticeFactsOfEveryCatalogAppEncode(t *testing.T) {
+	t.Parallel()
+	cat, err := policies.EmbeddedCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("é", lenFact) // 2 bytes each
+	for _, app := range append(cat.Apps(), &policies.App{ID: "long", Facts: &policies.Facts{
+		E2EE:         &policies.Fact[string]{Value: "none", Note: long},
+		SelfHostable: &policies.Fact[bool]{Value: false, Note: strings.Repeat("x", lenFact+1)},
+	}}) {
+		n := testNotice()
+		n.AppID, n.Facts = app.ID, app.Facts
+		b, err := EncodeFrame(Frame{Type: FrameNotice, Notice: n})
+		if err != nil {
+			t.Errorf("%s: %v", app.ID, err)
+			continue
+		}
+		_, size := protowire.ConsumeVarint(b)
+		got, err := DecodeFrame(b[size:])
+		if err != nil {
+			t.Errorf("%s: decode: %v", app.ID, err)
+			continue
+		}
+		if app.Facts == nil || app.Facts.E2EE == nil {
+			continue
+		}
+		note, want := got.Notice.Facts.E2EE.Note, app.Facts.E2EE.Note
+		switch {
+		case len(want) <= lenFact && note != want:
+			t.Errorf("%s: e2ee note %q, want it whole: %q", app.ID, note, want)
+		case len(want) > lenFact && (len(note) > lenFact || !strings.HasSuffix(note, "…") || !utf8.ValidString(note) || !strings.HasPrefix(want, strings.TrimSuffix(note, "…"))):
+			t.Errorf("%s: e2ee note of %d bytes clipped to %q", app.ID, len(want), note)
 		}
 	}
 }
