@@ -112,7 +112,7 @@ catalog-check: ## Report meeting tools missing facts and facts checked more than
 	$(GO) run ./policies/cmd/catalog-check -catalog policies/catalog $(if $(ONLINE),-online)
 
 .PHONY: bench-agent
-bench-agent: build ## Measure the real agent idle with 500 processes and a background load of 100 exec/s for 60 s (RSS, CPU, achieved exec/s); PROCS=, EXECS_PER_SEC= (0: no load) and SECONDS_MEASURED= override.
+bench-agent: build ## Measure the real agent idle with 500 processes and a background load of 100 exec/s for 60 s (RSS, CPU, achieved exec/s); PROCS=, EXECS_PER_SEC= (0: no load), EXEC_PROGRAM= (true or exit0) and SECONDS_MEASURED= override.
 	GO=$(GO) scripts/bench-agent.sh
 
 .PHONY: bench

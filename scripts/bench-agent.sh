@@ -8,12 +8,16 @@
 # /proc/PID/status. Used by `make bench-agent`.
 #
 #   PROCS             processes in the table (default 500)
-#   EXECS_PER_SEC     background exec load: /bin/true started this many
+#   EXECS_PER_SEC     background exec load: EXEC_PROGRAM started this many
 #                     times a second, at most 4 in flight, by
 #                     internal/execload/cmd/execload, built here with $GO
 #                     (default go); 0 for none (default 100). The rate it
 #                     achieved over the measurement is printed next to RSS
 #                     and CPU: a busy machine may not reach the one asked.
+#   EXEC_PROGRAM      what the load starts: true (/bin/true, the default)
+#                     or exit0 (a generated static executable that only
+#                     exits: an exec without the dynamic loader's work, so
+#                     that a 2-core machine reaches 1,000 exec/s)
 #   SECONDS_MEASURED  length of the measurement (default 60)
 #   SETTLE_SECONDS    wait after start before measuring (default 40: past
 #                     the agent's first memory trim at 30 s)
@@ -25,6 +29,11 @@ set -euo pipefail
 procs="${PROCS:-500}"
 seconds="${SECONDS_MEASURED:-60}"
 execs="${EXECS_PER_SEC:-100}"
+case "${EXEC_PROGRAM:-true}" in
+  true) load_program=(-exe /bin/true) ;;
+  exit0) load_program=(-exit-program) ;;
+  *) echo "EXEC_PROGRAM=${EXEC_PROGRAM}: want true or exit0" >&2; exit 2 ;;
+esac
 top="$(cd "$(dirname "$0")/.." && pwd)"
 bin="$top/bin"
 work="$(mktemp -d)"
@@ -66,7 +75,7 @@ agent=$!
 pids+=("$agent")
 
 if (( execs > 0 )); then
-  "$work/execload" -rate "$execs" -report 1s >"$work/execload.log" 2>&1 &
+  "$work/execload" -rate "$execs" "${load_program[@]}" -report 1s >"$work/execload.log" 2>&1 &
   pids+=($!)
 fi
 # The last progress line of the load as "started elapsed_s skipped failed"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -22,8 +23,12 @@ import (
 // run under: their sub-benchmarks are named load=N.
 func BenchLoads() []int { return []int{0, 1000} }
 
-// childEnv carries the load's rate to the re-executed test binary.
-const childEnv = "VCGUARD_EXECLOAD_RATE"
+// childEnv carries the load's rate to the re-executed test binary,
+// childProgramEnv the program it starts.
+const (
+	childEnv        = "VCGUARD_EXECLOAD_RATE"
+	childProgramEnv = "VCGUARD_EXECLOAD_PROGRAM"
+)
 
 // benchWarmup is how long the load runs before the measurement, past the
 // start of its process.
@@ -41,13 +46,15 @@ func RunChild(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%s=%q: %v", childEnv, v, err)
 	}
-	if err := Serve(context.Background(), Config{Rate: rate}, os.Stdin, os.Stdout, 0); err != nil {
+	cfg := Config{Rate: rate, Path: os.Getenv(childProgramEnv)}
+	if err := Serve(context.Background(), cfg, os.Stdin, os.Stdout, 0); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // StartBackground starts a background load of rate processes a second
-// (/bin/true, at most 4 in flight) in the test binary re-executed into
+// (the exit program, written to a temporary directory, or /bin/true where
+// there is none; at most 4 in flight) in the test binary re-executed into
 // its test childTest (one that calls RunChild), lets it run for a warm-up,
 // and returns the function that stops it and reports the rate it achieved
 // from StartBackground's return to the stop as the bg-exec/s metric; call
@@ -64,8 +71,15 @@ func StartBackground(b *testing.B, rate int, childTest string) (stop func()) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	prog := DefaultPath
+	if runtime.GOOS == "linux" {
+		if prog, err = WriteExitProgram(b.TempDir(), runtime.GOARCH); err != nil {
+			b.Logf("%v: the load starts %s", err, DefaultPath)
+			prog = DefaultPath
+		}
+	}
 	cmd := exec.Command(exe, "-test.run=^"+childTest+"$")
-	cmd.Env = append(os.Environ(), childEnv+"="+strconv.Itoa(rate))
+	cmd.Env = append(os.Environ(), childEnv+"="+strconv.Itoa(rate), childProgramEnv+"="+prog)
 	cmd.Stderr = os.Stderr
 	p, err := Spawn(ctx, cmd)
 	if err != nil {
