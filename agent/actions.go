@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vcguard/vcguard/agent/enforce"
+	"github.com/vcguard/vcguard/agent/localipc"
 	"github.com/vcguard/vcguard/agent/notify"
 	"github.com/vcguard/vcguard/agent/procwatch"
 	"github.com/vcguard/vcguard/agent/state"
@@ -171,6 +172,9 @@ func (a *Agent) tell(inst state.Instance, f policies.Finding) {
 	}
 	if alt, ok := a.cfg.Catalog.App(f.Alternative); ok {
 		n.AlternativeName = alt.Name
+	}
+	if names := a.cfg.Catalog.EmbeddedNames(inst.App); len(names) > 0 {
+		n.EmbeddedServices = names[:min(len(names), localipc.MaxEmbeddedServices)]
 	}
 	a.cfg.Notifier.Notify(n)
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vcguard/vcguard/agent/devices"
 	"github.com/vcguard/vcguard/agent/enforce"
+	"github.com/vcguard/vcguard/agent/localipc"
 	"github.com/vcguard/vcguard/agent/notify"
 	"github.com/vcguard/vcguard/agent/outbox"
 	"github.com/vcguard/vcguard/agent/procwatch"
@@ -1168,5 +1169,43 @@ func TestMediaNotices(t *testing.T) {
 	}
 	if !slices.Contains(ntf.cleared, mediaNoticeKey(rec.Key(), policies.MediaUnknownApp)) {
 		t.Errorf("cleared %q; want the recorder's notice", ntf.cleared)
+	}
+}
+
+// A multi-service host the policy forbids is told with the names of the
+// meeting services it shows (at most localipc.MaxEmbeddedServices), the
+// reason its notice gives; a meeting tool's notice names none.
+func TestActionsNameEmbeddedServices(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a := f.agent(nil)
+	ntf := &fakeNotifier{seen: map[string]string{}, delivered: make(chan notify.Delivery, 16)}
+	a.cfg.Notifier = ntf
+	pol := "name: Hosts\napps:\n  zoom: {status: forbidden}\n  jitsi-meet: {status: approved}\nrules:\n  - when: {category: multi_service}\n    status: forbidden\n    alternative: jitsi-meet\nactions: {forbidden: warn}\n"
+	mustApply(t, a, f.signed(1, []byte(pol)))
+	f.scanner.set(proc(100, "ferdium", 1), proc(200, "zoom", 2))
+	mustScan(t, a, f.scanner)
+	host, _ := a.cfg.Catalog.App("ferdium")
+	want := a.cfg.Catalog.EmbeddedNames(host)
+	if len(want) <= localipc.MaxEmbeddedServices {
+		t.Fatalf("ferdium embeds %d services; the test wants more than %d", len(want), localipc.MaxEmbeddedServices)
+	}
+	want = want[:localipc.MaxEmbeddedServices]
+	var told []string
+	for _, n := range ntf.told {
+		told = append(told, n.AppID)
+		switch n.AppID {
+		case "ferdium":
+			if n.Verdict != policies.VerdictForbidden || !slices.Equal(n.EmbeddedServices, want) {
+				t.Errorf("ferdium told %s with services %q; want forbidden with %q", n.Verdict, n.EmbeddedServices, want)
+			}
+		case "zoom":
+			if n.EmbeddedServices != nil {
+				t.Errorf("zoom's notice names embedded services %q", n.EmbeddedServices)
+			}
+		}
+	}
+	if !slices.Contains(told, "ferdium") || !slices.Contains(told, "zoom") {
+		t.Fatalf("told %v; want ferdium and zoom", told)
 	}
 }

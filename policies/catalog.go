@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net/url"
 	"path"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 //go:embed catalog/*.yaml
@@ -29,7 +31,51 @@ const (
 	// CategoryBrowser is a web browser: not a meeting app itself, but a
 	// browser using the camera or microphone is a meeting.
 	CategoryBrowser Category = "browser"
+	// CategoryMultiService is an app that shows the web apps of several
+	// services (Teams, Slack, WhatsApp, ...) side by side in one window,
+	// such as Ferdium, Franz or Rambox. It is not a meeting tool of its
+	// own, nor a browser whose sites the agent can read: which embedded
+	// service uses the camera or microphone cannot be seen (the hosts keep
+	// no per-site permission files, and none of them reads the browsers'
+	// managed policies), and no service's facts are the host's. The entry
+	// names the catalog's meeting services the host offers (Embeds), so
+	// that a policy decides about the host itself and a notice can say
+	// what it hides.
+	CategoryMultiService Category = "multi_service"
 )
+
+// Categories are the catalog's categories, in the order a list shows them.
+var Categories = []Category{CategoryMeeting, CategoryBrowser, CategoryMultiService}
+
+// categoryList is Categories for an error message.
+func categoryList() string {
+	names := make([]string, len(Categories))
+	for i, c := range Categories {
+		names[i] = string(c)
+	}
+	return strings.Join(names, ", ")
+}
+
+// CallsInside reports whether an app of category c holds calls in web
+// pages it shows (a browser, a multi-service host): its camera on is a
+// call, never a device left on.
+func (c Category) CallsInside() bool { return c == CategoryBrowser || c == CategoryMultiService }
+
+// ValidCategory reports whether c is one of Categories.
+func ValidCategory(c Category) bool { return slices.Contains(Categories, c) }
+
+// Embeds are the meeting services a multi-service host offers, as the
+// host's own list of services names them.
+type Embeds struct {
+	// Apps are the catalog ids of those services (meeting tools).
+	Apps []string `yaml:"apps" json:"apps"`
+	// Note says what the list leaves out, or how it was read.
+	Note string `yaml:"note,omitempty" json:"note,omitempty"`
+	// Source is the host's list of services (an https URL), Checked the
+	// day it was read.
+	Source  string `yaml:"source" json:"source"`
+	Checked string `yaml:"checked" json:"checked"`
+}
 
 // App is one catalog entry: how to recognise a tool on each OS.
 type App struct {
@@ -60,6 +106,9 @@ type App struct {
 	// the file, registry key or folder it reads and the vendor's
 	// documentation of it.
 	Posture []PostureCheck `yaml:"posture,omitempty" json:"posture,omitempty"`
+	// Embeds are, for a multi-service host (and only there), the meeting
+	// services it offers; required for one.
+	Embeds *Embeds `yaml:"embeds,omitempty" json:"embeds,omitempty"`
 
 	// File is the catalog file the entry came from.
 	File string `yaml:"-" json:"-"`
@@ -215,6 +264,9 @@ func NewCatalog(apps ...*App) (*Catalog, error) {
 		}
 	}
 	sort.Slice(c.apps, func(i, j int) bool { return c.apps[i].ID < c.apps[j].ID })
+	if err := c.checkEmbeds(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -238,16 +290,23 @@ func ParseApp(file string, data []byte) (*App, error) {
 	if strings.TrimSpace(a.Vendor) == "" {
 		return nil, fail("is required", "vendor")
 	}
-	switch a.Category {
-	case CategoryMeeting, CategoryBrowser:
-	default:
-		return nil, fail(fmt.Sprintf("%q is not one of meeting, browser", a.Category), "category")
+	if !ValidCategory(a.Category) {
+		return nil, fail(fmt.Sprintf("%q is not one of %s", a.Category, categoryList()), "category")
 	}
 	if len(a.Identify) == 0 && len(a.WebDomains) == 0 {
 		return nil, fail("needs at least one OS (or web_domains for a web-only tool)", "identify")
 	}
+	if a.Category != CategoryMeeting && len(a.Identify) == 0 {
+		return nil, fail(fmt.Sprintf("is required for a %s entry (only a meeting tool can be web-only)", a.Category), "identify")
+	}
 	if a.Category == CategoryMeeting && a.Facts == nil {
 		return nil, fail("is required for a meeting tool", "facts")
+	}
+	if a.Category != CategoryMeeting && a.Facts != nil {
+		return nil, fail(fmt.Sprintf("are only for meeting tools, not for a %s entry", a.Category), "facts")
+	}
+	if err := a.validateEmbeds(fail); err != nil {
+		return nil, err
 	}
 	if a.LocalSetup != nil {
 		if a.Category != CategoryMeeting {
@@ -285,6 +344,77 @@ func ParseApp(file string, data []byte) (*App, error) {
 		return nil, err
 	}
 	return &a, nil
+}
+
+// validateEmbeds checks that embeds is there for a multi-service host,
+// and only there, with ids, an https source and a date. That the ids are
+// the catalog's meeting tools is checked by NewCatalog, which sees them
+// all.
+func (a *App) validateEmbeds(fail func(msg string, field ...string) error) error {
+	e := a.Embeds
+	switch {
+	case a.Category == CategoryMultiService && e == nil:
+		return fail("is required for a multi_service host: name the meeting services it offers", "embeds")
+	case a.Category != CategoryMultiService && e != nil:
+		return fail("is only for multi_service hosts", "embeds")
+	case e == nil:
+		return nil
+	}
+	if len(e.Apps) == 0 {
+		return fail("names no service; give the catalog ids of the meeting services the host offers", "embeds", "apps")
+	}
+	seen := map[string]bool{}
+	for i, id := range e.Apps {
+		if !appIDPattern.MatchString(id) {
+			return fail(fmt.Sprintf("%q is not a valid app id", id), "embeds", "apps", strconv.Itoa(i))
+		}
+		if seen[id] {
+			return fail(fmt.Sprintf("%q is listed twice", id), "embeds", "apps", strconv.Itoa(i))
+		}
+		seen[id] = true
+	}
+	if u, err := url.Parse(e.Source); err != nil || u.Scheme != "https" || u.Host == "" {
+		return fail(fmt.Sprintf("%q is not an https URL", e.Source), "embeds", "source")
+	}
+	if _, err := time.Parse(time.DateOnly, e.Checked); err != nil {
+		return fail(fmt.Sprintf("%q is not a date (YYYY-MM-DD)", e.Checked), "embeds", "checked")
+	}
+	return nil
+}
+
+// checkEmbeds checks that every service a multi-service host embeds is
+// one of the catalog's meeting tools.
+func (c *Catalog) checkEmbeds() error {
+	for _, a := range c.apps {
+		if a.Embeds == nil {
+			continue
+		}
+		for _, id := range a.Embeds.Apps {
+			e, ok := c.byID[id]
+			switch {
+			case !ok:
+				return fmt.Errorf("%s: embeds: %q is no app of the catalog", a.File, id)
+			case e.Category != CategoryMeeting:
+				return fmt.Errorf("%s: embeds: %q is a %s entry, not a meeting tool", a.File, id, e.Category)
+			}
+		}
+	}
+	return nil
+}
+
+// EmbeddedNames returns the display names of the meeting services app
+// embeds (a multi-service host), in its order; nil for any other app.
+func (c *Catalog) EmbeddedNames(app *App) []string {
+	if app == nil || app.Embeds == nil {
+		return nil
+	}
+	names := make([]string, 0, len(app.Embeds.Apps))
+	for _, id := range app.Embeds.Apps {
+		if e, ok := c.byID[id]; ok {
+			names = append(names, e.Name)
+		}
+	}
+	return names
 }
 
 // Apps returns the entries sorted by app id.

@@ -654,3 +654,59 @@ func TestMatcherShortNames(t *testing.T) {
 		}
 	}
 }
+
+// A multi-service host may embed only the catalog's meeting tools, and
+// EmbeddedNames gives their names in the host's order.
+func TestCatalogChecksEmbeds(t *testing.T) {
+	t.Parallel()
+	host := func(t *testing.T, ids string) *policies.App {
+		t.Helper()
+		a, err := policies.ParseApp("host.yaml", []byte("app_id: host\nname: Host\nvendor: V\ncategory: multi_service\nidentify:\n  linux:\n    executables: [host]\nembeds:\n  apps: ["+ids+"]\n  source: https://example.org/services\n  checked: '2026-12-06'\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	meeting, err := policies.EmbeddedCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	zoom, _ := meeting.App("zoom")
+	slack, _ := meeting.App("slack")
+	firefox, _ := meeting.App("firefox")
+	for _, tt := range []struct {
+		name    string
+		ids     string
+		apps    []*policies.App
+		wantErr []string
+	}{
+		{name: "meeting tools", ids: "slack, zoom", apps: []*policies.App{zoom, slack}},
+		{name: "unknown id", ids: "zoom, nosuch", apps: []*policies.App{zoom}, wantErr: []string{"host.yaml", "embeds", `"nosuch" is no app of the catalog`}},
+		{name: "a browser", ids: "firefox", apps: []*policies.App{firefox}, wantErr: []string{"host.yaml", `"firefox" is a browser entry, not a meeting tool`}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := host(t, tt.ids)
+			cat, err := policies.NewCatalog(append([]*policies.App{h}, tt.apps...)...)
+			if len(tt.wantErr) > 0 {
+				if err == nil {
+					t.Fatal("NewCatalog accepted the host")
+				}
+				for _, s := range tt.wantErr {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q does not contain %q", err, s)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := cat.EmbeddedNames(h), []string{slack.Name, zoom.Name}; !slices.Equal(got, want) {
+				t.Errorf("EmbeddedNames = %q, want %q", got, want)
+			}
+			if got := cat.EmbeddedNames(zoom); got != nil {
+				t.Errorf("EmbeddedNames of a meeting tool = %q, want none", got)
+			}
+		})
+	}
+}

@@ -109,8 +109,8 @@ func shortest(cur, d time.Duration) time.Duration {
 // Evaluate returns the findings of one use at now: who uses the device
 // (a process of no catalog app, a forbidden tool, a look-alike), and
 // whether it was left on. meeting tells whether a meeting app runs: a
-// device on during a meeting is not left on, nor is one a browser uses
-// (a call in a web page).
+// device on during a meeting is not left on, nor is one a browser or a
+// multi-service host uses (a call in a web page).
 func (m MediaInForce) Evaluate(u MediaSubject, meeting bool, now time.Time) []MediaFinding {
 	switch {
 	case u.Screen:
@@ -129,7 +129,7 @@ func (m MediaInForce) Evaluate(u MediaSubject, meeting bool, now time.Time) []Me
 	case u.AppVerdict == VerdictUnverified:
 		out = append(out, MediaFinding{MediaUnverifiedApp, m.UnverifiedApps})
 	}
-	if m.Idle > 0 && !meeting && u.Category != CategoryBrowser && now.Sub(u.Since) >= m.Idle {
+	if m.Idle > 0 && !meeting && !u.Category.CallsInside() && now.Sub(u.Since) >= m.Idle {
 		out = append(out, MediaFinding{MediaLeftOn, ActionWarn})
 	}
 	return out

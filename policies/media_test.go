@@ -57,6 +57,8 @@ func TestMediaEvaluate(t *testing.T) {
 		{"unverified app", MediaSubject{Capture: true, AppID: "zoom", Category: CategoryMeeting, AppVerdict: VerdictUnverified, Since: short}, true, false, []MediaFinding{{MediaUnverifiedApp, ActionWarn}}},
 		{"approved app", MediaSubject{Capture: true, AppID: "jitsi-meet", Category: CategoryMeeting, AppVerdict: VerdictApproved, Since: short}, true, false, nil},
 		{"browser call, long", MediaSubject{Capture: true, AppID: "chrome", Category: CategoryBrowser, AppVerdict: VerdictUnlisted, Since: long}, false, false, nil},
+		{"multi-service host call, long", MediaSubject{Capture: true, AppID: "ferdium", Category: CategoryMultiService, AppVerdict: VerdictRestricted, Since: long}, false, false, nil},
+		{"forbidden multi-service host", MediaSubject{Capture: true, AppID: "ferdium", Category: CategoryMultiService, AppVerdict: VerdictForbidden, Since: long}, false, false, []MediaFinding{{MediaForbiddenApp, ActionBlock}}},
 		{"exactly the idle time", MediaSubject{Capture: true, AppID: "jitsi-meet", Category: CategoryMeeting, AppVerdict: VerdictApproved, Since: now.Add(-10 * time.Minute)}, false, false, []MediaFinding{{MediaLeftOn, ActionWarn}}},
 		{"idle check off", MediaSubject{Capture: true, Since: long}, false, true, []MediaFinding{{MediaUnknownApp, ActionMonitor}}},
 	}

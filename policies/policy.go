@@ -370,8 +370,8 @@ func (v validator) rules(rules []Rule, path ...string) error {
 				}
 			}
 		}
-		if w.Category != "" && w.Category != CategoryMeeting && w.Category != CategoryBrowser {
-			return v.fail(fmt.Sprintf("%q is not one of meeting, browser", w.Category), at("when", "category")...)
+		if w.Category != "" && !ValidCategory(w.Category) {
+			return v.fail(fmt.Sprintf("%q is not one of %s", w.Category, categoryList()), at("when", "category")...)
 		}
 		if err := v.status(r.Status, true, at("status")...); err != nil {
 			return err

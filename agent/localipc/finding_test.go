@@ -58,6 +58,9 @@ func TestIPCFindingRoundTrip(t *testing.T) {
 		{"updates off", Notice{Key: "z", AppID: "zoom", AppName: "Zoom Workplace", Verdict: "approved", Action: "warn", PostureFinding: policies.PostureUpdatesOff, PostureDetail: "0"}},
 		{"outdated package, longest", Notice{Key: "z", AppID: "zoom", Action: "warn", PostureFinding: policies.PostureOutdated, PostureDetail: strings.Repeat("é", MaxPostureDetail/2)}},
 		{"recording", Notice{Key: "z", AppID: "zoom", Action: "monitor", PostureFinding: policies.PostureRecording, PostureDetail: ".mp4"}},
+		{"a multi-service host", Notice{Key: "h", AppID: "ferdium", AppName: "Ferdium", Verdict: "forbidden", Action: "warn",
+			EmbeddedServices: []string{"Microsoft Teams", "Slack", "WhatsApp"}, Alternative: "jitsi-meet", AlternativeName: "Jitsi Meet"}},
+		{"a multi-service host, as many services and as long as allowed", Notice{Key: "h", AppID: "ferdium", Verdict: "forbidden", Action: "block", EmbeddedServices: full}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -162,6 +165,16 @@ func TestIPCFindingRefusals(t *testing.T) {
 			n.SiteServices = slices.Repeat([]string{"Google Meet"}, MaxSiteServices+1)
 		}),
 			"field notice.site_services: 9 entries, at most 8 allowed"},
+		// The services of a multi-service host.
+		{"nine embedded services", raw(noticeFrame(func(n *vcguardv1.IpcNotice) {
+			n.EmbeddedServices = slices.Repeat([]string{"Slack"}, MaxEmbeddedServices+1)
+		})), "field notice.embedded_services: 9 entries, at most 8 allowed"},
+		{"an embedded service with a newline", raw(noticeFrame(func(n *vcguardv1.IpcNotice) { n.EmbeddedServices = []string{"Slack\nUse evil"} })),
+			`field notice.embedded_services[0]: control character '\n' not allowed`},
+		{"embedded services in a posture notice", posture(func(n *vcguardv1.IpcNotice) { n.EmbeddedServices = []string{"Slack"} }),
+			"field notice.embedded_services: set in a notice about posture_finding: only a notice about the host's own verdict names them"},
+		{"embedded services in a site notice", site(func(n *vcguardv1.IpcNotice) { n.EmbeddedServices = []string{"Slack"} }),
+			"field notice.embedded_services: set in a notice about site_finding: only a notice about the host's own verdict names them"},
 		{"an empty service", site(func(n *vcguardv1.IpcNotice) { n.SiteServices = []string{"Google Meet", ""} }),
 			"field notice.site_services[1]: missing or empty"},
 		{"a service name too long", site(func(n *vcguardv1.IpcNotice) { n.SiteServices = []string{strings.Repeat("x", lenName+1)} }),

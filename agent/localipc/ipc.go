@@ -146,6 +146,11 @@ type Notice struct {
 	// printable, one line, at most MaxPostureDetail bytes, no path.
 	PostureFinding policies.PostureKind
 	PostureDetail  string
+	// EmbeddedServices are, in a notice about a multi-service host's own
+	// verdict, the display names of the meeting services it offers, at
+	// most MaxEmbeddedServices; never in a notice about a finding of
+	// another kind.
+	EmbeddedServices []string
 }
 
 // Bounds of a notice's connection and site fields.
@@ -155,6 +160,8 @@ const (
 	MaxConnectionDetail = 253
 	// MaxSiteServices is the most unapproved services a site notice names.
 	MaxSiteServices = 8
+	// MaxEmbeddedServices is the most embedded services a notice names.
+	MaxEmbeddedServices = 8
 	// MaxPostureDetail is the longest posture detail in bytes.
 	MaxPostureDetail = 128
 )

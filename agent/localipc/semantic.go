@@ -68,6 +68,7 @@ var rules = map[protoreflect.FullName]rule{
 	"vcguard.v1.IpcNotice.connection_detail":  {max: MaxConnectionDetail},
 	"vcguard.v1.IpcNotice.site_finding":       {},
 	"vcguard.v1.IpcNotice.site_services":      {max: MaxSiteServices, maxElem: lenName, required: true},
+	"vcguard.v1.IpcNotice.embedded_services":  {max: MaxEmbeddedServices, maxElem: lenName, required: true},
 	"vcguard.v1.IpcNotice.posture_finding":    {},
 	"vcguard.v1.IpcNotice.posture_detail":     {max: MaxPostureDetail},
 	"vcguard.v1.IpcNotice.policy_action":      {required: true},
@@ -199,6 +200,9 @@ func checkFinding(n *vcguardv1.IpcNotice) error {
 	}
 	if n.SiteFinding != vcguardv1.SiteFindingKind_SITE_FINDING_KIND_UNAPPROVED_SITE && len(n.SiteServices) > 0 {
 		return fieldError("notice.site_services", "set in a notice that is not about unapproved sites")
+	}
+	if len(kinds) > 0 && len(n.EmbeddedServices) > 0 {
+		return fieldError("notice.embedded_services", "set in a notice about %s: only a notice about the host's own verdict names them", kinds[0])
 	}
 	// A notice about a device use may name no catalog app (a process of
 	// none) and has no verdict; the others are about a catalog app.

@@ -139,6 +139,7 @@ func noticeToProto(n Notice) *vcguardv1.IpcFrame {
 		ConnectionFinding: n.ConnectionFinding.Proto(), ConnectionDetail: n.ConnectionDetail,
 		SiteFinding: n.SiteFinding.Proto(), SiteServices: n.SiteServices,
 		PostureFinding: n.PostureFinding.Proto(), PostureDetail: n.PostureDetail,
+		EmbeddedServices: n.EmbeddedServices,
 	}}}
 }
 
@@ -169,6 +170,7 @@ func noticeFromProto(pb *vcguardv1.IpcNotice) Notice {
 		ConnectionFinding: connectionFindingFromProto(pb.ConnectionFinding), ConnectionDetail: pb.ConnectionDetail,
 		SiteFinding: siteFindingFromProto(pb.SiteFinding), SiteServices: pb.SiteServices,
 		PostureFinding: policies.PostureKindFromProto(pb.PostureFinding), PostureDetail: pb.PostureDetail,
+		EmbeddedServices: pb.EmbeddedServices,
 	}
 }
 

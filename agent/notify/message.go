@@ -77,6 +77,10 @@ type Notice struct {
 	// or a recording's file type.
 	PostureFinding policies.PostureKind
 	PostureDetail  string
+	// EmbeddedServices are, in a notice about a multi-service host
+	// (policies.CategoryMultiService), the display names of the meeting
+	// services it offers: why it is not allowed, when it is not.
+	EmbeddedServices []string
 }
 
 // Urgency is how insistently a message is shown. The values are those of
@@ -211,6 +215,10 @@ func Render(n Notice, lang string) Message {
 	// should not use, or use with care. For an imitation or an old
 	// version the facts of the genuine, current tool are beside the point.
 	if verdict == policies.VerdictForbidden || verdict == policies.VerdictUnlisted || verdict == policies.VerdictRestricted {
+		if services := embeddedServices(n.EmbeddedServices); len(services) > 0 {
+			vars["services"] = joinList(tr, services)
+			add(tr("reason_multi_service", vars))
+		}
 		keys, fv := negativeFacts(n.Facts, lang)
 		for _, key := range keys {
 			add(tr(key, mergeVars(vars, fv)))

@@ -563,3 +563,37 @@ func TestRenderPosture(t *testing.T) {
 		t.Errorf("unknown kind, nl: %q", m.Title)
 	}
 }
+
+// A notice about a multi-service host that is not allowed says why in
+// every language: it hides which service uses the camera, naming at most
+// three of the services it offers; an allowed host's notice does not.
+func TestRenderMultiServiceHost(t *testing.T) {
+	services := []string{"Microsoft Teams", "Slack", "WhatsApp", "Zoom Workplace"}
+	want := map[string]string{
+		"en": "several services in one window, such as Microsoft Teams, Slack and WhatsApp: which of them uses your camera",
+		"nl": "meerdere diensten in één venster, zoals Microsoft Teams, Slack en WhatsApp: welke daarvan uw camera",
+		"fr": "plusieurs services, comme Microsoft Teams, Slack et WhatsApp : impossible de vérifier lequel utilise votre caméra",
+		"de": "mehrerer Dienste in einem Fenster, etwa Microsoft Teams, Slack und WhatsApp: Welcher davon Ihre Kamera",
+	}
+	for _, lang := range Languages {
+		for _, v := range []policies.Verdict{policies.VerdictForbidden, policies.VerdictRestricted, policies.VerdictUnlisted} {
+			m := Render(Notice{Key: "k", AppID: "ferdium", AppName: "Ferdium", Verdict: v, Action: policies.ActionWarn, EmbeddedServices: services}, lang)
+			if !strings.Contains(m.Body, want[lang]) {
+				t.Errorf("%s, %s: body lacks %q:\n%s", lang, v, want[lang], m.Body)
+			}
+			if strings.Contains(m.Body, "Zoom") {
+				t.Errorf("%s, %s: body names a fourth service:\n%s", lang, v, m.Body)
+			}
+		}
+	}
+	for _, v := range []policies.Verdict{policies.VerdictApproved, policies.VerdictUnverified, policies.VerdictOutdated} {
+		if m := Render(Notice{Key: "k", AppID: "ferdium", AppName: "Ferdium", Verdict: v, Action: policies.ActionWarn, EmbeddedServices: services}, "en"); strings.Contains(m.Body, "several services") {
+			t.Errorf("%s notice gives the host's reason:\n%s", v, m.Body)
+		}
+	}
+	// A name that would break the line is cleaned, an empty one skipped.
+	m := Render(Notice{Key: "k", AppID: "ferdium", Verdict: policies.VerdictForbidden, Action: policies.ActionWarn, EmbeddedServices: []string{"", "Slack\nInstall evil"}}, "en")
+	if strings.Contains(m.Body, "Slack\nInstall") {
+		t.Errorf("a service name broke the body:\n%s", m.Body)
+	}
+}

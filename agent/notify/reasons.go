@@ -45,6 +45,22 @@ func negativeFacts(f *policies.Facts, lang string) (keys []string, vars map[stri
 	return keys, vars
 }
 
+// maxEmbeddedNamed is the most embedded services the reason of a
+// multi-service host names ("such as A, B and C").
+const maxEmbeddedNamed = 3
+
+// embeddedServices returns the names of a multi-service host's services
+// the notice names: cleaned, at most maxEmbeddedNamed.
+func embeddedServices(names []string) []string {
+	var out []string
+	for _, s := range names {
+		if s := clean(s, maxNameLen, false); s != "" && len(out) < maxEmbeddedNamed {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // negativeReasons are the fact values that count against a tool, weightiest
 // first (after the end of support, which needs its date), with the text
 // that says so.

@@ -361,6 +361,7 @@ func ToWire(n Notice) localipc.Notice {
 		ConnectionFinding: n.ConnectionFinding, ConnectionDetail: n.ConnectionDetail,
 		SiteFinding: n.SiteFinding, SiteServices: slices.Clone(n.SiteServices),
 		PostureFinding: n.PostureFinding, PostureDetail: n.PostureDetail,
+		EmbeddedServices: slices.Clone(n.EmbeddedServices),
 	}
 }
 
@@ -374,6 +375,7 @@ func FromWire(w localipc.Notice) Notice {
 		ConnectionFinding: w.ConnectionFinding, ConnectionDetail: w.ConnectionDetail,
 		SiteFinding: w.SiteFinding, SiteServices: slices.Clone(w.SiteServices),
 		PostureFinding: w.PostureFinding, PostureDetail: w.PostureDetail,
+		EmbeddedServices: slices.Clone(w.EmbeddedServices),
 	}
 }
 

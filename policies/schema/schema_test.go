@@ -93,3 +93,67 @@ func TestSchemaAndLoaderAgree(t *testing.T) {
 		})
 	}
 }
+
+// The schema and the loader agree on multi-service hosts: embeds is
+// required there and only there, and such a host has no facts, local
+// setup or posture checks.
+func TestSchemaAndLoaderAgreeOnHosts(t *testing.T) {
+	t.Parallel()
+	host := `app_id: somehost
+name: Some Host
+vendor: Someone
+category: multi_service
+identify:
+  linux:
+    executables: [somehost]
+embeds:
+  apps: [zoom, slack]
+  source: https://example.org/services
+  checked: '2026-12-06'
+`
+	zoom, err := os.ReadFile("../catalog/zoom.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	embeds := "embeds:\n  apps: [slack]\n  source: https://example.org/services\n  checked: '2026-12-06'\n"
+	tests := []struct {
+		name, doc string
+		ok        bool
+	}{
+		{"as is", host, true},
+		{"with a note", strings.Replace(host, "  source:", "  note: Read from the host's service list.\n  source:", 1), true},
+		{"no embeds", strings.Split(host, "embeds:")[0], false},
+		{"no service", strings.Replace(host, "apps: [zoom, slack]", "apps: []", 1), false},
+		{"a service twice", strings.Replace(host, "apps: [zoom, slack]", "apps: [zoom, zoom]", 1), false},
+		{"bad service id", strings.Replace(host, "apps: [zoom, slack]", "apps: [Zoom]", 1), false},
+		{"http source", strings.Replace(host, "source: https://", "source: http://", 1), false},
+		{"bad date", strings.Replace(host, "checked: '2026-12-06'", "checked: '6.12.2026'", 1), false},
+		{"unknown field in embeds", strings.Replace(host, "  source:", "  colour: blue\n  source:", 1), false},
+		{"no identify", strings.Replace(host, "identify:\n  linux:\n    executables: [somehost]\n", "web_domains: [example.org]\n", 1), false},
+		{"facts", host + "facts:\n  e2ee: {value: none, source: 'https://example.org/', checked: '2026-12-06'}\n", false},
+		{"posture", host + "posture:\n  - {kind: autostart, os: linux, file: {path: '~/.config/autostart/somehost.desktop', format: ini, key: Hidden, bad: ['false']}, source: 'https://example.org/'}\n", false},
+		{"embeds on a meeting tool", string(zoom) + embeds, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, loadErr := policies.ParseApp("somehost.yaml", []byte(tt.doc))
+			schemaErr := schema.ValidateApp("somehost.yaml", []byte(tt.doc))
+			if tt.ok {
+				if loadErr != nil || schemaErr != nil {
+					t.Fatalf("valid entry refused: loader %v; schema %v", loadErr, schemaErr)
+				}
+				return
+			}
+			if loadErr == nil || schemaErr == nil {
+				t.Fatalf("broken entry accepted: loader %v; schema %v", loadErr, schemaErr)
+			}
+			var a, b *policies.FieldError
+			if !errors.As(loadErr, &a) || !errors.As(schemaErr, &b) {
+				t.Fatalf("not FieldErrors: %v; %v", loadErr, schemaErr)
+			}
+			if a.Line == 0 || b.Line == 0 {
+				t.Errorf("an error without a line: loader %v; schema %v", loadErr, schemaErr)
+			}
+		})
+	}
+}

@@ -213,6 +213,7 @@ type catalogGroup struct {
 var categoryTitles = []struct{ category, title string }{
 	{string(policies.CategoryMeeting), "Meeting and calling tools"},
 	{string(policies.CategoryBrowser), "Browsers"},
+	{string(policies.CategoryMultiService), "Multi-service hosts"},
 }
 
 func catalogRowOf(app *policies.App, now time.Time) catalogRow {
@@ -277,6 +278,19 @@ func catalogGroups(cat *policies.Catalog, now time.Time) []catalogGroup {
 	return out
 }
 
+// embeddedView is one service a multi-service host offers, as its page
+// lists them.
+type embeddedView struct{ ID, Name string }
+
+// embedsAge is how old the check of a host's service list is; the zero
+// age for another app.
+func embedsAge(app *policies.App, now time.Time) factAge {
+	if app.Embeds == nil {
+		return factAge{}
+	}
+	return ageOf(app.Embeds.Checked, now)
+}
+
 func (d *Dashboard) catalogList(w http.ResponseWriter, r *http.Request, s *admin.Session) {
 	now := d.svc().Now()
 	groups := catalogGroups(d.catalog(), now)
@@ -311,7 +325,19 @@ func (d *Dashboard) catalogApp(w http.ResponseWriter, r *http.Request, s *admin.
 			}
 		}
 	}
+	var embeds []embeddedView
+	if app.Embeds != nil {
+		cat := d.catalog()
+		for _, e := range app.Embeds.Apps {
+			v := embeddedView{ID: e, Name: e}
+			if other, ok := cat.App(e); ok {
+				v.Name = other.Name
+			}
+			embeds = append(embeds, v)
+		}
+	}
 	d.render(w, http.StatusOK, "catalog_app.html", page{Title: app.Name + " in the catalog", Session: s, CSRF: s.CSRF,
-		Data: map[string]any{"ID": id, "App": app, "Facts": facts, "Present": present, "Old": old,
+		Data: map[string]any{"ID": id, "App": app, "Facts": facts, "Present": present, "Old": old, "Embeds": embeds,
+			"EmbedsAge": embedsAge(app, now), "EmbedsSourceLink": app.Embeds != nil && httpsURL(app.Embeds.Source),
 			"HomepageLink": httpsURL(app.Homepage), "Today": now.UTC().Format(time.DateOnly), "MaxAgeMonths": factMaxAgeMonths}})
 }

@@ -55,7 +55,7 @@ func TestCatalogPages(t *testing.T) {
 			t.Errorf("the catalog page does not list %s with a link to its page", app.ID)
 		}
 	}
-	for _, category := range []string{"meeting", "browser"} {
+	for _, category := range []string{"meeting", "browser", "multi_service"} {
 		if !strings.Contains(body, `id="catalog-`+category+`"`) {
 			t.Errorf("no table of category %s", category)
 		}
@@ -66,6 +66,22 @@ func TestCatalogPages(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("GET /catalog/%s: %d", app.ID, resp.StatusCode)
 			continue
+		}
+		// A multi-service host lists the services it shows, each linked
+		// to its page, with the list's source and date.
+		if app.Embeds != nil {
+			for _, id := range app.Embeds.Apps {
+				e, _ := cat.App(id)
+				if !strings.Contains(body, `<li><a href="/catalog/`+id+`">`+html.EscapeString(e.Name)+`</a></li>`) {
+					t.Errorf("%s: the service %s it shows is not listed", app.ID, id)
+				}
+			}
+			source := html.EscapeString(app.Embeds.Source)
+			if !strings.Contains(body, `<a href="`+source+`" rel="noopener noreferrer">`+source+`</a>, checked `+app.Embeds.Checked+` <span class="age">(`) {
+				t.Errorf("%s: no link to the source of its services with its date", app.ID)
+			}
+		} else if strings.Contains(body, `id="embeds"`) {
+			t.Errorf("%s lists embedded services, but is no multi-service host", app.ID)
 		}
 		if app.Facts == nil {
 			if !strings.Contains(body, `id="no-facts"`) || strings.Contains(body, `<section class="fact`) {

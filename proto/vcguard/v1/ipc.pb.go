@@ -690,8 +690,12 @@ type IpcNotice struct {
 	// "installed X, offered Y", or a recording's file type.
 	PostureFinding PostureKind `protobuf:"varint,24,opt,name=posture_finding,json=postureFinding,proto3,enum=vcguard.v1.PostureKind" json:"posture_finding,omitempty"`
 	PostureDetail  string      `protobuf:"bytes,25,opt,name=posture_detail,json=postureDetail,proto3" json:"posture_detail,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Set in a notice about a multi-service host (an app that shows several
+	// services' web apps in one window) found not allowed: the names of the
+	// meeting services it offers, which the notifier names as the reason.
+	EmbeddedServices []string `protobuf:"bytes,26,rep,name=embedded_services,json=embeddedServices,proto3" json:"embedded_services,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *IpcNotice) Reset() {
@@ -883,6 +887,13 @@ func (x *IpcNotice) GetPostureDetail() string {
 		return x.PostureDetail
 	}
 	return ""
+}
+
+func (x *IpcNotice) GetEmbeddedServices() []string {
+	if x != nil {
+		return x.EmbeddedServices
+	}
+	return nil
 }
 
 // IpcNoteText is a policy's note in one language.
@@ -1383,7 +1394,7 @@ const file_vcguard_v1_ipc_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\"7\n" +
 	"\vIpcNotShown\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xe3\a\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x90\b\n" +
 	"\tIpcNotice\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x15\n" +
 	"\x06app_id\x18\x02 \x01(\tR\x05appId\x12\x19\n" +
@@ -1410,7 +1421,8 @@ const file_vcguard_v1_ipc_proto_rawDesc = "" +
 	"\fsite_finding\x18\x16 \x01(\x0e2\x1b.vcguard.v1.SiteFindingKindR\vsiteFinding\x12#\n" +
 	"\rsite_services\x18\x17 \x03(\tR\fsiteServices\x12@\n" +
 	"\x0fposture_finding\x18\x18 \x01(\x0e2\x17.vcguard.v1.PostureKindR\x0epostureFinding\x12%\n" +
-	"\x0eposture_detail\x18\x19 \x01(\tR\rpostureDetailJ\x04\b\x04\x10\x05J\x04\b\x05\x10\x06R\averdictR\x06action\"5\n" +
+	"\x0eposture_detail\x18\x19 \x01(\tR\rpostureDetail\x12+\n" +
+	"\x11embedded_services\x18\x1a \x03(\tR\x10embeddedServicesJ\x04\b\x04\x10\x05J\x04\b\x05\x10\x06R\averdictR\x06action\"5\n" +
 	"\vIpcNoteText\x12\x12\n" +
 	"\x04lang\x18\x01 \x01(\tR\x04lang\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\"\xae\x02\n" +
