@@ -25,12 +25,20 @@ import (
 )
 
 // pidNotifier is the notifier of the benchmark: it hands the PID of every
-// notice on, the moment the agent acts on a finding.
-type pidNotifier chan int
+// notice on, with the time the agent handed it over (taken in Notify, which
+// the agent calls synchronously as the real notifier's is: the moment it
+// acts on the finding, not the later moment the benchmark's goroutine gets
+// to read the channel, a wake-up that under load is not the agent's).
+type pidNotifier chan notified
+
+type notified struct {
+	pid int
+	at  time.Time
+}
 
 func (n pidNotifier) Notify(no notify.Notice) bool {
 	select {
-	case n <- no.PID:
+	case n <- notified{no.PID, time.Now()}:
 	default:
 	}
 	return false
@@ -144,8 +152,8 @@ func execToFinding(b *testing.B, load int) {
 		for {
 			select {
 			case got := <-notices:
-				if got == pid {
-					now := time.Now()
+				if got.pid == pid {
+					now := got.at
 					found = append(found, now.Sub(t0))
 					at, ok := src.take(int32(pid))
 					if !ok {
