@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
+	"golang.org/x/sys/unix"
 )
 
 // The exec filter moves the watcher's name test into the kernel. Two small
@@ -63,6 +67,11 @@ type execFilter struct {
 	execProg, exitProg         *ebpf.Program
 	execLink, exitLink         link.Link
 	rd                         *ringbuf.Reader
+	// ready is a non-blocking duplicate of the ring buffer's descriptor in
+	// Go's network poller, and readyConn its raw connection: read waits on
+	// it for reports (see read).
+	ready     *os.File
+	readyConn syscall.RawConn
 
 	mu       sync.Mutex // read
 	rec      ringbuf.Record
@@ -108,6 +117,13 @@ func openExecFilter(names []string, ringBytes uint32) (_ *execFilter, err error)
 	}
 	if f.rd, err = ringbuf.NewReader(f.ring); err != nil {
 		return nil, fmt.Errorf("exec filter: read the ring buffer: %w", err)
+	}
+	// The reader only drains what is there: a deadline in the past makes
+	// it return os.ErrDeadlineExceeded once the ring is empty instead of
+	// blocking in its own epoll_wait.
+	f.rd.SetDeadline(time.Unix(1, 0))
+	if err = f.openReady(); err != nil {
+		return nil, err
 	}
 	// Exits first: a process whose exec was reported always has its exit
 	// reported too.
@@ -201,23 +217,56 @@ func (f *execFilter) track(pids []int32) error {
 // in buf[:0]. When the kernel could not write a report (a full ring
 // buffer) it returns errOverrun once, after the reports read, as the
 // connector does. After Close it returns an error wrapping net.ErrClosed.
+// openReady puts a duplicate of the ring buffer's descriptor, made
+// non-blocking, into Go's network poller (a ring buffer map is pollable:
+// readable while it holds reports).
+//
+// Why not the reader's own blocking wait: a goroutine blocked in
+// epoll_wait keeps its thread and P in a system call, so the goroutine it
+// hands a report to (the agent's loop, made runnable on that P) runs only
+// once another thread is woken to steal it, a second wake-up per exec
+// that under a load of short processes waited behind them for the CPU. A
+// goroutine parked in the network poller frees its P: the thread that the
+// poller wakes runs the reader and then, on the same P, the goroutine it
+// handed the report to.
+func (f *execFilter) openReady() error {
+	fd, err := unix.FcntlInt(uintptr(f.ring.FD()), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("exec filter: duplicate the ring buffer's descriptor: %w", err)
+	}
+	// O_NONBLOCK is the open file's, so the ring's own descriptor gets it
+	// too; no bpf(2) command and no mmap looks at it.
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return fmt.Errorf("exec filter: ring buffer descriptor: %w", err)
+	}
+	f.ready = os.NewFile(uintptr(fd), "exec filter ring buffer")
+	if f.readyConn, err = f.ready.SyscallConn(); err != nil {
+		return fmt.Errorf("exec filter: ring buffer descriptor: %w", err)
+	}
+	return nil
+}
+
 func (f *execFilter) read(buf []procEvent) ([]procEvent, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	buf = buf[:0]
-	for {
-		if err := f.rd.ReadInto(&f.rec); err != nil {
-			if errors.Is(err, ringbuf.ErrClosed) || f.closed.Load() {
-				return buf[:0], fmt.Errorf("read exec filter: %w", net.ErrClosed)
-			}
-			return buf[:0], fmt.Errorf("read exec filter: %w", err)
+	var drainErr error
+	// Read calls the function at once and, while it returns false (the
+	// ring was empty), parks until the poller finds the ring readable. The
+	// poller is edge-triggered: each call drains all it can.
+	waitErr := f.readyConn.Read(func(uintptr) bool {
+		buf, drainErr = f.drain(buf)
+		return len(buf) > 0 || drainErr != nil
+	})
+	if drainErr == nil {
+		drainErr = waitErr
+	}
+	if drainErr != nil {
+		if errors.Is(drainErr, ringbuf.ErrClosed) || errors.Is(drainErr, os.ErrClosed) || f.closed.Load() {
+			return buf[:0], fmt.Errorf("read exec filter: %w", net.ErrClosed)
 		}
-		if ev, ok := parseFilterReport(f.rec.RawSample); ok {
-			buf = append(buf, ev)
-		}
-		if len(buf) > 0 && (f.rd.AvailableBytes() == 0 || len(buf) == cap(buf)) {
-			break
-		}
+		return buf[:0], fmt.Errorf("read exec filter: %w", drainErr)
 	}
 	var lost uint64
 	if err := f.lost.Lookup(uint32(0), &lost); err != nil {
@@ -249,6 +298,24 @@ func parseFilterReport(b []byte) (procEvent, bool) {
 
 // Close detaches the programs and frees the maps, unblocking a read in
 // progress. Calling it again does nothing.
+// drain appends the reports waiting in the ring buffer to buf, up to its
+// capacity, without blocking.
+func (f *execFilter) drain(buf []procEvent) ([]procEvent, error) {
+	for len(buf) < cap(buf) {
+		err := f.rd.ReadInto(&f.rec)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if ev, ok := parseFilterReport(f.rec.RawSample); ok {
+			buf = append(buf, ev)
+		}
+	}
+	return buf, nil
+}
+
 func (f *execFilter) Close() error {
 	if !f.closed.CompareAndSwap(false, true) {
 		return nil
@@ -258,6 +325,10 @@ func (f *execFilter) Close() error {
 		if l != nil {
 			errs = append(errs, l.Close())
 		}
+	}
+	// The poller's descriptor first: that wakes a read parked on it.
+	if f.ready != nil {
+		errs = append(errs, f.ready.Close())
 	}
 	if f.rd != nil {
 		errs = append(errs, f.rd.Close())
