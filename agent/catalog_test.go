@@ -131,7 +131,8 @@ func TestCatalogUpdate(t *testing.T) {
 		{"older", f.signedCatalog(f.key, builtinCatalog, nil), "replay refused", nil},
 		{"bad signature", f.signedCatalog(otherKey, builtinCatalog+2, nil), "", policies.ErrBadCatalogSignature},
 		{"broken entry", f.signedCatalog(f.key, builtinCatalog+2, map[string]string{"zz-new-tool.yaml": broken}), "zz-new-tool.yaml:4: field category", nil},
-		{"drops an app the policy names", f.signedCatalog(f.key, builtinCatalog+2, nil, "zoom.yaml"), "policy in force does not validate", nil},
+		{"drops an app the policy names", f.signedCatalog(f.key, builtinCatalog+2, nil, "teamviewer.yaml"), "policy in force does not validate", nil},
+		{"drops an app a host embeds", f.signedCatalog(f.key, builtinCatalog+2, nil, "zoom.yaml"), `ferdium.yaml: embeds: "zoom" is no app of the catalog`, nil},
 	} {
 		err := a.applyCatalog(tc.sc)
 		if err == nil || (tc.is != nil && !errors.Is(err, tc.is)) || !strings.Contains(err.Error(), tc.want) {
