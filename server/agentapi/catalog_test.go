@@ -182,19 +182,26 @@ func TestCatalogPublishChecks(t *testing.T) {
 	if _, err := s.env.Service.PublishCatalog(ctx, admin.Actor{Subject: "alice"}, data); !errors.Is(err, admin.ErrInvalid) || !strings.Contains(err.Error(), "aaa.yaml:4: field category") {
 		t.Fatalf("broken entry: %v", err)
 	}
-	// eu-default (the current policy) names zoom.
-	dropped := *b
-	dropped.Files = nil
-	for _, f := range b.Files {
-		if f.Name != "zoom.yaml" {
-			dropped.Files = append(dropped.Files, f)
+	// eu-default (the current policy) names teamviewer; a multi-service
+	// host (ferdium) embeds zoom.
+	without := func(name string) []byte {
+		dropped := *b
+		dropped.Files = nil
+		for _, f := range b.Files {
+			if f.Name != name {
+				dropped.Files = append(dropped.Files, f)
+			}
 		}
+		data, err := dropped.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
 	}
-	data, err = dropped.Encode()
-	if err != nil {
-		t.Fatal(err)
+	if _, err := s.env.Service.PublishCatalog(ctx, admin.Actor{Subject: "alice"}, without("teamviewer.yaml")); !errors.Is(err, admin.ErrInvalid) || !strings.Contains(err.Error(), "current policy does not validate") {
+		t.Fatalf("catalog without teamviewer: %v", err)
 	}
-	if _, err := s.env.Service.PublishCatalog(ctx, admin.Actor{Subject: "alice"}, data); !errors.Is(err, admin.ErrInvalid) || !strings.Contains(err.Error(), "current policy does not validate") {
+	if _, err := s.env.Service.PublishCatalog(ctx, admin.Actor{Subject: "alice"}, without("zoom.yaml")); !errors.Is(err, admin.ErrInvalid) || !strings.Contains(err.Error(), `ferdium.yaml: embeds: "zoom" is no app of the catalog`) {
 		t.Fatalf("catalog without zoom: %v", err)
 	}
 	if v, _ := s.env.Store.CurrentCatalogVersion(ctx); v != b.Version-1 {
