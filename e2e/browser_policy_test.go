@@ -98,13 +98,22 @@ func TestBrowserPolicyFromPublishedPolicy(t *testing.T) {
 	if code := s.api(t, http.MethodPost, "/api/v1/policies?comment=e2e", []byte("name: No browser rules\napps:\n  jitsi-meet: {status: approved}\n"), nil); code != http.StatusCreated {
 		t.Fatalf("publish: %d", code)
 	}
-	waitFor(t, 15*time.Second, "the agent to remove "+chromiumManagedPolicy, func() bool {
-		_, err := os.Lstat(chromiumManagedPolicy)
-		return os.IsNotExist(err)
-	})
-	for _, d := range created {
-		if _, err := os.Lstat(d); err == nil {
-			t.Errorf("%s, created by the agent, is still there", d)
+	// The agent removes its files first and then the directories it
+	// created, deepest first: wait for all of it, not just the first file.
+	remaining := func() (left []string) {
+		if _, err := os.Lstat(chromiumManagedPolicy); !os.IsNotExist(err) {
+			left = append(left, chromiumManagedPolicy)
+		}
+		for _, d := range created {
+			if _, err := os.Lstat(d); err == nil {
+				left = append(left, d)
+			}
+		}
+		return left
+	}
+	for deadline := time.Now().Add(15 * time.Second); len(remaining()) > 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("15 s after the policy dropped its browser rules, what the agent wrote or created is still there: %v", remaining())
 		}
 	}
 	if after := probeCamera(t, chromium, b); after[b.URL] != "video=ok audio=ok" {
