@@ -71,26 +71,31 @@ func TestSchemaAndLoaderAgree(t *testing.T) {
 		{"bad date", replace("checked: '2026-11-23'", "checked: '23.11.2026'"), false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, loadErr := policies.ParseApp("zoom.yaml", []byte(tt.doc))
-			schemaErr := schema.ValidateApp("zoom.yaml", []byte(tt.doc))
-			if tt.ok {
-				if loadErr != nil || schemaErr != nil {
-					t.Fatalf("valid entry refused: loader %v; schema %v", loadErr, schemaErr)
-				}
-				return
-			}
-			if loadErr == nil || schemaErr == nil {
-				t.Fatalf("broken entry accepted: loader %v; schema %v", loadErr, schemaErr)
-			}
-			var a, b *policies.FieldError
-			if !errors.As(loadErr, &a) || !errors.As(schemaErr, &b) {
-				t.Fatalf("not FieldErrors: %v; %v", loadErr, schemaErr)
-			}
-			if a.Line == 0 || b.Line == 0 {
-				t.Errorf("an error without a line: loader %v; schema %v", loadErr, schemaErr)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkAgreement(t, "zoom.yaml", tt.doc, tt.ok) })
+	}
+}
+
+// checkAgreement checks that the loader and the schema both accept doc
+// (ok) or both refuse it with a FieldError that names a line.
+func checkAgreement(t *testing.T, file, doc string, ok bool) {
+	t.Helper()
+	_, loadErr := policies.ParseApp(file, []byte(doc))
+	schemaErr := schema.ValidateApp(file, []byte(doc))
+	if ok {
+		if loadErr != nil || schemaErr != nil {
+			t.Fatalf("valid entry refused: loader %v; schema %v", loadErr, schemaErr)
+		}
+		return
+	}
+	if loadErr == nil || schemaErr == nil {
+		t.Fatalf("broken entry accepted: loader %v; schema %v", loadErr, schemaErr)
+	}
+	var a, b *policies.FieldError
+	if !errors.As(loadErr, &a) || !errors.As(schemaErr, &b) {
+		t.Fatalf("not FieldErrors: %v; %v", loadErr, schemaErr)
+	}
+	if a.Line == 0 || b.Line == 0 {
+		t.Errorf("an error without a line: loader %v; schema %v", loadErr, schemaErr)
 	}
 }
 
@@ -135,25 +140,6 @@ embeds:
 		{"embeds on a meeting tool", string(zoom) + embeds, false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, loadErr := policies.ParseApp("somehost.yaml", []byte(tt.doc))
-			schemaErr := schema.ValidateApp("somehost.yaml", []byte(tt.doc))
-			if tt.ok {
-				if loadErr != nil || schemaErr != nil {
-					t.Fatalf("valid entry refused: loader %v; schema %v", loadErr, schemaErr)
-				}
-				return
-			}
-			if loadErr == nil || schemaErr == nil {
-				t.Fatalf("broken entry accepted: loader %v; schema %v", loadErr, schemaErr)
-			}
-			var a, b *policies.FieldError
-			if !errors.As(loadErr, &a) || !errors.As(schemaErr, &b) {
-				t.Fatalf("not FieldErrors: %v; %v", loadErr, schemaErr)
-			}
-			if a.Line == 0 || b.Line == 0 {
-				t.Errorf("an error without a line: loader %v; schema %v", loadErr, schemaErr)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkAgreement(t, "somehost.yaml", tt.doc, tt.ok) })
 	}
 }
