@@ -342,7 +342,13 @@ func TestRunReportsStartAndExit(t *testing.T) {
 			if _, ok := find(t, first.Started, before.Process.Pid); !first.Full || !ok {
 				t.Fatalf("first change %+v, want Full with process %d", first, before.Process.Pid)
 			}
-			if got := log.mode(); got != tc.mode {
+			// The poll loop names its mode once it starts, just after the
+			// first scan's report: wait for the line, not for a race.
+			got := log.mode()
+			for deadline := time.Now().Add(10 * time.Second); got == "" && time.Now().Before(deadline); got = log.mode() {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if got != tc.mode {
 				msg := fmt.Sprintf("Run followed processes in mode %q, want %q (log: %s)", got, tc.mode, log.text())
 				if tc.filter && os.Getenv("VCGUARD_REQUIRE_EXEC_FILTER") != "1" {
 					t.Skip(msg)
