@@ -263,7 +263,7 @@ func TestUnit(t *testing.T) {
 	}
 	// What the agent does as root and must keep doing under the unit.
 	caps := strings.Fields(strings.Join(svc["CapabilityBoundingSet"], " "))
-	for _, c := range []string{"CAP_NET_ADMIN", "CAP_KILL", "CAP_SYS_PTRACE", "CAP_DAC_READ_SEARCH", "CAP_SETUID", "CAP_SETGID"} {
+	for _, c := range []string{"CAP_NET_ADMIN", "CAP_KILL", "CAP_SYS_PTRACE", "CAP_DAC_READ_SEARCH", "CAP_SETUID", "CAP_SETGID", "CAP_BPF", "CAP_PERFMON"} {
 		if !slices.Contains(caps, c) {
 			t.Errorf("CapabilityBoundingSet lacks %s", c)
 		}
