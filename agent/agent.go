@@ -441,3 +441,11 @@ func (a *Agent) policies() []*policies.Policy {
 	}
 	return ps
 }
+
+// WakeSlice is the time slice the agent's threads ask the scheduler for
+// (package schedslice; Linux 6.12 and later): about what the agent runs
+// when it wakes for an app's start, so that on a busy machine it acts on
+// the start at once instead of waiting out the running task's slice,
+// without a higher priority (BenchmarkExecToFinding compares it with the
+// kernel's default).
+const WakeSlice = 300 * time.Microsecond

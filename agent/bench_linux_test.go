@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/vcguard/vcguard/agent/procwatch"
 	"github.com/vcguard/vcguard/agent/uplink"
 	"github.com/vcguard/vcguard/internal/execload"
+	"github.com/vcguard/vcguard/internal/schedslice"
 	"github.com/vcguard/vcguard/policies"
 	vcguardv1 "github.com/vcguard/vcguard/proto/vcguard/v1"
 )
@@ -101,11 +103,43 @@ func BenchmarkExecToFinding(b *testing.B) {
 		b.Skip("the proc connector needs root")
 	}
 	for _, load := range execload.BenchLoads() {
-		b.Run(fmt.Sprintf("load=%d", load), func(b *testing.B) { execToFinding(b, load) })
+		for _, slice := range benchSlices() {
+			b.Run(fmt.Sprintf("load=%d/slice=%s", load, sliceName(slice)), func(b *testing.B) { execToFinding(b, load, slice) })
+		}
 	}
 }
 
-func execToFinding(b *testing.B, load int) {
+// benchSlices are the time slices the agent's threads run with: the
+// kernel's default and the one the agent asks for (WakeSlice), so the two
+// compare in one run; only the default where the kernel has no per-task
+// slice. VCGUARD_BENCH_SLICES (e.g. "0,100us,300us") lists others to try.
+func benchSlices() []time.Duration {
+	if _, err := schedslice.Set(0); err != nil {
+		return []time.Duration{0}
+	}
+	v := os.Getenv("VCGUARD_BENCH_SLICES")
+	if v == "" {
+		return []time.Duration{0, WakeSlice}
+	}
+	var ds []time.Duration
+	for _, f := range strings.Split(v, ",") {
+		d, err := time.ParseDuration(f)
+		if err != nil {
+			panic(fmt.Sprintf("VCGUARD_BENCH_SLICES=%q: %v", v, err))
+		}
+		ds = append(ds, d)
+	}
+	return ds
+}
+
+func sliceName(d time.Duration) string {
+	if d == 0 {
+		return "default"
+	}
+	return d.String()
+}
+
+func execToFinding(b *testing.B, load int, slice time.Duration) {
 	dir := b.TempDir()
 	// A copy of sleep named like a catalog app: its comm and its
 	// executable's base name are "zoom", its path no install path, so it
@@ -146,6 +180,12 @@ func execToFinding(b *testing.B, load int) {
 	var seq uint64
 	waitEvent(b, out, &seq, func(ev *vcguardv1.Event) bool { return ev.GetInventory() != nil })
 	stopLoad := execload.StartBackground(b, load, "TestExecLoadProcess")
+	// As the agent's main does (after the load started: the load must not
+	// inherit it, though it resets it too).
+	if _, err := schedslice.Set(slice); err != nil && slice != 0 {
+		b.Fatal(err)
+	}
+	defer schedslice.Set(0)
 	var found, sinceExec, reported, recorded []time.Duration
 	for b.Loop() {
 		cmd := exec.Command(exe, "600")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vcguard/vcguard/installer/linux"
+	"github.com/vcguard/vcguard/internal/schedslice"
 )
 
 // unitCapabilities reads the capabilities the packaged systemd unit leaves
@@ -62,7 +63,8 @@ func agentMode(t *testing.T, logPath string) string {
 // CapabilityBoundingSet (setpriv lowers the bounding set before exec, as
 // systemd does, so root's capabilities become that set). The agent must
 // still load its exec filter, the eBPF programs that wake it only for
-// the catalog's apps, and must detect an app. The unit once lacked
+// the catalog's apps, must set its scheduler time slice and must detect
+// an app. The unit once lacked
 // CAP_BPF and CAP_PERFMON: the packaged agent silently fell back to the
 // process connector, which wakes it for every process on the machine.
 func TestAgentUnderPackagedUnitCapabilities(t *testing.T) {
@@ -87,6 +89,14 @@ func TestAgentUnderPackagedUnitCapabilities(t *testing.T) {
 			t.Skipf("this machine cannot load the exec filter even as root: %s", strings.TrimSpace(rootLine))
 		}
 		t.Fatalf("with the unit's capabilities the agent does not use its exec filter, as root it does:\n%s", line)
+	}
+	// It asks for its short time slice where the kernel has one (this
+	// test process's own request tells).
+	if _, err := schedslice.Set(0); err == nil {
+		waitFor(t, 15*time.Second, "the agent's log says it set its time slice", func() bool {
+			data, _ := os.ReadFile(logPath)
+			return strings.Contains(string(data), "scheduler time slice set")
+		})
 	}
 	app := startFakeApp(t, "zoom")
 	waitFor(t, 15*time.Second, "the agent under the unit's capabilities reports zoom", func() bool {

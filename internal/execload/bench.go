@@ -2,12 +2,15 @@ package execload
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/vcguard/vcguard/internal/schedslice"
 )
 
 // The latency benchmarks of the agent (agent/procwatch, agent) run twice:
@@ -45,6 +48,11 @@ func RunChild(t *testing.T) {
 	rate, err := strconv.Atoi(v)
 	if err != nil {
 		t.Fatalf("%s=%q: %v", childEnv, v, err)
+	}
+	// The load is an ordinary process: it does not keep a time slice the
+	// benchmark process asked for (schedslice) before it started the load.
+	if _, err := schedslice.Set(0); err != nil && !errors.Is(err, schedslice.ErrNotSupported) {
+		t.Fatalf("reset the load's time slice: %v", err)
 	}
 	cfg := Config{Rate: rate, Path: os.Getenv(childProgramEnv)}
 	if err := Serve(context.Background(), cfg, os.Stdin, os.Stdout, 0); err != nil {

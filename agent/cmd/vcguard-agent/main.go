@@ -27,7 +27,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"sync/atomic"
 	"syscall"
@@ -41,7 +40,6 @@ import (
 	"github.com/vcguard/vcguard/agent/enforce"
 	"github.com/vcguard/vcguard/agent/fsperm"
 	"github.com/vcguard/vcguard/agent/localipc"
-	"github.com/vcguard/vcguard/agent/memtrim"
 	"github.com/vcguard/vcguard/agent/notify"
 	"github.com/vcguard/vcguard/agent/outbox"
 	"github.com/vcguard/vcguard/agent/policydir"
@@ -303,23 +301,7 @@ func run(parent context.Context, c *config, opts runOptions, logger *slog.Logger
 	}
 	// New may have taken a newer catalog from the state directory.
 	matcher.Store(a.Catalog().Matcher(runtime.GOOS))
-	// The agent idles for hours between events: trade a little CPU at
-	// collection for a smaller heap (GOGC 50 unless the environment sets
-	// it), and hand back what start-up parsing (catalog, schema) left.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(50)
-	}
-	debug.FreeOSMemory()
-	// Once start-up is over (enrollment, the first scan and inventory)
-	// and then now and again, hand back the heap and the executable's
-	// pages that only start-up or a burst of work ran (package memtrim).
-	go memtrim.Run(ctx, trimFirst, trimEvery, func(s memtrim.Stats, err error) {
-		if err != nil {
-			logger.Warn("memory not trimmed", "err", err)
-			return
-		}
-		logger.Debug("memory trimmed", "mappings", s.Mappings, "bytes", s.Bytes, "skipped", s.Skipped)
-	})
+	lighten(ctx, logger)
 	client := &uplink.Client{
 		StateDir: c.StateDir, Identity: id, Outbox: out, Logger: logger.With("component", "uplink"),
 		Hello: a.Hello(deviceInfo()), OnPolicy: a.OnPolicy, OnGroup: a.OnGroup,

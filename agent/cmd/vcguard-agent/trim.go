@@ -1,6 +1,17 @@
 package main
 
-import "time"
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"github.com/vcguard/vcguard/agent"
+	"github.com/vcguard/vcguard/agent/memtrim"
+	"github.com/vcguard/vcguard/internal/schedslice"
+)
 
 // When the agent trims its memory (package memtrim): start-up is over
 // well within the first; after that, every 2 minutes. That is the period
@@ -14,3 +25,34 @@ const (
 	trimFirst = 30 * time.Second
 	trimEvery = 2 * time.Minute
 )
+
+// lighten sets up how the running agent uses memory and the CPU: a
+// smaller heap, memory handed back after start-up and now and then, and
+// a short scheduler time slice.
+func lighten(ctx context.Context, logger *slog.Logger) {
+	// The agent idles for hours between events: trade a little CPU at
+	// collection for a smaller heap (GOGC 50 unless the environment sets
+	// it), and hand back what start-up parsing (catalog, schema) left.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
+	debug.FreeOSMemory()
+	// Once start-up is over (enrollment, the first scan and inventory)
+	// and then now and again, hand back the heap and the executable's
+	// pages that only start-up or a burst of work ran (package memtrim).
+	go memtrim.Run(ctx, trimFirst, trimEvery, func(s memtrim.Stats, err error) {
+		if err != nil {
+			logger.Warn("memory not trimmed", "err", err)
+			return
+		}
+		logger.Debug("memory trimmed", "mappings", s.Mappings, "bytes", s.Bytes, "skipped", s.Skipped)
+	})
+	// A short time slice lets the agent act at once when it wakes for an
+	// app's start on a busy machine, without a higher priority (package
+	// schedslice; Linux 6.12 and later, elsewhere nothing).
+	if r, err := schedslice.Set(agent.WakeSlice); err == nil {
+		logger.Info("scheduler time slice set", "slice", r.Slice, "threads", r.Threads)
+	} else if !errors.Is(err, schedslice.ErrNotSupported) {
+		logger.Warn("scheduler time slice not set", "err", err)
+	}
+}
